@@ -1,0 +1,137 @@
+//! The batch envelope of `POST /v1/batch` and its responses.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::event::Event;
+use crate::ids::SiteKey;
+use crate::limits::MAX_EVENTS_PER_BATCH;
+use crate::time::Timestamp;
+
+/// A batch as read off the wire: the envelope is validated, the events are left as raw JSON so
+/// that each can be accepted or rejected on its own.
+#[derive(Debug, Deserialize)]
+pub struct BatchEnvelope<'a> {
+    pub site_key: SiteKey,
+    /// When the tracker sent the batch, by the browser's clock: the basis of skew correction.
+    pub sent_at: Timestamp,
+    #[serde(borrow)]
+    pub events: Vec<&'a RawValue>,
+}
+
+/// A batch as a tracker builds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub site_key: SiteKey,
+    pub sent_at: Timestamp,
+    pub events: Vec<Event>,
+}
+
+/// Why a whole batch was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("the body is not valid JSON ({0}); send a JSON object encoded as UTF-8")]
+    NotJson(String),
+    #[error("the body is not a batch: {0}; send {{\"site_key\", \"sent_at\", \"events\": [...]}}")]
+    NotABatch(String),
+    #[error("the batch has {count} events; the limit is {MAX_EVENTS_PER_BATCH}: split it")]
+    TooManyEvents { count: usize },
+}
+
+/// Reads a batch envelope. The body's size is the caller's to bound before this.
+pub fn parse_batch(body: &[u8]) -> Result<BatchEnvelope<'_>, BatchError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let batch: BatchEnvelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => NotABatchMessage { path, inner }.into(),
+            _ => BatchError::NotJson(inner.to_string()),
+        }
+    })?;
+    if batch.events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(BatchError::TooManyEvents { count: batch.events.len() });
+    }
+    Ok(batch)
+}
+
+struct NotABatchMessage {
+    path: String,
+    inner: serde_json::Error,
+}
+
+impl From<NotABatchMessage> for BatchError {
+    fn from(m: NotABatchMessage) -> BatchError {
+        let msg = m.inner.to_string();
+        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_owned();
+        if m.path == "." {
+            BatchError::NotABatch(msg)
+        } else {
+            BatchError::NotABatch(format!("{}: {msg}", m.path))
+        }
+    }
+}
+
+/// The 200 answer to a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BatchResponse {
+    /// Events stored by this request.
+    pub accepted: u32,
+    /// Events whose `message_id` the site had already sent; stored once, before.
+    pub duplicates: u32,
+    pub rejected: Vec<Rejection>,
+}
+
+/// One event refused; the rest of its batch was still processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Position in the batch's `events`, from 0.
+    pub index: u32,
+    /// The event's `message_id` when it had a readable one.
+    pub message_id: Option<String>,
+    pub error: String,
+}
+
+/// The body of every error status the edge answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable code, such as `payload_too_large`.
+    pub error: String,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_syntax_and_shape_errors() {
+        assert!(matches!(parse_batch(b"{not json"), Err(BatchError::NotJson(_))));
+        assert!(matches!(parse_batch(b"\xff\xfe"), Err(BatchError::NotJson(_))));
+        let e = parse_batch(br#"{"site_key":"s","events":[]}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field `sent_at`"), "{e}");
+        let e = parse_batch(br#"{"site_key":"bad key!","sent_at":"2026-11-23T10:00:00Z","events":[]}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("site_key: may contain only"), "{e}");
+    }
+
+    #[test]
+    fn caps_the_event_count() {
+        let events = vec!["{}"; MAX_EVENTS_PER_BATCH + 1].join(",");
+        let body = format!(r#"{{"site_key":"s","sent_at":"2026-11-23T10:00:00Z","events":[{events}]}}"#);
+        assert_eq!(
+            parse_batch(body.as_bytes()).unwrap_err(),
+            BatchError::TooManyEvents { count: MAX_EVENTS_PER_BATCH + 1 }
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let body = format!(
+            r#"{{"site_key":"s","sent_at":"2026-11-23T10:00:00Z","events":[{}]}}"#,
+            "[".repeat(100_000)
+        );
+        assert!(parse_batch(body.as_bytes()).is_err());
+    }
+}

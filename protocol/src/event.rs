@@ -1,0 +1,686 @@
+//! Events: one Rust type per event kind, with typed properties.
+//!
+//! Parsing goes through [`Event::from_json`] rather than a derived `Deserialize`: the envelope is
+//! read first and `properties` second, by type, so that an error names the exact field
+//! (`properties.price: must not be negative`) and a `logout` may carry `{}`, `null` or nothing.
+//! Unknown fields are ignored so that a newer tracker can talk to an older edge; data a shop
+//! wants kept beyond the typed fields goes in `custom`.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::ids::{MessageId, TrackerId};
+use crate::limits::{MAX_CART_ITEMS, MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_QUANTITY};
+use crate::money::{Amount, Currency};
+use crate::text::Text;
+use crate::time::Timestamp;
+
+/// A URL or URL-like string as a browser reports it; may be empty (`document.referrer`).
+pub type Url = Text<0, 2048>;
+/// An identifier chosen by the shop: a product id, an order id, a notification id.
+pub type ShopId = Text<1, 100>;
+/// A human-readable name: a product, a category, a campaign.
+pub type Name = Text<1, 300>;
+
+/// One tracked event, as the tracker sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub message_id: MessageId,
+    pub tracker_id: TrackerId,
+    /// When the event happened, by the browser's clock.
+    pub timestamp: Timestamp,
+    pub context: Context,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Where and on what an event happened. Every field is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Context {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<Text<0, 512>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Text<0, 35>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<Text<0, 20>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm: Option<Utm>,
+}
+
+/// Campaign parameters from the landing URL.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Utm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Text<0, 300>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<Text<0, 300>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Text<0, 300>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<Text<0, 300>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Text<0, 300>>,
+}
+
+/// The kinds of event, with their properties. On the wire: `"type"` plus `"properties"`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "properties", rename_all = "snake_case")]
+pub enum EventKind {
+    PageView(PageView),
+    ProductView(ProductView),
+    CartAdd(CartLine),
+    CartRemove(CartLine),
+    CartUpdate(CartSnapshot),
+    CheckoutStart(CartSnapshot),
+    Purchase(Purchase),
+    Identify(Identify),
+    Logout(NoProperties),
+    Consent(Consent),
+    PushPermission(PushPermission),
+    PushSubscribe(PushSubscribe),
+    PushUnsubscribe(PushUnsubscribe),
+    PushReceived(Notification),
+    PushClick(Notification),
+    Custom(CustomEvent),
+}
+
+/// The `type` names, for parsing and for filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    PageView,
+    ProductView,
+    CartAdd,
+    CartRemove,
+    CartUpdate,
+    CheckoutStart,
+    Purchase,
+    Identify,
+    Logout,
+    Consent,
+    PushPermission,
+    PushSubscribe,
+    PushUnsubscribe,
+    PushReceived,
+    PushClick,
+    Custom,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 16] = [
+        EventType::PageView,
+        EventType::ProductView,
+        EventType::CartAdd,
+        EventType::CartRemove,
+        EventType::CartUpdate,
+        EventType::CheckoutStart,
+        EventType::Purchase,
+        EventType::Identify,
+        EventType::Logout,
+        EventType::Consent,
+        EventType::PushPermission,
+        EventType::PushSubscribe,
+        EventType::PushUnsubscribe,
+        EventType::PushReceived,
+        EventType::PushClick,
+        EventType::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::PageView => "page_view",
+            EventType::ProductView => "product_view",
+            EventType::CartAdd => "cart_add",
+            EventType::CartRemove => "cart_remove",
+            EventType::CartUpdate => "cart_update",
+            EventType::CheckoutStart => "checkout_start",
+            EventType::Purchase => "purchase",
+            EventType::Identify => "identify",
+            EventType::Logout => "logout",
+            EventType::Consent => "consent",
+            EventType::PushPermission => "push_permission",
+            EventType::PushSubscribe => "push_subscribe",
+            EventType::PushUnsubscribe => "push_unsubscribe",
+            EventType::PushReceived => "push_received",
+            EventType::PushClick => "push_click",
+            EventType::Custom => "custom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl EventKind {
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventKind::PageView(_) => EventType::PageView,
+            EventKind::ProductView(_) => EventType::ProductView,
+            EventKind::CartAdd(_) => EventType::CartAdd,
+            EventKind::CartRemove(_) => EventType::CartRemove,
+            EventKind::CartUpdate(_) => EventType::CartUpdate,
+            EventKind::CheckoutStart(_) => EventType::CheckoutStart,
+            EventKind::Purchase(_) => EventType::Purchase,
+            EventKind::Identify(_) => EventType::Identify,
+            EventKind::Logout(_) => EventType::Logout,
+            EventKind::Consent(_) => EventType::Consent,
+            EventKind::PushPermission(_) => EventType::PushPermission,
+            EventKind::PushSubscribe(_) => EventType::PushSubscribe,
+            EventKind::PushUnsubscribe(_) => EventType::PushUnsubscribe,
+            EventKind::PushReceived(_) => EventType::PushReceived,
+            EventKind::PushClick(_) => EventType::PushClick,
+            EventKind::Custom(_) => EventType::Custom,
+        }
+    }
+
+    /// Reads `properties` for an event of type `ty`. `raw` is `None` when the field is absent.
+    pub fn from_properties(ty: EventType, raw: Option<&str>) -> Result<EventKind, EventError> {
+        fn props<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, EventError> {
+            let raw = raw.ok_or_else(|| EventError::field("properties", "is required"))?;
+            parse_at("properties", raw)
+        }
+        Ok(match ty {
+            EventType::PageView => EventKind::PageView(props(raw)?),
+            EventType::ProductView => EventKind::ProductView(props(raw)?),
+            EventType::CartAdd => EventKind::CartAdd(props(raw)?),
+            EventType::CartRemove => EventKind::CartRemove(props(raw)?),
+            EventType::CartUpdate => EventKind::CartUpdate(props(raw)?),
+            EventType::CheckoutStart => EventKind::CheckoutStart(props(raw)?),
+            EventType::Purchase => EventKind::Purchase(props(raw)?),
+            EventType::Identify => EventKind::Identify(props(raw)?),
+            // Trackers variously send nothing, `null` or `{}` for a property-less event.
+            EventType::Logout => match raw.map(str::trim) {
+                None | Some("null") => EventKind::Logout(NoProperties {}),
+                raw => EventKind::Logout(props(raw)?),
+            },
+            EventType::Consent => EventKind::Consent(props(raw)?),
+            EventType::PushPermission => EventKind::PushPermission(props(raw)?),
+            EventType::PushSubscribe => EventKind::PushSubscribe(props(raw)?),
+            EventType::PushUnsubscribe => EventKind::PushUnsubscribe(props(raw)?),
+            EventType::PushReceived => EventKind::PushReceived(props(raw)?),
+            EventType::PushClick => EventKind::PushClick(props(raw)?),
+            EventType::Custom => EventKind::Custom(props(raw)?),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageView {
+    pub url: Url,
+    pub path: Text<1, 2048>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Text<0, 500>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<Url>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductView {
+    pub product_id: ShopId,
+    pub name: Name,
+    pub price: Amount,
+    pub currency: Currency,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<Url>,
+}
+
+/// A product put into or taken out of the cart, with the cart after the change if known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product_id: ShopId,
+    pub name: Name,
+    pub price: Amount,
+    pub currency: Currency,
+    pub quantity: Quantity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart: Option<Cart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartSnapshot {
+    pub cart: Cart,
+}
+
+/// The whole cart at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cart {
+    pub items: Items,
+    pub total: Amount,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub product_id: ShopId,
+    pub name: Name,
+    pub price: Amount,
+    pub quantity: Quantity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Purchase {
+    pub order_id: ShopId,
+    pub items: Items,
+    pub total: Amount,
+    pub currency: Currency,
+}
+
+/// Who the shopper is, once they say so. At least one of `email` or `phone` is present.
+///
+/// The values are kept as sent; normalising and matching them is the edge's identity work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "IdentifyWire")]
+pub struct Identify {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Text<1, 254>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<Text<1, 32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<Text<0, 100>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<Text<0, 100>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    birth_date: Option<BirthDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom: Option<JsonObject>,
+}
+
+#[derive(Deserialize)]
+struct IdentifyWire {
+    #[serde(default)]
+    email: Option<Text<1, 254>>,
+    #[serde(default)]
+    phone: Option<Text<1, 32>>,
+    #[serde(default)]
+    first_name: Option<Text<0, 100>>,
+    #[serde(default)]
+    last_name: Option<Text<0, 100>>,
+    #[serde(default)]
+    birth_date: Option<BirthDate>,
+    #[serde(default)]
+    custom: Option<JsonObject>,
+}
+
+impl TryFrom<IdentifyWire> for Identify {
+    type Error = &'static str;
+    fn try_from(w: IdentifyWire) -> Result<Self, Self::Error> {
+        if w.email.is_none() && w.phone.is_none() {
+            return Err("needs at least one of email or phone");
+        }
+        Ok(Identify {
+            email: w.email,
+            phone: w.phone,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            birth_date: w.birth_date,
+            custom: w.custom,
+        })
+    }
+}
+
+impl Identify {
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_ref().map(Text::as_str)
+    }
+    pub fn phone(&self) -> Option<&str> {
+        self.phone.as_ref().map(Text::as_str)
+    }
+    pub fn first_name(&self) -> Option<&str> {
+        self.first_name.as_ref().map(Text::as_str)
+    }
+    pub fn last_name(&self) -> Option<&str> {
+        self.last_name.as_ref().map(Text::as_str)
+    }
+    pub fn birth_date(&self) -> Option<&BirthDate> {
+        self.birth_date.as_ref()
+    }
+    pub fn custom(&self) -> Option<&Map<String, Value>> {
+        self.custom.as_ref().map(|c| &c.0)
+    }
+}
+
+/// A calendar date written `YYYY-MM-DD` that exists (no 30 February).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BirthDate(time::Date);
+
+impl BirthDate {
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(s, &fmt).map(BirthDate).map_err(|_| "must be a real date written YYYY-MM-DD")
+    }
+}
+
+impl Serialize for BirthDate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        s.collect_str(&format_args!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+    }
+}
+
+impl<'de> Deserialize<'de> for BirthDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        BirthDate::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The properties of an event that has none.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NoProperties {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    Yes,
+    No,
+    NotSet,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub state: ConsentState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushPermissionState {
+    Granted,
+    Denied,
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushPermission {
+    pub state: PushPermissionState,
+}
+
+/// A push service endpoint: an `https://` URL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PushEndpoint(Text<9, 2048>);
+
+impl PushEndpoint {
+    pub fn new(s: &str) -> Result<Self, String> {
+        let t = Text::new(s).map_err(|e| e.to_string())?;
+        if !s.starts_with("https://") || s.len() <= "https://".len() {
+            return Err("must be an https:// URL".into());
+        }
+        Ok(PushEndpoint(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl<'de> Deserialize<'de> for PushEndpoint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PushEndpoint::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushKeys {
+    pub p256dh: Text<1, 200>,
+    pub auth: Text<1, 100>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushSubscribe {
+    pub endpoint: PushEndpoint,
+    pub keys: PushKeys,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushUnsubscribe {
+    pub endpoint: PushEndpoint,
+}
+
+/// A web push notification that reached the device, or was clicked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub notification_id: ShopId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Name>,
+}
+
+/// The escape hatch: a shop's own event name with free-form properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomEvent {
+    pub name: Text<1, 100>,
+    #[serde(default)]
+    pub properties: JsonObject,
+}
+
+/// A cart or order line count: 1 to [`MAX_QUANTITY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub fn new(n: u64) -> Result<Self, String> {
+        match u32::try_from(n) {
+            Ok(q) if (1..=MAX_QUANTITY).contains(&q) => Ok(Quantity(q)),
+            _ => Err(format!("must be a whole number from 1 to {MAX_QUANTITY}")),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let n = v.as_u64().ok_or_else(|| {
+            serde::de::Error::custom(format!("must be a whole number from 1 to {MAX_QUANTITY}"))
+        })?;
+        Quantity::new(n).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The lines of a cart or an order: at most [`MAX_CART_ITEMS`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Items(Vec<CartItem>);
+
+impl Items {
+    pub fn new(items: Vec<CartItem>) -> Result<Self, String> {
+        if items.len() > MAX_CART_ITEMS {
+            return Err(format!("must have at most {MAX_CART_ITEMS} lines, got {}", items.len()));
+        }
+        Ok(Items(items))
+    }
+
+    pub fn as_slice(&self) -> &[CartItem] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Items {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Items::new(Vec::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A free-form JSON object, nested at most [`MAX_JSON_DEPTH`] deep.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct JsonObject(Map<String, Value>);
+
+impl JsonObject {
+    pub fn new(map: Map<String, Value>) -> Result<Self, String> {
+        fn depth(v: &Value) -> usize {
+            match v {
+                Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+                Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        let d = 1 + map.values().map(depth).max().unwrap_or(0);
+        if d > MAX_JSON_DEPTH {
+            return Err(format!("must be nested at most {MAX_JSON_DEPTH} levels deep"));
+        }
+        Ok(JsonObject(map))
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        JsonObject::new(Map::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why one event of a batch was rejected. The rest of the batch is unaffected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is {size} bytes; the limit is {MAX_EVENT_BYTES}: send less in properties")]
+    TooLarge { size: usize },
+    #[error("{path}: {message}")]
+    Field { path: String, message: String },
+}
+
+impl EventError {
+    fn field(path: &str, message: &str) -> EventError {
+        EventError::Field { path: path.to_owned(), message: message.to_owned() }
+    }
+}
+
+/// Deserializes `raw`, naming the failing field relative to `prefix` in the error.
+fn parse_at<'a, T: Deserialize<'a>>(prefix: &str, raw: &'a str) -> Result<T, EventError> {
+    let de = &mut serde_json::Deserializer::from_str(raw);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (prefix, inner.as_str()) {
+            ("", ".") => "event".to_owned(),
+            ("", p) => p.to_owned(),
+            (pre, ".") => pre.to_owned(),
+            (pre, p) => format!("{pre}.{p}"),
+        };
+        // serde_json appends " at line 1 column 57"; the path already says where.
+        let message = e.into_inner().to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        EventError::Field { path, message }
+    })
+}
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    message_id: MessageId,
+    tracker_id: TrackerId,
+    #[serde(rename = "type")]
+    kind: EventType,
+    timestamp: Timestamp,
+    #[serde(default)]
+    context: Option<Context>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+}
+
+impl Event {
+    /// Parses and validates one event from its JSON text.
+    pub fn from_json(raw: &str) -> Result<Event, EventError> {
+        if raw.len() > MAX_EVENT_BYTES {
+            return Err(EventError::TooLarge { size: raw.len() });
+        }
+        let wire: WireEvent<'_> = parse_at("", raw)?;
+        let kind = EventKind::from_properties(wire.kind, wire.properties.map(RawValue::get))?;
+        Ok(Event {
+            message_id: wire.message_id,
+            tracker_id: wire.tracker_id,
+            timestamp: wire.timestamp,
+            context: wire.context.unwrap_or_default(),
+            kind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(kind: &str, props: &str) -> String {
+        format!(
+            r#"{{"message_id":"m1","tracker_id":"t1","type":"{kind}",
+               "timestamp":"2026-11-23T09:59:58.004Z","properties":{props}}}"#
+        )
+    }
+
+    fn err(raw: &str) -> String {
+        Event::from_json(raw).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = err(&ev("product_view", r#"{"product_id":"p","name":"n","price":-1,"currency":"EUR"}"#));
+        assert!(e.starts_with("properties.price: must not be negative"), "{e}");
+        let e = err(&ev("cart_update", r#"{"cart":{"items":[{"product_id":"p","name":"n","price":1,"quantity":0}],"total":1,"currency":"EUR"}}"#));
+        assert!(e.starts_with("properties.cart.items[0].quantity:"), "{e}");
+        let e = err(&ev("identify", r#"{"first_name":"Al"}"#));
+        assert!(e.contains("at least one of email or phone"), "{e}");
+    }
+
+    #[test]
+    fn unknown_types_are_rejected_with_the_known_ones_listed() {
+        let e = err(&ev("teleport", "{}"));
+        assert!(e.starts_with("type: unknown variant `teleport`"), "{e}");
+        assert!(e.contains("page_view"), "{e}");
+    }
+
+    #[test]
+    fn missing_envelope_fields_are_named() {
+        let e = err(r#"{"tracker_id":"t","type":"logout","timestamp":"2026-11-23T09:59:58Z"}"#);
+        assert!(e.contains("missing field `message_id`"), "{e}");
+    }
+
+    #[test]
+    fn logout_takes_no_properties_in_any_spelling() {
+        for props in ["{}", "null"] {
+            let e = Event::from_json(&ev("logout", props)).unwrap();
+            assert_eq!(e.kind, EventKind::Logout(NoProperties {}));
+        }
+        let raw = r#"{"message_id":"m","tracker_id":"t","type":"logout","timestamp":"2026-11-23T09:59:58Z"}"#;
+        assert!(Event::from_json(raw).is_ok());
+    }
+
+    #[test]
+    fn oversized_events_are_rejected_before_parsing() {
+        let big = ev("custom", &format!(r#"{{"name":"x","properties":{{"b":"{}"}}}}"#, "x".repeat(40_000)));
+        assert!(matches!(Event::from_json(&big), Err(EventError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn deep_custom_objects_are_refused() {
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(9), "}".repeat(9));
+        let e = err(&ev("custom", &format!(r#"{{"name":"x","properties":{deep}}}"#)));
+        assert!(e.contains("nested at most"), "{e}");
+    }
+
+    #[test]
+    fn push_endpoints_must_be_https() {
+        let e = err(&ev("push_unsubscribe", r#"{"endpoint":"http://push.example/x"}"#));
+        assert!(e.starts_with("properties.endpoint: must be an https:// URL"), "{e}");
+    }
+
+    #[test]
+    fn birth_dates_must_exist() {
+        let e = err(&ev("identify", r#"{"email":"a@b.c","birth_date":"1990-02-30"}"#));
+        assert!(e.starts_with("properties.birth_date: must be a real date"), "{e}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Identifiers that cross the wire. Each checks its shape once, here, so that the edge can use
+//! them in storage keys without further checks.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("must be 1 to {max} characters, got {got}")]
+    Length { max: usize, got: usize },
+    #[error("may contain only {allowed}")]
+    Charset { allowed: &'static str },
+}
+
+fn check_len(s: &str, max: usize) -> Result<(), IdError> {
+    let got = s.chars().count();
+    if got == 0 || got > max {
+        return Err(IdError::Length { max, got });
+    }
+    Ok(())
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Result<Self, IdError> {
+                let s = s.into();
+                let check: fn(&str) -> Result<(), IdError> = $check;
+                check(&s)?;
+                Ok($name(s))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::new(s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+fn token_chars(s: &str, extra: &[char]) -> bool {
+    s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+}
+
+id_type!(
+    /// The browser's tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
+    TrackerId,
+    |s| {
+        check_len(s, 64)?;
+        if !token_chars(s, &['-', '_', '.', ':']) {
+            return Err(IdError::Charset { allowed: "letters, digits and - _ . :" });
+        }
+        Ok(())
+    }
+);
+
+id_type!(
+    /// An event's idempotency key: 1 to 100 characters, none of them control characters.
+    /// Unique per event within a site; a repeat is stored once.
+    MessageId,
+    |s| {
+        check_len(s, 100)?;
+        if s.chars().any(char::is_control) {
+            return Err(IdError::Charset { allowed: "characters other than control characters" });
+        }
+        Ok(())
+    }
+);
+
+id_type!(
+    /// A site's public key, as configured on the edge: 1 to 64 of `A-Z a-z 0-9 - _`.
+    SiteKey,
+    |s| {
+        check_len(s, 64)?;
+        if !token_chars(s, &['-', '_']) {
+            return Err(IdError::Charset { allowed: "letters, digits, - and _" });
+        }
+        Ok(())
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracker_id_accepts_uuid_and_refuses_key_separators() {
+        assert!(TrackerId::new("0192f3c4-8a1b-7c2d-9e3f-4a5b6c7d8e9f").is_ok());
+        assert!(TrackerId::new("a/b").is_err());
+        assert!(TrackerId::new("a\u{0}b").is_err());
+        assert!(TrackerId::new("").is_err());
+        assert!(TrackerId::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn message_id_is_one_to_hundred_chars() {
+        assert!(MessageId::new("m".repeat(100)).is_ok());
+        assert!(MessageId::new("m".repeat(101)).is_err());
+        assert!(MessageId::new("").is_err());
+        assert!(MessageId::new("é-ok").is_ok());
+    }
+}
