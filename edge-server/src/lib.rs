@@ -1,0 +1,15 @@
+//! Footprint's ingestion edge.
+//!
+//! `main.rs` only parses flags and calls [`server::run`]. Layers, outside in: [`routes`] (HTTP,
+//! the only module that knows actix) → [`ingest`] and [`admin`] (the domain) → [`store`] (the
+//! only module that knows sled). See ARCHITECTURE.md for the write path and its guarantees.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod ratelimit;
+pub mod routes;
+pub mod server;
+pub mod store;

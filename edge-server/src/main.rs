@@ -1,1 +1,79 @@
-fn main() {}
+//! The `footprint-edge` binary: flags in, server out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use footprint_edge::config::{Config, Overrides};
+use footprint_edge::server::{self, SinkKind};
+
+/// Footprint's ingestion edge: takes tracker batches, stores them durably, serves admins.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML config file. Without one the server runs on the documented dev defaults.
+    #[arg(long, env = "FOOTPRINT_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8787 (port 0 picks a free port). Overrides the file.
+    #[arg(long, env = "FOOTPRINT_LISTEN", global = true)]
+    listen: Option<String>,
+    /// The sled store's directory. Overrides the file.
+    #[arg(long, env = "FOOTPRINT_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Benchmarks only: acknowledge events without storing them.
+    #[arg(long, hide = true)]
+    null_sink: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Benchmarks only: measure sled's raw batched-write rate with the edge's own records.
+    #[command(hide = true)]
+    SledCeiling {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let cli = Cli::parse();
+    let overrides = Overrides { listen: cli.listen.clone(), data_dir: cli.data_dir.clone() };
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let sink = if cli.null_sink { SinkKind::Null } else { SinkKind::Store };
+            actix_web::rt::System::new().block_on(server::run(config, sink)).map_err(|e| e.to_string())
+        }
+        Command::SledCeiling { seconds } => {
+            footprint_edge::store::ceiling::run(&config.data_dir, &config.store, seconds)
+                .map(|report| println!("{report}"))
+                .map_err(|e| e.to_string())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -180,6 +180,27 @@ impl EventKind {
         }
     }
 
+    /// The properties alone, as canonical JSON: what the edge stores.
+    pub fn properties_json(&self) -> String {
+        let r = match self {
+            EventKind::PageView(p) => serde_json::to_string(p),
+            EventKind::ProductView(p) => serde_json::to_string(p),
+            EventKind::CartAdd(p) | EventKind::CartRemove(p) => serde_json::to_string(p),
+            EventKind::CartUpdate(p) | EventKind::CheckoutStart(p) => serde_json::to_string(p),
+            EventKind::Purchase(p) => serde_json::to_string(p),
+            EventKind::Identify(p) => serde_json::to_string(p),
+            EventKind::Logout(p) => serde_json::to_string(p),
+            EventKind::Consent(p) => serde_json::to_string(p),
+            EventKind::PushPermission(p) => serde_json::to_string(p),
+            EventKind::PushSubscribe(p) => serde_json::to_string(p),
+            EventKind::PushUnsubscribe(p) => serde_json::to_string(p),
+            EventKind::PushReceived(p) | EventKind::PushClick(p) => serde_json::to_string(p),
+            EventKind::Custom(p) => serde_json::to_string(p),
+        };
+        // Serializing these plain structs into a String cannot fail.
+        r.unwrap_or_else(|_| "{}".to_owned())
+    }
+
     /// Reads `properties` for an event of type `ty`. `raw` is `None` when the field is absent.
     pub fn from_properties(ty: EventType, raw: Option<&str>) -> Result<EventKind, EventError> {
         fn props<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, EventError> {

@@ -5,6 +5,7 @@
 //! reads no clock, so it builds for `wasm32-unknown-unknown` and for the edge alike. It is the
 //! only place that knows the JSON shape of an event.
 
+mod admin;
 mod batch;
 mod event;
 mod ids;
@@ -13,6 +14,7 @@ mod money;
 mod text;
 mod time;
 
+pub use crate::admin::{EventPage, EventRecord};
 pub use crate::batch::{
     parse_batch, Batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
 };

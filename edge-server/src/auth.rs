@@ -1,0 +1,120 @@
+//! Admin tokens: stored only as SHA-256 digests, checked in constant time, never logged.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::AdminConfig;
+
+/// What an admin token may do. Ordered: each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "editor" => Ok(Role::Editor),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!("`{s}` is not a role; use viewer, editor or admin")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+/// The SHA-256 of a token. Hashing first means every comparison is over 32 bytes, whatever the
+/// length of what a caller sends, and the config never has to hold the token itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub fn of_token(token: &str) -> TokenDigest {
+        TokenDigest(Sha256::digest(token.as_bytes()).into())
+    }
+
+    pub fn from_hex(h: &str) -> Result<TokenDigest, String> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h.trim(), &mut out)
+            .map_err(|_| "must be 64 hexadecimal digits (sha256 of the token)".to_owned())?;
+        Ok(TokenDigest(out))
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(..)")
+    }
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminIdentity {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct Admins {
+    entries: Vec<AdminConfig>,
+}
+
+impl Admins {
+    pub fn new(entries: Vec<AdminConfig>) -> Admins {
+        Admins { entries }
+    }
+
+    /// The admin a presented token belongs to. Every entry is compared, so the time taken does
+    /// not tell which entry, or how much of a digest, matched.
+    pub fn verify(&self, presented: &str) -> Option<AdminIdentity> {
+        let digest = TokenDigest::of_token(presented);
+        let mut found = None;
+        for entry in &self.entries {
+            if bool::from(entry.token.0.ct_eq(&digest.0)) && found.is_none() {
+                found = Some(AdminIdentity { name: entry.name.clone(), role: entry.role });
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_by_digest_from_either_form() {
+        let admins = Admins::new(vec![
+            AdminConfig { name: "a".into(), token: TokenDigest::of_token("secret-1"), role: Role::Admin },
+            AdminConfig {
+                name: "v".into(),
+                token: TokenDigest::from_hex(&hex::encode(Sha256::digest(b"secret-2"))).unwrap(),
+                role: Role::Viewer,
+            },
+        ]);
+        assert_eq!(admins.verify("secret-1").unwrap().name, "a");
+        assert_eq!(admins.verify("secret-2").unwrap().role, Role::Viewer);
+        assert_eq!(admins.verify("secret-3"), None);
+        assert_eq!(admins.verify(""), None);
+    }
+
+    #[test]
+    fn digests_never_print_their_bytes() {
+        assert_eq!(format!("{:?}", TokenDigest::of_token("x")), "TokenDigest(..)");
+    }
+}

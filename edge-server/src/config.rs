@@ -1,0 +1,335 @@
+//! Configuration, built once in two stages (ripgrep's habit): the raw TOML is read and checked
+//! field by field, then environment variables and flags override it, and only then is a
+//! [`Config`] handed to the server. Every default is documented on its field.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use footprint_protocol::SiteKey;
+use serde::Deserialize;
+
+use crate::auth::{Role, TokenDigest};
+
+/// The whole configuration of one edge process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8787`; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The sled store's directory. Default `footprint-data`, relative to the working directory.
+    pub data_dir: PathBuf,
+    /// Sites allowed to send events. Default: one dev site `demo-shop` for
+    /// `http://127.0.0.1:8080` and `http://localhost:8080`.
+    pub sites: Vec<SiteConfig>,
+    /// Admin tokens. Default: one dev admin `dev` with token `dev-admin-token`.
+    pub admins: Vec<AdminConfig>,
+    pub rate_limit: RateLimitConfig,
+    pub store: StoreConfig,
+    /// True when no config file was given and the dev defaults are in force.
+    pub is_dev_default: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub key: SiteKey,
+    /// Exact browser origins (`scheme://host[:port]`) allowed to post for this site.
+    pub origins: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub name: String,
+    pub token: TokenDigest,
+    pub role: Role,
+}
+
+/// Limits per client IP and per site, in requests per second with a burst allowance.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Default 50 requests/s per client IP: a tracker sends one batch every 2 s, so this leaves
+    /// room for many shoppers behind one NAT.
+    pub per_ip_per_second: u32,
+    /// Default 200.
+    pub per_ip_burst: u32,
+    /// Default 5,000 requests/s per site.
+    pub per_site_per_second: u32,
+    /// Default 10,000.
+    pub per_site_burst: u32,
+    /// Take the client IP from the first `X-Forwarded-For` entry. Default false: only turn it on
+    /// behind a proxy you run, or clients can pick their own rate-limit key.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            per_ip_per_second: 50,
+            per_ip_burst: 200,
+            per_site_per_second: 5_000,
+            per_site_burst: 10_000,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Tuning of the write path.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// sled's page cache, in MiB. Default 256.
+    pub cache_mb: u64,
+    /// Requests waiting for the writer before new ones get 503. Default 1,024.
+    pub queue_capacity: usize,
+    /// Most events one group commit covers. Default 20,000.
+    pub max_group_events: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { cache_mb: 256, queue_capacity: 1_024, max_group_events: 20_000 }
+    }
+}
+
+/// Values that override the file: from flags first, then from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    sites: Vec<RawSite>,
+    #[serde(default)]
+    admins: Vec<RawAdmin>,
+    #[serde(default)]
+    rate_limit: RateLimitConfig,
+    #[serde(default)]
+    store: StoreConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    key: String,
+    #[serde(default)]
+    origins: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    name: String,
+    token: Option<String>,
+    token_sha256: Option<String>,
+    role: String,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+pub const DEFAULT_DATA_DIR: &str = "footprint-data";
+pub const DEV_SITE: &str = "demo-shop";
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+impl Config {
+    /// Loads `path` if given, else the dev defaults, then applies `overrides`.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (raw, is_dev_default) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string().trim_end().to_owned(),
+                })?;
+                (raw, false)
+            }
+            None => (dev_defaults(), true),
+        };
+        Config::build(raw, overrides, is_dev_default)
+    }
+
+    /// Parses a config from TOML text, as the file would be.
+    pub fn from_toml(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<inline>"),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Config::build(raw, overrides, false)
+    }
+
+    fn build(raw: RawConfig, ov: &Overrides, is_dev_default: bool) -> Result<Config, ConfigError> {
+        let listen_text = ov.listen.clone().or(raw.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
+            invalid("listen", format!("`{listen_text}` is not an address like 127.0.0.1:8787"))
+        })?;
+        let data_dir = ov.data_dir.clone().or(raw.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+
+        if raw.sites.is_empty() {
+            return Err(invalid("sites", "at least one [[sites]] entry is needed to accept events"));
+        }
+        let mut sites = Vec::with_capacity(raw.sites.len());
+        let mut seen = HashSet::new();
+        for (i, s) in raw.sites.into_iter().enumerate() {
+            let key = SiteKey::new(s.key.clone())
+                .map_err(|e| invalid(format!("sites[{i}].key"), format!("`{}` {e}", s.key)))?;
+            if !seen.insert(key.clone()) {
+                return Err(invalid(format!("sites[{i}].key"), format!("`{key}` appears twice")));
+            }
+            for (j, o) in s.origins.iter().enumerate() {
+                check_origin(o).map_err(|m| invalid(format!("sites[{i}].origins[{j}]"), m))?;
+            }
+            sites.push(SiteConfig { key, origins: s.origins });
+        }
+
+        let mut admins = Vec::with_capacity(raw.admins.len());
+        let mut names = HashSet::new();
+        for (i, a) in raw.admins.into_iter().enumerate() {
+            let key = |f: &str| format!("admins[{i}].{f}");
+            if a.name.trim().is_empty() {
+                return Err(invalid(key("name"), "must not be empty"));
+            }
+            if !names.insert(a.name.clone()) {
+                return Err(invalid(key("name"), format!("`{}` appears twice", a.name)));
+            }
+            let token = match (a.token, a.token_sha256) {
+                (Some(t), None) if t.is_empty() => return Err(invalid(key("token"), "must not be empty")),
+                (Some(t), None) => TokenDigest::of_token(&t),
+                (None, Some(h)) => TokenDigest::from_hex(&h).map_err(|m| invalid(key("token_sha256"), m))?,
+                (Some(_), Some(_)) => {
+                    return Err(invalid(key("token"), "give either token or token_sha256, not both"))
+                }
+                (None, None) => return Err(invalid(key("token"), "give token or token_sha256")),
+            };
+            let role = a.role.parse::<Role>().map_err(|m| invalid(key("role"), m))?;
+            admins.push(AdminConfig { name: a.name, token, role });
+        }
+
+        let rl = raw.rate_limit;
+        for (k, v) in [
+            ("rate_limit.per_ip_per_second", rl.per_ip_per_second),
+            ("rate_limit.per_ip_burst", rl.per_ip_burst),
+            ("rate_limit.per_site_per_second", rl.per_site_per_second),
+            ("rate_limit.per_site_burst", rl.per_site_burst),
+        ] {
+            if v == 0 {
+                return Err(invalid(k, "must be at least 1"));
+            }
+        }
+        let st = raw.store;
+        if st.queue_capacity == 0 {
+            return Err(invalid("store.queue_capacity", "must be at least 1"));
+        }
+        if st.max_group_events == 0 {
+            return Err(invalid("store.max_group_events", "must be at least 1"));
+        }
+
+        Ok(Config { listen, data_dir, sites, admins, rate_limit: rl, store: st, is_dev_default })
+    }
+}
+
+/// An origin is what a browser sends in `Origin`: scheme, host and optional port, nothing more.
+fn check_origin(o: &str) -> Result<(), String> {
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{o}` must start with http:// or https://"))?;
+    if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
+        return Err(format!("`{o}` must be scheme://host[:port] with no path or trailing slash"));
+    }
+    Ok(())
+}
+
+fn dev_defaults() -> RawConfig {
+    RawConfig {
+        listen: None,
+        data_dir: None,
+        sites: vec![RawSite {
+            key: DEV_SITE.into(),
+            origins: vec!["http://127.0.0.1:8080".into(), "http://localhost:8080".into()],
+        }],
+        admins: vec![RawAdmin {
+            name: "dev".into(),
+            token: Some(DEV_ADMIN_TOKEN.into()),
+            token_sha256: None,
+            role: "admin".into(),
+        }],
+        rate_limit: RateLimitConfig::default(),
+        store: StoreConfig::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(toml: &str) -> String {
+        Config::from_toml(toml, &Overrides::default()).unwrap_err().to_string()
+    }
+
+    const SITE: &str = "[[sites]]\nkey = \"shop\"\norigins = [\"http://localhost:8080\"]\n";
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = Config::from_toml(
+            r#"
+            listen = "127.0.0.1:8787"
+            data_dir = "footprint-data"
+            [[sites]]
+            key = "demo-shop"
+            origins = ["http://127.0.0.1:8080", "http://localhost:8080"]
+            [[admins]]
+            name = "ops"
+            token = "change-me"
+            role = "admin"
+            "#,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 8787);
+        assert_eq!(c.sites[0].origins.len(), 2);
+        assert_eq!(c.admins[0].role, Role::Admin);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(err(&format!("{SITE}listen = \"nope\"")).contains("`listen`"));
+        assert!(err("[[sites]]\nkey = \"bad key\"").contains("sites[0].key"));
+        assert!(err("[[sites]]\nkey = \"s\"\norigins = [\"http://a/\"]").contains("sites[0].origins[0]"));
+        let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"god\""));
+        assert!(e.contains("admins[0].role"), "{e}");
+        let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\nrole = \"viewer\""));
+        assert!(e.contains("admins[0].token"), "{e}");
+        assert!(err(&format!("{SITE}colour = 1")).contains("colour"));
+        assert!(err(&format!("{SITE}[rate_limit]\nper_ip_per_second = 0")).contains("per_ip_per_second"));
+    }
+
+    #[test]
+    fn overrides_beat_the_file() {
+        let ov = Overrides { listen: Some("127.0.0.1:0".into()), data_dir: Some("/tmp/x".into()) };
+        let c = Config::from_toml(&format!("{SITE}listen = \"127.0.0.1:9\""), &ov).unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+}

@@ -1,0 +1,49 @@
+//! The one error type of the HTTP API. Each variant maps to one status in `routes`, with a JSON
+//! body `{"error": code, "message": what to do}`. Internal detail is logged, not returned.
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("the body is over {limit} bytes; send smaller batches")]
+    PayloadTooLarge { limit: usize },
+    #[error("Content-Type must be application/json or text/plain")]
+    UnsupportedMediaType,
+    #[error("site_key `{0}` is not configured on this edge; check the data-site-key of your snippet")]
+    UnknownSite(String),
+    #[error("origin `{origin}` may not send events for site `{site}`; add it to the site's origins")]
+    OriginDenied { origin: String, site: String },
+    #[error("origin `{0}` is not allowed by any site on this edge")]
+    PreflightDenied(String),
+    #[error("too many requests from this {scope}; retry after {retry_after} s")]
+    RateLimited { scope: &'static str, retry_after: u64 },
+    #[error("the store cannot take writes right now ({reason}); retry after {retry_after} s")]
+    Unavailable { reason: String, retry_after: u64 },
+    #[error("a valid admin token is required: send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error; the server log has the detail")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest { code, message: message.into() }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnknownSite(_) => "unknown_site",
+            ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => "origin_not_allowed",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable { .. } => "unavailable",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Internal => "internal",
+        }
+    }
+}

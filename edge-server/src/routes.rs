@@ -1,0 +1,263 @@
+//! The HTTP layer: the only module that knows actix. Handlers extract, call the domain, and map
+//! the result; [`ApiError`] becomes a status and a JSON body here and nowhere else.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use footprint_protocol::limits::MAX_BODY_BYTES;
+use footprint_protocol::ErrorBody;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use crate::auth::{AdminIdentity, Admins};
+use crate::error::ApiError;
+use crate::ingest::{BatchRequest, Ingest};
+use crate::store::Store;
+
+/// The OpenAPI description of this API: the public contract, kept beside the protocol.
+pub const OPENAPI: &str = include_str!("../../protocol/openapi.json");
+
+/// Everything a handler may use.
+pub struct AppState {
+    pub ingest: Ingest,
+    pub store: Store,
+    pub admins: Admins,
+    pub trust_forwarded_for: bool,
+}
+
+/// Registers every route; `main` and the tests build the same app from this.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/v1/openapi.json", web::get().to(openapi))
+        .service(
+            web::resource("/v1/batch")
+                .route(web::post().to(batch))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
+        )
+        .route("/v1/trackers/{tracker_id}/events", web::get().to(tracker_events))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()
+        }))
+        .default_service(web::to(not_found));
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnknownSite(_) | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::RateLimited { retry_after, .. } | ApiError::Unavailable { retry_after, .. } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::Unauthorized => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
+        }
+        resp.json(ErrorBody { error: self.code().to_owned(), message: self.to_string() })
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "up"}))
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let unavailable = |reason: &str| {
+        ApiError::Unavailable { reason: reason.to_owned(), retry_after: 1 }.error_response()
+    };
+    let now = state.ingest.clock().now();
+    let pending = match state.store.probe(now) {
+        Ok(p) => p,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    match tokio::time::timeout(Duration::from_secs(5), pending).await {
+        Ok(Ok(Ok(()))) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Ok(Ok(Err(e))) => unavailable(&e.to_string()),
+        Ok(Err(_)) => unavailable("the writer stopped"),
+        Err(_) => unavailable("a probe write took over 5 s"),
+    }
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound(format!("no route for {} {}; see /v1/openapi.json", req.method(), req.path()))
+        .error_response()
+}
+
+fn origin(req: &HttpRequest) -> Option<&str> {
+    req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// Echoes `origin` when it is allowed, so the browser lets the tracker read the answer.
+fn allow_origin(resp: &mut HttpResponse, origin: Option<&str>, allowed: bool) {
+    let headers = resp.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let (Some(o), true) = (origin, allowed) {
+        if let Ok(v) = HeaderValue::from_str(o) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
+}
+
+async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let origin = origin(&req);
+    // A preflight carries no body and so no site key: the origin must belong to some site, and
+    // the POST itself is checked against its own site.
+    match origin {
+        Some(o) if state.ingest.origin_known(o) => {
+            let mut resp = HttpResponse::NoContent()
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+                .finish();
+            allow_origin(&mut resp, origin, true);
+            resp
+        }
+        _ => {
+            let mut resp = ApiError::PreflightDenied(origin.unwrap_or("(none)").to_owned()).error_response();
+            allow_origin(&mut resp, None, false);
+            resp
+        }
+    }
+}
+
+async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let origin = origin(&req);
+    let result = async {
+        if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
+            state.ingest.check_ip(ip)?;
+        }
+        let body = read_body(&req, payload).await?;
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        state.ingest.ingest(BatchRequest { origin, content_type, body: &body }).await
+    }
+    .await;
+    let (mut resp, allowed) = match result {
+        Ok(r) => (HttpResponse::Ok().json(r), true),
+        Err(e) => {
+            let allowed = !matches!(e, ApiError::OriginDenied { .. });
+            (e.error_response(), allowed)
+        }
+    };
+    let allowed = allowed && origin.is_some_and(|o| state.ingest.origin_known(o));
+    allow_origin(&mut resp, origin, allowed);
+    resp
+}
+
+/// Reads the body, refusing it as soon as it passes the limit rather than after.
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    let too_large = ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large);
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("body_read", format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The admin a request's bearer token belongs to.
+fn require_admin(req: &HttpRequest, admins: &Admins) -> Result<AdminIdentity, ApiError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    admins.verify(token.trim()).ok_or(ApiError::Unauthorized)
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+async fn tracker_events(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let page = web::block(move || {
+        crate::admin::tracker_events(&state.store, &path, query.before.as_deref(), query.limit)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Logs one line per request: method, path, status and latency. Never headers or query
+/// strings, so tokens cannot reach the log.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await;
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    match &res {
+        Ok(r) => tracing::info!(%method, %path, status = r.status().as_u16(), latency_ms, "request"),
+        Err(e) => tracing::info!(%method, %path, error = %e, latency_ms, "request"),
+    }
+    res
+}
+
+pub type SharedState = web::Data<AppState>;
+
+pub fn state(s: AppState) -> SharedState {
+    web::Data::from(Arc::new(s))
+}

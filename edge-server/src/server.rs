@@ -1,0 +1,97 @@
+//! Starting and stopping the edge: wires config, store, domain and routes together.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer};
+
+use crate::auth::Admins;
+use crate::config::Config;
+use crate::ingest::{EventSink, Ingest, NullSink, SystemClock};
+use crate::routes::{self, AppState};
+use crate::store::Store;
+
+/// Where accepted events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkKind {
+    /// The sled store: durable acks.
+    Store,
+    /// Acknowledge without storing: only to measure the HTTP ceiling in benchmarks.
+    Null,
+}
+
+/// Runs the edge until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests,
+/// flushes the store and returns.
+pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
+    if config.is_dev_default {
+        tracing::warn!(
+            listen = %config.listen,
+            data_dir = %config.data_dir.display(),
+            "no config file given: using the dev defaults (site `demo-shop` for http://127.0.0.1:8080 \
+             and http://localhost:8080, admin `dev` with the documented dev token); \
+             pass --config FILE for anything else"
+        );
+    }
+    if sink == SinkKind::Null {
+        tracing::warn!("null sink: events are acknowledged and NOT stored (benchmark mode)");
+    }
+    let store = Store::open(&config.data_dir, &config.store)
+        .map_err(|source| ServeError::Store { dir: config.data_dir.display().to_string(), source })?;
+    let sink_impl: Arc<dyn EventSink> = match sink {
+        SinkKind::Store => Arc::new(store.clone()),
+        SinkKind::Null => Arc::new(NullSink),
+    };
+    let state = routes::state(AppState {
+        ingest: Ingest::new(&config, sink_impl, Arc::new(SystemClock)),
+        store: store.clone(),
+        admins: Admins::new(config.admins.clone()),
+        trust_forwarded_for: config.rate_limit.trust_forwarded_for,
+    });
+
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(from_fn(routes::log_request))
+            .configure(routes::configure)
+    })
+    .shutdown_timeout(10)
+    .bind(config.listen)
+    .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+
+    for addr in server.addrs() {
+        tracing::info!(%addr, "listening");
+        // A machine-readable line on stdout, so scripts and tests started on port 0 learn the
+        // port without parsing logs.
+        println!("footprint-edge listening on http://{addr}");
+    }
+    let _ = std::io::stdout().flush();
+
+    let janitor_state = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            janitor_state.ingest.forget_idle_clients();
+        }
+    });
+
+    // actix handles SIGINT and SIGTERM: it stops accepting and lets in-flight requests finish.
+    server.run().await.map_err(ServeError::Server)?;
+    tracing::info!("HTTP server stopped; flushing the store");
+    store.shutdown();
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the store in {dir}: {source}; check that the directory is writable and no other edge uses it")]
+    Store { dir: String, source: crate::store::StoreError },
+    #[error("cannot listen on {addr}: {source}; pick a free address with --listen")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+}
