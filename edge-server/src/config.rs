@@ -314,21 +314,21 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        assert!(err(&format!("{SITE}listen = \"nope\"")).contains("`listen`"));
+        assert!(err(&format!("listen = \"nope\"\n{SITE}")).contains("`listen`"));
         assert!(err("[[sites]]\nkey = \"bad key\"").contains("sites[0].key"));
         assert!(err("[[sites]]\nkey = \"s\"\norigins = [\"http://a/\"]").contains("sites[0].origins[0]"));
         let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"god\""));
         assert!(e.contains("admins[0].role"), "{e}");
         let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\nrole = \"viewer\""));
         assert!(e.contains("admins[0].token"), "{e}");
-        assert!(err(&format!("{SITE}colour = 1")).contains("colour"));
+        assert!(err(&format!("colour = 1\n{SITE}")).contains("colour"));
         assert!(err(&format!("{SITE}[rate_limit]\nper_ip_per_second = 0")).contains("per_ip_per_second"));
     }
 
     #[test]
     fn overrides_beat_the_file() {
         let ov = Overrides { listen: Some("127.0.0.1:0".into()), data_dir: Some("/tmp/x".into()) };
-        let c = Config::from_toml(&format!("{SITE}listen = \"127.0.0.1:9\""), &ov).unwrap();
+        let c = Config::from_toml(&format!("listen = \"127.0.0.1:9\"\n{SITE}"), &ov).unwrap();
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
     }

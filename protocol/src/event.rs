@@ -602,6 +602,7 @@ fn parse_at<'a, T: Deserialize<'a>>(prefix: &str, raw: &'a str) -> Result<T, Eve
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "an event object")]
 struct WireEvent<'a> {
     message_id: MessageId,
     tracker_id: TrackerId,

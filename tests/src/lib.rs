@@ -1,1 +1,3 @@
+//! Shared pieces of Footprint's cross-crate tests and benchmarks.
 
+pub mod workload;

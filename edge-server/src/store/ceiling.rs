@@ -41,7 +41,11 @@ const CONTEXT: &str = r#"{"page_url":"https://shop.example/p/linen-shirt-blue?ut
 const PROPS: &str = r#"{"product_id":"sku-10442","name":"Linen shirt, blue","price":49.9,"currency":"EUR","category":"Shirts","url":"https://shop.example/p/linen-shirt-blue","image_url":"https://shop.example/img/10442.svg"}"#;
 
 pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreError> {
-    let db = sled::Config::new().path(dir).cache_capacity(cfg.cache_mb.saturating_mul(1 << 20)).open()?;
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cfg.cache_mb.saturating_mul(1 << 20))
+        .mode(sled::Mode::HighThroughput)
+        .open()?;
     let tree = db.open_tree("events")?;
     let site = SiteKey::new("bench").map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let start = Instant::now();

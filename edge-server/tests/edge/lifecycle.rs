@@ -1,0 +1,167 @@
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Posts batches from `threads` threads, one tracker each, until told to stop or the server is
+/// gone. Returns, per tracker, the message ids the server acknowledged with 200.
+fn load(edge: &Edge, threads: usize, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(String, Vec<String>)>> {
+    (0..threads)
+        .map(|t| {
+            let url = format!("{}/v1/batch", edge.url);
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+                let tracker = format!("tr-load-{t}");
+                let mut acked = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let now = now_iso();
+                    let ids: Vec<String> = (0..10).map(|i| format!("load-{t}-{n}-{i}")).collect();
+                    n += 1;
+                    let events: Vec<Value> = ids.iter().map(|id| page_view(id, &tracker, &now)).collect();
+                    match client.post(&url).header("content-type", "application/json").body(batch(events).to_string()).send() {
+                        Ok(r) if r.status() == 200 => {
+                            let v: Value = r.json().unwrap();
+                            assert_eq!(v["accepted"], 10, "{v}");
+                            acked.extend(ids);
+                        }
+                        Ok(r) => panic!("unexpected status {}", r.status()),
+                        // The server is gone (killed or stopped): that request was not acknowledged.
+                        Err(_) => break,
+                    }
+                }
+                (tracker, acked)
+            })
+        })
+        .collect()
+}
+
+fn assert_all_stored(edge: &Edge, results: Vec<(String, Vec<String>)>) -> usize {
+    let mut total = 0;
+    for (tracker, acked) in results {
+        let stored: HashSet<String> =
+            edge.all_events(&tracker).iter().map(|e| e["message_id"].as_str().unwrap().to_owned()).collect();
+        for id in &acked {
+            assert!(stored.contains(id), "acknowledged event {id} of {tracker} was lost");
+        }
+        total += acked.len();
+    }
+    total
+}
+
+#[test]
+fn every_acknowledged_event_survives_kill_9_under_load() {
+    let mut edge = Edge::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load(&edge, 8, stop.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+    edge.kill9();
+    stop.store(true, Ordering::Relaxed);
+    let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    edge.spawn();
+    let total = assert_all_stored(&edge, results);
+    assert!(total >= 500, "the load was too light to show anything: {total} events acknowledged");
+}
+
+#[test]
+fn sigterm_finishes_in_flight_requests_flushes_and_exits_0() {
+    let mut edge = Edge::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load(&edge, 4, stop.clone());
+
+    // A request that is half sent when SIGTERM arrives must still be answered.
+    let addr = edge.url.trim_start_matches("http://").to_owned();
+    let body = batch(vec![page_view("in-flight", "tr-in-flight", &now_iso())]).to_string();
+    let mut sock = TcpStream::connect(&addr).unwrap();
+    write!(sock, "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    let (head, tail) = body.split_at(body.len() / 2);
+    sock.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let pid = nix::unistd::Pid::from_raw(edge.pid());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    sock.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""accepted":1"#), "{answer}");
+
+    let status = edge.sigterm();
+    stop.store(true, Ordering::Relaxed);
+    assert!(status.success(), "exit status {status:?}");
+    assert!(edge.log().contains("shut down cleanly"), "{}", edge.log());
+    let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+
+    edge.spawn();
+    assert_all_stored(&edge, results);
+    assert_eq!(edge.all_events("tr-in-flight").len(), 1);
+}
+
+#[test]
+fn a_bad_config_stops_startup_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("listen = \"nowhere\"\n[[sites]]\nkey = \"s\"\n", "`listen`"),
+        ("[[sites]]\nkey = \"s\"\norigins = [\"ftp://x\"]\n", "sites[0].origins[0]"),
+        ("[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"root\"\n", "admins[0].role"),
+        ("[[sites]]\nkey = \"s\"\nsurprise = true\n", "surprise"),
+        ("sites = 3\n", "sites"),
+    ];
+    for (text, key) in cases {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+            .arg("--config")
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "expected {key} in: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn without_a_config_the_dev_defaults_run_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+        .env("FOOTPRINT_LISTEN", "127.0.0.1:0")
+        .env("FOOTPRINT_DATA_DIR", dir.path().join("data"))
+        .env_remove("FOOTPRINT_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("footprint-edge listening on ").unwrap().to_owned();
+    let client = reqwest::blocking::Client::new();
+    let b = serde_json::json!({"site_key": "demo-shop", "sent_at": now_iso(), "events": [page_view("dev-1", "tr-dev", &now_iso())]});
+    let r = client.post(format!("{url}/v1/batch")).header("content-type", "application/json").body(b.to_string()).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client.get(format!("{url}/v1/trackers/tr-dev/events")).bearer_auth("dev-admin-token").send().unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("dev defaults"), "{err}");
+    assert!(dir.path().join("data").exists(), "FOOTPRINT_DATA_DIR was not used");
+}

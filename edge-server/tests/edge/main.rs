@@ -1,0 +1,15 @@
+//! Integration tests of the edge. Each test starts the real `footprint-edge` binary on
+//! 127.0.0.1:0 with its own temporary data directory (see `util`), except `inproc`, which builds
+//! the same app in-process to swap in a failing sink.
+
+mod util;
+
+// The ingest contract: valid, mixed, duplicate and text/plain batches, and time correction.
+mod ingest;
+// Every error status and its JSON body; hostile input.
+mod errors;
+mod cors;
+mod admin;
+// kill -9 under load, graceful shutdown, bad config, dev defaults.
+mod lifecycle;
+mod inproc;
