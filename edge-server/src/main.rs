@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use footprint_edge::config::{Config, Overrides};
 use footprint_edge::server::{self, SinkKind};
 
+// sled allocates per tree node and per write, and the ingest path per event: with glibc's
+// malloc a quarter of the edge's CPU went to malloc and free under load (perf, BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Footprint's ingestion edge: takes tracker batches, stores them durably, serves admins.
 #[derive(Parser)]
 #[command(version, about)]

@@ -1,1 +1,274 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! - `cargo xtask test`: install what the tests need, then run every check and test.
+//! - `cargo xtask demo`: build and run the edge on `./footprint-data`, printing URLs and token.
+//! - `cargo xtask bench ingest`: the ingest benchmark and the machine's two ceilings.
+//!
+//! It depends on nothing but std, so that it compiles in seconds on a fresh machine.
+
+use std::env;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["test"] => test(),
+        ["demo"] => demo(),
+        ["bench", "ingest", rest @ ..] => bench_ingest(rest),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+  test                   install what the tests need, then run every check and test
+  demo                   run the edge on ./footprint-data and print its URLs and admin token
+  bench ingest [--seconds N] [--connections N]
+                         ingest throughput and latency, plus the HTTP and sled ceilings";
+
+fn root() -> PathBuf {
+    // xtask's manifest sits one level below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(what: &str, cmd: &mut Command) -> Result {
+    eprintln!("xtask: {what}");
+    let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+// ---------------------------------------------------------------------------------------------
+// test
+
+fn test() -> Result {
+    let start = Instant::now();
+    ensure_wasm_target()?;
+    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "cargo clippy (all targets, warnings are errors)",
+        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    run(
+        "the protocol and SDK build for wasm32-unknown-unknown",
+        cargo().args(["build", "-p", "footprint-protocol", "-p", "footprint-sdk", "--target", "wasm32-unknown-unknown"]),
+    )?;
+    run("cargo test --workspace", cargo().args(["test", "--workspace"]))?;
+    eprintln!("xtask: every check and test passed in {:.0} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn ensure_wasm_target() -> Result {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run("rustup target add wasm32-unknown-unknown", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// demo
+
+fn demo() -> Result {
+    run("building the edge", cargo().args(["build", "--release", "-p", "footprint-edge"]))?;
+    let dir = root().join("target").join("demo");
+    fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let token = random_token()?;
+    let config = dir.join("footprint.toml");
+    let text = format!(
+        "# Written by `cargo xtask demo`; a new admin token every run.\n\
+         listen = \"127.0.0.1:8787\"\n\
+         data_dir = \"{}\"\n\
+         [[sites]]\nkey = \"demo-shop\"\norigins = [\"http://127.0.0.1:8080\", \"http://localhost:8080\"]\n\
+         [[admins]]\nname = \"demo\"\ntoken = \"{token}\"\nrole = \"admin\"\n",
+        root().join("footprint-data").display()
+    );
+    fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+    let mut child = Command::new(root().join("target/release/footprint-edge"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the edge: {e}"))?;
+    let url = read_listening_line(&mut child)?;
+    println!();
+    println!("  Footprint demo is running. Ctrl-C stops it.");
+    println!();
+    println!("  edge          {url}");
+    println!("  ingest        POST {url}/v1/batch   (site key: demo-shop)");
+    println!("  API contract  {url}/v1/openapi.json");
+    println!("  admin token   {token}");
+    println!("  try           curl -H 'Authorization: Bearer {token}' {url}/v1/trackers/<tracker_id>/events");
+    println!("  data          {}", root().join("footprint-data").display());
+    println!();
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the edge exited with {status}"))
+    }
+}
+
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 24];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The edge prints `footprint-edge listening on http://ADDR` on stdout once bound.
+fn read_listening_line(child: &mut Child) -> Result<String> {
+    let stdout = child.stdout.take().ok_or("the edge has no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    line.trim()
+        .strip_prefix("footprint-edge listening on ")
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the edge did not start (it printed {line:?}); see its log above"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench ingest
+
+fn flag(rest: &[&str], name: &str, default: u64) -> Result<u64> {
+    match rest.iter().position(|a| *a == name) {
+        Some(i) => rest
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{name} takes a number")),
+        None => Ok(default),
+    }
+}
+
+fn bench_ingest(rest: &[&str]) -> Result {
+    let seconds = flag(rest, "--seconds", 30)?;
+    let connections = flag(rest, "--connections", 64)?;
+    run(
+        "building release binaries",
+        cargo().args(["build", "--release", "-p", "footprint-edge", "-p", "footprint-e2e"]),
+    )?;
+    let work = env::temp_dir().join(format!("footprint-bench-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let config = work.join("bench.toml");
+    fs::write(
+        &config,
+        "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+         [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+         per_site_per_second = 100000000\nper_site_burst = 100000000\n",
+    )
+    .map_err(|e| e.to_string())?;
+
+    eprintln!("xtask: 1/3 ingest with durable acks ({seconds} s, {connections} connections, batches of 20)");
+    let ingest = load_phase(&work, &config, "durable", false, seconds, connections)?;
+    eprintln!("xtask: 2/3 HTTP ceiling: the same load against an edge that stores nothing");
+    let http = load_phase(&work, &config, "null", true, seconds.min(15), connections)?;
+    eprintln!("xtask: 3/3 sled ceiling: raw batched writes of the edge's own records");
+    let sled = output(
+        Command::new(root().join("target/release/footprint-edge"))
+            .env("RUST_LOG", "warn")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(work.join("sled-ceiling"))
+            .args(["sled-ceiling", "--seconds", &seconds.min(15).to_string()]),
+    )
+    .ok_or("the sled ceiling run failed")?;
+
+    let sled_eps = number_after(&sled, "sled ceiling: ").unwrap_or(0.0);
+    let eps = |s: &str| number_after(s, "events_per_s=").unwrap_or(0.0);
+    let lower = eps(&http).min(sled_eps);
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    println!();
+    println!("machine: {cores} cores, {cpu}");
+    println!("ingest (durable): {}", ingest.trim());
+    println!("HTTP ceiling (no storage): {}", http.trim());
+    println!("{}", sled.trim());
+    if lower > 0.0 {
+        println!("ingest is {:.0} % of the lower ceiling ({lower:.0} events/s)", 100.0 * eps(&ingest) / lower);
+    }
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn load_phase(work: &Path, config: &Path, name: &str, null: bool, seconds: u64, connections: u64) -> Result<String> {
+    let mut edge = Command::new(root().join("target/release/footprint-edge"));
+    edge.arg("--config")
+        .arg(config)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(work.join(name))
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(work.join(format!("{name}.log"))).map_err(|e| e.to_string())?);
+    if null {
+        edge.arg("--null-sink");
+    }
+    let mut child = edge.spawn().map_err(|e| format!("cannot start the edge: {e}"))?;
+    let url = read_listening_line(&mut child)?;
+    let result = output(
+        Command::new(root().join("target/release/footprint-loadgen"))
+            .args(["--url", &url, "--site-key", "bench-shop"])
+            .args(["--seconds", &seconds.to_string(), "--connections", &connections.to_string()]),
+    );
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let disk = dir_size(&work.join(name));
+    result
+        .map(|r| format!("{} bytes_on_disk={disk}", r.trim()))
+        .ok_or_else(|| format!("the load generator failed against the {name} edge"))
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(p) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn number_after(s: &str, key: &str) -> Option<f64> {
+    let i = s.find(key)? + key.len();
+    let digits: String = s[i..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    digits.parse().ok()
+}

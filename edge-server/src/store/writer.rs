@@ -131,14 +131,21 @@ impl Writer {
         // The seq counter rides in the same atomic batch as the chunks it numbered.
         batch.insert(keys::META_SEQ, &keys::encode_u64(self.last_seq)[..]);
 
+        let t0 = std::time::Instant::now();
         let result = match read_error {
             Some(e) => Err(StoreError::from(e)),
-            None => self
-                .tree
-                .apply_batch(batch)
-                .and_then(|()| self.db.flush().map(|_| ()))
-                .map_err(StoreError::from),
+            None => self.tree.apply_batch(batch).map_err(StoreError::from),
         };
+        let t1 = std::time::Instant::now();
+        let result = result.and_then(|()| self.db.flush().map(|_| ()).map_err(StoreError::from));
+        let t2 = std::time::Instant::now();
+        tracing::debug!(
+            requests = writes.len(),
+            seqs = self.last_seq - start_seq,
+            apply_ms = (t1 - t0).as_secs_f64() * 1e3,
+            flush_ms = (t2 - t1).as_secs_f64() * 1e3,
+            "group commit"
+        );
         if let Err(e) = &result {
             tracing::error!(error = %e, "group commit failed; its requests get 503");
             // Nothing of this group was acknowledged; hand its seqs out again.
