@@ -20,11 +20,17 @@ pub fn tracker_events(
         .map_err(|e| ApiError::bad_request("invalid_tracker_id", format!("tracker_id {e}")))?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_limit", format!("limit must be 1 to {MAX_PAGE}")));
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
     }
     let before = match before {
         Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "before must be a `next` value from an earlier page")
+            ApiError::bad_request(
+                "invalid_cursor",
+                "before must be a `next` value from an earlier page",
+            )
         })?),
         None => None,
     };
@@ -32,8 +38,14 @@ pub fn tracker_events(
         tracing::error!(error = %e, "reading tracker events failed");
         ApiError::Internal
     })?;
-    let events = events.into_iter().map(to_record).collect::<Result<Vec<_>, _>>()?;
-    Ok(EventPage { events, next: next.map(|c| c.to_string()) })
+    let events = events
+        .into_iter()
+        .map(to_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EventPage {
+        events,
+        next: next.map(|c| c.to_string()),
+    })
 }
 
 fn to_record(e: StoredEvent) -> Result<EventRecord, ApiError> {

@@ -86,7 +86,10 @@ impl Admins {
         let mut found = None;
         for entry in &self.entries {
             if bool::from(entry.token.0.ct_eq(&digest.0)) && found.is_none() {
-                found = Some(AdminIdentity { name: entry.name.clone(), role: entry.role });
+                found = Some(AdminIdentity {
+                    name: entry.name.clone(),
+                    role: entry.role,
+                });
             }
         }
         found
@@ -100,7 +103,11 @@ mod tests {
     #[test]
     fn tokens_verify_by_digest_from_either_form() {
         let admins = Admins::new(vec![
-            AdminConfig { name: "a".into(), token: TokenDigest::of_token("secret-1"), role: Role::Admin },
+            AdminConfig {
+                name: "a".into(),
+                token: TokenDigest::of_token("secret-1"),
+                role: Role::Admin,
+            },
             AdminConfig {
                 name: "v".into(),
                 token: TokenDigest::from_hex(&hex::encode(Sha256::digest(b"secret-2"))).unwrap(),
@@ -115,6 +122,9 @@ mod tests {
 
     #[test]
     fn digests_never_print_their_bytes() {
-        assert_eq!(format!("{:?}", TokenDigest::of_token("x")), "TokenDigest(..)");
+        assert_eq!(
+            format!("{:?}", TokenDigest::of_token("x")),
+            "TokenDigest(..)"
+        );
     }
 }

@@ -87,7 +87,11 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { cache_mb: 256, queue_capacity: 1_024, max_group_events: 20_000 }
+        StoreConfig {
+            cache_mb: 256,
+            queue_capacity: 1_024,
+            max_group_events: 20_000,
+        }
     }
 }
 
@@ -101,7 +105,10 @@ pub struct Overrides {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -109,7 +116,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), message: message.into() }
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,8 +164,10 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         let (raw, is_dev_default) = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
                 let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
                     path: path.to_owned(),
                     message: e.to_string().trim_end().to_owned(),
@@ -177,17 +189,31 @@ impl Config {
     }
 
     fn build(raw: RawConfig, ov: &Overrides, is_dev_default: bool) -> Result<Config, ConfigError> {
-        let listen_text = ov.listen.clone().or(raw.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen_text = ov
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
-            invalid("listen", format!("`{listen_text}` is not an address like 127.0.0.1:8787"))
+            invalid(
+                "listen",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8787"),
+            )
         })?;
-        let data_dir = ov.data_dir.clone().or(raw.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let data_dir = ov
+            .data_dir
+            .clone()
+            .or(raw.data_dir)
+            .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         if data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
         }
 
         if raw.sites.is_empty() {
-            return Err(invalid("sites", "at least one [[sites]] entry is needed to accept events"));
+            return Err(invalid(
+                "sites",
+                "at least one [[sites]] entry is needed to accept events",
+            ));
         }
         let mut sites = Vec::with_capacity(raw.sites.len());
         let mut seen = HashSet::new();
@@ -195,12 +221,18 @@ impl Config {
             let key = SiteKey::new(s.key.clone())
                 .map_err(|e| invalid(format!("sites[{i}].key"), format!("`{}` {e}", s.key)))?;
             if !seen.insert(key.clone()) {
-                return Err(invalid(format!("sites[{i}].key"), format!("`{key}` appears twice")));
+                return Err(invalid(
+                    format!("sites[{i}].key"),
+                    format!("`{key}` appears twice"),
+                ));
             }
             for (j, o) in s.origins.iter().enumerate() {
                 check_origin(o).map_err(|m| invalid(format!("sites[{i}].origins[{j}]"), m))?;
             }
-            sites.push(SiteConfig { key, origins: s.origins });
+            sites.push(SiteConfig {
+                key,
+                origins: s.origins,
+            });
         }
 
         let mut admins = Vec::with_capacity(raw.admins.len());
@@ -214,16 +246,30 @@ impl Config {
                 return Err(invalid(key("name"), format!("`{}` appears twice", a.name)));
             }
             let token = match (a.token, a.token_sha256) {
-                (Some(t), None) if t.is_empty() => return Err(invalid(key("token"), "must not be empty")),
+                (Some(t), None) if t.is_empty() => {
+                    return Err(invalid(key("token"), "must not be empty"))
+                }
                 (Some(t), None) => TokenDigest::of_token(&t),
-                (None, Some(h)) => TokenDigest::from_hex(&h).map_err(|m| invalid(key("token_sha256"), m))?,
+                (None, Some(h)) => {
+                    TokenDigest::from_hex(&h).map_err(|m| invalid(key("token_sha256"), m))?
+                }
                 (Some(_), Some(_)) => {
-                    return Err(invalid(key("token"), "give either token or token_sha256, not both"))
+                    return Err(invalid(
+                        key("token"),
+                        "give either token or token_sha256, not both",
+                    ))
                 }
                 (None, None) => return Err(invalid(key("token"), "give token or token_sha256")),
             };
-            let role = a.role.parse::<Role>().map_err(|m| invalid(key("role"), m))?;
-            admins.push(AdminConfig { name: a.name, token, role });
+            let role = a
+                .role
+                .parse::<Role>()
+                .map_err(|m| invalid(key("role"), m))?;
+            admins.push(AdminConfig {
+                name: a.name,
+                token,
+                role,
+            });
         }
 
         let rl = raw.rate_limit;
@@ -245,7 +291,15 @@ impl Config {
             return Err(invalid("store.max_group_events", "must be at least 1"));
         }
 
-        Ok(Config { listen, data_dir, sites, admins, rate_limit: rl, store: st, is_dev_default })
+        Ok(Config {
+            listen,
+            data_dir,
+            sites,
+            admins,
+            rate_limit: rl,
+            store: st,
+            is_dev_default,
+        })
     }
 }
 
@@ -256,7 +310,9 @@ fn check_origin(o: &str) -> Result<(), String> {
         .or_else(|| o.strip_prefix("http://"))
         .ok_or_else(|| format!("`{o}` must start with http:// or https://"))?;
     if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('#') {
-        return Err(format!("`{o}` must be scheme://host[:port] with no path or trailing slash"));
+        return Err(format!(
+            "`{o}` must be scheme://host[:port] with no path or trailing slash"
+        ));
     }
     Ok(())
 }
@@ -267,7 +323,10 @@ fn dev_defaults() -> RawConfig {
         data_dir: None,
         sites: vec![RawSite {
             key: DEV_SITE.into(),
-            origins: vec!["http://127.0.0.1:8080".into(), "http://localhost:8080".into()],
+            origins: vec![
+                "http://127.0.0.1:8080".into(),
+                "http://localhost:8080".into(),
+            ],
         }],
         admins: vec![RawAdmin {
             name: "dev".into(),
@@ -285,7 +344,9 @@ mod tests {
     use super::*;
 
     fn err(toml: &str) -> String {
-        Config::from_toml(toml, &Overrides::default()).unwrap_err().to_string()
+        Config::from_toml(toml, &Overrides::default())
+            .unwrap_err()
+            .to_string()
     }
 
     const SITE: &str = "[[sites]]\nkey = \"shop\"\norigins = [\"http://localhost:8080\"]\n";
@@ -316,18 +377,27 @@ mod tests {
     fn errors_name_the_key() {
         assert!(err(&format!("listen = \"nope\"\n{SITE}")).contains("`listen`"));
         assert!(err("[[sites]]\nkey = \"bad key\"").contains("sites[0].key"));
-        assert!(err("[[sites]]\nkey = \"s\"\norigins = [\"http://a/\"]").contains("sites[0].origins[0]"));
-        let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"god\""));
+        assert!(err("[[sites]]\nkey = \"s\"\norigins = [\"http://a/\"]")
+            .contains("sites[0].origins[0]"));
+        let e = err(&format!(
+            "{SITE}[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"god\""
+        ));
         assert!(e.contains("admins[0].role"), "{e}");
-        let e = err(&format!("{SITE}[[admins]]\nname = \"a\"\nrole = \"viewer\""));
+        let e = err(&format!(
+            "{SITE}[[admins]]\nname = \"a\"\nrole = \"viewer\""
+        ));
         assert!(e.contains("admins[0].token"), "{e}");
         assert!(err(&format!("colour = 1\n{SITE}")).contains("colour"));
-        assert!(err(&format!("{SITE}[rate_limit]\nper_ip_per_second = 0")).contains("per_ip_per_second"));
+        assert!(err(&format!("{SITE}[rate_limit]\nper_ip_per_second = 0"))
+            .contains("per_ip_per_second"));
     }
 
     #[test]
     fn overrides_beat_the_file() {
-        let ov = Overrides { listen: Some("127.0.0.1:0".into()), data_dir: Some("/tmp/x".into()) };
+        let ov = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some("/tmp/x".into()),
+        };
         let c = Config::from_toml(&format!("listen = \"127.0.0.1:9\"\n{SITE}"), &ov).unwrap();
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));

@@ -9,14 +9,21 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Content-Type must be application/json or text/plain")]
     UnsupportedMediaType,
-    #[error("site_key `{0}` is not configured on this edge; check the data-site-key of your snippet")]
+    #[error(
+        "site_key `{0}` is not configured on this edge; check the data-site-key of your snippet"
+    )]
     UnknownSite(String),
-    #[error("origin `{origin}` may not send events for site `{site}`; add it to the site's origins")]
+    #[error(
+        "origin `{origin}` may not send events for site `{site}`; add it to the site's origins"
+    )]
     OriginDenied { origin: String, site: String },
     #[error("origin `{0}` is not allowed by any site on this edge")]
     PreflightDenied(String),
     #[error("too many requests from this {scope}; retry after {retry_after} s")]
-    RateLimited { scope: &'static str, retry_after: u64 },
+    RateLimited {
+        scope: &'static str,
+        retry_after: u64,
+    },
     #[error("the store cannot take writes right now ({reason}); retry after {retry_after} s")]
     Unavailable { reason: String, retry_after: u64 },
     #[error("a valid admin token is required: send `Authorization: Bearer <token>`")]
@@ -29,7 +36,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {

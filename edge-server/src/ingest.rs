@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 use crate::config::{Config, SiteConfig};
 use crate::error::ApiError;
 use crate::ratelimit::RateLimits;
-use crate::store::{EventFields, NewEvent, Outcome, PendingWrite, Store, SubmitError, WriteRequest};
+use crate::store::{
+    EventFields, NewEvent, Outcome, PendingWrite, Store, SubmitError, WriteRequest,
+};
 
 /// Where the server's time comes from; tests use a fixed one.
 pub trait Clock: Send + Sync {
@@ -89,11 +91,19 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(cfg: &Config, sink: Arc<dyn EventSink>, clock: Arc<dyn Clock>) -> Ingest {
-        let mut any_origin: Vec<String> = cfg.sites.iter().flat_map(|s| s.origins.iter().cloned()).collect();
+        let mut any_origin: Vec<String> = cfg
+            .sites
+            .iter()
+            .flat_map(|s| s.origins.iter().cloned())
+            .collect();
         any_origin.sort();
         any_origin.dedup();
         Ingest {
-            sites: cfg.sites.iter().map(|s| (s.key.clone(), s.clone())).collect(),
+            sites: cfg
+                .sites
+                .iter()
+                .map(|s| (s.key.clone(), s.clone()))
+                .collect(),
             any_origin,
             limits: RateLimits::new(&cfg.rate_limit),
             sink,
@@ -114,7 +124,10 @@ impl Ingest {
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
         self.limits
             .check_ip(ip)
-            .map_err(|retry_after| ApiError::RateLimited { scope: "client IP", retry_after })
+            .map_err(|retry_after| ApiError::RateLimited {
+                scope: "client IP",
+                retry_after,
+            })
     }
 
     pub fn forget_idle_clients(&self) {
@@ -126,7 +139,9 @@ impl Ingest {
         let received_at = self.clock.now();
         check_content_type(req.content_type)?;
         if req.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         let batch = parse_batch(req.body).map_err(|e| {
             let code = match e {
@@ -142,12 +157,18 @@ impl Ingest {
             .ok_or_else(|| ApiError::UnknownSite(batch.site_key.to_string()))?;
         if let Some(origin) = req.origin {
             if !site.origins.iter().any(|o| o == origin) {
-                return Err(ApiError::OriginDenied { origin: origin.to_owned(), site: site.key.to_string() });
+                return Err(ApiError::OriginDenied {
+                    origin: origin.to_owned(),
+                    site: site.key.to_string(),
+                });
             }
         }
         self.limits
             .check_site(&site.key)
-            .map_err(|retry_after| ApiError::RateLimited { scope: "site", retry_after })?;
+            .map_err(|retry_after| ApiError::RateLimited {
+                scope: "site",
+                retry_after,
+            })?;
 
         let mut rejected = Vec::new();
         let mut events = Vec::with_capacity(batch.events.len());
@@ -155,24 +176,42 @@ impl Ingest {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             match prepare_event(raw.get(), batch.sent_at, received_at) {
                 Ok(ev) => events.push(ev),
-                Err(error) => rejected.push(Rejection { index, message_id: message_id_of(raw.get()), error }),
+                Err(error) => rejected.push(Rejection {
+                    index,
+                    message_id: message_id_of(raw.get()),
+                    error,
+                }),
             }
         }
-        let mut resp = BatchResponse { rejected, ..BatchResponse::default() };
+        let mut resp = BatchResponse {
+            rejected,
+            ..BatchResponse::default()
+        };
         if events.is_empty() {
             return Ok(resp);
         }
-        let write = WriteRequest { site: site.key.clone(), received_at, sent_at: batch.sent_at, events };
+        let write = WriteRequest {
+            site: site.key.clone(),
+            received_at,
+            sent_at: batch.sent_at,
+            events,
+        };
         let pending = self.sink.submit(write).map_err(|e| ApiError::Unavailable {
             reason: e.to_string(),
             retry_after: 1,
         })?;
         let outcomes = pending
             .await
-            .map_err(|_| ApiError::Unavailable { reason: "the writer stopped".into(), retry_after: 1 })?
+            .map_err(|_| ApiError::Unavailable {
+                reason: "the writer stopped".into(),
+                retry_after: 1,
+            })?
             .map_err(|e| {
                 tracing::error!(error = %e, "write failed");
-                ApiError::Unavailable { reason: "storage error".into(), retry_after: 5 }
+                ApiError::Unavailable {
+                    reason: "storage error".into(),
+                    retry_after: 5,
+                }
             })?;
         for o in outcomes {
             match o {
@@ -195,7 +234,11 @@ fn check_content_type(ct: Option<&str>) -> Result<(), ApiError> {
 }
 
 /// Validates one event and builds its stored form.
-fn prepare_event(raw: &str, sent_at: Timestamp, received_at: Timestamp) -> Result<NewEvent, String> {
+fn prepare_event(
+    raw: &str,
+    sent_at: Timestamp,
+    received_at: Timestamp,
+) -> Result<NewEvent, String> {
     let ev = Event::from_json(raw).map_err(|e| e.to_string())?;
     let fields = EventFields {
         message_id: ev.message_id.as_str().to_owned(),

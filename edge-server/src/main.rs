@@ -55,7 +55,10 @@ fn main() -> ExitCode {
         .init();
 
     let cli = Cli::parse();
-    let overrides = Overrides { listen: cli.listen.clone(), data_dir: cli.data_dir.clone() };
+    let overrides = Overrides {
+        listen: cli.listen.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -65,8 +68,14 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let sink = if cli.null_sink { SinkKind::Null } else { SinkKind::Store };
-            actix_web::rt::System::new().block_on(server::run(config, sink)).map_err(|e| e.to_string())
+            let sink = if cli.null_sink {
+                SinkKind::Null
+            } else {
+                SinkKind::Store
+            };
+            actix_web::rt::System::new()
+                .block_on(server::run(config, sink))
+                .map_err(|e| e.to_string())
         }
         Command::SledCeiling { seconds } => {
             footprint_edge::store::ceiling::run(&config.data_dir, &config.store, seconds)

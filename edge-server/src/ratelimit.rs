@@ -41,11 +41,17 @@ impl RateLimits {
         self.check(&self.per_site, site)
     }
 
-    fn check<K: Hash + Eq + Clone>(&self, l: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), u64> {
+    fn check<K: Hash + Eq + Clone>(
+        &self,
+        l: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Result<(), u64> {
         l.check_key(key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             // Retry-After is whole seconds; round up so a client that obeys it gets through.
-            (wait.as_millis().div_ceil(1000) as u64).max(1)
+            u64::try_from(wait.as_millis().div_ceil(1000))
+                .unwrap_or(u64::MAX)
+                .max(1)
         })
     }
 
@@ -63,12 +69,19 @@ mod tests {
 
     #[test]
     fn limits_after_the_burst_with_a_retry_time() {
-        let cfg = RateLimitConfig { per_ip_per_second: 1, per_ip_burst: 2, ..RateLimitConfig::default() };
+        let cfg = RateLimitConfig {
+            per_ip_per_second: 1,
+            per_ip_burst: 2,
+            ..RateLimitConfig::default()
+        };
         let rl = RateLimits::new(&cfg);
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         assert!(rl.check_ip(ip).is_ok());
         assert!(rl.check_ip(ip).is_ok());
         assert_eq!(rl.check_ip(ip), Err(1));
-        assert!(rl.check_ip("127.0.0.2".parse().unwrap()).is_ok(), "other IPs are not affected");
+        assert!(
+            rl.check_ip("127.0.0.2".parse().unwrap()).is_ok(),
+            "other IPs are not affected"
+        );
     }
 }

@@ -41,7 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(batch))
                 .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
         )
-        .route("/v1/trackers/{tracker_id}/events", web::get().to(tracker_events))
+        .route(
+            "/v1/trackers/{tracker_id}/events",
+            web::get().to(tracker_events),
+        )
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()
         }))
@@ -66,7 +69,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status_code());
         match self {
-            ApiError::RateLimited { retry_after, .. } | ApiError::Unavailable { retry_after, .. } => {
+            ApiError::RateLimited { retry_after, .. }
+            | ApiError::Unavailable { retry_after, .. } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             ApiError::Unauthorized => {
@@ -74,7 +78,10 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        resp.json(ErrorBody { error: self.code().to_owned(), message: self.to_string() })
+        resp.json(ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        })
     }
 }
 
@@ -84,7 +91,11 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let unavailable = |reason: &str| {
-        ApiError::Unavailable { reason: reason.to_owned(), retry_after: 1 }.error_response()
+        ApiError::Unavailable {
+            reason: reason.to_owned(),
+            retry_after: 1,
+        }
+        .error_response()
     };
     let now = state.ingest.clock().now();
     let pending = match state.store.probe(now) {
@@ -100,16 +111,24 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::NotFound(format!("no route for {} {}; see /v1/openapi.json", req.method(), req.path()))
-        .error_response()
+    ApiError::NotFound(format!(
+        "no route for {} {}; see /v1/openapi.json",
+        req.method(),
+        req.path()
+    ))
+    .error_response()
 }
 
 fn origin(req: &HttpRequest) -> Option<&str> {
-    req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok())
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
 }
 
 fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
@@ -153,22 +172,37 @@ async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             resp
         }
         _ => {
-            let mut resp = ApiError::PreflightDenied(origin.unwrap_or("(none)").to_owned()).error_response();
+            let mut resp =
+                ApiError::PreflightDenied(origin.unwrap_or("(none)").to_owned()).error_response();
             allow_origin(&mut resp, None, false);
             resp
         }
     }
 }
 
-async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+async fn batch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let origin = origin(&req);
     let result = async {
         if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
             state.ingest.check_ip(ip)?;
         }
         let body = read_body(&req, payload).await?;
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        state.ingest.ingest(BatchRequest { origin, content_type, body: &body }).await
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        state
+            .ingest
+            .ingest(BatchRequest {
+                origin,
+                content_type,
+                body: &body,
+            })
+            .await
     }
     .await;
     let (mut resp, allowed) = match result {
@@ -184,8 +218,13 @@ async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<AppStat
 }
 
 /// Reads the body, refusing it as soon as it passes the limit rather than after.
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
-    let too_large = ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES };
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
+    let too_large = ApiError::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -196,7 +235,9 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<web::
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("body_read", format!("could not read the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("body_read", format!("could not read the body: {e}"))
+        })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large);
         }
@@ -250,7 +291,9 @@ pub async fn log_request(
     let res = next.call(req).await;
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     match &res {
-        Ok(r) => tracing::info!(%method, %path, status = r.status().as_u16(), latency_ms, "request"),
+        Ok(r) => {
+            tracing::info!(%method, %path, status = r.status().as_u16(), latency_ms, "request")
+        }
         Err(e) => tracing::info!(%method, %path, error = %e, latency_ms, "request"),
     }
     res

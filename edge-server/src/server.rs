@@ -37,8 +37,11 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     if sink == SinkKind::Null {
         tracing::warn!("null sink: events are acknowledged and NOT stored (benchmark mode)");
     }
-    let store = Store::open(&config.data_dir, &config.store)
-        .map_err(|source| ServeError::Store { dir: config.data_dir.display().to_string(), source })?;
+    let store =
+        Store::open(&config.data_dir, &config.store).map_err(|source| ServeError::Store {
+            dir: config.data_dir.display().to_string(),
+            source,
+        })?;
     let sink_impl: Arc<dyn EventSink> = match sink {
         SinkKind::Store => Arc::new(store.clone()),
         SinkKind::Null => Arc::new(NullSink),
@@ -59,7 +62,10 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     })
     .shutdown_timeout(10)
     .bind(config.listen)
-    .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    .map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
 
     for addr in server.addrs() {
         tracing::info!(%addr, "listening");
@@ -89,9 +95,15 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot open the store in {dir}: {source}; check that the directory is writable and no other edge uses it")]
-    Store { dir: String, source: crate::store::StoreError },
+    Store {
+        dir: String,
+        source: crate::store::StoreError,
+    },
     #[error("cannot listen on {addr}: {source}; pick a free address with --listen")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Server(std::io::Error),
 }

@@ -50,7 +50,9 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchEnvelope<'_>, BatchError> {
         }
     })?;
     if batch.events.len() > MAX_EVENTS_PER_BATCH {
-        return Err(BatchError::TooManyEvents { count: batch.events.len() });
+        return Err(BatchError::TooManyEvents {
+            count: batch.events.len(),
+        });
     }
     Ok(batch)
 }
@@ -63,7 +65,10 @@ struct NotABatchMessage {
 impl From<NotABatchMessage> for BatchError {
     fn from(m: NotABatchMessage) -> BatchError {
         let msg = m.inner.to_string();
-        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_owned();
+        let msg = msg
+            .rfind(" at line ")
+            .map_or(msg.as_str(), |i| &msg[..i])
+            .to_owned();
         if m.path == "." {
             BatchError::NotABatch(msg)
         } else {
@@ -107,22 +112,32 @@ mod tests {
 
     #[test]
     fn classifies_syntax_and_shape_errors() {
-        assert!(matches!(parse_batch(b"{not json"), Err(BatchError::NotJson(_))));
-        assert!(matches!(parse_batch(b"\xff\xfe"), Err(BatchError::NotJson(_))));
+        assert!(matches!(
+            parse_batch(b"{not json"),
+            Err(BatchError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_batch(b"\xff\xfe"),
+            Err(BatchError::NotJson(_))
+        ));
         let e = parse_batch(br#"{"site_key":"s","events":[]}"#).unwrap_err();
         assert!(e.to_string().contains("missing field `sent_at`"), "{e}");
-        let e = parse_batch(br#"{"site_key":"bad key!","sent_at":"2026-11-23T10:00:00Z","events":[]}"#)
-            .unwrap_err();
+        let e =
+            parse_batch(br#"{"site_key":"bad key!","sent_at":"2026-11-23T10:00:00Z","events":[]}"#)
+                .unwrap_err();
         assert!(e.to_string().contains("site_key: may contain only"), "{e}");
     }
 
     #[test]
     fn caps_the_event_count() {
         let events = vec!["{}"; MAX_EVENTS_PER_BATCH + 1].join(",");
-        let body = format!(r#"{{"site_key":"s","sent_at":"2026-11-23T10:00:00Z","events":[{events}]}}"#);
+        let body =
+            format!(r#"{{"site_key":"s","sent_at":"2026-11-23T10:00:00Z","events":[{events}]}}"#);
         assert_eq!(
             parse_batch(body.as_bytes()).unwrap_err(),
-            BatchError::TooManyEvents { count: MAX_EVENTS_PER_BATCH + 1 }
+            BatchError::TooManyEvents {
+                count: MAX_EVENTS_PER_BATCH + 1
+            }
         );
     }
 

@@ -378,14 +378,21 @@ pub struct BirthDate(time::Date);
 impl BirthDate {
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(s, &fmt).map(BirthDate).map_err(|_| "must be a real date written YYYY-MM-DD")
+        time::Date::parse(s, &fmt)
+            .map(BirthDate)
+            .map_err(|_| "must be a real date written YYYY-MM-DD")
     }
 }
 
 impl Serialize for BirthDate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
-        s.collect_str(&format_args!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        s.collect_str(&format_args!(
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        ))
     }
 }
 
@@ -518,7 +525,10 @@ pub struct Items(Vec<CartItem>);
 impl Items {
     pub fn new(items: Vec<CartItem>) -> Result<Self, String> {
         if items.len() > MAX_CART_ITEMS {
-            return Err(format!("must have at most {MAX_CART_ITEMS} lines, got {}", items.len()));
+            return Err(format!(
+                "must have at most {MAX_CART_ITEMS} lines, got {}",
+                items.len()
+            ));
         }
         Ok(Items(items))
     }
@@ -549,7 +559,9 @@ impl JsonObject {
         }
         let d = 1 + map.values().map(depth).max().unwrap_or(0);
         if d > MAX_JSON_DEPTH {
-            return Err(format!("must be nested at most {MAX_JSON_DEPTH} levels deep"));
+            return Err(format!(
+                "must be nested at most {MAX_JSON_DEPTH} levels deep"
+            ));
         }
         Ok(JsonObject(map))
     }
@@ -576,7 +588,10 @@ pub enum EventError {
 
 impl EventError {
     fn field(path: &str, message: &str) -> EventError {
-        EventError::Field { path: path.to_owned(), message: message.to_owned() }
+        EventError::Field {
+            path: path.to_owned(),
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -650,9 +665,18 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = err(&ev("product_view", r#"{"product_id":"p","name":"n","price":-1,"currency":"EUR"}"#));
-        assert!(e.starts_with("properties.price: must not be negative"), "{e}");
-        let e = err(&ev("cart_update", r#"{"cart":{"items":[{"product_id":"p","name":"n","price":1,"quantity":0}],"total":1,"currency":"EUR"}}"#));
+        let e = err(&ev(
+            "product_view",
+            r#"{"product_id":"p","name":"n","price":-1,"currency":"EUR"}"#,
+        ));
+        assert!(
+            e.starts_with("properties.price: must not be negative"),
+            "{e}"
+        );
+        let e = err(&ev(
+            "cart_update",
+            r#"{"cart":{"items":[{"product_id":"p","name":"n","price":1,"quantity":0}],"total":1,"currency":"EUR"}}"#,
+        ));
         assert!(e.starts_with("properties.cart.items[0].quantity:"), "{e}");
         let e = err(&ev("identify", r#"{"first_name":"Al"}"#));
         assert!(e.contains("at least one of email or phone"), "{e}");
@@ -683,26 +707,50 @@ mod tests {
 
     #[test]
     fn oversized_events_are_rejected_before_parsing() {
-        let big = ev("custom", &format!(r#"{{"name":"x","properties":{{"b":"{}"}}}}"#, "x".repeat(40_000)));
-        assert!(matches!(Event::from_json(&big), Err(EventError::TooLarge { .. })));
+        let big = ev(
+            "custom",
+            &format!(
+                r#"{{"name":"x","properties":{{"b":"{}"}}}}"#,
+                "x".repeat(40_000)
+            ),
+        );
+        assert!(matches!(
+            Event::from_json(&big),
+            Err(EventError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn deep_custom_objects_are_refused() {
         let deep = format!("{}1{}", r#"{"a":"#.repeat(9), "}".repeat(9));
-        let e = err(&ev("custom", &format!(r#"{{"name":"x","properties":{deep}}}"#)));
+        let e = err(&ev(
+            "custom",
+            &format!(r#"{{"name":"x","properties":{deep}}}"#),
+        ));
         assert!(e.contains("nested at most"), "{e}");
     }
 
     #[test]
     fn push_endpoints_must_be_https() {
-        let e = err(&ev("push_unsubscribe", r#"{"endpoint":"http://push.example/x"}"#));
-        assert!(e.starts_with("properties.endpoint: must be an https:// URL"), "{e}");
+        let e = err(&ev(
+            "push_unsubscribe",
+            r#"{"endpoint":"http://push.example/x"}"#,
+        ));
+        assert!(
+            e.starts_with("properties.endpoint: must be an https:// URL"),
+            "{e}"
+        );
     }
 
     #[test]
     fn birth_dates_must_exist() {
-        let e = err(&ev("identify", r#"{"email":"a@b.c","birth_date":"1990-02-30"}"#));
-        assert!(e.starts_with("properties.birth_date: must be a real date"), "{e}");
+        let e = err(&ev(
+            "identify",
+            r#"{"email":"a@b.c","birth_date":"1990-02-30"}"#,
+        ));
+        assert!(
+            e.starts_with("properties.birth_date: must be a real date"),
+            "{e}"
+        );
     }
 }

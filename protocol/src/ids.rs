@@ -68,7 +68,8 @@ macro_rules! id_type {
 }
 
 fn token_chars(s: &str, extra: &[char]) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
 id_type!(

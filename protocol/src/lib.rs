@@ -19,11 +19,10 @@ pub use crate::batch::{
     parse_batch, Batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
 };
 pub use crate::event::{
-    BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context,
-    CustomEvent, Event, EventError, EventKind, EventType, Identify, Items, JsonObject, Name,
-    NoProperties, Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys,
-    PushPermission, PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, ShopId, Url,
-    Utm,
+    BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context, CustomEvent,
+    Event, EventError, EventKind, EventType, Identify, Items, JsonObject, Name, NoProperties,
+    Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
+    PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, ShopId, Url, Utm,
 };
 pub use crate::ids::{IdError, MessageId, SiteKey, TrackerId};
 pub use crate::money::{Amount, Currency, MoneyError};

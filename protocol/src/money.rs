@@ -158,7 +158,10 @@ mod tests {
         let a = amount("0.1").unwrap().as_decimal() + amount("0.2").unwrap().as_decimal();
         assert_eq!(a.to_string(), "0.3");
         assert_eq!(amount("19.99").unwrap().to_string(), "19.99");
-        assert_eq!(amount("99999999999.9999").unwrap().to_string(), "99999999999.9999");
+        assert_eq!(
+            amount("99999999999.9999").unwrap().to_string(),
+            "99999999999.9999"
+        );
     }
 
     #[test]

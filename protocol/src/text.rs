@@ -27,12 +27,23 @@ impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
     pub fn new(s: impl Into<String>) -> Result<Self, TextError> {
         let s = s.into();
         // Bytes bound chars from above, so the common short case skips the char count.
-        let chars = if s.len() <= MAX { s.chars().count() } else { s.chars().take(MAX + 1).count() };
+        let chars = if s.len() <= MAX {
+            s.chars().count()
+        } else {
+            s.chars().take(MAX + 1).count()
+        };
         if chars > MAX {
-            return Err(TextError::TooLong { max: MAX, got: s.chars().count() });
+            return Err(TextError::TooLong {
+                max: MAX,
+                got: s.chars().count(),
+            });
         }
         if chars < MIN {
-            return Err(if chars == 0 { TextError::Empty } else { TextError::TooShort { min: MIN } });
+            return Err(if chars == 0 {
+                TextError::Empty
+            } else {
+                TextError::TooShort { min: MIN }
+            });
         }
         if s.chars().any(char::is_control) {
             return Err(TextError::Control);
@@ -89,7 +100,10 @@ mod tests {
     #[test]
     fn bounds_count_characters_not_bytes() {
         assert!(Name::new("ééééé").is_ok());
-        assert_eq!(Name::new("éééééé"), Err(TextError::TooLong { max: 5, got: 6 }));
+        assert_eq!(
+            Name::new("éééééé"),
+            Err(TextError::TooLong { max: 5, got: 6 })
+        );
         assert_eq!(Name::new(""), Err(TextError::Empty));
     }
 

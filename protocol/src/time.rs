@@ -100,8 +100,14 @@ mod tests {
 
     #[test]
     fn rejects_non_rfc3339() {
-        assert_eq!(Timestamp::parse("2026-11-23 09:59:58"), Err(TimestampError::Syntax));
-        assert_eq!(Timestamp::parse("1969-12-31T23:59:59Z"), Err(TimestampError::Range));
+        assert_eq!(
+            Timestamp::parse("2026-11-23 09:59:58"),
+            Err(TimestampError::Syntax)
+        );
+        assert_eq!(
+            Timestamp::parse("1969-12-31T23:59:59Z"),
+            Err(TimestampError::Range)
+        );
         assert_eq!(Timestamp::parse(""), Err(TimestampError::Syntax));
     }
 }

@@ -16,7 +16,12 @@ fn the_valid_batch_has_every_event_type_and_all_parse() {
     let mut seen: Vec<EventType> = batch
         .events
         .iter()
-        .map(|raw| Event::from_json(raw.get()).unwrap_or_else(|e| panic!("{e}: {}", raw.get())).kind.event_type())
+        .map(|raw| {
+            Event::from_json(raw.get())
+                .unwrap_or_else(|e| panic!("{e}: {}", raw.get()))
+                .kind
+                .event_type()
+        })
         .collect();
     seen.sort();
     seen.dedup();
@@ -45,7 +50,9 @@ fn the_mixed_batch_gets_the_expected_verdicts() {
         let want = rejected.iter().find(|r| r["index"] == i);
         match (verdict, want) {
             (Ok(_), None) => accepted += 1,
-            (Err(e), Some(w)) => assert_eq!(e.to_string(), w["error"].as_str().unwrap(), "event {i}"),
+            (Err(e), Some(w)) => {
+                assert_eq!(e.to_string(), w["error"].as_str().unwrap(), "event {i}")
+            }
             (v, w) => panic!("event {i}: got {v:?}, expected {w:?}"),
         }
     }

@@ -27,7 +27,13 @@ impl Shopper {
     pub fn new(rng: &mut impl Rng, n: u64) -> Shopper {
         let r: u64 = rng.random();
         Shopper {
-            tracker_id: format!("0193a1b2-{:04x}-7{:03x}-8{:03x}-{:012x}", n & 0xffff, r & 0xfff, (r >> 12) & 0xfff, n),
+            tracker_id: format!(
+                "0193a1b2-{:04x}-7{:03x}-8{:03x}-{:012x}",
+                n & 0xffff,
+                r & 0xfff,
+                (r >> 12) & 0xfff,
+                n
+            ),
             prefix: format!("{:016x}", rng.random::<u64>()),
             counter: 0,
             ua: USER_AGENTS[(n % 3) as usize],
@@ -46,14 +52,23 @@ impl Shopper {
         });
         let price: Value = serde_json::from_str(price).unwrap_or(Value::Null);
         let (kind, properties) = match rng.random_range(0..10) {
-            0..=3 => ("page_view", json!({"url": url, "path": format!("/p/{id}"), "title": name})),
-            4..=8 => ("product_view", json!({
-                "product_id": id, "name": name, "price": price, "currency": "EUR",
-                "category": category, "url": url, "image_url": format!("https://shop.example/img/{id}.svg")
-            })),
-            _ => ("cart_add", json!({
-                "product_id": id, "name": name, "price": price, "currency": "EUR", "quantity": 1
-            })),
+            0..=3 => (
+                "page_view",
+                json!({"url": url, "path": format!("/p/{id}"), "title": name}),
+            ),
+            4..=8 => (
+                "product_view",
+                json!({
+                    "product_id": id, "name": name, "price": price, "currency": "EUR",
+                    "category": category, "url": url, "image_url": format!("https://shop.example/img/{id}.svg")
+                }),
+            ),
+            _ => (
+                "cart_add",
+                json!({
+                    "product_id": id, "name": name, "price": price, "currency": "EUR", "quantity": 1
+                }),
+            ),
         };
         json!({
             "message_id": format!("{}-{}", self.prefix, self.counter),
@@ -84,13 +99,19 @@ impl FastShopper {
             .map(|_| {
                 let mut ev = s.event(rng, "");
                 let obj = ev.as_object_mut().map(std::mem::take).unwrap_or_default();
-                let rest: serde_json::Map<String, Value> =
-                    obj.into_iter().filter(|(k, _)| k != "message_id" && k != "timestamp").collect();
+                let rest: serde_json::Map<String, Value> = obj
+                    .into_iter()
+                    .filter(|(k, _)| k != "message_id" && k != "timestamp")
+                    .collect();
                 let text = Value::Object(rest).to_string();
                 text[1..].to_owned() // without the opening brace
             })
             .collect();
-        FastShopper { prefix: s.prefix.clone(), counter: 0, tails }
+        FastShopper {
+            prefix: s.prefix.clone(),
+            counter: 0,
+            tails,
+        }
     }
 
     /// A batch body of `n` events with unique message ids.

@@ -41,7 +41,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 fn root() -> PathBuf {
     // xtask's manifest sits one level below the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn cargo() -> Command {
@@ -52,7 +55,9 @@ fn cargo() -> Command {
 
 fn run(what: &str, cmd: &mut Command) -> Result {
     eprintln!("xtask: {what}");
-    let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -62,7 +67,9 @@ fn run(what: &str, cmd: &mut Command) -> Result {
 
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,33 +78,67 @@ fn output(cmd: &mut Command) -> Option<String> {
 fn test() -> Result {
     let start = Instant::now();
     ensure_wasm_target()?;
-    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
     run(
         "cargo clippy (all targets, warnings are errors)",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     run(
         "the protocol and SDK build for wasm32-unknown-unknown",
-        cargo().args(["build", "-p", "footprint-protocol", "-p", "footprint-sdk", "--target", "wasm32-unknown-unknown"]),
+        cargo().args([
+            "build",
+            "-p",
+            "footprint-protocol",
+            "-p",
+            "footprint-sdk",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]),
     )?;
-    run("cargo test --workspace", cargo().args(["test", "--workspace"]))?;
-    eprintln!("xtask: every check and test passed in {:.0} s", start.elapsed().as_secs_f64());
+    run(
+        "cargo test --workspace",
+        cargo().args(["test", "--workspace"]),
+    )?;
+    eprintln!(
+        "xtask: every check and test passed in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
 fn ensure_wasm_target() -> Result {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
-    run("rustup target add wasm32-unknown-unknown", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    run(
+        "rustup target add wasm32-unknown-unknown",
+        Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // demo
 
 fn demo() -> Result {
-    run("building the edge", cargo().args(["build", "--release", "-p", "footprint-edge"]))?;
+    run(
+        "building the edge",
+        cargo().args(["build", "--release", "-p", "footprint-edge"]),
+    )?;
     let dir = root().join("target").join("demo");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let token = random_token()?;
@@ -126,7 +167,10 @@ fn demo() -> Result {
     println!("  API contract  {url}/v1/openapi.json");
     println!("  admin token   {token}");
     println!("  try           curl -H 'Authorization: Bearer {token}' {url}/v1/trackers/<tracker_id>/events");
-    println!("  data          {}", root().join("footprint-data").display());
+    println!(
+        "  data          {}",
+        root().join("footprint-data").display()
+    );
     println!();
     let status = child.wait().map_err(|e| e.to_string())?;
     if status.success() {
@@ -148,7 +192,9 @@ fn random_token() -> Result<String> {
 fn read_listening_line(child: &mut Child) -> Result<String> {
     let stdout = child.stdout.take().ok_or("the edge has no stdout")?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     line.trim()
         .strip_prefix("footprint-edge listening on ")
         .map(str::to_owned)
@@ -173,7 +219,14 @@ fn bench_ingest(rest: &[&str]) -> Result {
     let connections = flag(rest, "--connections", 64)?;
     run(
         "building release binaries",
-        cargo().args(["build", "--release", "-p", "footprint-edge", "-p", "footprint-e2e"]),
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "footprint-edge",
+            "-p",
+            "footprint-e2e",
+        ]),
     )?;
     let work = env::temp_dir().join(format!("footprint-bench-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
@@ -208,22 +261,38 @@ fn bench_ingest(rest: &[&str]) -> Result {
     let lower = eps(&http).min(sled_eps);
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     println!();
     println!("machine: {cores} cores, {cpu}");
     println!("ingest (durable): {}", ingest.trim());
     println!("HTTP ceiling (no storage): {}", http.trim());
     println!("{}", sled.trim());
     if lower > 0.0 {
-        println!("ingest is {:.0} % of the lower ceiling ({lower:.0} events/s)", 100.0 * eps(&ingest) / lower);
+        println!(
+            "ingest is {:.0} % of the lower ceiling ({lower:.0} events/s)",
+            100.0 * eps(&ingest) / lower
+        );
     }
     let _ = fs::remove_dir_all(&work);
     Ok(())
 }
 
-fn load_phase(work: &Path, config: &Path, name: &str, null: bool, seconds: u64, connections: u64) -> Result<String> {
+fn load_phase(
+    work: &Path,
+    config: &Path,
+    name: &str,
+    null: bool,
+    seconds: u64,
+    connections: u64,
+) -> Result<String> {
     let mut edge = Command::new(root().join("target/release/footprint-edge"));
     edge.arg("--config")
         .arg(config)
@@ -236,14 +305,24 @@ fn load_phase(work: &Path, config: &Path, name: &str, null: bool, seconds: u64, 
     if null {
         edge.arg("--null-sink");
     }
-    let mut child = edge.spawn().map_err(|e| format!("cannot start the edge: {e}"))?;
+    let mut child = edge
+        .spawn()
+        .map_err(|e| format!("cannot start the edge: {e}"))?;
     let url = read_listening_line(&mut child)?;
     let result = output(
         Command::new(root().join("target/release/footprint-loadgen"))
             .args(["--url", &url, "--site-key", "bench-shop"])
-            .args(["--seconds", &seconds.to_string(), "--connections", &connections.to_string()]),
+            .args([
+                "--seconds",
+                &seconds.to_string(),
+                "--connections",
+                &connections.to_string(),
+            ]),
     );
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
@@ -256,7 +335,9 @@ fn load_phase(work: &Path, config: &Path, name: &str, null: bool, seconds: u64, 
 }
 
 fn dir_size(p: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(p) else { return 0 };
+    let Ok(entries) = fs::read_dir(p) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| match e.metadata() {
@@ -269,6 +350,9 @@ fn dir_size(p: &Path) -> u64 {
 
 fn number_after(s: &str, key: &str) -> Option<f64> {
     let i = s.find(key)? + key.len();
-    let digits: String = s[i..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let digits: String = s[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     digits.parse().ok()
 }

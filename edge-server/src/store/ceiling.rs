@@ -56,7 +56,11 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
             seq += 1;
             let tracker = TrackerId::new(format!("0193a1b2-c3d4-7e5f-8a9b-{seq:012x}"))
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let header = ChunkHeader { site: "bench".into(), received_at: 1, sent_at: 1 };
+            let header = ChunkHeader {
+                site: "bench".into(),
+                received_at: 1,
+                sent_at: 1,
+            };
             let mut encoded = Vec::with_capacity(20);
             for i in 0..20u64 {
                 let message_id = format!("0193a1b2-{seq:012x}-{i:04}");
@@ -69,10 +73,14 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
                     properties_json: PROPS.into(),
                 };
                 encoded.push(record::encode_event(&fields));
-                let mid = MessageId::new(message_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let mid =
+                    MessageId::new(message_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 batch.insert(keys::dedupe(&site, &mid), &keys::encode_u64(seq)[..]);
             }
-            batch.insert(keys::event_chunk(&tracker, seq), record::encode_chunk(&header, encoded.iter().map(Vec::as_slice)));
+            batch.insert(
+                keys::event_chunk(&tracker, seq),
+                record::encode_chunk(&header, encoded.iter().map(Vec::as_slice)),
+            );
             events += 20;
             records += 21;
         }
@@ -81,5 +89,11 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
         commits += 1;
     }
     let elapsed = start.elapsed();
-    Ok(Report { events, records, commits, elapsed, bytes_on_disk: db.size_on_disk()? })
+    Ok(Report {
+        events,
+        records,
+        commits,
+        elapsed,
+        bytes_on_disk: db.size_on_disk()?,
+    })
 }

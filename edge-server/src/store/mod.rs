@@ -57,7 +57,11 @@ impl NewEvent {
     pub fn new(tracker_id: TrackerId, fields: &EventFields) -> Result<NewEvent, StoreError> {
         let message_id = MessageId::new(fields.message_id.clone())
             .map_err(|e| StoreError::Corrupt(format!("message id: {e}")))?;
-        Ok(NewEvent { tracker_id, message_id, encoded: record::encode_event(fields) })
+        Ok(NewEvent {
+            tracker_id,
+            message_id,
+            encoded: record::encode_event(fields),
+        })
     }
 }
 
@@ -141,7 +145,9 @@ impl Store {
         let db = Arc::new(db);
         let tree = db.open_tree("events")?;
         let last_seq = match tree.get(keys::META_SEQ)? {
-            Some(v) => keys::decode_u64(&v).ok_or_else(|| StoreError::Corrupt("bad seq record".into()))?,
+            Some(v) => {
+                keys::decode_u64(&v).ok_or_else(|| StoreError::Corrupt("bad seq record".into()))?
+            }
             None => 0,
         };
         let (tx, rx) = sync_channel(cfg.queue_capacity);
@@ -156,7 +162,14 @@ impl Store {
             .name("store-writer".into())
             .spawn(move || w.run())
             .map_err(|e| StoreError::Sled(format!("cannot start the writer thread: {e}")))?;
-        Ok(Store { inner: Arc::new(Inner { db, tree, tx, thread: Mutex::new(Some(thread)) }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                tree,
+                tx,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
     }
 
     /// Queues a write. The returned receiver answers once the events are on disk.
@@ -167,7 +180,10 @@ impl Store {
     }
 
     /// Writes and flushes a marker through the writer: answers once the store took a write.
-    pub fn probe(&self, now: Timestamp) -> Result<oneshot::Receiver<Result<(), StoreError>>, SubmitError> {
+    pub fn probe(
+        &self,
+        now: Timestamp,
+    ) -> Result<oneshot::Receiver<Result<(), StoreError>>, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.send(writer::Command::Probe(now.as_millis(), tx))?;
         Ok(rx)
@@ -208,8 +224,10 @@ impl Store {
         let mut more = false;
         'chunks: for item in self.inner.tree.range(prefix.clone()..=end).rev() {
             let (key, value) = item?;
-            let seq = keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
-            let (header, events) = record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let seq =
+                keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
+            let (header, events) =
+                record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let upto = match before {
                 Some(c) if c.seq == seq => (c.index as usize).min(events.len()),
                 _ => events.len(),
@@ -220,7 +238,10 @@ impl Store {
                     break 'chunks;
                 }
                 out.push(StoredEvent {
-                    cursor: Cursor { seq, index: u32::try_from(index).unwrap_or(u32::MAX) },
+                    cursor: Cursor {
+                        seq,
+                        index: u32::try_from(index).unwrap_or(u32::MAX),
+                    },
                     tracker_id: tracker.as_str().to_owned(),
                     site: header.site.clone(),
                     received_at: header.received_at,
@@ -229,7 +250,11 @@ impl Store {
                 });
             }
         }
-        let next = if more { out.last().map(|e| e.cursor) } else { None };
+        let next = if more {
+            out.last().map(|e| e.cursor)
+        } else {
+            None
+        };
         Ok((out, next))
     }
 

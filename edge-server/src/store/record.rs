@@ -76,7 +76,11 @@ pub fn encode_event(e: &EventFields) -> Vec<u8> {
 }
 
 pub fn encode_chunk<'a>(h: &ChunkHeader, events: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
-    let header = HeaderV1 { site: Cow::Borrowed(&h.site), received_at: h.received_at, sent_at: h.sent_at };
+    let header = HeaderV1 {
+        site: Cow::Borrowed(&h.site),
+        received_at: h.received_at,
+        sent_at: h.sent_at,
+    };
     let mut plain = postcard::to_allocvec(&header).unwrap_or_default();
     for e in events {
         plain.extend_from_slice(e);
@@ -88,13 +92,20 @@ pub fn encode_chunk<'a>(h: &ChunkHeader, events: impl Iterator<Item = &'a [u8]>)
 
 pub fn decode_chunk(bytes: &[u8]) -> Result<(ChunkHeader, Vec<EventFields>), DecodeError> {
     let err = |e: postcard::Error| DecodeError(e.to_string());
-    let (version, rest) = bytes.split_first().ok_or_else(|| DecodeError("empty".into()))?;
+    let (version, rest) = bytes
+        .split_first()
+        .ok_or_else(|| DecodeError("empty".into()))?;
     if *version != CHUNK_V1 {
         return Err(DecodeError(format!("unknown chunk version {version}")));
     }
-    let plain = lz4_flex::decompress_size_prepended(rest).map_err(|e| DecodeError(e.to_string()))?;
+    let plain =
+        lz4_flex::decompress_size_prepended(rest).map_err(|e| DecodeError(e.to_string()))?;
     let (h, mut rest) = postcard::take_from_bytes::<HeaderV1<'_>>(&plain).map_err(err)?;
-    let header = ChunkHeader { site: h.site.into_owned(), received_at: h.received_at, sent_at: h.sent_at };
+    let header = ChunkHeader {
+        site: h.site.into_owned(),
+        received_at: h.received_at,
+        sent_at: h.sent_at,
+    };
     let mut events = Vec::new();
     while !rest.is_empty() {
         let (e, tail) = postcard::take_from_bytes::<EventV1<'_>>(rest).map_err(err)?;
@@ -117,7 +128,11 @@ mod tests {
 
     #[test]
     fn chunks_round_trip() {
-        let h = ChunkHeader { site: "s".into(), received_at: 10, sent_at: 9 };
+        let h = ChunkHeader {
+            site: "s".into(),
+            received_at: 10,
+            sent_at: 9,
+        };
         let e1 = EventFields {
             message_id: "m1".into(),
             kind: "page_view".into(),
@@ -126,8 +141,16 @@ mod tests {
             context_json: "{}".into(),
             properties_json: r#"{"url":"u","path":"/"}"#.into(),
         };
-        let e2 = EventFields { message_id: "m2".into(), ..e1.clone() };
-        let bytes = encode_chunk(&h, [encode_event(&e1), encode_event(&e2)].iter().map(Vec::as_slice));
+        let e2 = EventFields {
+            message_id: "m2".into(),
+            ..e1.clone()
+        };
+        let bytes = encode_chunk(
+            &h,
+            [encode_event(&e1), encode_event(&e2)]
+                .iter()
+                .map(Vec::as_slice),
+        );
         let (h2, evs) = decode_chunk(&bytes).unwrap();
         assert_eq!(h2, h);
         assert_eq!(evs, vec![e1, e2]);

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 
+use footprint_protocol::{MessageId, SiteKey, TrackerId};
 use tokio::sync::oneshot;
 
 use super::keys;
@@ -17,7 +18,10 @@ use super::record::{self, ChunkHeader};
 use super::{Outcome, StoreError, WriteRequest};
 
 pub(super) enum Command {
-    Write(WriteRequest, oneshot::Sender<Result<Vec<Outcome>, StoreError>>),
+    Write(
+        WriteRequest,
+        oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
+    ),
     /// Write and flush a marker: proves the store takes writes.
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
     /// Finish what was queued before this, flush, and stop.
@@ -34,6 +38,8 @@ pub(super) struct Writer {
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
+/// An accepted event's encoded record and its dedupe key.
+type NewRecord<'a> = (&'a [u8], Vec<u8>);
 
 /// The commands one group commit covers.
 #[derive(Default)]
@@ -86,14 +92,15 @@ impl Writer {
     fn commit(&mut self, writes: Vec<(WriteRequest, Reply)>, probes: Vec<(i64, ProbeReply)>) {
         let start_seq = self.last_seq;
         let mut batch = sled::Batch::default();
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        // Within a group, a repeat is caught here; across groups, by the dedupe index.
+        let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
         let mut outcomes_all = Vec::with_capacity(writes.len());
         let mut read_error = None;
 
         for (req, _) in &writes {
             let mut outcomes = Vec::with_capacity(req.events.len());
             // Chunks per tracker, in first-seen order of each tracker's events.
-            let mut chunks: BTreeMap<&footprint_protocol::TrackerId, Vec<(&[u8], Vec<u8>)>> = BTreeMap::new();
+            let mut chunks: BTreeMap<&TrackerId, Vec<NewRecord<'_>>> = BTreeMap::new();
             for ev in &req.events {
                 let dkey = keys::dedupe(&req.site, &ev.message_id);
                 let known = match self.tree.contains_key(&dkey) {
@@ -103,12 +110,15 @@ impl Writer {
                         true
                     }
                 };
-                if known || !seen.insert(dkey.clone()) {
+                if known || !seen.insert((&req.site, &ev.message_id)) {
                     outcomes.push(Outcome::Duplicate);
                     continue;
                 }
                 outcomes.push(Outcome::Stored);
-                chunks.entry(&ev.tracker_id).or_default().push((&ev.encoded, dkey));
+                chunks
+                    .entry(&ev.tracker_id)
+                    .or_default()
+                    .push((&ev.encoded, dkey));
             }
             let header = ChunkHeader {
                 site: req.site.as_str().to_owned(),
@@ -118,7 +128,10 @@ impl Writer {
             for (tracker, evs) in chunks {
                 self.last_seq += 1;
                 let seq = keys::encode_u64(self.last_seq);
-                batch.insert(keys::event_chunk(tracker, self.last_seq), record::encode_chunk(&header, evs.iter().map(|(e, _)| *e)));
+                batch.insert(
+                    keys::event_chunk(tracker, self.last_seq),
+                    record::encode_chunk(&header, evs.iter().map(|(e, _)| *e)),
+                );
                 for (_, dkey) in evs {
                     batch.insert(dkey, &seq[..]);
                 }
@@ -126,7 +139,10 @@ impl Writer {
             outcomes_all.push(outcomes);
         }
         for (at, _) in &probes {
-            batch.insert(keys::PROBE, &keys::encode_u64(u64::try_from(*at).unwrap_or(0))[..]);
+            batch.insert(
+                keys::PROBE,
+                &keys::encode_u64(u64::try_from(*at).unwrap_or(0))[..],
+            );
         }
         // The seq counter rides in the same atomic batch as the chunks it numbered.
         batch.insert(keys::META_SEQ, &keys::encode_u64(self.last_seq)[..]);

@@ -9,8 +9,10 @@ fn tracker_events_need_a_valid_token() {
     let r = edge.get(path, None);
     r.assert_error(401, "unauthorized");
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
-    edge.get(path, Some("wrong-token")).assert_error(401, "unauthorized");
-    edge.get(path, Some(&TOKEN[..TOKEN.len() - 1])).assert_error(401, "unauthorized");
+    edge.get(path, Some("wrong-token"))
+        .assert_error(401, "unauthorized");
+    edge.get(path, Some(&TOKEN[..TOKEN.len() - 1]))
+        .assert_error(401, "unauthorized");
     assert_eq!(edge.get(path, Some(TOKEN)).status, 200);
 }
 
@@ -21,8 +23,14 @@ fn admin_tokens_never_reach_the_log() {
     edge.get("/v1/trackers/tr-1/events", Some("a-wrong-token-value"));
     let _ = edge.sigterm();
     let log = edge.log();
-    assert!(log.contains("/v1/trackers/tr-1/events"), "requests are logged:\n{log}");
-    assert!(!log.contains(TOKEN) && !log.contains("a-wrong-token-value"), "{log}");
+    assert!(
+        log.contains("/v1/trackers/tr-1/events"),
+        "requests are logged:\n{log}"
+    );
+    assert!(
+        !log.contains(TOKEN) && !log.contains("a-wrong-token-value"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -30,7 +38,9 @@ fn pages_walk_every_event_newest_first_across_requests() {
     let edge = Edge::start();
     let now = now_iso();
     for b in 0..3 {
-        let events: Vec<Value> = (0..3).map(|i| page_view(&format!("p-{b}-{i}"), "tr-page", &now)).collect();
+        let events: Vec<Value> = (0..3)
+            .map(|i| page_view(&format!("p-{b}-{i}"), "tr-page", &now))
+            .collect();
         assert_eq!(edge.post_json(&batch(events)).json["accepted"], 3);
     }
     let mut seen = Vec::new();
@@ -40,24 +50,36 @@ fn pages_walk_every_event_newest_first_across_requests() {
         assert_eq!(r.status, 200, "{}", r.text);
         let events = r.json["events"].as_array().unwrap();
         assert!(events.len() <= 2);
-        seen.extend(events.iter().map(|e| e["message_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["message_id"].as_str().unwrap().to_owned()),
+        );
         match r.json["next"].as_str() {
             Some(c) => path = format!("/v1/trackers/tr-page/events?limit=2&before={c}"),
             None => break,
         }
     }
-    let want: Vec<String> = (0..3).rev().flat_map(|b| (0..3).rev().map(move |i| format!("p-{b}-{i}"))).collect();
+    let want: Vec<String> = (0..3)
+        .rev()
+        .flat_map(|b| (0..3).rev().map(move |i| format!("p-{b}-{i}")))
+        .collect();
     assert_eq!(seen, want);
 }
 
 #[test]
 fn bad_paging_parameters_are_400() {
     let edge = Edge::start();
-    edge.get("/v1/trackers/tr/events?before=zzz", Some(TOKEN)).assert_error(400, "invalid_cursor");
-    edge.get("/v1/trackers/tr/events?limit=0", Some(TOKEN)).assert_error(400, "invalid_limit");
-    edge.get("/v1/trackers/tr/events?limit=9999", Some(TOKEN)).assert_error(400, "invalid_limit");
-    edge.get("/v1/trackers/tr/events?limit=-1", Some(TOKEN)).assert_error(400, "invalid_query");
-    edge.get("/v1/trackers/bad%20id/events", Some(TOKEN)).assert_error(400, "invalid_tracker_id");
+    edge.get("/v1/trackers/tr/events?before=zzz", Some(TOKEN))
+        .assert_error(400, "invalid_cursor");
+    edge.get("/v1/trackers/tr/events?limit=0", Some(TOKEN))
+        .assert_error(400, "invalid_limit");
+    edge.get("/v1/trackers/tr/events?limit=9999", Some(TOKEN))
+        .assert_error(400, "invalid_limit");
+    edge.get("/v1/trackers/tr/events?limit=-1", Some(TOKEN))
+        .assert_error(400, "invalid_query");
+    edge.get("/v1/trackers/bad%20id/events", Some(TOKEN))
+        .assert_error(400, "invalid_tracker_id");
 }
 
 #[test]
@@ -72,13 +94,27 @@ fn the_openapi_document_describes_every_route() {
     let edge = Edge::start();
     let r = edge.get("/v1/openapi.json", None);
     assert_eq!(r.status, 200);
-    assert_eq!(r.json["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true), "{}", r.text);
+    assert_eq!(
+        r.json["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true),
+        "{}",
+        r.text
+    );
     let paths = r.json["paths"].as_object().unwrap();
-    for p in ["/v1/batch", "/v1/trackers/{tracker_id}/events", "/healthz", "/readyz", "/v1/openapi.json"] {
+    for p in [
+        "/v1/batch",
+        "/v1/trackers/{tracker_id}/events",
+        "/healthz",
+        "/readyz",
+        "/v1/openapi.json",
+    ] {
         assert!(paths.contains_key(p), "missing {p}");
     }
     assert!(paths["/v1/batch"]["options"].is_object());
     for status in ["200", "400", "401", "403", "413", "415", "429", "503"] {
-        assert!(paths["/v1/batch"]["post"]["responses"][status].is_object(), "missing {status}");
+        assert!(
+            paths["/v1/batch"]["post"]["responses"][status].is_object(),
+            "missing {status}"
+        );
     }
 }

@@ -18,8 +18,14 @@ fn a_preflight_from_a_site_origin_is_allowed_and_echoed() {
     let r = preflight(&edge, ORIGIN);
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
-    assert!(r.header("access-control-allow-methods").unwrap().contains("POST"));
-    assert!(r.header("access-control-allow-headers").unwrap().contains("content-type"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("POST"));
+    assert!(r
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("content-type"));
     assert_eq!(r.header("vary"), Some("Origin"));
 }
 

@@ -8,15 +8,26 @@ fn the_valid_fixture_is_stored_and_read_back_newest_first() {
     let body = fixture("batch_valid.json");
     let r = edge.post(body.clone(), "application/json", None);
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json, json!({"accepted": 16, "duplicates": 0, "rejected": []}));
+    assert_eq!(
+        r.json,
+        json!({"accepted": 16, "duplicates": 0, "rejected": []})
+    );
 
     let sent: Value = serde_json::from_str(&body).unwrap();
     let tracker = sent["events"][0]["tracker_id"].as_str().unwrap();
     let stored = edge.all_events(tracker);
     assert_eq!(stored.len(), 16);
     // One request's events come back in reverse order of the batch.
-    let ids: Vec<&str> = stored.iter().map(|e| e["message_id"].as_str().unwrap()).collect();
-    let mut want: Vec<&str> = sent["events"].as_array().unwrap().iter().map(|e| e["message_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = stored
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = sent["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap())
+        .collect();
     want.reverse();
     assert_eq!(ids, want);
     // Properties and context are kept exactly, money included.
@@ -35,7 +46,10 @@ fn a_mixed_batch_keeps_its_valid_events() {
     let expected: Value = serde_json::from_str(&fixture("batch_mixed.expected.json")).unwrap();
     assert_eq!(r.json, expected);
     let stored = edge.all_events("0193a1b2-c3d4-7e5f-8a9b-000000000002");
-    let ids: Vec<&str> = stored.iter().map(|e| e["message_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = stored
+        .iter()
+        .map(|e| e["message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["fixture-mixed-06", "fixture-mixed-00"]);
 }
 
@@ -43,13 +57,28 @@ fn a_mixed_batch_keeps_its_valid_events() {
 fn a_replayed_batch_is_counted_as_duplicates_and_stored_once() {
     let mut edge = Edge::start();
     let now = now_iso();
-    let b = batch(vec![page_view("dup-1", "tr-dup", &now), page_view("dup-2", "tr-dup", &now)]);
-    assert_eq!(edge.post_json(&b).json, json!({"accepted": 2, "duplicates": 0, "rejected": []}));
-    assert_eq!(edge.post_json(&b).json, json!({"accepted": 0, "duplicates": 2, "rejected": []}));
+    let b = batch(vec![
+        page_view("dup-1", "tr-dup", &now),
+        page_view("dup-2", "tr-dup", &now),
+    ]);
+    assert_eq!(
+        edge.post_json(&b).json,
+        json!({"accepted": 2, "duplicates": 0, "rejected": []})
+    );
+    assert_eq!(
+        edge.post_json(&b).json,
+        json!({"accepted": 0, "duplicates": 2, "rejected": []})
+    );
     // Still a duplicate after a restart, and under another tracker id: the key is the site's.
     edge.restart();
-    let again = batch(vec![page_view("dup-1", "tr-other", &now), page_view("dup-3", "tr-dup", &now)]);
-    assert_eq!(edge.post_json(&again).json, json!({"accepted": 1, "duplicates": 1, "rejected": []}));
+    let again = batch(vec![
+        page_view("dup-1", "tr-other", &now),
+        page_view("dup-3", "tr-dup", &now),
+    ]);
+    assert_eq!(
+        edge.post_json(&again).json,
+        json!({"accepted": 1, "duplicates": 1, "rejected": []})
+    );
     assert_eq!(edge.all_events("tr-dup").len(), 3);
     assert_eq!(edge.all_events("tr-other").len(), 0);
 }
@@ -58,8 +87,14 @@ fn a_replayed_batch_is_counted_as_duplicates_and_stored_once() {
 fn a_repeat_inside_one_batch_is_a_duplicate() {
     let edge = Edge::start();
     let now = now_iso();
-    let b = batch(vec![page_view("same", "tr-x", &now), page_view("same", "tr-x", &now)]);
-    assert_eq!(edge.post_json(&b).json, json!({"accepted": 1, "duplicates": 1, "rejected": []}));
+    let b = batch(vec![
+        page_view("same", "tr-x", &now),
+        page_view("same", "tr-x", &now),
+    ]);
+    assert_eq!(
+        edge.post_json(&b).json,
+        json!({"accepted": 1, "duplicates": 1, "rejected": []})
+    );
 }
 
 #[test]
@@ -94,8 +129,18 @@ fn timestamps_are_corrected_for_client_clock_skew() {
     let r = edge.post_json(&json!({"site_key": SITE, "sent_at": sent_at, "events": events}));
     assert_eq!(r.json["accepted"], 2, "{}", r.text);
     let stored = edge.all_events("tr-skew");
-    let by_id = |id: &str| stored.iter().find(|e| e["message_id"] == id).unwrap().clone();
-    let ms = |v: &Value| footprint_protocol::Timestamp::parse(v.as_str().unwrap()).unwrap().as_millis();
+    let by_id = |id: &str| {
+        stored
+            .iter()
+            .find(|e| e["message_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let ms = |v: &Value| {
+        footprint_protocol::Timestamp::parse(v.as_str().unwrap())
+            .unwrap()
+            .as_millis()
+    };
 
     let e1 = by_id("skew-1");
     assert_eq!(e1["client_timestamp"], "2026-01-01T09:59:50.000Z");
@@ -112,7 +157,9 @@ fn timestamps_are_corrected_for_client_clock_skew() {
 fn many_trackers_in_one_batch_each_get_their_events() {
     let edge = Edge::start();
     let now = now_iso();
-    let events: Vec<Value> = (0..30).map(|i| page_view(&format!("multi-{i}"), &format!("tr-m{}", i % 3), &now)).collect();
+    let events: Vec<Value> = (0..30)
+        .map(|i| page_view(&format!("multi-{i}"), &format!("tr-m{}", i % 3), &now))
+        .collect();
     assert_eq!(edge.post_json(&batch(events)).json["accepted"], 30);
     for t in 0..3 {
         assert_eq!(edge.all_events(&format!("tr-m{t}")).len(), 10);

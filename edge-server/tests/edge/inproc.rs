@@ -46,7 +46,10 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
         .to_request();
     let resp = test::call_service(&app, req).await;
     let status = resp.status().as_u16();
-    let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
     let body: serde_json::Value = test::read_body_json(resp).await;
     store.shutdown();
     (status, retry, body)
@@ -58,7 +61,10 @@ async fn a_full_write_queue_is_503_with_retry_after() {
     assert_eq!(status, 503);
     assert_eq!(retry.as_deref(), Some("1"));
     assert_eq!(body["error"], "unavailable");
-    assert!(body["message"].as_str().unwrap().contains("retry"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("retry"),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
@@ -66,5 +72,8 @@ async fn a_failing_disk_is_503_and_hides_the_detail() {
     let (status, retry, body) = post_with(Arc::new(BrokenDisk)).await;
     assert_eq!(status, 503);
     assert_eq!(retry.as_deref(), Some("5"));
-    assert!(!body["message"].as_str().unwrap().contains("No space"), "{body}");
+    assert!(
+        !body["message"].as_str().unwrap().contains("No space"),
+        "{body}"
+    );
 }

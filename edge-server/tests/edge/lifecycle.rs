@@ -12,13 +12,20 @@ use crate::util::*;
 
 /// Posts batches from `threads` threads, one tracker each, until told to stop or the server is
 /// gone. Returns, per tracker, the message ids the server acknowledged with 200.
-fn load(edge: &Edge, threads: usize, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(String, Vec<String>)>> {
+fn load(
+    edge: &Edge,
+    threads: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<(String, Vec<String>)>> {
     (0..threads)
         .map(|t| {
             let url = format!("{}/v1/batch", edge.url);
             let stop = stop.clone();
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(20))
+                    .build()
+                    .unwrap();
                 let tracker = format!("tr-load-{t}");
                 let mut acked = Vec::new();
                 let mut n = 0;
@@ -26,8 +33,14 @@ fn load(edge: &Edge, threads: usize, stop: Arc<AtomicBool>) -> Vec<std::thread::
                     let now = now_iso();
                     let ids: Vec<String> = (0..10).map(|i| format!("load-{t}-{n}-{i}")).collect();
                     n += 1;
-                    let events: Vec<Value> = ids.iter().map(|id| page_view(id, &tracker, &now)).collect();
-                    match client.post(&url).header("content-type", "application/json").body(batch(events).to_string()).send() {
+                    let events: Vec<Value> =
+                        ids.iter().map(|id| page_view(id, &tracker, &now)).collect();
+                    match client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(batch(events).to_string())
+                        .send()
+                    {
                         Ok(r) if r.status() == 200 => {
                             let v: Value = r.json().unwrap();
                             assert_eq!(v["accepted"], 10, "{v}");
@@ -47,10 +60,16 @@ fn load(edge: &Edge, threads: usize, stop: Arc<AtomicBool>) -> Vec<std::thread::
 fn assert_all_stored(edge: &Edge, results: Vec<(String, Vec<String>)>) -> usize {
     let mut total = 0;
     for (tracker, acked) in results {
-        let stored: HashSet<String> =
-            edge.all_events(&tracker).iter().map(|e| e["message_id"].as_str().unwrap().to_owned()).collect();
+        let stored: HashSet<String> = edge
+            .all_events(&tracker)
+            .iter()
+            .map(|e| e["message_id"].as_str().unwrap().to_owned())
+            .collect();
         for id in &acked {
-            assert!(stored.contains(id), "acknowledged event {id} of {tracker} was lost");
+            assert!(
+                stored.contains(id),
+                "acknowledged event {id} of {tracker} was lost"
+            );
         }
         total += acked.len();
     }
@@ -68,7 +87,10 @@ fn every_acknowledged_event_survives_kill_9_under_load() {
     let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     edge.spawn();
     let total = assert_all_stored(&edge, results);
-    assert!(total >= 500, "the load was too light to show anything: {total} events acknowledged");
+    assert!(
+        total >= 500,
+        "the load was too light to show anything: {total} events acknowledged"
+    );
 }
 
 #[test]
@@ -111,8 +133,14 @@ fn a_bad_config_stops_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("listen = \"nowhere\"\n[[sites]]\nkey = \"s\"\n", "`listen`"),
-        ("[[sites]]\nkey = \"s\"\norigins = [\"ftp://x\"]\n", "sites[0].origins[0]"),
-        ("[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"root\"\n", "admins[0].role"),
+        (
+            "[[sites]]\nkey = \"s\"\norigins = [\"ftp://x\"]\n",
+            "sites[0].origins[0]",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"root\"\n",
+            "admins[0].role",
+        ),
         ("[[sites]]\nkey = \"s\"\nsurprise = true\n", "surprise"),
         ("sites = 3\n", "sites"),
     ];
@@ -151,17 +179,41 @@ fn without_a_config_the_dev_defaults_run_and_say_so() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("footprint-edge listening on ").unwrap().to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("footprint-edge listening on ")
+        .unwrap()
+        .to_owned();
     let client = reqwest::blocking::Client::new();
     let b = serde_json::json!({"site_key": "demo-shop", "sent_at": now_iso(), "events": [page_view("dev-1", "tr-dev", &now_iso())]});
-    let r = client.post(format!("{url}/v1/batch")).header("content-type", "application/json").body(b.to_string()).send().unwrap();
+    let r = client
+        .post(format!("{url}/v1/batch"))
+        .header("content-type", "application/json")
+        .body(b.to_string())
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = client.get(format!("{url}/v1/trackers/tr-dev/events")).bearer_auth("dev-admin-token").send().unwrap();
+    let r = client
+        .get(format!("{url}/v1/trackers/tr-dev/events"))
+        .bearer_auth("dev-admin-token")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     child.kill().unwrap();
+    child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(err.contains("dev defaults"), "{err}");
-    assert!(dir.path().join("data").exists(), "FOOTPRINT_DATA_DIR was not used");
+    assert!(
+        dir.path().join("data").exists(),
+        "FOOTPRINT_DATA_DIR was not used"
+    );
 }

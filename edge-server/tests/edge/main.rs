@@ -7,9 +7,9 @@ mod util;
 // The ingest contract: valid, mixed, duplicate and text/plain batches, and time correction.
 mod ingest;
 // Every error status and its JSON body; hostile input.
-mod errors;
-mod cors;
 mod admin;
+mod cors;
+mod errors;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
-mod lifecycle;
 mod inproc;
+mod lifecycle;

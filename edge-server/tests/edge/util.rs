@@ -51,7 +51,10 @@ impl Edge {
             child: None,
             url: String::new(),
             dir,
-            client: reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
         };
         edge.spawn();
         edge
@@ -87,9 +90,10 @@ impl Edge {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("footprint-edge listening on ").unwrap_or_else(|| {
-            panic!("no listening line; got {line:?}; log:\n{}", self.log())
-        });
+        let url = line
+            .trim()
+            .strip_prefix("footprint-edge listening on ")
+            .unwrap_or_else(|| panic!("no listening line; got {line:?}; log:\n{}", self.log()));
         self.url = url.to_owned();
         self.child = Some(child);
     }
@@ -114,7 +118,10 @@ impl Edge {
             if let Some(status) = c.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "edge did not stop within 30 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "edge did not stop within 30 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -124,8 +131,17 @@ impl Edge {
         self.spawn();
     }
 
-    pub fn post(&self, body: impl Into<reqwest::blocking::Body>, content_type: &str, origin: Option<&str>) -> Resp {
-        let mut req = self.client.post(format!("{}/v1/batch", self.url)).header("content-type", content_type).body(body);
+    pub fn post(
+        &self,
+        body: impl Into<reqwest::blocking::Body>,
+        content_type: &str,
+        origin: Option<&str>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .post(format!("{}/v1/batch", self.url))
+            .header("content-type", content_type)
+            .body(body);
         if let Some(o) = origin {
             req = req.header("origin", o);
         }
@@ -183,7 +199,12 @@ impl From<reqwest::blocking::Response> for Resp {
         let headers = r.headers().clone();
         let text = r.text().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, text, json }
+        Resp {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 }
 
@@ -196,18 +217,30 @@ impl Resp {
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.text);
         assert_eq!(self.json["error"], code, "{}", self.text);
-        assert!(self.json["message"].as_str().is_some_and(|m| m.len() > 10), "{}", self.text);
+        assert!(
+            self.json["message"].as_str().is_some_and(|m| m.len() > 10),
+            "{}",
+            self.text
+        );
     }
 }
 
 pub fn fixture(name: &str) -> String {
-    let path = format!("{}/../protocol/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../protocol/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 pub fn now_iso() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    footprint_protocol::Timestamp::from_millis(ms).unwrap().to_string()
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    footprint_protocol::Timestamp::from_millis(ms)
+        .unwrap()
+        .to_string()
 }
 
 /// A valid page_view event.

@@ -30,7 +30,10 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
     let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
@@ -51,14 +54,18 @@ async fn run(args: Args) {
     let stop = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")));
+    let hist = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+    ));
     // Every body template is rendered before the clock starts, and off the runtime's threads:
     // CPU work inside the runtime would stall other connections' responses and show up as
     // latency that the edge did not cause.
     let pools: Vec<Vec<FastShopper>> = (0..args.connections)
         .map(|c| {
             let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
-            (0..args.shoppers).map(|i| FastShopper::new(&mut rng, c as u64 * 1_000_000 + i)).collect()
+            (0..args.shoppers)
+                .map(|i| FastShopper::new(&mut rng, c as u64 * 1_000_000 + i))
+                .collect()
         })
         .collect();
     let start = Instant::now();
@@ -68,7 +75,8 @@ async fn run(args: Args) {
         let (accepted, errors, hist) = (accepted.clone(), errors.clone(), hist.clone());
         let (site, batch) = (args.site_key.clone(), args.batch);
         tasks.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            let mut local =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             let mut i = c;
             while !stop.load(Ordering::Relaxed) {
                 let now = now_rfc3339();
@@ -76,10 +84,16 @@ async fn run(args: Args) {
                 let body = pool[i % n].batch(&site, batch, &now);
                 i += 1;
                 let t = Instant::now();
-                let res = client.post(&url).header("content-type", "application/json").body(body).send().await;
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
                 let ok = match res {
                     Ok(r) if r.status().is_success() => {
-                        let v: footprint_protocol::BatchResponse = r.json().await.unwrap_or_default();
+                        let v: footprint_protocol::BatchResponse =
+                            r.json().await.unwrap_or_default();
                         accepted.fetch_add(u64::from(v.accepted), Ordering::Relaxed);
                         true
                     }
@@ -103,7 +117,10 @@ async fn run(args: Args) {
         let _ = t.await;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let h = hist.lock().map(|h| h.clone()).unwrap_or_else(|_| Histogram::new(3).expect("valid"));
+    let h = hist
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_else(|_| Histogram::new(3).expect("valid"));
     let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "events_per_s={:.0} requests={} errors={} p50_ms={:.2} p99_ms={:.2} p999_ms={:.2} seconds={:.1}",
@@ -122,5 +139,7 @@ fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    footprint_protocol::Timestamp::from_millis(ms).map(|t| t.to_string()).unwrap_or_default()
+    footprint_protocol::Timestamp::from_millis(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
