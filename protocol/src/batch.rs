@@ -40,41 +40,31 @@ pub enum BatchError {
 
 /// Reads a batch envelope. The body's size is the caller's to bound before this.
 pub fn parse_batch(body: &[u8]) -> Result<BatchEnvelope<'_>, BatchError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let batch: BatchEnvelope<'_> = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => NotABatchMessage { path, inner }.into(),
-            _ => BatchError::NotJson(inner.to_string()),
+    // The plain parser first; only a failure is parsed again with path tracking.
+    let batch: BatchEnvelope<'_> = match serde_json::from_slice(body) {
+        Ok(b) => b,
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_slice(body);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let msg = crate::event::strip_position(&inner.to_string());
+                match inner.classify() {
+                    serde_json::error::Category::Data if path == "." => BatchError::NotABatch(msg),
+                    serde_json::error::Category::Data => {
+                        BatchError::NotABatch(format!("{path}: {msg}"))
+                    }
+                    _ => BatchError::NotJson(inner.to_string()),
+                }
+            })?
         }
-    })?;
+    };
     if batch.events.len() > MAX_EVENTS_PER_BATCH {
         return Err(BatchError::TooManyEvents {
             count: batch.events.len(),
         });
     }
     Ok(batch)
-}
-
-struct NotABatchMessage {
-    path: String,
-    inner: serde_json::Error,
-}
-
-impl From<NotABatchMessage> for BatchError {
-    fn from(m: NotABatchMessage) -> BatchError {
-        let msg = m.inner.to_string();
-        let msg = msg
-            .rfind(" at line ")
-            .map_or(msg.as_str(), |i| &msg[..i])
-            .to_owned();
-        if m.path == "." {
-            BatchError::NotABatch(msg)
-        } else {
-            BatchError::NotABatch(format!("{}: {msg}", m.path))
-        }
-    }
 }
 
 /// The 200 answer to a batch.

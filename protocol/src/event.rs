@@ -596,24 +596,37 @@ impl EventError {
 }
 
 /// Deserializes `raw`, naming the failing field relative to `prefix` in the error.
+///
+/// Valid input, the common case, takes the plain parser. Only a failure is parsed again with
+/// path tracking, which costs a wrapper around every visited value.
 fn parse_at<'a, T: Deserialize<'a>>(prefix: &str, raw: &'a str) -> Result<T, EventError> {
+    if let Ok(v) = serde_json::from_str(raw) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_str(raw);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let inner = e.path().to_string();
-        let path = match (prefix, inner.as_str()) {
-            ("", ".") => "event".to_owned(),
-            ("", p) => p.to_owned(),
-            (pre, ".") => pre.to_owned(),
-            (pre, p) => format!("{pre}.{p}"),
-        };
-        // serde_json appends " at line 1 column 57"; the path already says where.
-        let message = e.into_inner().to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_owned(),
-            None => message,
-        };
-        EventError::Field { path, message }
+    let e = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let inner = e.path().to_string();
+    let path = match (prefix, inner.as_str()) {
+        ("", ".") => "event".to_owned(),
+        ("", p) => p.to_owned(),
+        (pre, ".") => pre.to_owned(),
+        (pre, p) => format!("{pre}.{p}"),
+    };
+    Err(EventError::Field {
+        path,
+        message: strip_position(&e.into_inner().to_string()),
     })
+}
+
+/// serde_json appends " at line 1 column 57"; the path already says where.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -86,7 +86,8 @@ impl Shopper {
 /// Pre-rendered event bodies, so that a load generator spends its CPU on sending, not on
 /// building JSON: each request only splices fresh message ids and a timestamp into them.
 pub struct FastShopper {
-    prefix: String,
+    /// Random bits that make this shopper's ids unique among all shoppers.
+    node: u64,
     counter: u64,
     /// Each event's JSON after `"timestamp":"…",`.
     tails: Vec<String>,
@@ -108,14 +109,19 @@ impl FastShopper {
             })
             .collect();
         FastShopper {
-            prefix: s.prefix.clone(),
+            node: rng.random(),
             counter: 0,
             tails,
         }
     }
 
     /// A batch body of `n` events with unique message ids.
+    /// A batch body of `n` events with unique message ids. Ids are UUIDv7, as the SDK makes
+    /// them: time-ordered, which is what the edge's dedupe index is laid out for.
     pub fn batch(&mut self, site_key: &str, n: usize, now: &str) -> String {
+        let now_ms = footprint_protocol::Timestamp::parse(now)
+            .map(|t| t.as_millis())
+            .unwrap_or(0);
         let mut out = String::with_capacity(n * 600 + 100);
         out.push_str(r#"{"site_key":""#);
         out.push_str(site_key);
@@ -128,9 +134,7 @@ impl FastShopper {
                 out.push(',');
             }
             out.push_str(r#"{"message_id":""#);
-            out.push_str(&self.prefix);
-            out.push('-');
-            out.push_str(&self.counter.to_string());
+            out.push_str(&uuid_v7(now_ms, self.node, self.counter));
             out.push_str(r#"","timestamp":""#);
             out.push_str(now);
             out.push_str("\",");
@@ -139,6 +143,20 @@ impl FastShopper {
         out.push_str("]}");
         out
     }
+}
+
+/// A UUIDv7 string: 48 bits of Unix milliseconds, then version, variant and 74 bits that make
+/// it unique (here a per-shopper random part and a counter).
+pub fn uuid_v7(ms: i64, node: u64, counter: u64) -> String {
+    let ms = ms as u64 & 0xffff_ffff_ffff;
+    format!(
+        "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
+        ms >> 16,
+        ms & 0xffff,
+        counter & 0xfff,
+        0x8000 | ((node >> 48) & 0x3fff),
+        (node ^ (counter >> 12)) & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]

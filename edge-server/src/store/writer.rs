@@ -1,14 +1,19 @@
-//! The single writer thread and its group commit.
+//! The single writer thread, its group commit, and the flusher thread that makes groups durable.
 //!
 //! sled takes about the same number of writes per second however many threads write, so one
 //! thread owns every write. It blocks for the first waiting request, takes every other request
-//! already queued (up to `max_group_events`), writes them all in one atomic `apply_batch`, then
-//! makes them durable with one `flush`, and only then answers each request. One fsync thus
-//! covers everyone who was waiting at that moment.
+//! already queued (up to `max_group_events`), and writes them all in one atomic `apply_batch`.
+//!
+//! It then hands the group's answers to the flusher thread and goes on to the next group. The
+//! flusher takes every group handed over so far, makes them durable with one `flush`, and only
+//! then answers their requests. One fsync thus covers everyone who was waiting, and the next
+//! group's apply overlaps the previous group's fsync. A flush started after a group's apply
+//! returned covers that group, so no answer ever leaves before its events are on disk.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use footprint_protocol::{MessageId, SiteKey, TrackerId};
 use tokio::sync::oneshot;
@@ -34,6 +39,42 @@ pub(super) struct Writer {
     pub rx: Receiver<Command>,
     pub last_seq: u64,
     pub max_group_events: usize,
+}
+
+/// A group whose writes are applied but not yet durable: what the flusher must answer.
+struct Applied {
+    replies: Vec<(Reply, Vec<Outcome>)>,
+    probes: Vec<ProbeReply>,
+}
+
+/// Groups applied but not yet flushed, at most. When the disk falls this far behind, the writer
+/// waits, the write queue fills, and new requests get 503 rather than piling up in memory.
+const MAX_UNFLUSHED_GROUPS: usize = 16;
+
+fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, JoinHandle<()>)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Applied>(MAX_UNFLUSHED_GROUPS);
+    let handle = std::thread::Builder::new()
+        .name("store-flusher".into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut groups = vec![first];
+                groups.extend(rx.try_iter());
+                let t = std::time::Instant::now();
+                let result = db.flush().map(|_| ()).map_err(StoreError::from);
+                tracing::debug!(
+                    groups = groups.len(),
+                    flush_ms = t.elapsed().as_secs_f64() * 1e3,
+                    "flush"
+                );
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "flush failed; its requests get 503");
+                }
+                for g in groups {
+                    answer_all(g, result.clone());
+                }
+            }
+        })?;
+    Ok((tx, handle))
 }
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
@@ -69,6 +110,13 @@ impl Group {
 
 impl Writer {
     pub fn run(mut self) {
+        let (flusher, flusher_thread) = match spawn_flusher(self.db.clone()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the flusher thread; the store takes no writes");
+                return;
+            }
+        };
         let mut stopping = false;
         while !stopping {
             let Ok(first) = self.rx.recv() else { break };
@@ -81,15 +129,20 @@ impl Writer {
                     Err(TryRecvError::Disconnected) => stopping = true,
                 }
             }
-            self.commit(group.writes, group.probes);
+            self.commit(group.writes, group.probes, &flusher);
         }
-        if let Err(e) = self.db.flush() {
-            tracing::error!(error = %e, "final flush failed");
-        }
+        // The flusher answers every group it was handed, flushes, and stops.
+        drop(flusher);
+        let _ = flusher_thread.join();
         tracing::info!(last_seq = self.last_seq, "store writer stopped");
     }
 
-    fn commit(&mut self, writes: Vec<(WriteRequest, Reply)>, probes: Vec<(i64, ProbeReply)>) {
+    fn commit(
+        &mut self,
+        writes: Vec<(WriteRequest, Reply)>,
+        probes: Vec<(i64, ProbeReply)>,
+        flusher: &SyncSender<Applied>,
+    ) {
         let start_seq = self.last_seq;
         let mut batch = sled::Batch::default();
         // Within a group, a repeat is caught here; across groups, by the dedupe index.
@@ -152,26 +205,47 @@ impl Writer {
             Some(e) => Err(StoreError::from(e)),
             None => self.tree.apply_batch(batch).map_err(StoreError::from),
         };
-        let t1 = std::time::Instant::now();
-        let result = result.and_then(|()| self.db.flush().map(|_| ()).map_err(StoreError::from));
-        let t2 = std::time::Instant::now();
         tracing::debug!(
             requests = writes.len(),
             seqs = self.last_seq - start_seq,
-            apply_ms = (t1 - t0).as_secs_f64() * 1e3,
-            flush_ms = (t2 - t1).as_secs_f64() * 1e3,
-            "group commit"
+            apply_ms = t0.elapsed().as_secs_f64() * 1e3,
+            "group applied"
         );
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "group commit failed; its requests get 503");
-            // Nothing of this group was acknowledged; hand its seqs out again.
-            self.last_seq = start_seq;
+        match result {
+            Ok(()) => {
+                let replies = writes
+                    .into_iter()
+                    .map(|(_, reply)| reply)
+                    .zip(outcomes_all)
+                    .collect();
+                let probes = probes.into_iter().map(|(_, reply)| reply).collect();
+                // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
+                if let Err(std::sync::mpsc::SendError(g)) =
+                    flusher.send(Applied { replies, probes })
+                {
+                    answer_all(g, Err(StoreError::Sled("the flusher stopped".into())));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed; its requests get 503");
+                // Nothing of this group was applied; hand its seqs out again.
+                self.last_seq = start_seq;
+                let replies = writes
+                    .into_iter()
+                    .map(|(_, reply)| (reply, Vec::new()))
+                    .collect();
+                let probes = probes.into_iter().map(|(_, reply)| reply).collect();
+                answer_all(Applied { replies, probes }, Err(e));
+            }
         }
-        for ((_, reply), outcomes) in writes.into_iter().zip(outcomes_all) {
-            let _ = reply.send(result.as_ref().map(|()| outcomes).map_err(Clone::clone));
-        }
-        for (_, reply) in probes {
-            let _ = reply.send(result.clone());
-        }
+    }
+}
+
+fn answer_all(g: Applied, result: Result<(), StoreError>) {
+    for (reply, outcomes) in g.replies {
+        let _ = reply.send(result.clone().map(|()| outcomes));
+    }
+    for reply in g.probes {
+        let _ = reply.send(result.clone());
     }
 }
