@@ -229,7 +229,9 @@ impl Store {
             let (header, events) =
                 record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let upto = match before {
-                Some(c) if c.seq == seq => (c.index as usize).min(events.len()),
+                Some(c) if c.seq == seq => usize::try_from(c.index)
+                    .unwrap_or(usize::MAX)
+                    .min(events.len()),
                 _ => events.len(),
             };
             for (index, fields) in events.into_iter().enumerate().take(upto).rev() {
