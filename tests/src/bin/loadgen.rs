@@ -23,6 +23,9 @@ struct Args {
     batch: usize,
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// The load generator's own runtime threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
     /// Shoppers (trackers) each connection rotates through.
     #[arg(long, default_value_t = 50)]
     shoppers: u64,
