@@ -1,4 +1,9 @@
-//! Footprint's browser tracker. The tracker itself is the SDK issue's work; for now the crate
-//! only proves that the protocol types it will send build for `wasm32-unknown-unknown`.
+//! Footprint's browser tracker.
+//!
+//! `core` is the pure part: the queue, batching, backoff and ids, taking plain data and a clock
+//! so that it is tested natively. The platform layer and the `#[wasm_bindgen]` facade arrive
+//! with the rest of the SDK issue.
+
+pub mod core;
 
 pub use footprint_protocol as protocol;

@@ -1,0 +1,7 @@
+//! The tracker's pure core: everything that decides what to send and when, with no browser in
+//! sight. It takes plain data, a clock reading and random bytes, so that it is tested natively
+//! with `cargo test`; the platform layer (storage, fetch, timers) only carries out its verdicts.
+
+pub mod backoff;
+pub mod queue;
+pub mod uuid;
