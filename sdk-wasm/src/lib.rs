@@ -5,5 +5,7 @@
 //! with the rest of the SDK issue.
 
 pub mod core;
+#[cfg(target_arch = "wasm32")]
+pub mod platform;
 
 pub use footprint_protocol as protocol;

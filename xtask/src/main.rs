@@ -78,6 +78,8 @@ fn output(cmd: &mut Command) -> Option<String> {
 fn test() -> Result {
     let start = Instant::now();
     ensure_wasm_target()?;
+    ensure_wasm_bindgen_cli()?;
+    ensure_chromium()?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -109,6 +111,24 @@ fn test() -> Result {
         "cargo test --workspace",
         cargo().args(["test", "--workspace"]),
     )?;
+    run(
+        "the SDK's browser tests in headless Chromium (wasm-bindgen-test)",
+        cargo()
+            .args([
+                "test",
+                "-p",
+                "footprint-sdk",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            // The runner reads webdriver.json (Chromium's flags) from the crate's directory.
+            .current_dir(root().join("sdk-wasm")),
+    )?;
     eprintln!(
         "xtask: every check and test passed in {:.0} s",
         start.elapsed().as_secs_f64()
@@ -128,6 +148,59 @@ fn ensure_wasm_target() -> Result {
     run(
         "rustup target add wasm32-unknown-unknown",
         Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]),
+    )
+}
+
+/// The version of `name` that Cargo.lock resolved.
+fn locked_version(name: &str) -> Result<String> {
+    let lock = fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    let i = lock
+        .find(&needle)
+        .ok_or_else(|| format!("{name} is not in Cargo.lock"))?
+        + needle.len();
+    Ok(lock[i..].chars().take_while(|c| *c != '"').collect())
+}
+
+/// wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate, or the runner
+/// refuses the test binaries. Installing it takes minutes, so only when it is missing.
+fn ensure_wasm_bindgen_cli() -> Result {
+    let want = locked_version("wasm-bindgen")?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(want.as_str()) {
+        return Ok(());
+    }
+    // Without --locked: the registry index here can lag, and the CLI's own lock file may name
+    // versions it does not have yet.
+    run(
+        &format!("cargo install wasm-bindgen-cli --version {want} (about 4 minutes, once)"),
+        Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &want,
+        ]),
+    )
+}
+
+/// Debian's Chromium and ChromeDriver, for the browser tests. Installed only as root; anyone
+/// else is told what to run.
+fn ensure_chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let uid = output(Command::new("id").arg("-u")).unwrap_or_default();
+    if uid.trim() != "0" {
+        return Err("the browser tests need Chromium: run `apt-get install -y chromium chromium-driver` as root".into());
+    }
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-q"]),
+    )?;
+    run(
+        "apt-get install chromium chromium-driver",
+        Command::new("apt-get").args(["install", "-y", "-q", "chromium", "chromium-driver"]),
     )
 }
 

@@ -1,0 +1,33 @@
+//! `window.localStorage`, which may be missing (privacy modes, sandboxed iframes) or full.
+
+use super::PlatformError;
+
+pub struct LocalStorage(web_sys::Storage);
+
+impl LocalStorage {
+    /// The page's localStorage, or why it cannot be had.
+    pub fn open() -> Result<LocalStorage, PlatformError> {
+        let window = web_sys::window()
+            .ok_or_else(|| PlatformError::new("NoWindow", "not running in a page"))?;
+        match window.local_storage() {
+            Ok(Some(s)) => Ok(LocalStorage(s)),
+            Ok(None) => Err(PlatformError::new(
+                "NoStorage",
+                "localStorage is not available",
+            )),
+            Err(e) => Err(PlatformError::from_js(e)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.0.get_item(key).ok().flatten()
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> Result<(), PlatformError> {
+        self.0.set_item(key, value).map_err(PlatformError::from_js)
+    }
+
+    pub fn remove(&self, key: &str) {
+        let _ = self.0.remove_item(key);
+    }
+}
