@@ -40,3 +40,56 @@ fn a_full_quota_is_an_error_with_its_name() {
     assert_eq!(err.name, "QuotaExceededError");
     storage.remove("fp_test_huge");
 }
+
+mod identity {
+    use footprint_sdk::core::identity::{read_cookie, STORAGE_KEY};
+    use footprint_sdk::platform::{tracker_id, CookieJar, LocalStorage};
+    use wasm_bindgen_test::*;
+
+    fn clear_cookie() {
+        CookieJar::open()
+            .unwrap()
+            .set("fp_tid=; Max-Age=0; Path=/")
+            .unwrap();
+    }
+
+    fn cookie() -> Option<String> {
+        read_cookie(&CookieJar::open().unwrap().all()).map(str::to_owned)
+    }
+
+    // One test, in steps: the cookie jar and storage are shared by every test in the page.
+    #[wasm_bindgen_test]
+    fn the_tracker_id_persists_and_either_store_restores_the_other() {
+        let storage = LocalStorage::open().unwrap();
+        clear_cookie();
+        storage.remove(STORAGE_KEY);
+
+        let id = tracker_id(None).unwrap();
+        assert!(footprint_sdk::protocol::TrackerId::new(id.clone()).is_ok());
+        assert_eq!(id.as_bytes()[14], b'7', "a UUIDv7: {id}");
+        assert_eq!(cookie().as_deref(), Some(id.as_str()));
+        assert_eq!(storage.get(STORAGE_KEY).as_deref(), Some(id.as_str()));
+        assert_eq!(
+            tracker_id(None).unwrap(),
+            id,
+            "kept across calls, as across reloads"
+        );
+
+        clear_cookie();
+        assert_eq!(cookie(), None);
+        assert_eq!(tracker_id(None).unwrap(), id, "restored from storage");
+        assert_eq!(
+            cookie().as_deref(),
+            Some(id.as_str()),
+            "and the cookie is back"
+        );
+
+        storage.remove(STORAGE_KEY);
+        assert_eq!(tracker_id(None).unwrap(), id, "restored from the cookie");
+        assert_eq!(storage.get(STORAGE_KEY).as_deref(), Some(id.as_str()));
+
+        clear_cookie();
+        storage.remove(STORAGE_KEY);
+        assert_ne!(tracker_id(None).unwrap(), id, "both cleared: a new tracker");
+    }
+}

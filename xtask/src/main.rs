@@ -96,6 +96,22 @@ fn test() -> Result {
         ]),
     )?;
     run(
+        "cargo clippy for wasm32 (the SDK's platform layer exists only there)",
+        cargo().args([
+            "clippy",
+            "-p",
+            "footprint-sdk",
+            "-p",
+            "footprint-protocol",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
         "the protocol and SDK build for wasm32-unknown-unknown",
         cargo().args([
             "build",

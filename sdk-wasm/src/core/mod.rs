@@ -3,5 +3,6 @@
 //! with `cargo test`; the platform layer (storage, fetch, timers) only carries out its verdicts.
 
 pub mod backoff;
+pub mod identity;
 pub mod queue;
 pub mod uuid;

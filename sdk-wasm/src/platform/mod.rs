@@ -2,8 +2,12 @@
 //! `web_sys`. Every JavaScript exception becomes a [`PlatformError`]; nothing here throws into
 //! the host page.
 
+mod cookie;
+mod identity;
 mod storage;
 
+pub use cookie::CookieJar;
+pub use identity::tracker_id;
 pub use storage::LocalStorage;
 
 use wasm_bindgen::JsValue;
@@ -35,5 +39,19 @@ impl PlatformError {
             name: get("name"),
             message: get("message"),
         }
+    }
+}
+
+/// Fills `buf` from `crypto.getRandomValues`. Where that is missing (a very old browser), falls
+/// back to `Math.random`: ids stay unique enough for analytics, though not unguessable.
+pub fn random_bytes(buf: &mut [u8]) {
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    if let Some(c) = crypto {
+        if c.get_random_values_with_u8_array(buf).is_ok() {
+            return;
+        }
+    }
+    for b in buf.iter_mut() {
+        *b = (js_sys::Math::random() * 256.0) as u8;
     }
 }

@@ -1,0 +1,35 @@
+//! `document.cookie`, for the first-party tracker cookie.
+
+use wasm_bindgen::JsCast;
+
+use super::PlatformError;
+
+pub struct CookieJar(web_sys::HtmlDocument);
+
+impl CookieJar {
+    pub fn open() -> Result<CookieJar, PlatformError> {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+            .map(CookieJar)
+            .ok_or_else(|| PlatformError::new("NoDocument", "no HTML document to hold cookies"))
+    }
+
+    /// Every cookie the page can see, as `document.cookie` gives them.
+    pub fn all(&self) -> String {
+        self.0.cookie().unwrap_or_default()
+    }
+
+    /// Assigns one cookie string (`name=value; attributes`).
+    pub fn set(&self, cookie: &str) -> Result<(), PlatformError> {
+        self.0.set_cookie(cookie).map_err(PlatformError::from_js)
+    }
+
+    /// True when the page is served over https, so the cookie must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.0
+            .location()
+            .and_then(|l| l.protocol().ok())
+            .is_some_and(|p| p == "https:")
+    }
+}
