@@ -86,42 +86,15 @@ fn test() -> Result {
     )?;
     run(
         "cargo clippy (all targets, warnings are errors)",
-        cargo().args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
+        &mut clippy(&["--workspace"]),
     )?;
     run(
         "cargo clippy for wasm32 (the SDK's platform layer exists only there)",
-        cargo().args([
-            "clippy",
-            "-p",
-            "footprint-sdk",
-            "-p",
-            "footprint-protocol",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
+        &mut clippy(&WASM),
     )?;
     run(
         "the protocol and SDK build for wasm32-unknown-unknown",
-        cargo().args([
-            "build",
-            "-p",
-            "footprint-protocol",
-            "-p",
-            "footprint-sdk",
-            "--target",
-            "wasm32-unknown-unknown",
-        ]),
+        cargo().arg("build").args(WASM),
     )?;
     run(
         "cargo test --workspace",
@@ -150,6 +123,25 @@ fn test() -> Result {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The crates that build for the browser, and the target they build for.
+const WASM: [&str; 6] = [
+    "-p",
+    "footprint-sdk",
+    "-p",
+    "footprint-protocol",
+    "--target",
+    "wasm32-unknown-unknown",
+];
+
+/// `cargo clippy` over `scope`, every target, warnings as errors.
+fn clippy(scope: &[&str]) -> Command {
+    let mut c = cargo();
+    c.arg("clippy")
+        .args(scope)
+        .args(["--all-targets", "--", "-D", "warnings"]);
+    c
 }
 
 fn ensure_wasm_target() -> Result {
