@@ -248,7 +248,7 @@ fn prepare_event(
         context_json: serde_json::to_string(&ev.context).unwrap_or_else(|_| "{}".into()),
         properties_json: ev.kind.properties_json(),
     };
-    NewEvent::new(ev.tracker_id, &fields).map_err(|e| e.to_string())
+    Ok(NewEvent::new(ev.tracker_id, ev.message_id, &fields))
 }
 
 /// The `message_id` of an event that failed validation, if it has a readable one.

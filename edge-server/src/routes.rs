@@ -299,8 +299,6 @@ pub async fn log_request(
     res
 }
 
-pub type SharedState = web::Data<AppState>;
-
-pub fn state(s: AppState) -> SharedState {
+pub fn state(s: AppState) -> web::Data<AppState> {
     web::Data::from(Arc::new(s))
 }

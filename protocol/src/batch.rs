@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::event::Event;
 use crate::ids::SiteKey;
 use crate::limits::MAX_EVENTS_PER_BATCH;
 use crate::time::Timestamp;
@@ -17,14 +16,6 @@ pub struct BatchEnvelope<'a> {
     pub sent_at: Timestamp,
     #[serde(borrow)]
     pub events: Vec<&'a RawValue>,
-}
-
-/// A batch as a tracker builds it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Batch {
-    pub site_key: SiteKey,
-    pub sent_at: Timestamp,
-    pub events: Vec<Event>,
 }
 
 /// Why a whole batch was refused.

@@ -16,7 +16,7 @@ mod time;
 
 pub use crate::admin::{EventPage, EventRecord};
 pub use crate::batch::{
-    parse_batch, Batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
+    parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
 };
 pub use crate::event::{
     BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context, CustomEvent,

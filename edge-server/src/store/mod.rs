@@ -54,14 +54,14 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(tracker_id: TrackerId, fields: &EventFields) -> Result<NewEvent, StoreError> {
-        let message_id = MessageId::new(fields.message_id.clone())
-            .map_err(|e| StoreError::Corrupt(format!("message id: {e}")))?;
-        Ok(NewEvent {
+    /// `fields.message_id` is `message_id`'s text; the typed id is passed alongside so that it
+    /// is not validated a second time.
+    pub fn new(tracker_id: TrackerId, message_id: MessageId, fields: &EventFields) -> NewEvent {
+        NewEvent {
             tracker_id,
             message_id,
             encoded: record::encode_event(fields),
-        })
+        }
     }
 }
 
@@ -127,7 +127,6 @@ pub struct Store {
 }
 
 struct Inner {
-    db: Arc<sled::Db>,
     tree: sled::Tree,
     tx: SyncSender<writer::Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -156,7 +155,7 @@ impl Store {
         };
         let (tx, rx) = sync_channel(cfg.queue_capacity);
         let w = writer::Writer {
-            db: db.clone(),
+            db,
             tree: tree.clone(),
             rx,
             last_seq,
@@ -168,7 +167,6 @@ impl Store {
             .map_err(|e| StoreError::Sled(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
             inner: Arc::new(Inner {
-                db,
                 tree,
                 tx,
                 thread: Mutex::new(Some(thread)),
@@ -262,10 +260,5 @@ impl Store {
             None
         };
         Ok((out, next))
-    }
-
-    /// Bytes sled reports on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()?)
     }
 }

@@ -152,7 +152,7 @@ impl Writer {
 
         for (req, _) in &writes {
             let mut outcomes = Vec::with_capacity(req.events.len());
-            // Chunks per tracker, in first-seen order of each tracker's events.
+            // One chunk per tracker; each keeps its events in batch order.
             let mut chunks: BTreeMap<&TrackerId, Vec<NewRecord<'_>>> = BTreeMap::new();
             for ev in &req.events {
                 let dkey = keys::dedupe(&req.site, &ev.message_id);
