@@ -3,6 +3,9 @@
 //! with `cargo test`; the platform layer (storage, fetch, timers) only carries out its verdicts.
 
 pub mod backoff;
+pub mod event;
 pub mod identity;
+pub mod json;
 pub mod queue;
+pub mod time;
 pub mod uuid;
