@@ -132,6 +132,11 @@ impl Queue {
         self.bytes = bytes;
     }
 
+    /// The queued events, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &QueuedEvent> {
+        self.items.iter()
+    }
+
     /// Empties the queue (opt-out). Purged events are not counted as dropped.
     pub fn clear(&mut self) {
         self.items.clear();

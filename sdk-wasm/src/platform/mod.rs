@@ -3,11 +3,17 @@
 //! the host page.
 
 mod cookie;
+pub mod http;
 mod identity;
+pub mod lifecycle;
+pub mod page;
+pub mod push;
+mod queue_store;
 mod storage;
 
 pub use cookie::CookieJar;
-pub use identity::tracker_id;
+pub use identity::{fresh_uuid, new_tracker_id, tracker_id};
+pub use queue_store::QueueStore;
 pub use storage::LocalStorage;
 
 use wasm_bindgen::JsValue;

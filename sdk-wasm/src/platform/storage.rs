@@ -19,6 +19,29 @@ impl LocalStorage {
         }
     }
 
+    /// The tab's sessionStorage: survives reloads of this tab, and no other tab sees it.
+    pub fn session() -> Result<LocalStorage, PlatformError> {
+        let window = web_sys::window()
+            .ok_or_else(|| PlatformError::new("NoWindow", "not running in a page"))?;
+        match window.session_storage() {
+            Ok(Some(s)) => Ok(LocalStorage(s)),
+            Ok(None) => Err(PlatformError::new(
+                "NoStorage",
+                "sessionStorage is not available",
+            )),
+            Err(e) => Err(PlatformError::from_js(e)),
+        }
+    }
+
+    /// Every key that starts with `prefix`.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let n = self.0.length().unwrap_or(0);
+        (0..n)
+            .filter_map(|i| self.0.key(i).ok().flatten())
+            .filter(|k| k.starts_with(prefix))
+            .collect()
+    }
+
     pub fn get(&self, key: &str) -> Option<String> {
         self.0.get_item(key).ok().flatten()
     }

@@ -1,0 +1,690 @@
+//! The `#[wasm_bindgen]` facade: the JavaScript API. It converts values and hands them to the
+//! core and the platform layer; it decides nothing itself.
+//!
+//! Nothing here throws into the page. Every method returns `false` (or a rejected Promise)
+//! after one console warning when the page passed something unusable, and the code paths are
+//! free of panics: with `panic = "abort"` a panic would kill the instance, so `RefCell`s are
+//! borrowed with `try_borrow_mut` and never across an `await`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use footprint_protocol::EventType;
+use gloo_timers::callback::Timeout;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::convert::to_value;
+use crate::core::backoff::classify;
+use crate::core::engine::{Engine, Settled, Tracked};
+use crate::core::event::{self, Invalid, Utm};
+use crate::core::json::Value;
+use crate::core::queue::{Queue, QueuedEvent, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
+use crate::core::time::rfc3339;
+use crate::core::{b64, uuid::uuid_v7};
+use crate::platform::{self, http, lifecycle, page, push, QueueStore};
+
+const OPT_OUT_KEY: &str = "fp_optout";
+const UTM_KEY: &str = "fp_utm";
+
+thread_local! {
+    static SINGLETON: RefCell<Option<Tracker>> = const { RefCell::new(None) };
+}
+
+/// A running tracker. `init` makes one per page; calling it again returns the same one.
+#[wasm_bindgen]
+#[derive(Clone)]
+pub struct Tracker {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    batch_url: String,
+    site_key: String,
+    flush_interval_ms: u32,
+    cookie_domain: Option<String>,
+    /// Do Not Track asked for, and the config respects it: nothing is collected or sent.
+    silenced: bool,
+    tracker_id: RefCell<String>,
+    engine: RefCell<Engine>,
+    store: RefCell<Option<QueueStore>>,
+    timer: RefCell<Option<Timeout>>,
+    sending: Cell<bool>,
+    landing_utm: RefCell<Utm>,
+    last_address: RefCell<String>,
+    warned_drop: Cell<bool>,
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+fn warn(msg: &str) {
+    page::warn(msg);
+}
+
+fn invalid(method: &str, e: Invalid) -> bool {
+    warn(&e.message(method));
+    false
+}
+
+/// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
+/// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. Returns the tracker, or `false` with
+/// one warning when the config is unusable.
+#[wasm_bindgen]
+pub fn init(config: JsValue) -> JsValue {
+    if let Some(t) = SINGLETON.with(|s| s.borrow().clone()) {
+        return t.into();
+    }
+    match start(&config) {
+        Ok(t) => {
+            SINGLETON.with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    *s = Some(t.clone());
+                }
+            });
+            t.after_start();
+            t.into()
+        }
+        Err(e) => {
+            warn(&e.message("init"));
+            JsValue::FALSE
+        }
+    }
+}
+
+fn start(config: &JsValue) -> Result<Tracker, Invalid> {
+    let bad = |field: &str, problem: &'static str| Invalid {
+        field: field.to_owned(),
+        problem,
+    };
+    let cfg = to_value(config).map_err(|_| bad("", "expects a small config object"))?;
+    if !matches!(cfg, Value::Obj(_)) {
+        return Err(bad("", "expects a config object"));
+    }
+    let endpoint = match cfg.get("endpoint", "endpoint").and_then(Value::as_str) {
+        Some(e) if e.starts_with("https://") || e.starts_with("http://") => e.trim_end_matches('/'),
+        _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
+    };
+    let mut batch_url = endpoint.to_owned();
+    if !batch_url.ends_with("/v1/batch") {
+        batch_url.push_str("/v1/batch");
+    }
+    let site_key = match cfg.get("siteKey", "site_key").and_then(Value::as_str) {
+        Some(k) if footprint_protocol::SiteKey::new(k).is_ok() => k.to_owned(),
+        _ => {
+            return Err(bad(
+                "siteKey",
+                "must be the site key the edge was configured with",
+            ))
+        }
+    };
+    let number = |camel: &str, default: f64, lo: f64, hi: f64| -> Result<f64, Invalid> {
+        match cfg.get(camel, camel) {
+            None => Ok(default),
+            Some(&Value::Num(n)) if (lo..=hi).contains(&n) => Ok(n),
+            Some(_) => Err(bad(camel, "is out of range")),
+        }
+    };
+    let flag = |camel: &str, default: bool| match cfg.get(camel, camel) {
+        Some(&Value::Bool(b)) => b,
+        _ => default,
+    };
+    let flush_interval_ms = number("flushIntervalMs", 2000.0, 100.0, 600_000.0)? as u32;
+    let max_batch = number("maxBatch", 20.0, 1.0, 500.0)? as usize;
+    let cookie_domain = cfg
+        .get("cookieDomain", "cookie_domain")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let silenced = flag("respectDoNotTrack", false) && page::do_not_track();
+    let auto = flag("autoPageviews", true);
+
+    let tracker_id = platform::tracker_id(cookie_domain.as_deref()).map_err(|_| {
+        bad(
+            "",
+            "cannot run without cookies (document.cookie is unavailable)",
+        )
+    })?;
+    let t = now();
+    let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
+    let local = platform::LocalStorage::open().ok();
+    let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
+    let mut engine = Engine::new(
+        store
+            .as_mut()
+            .map(QueueStore::load)
+            .unwrap_or_else(|| Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES)),
+        max_batch,
+        opted_out,
+    );
+    if let Some(s) = &store {
+        for orphan in s.adopt_orphans(t) {
+            engine.adopt(orphan);
+        }
+    }
+    // The campaign a visit landed with stays on its events until the tab closes.
+    let session = platform::LocalStorage::session().ok();
+    let here = page::utm_here();
+    let landing = if here.is_empty() {
+        session
+            .as_ref()
+            .and_then(|s| s.get(UTM_KEY))
+            .map(|s| Utm::decode(&s))
+            .unwrap_or_default()
+    } else {
+        if let Some(s) = &session {
+            let _ = s.set(UTM_KEY, &here.encode());
+        }
+        here
+    };
+    let tracker = Tracker {
+        inner: Rc::new(Inner {
+            batch_url,
+            site_key,
+            flush_interval_ms,
+            cookie_domain,
+            silenced,
+            tracker_id: RefCell::new(tracker_id),
+            engine: RefCell::new(engine),
+            store: RefCell::new(store),
+            timer: RefCell::new(None),
+            sending: Cell::new(false),
+            landing_utm: RefCell::new(landing),
+            last_address: RefCell::new(String::new()),
+            warned_drop: Cell::new(false),
+        }),
+    };
+    if auto {
+        let t = tracker.clone();
+        lifecycle::on_navigate(move || t.auto_page());
+    }
+    let t = tracker.clone();
+    lifecycle::on_leave(move |gone| t.leave(gone));
+    let t = tracker.clone();
+    lifecycle::on_return(move || t.come_back());
+    if auto {
+        tracker.auto_page();
+    }
+    Ok(tracker)
+}
+
+impl Tracker {
+    fn after_start(&self) {
+        self.persist();
+        self.schedule(0);
+    }
+
+    /// A page view when the address changed since the last one: SPA routers call
+    /// `replaceState` for the same address, and `popstate` may fire without a change.
+    fn auto_page(&self) {
+        let addr = page::address();
+        let Ok(mut last) = self.inner.last_address.try_borrow_mut() else {
+            return;
+        };
+        if *last == addr {
+            return;
+        }
+        *last = addr;
+        drop(last);
+        self.page(JsValue::UNDEFINED);
+    }
+
+    /// Writes the queue to storage.
+    fn persist(&self) {
+        let (Ok(mut store), Ok(engine)) = (
+            self.inner.store.try_borrow_mut(),
+            self.inner.engine.try_borrow(),
+        ) else {
+            return;
+        };
+        if let Some(s) = store.as_mut() {
+            s.save(engine.queue(), now());
+            s.beat(now());
+        }
+    }
+
+    /// Picks up what another page of this tab (restored from the back/forward cache) wrote.
+    fn refresh(&self) {
+        let (Ok(mut store), Ok(mut engine)) = (
+            self.inner.store.try_borrow_mut(),
+            self.inner.engine.try_borrow_mut(),
+        ) else {
+            return;
+        };
+        if let Some(s) = store.as_mut() {
+            if s.stale() {
+                engine.reload(s.load());
+            }
+        }
+    }
+
+    /// Builds, queues and persists one event. False (after a warning) when it was refused.
+    fn record(&self, method: &str, ty: EventType, properties: Result<String, Invalid>) -> bool {
+        if self.inner.silenced {
+            return false;
+        }
+        if self
+            .inner
+            .engine
+            .try_borrow()
+            .map_or(true, |e| e.opted_out())
+        {
+            return false;
+        }
+        let props = match properties {
+            Ok(p) => p,
+            Err(e) => return invalid(method, e),
+        };
+        let t = now();
+        let mut rnd = [0u8; 10];
+        platform::random_bytes(&mut rnd);
+        let message_id = uuid_v7(t, rnd);
+        let ctx = match self.inner.landing_utm.try_borrow() {
+            Ok(utm) => page::context(&utm),
+            Err(_) => return false,
+        };
+        let Ok(tracker_id) = self.inner.tracker_id.try_borrow().map(|s| s.clone()) else {
+            return false;
+        };
+        let json = match event::event_json(&message_id, &tracker_id, ty, t, &ctx, &props) {
+            Ok(j) => j,
+            Err(e) => return invalid(method, e),
+        };
+        self.refresh();
+        let tracked = match self.inner.engine.try_borrow_mut() {
+            Ok(mut e) => e.track(QueuedEvent { message_id, json }),
+            Err(_) => return false,
+        };
+        match tracked {
+            Tracked::Queued { dropped, send_now } => {
+                if dropped > 0 && !self.inner.warned_drop.replace(true) {
+                    warn("footprint: the offline queue is full; dropping the oldest events");
+                }
+                self.persist();
+                self.schedule(if send_now {
+                    0
+                } else {
+                    self.inner.flush_interval_ms
+                });
+                true
+            }
+            Tracked::OptedOut => false,
+            Tracked::TooLarge => invalid(
+                method,
+                Invalid {
+                    field: String::new(),
+                    problem: "makes an event too large to queue",
+                },
+            ),
+        }
+    }
+
+    /// Sends after `delay_ms`, unless a send is already due sooner.
+    fn schedule(&self, delay_ms: u32) {
+        let Ok(mut timer) = self.inner.timer.try_borrow_mut() else {
+            return;
+        };
+        if timer.is_some() && delay_ms > 0 {
+            return;
+        }
+        let t = self.clone();
+        *timer = Some(Timeout::new(delay_ms, move || {
+            if let Ok(mut slot) = t.inner.timer.try_borrow_mut() {
+                *slot = None;
+            }
+            t.send_all();
+        }));
+    }
+
+    fn send_all(&self) {
+        let t = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            t.drain().await;
+        });
+    }
+
+    /// Sends batches until the queue is empty or a send fails. True when everything queued
+    /// at the end has been delivered.
+    async fn drain(&self) -> bool {
+        if self.inner.silenced || self.inner.sending.replace(true) {
+            return false;
+        }
+        let mut ok = true;
+        loop {
+            self.refresh();
+            let t = now();
+            let batch = match self.inner.engine.try_borrow_mut() {
+                Ok(mut e) => e.next_batch(t, &self.inner.site_key, &rfc3339(t)),
+                Err(_) => None,
+            };
+            let Some(batch) = batch else {
+                break;
+            };
+            let reply = http::post(&self.inner.batch_url, &batch.body, false).await;
+            let outcome = classify(reply.status, reply.retry_after.as_deref());
+            let settled = match self.inner.engine.try_borrow_mut() {
+                Ok(mut e) => e.settle(outcome, now(), js_sys::Math::random()),
+                Err(_) => break,
+            };
+            self.persist();
+            match settled {
+                Settled::Delivered => {}
+                Settled::Dropped(n) => {
+                    let mut msg = String::from("footprint: the edge refused a batch of ");
+                    crate::core::json::write_u64(&mut msg, n as u64);
+                    msg.push_str(" events (HTTP ");
+                    crate::core::json::write_u64(&mut msg, u64::from(reply.status.unwrap_or(0)));
+                    msg.push_str("); check siteKey and the page's origin in the edge config");
+                    warn(&msg);
+                }
+                Settled::RetryIn(ms) => {
+                    ok = false;
+                    self.inner.sending.set(false);
+                    self.schedule(ms.min(u64::from(u32::MAX)) as u32);
+                    return ok;
+                }
+            }
+        }
+        self.inner.sending.set(false);
+        ok && self
+            .inner
+            .engine
+            .try_borrow()
+            .is_ok_and(|e| e.queue().is_empty())
+    }
+
+    /// The page may be going away: hand everything queued to `sendBeacon`.
+    fn leave(&self, gone: bool) {
+        if self.inner.silenced {
+            return;
+        }
+        self.refresh();
+        let sent_at = rfc3339(now());
+        let chunks = match self.inner.engine.try_borrow() {
+            Ok(e) => e.unload_chunks(&self.inner.site_key, &sent_at),
+            Err(_) => return,
+        };
+        for (body, ids) in chunks {
+            if http::beacon(&self.inner.batch_url, &body) {
+                if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
+                    e.handed_off(&ids);
+                }
+            } else {
+                // Kept queued too: if the keepalive fetch dies with the page, the next page
+                // sends them again and the edge keeps one copy.
+                http::keepalive(&self.inner.batch_url, &body);
+            }
+        }
+        self.persist();
+        if gone {
+            if let Ok(Some(s)) = self.inner.store.try_borrow().as_deref() {
+                s.gone();
+            }
+        }
+    }
+
+    /// Back online, visible again or restored from the back/forward cache: resume.
+    fn come_back(&self) {
+        self.refresh();
+        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
+            e.online();
+        }
+        self.persist();
+        self.schedule(0);
+    }
+
+    fn props(&self, ty: EventType, v: &JsValue) -> Result<String, Invalid> {
+        match to_value(v) {
+            Ok(value) => event::properties(ty, &value),
+            Err(_) => Err(too_big()),
+        }
+    }
+
+    fn call(&self, method: &str, ty: EventType, v: &JsValue) -> bool {
+        let props = self.props(ty, v);
+        self.record(method, ty, props)
+    }
+}
+
+fn too_big() -> Invalid {
+    Invalid {
+        field: String::new(),
+        problem: "was passed more than 5000 values",
+    }
+}
+
+#[wasm_bindgen]
+impl Tracker {
+    /// A page view of the current page; `props` may override `url`, `path`, `title` or
+    /// `referrer`.
+    pub fn page(&self, props: JsValue) -> bool {
+        let props = match to_value(&props) {
+            Ok(v) => event::page_view(&page::page(), &v),
+            Err(_) => Err(too_big()),
+        };
+        if let Ok(mut last) = self.inner.last_address.try_borrow_mut() {
+            *last = page::address();
+        }
+        self.record("page", EventType::PageView, props)
+    }
+
+    #[wasm_bindgen(js_name = productView)]
+    pub fn product_view(&self, product: JsValue) -> bool {
+        self.call("productView", EventType::ProductView, &product)
+    }
+
+    #[wasm_bindgen(js_name = cartAdd)]
+    pub fn cart_add(&self, item: JsValue) -> bool {
+        self.call("cartAdd", EventType::CartAdd, &item)
+    }
+
+    #[wasm_bindgen(js_name = cartRemove)]
+    pub fn cart_remove(&self, item: JsValue) -> bool {
+        self.call("cartRemove", EventType::CartRemove, &item)
+    }
+
+    #[wasm_bindgen(js_name = cartUpdate)]
+    pub fn cart_update(&self, cart: JsValue) -> bool {
+        self.call("cartUpdate", EventType::CartUpdate, &cart)
+    }
+
+    #[wasm_bindgen(js_name = checkoutStart)]
+    pub fn checkout_start(&self, cart: JsValue) -> bool {
+        self.call("checkoutStart", EventType::CheckoutStart, &cart)
+    }
+
+    pub fn purchase(&self, order: JsValue) -> bool {
+        self.call("purchase", EventType::Purchase, &order)
+    }
+
+    /// `{email?, phone?, firstName?, lastName?, birthDate?, custom?}`; needs email or phone.
+    pub fn identify(&self, traits: JsValue) -> bool {
+        self.call("identify", EventType::Identify, &traits)
+    }
+
+    pub fn logout(&self) -> bool {
+        self.record("logout", EventType::Logout, Ok("{}".into()))
+    }
+
+    /// A shop's own event.
+    pub fn track(&self, name: JsValue, props: JsValue) -> bool {
+        let built = match (to_value(&name), to_value(&props)) {
+            (Ok(n), Ok(p)) => event::custom(&n, &p),
+            _ => Err(too_big()),
+        };
+        self.record("track", EventType::Custom, built)
+    }
+
+    /// `"yes"`, `"no"`, `"not_set"`, or a boolean.
+    pub fn consent(&self, state: JsValue) -> bool {
+        self.call("consent", EventType::Consent, &state)
+    }
+
+    /// `"granted"`, `"denied"` or `"default"`.
+    #[wasm_bindgen(js_name = pushPermission)]
+    pub fn push_permission(&self, state: JsValue) -> bool {
+        self.call("pushPermission", EventType::PushPermission, &state)
+    }
+
+    /// A `PushSubscription`, its `toJSON()`, or that JSON as a string.
+    #[wasm_bindgen(js_name = pushSubscribe)]
+    pub fn push_subscribe(&self, subscription: JsValue) -> bool {
+        self.call(
+            "pushSubscribe",
+            EventType::PushSubscribe,
+            &subscription_json(&subscription),
+        )
+    }
+
+    /// Registers the service worker, asks permission and subscribes; records
+    /// `push_permission` and `push_subscribe`. Resolves to the `PushSubscription`, or rejects
+    /// with an `Error` that says why.
+    #[wasm_bindgen(js_name = subscribePush)]
+    pub fn subscribe_push(&self, options: JsValue) -> Promise {
+        let t = self.clone();
+        future_to_promise(async move {
+            let fail = |msg: &str| {
+                warn(msg);
+                Err(js_sys::Error::new(msg).into())
+            };
+            let opts = to_value(&options).unwrap_or(Value::Null);
+            let key = opts
+                .get("vapidPublicKey", "vapid_public_key")
+                .and_then(Value::as_str)
+                .and_then(b64::decode);
+            let worker = opts
+                .get("serviceWorkerUrl", "service_worker_url")
+                .and_then(Value::as_str);
+            let (Some(key), Some(worker)) = (key, worker) else {
+                return fail(
+                    "footprint.subscribePush: needs {vapidPublicKey (base64url), serviceWorkerUrl}",
+                );
+            };
+            match push::subscribe(worker, &key).await {
+                Ok(s) => {
+                    t.push_permission(JsValue::from_str(&s.permission));
+                    match s.subscription {
+                        Some(sub) => {
+                            let sub: JsValue = sub.into();
+                            t.push_subscribe(sub.clone());
+                            Ok(sub)
+                        }
+                        None => {
+                            let mut msg = String::from(
+                                "footprint.subscribePush: notification permission is ",
+                            );
+                            msg.push_str(&s.permission);
+                            fail(&msg)
+                        }
+                    }
+                }
+                Err(e) => {
+                    let mut msg = String::from("footprint.subscribePush: ");
+                    msg.push_str(&e.name);
+                    msg.push_str(": ");
+                    msg.push_str(&e.message);
+                    fail(&msg)
+                }
+            }
+        })
+    }
+
+    /// This browser's tracker id.
+    #[wasm_bindgen(js_name = trackerId)]
+    pub fn tracker_id(&self) -> String {
+        self.inner
+            .tracker_id
+            .try_borrow()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sends everything queued now. Resolves to true when the queue is empty afterwards.
+    pub fn flush(&self) -> Promise {
+        let t = self.clone();
+        future_to_promise(async move {
+            if let Ok(mut e) = t.inner.engine.try_borrow_mut() {
+                e.online();
+            }
+            // A send already under way finishes first.
+            for _ in 0..200 {
+                if !t.inner.sending.get() {
+                    break;
+                }
+                gloo_timers::future::TimeoutFuture::new(25).await;
+            }
+            Ok(JsValue::from_bool(t.drain().await))
+        })
+    }
+
+    /// A new tracker id, for a shared device after logout. Returns it.
+    pub fn reset(&self) -> String {
+        match platform::new_tracker_id(self.inner.cookie_domain.as_deref()) {
+            Ok(id) => {
+                if let Ok(mut cur) = self.inner.tracker_id.try_borrow_mut() {
+                    cur.clone_from(&id);
+                }
+                id
+            }
+            Err(e) => {
+                warn(&e.message);
+                self.tracker_id()
+            }
+        }
+    }
+
+    /// Stops collection, purges the queue, and remembers the choice on this site.
+    #[wasm_bindgen(js_name = optOut)]
+    pub fn opt_out(&self) -> bool {
+        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
+            e.opt_out();
+        }
+        if let Ok(l) = platform::LocalStorage::open() {
+            let _ = l.set(OPT_OUT_KEY, "1");
+        }
+        self.persist();
+        true
+    }
+
+    #[wasm_bindgen(js_name = optIn)]
+    pub fn opt_in(&self) -> bool {
+        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
+            e.opt_in();
+        }
+        if let Ok(l) = platform::LocalStorage::open() {
+            l.remove(OPT_OUT_KEY);
+        }
+        true
+    }
+
+    /// True when the visitor opted out on this site.
+    #[wasm_bindgen(js_name = isOptedOut)]
+    pub fn is_opted_out(&self) -> bool {
+        self.inner
+            .engine
+            .try_borrow()
+            .map_or(true, |e| e.opted_out())
+    }
+
+    /// Events waiting to be sent.
+    #[wasm_bindgen(js_name = queued)]
+    pub fn queued(&self) -> u32 {
+        self.inner
+            .engine
+            .try_borrow()
+            .map_or(0, |e| e.queue().len() as u32)
+    }
+}
+
+/// Accepts a `PushSubscription`, its JSON object, or a JSON string of it.
+fn subscription_json(v: &JsValue) -> JsValue {
+    if let Some(s) = v.as_string() {
+        return js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL);
+    }
+    let to_json = js_sys::Reflect::get(v, &"toJSON".into()).ok();
+    match to_json.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        Some(f) => f.call0(v).unwrap_or(JsValue::NULL),
+        None => v.clone(),
+    }
+}
