@@ -25,6 +25,9 @@ pub struct Config {
     pub admins: Vec<AdminConfig>,
     pub rate_limit: RateLimitConfig,
     pub store: StoreConfig,
+    /// The tracker's build (`cargo xtask sdk` writes `sdk-wasm/pkg`), served under `/sdk/v1/`.
+    /// Default: none, and those routes answer 404 saying how to enable them.
+    pub sdk_dir: Option<PathBuf>,
     /// True when no config file was given and the dev defaults are in force.
     pub is_dev_default: bool,
 }
@@ -100,6 +103,7 @@ impl Default for StoreConfig {
 pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub sdk_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +131,7 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 struct RawConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    sdk_dir: Option<PathBuf>,
     #[serde(default)]
     sites: Vec<RawSite>,
     #[serde(default)]
@@ -298,6 +303,7 @@ impl Config {
             admins,
             rate_limit: rl,
             store: st,
+            sdk_dir: ov.sdk_dir.clone().or(raw.sdk_dir),
             is_dev_default,
         })
     }
@@ -321,6 +327,7 @@ fn dev_defaults() -> RawConfig {
     RawConfig {
         listen: None,
         data_dir: None,
+        sdk_dir: None,
         sites: vec![RawSite {
             key: DEV_SITE.into(),
             origins: vec![
@@ -397,6 +404,7 @@ mod tests {
         let ov = Overrides {
             listen: Some("127.0.0.1:0".into()),
             data_dir: Some("/tmp/x".into()),
+            sdk_dir: None,
         };
         let c = Config::from_toml(&format!("listen = \"127.0.0.1:9\"\n{SITE}"), &ov).unwrap();
         assert_eq!(c.listen.port(), 0);

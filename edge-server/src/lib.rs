@@ -11,5 +11,6 @@ pub mod error;
 pub mod ingest;
 pub mod ratelimit;
 pub mod routes;
+pub mod sdk;
 pub mod server;
 pub mod store;

@@ -25,6 +25,10 @@ struct Cli {
     /// The sled store's directory. Overrides the file.
     #[arg(long, env = "FOOTPRINT_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// The tracker's build to serve under /sdk/v1/ (`cargo xtask sdk` writes sdk-wasm/pkg).
+    /// Overrides the file.
+    #[arg(long, env = "FOOTPRINT_SDK_DIR", global = true)]
+    sdk_dir: Option<PathBuf>,
     /// Benchmarks only: acknowledge events without storing them.
     #[arg(long, hide = true)]
     null_sink: bool,
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
     let overrides = Overrides {
         listen: cli.listen.clone(),
         data_dir: cli.data_dir.clone(),
+        sdk_dir: cli.sdk_dir.clone(),
     };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(c) => c,

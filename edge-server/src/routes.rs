@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::auth::{AdminIdentity, Admins};
 use crate::error::ApiError;
 use crate::ingest::{BatchRequest, Ingest};
+use crate::sdk::{Asset, SdkAssets};
 use crate::store::Store;
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     pub admins: Admins,
     pub trust_forwarded_for: bool,
+    /// The tracker's files, when the edge serves the script tag.
+    pub sdk: Option<SdkAssets>,
 }
 
 /// Registers every route; `main` and the tests build the same app from this.
@@ -44,6 +47,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/trackers/{tracker_id}/events",
             web::get().to(tracker_events),
+        )
+        .service(
+            web::scope("/sdk/v1")
+                .wrap(actix_web::middleware::Compress::default())
+                .route("/footprint.js", web::get().to(sdk_loader))
+                .route("/footprint-sw.js", web::get().to(sdk_worker))
+                .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
         )
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()
@@ -146,14 +156,89 @@ fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
     req.peer_addr().map(|a| a.ip())
 }
 
-/// Echoes `origin` when it is allowed, so the browser lets the tracker read the answer.
+/// Echoes `origin` when it is allowed, so the browser lets the tracker read the answer,
+/// `Retry-After` included: the tracker's backoff honours it.
 fn allow_origin(resp: &mut HttpResponse, origin: Option<&str>, allowed: bool) {
     let headers = resp.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     if let (Some(o), true) = (origin, allowed) {
         if let Ok(v) = HeaderValue::from_str(o) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("Retry-After"),
+            );
         }
+    }
+}
+
+fn sdk_missing() -> HttpResponse {
+    ApiError::NotFound(
+        "this edge does not serve the tracker: build it with `cargo xtask sdk` and start the \
+         edge with --sdk-dir sdk-wasm/pkg (or sdk_dir in the config)"
+            .into(),
+    )
+    .error_response()
+}
+
+/// Serves one tracker file with its validators. Public and cross-origin by design: any shop's
+/// page loads it, and the module import and wasm fetch are CORS requests.
+fn serve_asset(req: &HttpRequest, a: &Asset) -> HttpResponse {
+    let cache = if a.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
+    let mut resp = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::ETAG, a.etag.as_str()))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header(("Cross-Origin-Resource-Policy", "cross-origin"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if fresh {
+        resp.finish()
+    } else {
+        resp.content_type(a.content_type).body(a.body.clone())
+    }
+}
+
+async fn sdk_loader(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match &state.sdk {
+        Some(s) => serve_asset(&req, s.loader()),
+        None => sdk_missing(),
+    }
+}
+
+async fn sdk_worker(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match &state.sdk {
+        Some(s) => serve_asset(&req, s.worker()),
+        None => sdk_missing(),
+    }
+}
+
+async fn sdk_versioned(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (build, file) = path.into_inner();
+    match state.sdk.as_ref().map(|s| s.versioned(&build, &file)) {
+        Some(Some(a)) => serve_asset(&req, a),
+        Some(None) => ApiError::NotFound(format!(
+            "no tracker file {file} in build {build}; the loader at /sdk/v1/footprint.js names \
+             the current build"
+        ))
+        .error_response(),
+        None => sdk_missing(),
     }
 }
 

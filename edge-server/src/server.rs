@@ -11,6 +11,7 @@ use crate::auth::Admins;
 use crate::config::Config;
 use crate::ingest::{EventSink, Ingest, NullSink, SystemClock};
 use crate::routes::{self, AppState};
+use crate::sdk::SdkAssets;
 use crate::store::Store;
 
 /// Where accepted events go.
@@ -46,11 +47,20 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         SinkKind::Store => Arc::new(store.clone()),
         SinkKind::Null => Arc::new(NullSink),
     };
+    let sdk = match &config.sdk_dir {
+        Some(dir) => {
+            let assets = SdkAssets::load(dir).map_err(ServeError::Sdk)?;
+            tracing::info!(dir = %dir.display(), build = assets.build(), "serving the tracker under /sdk/v1/");
+            Some(assets)
+        }
+        None => None,
+    };
     let state = routes::state(AppState {
         ingest: Ingest::new(&config, sink_impl, Arc::new(SystemClock)),
         store: store.clone(),
         admins: Admins::new(config.admins.clone()),
         trust_forwarded_for: config.rate_limit.trust_forwarded_for,
+        sdk,
     });
 
     let app_state = state.clone();
@@ -104,6 +114,8 @@ pub enum ServeError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("sdk_dir: {0}")]
+    Sdk(String),
     #[error("server error: {0}")]
     Server(std::io::Error),
 }

@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 //!
 //! - `cargo xtask test`: install what the tests need, then run every check and test.
+//! - `cargo xtask sdk`: build `sdk-wasm/pkg/`, the npm package the edge also serves.
 //! - `cargo xtask demo`: build and run the edge on `./footprint-data`, printing URLs and token.
 //! - `cargo xtask bench ingest`: the ingest benchmark and the machine's two ceilings.
 //!
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod sdk;
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["demo"] => demo(),
+        ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         _ => Err(USAGE.to_owned()),
     };
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: cargo xtask <task>
   test                   install what the tests need, then run every check and test
+  sdk                    build sdk-wasm/pkg: the npm package and the script-tag files
   demo                   run the edge on ./footprint-data and print its URLs and admin token
   bench ingest [--seconds N] [--connections N]
                          ingest throughput and latency, plus the HTTP and sled ceilings";
@@ -192,23 +197,33 @@ fn ensure_wasm_bindgen_cli() -> Result {
     )
 }
 
-/// Debian's Chromium and ChromeDriver, for the browser tests. Installed only as root; anyone
-/// else is told what to run.
+/// Debian's Chromium and ChromeDriver, for the browser tests.
 fn ensure_chromium() -> Result {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// Installs Debian packages, as root only; anyone else is told what to run.
+fn apt_install(packages: &[&str]) -> Result {
     let uid = output(Command::new("id").arg("-u")).unwrap_or_default();
     if uid.trim() != "0" {
-        return Err("the browser tests need Chromium: run `apt-get install -y chromium chromium-driver` as root".into());
+        return Err(format!(
+            "the tests need Debian's {}: run `apt-get install -y {}` as root",
+            packages.join(", "),
+            packages.join(" ")
+        ));
     }
     run(
         "apt-get update",
         Command::new("apt-get").args(["update", "-q"]),
     )?;
     run(
-        "apt-get install chromium chromium-driver",
-        Command::new("apt-get").args(["install", "-y", "-q", "chromium", "chromium-driver"]),
+        &format!("apt-get install {}", packages.join(" ")),
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(packages),
     )
 }
 

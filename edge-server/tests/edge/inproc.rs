@@ -36,6 +36,7 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
         store: store.clone(),
         admins: Admins::new(cfg.admins.clone()),
         trust_forwarded_for: false,
+        sdk: None,
     });
     let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
     let req = test::TestRequest::post()

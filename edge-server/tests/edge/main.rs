@@ -13,3 +13,5 @@ mod errors;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
 mod inproc;
 mod lifecycle;
+// The script-tag files: caching, validators, CORS.
+mod sdk;

@@ -1,0 +1,123 @@
+//! The script-tag files under /sdk/v1/: caching, validators, CORS, and a clear 404 when the edge
+//! has no SDK build. The files here are stand-ins; the real build is exercised in a browser by
+//! the cross-origin test in `tests/`.
+
+use crate::util::{config, Edge, NO_LIMITS};
+
+fn edge_with_sdk() -> Edge {
+    let sdk = tempfile::tempdir().unwrap().keep();
+    for (name, body) in [
+        ("footprint_sdk.js", "export default async function () {}"),
+        ("footprint_sdk_bg.wasm", "\0asm\u{1}\0\0\0"),
+        (
+            "footprint.js",
+            "import('/sdk/v1/b/__FP_BUILD__/footprint_sdk.js')",
+        ),
+        ("footprint-sw.js", "self.footprintSW = {}"),
+    ] {
+        std::fs::write(sdk.join(name), body).unwrap();
+    }
+    // A top-level key goes before the tables.
+    Edge::start_with(&format!(
+        "sdk_dir = \"{}\"\n{}",
+        sdk.display(),
+        config(NO_LIMITS)
+    ))
+}
+
+#[test]
+fn the_loader_names_the_current_build_and_is_cached_briefly() {
+    let edge = edge_with_sdk();
+    let r = edge.get("/sdk/v1/footprint.js", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let build = r
+        .text
+        .split("/sdk/v1/b/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(build.len(), 16, "{}", r.text);
+
+    let wasm = edge.get(&format!("/sdk/v1/b/{build}/footprint_sdk_bg.wasm"), None);
+    assert_eq!(wasm.status, 200);
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(
+        wasm.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let glue = edge.get(&format!("/sdk/v1/b/{build}/footprint_sdk.js"), None);
+    assert_eq!(glue.status, 200);
+    assert_eq!(
+        glue.header("cross-origin-resource-policy"),
+        Some("cross-origin")
+    );
+
+    edge.get("/sdk/v1/b/0123456789abcdef/footprint_sdk_bg.wasm", None)
+        .assert_error(404, "not_found");
+    edge.get(&format!("/sdk/v1/b/{build}/edge.toml"), None)
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn an_unchanged_file_answers_304_to_its_etag() {
+    let edge = edge_with_sdk();
+    let r = edge.get("/sdk/v1/footprint-sw.js", None);
+    let etag = r.header("etag").unwrap().to_owned();
+    let again = edge
+        .client
+        .get(format!("{}/sdk/v1/footprint-sw.js", edge.url))
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let other = edge
+        .client
+        .get(format!("{}/sdk/v1/footprint-sw.js", edge.url))
+        .header("if-none-match", "\"stale\"")
+        .send()
+        .unwrap();
+    assert_eq!(other.status(), 200);
+}
+
+#[test]
+fn an_edge_without_an_sdk_build_says_how_to_add_one() {
+    let edge = Edge::start();
+    let r = edge.get("/sdk/v1/footprint.js", None);
+    r.assert_error(404, "not_found");
+    assert!(r.text.contains("cargo xtask sdk"), "{}", r.text);
+}
+
+#[test]
+fn a_missing_sdk_dir_stops_the_edge_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("edge.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "sdk_dir = \"{}/nope\"\n{}",
+            dir.path().display(),
+            config("")
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sdk_dir") && err.contains("cargo xtask sdk"),
+        "{err}"
+    );
+}

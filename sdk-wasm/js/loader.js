@@ -1,0 +1,53 @@
+/* Footprint loader: turns the stub queue into the real tracker. Served by the edge at
+   /sdk/v1/footprint.js; __FP_BUILD__ is replaced with the build id of the glue and wasm. */
+(function (w, d) {
+  var s = d.currentScript,
+    q = w.footprint || [],
+    M = "page productView cartAdd cartRemove cartUpdate checkoutStart purchase identify logout track consent pushPermission pushSubscribe subscribePush trackerId flush reset optOut optIn isOptedOut".split(" ");
+  function api(f) {
+    var o = {};
+    M.forEach(function (m) {
+      o[m] = function () {
+        return f(m, arguments);
+      };
+    });
+    return o;
+  }
+  function off(e) {
+    console.warn("footprint: tracker unavailable, calls are ignored:", (e && e.message) || e);
+    w.footprint = api(function (m) {
+      return m == "flush" || m == "subscribePush"
+        ? Promise.reject(Error("footprint is unavailable"))
+        : false;
+    });
+  }
+  try {
+    var a = function (n) {
+        return s.getAttribute("data-" + n);
+      },
+      base = new URL(s.src).origin;
+    import(base + "/sdk/v1/b/__FP_BUILD__/footprint_sdk.js")
+      .then(function (m) {
+        return m.default().then(function () {
+          var t = m.init({
+            endpoint: base,
+            siteKey: a("site-key"),
+            autoPageviews: a("auto-pageviews") != "false",
+            respectDoNotTrack: a("respect-dnt") == "true",
+            cookieDomain: a("cookie-domain") || undefined,
+          });
+          if (!t) throw Error("init refused the config (see the warning above)");
+          w.footprint = api(function (m, x) {
+            return t[m].apply(t, x);
+          });
+          for (var i = 0; i < q.length; i++)
+            try {
+              w.footprint[q[i][0]].apply(null, q[i][1]);
+            } catch (e) {}
+        });
+      })
+      .catch(off);
+  } catch (e) {
+    off(e);
+  }
+})(window, document);

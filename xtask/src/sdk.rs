@@ -1,0 +1,126 @@
+//! `cargo xtask sdk`: builds `sdk-wasm/pkg/`, the `footprint-tracker` npm package, which is
+//! also what the edge serves for the script tag.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, locked_version, output, root, run, Result};
+
+/// wasm-opt from Debian's binaryen 108 needs these for current rustc output.
+const WASM_OPT_FEATURES: [&str; 4] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+];
+
+pub fn pkg_dir() -> PathBuf {
+    root().join("sdk-wasm").join("pkg")
+}
+
+pub fn build() -> Result {
+    crate::ensure_wasm_target()?;
+    crate::ensure_wasm_bindgen_cli()?;
+    ensure_binaryen()?;
+    run(
+        "building the SDK (profile wasm-release)",
+        cargo().args([
+            "build",
+            "--profile",
+            "wasm-release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "footprint-sdk",
+            "--lib",
+        ]),
+    )?;
+    let pkg = pkg_dir();
+    let _ = fs::remove_dir_all(&pkg);
+    fs::create_dir_all(&pkg).map_err(|e| format!("cannot create {}: {e}", pkg.display()))?;
+    let wasm = root().join("target/wasm32-unknown-unknown/wasm-release/footprint_sdk.wasm");
+    run(
+        "wasm-bindgen --target web",
+        Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm),
+    )?;
+    let bg = pkg.join("footprint_sdk_bg.wasm");
+    run(
+        "wasm-opt -Oz",
+        Command::new("wasm-opt")
+            .arg("-Oz")
+            .args(WASM_OPT_FEATURES)
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )?;
+    let js = root().join("sdk-wasm").join("js");
+    for (from, to) in [
+        ("loader.js", "footprint.js"),
+        ("loader.d.ts", "footprint.d.ts"),
+        ("footprint-sw.js", "footprint-sw.js"),
+        ("index.js", "index.js"),
+        ("index.d.ts", "index.d.ts"),
+    ] {
+        copy(&js.join(from), &pkg.join(to))?;
+    }
+    let version = locked_version("footprint-sdk")?;
+    write(&pkg.join("package.json"), &package_json(&version))?;
+    write(
+        &pkg.join("README.md"),
+        "# footprint-tracker\n\nFootprint's browser tracker (Rust compiled to WebAssembly). \
+         See the repository's README for both install paths: the script tag and this package.\n",
+    )?;
+    eprintln!("xtask: the SDK package is in {}", pkg.display());
+    Ok(())
+}
+
+fn package_json(version: &str) -> String {
+    format!(
+        r#"{{
+  "name": "footprint-tracker",
+  "version": "{version}",
+  "description": "Footprint's browser tracker, compiled from Rust to WebAssembly.",
+  "license": "Apache-2.0",
+  "type": "module",
+  "main": "./index.js",
+  "module": "./index.js",
+  "types": "./index.d.ts",
+  "exports": {{
+    ".": {{ "types": "./index.d.ts", "default": "./index.js" }},
+    "./raw": {{ "types": "./footprint_sdk.d.ts", "default": "./footprint_sdk.js" }},
+    "./footprint_sdk_bg.wasm": "./footprint_sdk_bg.wasm",
+    "./loader": "./footprint.js",
+    "./sw": "./footprint-sw.js",
+    "./package.json": "./package.json"
+  }},
+  "files": [
+    "index.js", "index.d.ts", "footprint_sdk.js", "footprint_sdk.d.ts", "footprint_sdk_bg.wasm",
+    "footprint_sdk_bg.wasm.d.ts", "footprint.js", "footprint.d.ts", "footprint-sw.js"
+  ],
+  "sideEffects": false
+}}
+"#
+    )
+}
+
+fn copy(from: &Path, to: &Path) -> Result {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
+}
+
+fn write(p: &Path, text: &str) -> Result {
+    fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}
+
+/// Debian's binaryen, for `wasm-opt`. Installed only as root; anyone else is told what to run.
+fn ensure_binaryen() -> Result {
+    if output(Command::new("wasm-opt").arg("--version")).is_some() {
+        return Ok(());
+    }
+    crate::apt_install(&["binaryen"])
+}
