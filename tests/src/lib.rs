@@ -1,3 +1,4 @@
 //! Shared pieces of Footprint's cross-crate tests and benchmarks.
 
+pub mod browser;
 pub mod workload;

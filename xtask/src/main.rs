@@ -101,6 +101,8 @@ fn test() -> Result {
         "the protocol and SDK build for wasm32-unknown-unknown",
         cargo().arg("build").args(WASM),
     )?;
+    // The browser tests in tests/ load the real SDK build from sdk-wasm/pkg.
+    sdk::build()?;
     run(
         "cargo test --workspace",
         cargo().args(["test", "--workspace"]),

@@ -7,13 +7,20 @@ use std::process::Command;
 
 use crate::{cargo, locked_version, output, root, run, Result};
 
-/// wasm-opt from Debian's binaryen 108 needs these for current rustc output.
-const WASM_OPT_FEATURES: [&str; 4] = [
+/// The wasm features current rustc emits for wasm32-unknown-unknown by default; wasm-opt may
+/// use these and no others.
+const WASM_OPT_FEATURES: [&str; 6] = [
     "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int",
     "--enable-sign-ext",
     "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
 ];
+
+/// binaryen from npm: Debian's (108) cannot read the `table.fill` that wasm-bindgen writes for
+/// reference types. Pinned, installed once into target/tools.
+const BINARYEN: &str = "binaryen@132.0.0";
 
 pub fn pkg_dir() -> PathBuf {
     root().join("sdk-wasm").join("pkg")
@@ -22,7 +29,7 @@ pub fn pkg_dir() -> PathBuf {
 pub fn build() -> Result {
     crate::ensure_wasm_target()?;
     crate::ensure_wasm_bindgen_cli()?;
-    ensure_binaryen()?;
+    let wasm_opt = ensure_binaryen()?;
     run(
         "building the SDK (profile wasm-release)",
         cargo().args([
@@ -50,8 +57,8 @@ pub fn build() -> Result {
     let bg = pkg.join("footprint_sdk_bg.wasm");
     run(
         "wasm-opt -Oz",
-        Command::new("wasm-opt")
-            .arg("-Oz")
+        Command::new(&wasm_opt)
+            .args(["-Oz", "--strip-debug", "--strip-producers"])
             .args(WASM_OPT_FEATURES)
             .arg(&bg)
             .arg("-o")
@@ -117,10 +124,25 @@ fn write(p: &Path, text: &str) -> Result {
     fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }
 
-/// Debian's binaryen, for `wasm-opt`. Installed only as root; anyone else is told what to run.
-fn ensure_binaryen() -> Result {
-    if output(Command::new("wasm-opt").arg("--version")).is_some() {
-        return Ok(());
+/// `wasm-opt` from the pinned npm binaryen, installed into target/tools when missing.
+fn ensure_binaryen() -> Result<PathBuf> {
+    let tools = root().join("target").join("tools");
+    let bin = tools.join("node_modules/.bin/wasm-opt");
+    let want = BINARYEN.rsplit('@').next().unwrap_or_default();
+    let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
+    if have.contains(&format!(
+        "version {}",
+        want.split('.').next().unwrap_or_default()
+    )) {
+        return Ok(bin);
     }
-    crate::apt_install(&["binaryen"])
+    fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+    run(
+        &format!("npm install {BINARYEN} (wasm-opt)"),
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg(BINARYEN),
+    )?;
+    Ok(bin)
 }

@@ -1,0 +1,1 @@
+window.footprint=window.footprint||[];"page productView cartAdd cartRemove cartUpdate checkoutStart purchase identify logout track consent pushPermission pushSubscribe reset optOut optIn".split(" ").forEach(function(m){footprint[m]=footprint[m]||function(){footprint.push([m,[].slice.call(arguments)])}});

@@ -1,0 +1,311 @@
+//! Real-browser harness: headless Chromium through ChromeDriver (WebDriver), a static file
+//! server for the shop's own origin, and the real edge binary serving the real SDK build.
+//!
+//! Every piece binds 127.0.0.1 on a free port. The shop and the edge are on different ports,
+//! so they are different origins and tracking is cross-origin, as on a real shop.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const SITE: &str = "test-shop";
+pub const TOKEN: &str = "browser-test-admin-token-0123";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `cargo xtask sdk`'s output; the browser tests need it built first (`cargo xtask test` does).
+pub fn sdk_dir() -> PathBuf {
+    let dir = std::env::var_os("FOOTPRINT_SDK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("sdk-wasm").join("pkg"));
+    assert!(
+        dir.join("footprint_sdk_bg.wasm").exists(),
+        "no SDK build in {}: run `cargo xtask sdk` first (`cargo xtask test` does)",
+        dir.display()
+    );
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// ChromeDriver plus one browser session.
+pub struct Chrome {
+    driver: Child,
+    _profile: tempfile::TempDir,
+    pub client: fantoccini::Client,
+}
+
+impl Chrome {
+    pub async fn start() -> Chrome {
+        let port = free_port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium-driver; `cargo xtask test` does)");
+        // The flags live in one place, sdk-wasm/webdriver.json, shared with wasm-bindgen-test.
+        let mut caps: serde_json::Map<String, Value> = serde_json::from_str(
+            &std::fs::read_to_string(workspace().join("sdk-wasm/webdriver.json")).unwrap(),
+        )
+        .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        caps["goog:chromeOptions"]["args"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(format!(
+                "--user-data-dir={}",
+                profile.path().display()
+            )));
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("cannot start Chromium: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Chrome {
+            driver,
+            _profile: profile,
+            client,
+        }
+    }
+
+    /// Runs `script` as an async function body and returns what it returns.
+    pub async fn eval(&self, script: &str) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1];\
+             (async () => {{ {script} }})().then(done, e => done({{error: String(e)}}));"
+        );
+        self.client
+            .execute_async(&wrapped, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Waits until `cond` (a JS expression) is truthy.
+    pub async fn wait_for(&self, cond: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return !!({cond});"), vec![])
+                .await
+                .unwrap_or(Value::Bool(false));
+            if v == Value::Bool(true) {
+                return;
+            }
+            let logs = self.console().await;
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for `{cond}`; page log:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What the page logged with `console.warn` and `console.error` (see [`CONSOLE_CAPTURE`]).
+    pub async fn console(&self) -> String {
+        self.client
+            .execute("return (window.__log || []).join('\\n');", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Ends the session; ChromeDriver goes when `self` drops.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A static site on its own origin, serving files by path from memory.
+pub struct Site {
+    server: Arc<tiny_http::Server>,
+    pub origin: String,
+}
+
+/// Files by path: content type and body. Shared, so a test can add pages once it knows the
+/// edge's URL.
+pub type Files = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
+
+impl Site {
+    pub fn start(files: HashMap<String, (String, Vec<u8>)>) -> Site {
+        Site::start_shared(Arc::new(Mutex::new(files)))
+    }
+
+    pub fn start_shared(files: Files) -> Site {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let origin = format!("http://{}", server.server_addr());
+        let s = server.clone();
+        std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let path = req.url().split('?').next().unwrap_or("/").to_owned();
+                let file = files.lock().ok().and_then(|f| f.get(&path).cloned());
+                let resp = match file {
+                    Some((ctype, body)) => tiny_http::Response::from_data(body)
+                        .with_header(
+                            tiny_http::Header::from_bytes("Content-Type", ctype.as_bytes())
+                                .unwrap(),
+                        )
+                        .with_status_code(200),
+                    None => {
+                        tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
+                    }
+                };
+                let _ = req.respond(resp);
+            }
+        });
+        Site { server, origin }
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// A page's HTML file.
+pub fn html(body: &str) -> (String, Vec<u8>) {
+    ("text/html; charset=utf-8".into(), body.as_bytes().to_vec())
+}
+
+/// The real edge binary, configured for one site at `origin`, serving the SDK build.
+pub struct Edge {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+fn edge_binary() -> PathBuf {
+    // The test executable is target/<profile>/deps/<name>; the edge is target/<profile>/.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("footprint-edge"))
+        .unwrap();
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p footprint-edge`",
+        bin.display()
+    );
+    bin
+}
+
+impl Edge {
+    pub fn start(origin: &str) -> Edge {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("edge.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\n\
+                 [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n",
+                sdk_dir().display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(edge_binary())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("edge.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("footprint-edge listening on ")
+            .unwrap_or_else(|| panic!("edge did not start: {line}"))
+            .to_owned();
+        Edge {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// Every stored event of a tracker, newest first.
+    pub async fn events(&self, tracker: &str) -> Vec<Value> {
+        let r: Value = reqwest::Client::new()
+            .get(format!(
+                "{}/v1/trackers/{tracker}/events?limit=500",
+                self.url
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["events"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The stored events' types, oldest first.
+    pub async fn types(&self, tracker: &str) -> Vec<String> {
+        let mut t: Vec<String> = self
+            .events(tracker)
+            .await
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        t.reverse();
+        t
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stub a shop pastes before the script tag (the README shows the same text).
+pub fn stub() -> String {
+    std::fs::read_to_string(workspace().join("sdk-wasm/js/stub.js")).unwrap()
+}
+
+/// A script for test pages: keeps console warnings and errors in `window.__log`, so a failing
+/// test can show what the tracker said.
+pub const CONSOLE_CAPTURE: &str = "window.__log=[];['warn','error'].forEach(function(k){var o=console[k];console[k]=function(){window.__log.push([].slice.call(arguments).map(String).join(' '));return o.apply(console,arguments)}});window.addEventListener('error',function(e){window.__log.push('uncaught: '+e.message)});";

@@ -1,0 +1,5 @@
+//! The tracker in headless Chromium, against the real edge and the real SDK build
+//! (`cargo xtask sdk`). One browser per test; each page is served from its own origin.
+
+// The script tag on a shop's page: stub queue, loader, cross-origin delivery, identity.
+mod script_tag;

@@ -1,0 +1,81 @@
+use std::collections::HashMap;
+
+use footprint_e2e::browser::{html, stub, Chrome, Edge, Site, SITE};
+use serde_json::Value;
+
+/// A shop page with the README's snippet; `calls` run before the loader has arrived.
+fn shop_page(edge: &str, calls: &str) -> String {
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Linen shirt</title>
+<script>{log}</script>
+<script>{stub}</script>
+<script>{calls}</script>
+<script async src="{edge}/sdk/v1/footprint.js" data-site-key="{SITE}"></script>
+</head><body><h1>Linen shirt</h1></body></html>"#,
+        stub = stub(),
+        log = footprint_e2e::browser::CONSOLE_CAPTURE
+    )
+}
+
+async fn tracker_id(chrome: &Chrome) -> String {
+    chrome
+        .wait_for("window.footprint && typeof window.footprint.trackerId === 'function'")
+        .await;
+    let id = chrome.eval("return footprint.trackerId();").await;
+    match id.as_str() {
+        Some(id) => id.to_owned(),
+        None => panic!("no tracker id ({id}); console:\n{}", chrome.console().await),
+    }
+}
+
+async fn flush(chrome: &Chrome) {
+    let ok = chrome.eval("return await footprint.flush();").await;
+    assert_eq!(ok, Value::Bool(true), "flush did not deliver everything");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
+    // The edge must know the shop's origin, and the page must know the edge's URL: start the
+    // shop's server first on a free port, then the edge, then fill in the page.
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let site = Site::start_shared(pages.clone());
+    let edge = Edge::start(&site.origin);
+    pages.lock().unwrap().insert(
+        "/p/sku-1".to_owned(),
+        html(&shop_page(
+            &edge.url,
+            r#"footprint.productView({productId: "sku-1", name: "Linen shirt", price: 49.9, currency: "EUR"});
+               footprint.track("size_guide_open", {size: "M"});"#,
+        )),
+    );
+
+    let chrome = Chrome::start().await;
+    chrome
+        .client
+        .goto(&format!("{}/p/sku-1?utm_source=newsletter", site.origin))
+        .await
+        .unwrap();
+    let id = tracker_id(&chrome).await;
+    flush(&chrome).await;
+    let types = edge.types(&id).await;
+    assert_eq!(types, ["page_view", "product_view", "custom"], "{id}");
+    let first = &edge.events(&id).await[0];
+    assert_eq!(first["context"]["utm"]["source"], "newsletter");
+    assert!(first["context"]["page_url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&site.origin));
+
+    // A reload keeps the tracker id (cookie and storage), and the stub replays again.
+    chrome.client.refresh().await.unwrap();
+    let again = tracker_id(&chrome).await;
+    assert_eq!(again, id);
+    flush(&chrome).await;
+    assert_eq!(edge.types(&id).await.len(), 6);
+
+    // The cookie is first-party on the shop's origin, and small.
+    let cookie = chrome.eval("return document.cookie;").await;
+    let cookie = cookie.as_str().unwrap();
+    assert!(cookie.contains(&format!("fp_tid={id}")), "{cookie}");
+    chrome.close().await;
+}
