@@ -54,6 +54,10 @@ struct Inner {
     landing_utm: RefCell<Utm>,
     last_address: RefCell<String>,
     warned_drop: Cell<bool>,
+    /// Set on `pagehide`: the page is going (or into the back/forward cache), so it stops
+    /// claiming its tab's queue. Browsers fire `visibilitychange` after `pagehide` on
+    /// navigation, and that must not undo it.
+    gone: Cell<bool>,
 }
 
 fn now() -> u64 {
@@ -193,6 +197,7 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
             landing_utm: RefCell::new(landing),
             last_address: RefCell::new(String::new()),
             warned_drop: Cell::new(false),
+            gone: Cell::new(false),
         }),
     };
     if auto {
@@ -204,7 +209,8 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
     let t = tracker.clone();
     lifecycle::on_return(move || t.come_back());
     if auto {
-        tracker.auto_page();
+        // The landing page view is recorded at once, before any call the stub queued.
+        tracker.page(JsValue::UNDEFINED);
     }
     Ok(tracker)
 }
@@ -216,7 +222,8 @@ impl Tracker {
     }
 
     /// A page view when the address changed since the last one: SPA routers call
-    /// `replaceState` for the same address, and `popstate` may fire without a change.
+    /// `replaceState` for the same address, and `popstate` may fire without a change. The
+    /// address is read now; the title a tick later, because routers set it after navigating.
     fn auto_page(&self) {
         let addr = page::address();
         let Ok(mut last) = self.inner.last_address.try_borrow_mut() else {
@@ -227,7 +234,17 @@ impl Tracker {
         }
         *last = addr;
         drop(last);
-        self.page(JsValue::UNDEFINED);
+        let mut seen = page::page();
+        let t = self.clone();
+        Timeout::new(0, move || {
+            seen.title = page::title();
+            t.record(
+                "page",
+                EventType::PageView,
+                event::page_view(&seen, &Value::Null),
+            );
+        })
+        .forget();
     }
 
     /// Writes the queue to storage.
@@ -240,7 +257,11 @@ impl Tracker {
         };
         if let Some(s) = store.as_mut() {
             s.save(engine.queue(), now());
-            s.beat(now());
+            if self.inner.gone.get() {
+                s.gone();
+            } else {
+                s.beat(now());
+            }
         }
     }
 
@@ -391,7 +412,7 @@ impl Tracker {
             .inner
             .engine
             .try_borrow()
-            .is_ok_and(|e| e.queue().is_empty())
+            .is_ok_and(|e| e.unsent() == 0)
     }
 
     /// The page may be going away: hand everything queued to `sendBeacon`.
@@ -416,16 +437,15 @@ impl Tracker {
                 http::keepalive(&self.inner.batch_url, &body);
             }
         }
-        self.persist();
         if gone {
-            if let Ok(Some(s)) = self.inner.store.try_borrow().as_deref() {
-                s.gone();
-            }
+            self.inner.gone.set(true);
         }
+        self.persist();
     }
 
     /// Back online, visible again or restored from the back/forward cache: resume.
     fn come_back(&self) {
+        self.inner.gone.set(false);
         self.refresh();
         if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
             e.online();
@@ -600,7 +620,7 @@ impl Tracker {
             .unwrap_or_default()
     }
 
-    /// Sends everything queued now. Resolves to true when the queue is empty afterwards.
+    /// Sends everything queued now. Resolves to true when nothing is left to send.
     pub fn flush(&self) -> Promise {
         let t = self.clone();
         future_to_promise(async move {

@@ -205,9 +205,9 @@ pub fn html(body: &str) -> (String, Vec<u8>) {
 
 /// The real edge binary, configured for one site at `origin`, serving the SDK build.
 pub struct Edge {
-    child: Child,
+    child: Option<Child>,
     pub url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn edge_binary() -> PathBuf {
@@ -229,9 +229,8 @@ fn edge_binary() -> PathBuf {
 impl Edge {
     pub fn start(origin: &str) -> Edge {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = dir.path().join("edge.toml");
         std::fs::write(
-            &cfg,
+            dir.path().join("edge.toml"),
             format!(
                 "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\n\
                  [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n",
@@ -239,29 +238,55 @@ impl Edge {
             ),
         )
         .unwrap();
+        let mut edge = Edge {
+            child: None,
+            url: String::new(),
+            dir,
+        };
+        edge.spawn("127.0.0.1:0");
+        edge
+    }
+
+    fn spawn(&mut self, listen: &str) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("edge.log"))
+            .unwrap();
         let mut child = Command::new(edge_binary())
             .arg("--config")
-            .arg(&cfg)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("data"))
+            .arg(self.dir.path().join("edge.toml"))
+            .args(["--listen", listen, "--data-dir"])
+            .arg(self.dir.path().join("data"))
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("edge.log")).unwrap())
+            .stderr(log)
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let url = line
+        self.url = line
             .trim()
             .strip_prefix("footprint-edge listening on ")
             .unwrap_or_else(|| panic!("edge did not start: {line}"))
             .to_owned();
-        Edge {
-            child,
-            url,
-            _dir: dir,
+        self.child = Some(child);
+    }
+
+    /// Stops the edge at once (the browser sees connection errors).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
         }
+    }
+
+    /// Starts it again on the same address and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        self.spawn(&addr);
     }
 
     /// Every stored event of a tracker, newest first.
@@ -296,9 +321,28 @@ impl Edge {
 
 impl Drop for Edge {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// The SDK build's files under `/pkg/`, as a shop that bundles or self-hosts it serves them.
+pub fn pkg_files() -> HashMap<String, (String, Vec<u8>)> {
+    let mut out = HashMap::new();
+    for entry in std::fs::read_dir(sdk_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let ctype = match path.extension().and_then(|e| e.to_str()) {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("wasm") => "application/wasm",
+            Some("json") => "application/json",
+            _ => "text/plain; charset=utf-8",
+        };
+        out.insert(
+            format!("/pkg/{name}"),
+            (ctype.to_owned(), std::fs::read(&path).unwrap()),
+        );
+    }
+    out
 }
 
 /// The stub a shop pastes before the script tag (the README shows the same text).
@@ -309,3 +353,69 @@ pub fn stub() -> String {
 /// A script for test pages: keeps console warnings and errors in `window.__log`, so a failing
 /// test can show what the tracker said.
 pub const CONSOLE_CAPTURE: &str = "window.__log=[];['warn','error'].forEach(function(k){var o=console[k];console[k]=function(){window.__log.push([].slice.call(arguments).map(String).join(' '));return o.apply(console,arguments)}});window.addEventListener('error',function(e){window.__log.push('uncaught: '+e.message)});";
+
+/// An overloaded edge, for the retry tests: answers the first `fail` batch posts with 503 and
+/// `Retry-After: 1`, then passes requests through to the real edge. CORS headers are set as
+/// the edge sets them, so the tracker can read the status and `Retry-After`.
+pub struct FaultProxy {
+    server: Arc<tiny_http::Server>,
+    pub url: String,
+    /// When each POST arrived, and what it was answered.
+    pub log: Arc<Mutex<Vec<(Instant, u16)>>>,
+}
+
+impl FaultProxy {
+    pub fn start(edge: &str, fail: usize) -> FaultProxy {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let url = format!("http://{}", server.server_addr());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (s, l, edge) = (server.clone(), log.clone(), edge.to_owned());
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            for mut req in s.incoming_requests() {
+                let origin = req
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Origin"))
+                    .map(|h| h.value.as_str().to_owned())
+                    .unwrap_or_default();
+                let mut body = Vec::new();
+                let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
+                let seen = l.lock().map(|v| v.len()).unwrap_or(0);
+                let (status, text) = if seen < fail {
+                    (
+                        503,
+                        r#"{"error":"unavailable","message":"overloaded"}"#.to_owned(),
+                    )
+                } else {
+                    let r = client
+                        .post(format!("{edge}{}", req.url()))
+                        .header("content-type", "text/plain;charset=UTF-8")
+                        .header("origin", &origin)
+                        .body(body)
+                        .send()
+                        .unwrap();
+                    (r.status().as_u16(), r.text().unwrap_or_default())
+                };
+                if let Ok(mut v) = l.lock() {
+                    v.push((Instant::now(), status));
+                }
+                let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k, v).unwrap();
+                let _ = req.respond(
+                    tiny_http::Response::from_string(text)
+                        .with_status_code(status)
+                        .with_header(header("Access-Control-Allow-Origin", &origin))
+                        .with_header(header("Access-Control-Expose-Headers", "Retry-After"))
+                        .with_header(header("Retry-After", "1")),
+                );
+            }
+        });
+        FaultProxy { server, url, log }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}

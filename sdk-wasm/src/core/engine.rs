@@ -20,6 +20,9 @@ pub struct Engine {
     backoff: Backoff,
     max_batch: usize,
     in_flight: Vec<String>,
+    /// Handed to a beacon by this page. A beacon's fate is unknown, so they stay queued (and
+    /// stored) for a later page to send again; this page does not send them twice.
+    beaconed: Vec<String>,
     /// No send before this time (ms), after a failure.
     retry_at: u64,
     opted_out: bool,
@@ -60,6 +63,7 @@ impl Engine {
             backoff: Backoff::new(BACKOFF_BASE_MS, BACKOFF_MAX_MS),
             max_batch: max_batch.clamp(1, MAX_EVENTS_PER_BATCH),
             in_flight: Vec::new(),
+            beaconed: Vec::new(),
             retry_at: 0,
             opted_out,
         }
@@ -102,10 +106,15 @@ impl Engine {
 
     /// True when a send may start now (something queued, nothing in flight, not backing off).
     pub fn ready(&self, now: u64) -> bool {
-        !self.opted_out
-            && self.in_flight.is_empty()
-            && !self.queue.is_empty()
-            && now >= self.retry_at
+        !self.opted_out && self.in_flight.is_empty() && now >= self.retry_at && self.unsent() > 0
+    }
+
+    /// Events still to be sent by this page: queued and not handed to a beacon.
+    pub fn unsent(&self) -> usize {
+        self.queue
+            .iter()
+            .filter(|e| !self.beaconed.contains(&e.message_id))
+            .count()
     }
 
     /// When the backoff allows the next try.
@@ -119,9 +128,12 @@ impl Engine {
             return None;
         }
         let envelope = envelope_len(site_key, sent_at);
+        let beaconed = &self.beaconed;
         let events = self
             .queue
-            .peek_batch(self.max_batch, MAX_BODY_BYTES, envelope);
+            .peek_batch(self.max_batch, MAX_BODY_BYTES, envelope, |e| {
+                !beaconed.contains(&e.message_id)
+            });
         if events.is_empty() {
             return None;
         }
@@ -158,24 +170,28 @@ impl Engine {
         self.retry_at = 0;
     }
 
-    /// Everything queued, as `sendBeacon` bodies of at most 64 KiB: the page is going away.
-    /// Events in flight are included; if both arrive, the edge keeps one.
+    /// Everything queued and not yet beaconed, as `sendBeacon` bodies of at most 64 KiB: the
+    /// page may be going away. Events in flight are included; if both arrive, the edge keeps
+    /// one.
     pub fn unload_chunks(&self, site_key: &str, sent_at: &str) -> Vec<(String, Vec<String>)> {
         if self.opted_out {
             return Vec::new();
         }
+        let beaconed = &self.beaconed;
         chunks(
             &self.queue,
             site_key,
             sent_at,
             MAX_EVENTS_PER_BATCH,
             BEACON_MAX_BYTES,
+            |e| !beaconed.contains(&e.message_id),
         )
     }
 
-    /// Events a beacon (or keepalive fetch) has taken.
+    /// Events a beacon has taken. They stay queued: if the beacon was lost (the edge down, the
+    /// network gone), the next page sends them, and the edge drops the copies it already has.
     pub fn handed_off(&mut self, ids: &[String]) {
-        self.queue.remove(ids);
+        self.beaconed.extend(ids.iter().cloned());
     }
 
     /// Stops collection and purges what was queued.
@@ -325,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn unloading_hands_everything_to_beacons_and_forgets_it() {
+    fn beaconed_events_are_kept_for_the_next_page_but_not_resent_by_this_one() {
         let mut e = engine(2);
         for i in 0..5 {
             e.track(ev(i));
@@ -335,7 +351,20 @@ mod tests {
         let ids: Vec<String> = chunks.iter().flat_map(|c| c.1.clone()).collect();
         assert_eq!(ids.len(), 5, "in-flight events are included");
         e.handed_off(&ids);
-        assert!(e.queue().is_empty());
+        assert_eq!(e.queue().len(), 5, "kept in case the beacon is lost");
+        assert!(
+            e.unload_chunks("s", "t").is_empty(),
+            "hidden, then pagehide: one beacon"
+        );
+        e.settle(SendOutcome::Delivered, 0, 0.0);
+        assert!(!e.ready(0), "this page does not send them again");
+        e.track(ev(9));
+        assert_eq!(e.next_batch(0, "s", "t").unwrap().ids, ["m9"]);
+        assert_eq!(e.unsent(), 1);
+        // The next page starts with a fresh engine over the stored queue and sends them all.
+        let stored = Queue::decode(&e.queue().encode(), 100, 1 << 20);
+        let mut next = Engine::new(stored, 10, false);
+        assert_eq!(next.next_batch(0, "s", "t").unwrap().ids.len(), 4);
     }
 
     #[test]

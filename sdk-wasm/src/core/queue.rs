@@ -99,10 +99,16 @@ impl Queue {
         max_events: usize,
         max_body: usize,
         envelope: usize,
+        mut wanted: impl FnMut(&QueuedEvent) -> bool,
     ) -> Vec<&QueuedEvent> {
         let mut out = Vec::new();
         let mut size = envelope;
-        for ev in self.items.iter().take(max_events.max(1)) {
+        for ev in self
+            .items
+            .iter()
+            .filter(|e| wanted(e))
+            .take(max_events.max(1))
+        {
             let add = ev.json.len() + 1; // the comma
             if size + add > max_body {
                 break;
@@ -213,10 +219,11 @@ pub fn chunks(
     sent_at: &str,
     max_events: usize,
     max_body: usize,
+    mut wanted: impl FnMut(&QueuedEvent) -> bool,
 ) -> Vec<(String, Vec<String>)> {
     let envelope = envelope_len(site_key, sent_at);
     let mut out = Vec::new();
-    let mut rest: Vec<&QueuedEvent> = q.items.iter().collect();
+    let mut rest: Vec<&QueuedEvent> = q.items.iter().filter(|e| wanted(e)).collect();
     while !rest.is_empty() {
         let mut size = envelope;
         let mut n = 0;
@@ -260,7 +267,7 @@ mod tests {
         assert_eq!(q.len(), 3);
         assert_eq!(q.dropped(), 2);
         let ids: Vec<_> = q
-            .peek_batch(10, 1 << 20, 0)
+            .peek_batch(10, 1 << 20, 0, |_| true)
             .iter()
             .map(|e| e.message_id.clone())
             .collect();
@@ -286,8 +293,8 @@ mod tests {
         for i in 0..30 {
             q.push(ev(&format!("m{i}"), 100)).unwrap();
         }
-        assert_eq!(q.peek_batch(20, 1 << 20, 60).len(), 20);
-        assert_eq!(q.peek_batch(20, 60 + 5 * 101, 60).len(), 5);
+        assert_eq!(q.peek_batch(20, 1 << 20, 60, |_| true).len(), 20);
+        assert_eq!(q.peek_batch(20, 60 + 5 * 101, 60, |_| true).len(), 5);
     }
 
     #[test]
@@ -297,14 +304,14 @@ mod tests {
             q.push(ev(&format!("m{i}"), 50)).unwrap();
         }
         let in_flight: Vec<String> = q
-            .peek_batch(2, 1 << 20, 0)
+            .peek_batch(2, 1 << 20, 0, |_| true)
             .iter()
             .map(|e| e.message_id.clone())
             .collect();
         q.push(ev("m3", 50)).unwrap(); // drops m0 while m0 and m1 are in flight
         q.remove(&in_flight);
         let left: Vec<_> = q
-            .peek_batch(10, 1 << 20, 0)
+            .peek_batch(10, 1 << 20, 0, |_| true)
             .iter()
             .map(|e| e.message_id.clone())
             .collect();
@@ -340,6 +347,7 @@ mod tests {
             "2026-11-23T10:00:00.000Z",
             500,
             BEACON_MAX_BYTES,
+            |_| true,
         );
         assert!(parts.len() >= 4);
         let mut seen = 0;

@@ -45,7 +45,8 @@ pub fn on_return(f: impl Fn() + Clone + 'static) {
 
 /// Calls `f` after every SPA navigation: `history.pushState`, `history.replaceState` and
 /// `popstate`. The two history methods are wrapped, not replaced: the page's call runs first,
-/// and its exceptions reach the page unchanged.
+/// and its exceptions reach the page unchanged. `f` runs synchronously, so that a router that
+/// navigates twice in one task still yields two addresses.
 pub fn on_navigate(f: impl Fn() + Clone + 'static) {
     let Some(w) = web_sys::window() else {
         return;
@@ -70,18 +71,12 @@ pub fn on_navigate(f: impl Fn() + Clone + 'static) {
                 } else {
                     original.call3(&this, &a, &b, &c)
                 };
-                // A title set by the router after navigating is read a tick later.
-                let g = g.clone();
-                gloo_timers::callback::Timeout::new(0, move || g()).forget();
+                g();
                 r
             },
         );
         let _ = js_sys::Reflect::set(&history, &name.into(), wrapper.as_ref());
         wrapper.forget();
     }
-    EventListener::new(&w, "popstate", move |_| {
-        let g = f.clone();
-        gloo_timers::callback::Timeout::new(0, move || g()).forget();
-    })
-    .forget();
+    EventListener::new(&w, "popstate", move |_| f()).forget();
 }

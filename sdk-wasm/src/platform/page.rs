@@ -23,6 +23,14 @@ pub fn page() -> Page {
     }
 }
 
+/// The document's title now.
+pub fn title() -> String {
+    window()
+        .and_then(|w| w.document())
+        .map(|d| d.title())
+        .unwrap_or_default()
+}
+
 /// The address without its fragment: a new value means a new page view. In-page anchors
 /// (`#reviews`) are not new pages.
 pub fn address() -> String {

@@ -3,3 +3,5 @@
 
 // The script tag on a shop's page: stub queue, loader, cross-origin delivery, identity.
 mod script_tag;
+// Retries, offline and reload, beacons on pagehide, opt-out, SPA page views, hostile input.
+mod delivery;

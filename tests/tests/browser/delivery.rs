@@ -1,0 +1,280 @@
+//! Delivery when the network and the page lifecycle are hostile: retries with backoff, an
+//! offline queue that survives a reload, beacons on pagehide, opt-out, SPA page views.
+//!
+//! Pages import the npm build from their own origin (`/pkg/index.js`), as a shop that bundles
+//! the package does, and post to the real edge on another origin.
+
+use std::time::{Duration, Instant};
+
+use footprint_e2e::browser::{
+    html, pkg_files, Chrome, Edge, FaultProxy, Site, CONSOLE_CAPTURE, SITE,
+};
+use serde_json::Value;
+
+/// A page that starts the tracker with `config` (JS object literal members) and exposes it as
+/// `window.tracker`.
+fn page(endpoint: &str, config: &str) -> (String, Vec<u8>) {
+    html(&format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
+<script>{CONSOLE_CAPTURE}</script>
+<script type="module">
+import {{ init }} from "/pkg/index.js";
+window.tracker = await init({{ endpoint: "{endpoint}", siteKey: "{SITE}", {config} }});
+</script></head><body>shop</body></html>"#
+    ))
+}
+
+struct Setup {
+    site: Site,
+    edge: Edge,
+    files: footprint_e2e::browser::Files,
+}
+
+fn setup() -> Setup {
+    let files: footprint_e2e::browser::Files =
+        std::sync::Arc::new(std::sync::Mutex::new(pkg_files()));
+    let site = Site::start_shared(files.clone());
+    let edge = Edge::start(&site.origin);
+    Setup { site, edge, files }
+}
+
+impl Setup {
+    fn add(&self, path: &str, file: (String, Vec<u8>)) -> String {
+        self.files.lock().unwrap().insert(path.to_owned(), file);
+        format!("{}{path}", self.site.origin)
+    }
+}
+
+async fn open(chrome: &Chrome, url: &str) -> String {
+    chrome.client.goto(url).await.unwrap();
+    chrome.wait_for("window.tracker").await;
+    let id = chrome.eval("return tracker.trackerId();").await;
+    match id.as_str() {
+        Some(id) => id.to_owned(),
+        None => panic!("no tracker: {id}; console:\n{}", chrome.console().await),
+    }
+}
+
+async fn wait_for_events(edge: &Edge, tracker: &str, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let types = edge.types(tracker).await;
+        if types.len() >= n || Instant::now() > deadline {
+            return types;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const PRODUCT: &str = r#"{productId: "sku-1", name: "Linen shirt", price: 49.9, currency: "EUR"}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_503_is_retried_after_retry_after_and_then_delivered() {
+    let s = setup();
+    let proxy = FaultProxy::start(&s.edge.url, 2);
+    let url = s.add(
+        "/",
+        page(&proxy.url, "autoPageviews: false, flushIntervalMs: 100"),
+    );
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &url).await;
+    let ok = chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    assert_eq!(ok, Value::Bool(true));
+    let types = wait_for_events(&s.edge, &id, 1).await;
+    assert_eq!(types, ["product_view"]);
+
+    let log = proxy.log.lock().unwrap().clone();
+    let statuses: Vec<u16> = log.iter().map(|(_, s)| *s).collect();
+    assert_eq!(statuses, [503, 503, 200]);
+    // Retry-After: 1 was honoured both times, although the backoff alone would retry sooner.
+    for pair in log.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+    }
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_tracked_offline_survive_a_reload_and_go_when_the_edge_is_back() {
+    let mut s = setup();
+    let url = s.add("/", page(&s.edge.url, "autoPageviews: false"));
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &url).await;
+    s.edge.stop();
+    for _ in 0..3 {
+        chrome
+            .eval(&format!("return tracker.cartAdd({PRODUCT});"))
+            .await;
+    }
+    let sent = chrome.eval("return await tracker.flush();").await;
+    assert_eq!(sent, Value::Bool(false), "the edge is down");
+    assert_eq!(chrome.eval("return tracker.queued();").await, 3);
+
+    chrome.client.refresh().await.unwrap();
+    chrome.wait_for("window.tracker").await;
+    assert_eq!(
+        chrome.eval("return tracker.queued();").await,
+        3,
+        "queue lost on reload"
+    );
+    assert_eq!(
+        chrome.eval("return tracker.trackerId();").await,
+        id.as_str()
+    );
+
+    s.edge.restart();
+    let sent = chrome.eval("return await tracker.flush();").await;
+    assert_eq!(sent, Value::Bool(true), "{}", chrome.console().await);
+    assert_eq!(
+        s.edge.types(&id).await,
+        ["cart_add", "cart_add", "cart_add"]
+    );
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leaving_the_page_hands_the_queue_to_a_beacon() {
+    let s = setup();
+    // A ten-minute flush interval: only the unload path can deliver in time.
+    let url = s.add(
+        "/",
+        page(&s.edge.url, "autoPageviews: false, flushIntervalMs: 600000"),
+    );
+    let other = s.add(
+        "/elsewhere",
+        html("<!doctype html><title>elsewhere</title>"),
+    );
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &url).await;
+    chrome
+        .eval(&format!(
+            "tracker.productView({PRODUCT}); tracker.track('wishlist_add', {{sku: 'sku-1'}}); return true;"
+        ))
+        .await;
+    chrome.client.goto(&other).await.unwrap();
+    let types = wait_for_events(&s.edge, &id, 2).await;
+    assert_eq!(types, ["product_view", "custom"]);
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opting_out_purges_stops_and_is_remembered() {
+    let s = setup();
+    let url = s.add(
+        "/",
+        page(&s.edge.url, "autoPageviews: false, flushIntervalMs: 600000"),
+    );
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &url).await;
+    chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    assert_eq!(chrome.eval("return tracker.queued();").await, 1);
+    chrome.eval("return tracker.optOut();").await;
+    assert_eq!(chrome.eval("return tracker.queued();").await, 0);
+    let refused = chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    assert_eq!(refused, Value::Bool(false));
+
+    chrome.client.refresh().await.unwrap();
+    chrome.wait_for("window.tracker").await;
+    assert_eq!(chrome.eval("return tracker.isOptedOut();").await, true);
+    assert_eq!(chrome.eval("return tracker.track('x');").await, false);
+
+    chrome.eval("return tracker.optIn();").await;
+    chrome.eval("return tracker.track('after_opt_in');").await;
+    assert_eq!(chrome.eval("return await tracker.flush();").await, true);
+    assert_eq!(
+        s.edge.types(&id).await,
+        ["custom"],
+        "only what came after opt-in"
+    );
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spa_navigation_makes_one_page_view_per_address() {
+    let s = setup();
+    let url = s.add("/", page(&s.edge.url, "flushIntervalMs: 600000"));
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &url).await;
+    chrome
+        .eval(
+            "history.pushState({}, '', '/shirts');\
+             history.replaceState({}, '', '/shirts');\
+             history.pushState({}, '', '/shirts#reviews');\
+             document.title = 'Cart';\
+             history.pushState({}, '', '/cart?step=1');\
+             await new Promise(r => setTimeout(r, 50));\
+             history.back();\
+             await new Promise(r => setTimeout(r, 200));\
+             return true;",
+        )
+        .await;
+    assert_eq!(chrome.eval("return await tracker.flush();").await, true);
+    let events = s.edge.events(&id).await;
+    let mut paths: Vec<String> = events
+        .iter()
+        .map(|e| e["properties"]["path"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    paths.reverse();
+    assert_eq!(paths, ["/", "/shirts", "/cart", "/shirts"]);
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_warns_once_and_returns_false_without_throwing() {
+    let s = setup();
+    let url = s.add(
+        "/",
+        page(&s.edge.url, "autoPageviews: false, flushIntervalMs: 600000"),
+    );
+    let chrome = Chrome::start().await;
+    open(&chrome, &url).await;
+    let results = chrome
+        .eval(
+            "const cyclic = {a: 1}; cyclic.self = cyclic;\
+             const huge = []; for (let i = 0; i < 100000; i++) huge.push({i});\
+             return [\
+               tracker.productView({name: 'no id'}),\
+               tracker.productView(null),\
+               tracker.cartAdd('sku-1'),\
+               tracker.purchase({orderId: 'o', items: [], total: -1, currency: 'EUR'}),\
+               tracker.identify({}),\
+               tracker.track('', {}),\
+               tracker.track('x', cyclic),\
+               tracker.track('x', huge),\
+               tracker.track('x', {s: Symbol('s'), f: () => 1, d: new Date('nope')}),\
+               tracker.consent('maybe'),\
+               tracker.pushSubscribe('{not json'),\
+             ];",
+        )
+        .await;
+    let want: Vec<Value> = vec![
+        false, false, false, false, false, false, false, false, true, false, false,
+    ]
+    .into_iter()
+    .map(Value::Bool)
+    .collect();
+    assert_eq!(results, Value::Array(want), "{}", chrome.console().await);
+    let log = chrome.console().await;
+    assert_eq!(
+        log.lines().count(),
+        10,
+        "one warning per refused call:\n{log}"
+    );
+    assert!(
+        log.contains("footprint.productView: productId is required"),
+        "{log}"
+    );
+    assert!(log.contains("footprint.purchase: total must be"), "{log}");
+    // The tracker still works afterwards.
+    assert_eq!(
+        chrome.eval("return tracker.track('still_alive');").await,
+        true
+    );
+    chrome.close().await;
+}
