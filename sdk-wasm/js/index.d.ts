@@ -1,21 +1,8 @@
-import type { Tracker } from "./footprint_sdk.js";
-export type { Tracker };
+import type { Tracker, Config } from "./footprint_sdk.js";
+export type {
+  Tracker, Config, PageProps, Product, CartLine, Cart, CartItem, Order, Traits, ConsentState,
+  PushOptions,
+} from "./footprint_sdk.js";
 
-export interface Config {
-  /** The edge's origin, e.g. "https://edge.example". */
-  endpoint: string;
-  siteKey: string;
-  /** Default 2000. */
-  flushIntervalMs?: number;
-  /** Default 20. */
-  maxBatch?: number;
-  /** Share one tracker id across subdomains, e.g. "shop.example". */
-  cookieDomain?: string;
-  /** Default true. */
-  autoPageviews?: boolean;
-  /** Default false. */
-  respectDoNotTrack?: boolean;
-}
-
-/** Loads the wasm (once) and starts the tracker; `false` (after a console warning) when it cannot. */
+/** Loads the wasm (once) and starts the tracker; `false` (after one console warning) when it cannot. */
 export function init(config: Config, options?: { wasm?: string | URL }): Promise<Tracker | false>;

@@ -28,6 +28,43 @@ use crate::platform::{self, http, lifecycle, page, push, QueueStore};
 const OPT_OUT_KEY: &str = "fp_optout";
 const UTM_KEY: &str = "fp_utm";
 
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** `init`'s config. */
+export interface Config {
+  /** The edge's origin (or its full `/v1/batch` URL). */
+  endpoint: string;
+  siteKey: string;
+  /** Default 2000. */
+  flushIntervalMs?: number;
+  /** Default 20. */
+  maxBatch?: number;
+  /** Share one tracker id across subdomains, e.g. "shop.example". */
+  cookieDomain?: string;
+  /** Default true: a page view on load and on every SPA navigation. */
+  autoPageviews?: boolean;
+  /** Default false. */
+  respectDoNotTrack?: boolean;
+}
+export interface PageProps { url?: string; path?: string; title?: string; referrer?: string }
+export interface Product {
+  productId: string | number; name: string; price: number; currency: string;
+  category?: string; url?: string; imageUrl?: string;
+}
+export interface CartLine { productId: string | number; name: string; price: number; quantity?: number }
+export interface Cart { items: CartLine[]; total: number; currency: string }
+export interface CartItem extends Product { quantity?: number; cart?: Cart }
+export interface Order extends Cart { orderId: string | number }
+export interface Traits {
+  email?: string; phone?: string; firstName?: string; lastName?: string;
+  /** YYYY-MM-DD */
+  birthDate?: string;
+  custom?: Record<string, unknown>;
+}
+export type ConsentState = "yes" | "no" | "not_set" | boolean;
+export interface PushOptions { vapidPublicKey: string; serviceWorkerUrl: string }
+"#;
+
 thread_local! {
     static SINGLETON: RefCell<Option<Tracker>> = const { RefCell::new(None) };
 }
@@ -76,8 +113,8 @@ fn invalid(method: &str, e: Invalid) -> bool {
 /// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
 /// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. Returns the tracker, or `false` with
 /// one warning when the config is unusable.
-#[wasm_bindgen]
-pub fn init(config: JsValue) -> JsValue {
+#[wasm_bindgen(unchecked_return_type = "Tracker | false")]
+pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> JsValue {
     if let Some(t) = SINGLETON.with(|s| s.borrow().clone()) {
         return t.into();
     }
@@ -478,7 +515,10 @@ fn too_big() -> Invalid {
 impl Tracker {
     /// A page view of the current page; `props` may override `url`, `path`, `title` or
     /// `referrer`.
-    pub fn page(&self, props: JsValue) -> bool {
+    pub fn page(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "PageProps")] props: JsValue,
+    ) -> bool {
         let props = match to_value(&props) {
             Ok(v) => event::page_view(&page::page(), &v),
             Err(_) => Err(too_big()),
@@ -490,36 +530,54 @@ impl Tracker {
     }
 
     #[wasm_bindgen(js_name = productView)]
-    pub fn product_view(&self, product: JsValue) -> bool {
+    pub fn product_view(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Product")] product: JsValue,
+    ) -> bool {
         self.call("productView", EventType::ProductView, &product)
     }
 
     #[wasm_bindgen(js_name = cartAdd)]
-    pub fn cart_add(&self, item: JsValue) -> bool {
+    pub fn cart_add(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue,
+    ) -> bool {
         self.call("cartAdd", EventType::CartAdd, &item)
     }
 
     #[wasm_bindgen(js_name = cartRemove)]
-    pub fn cart_remove(&self, item: JsValue) -> bool {
+    pub fn cart_remove(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue,
+    ) -> bool {
         self.call("cartRemove", EventType::CartRemove, &item)
     }
 
     #[wasm_bindgen(js_name = cartUpdate)]
-    pub fn cart_update(&self, cart: JsValue) -> bool {
+    pub fn cart_update(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue,
+    ) -> bool {
         self.call("cartUpdate", EventType::CartUpdate, &cart)
     }
 
     #[wasm_bindgen(js_name = checkoutStart)]
-    pub fn checkout_start(&self, cart: JsValue) -> bool {
+    pub fn checkout_start(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue,
+    ) -> bool {
         self.call("checkoutStart", EventType::CheckoutStart, &cart)
     }
 
-    pub fn purchase(&self, order: JsValue) -> bool {
+    pub fn purchase(&self, #[wasm_bindgen(unchecked_param_type = "Order")] order: JsValue) -> bool {
         self.call("purchase", EventType::Purchase, &order)
     }
 
     /// `{email?, phone?, firstName?, lastName?, birthDate?, custom?}`; needs email or phone.
-    pub fn identify(&self, traits: JsValue) -> bool {
+    pub fn identify(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Traits")] traits: JsValue,
+    ) -> bool {
         self.call("identify", EventType::Identify, &traits)
     }
 
@@ -528,7 +586,11 @@ impl Tracker {
     }
 
     /// A shop's own event.
-    pub fn track(&self, name: JsValue, props: JsValue) -> bool {
+    pub fn track(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] props: JsValue,
+    ) -> bool {
         let built = match (to_value(&name), to_value(&props)) {
             (Ok(n), Ok(p)) => event::custom(&n, &p),
             _ => Err(too_big()),
@@ -537,19 +599,29 @@ impl Tracker {
     }
 
     /// `"yes"`, `"no"`, `"not_set"`, or a boolean.
-    pub fn consent(&self, state: JsValue) -> bool {
+    pub fn consent(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ConsentState")] state: JsValue,
+    ) -> bool {
         self.call("consent", EventType::Consent, &state)
     }
 
     /// `"granted"`, `"denied"` or `"default"`.
     #[wasm_bindgen(js_name = pushPermission)]
-    pub fn push_permission(&self, state: JsValue) -> bool {
+    pub fn push_permission(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "NotificationPermission")] state: JsValue,
+    ) -> bool {
         self.call("pushPermission", EventType::PushPermission, &state)
     }
 
     /// A `PushSubscription`, its `toJSON()`, or that JSON as a string.
     #[wasm_bindgen(js_name = pushSubscribe)]
-    pub fn push_subscribe(&self, subscription: JsValue) -> bool {
+    pub fn push_subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PushSubscription | PushSubscriptionJSON | string")]
+        subscription: JsValue,
+    ) -> bool {
         self.call(
             "pushSubscribe",
             EventType::PushSubscribe,
@@ -560,8 +632,11 @@ impl Tracker {
     /// Registers the service worker, asks permission and subscribes; records
     /// `push_permission` and `push_subscribe`. Resolves to the `PushSubscription`, or rejects
     /// with an `Error` that says why.
-    #[wasm_bindgen(js_name = subscribePush)]
-    pub fn subscribe_push(&self, options: JsValue) -> Promise {
+    #[wasm_bindgen(js_name = subscribePush, unchecked_return_type = "Promise<PushSubscription>")]
+    pub fn subscribe_push(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
+    ) -> Promise {
         let t = self.clone();
         future_to_promise(async move {
             let fail = |msg: &str| {
@@ -621,6 +696,7 @@ impl Tracker {
     }
 
     /// Sends everything queued now. Resolves to true when nothing is left to send.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn flush(&self) -> Promise {
         let t = self.clone();
         future_to_promise(async move {

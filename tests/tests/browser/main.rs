@@ -5,3 +5,5 @@
 mod script_tag;
 // Retries, offline and reload, beacons on pagehide, opt-out, SPA page views, hostile input.
 mod delivery;
+// The npm package: packed, installed, type-checked, bundled with esbuild, run.
+mod npm;
