@@ -211,13 +211,16 @@ pub struct Edge {
 }
 
 fn edge_binary() -> PathBuf {
-    // The test executable is target/<profile>/deps/<name>; the edge is target/<profile>/.
+    // A test executable is target/<profile>/deps/<name>, a binary target/<profile>/<name>; the
+    // edge is in target/<profile>/.
     let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|p| p.join("footprint-edge"))
-        .unwrap();
+    let dir = exe.parent().unwrap();
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    let bin = dir.join("footprint-edge");
     assert!(
         bin.exists(),
         "{} is missing: build it with `cargo build -p footprint-edge`",

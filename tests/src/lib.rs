@@ -1,4 +1,5 @@
 //! Shared pieces of Footprint's cross-crate tests and benchmarks.
 
 pub mod browser;
+pub mod size;
 pub mod workload;

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         ["demo"] => demo(),
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
+        ["bench", "sdk-size"] => sdk::bench(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -42,7 +43,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   sdk                    build sdk-wasm/pkg: the npm package and the script-tag files
   demo                   run the edge on ./footprint-data and print its URLs and admin token
   bench ingest [--seconds N] [--connections N]
-                         ingest throughput and latency, plus the HTTP and sled ceilings";
+                         ingest throughput and latency, plus the HTTP and sled ceilings
+  bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready";
 
 fn root() -> PathBuf {
     // xtask's manifest sits one level below the workspace root.

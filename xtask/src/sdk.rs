@@ -146,3 +146,31 @@ fn ensure_binaryen() -> Result<PathBuf> {
     )?;
     Ok(bin)
 }
+
+/// `cargo xtask bench sdk-size`: builds the SDK, then measures it (tests/src/bin/sdk_bench.rs).
+pub fn bench() -> Result {
+    build()?;
+    crate::ensure_chromium()?;
+    run(
+        "building the edge and the SDK bench",
+        cargo().args([
+            "build",
+            "-p",
+            "footprint-edge",
+            "-p",
+            "footprint-e2e",
+            "--bins",
+        ]),
+    )?;
+    run(
+        "measuring the SDK in headless Chromium",
+        cargo().args([
+            "run",
+            "-q",
+            "-p",
+            "footprint-e2e",
+            "--bin",
+            "footprint-sdk-bench",
+        ]),
+    )
+}

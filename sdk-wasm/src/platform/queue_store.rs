@@ -103,9 +103,7 @@ impl QueueStore {
     /// its room.
     pub fn save(&mut self, q: &Queue, version: u64) {
         let (qk, vk) = (key(QUEUE_PREFIX, &self.tab), key(VERSION_PREFIX, &self.tab));
-        if q.is_empty() {
-            self.local.remove(&qk);
-        } else if self.local.set(&qk, &q.encode()).is_err() {
+        if q.is_empty() || self.local.set(&qk, &q.encode()).is_err() {
             self.local.remove(&qk);
         }
         self.version = stamp(version);
