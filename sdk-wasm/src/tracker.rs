@@ -253,6 +253,11 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
 }
 
 impl Tracker {
+    /// The page's tracker, once `init` has made it.
+    pub fn current() -> Option<Tracker> {
+        SINGLETON.with(|s| s.try_borrow().ok().and_then(|t| t.clone()))
+    }
+
     fn after_start(&self) {
         self.persist();
         self.schedule(0);

@@ -93,3 +93,84 @@ mod identity {
         assert_ne!(tracker_id(None).unwrap(), id, "both cleared: a new tracker");
     }
 }
+
+fn ev(id: &str) -> QueuedEvent {
+    QueuedEvent {
+        message_id: id.into(),
+        json: format!("{{\"message_id\":\"{id}\"}}"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_tabs_queue_is_found_again_by_its_next_page_and_orphans_are_adopted() {
+    use footprint_sdk::platform::QueueStore;
+    let local = LocalStorage::open().unwrap();
+    let session = LocalStorage::session().unwrap();
+    for k in local.keys("fp_") {
+        local.remove(&k);
+    }
+    session.remove("fp_tab");
+    let fresh = |s: &'static str| move || s.to_owned();
+
+    // Page one of this tab queues two events and goes (pagehide).
+    let mut one = QueueStore::open(1_000, 6_000, fresh("tab-a")).unwrap();
+    let mut q = one.load();
+    q.push(ev("m1")).unwrap();
+    q.push(ev("m2")).unwrap();
+    one.save(&q, 1);
+    one.gone();
+
+    // The reload: same tab id from sessionStorage, same queue.
+    let mut two = QueueStore::open(2_000, 6_000, fresh("tab-b")).unwrap();
+    assert_eq!(two.load().len(), 2, "the queue survives the reload");
+    assert_eq!(session.get("fp_tab").as_deref(), Some("tab-a"));
+
+    // A duplicated tab (same sessionStorage) while page two is alive takes a new id.
+    let dup = QueueStore::open(2_500, 6_000, fresh("tab-c")).unwrap();
+    assert_eq!(session.get("fp_tab").as_deref(), Some("tab-c"));
+    assert!(
+        dup.adopt_orphans(2_500).is_empty(),
+        "a live page's queue is not an orphan"
+    );
+
+    // Page two closes; another tab adopts its queue, and the key is gone.
+    two.gone();
+    let adopted = dup.adopt_orphans(3_000);
+    assert_eq!(adopted.len(), 1);
+    assert_eq!(adopted[0].len(), 2);
+    assert!(local.get("fp_q:tab-a").is_none());
+    assert!(dup.adopt_orphans(3_000).is_empty(), "adopted once");
+    session.remove("fp_tab");
+}
+
+#[wasm_bindgen_test]
+fn opting_out_purges_the_stored_queue_and_is_remembered() {
+    use footprint_sdk::tracker::{init, Tracker};
+    use wasm_bindgen::JsValue;
+    let local = LocalStorage::open().unwrap();
+    for k in local.keys("fp_") {
+        local.remove(&k);
+    }
+    let config = js_sys::JSON::parse(
+        r#"{"endpoint":"http://127.0.0.1:9","siteKey":"test-shop","autoPageviews":false,"flushIntervalMs":600000}"#,
+    )
+    .unwrap();
+    assert_ne!(init(config), JsValue::FALSE, "init refused the config");
+    let t = Tracker::current().expect("init made the tracker");
+    assert!(t.track(JsValue::from_str("before"), JsValue::UNDEFINED));
+    assert_eq!(t.queued(), 1);
+    let stored = local.keys("fp_q:");
+    assert_eq!(stored.len(), 1, "queued events are stored");
+    assert!(t.opt_out());
+    assert_eq!(t.queued(), 0);
+    assert!(
+        local.get(&stored[0]).is_none(),
+        "the stored queue is purged"
+    );
+    assert_eq!(local.get("fp_optout").as_deref(), Some("1"), "remembered");
+    assert!(!t.track(JsValue::from_str("after"), JsValue::UNDEFINED));
+    assert!(t.is_opted_out());
+    t.opt_in();
+    assert!(local.get("fp_optout").is_none());
+    assert!(t.track(JsValue::from_str("again"), JsValue::UNDEFINED));
+}
