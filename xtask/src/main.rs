@@ -235,6 +235,7 @@ fn apt_install(packages: &[&str]) -> Result {
 // demo
 
 fn demo() -> Result {
+    sdk::build()?;
     run(
         "building the edge",
         cargo().args(["build", "--release", "-p", "footprint-edge"]),
@@ -247,9 +248,11 @@ fn demo() -> Result {
         "# Written by `cargo xtask demo`; a new admin token every run.\n\
          listen = \"127.0.0.1:8787\"\n\
          data_dir = \"{}\"\n\
+         sdk_dir = \"{}\"\n\
          [[sites]]\nkey = \"demo-shop\"\norigins = [\"http://127.0.0.1:8080\", \"http://localhost:8080\"]\n\
          [[admins]]\nname = \"demo\"\ntoken = \"{token}\"\nrole = \"admin\"\n",
-        root().join("footprint-data").display()
+        root().join("footprint-data").display(),
+        sdk::pkg_dir().display()
     );
     fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let mut child = Command::new(root().join("target/release/footprint-edge"))
@@ -265,6 +268,7 @@ fn demo() -> Result {
     println!("  edge          {url}");
     println!("  ingest        POST {url}/v1/batch   (site key: demo-shop)");
     println!("  API contract  {url}/v1/openapi.json");
+    println!("  script tag    <script async src=\"{url}/sdk/v1/footprint.js\" data-site-key=\"demo-shop\"></script>");
     println!("  admin token   {token}");
     println!("  try           curl -H 'Authorization: Bearer {token}' {url}/v1/trackers/<tracker_id>/events");
     println!(

@@ -79,3 +79,54 @@ async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
     assert!(cookie.contains(&format!("fp_tid={id}")), "{cookie}");
     chrome.close().await;
 }
+
+#[test]
+fn the_readme_shows_the_stub_the_tests_use() {
+    let readme =
+        std::fs::read_to_string(footprint_e2e::browser::workspace().join("README.md")).unwrap();
+    assert!(
+        readme.contains(stub().trim()),
+        "README.md's snippet differs from sdk-wasm/js/stub.js"
+    );
+    assert!(readme.contains("/sdk/v1/footprint.js\" data-site-key="));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csp_without_wasm_unsafe_eval_leaves_working_no_ops_and_one_warning() {
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let site = Site::start_shared(pages.clone());
+    let edge = Edge::start(&site.origin);
+    let csp = format!(
+        r#"<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline' {}">"#,
+        edge.url
+    );
+    let page = shop_page(&edge.url, "footprint.page();").replacen(
+        "<meta charset=\"utf-8\">",
+        &format!("<meta charset=\"utf-8\">{csp}"),
+        1,
+    );
+    pages.lock().unwrap().insert("/".to_owned(), html(&page));
+    let chrome = Chrome::start().await;
+    chrome
+        .client
+        .goto(&format!("{}/", site.origin))
+        .await
+        .unwrap();
+    // The stub is an array; the loader replaces it, here with no-ops.
+    chrome
+        .wait_for("window.footprint && !Array.isArray(window.footprint)")
+        .await;
+    let r = chrome
+        .eval(
+            "const a = footprint.productView({productId: 'x'});\
+             let rejected = false; try { await footprint.flush(); } catch (e) { rejected = true; }\
+             return [a, rejected];",
+        )
+        .await;
+    assert_eq!(r, serde_json::json!([false, true]));
+    let log = chrome.console().await;
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("footprint")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("tracker unavailable"), "{log}");
+    chrome.close().await;
+}
