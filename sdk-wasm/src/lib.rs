@@ -16,3 +16,8 @@ pub mod platform;
 pub mod tracker;
 
 pub use footprint_protocol as protocol;
+
+// talc instead of std's dlmalloc: made for wasm, and about 7 KB smaller in the shipped binary.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

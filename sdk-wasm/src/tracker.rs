@@ -13,7 +13,6 @@ use footprint_protocol::EventType;
 use gloo_timers::callback::Timeout;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::convert::to_value;
 use crate::core::backoff::classify;
@@ -95,6 +94,12 @@ struct Inner {
     /// claiming its tab's queue. Browsers fire `visibilitychange` after `pagehide` on
     /// navigation, and that must not undo it.
     gone: Cell<bool>,
+    /// A storage write is scheduled for the end of this task.
+    persist_pending: Cell<bool>,
+    /// `flush()` promises waiting for the current run of sends to end.
+    flushes: RefCell<Vec<js_sys::Function>>,
+    /// What does not change during a page's life: user agent, locale, screen.
+    fixed_context: page::Fixed,
 }
 
 fn now() -> u64 {
@@ -235,6 +240,9 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
             last_address: RefCell::new(String::new()),
             warned_drop: Cell::new(false),
             gone: Cell::new(false),
+            persist_pending: Cell::new(false),
+            flushes: RefCell::new(Vec::new()),
+            fixed_context: page::Fixed::read(),
         }),
     };
     if auto {
@@ -307,6 +315,22 @@ impl Tracker {
         }
     }
 
+    /// Writes the queue at the end of the current task: a handler that makes several calls
+    /// writes storage once. A microtask runs before the browser does anything else, unload
+    /// included, so this is as safe as writing at once.
+    fn persist_soon(&self) {
+        if self.inner.persist_pending.replace(true) {
+            return;
+        }
+        let t = self.clone();
+        let write = Closure::once(move |_: JsValue| {
+            t.inner.persist_pending.set(false);
+            t.persist();
+        });
+        let _ = Promise::resolve(&JsValue::UNDEFINED).then(&write);
+        write.forget();
+    }
+
     /// Picks up what another page of this tab (restored from the back/forward cache) wrote.
     fn refresh(&self) {
         let (Ok(mut store), Ok(mut engine)) = (
@@ -344,7 +368,7 @@ impl Tracker {
         platform::random_bytes(&mut rnd);
         let message_id = uuid_v7(t, rnd);
         let ctx = match self.inner.landing_utm.try_borrow() {
-            Ok(utm) => page::context(&utm),
+            Ok(utm) => page::context(&utm, &self.inner.fixed_context),
             Err(_) => return false,
         };
         let Ok(tracker_id) = self.inner.tracker_id.try_borrow().map(|s| s.clone()) else {
@@ -364,7 +388,7 @@ impl Tracker {
                 if dropped > 0 && !self.inner.warned_drop.replace(true) {
                     warn("footprint: the offline queue is full; dropping the oldest events");
                 }
-                self.persist();
+                self.persist_soon();
                 self.schedule(if send_now {
                     0
                 } else {
@@ -400,61 +424,70 @@ impl Tracker {
         }));
     }
 
+    /// Sends batches, one request at a time, until nothing is left or a send fails.
     fn send_all(&self) {
+        if self.inner.silenced || self.inner.sending.replace(true) {
+            return;
+        }
+        self.send_next();
+    }
+
+    fn send_next(&self) {
+        self.refresh();
+        let t = now();
+        let batch = match self.inner.engine.try_borrow_mut() {
+            Ok(mut e) => e.next_batch(t, &self.inner.site_key, &rfc3339(t)),
+            Err(_) => None,
+        };
+        let Some(batch) = batch else {
+            let done = self
+                .inner
+                .engine
+                .try_borrow()
+                .is_ok_and(|e| e.unsent() == 0);
+            return self.finish(done);
+        };
         let t = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            t.drain().await;
+        http::post(&self.inner.batch_url, &batch.body, false, move |reply| {
+            t.on_reply(reply)
         });
     }
 
-    /// Sends batches until the queue is empty or a send fails. True when everything queued
-    /// at the end has been delivered.
-    async fn drain(&self) -> bool {
-        if self.inner.silenced || self.inner.sending.replace(true) {
-            return false;
-        }
-        let mut ok = true;
-        loop {
-            self.refresh();
-            let t = now();
-            let batch = match self.inner.engine.try_borrow_mut() {
-                Ok(mut e) => e.next_batch(t, &self.inner.site_key, &rfc3339(t)),
-                Err(_) => None,
-            };
-            let Some(batch) = batch else {
-                break;
-            };
-            let reply = http::post(&self.inner.batch_url, &batch.body, false).await;
-            let outcome = classify(reply.status, reply.retry_after.as_deref());
-            let settled = match self.inner.engine.try_borrow_mut() {
-                Ok(mut e) => e.settle(outcome, now(), js_sys::Math::random()),
-                Err(_) => break,
-            };
-            self.persist();
-            match settled {
-                Settled::Delivered => {}
-                Settled::Dropped(n) => {
-                    let mut msg = String::from("footprint: the edge refused a batch of ");
-                    crate::core::json::write_u64(&mut msg, n as u64);
-                    msg.push_str(" events (HTTP ");
-                    crate::core::json::write_u64(&mut msg, u64::from(reply.status.unwrap_or(0)));
-                    msg.push_str("); check siteKey and the page's origin in the edge config");
-                    warn(&msg);
-                }
-                Settled::RetryIn(ms) => {
-                    ok = false;
-                    self.inner.sending.set(false);
-                    self.schedule(ms.min(u64::from(u32::MAX)) as u32);
-                    return ok;
-                }
+    fn on_reply(&self, reply: http::Reply) {
+        let outcome = classify(reply.status, reply.retry_after.as_deref());
+        let settled = match self.inner.engine.try_borrow_mut() {
+            Ok(mut e) => e.settle(outcome, now(), js_sys::Math::random()),
+            Err(_) => return self.finish(false),
+        };
+        self.persist();
+        match settled {
+            Settled::Delivered => self.send_next(),
+            Settled::Dropped(n) => {
+                let mut msg = String::from("footprint: the edge refused a batch of ");
+                crate::core::json::write_u64(&mut msg, n as u64);
+                msg.push_str(" events (HTTP ");
+                crate::core::json::write_u64(&mut msg, u64::from(reply.status.unwrap_or(0)));
+                msg.push_str("); check siteKey and the page's origin in the edge config");
+                warn(&msg);
+                self.send_next();
+            }
+            Settled::RetryIn(ms) => {
+                self.finish(false);
+                self.schedule(ms.min(u64::from(u32::MAX)) as u32);
             }
         }
+    }
+
+    /// The end of a run of sends: settles every `flush()` waiting on it.
+    fn finish(&self, delivered: bool) {
         self.inner.sending.set(false);
-        ok && self
-            .inner
-            .engine
-            .try_borrow()
-            .is_ok_and(|e| e.unsent() == 0)
+        let waiting = match self.inner.flushes.try_borrow_mut() {
+            Ok(mut w) => core::mem::take(&mut *w),
+            Err(_) => Vec::new(),
+        };
+        for resolve in waiting {
+            let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::from_bool(delivered));
+        }
     }
 
     /// The page may be going away: hand everything queued to `sendBeacon`.
@@ -642,51 +675,56 @@ impl Tracker {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
     ) -> Promise {
+        let opts = to_value(&options).unwrap_or(Value::Null);
+        let key = opts
+            .get("vapidPublicKey", "vapid_public_key")
+            .and_then(Value::as_str)
+            .and_then(b64::decode);
+        let worker = opts
+            .get("serviceWorkerUrl", "service_worker_url")
+            .and_then(Value::as_str);
         let t = self.clone();
-        future_to_promise(async move {
-            let fail = |msg: &str| {
+        Promise::new(&mut |resolve, reject| {
+            let fail = move |msg: &str| {
                 warn(msg);
-                Err(js_sys::Error::new(msg).into())
+                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(msg));
             };
-            let opts = to_value(&options).unwrap_or(Value::Null);
-            let key = opts
-                .get("vapidPublicKey", "vapid_public_key")
-                .and_then(Value::as_str)
-                .and_then(b64::decode);
-            let worker = opts
-                .get("serviceWorkerUrl", "service_worker_url")
-                .and_then(Value::as_str);
-            let (Some(key), Some(worker)) = (key, worker) else {
+            let (Some(key), Some(worker)) = (key.clone(), worker) else {
                 return fail(
                     "footprint.subscribePush: needs {vapidPublicKey (base64url), serviceWorkerUrl}",
                 );
             };
-            match push::subscribe(worker, &key).await {
-                Ok(s) => {
-                    t.push_permission(JsValue::from_str(&s.permission));
-                    match s.subscription {
-                        Some(sub) => {
-                            let sub: JsValue = sub.into();
-                            t.push_subscribe(sub.clone());
-                            Ok(sub)
-                        }
-                        None => {
-                            let mut msg = String::from(
-                                "footprint.subscribePush: notification permission is ",
-                            );
-                            msg.push_str(&s.permission);
-                            fail(&msg)
+            let t = t.clone();
+            push::subscribe(
+                worker,
+                key,
+                Box::new(move |outcome| match outcome {
+                    Ok(s) => {
+                        t.push_permission(JsValue::from_str(&s.permission));
+                        match s.subscription {
+                            Some(sub) => {
+                                let sub: JsValue = sub.into();
+                                t.push_subscribe(sub.clone());
+                                let _ = resolve.call1(&JsValue::UNDEFINED, &sub);
+                            }
+                            None => {
+                                let mut msg = String::from(
+                                    "footprint.subscribePush: notification permission is ",
+                                );
+                                msg.push_str(&s.permission);
+                                fail(&msg);
+                            }
                         }
                     }
-                }
-                Err(e) => {
-                    let mut msg = String::from("footprint.subscribePush: ");
-                    msg.push_str(&e.name);
-                    msg.push_str(": ");
-                    msg.push_str(&e.message);
-                    fail(&msg)
-                }
-            }
+                    Err(e) => {
+                        let mut msg = String::from("footprint.subscribePush: ");
+                        msg.push_str(&e.name);
+                        msg.push_str(": ");
+                        msg.push_str(&e.message);
+                        fail(&msg);
+                    }
+                }),
+            );
         })
     }
 
@@ -703,20 +741,17 @@ impl Tracker {
     /// Sends everything queued now. Resolves to true when nothing is left to send.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn flush(&self) -> Promise {
-        let t = self.clone();
-        future_to_promise(async move {
-            if let Ok(mut e) = t.inner.engine.try_borrow_mut() {
-                e.online();
+        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
+            e.online();
+        }
+        let promise = Promise::new(&mut |resolve, _reject| {
+            if let Ok(mut w) = self.inner.flushes.try_borrow_mut() {
+                w.push(resolve);
             }
-            // A send already under way finishes first.
-            for _ in 0..200 {
-                if !t.inner.sending.get() {
-                    break;
-                }
-                gloo_timers::future::TimeoutFuture::new(25).await;
-            }
-            Ok(JsValue::from_bool(t.drain().await))
-        })
+        });
+        // A run already under way resolves this flush when it ends.
+        self.send_all();
+        promise
     }
 
     /// A new tracker id, for a shared device after logout. Returns it.

@@ -3,9 +3,10 @@
 //! Bodies go as `text/plain`, a CORS "simple" request: no preflight, so one round trip per
 //! batch, and the same content type that `sendBeacon` uses. Credentials are omitted: the edge
 //! identifies the browser by the tracker id in the events, never by cookies.
+//!
+//! Callbacks rather than `async`: the futures runtime would be about a tenth of the wasm.
 
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 /// What came back from a send: the status (`None` for a network error or CORS failure) and
 /// any `Retry-After` the edge exposed.
@@ -14,13 +15,14 @@ pub struct Reply {
     pub retry_after: Option<String>,
 }
 
-pub async fn post(url: &str, body: &str, keepalive: bool) -> Reply {
-    let failed = Reply {
+/// Posts `body` to `url` and calls `done` with the reply, once.
+pub fn post(url: &str, body: &str, keepalive: bool, done: impl FnOnce(Reply) + 'static) {
+    let failed = || Reply {
         status: None,
         retry_after: None,
     };
     let Some(window) = web_sys::window() else {
-        return failed;
+        return done(failed());
     };
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -31,16 +33,17 @@ pub async fn post(url: &str, body: &str, keepalive: bool) -> Reply {
         // `keepalive` is not in web-sys's stable RequestInit yet; it is in every current browser.
         let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
     }
-    let Ok(resp) = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await else {
-        return failed;
-    };
-    let Ok(resp) = resp.dyn_into::<web_sys::Response>() else {
-        return failed;
-    };
-    Reply {
-        status: Some(resp.status()),
-        retry_after: resp.headers().get("Retry-After").ok().flatten(),
-    }
+    let fetched = window.fetch_with_str_and_init(url, &init);
+    super::on_settled(&fetched, move |resp| {
+        let reply = match resp.map(|r| r.dyn_into::<web_sys::Response>()) {
+            Ok(Ok(r)) => Reply {
+                status: Some(r.status()),
+                retry_after: r.headers().get("Retry-After").ok().flatten(),
+            },
+            _ => failed(),
+        };
+        done(reply);
+    });
 }
 
 /// Hands a body to the browser to deliver after the page is gone. False when the browser
@@ -53,8 +56,5 @@ pub fn beacon(url: &str, body: &str) -> bool {
 
 /// A fire-and-forget keepalive fetch, for what a beacon refused.
 pub fn keepalive(url: &str, body: &str) {
-    let (url, body) = (url.to_owned(), body.to_owned());
-    wasm_bindgen_futures::spawn_local(async move {
-        post(&url, &body, true).await;
-    });
+    post(url, body, true, |_| {});
 }

@@ -43,32 +43,56 @@ pub fn address() -> String {
         .unwrap_or_default()
 }
 
+/// The parts of the context that stay put while the page lives, read once.
+pub struct Fixed {
+    user_agent: String,
+    locale: String,
+    screen: String,
+}
+
+impl Fixed {
+    pub fn read() -> Fixed {
+        let Some(w) = window() else {
+            return Fixed {
+                user_agent: String::new(),
+                locale: String::new(),
+                screen: String::new(),
+            };
+        };
+        let nav = w.navigator();
+        let screen = w
+            .screen()
+            .ok()
+            .and_then(|s| Some((s.width().ok()?, s.height().ok()?)))
+            .map(|(x, y)| {
+                let mut s = String::new();
+                crate::core::json::write_u64(&mut s, x.max(0) as u64);
+                s.push('x');
+                crate::core::json::write_u64(&mut s, y.max(0) as u64);
+                s
+            })
+            .unwrap_or_default();
+        Fixed {
+            user_agent: nav.user_agent().unwrap_or_default(),
+            locale: nav.language().unwrap_or_default(),
+            screen,
+        }
+    }
+}
+
 /// The context every event carries. `landing_utm` is the campaign the visit arrived with, used
 /// when the current address has none.
-pub fn context(landing_utm: &Utm) -> Context {
+pub fn context(landing_utm: &Utm, fixed: &Fixed) -> Context {
     let Some(w) = window() else {
         return Context::default();
     };
-    let nav = w.navigator();
     let utm = Utm::from_query(&w.location().search().unwrap_or_default());
-    let screen = w
-        .screen()
-        .ok()
-        .and_then(|s| Some((s.width().ok()?, s.height().ok()?)))
-        .map(|(x, y)| {
-            let mut s = String::new();
-            crate::core::json::write_u64(&mut s, x.max(0) as u64);
-            s.push('x');
-            crate::core::json::write_u64(&mut s, y.max(0) as u64);
-            s
-        })
-        .unwrap_or_default();
     Context {
         page_url: w.location().href().unwrap_or_default(),
         referrer: w.document().map(|d| d.referrer()).unwrap_or_default(),
-        user_agent: nav.user_agent().unwrap_or_default(),
-        locale: nav.language().unwrap_or_default(),
-        screen,
+        user_agent: fixed.user_agent.clone(),
+        locale: fixed.locale.clone(),
+        screen: fixed.screen.clone(),
         utm: if utm.is_empty() {
             landing_utm.clone()
         } else {
