@@ -143,8 +143,16 @@ fn a_tabs_queue_is_found_again_by_its_next_page_and_orphans_are_adopted() {
     session.remove("fp_tab");
 }
 
+/// Lets the tracker's end-of-task storage write run.
+async fn next_microtask() {
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+        &wasm_bindgen::JsValue::NULL,
+    ))
+    .await;
+}
+
 #[wasm_bindgen_test]
-fn opting_out_purges_the_stored_queue_and_is_remembered() {
+async fn opting_out_purges_the_stored_queue_and_is_remembered() {
     use footprint_sdk::tracker::{init, Tracker};
     use wasm_bindgen::JsValue;
     let local = LocalStorage::open().unwrap();
@@ -159,6 +167,7 @@ fn opting_out_purges_the_stored_queue_and_is_remembered() {
     let t = Tracker::current().expect("init made the tracker");
     assert!(t.track(JsValue::from_str("before"), JsValue::UNDEFINED));
     assert_eq!(t.queued(), 1);
+    next_microtask().await;
     let stored = local.keys("fp_q:");
     assert_eq!(stored.len(), 1, "queued events are stored");
     assert!(t.opt_out());

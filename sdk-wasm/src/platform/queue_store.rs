@@ -7,8 +7,8 @@
 //!
 //! A tab that closed with events still queued (offline, say) leaves an orphan. The next page to
 //! start adopts it: it moves the events into its own queue and deletes the orphan. A page says
-//! it is alive in `fp_hb:<tab>` (the time it last ran) and says it is gone by writing `0` on
-//! `pagehide`; a queue whose page is gone, or silent for ten minutes, is an orphan. Should two
+//! it is alive in `fp_hb:<tab>` (`<time it last ran> <queue version>`) and says it is gone by
+//! writing time `0` on `pagehide`; a queue whose page is gone, or silent for ten minutes, is an orphan. Should two
 //! pages adopt the same orphan at once, the edge's deduplication keeps one copy of each event.
 //!
 //! A tab duplicated by the browser copies its sessionStorage, tab id included. A page that
@@ -21,7 +21,6 @@ use crate::core::queue::{Queue, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
 
 const QUEUE_PREFIX: &str = "fp_q:";
 const BEAT_PREFIX: &str = "fp_hb:";
-const VERSION_PREFIX: &str = "fp_qv:";
 const TAB_KEY: &str = "fp_tab";
 const ORPHAN_AFTER_MS: u64 = 10 * 60 * 1000;
 
@@ -45,6 +44,14 @@ fn stamp(now: u64) -> String {
     s
 }
 
+/// `fp_hb:<tab>` holds `<beat> <version>`: one key, so a write of the queue costs two
+/// `setItem`s, not three.
+fn beat_and_version(stored: Option<String>) -> (u64, String) {
+    let stored = stored.unwrap_or_default();
+    let (beat, version) = stored.split_once(' ').unwrap_or((&stored, ""));
+    (beat.parse().unwrap_or(0), version.to_owned())
+}
+
 impl QueueStore {
     /// Opens this tab's queue, or `None` where localStorage is unavailable (the queue then
     /// lives in memory only). `fresh_id` makes a new tab id.
@@ -59,10 +66,7 @@ impl QueueStore {
             .as_ref()
             .and_then(|s| s.get(TAB_KEY))
             .unwrap_or_default();
-        let beat = local
-            .get(&key(BEAT_PREFIX, &tab))
-            .and_then(|b| b.parse::<u64>().ok())
-            .unwrap_or(0);
+        let (beat, _) = beat_and_version(local.get(&key(BEAT_PREFIX, &tab)));
         if tab.is_empty() || (beat != 0 && now.saturating_sub(beat) < alive_within_ms) {
             tab = fresh_id();
             if let Some(s) = &session {
@@ -79,10 +83,7 @@ impl QueueStore {
     }
 
     pub fn load(&mut self) -> Queue {
-        self.version = self
-            .local
-            .get(&key(VERSION_PREFIX, &self.tab))
-            .unwrap_or_default();
+        self.version = beat_and_version(self.local.get(&key(BEAT_PREFIX, &self.tab))).1;
         let stored = self
             .local
             .get(&key(QUEUE_PREFIX, &self.tab))
@@ -92,32 +93,36 @@ impl QueueStore {
 
     /// True when another page of this tab wrote the queue since this page last did.
     pub fn stale(&self) -> bool {
-        self.local
-            .get(&key(VERSION_PREFIX, &self.tab))
-            .unwrap_or_default()
-            != self.version
+        beat_and_version(self.local.get(&key(BEAT_PREFIX, &self.tab))).1 != self.version
     }
 
-    /// Writes the queue. When the site's quota is full, the stored copy is removed rather
-    /// than left stale: the page keeps its events in memory, and the shop's own data keeps
-    /// its room.
+    /// Writes the queue; [`QueueStore::beat`] or [`QueueStore::gone`] must follow, as they
+    /// record its version. When the site's quota is full, the stored copy is removed rather
+    /// than left stale: the page keeps its events in memory, and the shop's own data keeps its
+    /// room.
     pub fn save(&mut self, q: &Queue, version: u64) {
-        let (qk, vk) = (key(QUEUE_PREFIX, &self.tab), key(VERSION_PREFIX, &self.tab));
+        let qk = key(QUEUE_PREFIX, &self.tab);
         if q.is_empty() || self.local.set(&qk, &q.encode()).is_err() {
             self.local.remove(&qk);
         }
         self.version = stamp(version);
-        let _ = self.local.set(&vk, &self.version);
+    }
+
+    fn write_beat(&self, beat: u64) {
+        let mut v = stamp(beat);
+        v.push(' ');
+        v.push_str(&self.version);
+        let _ = self.local.set(&key(BEAT_PREFIX, &self.tab), &v);
     }
 
     /// Records that this page is alive.
     pub fn beat(&self, now: u64) {
-        let _ = self.local.set(&key(BEAT_PREFIX, &self.tab), &stamp(now));
+        self.write_beat(now);
     }
 
     /// Records that this page is going away, so its queue may be adopted.
     pub fn gone(&self) {
-        let _ = self.local.set(&key(BEAT_PREFIX, &self.tab), "0");
+        self.write_beat(0);
     }
 
     /// Takes every orphaned queue out of storage.
@@ -128,18 +133,13 @@ impl QueueStore {
             if tab == self.tab {
                 continue;
             }
-            let beat = self
-                .local
-                .get(&key(BEAT_PREFIX, tab))
-                .and_then(|b| b.parse::<u64>().ok())
-                .unwrap_or(0);
+            let (beat, _) = beat_and_version(self.local.get(&key(BEAT_PREFIX, tab)));
             if beat != 0 && now.saturating_sub(beat) < ORPHAN_AFTER_MS {
                 continue;
             }
             let stored = self.local.get(&qk).unwrap_or_default();
             self.local.remove(&qk);
             self.local.remove(&key(BEAT_PREFIX, tab));
-            self.local.remove(&key(VERSION_PREFIX, tab));
             out.push(Queue::decode(
                 &stored,
                 DEFAULT_MAX_EVENTS,
