@@ -365,6 +365,8 @@ pub struct FaultProxy {
     pub url: String,
     /// When each POST arrived, and what it was answered.
     pub log: Arc<Mutex<Vec<(Instant, u16)>>>,
+    /// Every event's `message_id`, in the order the posts carried them (repeats included).
+    pub message_ids: Arc<Mutex<Vec<String>>>,
 }
 
 impl FaultProxy {
@@ -372,7 +374,13 @@ impl FaultProxy {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
         let url = format!("http://{}", server.server_addr());
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (s, l, edge) = (server.clone(), log.clone(), edge.to_owned());
+        let message_ids = Arc::new(Mutex::new(Vec::new()));
+        let (s, l, ids, edge) = (
+            server.clone(),
+            log.clone(),
+            message_ids.clone(),
+            edge.to_owned(),
+        );
         std::thread::spawn(move || {
             let client = reqwest::blocking::Client::new();
             for mut req in s.incoming_requests() {
@@ -384,6 +392,15 @@ impl FaultProxy {
                     .unwrap_or_default();
                 let mut body = Vec::new();
                 let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
+                if let Ok(batch) = serde_json::from_slice::<Value>(&body) {
+                    let seen = batch["events"].as_array().cloned().unwrap_or_default();
+                    if let Ok(mut v) = ids.lock() {
+                        v.extend(
+                            seen.iter()
+                                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
+                        );
+                    }
+                }
                 let seen = l.lock().map(|v| v.len()).unwrap_or(0);
                 let (status, text) = if seen < fail {
                     (
@@ -413,7 +430,12 @@ impl FaultProxy {
                 );
             }
         });
-        FaultProxy { server, url, log }
+        FaultProxy {
+            server,
+            url,
+            log,
+            message_ids,
+        }
     }
 }
 

@@ -278,3 +278,71 @@ async fn bad_input_warns_once_and_returns_false_without_throwing() {
     );
     chrome.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tabs_of_one_shop_never_send_the_same_event() {
+    let s = setup();
+    // A counting proxy (it fails nothing) sees every event each tab sends.
+    let proxy = FaultProxy::start(&s.edge.url, 0);
+    let url = s.add("/", page(&proxy.url, "autoPageviews: false, flushIntervalMs: 200"));
+    let chrome = Chrome::start().await;
+    let first = chrome.client.window().await.unwrap();
+    let id = open(&chrome, &url).await;
+    let second = chrome.client.new_window(true).await.unwrap().handle;
+    chrome.client.switch_to_window(second.clone()).await.unwrap();
+    assert_eq!(open(&chrome, &url).await, id, "one tracker id per browser");
+
+    // Both tabs track, interleaved, while both send on their timers.
+    for round in 0..5 {
+        for (tab, handle) in [("a", &first), ("b", &second)] {
+            chrome.client.switch_to_window(handle.clone()).await.unwrap();
+            chrome
+                .eval(&format!("return tracker.track('tab_{tab}', {{round: {round}}});"))
+                .await;
+        }
+    }
+    for handle in [&first, &second] {
+        chrome.client.switch_to_window(handle.clone()).await.unwrap();
+        assert_eq!(chrome.eval("return await tracker.flush();").await, true);
+    }
+    let sent = proxy.message_ids.lock().unwrap().clone();
+    let mut unique = sent.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(sent.len(), 10, "{sent:?}");
+    assert_eq!(unique.len(), 10, "an event was sent twice: {sent:?}");
+    assert_eq!(s.edge.types(&id).await.len(), 10);
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn do_not_track_is_respected_only_when_the_shop_asks() {
+    let s = setup();
+    // Chromium 156 ignores the `enable_do_not_track` profile preference when driven headless,
+    // so the page sets the signal as a browser with DNT on reports it, before the tracker loads.
+    let dnt = |(ctype, body): (String, Vec<u8>)| {
+        let body = String::from_utf8(body).unwrap().replacen(
+            "<script>",
+            "<script>Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'});",
+            1,
+        );
+        (ctype, body.into_bytes())
+    };
+    let respect = s.add("/respect", dnt(page(&s.edge.url, "respectDoNotTrack: true")));
+    let ignore = s.add("/ignore", dnt(page(&s.edge.url, "autoPageviews: false")));
+    let chrome = Chrome::start().await;
+    let id = open(&chrome, &respect).await;
+    assert_eq!(chrome.eval("return navigator.doNotTrack;").await, "1");
+    assert_eq!(chrome.eval("return tracker.track('x');").await, false);
+    assert_eq!(chrome.eval("return tracker.queued();").await, 0);
+    assert_eq!(chrome.eval("return tracker.isOptedOut();").await, false);
+    assert_eq!(chrome.console().await, "", "silence is not an error");
+
+    // The default (false) tracks, DNT or not.
+    chrome.client.goto(&ignore).await.unwrap();
+    chrome.wait_for("window.tracker").await;
+    assert_eq!(chrome.eval("return tracker.track('y');").await, true);
+    assert_eq!(chrome.eval("return await tracker.flush();").await, true);
+    assert_eq!(s.edge.types(&id).await, ["custom"], "nothing from the respecting page");
+    chrome.close().await;
+}
