@@ -284,25 +284,42 @@ async fn two_tabs_of_one_shop_never_send_the_same_event() {
     let s = setup();
     // A counting proxy (it fails nothing) sees every event each tab sends.
     let proxy = FaultProxy::start(&s.edge.url, 0);
-    let url = s.add("/", page(&proxy.url, "autoPageviews: false, flushIntervalMs: 200"));
+    let url = s.add(
+        "/",
+        page(&proxy.url, "autoPageviews: false, flushIntervalMs: 200"),
+    );
     let chrome = Chrome::start().await;
     let first = chrome.client.window().await.unwrap();
     let id = open(&chrome, &url).await;
     let second = chrome.client.new_window(true).await.unwrap().handle;
-    chrome.client.switch_to_window(second.clone()).await.unwrap();
+    chrome
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
     assert_eq!(open(&chrome, &url).await, id, "one tracker id per browser");
 
     // Both tabs track, interleaved, while both send on their timers.
     for round in 0..5 {
         for (tab, handle) in [("a", &first), ("b", &second)] {
-            chrome.client.switch_to_window(handle.clone()).await.unwrap();
             chrome
-                .eval(&format!("return tracker.track('tab_{tab}', {{round: {round}}});"))
+                .client
+                .switch_to_window(handle.clone())
+                .await
+                .unwrap();
+            chrome
+                .eval(&format!(
+                    "return tracker.track('tab_{tab}', {{round: {round}}});"
+                ))
                 .await;
         }
     }
     for handle in [&first, &second] {
-        chrome.client.switch_to_window(handle.clone()).await.unwrap();
+        chrome
+            .client
+            .switch_to_window(handle.clone())
+            .await
+            .unwrap();
         assert_eq!(chrome.eval("return await tracker.flush();").await, true);
     }
     let sent = proxy.message_ids.lock().unwrap().clone();
@@ -328,7 +345,10 @@ async fn do_not_track_is_respected_only_when_the_shop_asks() {
         );
         (ctype, body.into_bytes())
     };
-    let respect = s.add("/respect", dnt(page(&s.edge.url, "respectDoNotTrack: true")));
+    let respect = s.add(
+        "/respect",
+        dnt(page(&s.edge.url, "respectDoNotTrack: true")),
+    );
     let ignore = s.add("/ignore", dnt(page(&s.edge.url, "autoPageviews: false")));
     let chrome = Chrome::start().await;
     let id = open(&chrome, &respect).await;
@@ -343,6 +363,10 @@ async fn do_not_track_is_respected_only_when_the_shop_asks() {
     chrome.wait_for("window.tracker").await;
     assert_eq!(chrome.eval("return tracker.track('y');").await, true);
     assert_eq!(chrome.eval("return await tracker.flush();").await, true);
-    assert_eq!(s.edge.types(&id).await, ["custom"], "nothing from the respecting page");
+    assert_eq!(
+        s.edge.types(&id).await,
+        ["custom"],
+        "nothing from the respecting page"
+    );
     chrome.close().await;
 }

@@ -7,3 +7,5 @@ mod script_tag;
 mod delivery;
 // The npm package: packed, installed, type-checked, bundled with esbuild, run.
 mod npm;
+// Web push: subscribePush's failure path and the service-worker helper.
+mod push;
