@@ -120,12 +120,12 @@ fn invalid(method: &str, e: Invalid) -> bool {
 /// one warning when the config is unusable.
 #[wasm_bindgen(unchecked_return_type = "Tracker | false")]
 pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> JsValue {
-    if let Some(t) = SINGLETON.with(|s| s.borrow().clone()) {
+    if let Some(t) = Tracker::current() {
         return t.into();
     }
     match start(&config) {
         Ok(t) => {
-            SINGLETON.with(|s| {
+            let _ = SINGLETON.try_with(|s| {
                 if let Ok(mut s) = s.try_borrow_mut() {
                     *s = Some(t.clone());
                 }
@@ -263,7 +263,10 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
 impl Tracker {
     /// The page's tracker, once `init` has made it.
     pub fn current() -> Option<Tracker> {
-        SINGLETON.with(|s| s.try_borrow().ok().and_then(|t| t.clone()))
+        SINGLETON
+            .try_with(|s| s.try_borrow().ok().and_then(|t| t.clone()))
+            .ok()
+            .flatten()
     }
 
     fn after_start(&self) {

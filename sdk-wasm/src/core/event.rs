@@ -69,11 +69,12 @@ impl Utm {
         let mut utm = Utm::default();
         for pair in query.trim_start_matches('?').split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if let Some(i) = k
+            let slot = k
                 .strip_prefix("utm_")
                 .and_then(|k| UTM_KEYS.iter().position(|u| *u == k))
-            {
-                utm.0[i] = clean(&percent_decode(v), 300);
+                .and_then(|i| utm.0.get_mut(i));
+            if let Some(slot) = slot {
+                *slot = clean(&percent_decode(v), 300);
             }
         }
         utm
@@ -85,7 +86,14 @@ impl Utm {
 
     /// One line per parameter, for keeping a landing page's campaign for the rest of a visit.
     pub fn encode(&self) -> String {
-        self.0.join("\n")
+        let mut s = String::new();
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                s.push('\n');
+            }
+            s.push_str(v);
+        }
+        s
     }
 
     pub fn decode(s: &str) -> Utm {
@@ -97,27 +105,35 @@ impl Utm {
     }
 }
 
-/// `%XX` and `+` decoding as for form-encoded queries. Bytes that do not make UTF-8 become U+FFFD.
+/// `%XX` and `+` decoding as for form-encoded queries. A value that does not decode to UTF-8
+/// is dropped: it is not a campaign name anyone typed.
 pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
     let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(c) = bytes.next() {
+        match c {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
+            b'%' => {
+                let mut ahead = bytes.clone();
+                match (ahead.next().and_then(hex), ahead.next().and_then(hex)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        bytes = ahead;
+                    }
+                    _ => out.push(b'%'),
                 }
-                _ => out.push(b'%'),
-            },
+            }
             c => out.push(c),
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Characters in `s`, counted without the standard library's vectorised counter (which is
+/// about a kilobyte of wasm): UTF-8 continuation bytes are `10xxxxxx`.
+pub fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
 /// Control characters to spaces, trimmed, cut to `max` characters: for names, titles and URLs,
@@ -232,7 +248,7 @@ fn shop_id(v: Option<&Value>, field: &str) -> Result<String> {
     match v {
         Some(Value::Str(s)) => {
             let t = s.trim();
-            let n = t.chars().count();
+            let n = char_count(t);
             if (1..=100).contains(&n) && !t.chars().any(char::is_control) {
                 Ok(t.to_owned())
             } else {
@@ -500,7 +516,7 @@ pub fn properties(ty: EventType, v: &Value) -> Result<String> {
                 Some(Value::Str(e))
                     if e.starts_with("https://")
                         && e.len() > 8
-                        && e.chars().count() <= 2048
+                        && char_count(e) <= 2048
                         && !e.chars().any(char::is_control) =>
                 {
                     o.str("endpoint", e)
@@ -514,7 +530,7 @@ pub fn properties(ty: EventType, v: &Value) -> Result<String> {
                 for (key, max) in [("p256dh", 200), ("auth", 100)] {
                     match keys.and_then(|k| k.get(key, key)) {
                         Some(Value::Str(s))
-                            if (1..=max).contains(&s.chars().count())
+                            if (1..=max).contains(&char_count(s))
                                 && !s.chars().any(char::is_control) =>
                         {
                             k.str(key, s)
@@ -558,7 +574,7 @@ fn identify(o: &mut Obj<'_>, v: &Value) -> Result<()> {
             None => Ok(None),
             Some(Value::Str(s)) => {
                 let t = s.trim();
-                let n = t.chars().count();
+                let n = char_count(t);
                 if n == 0 {
                     Ok(None)
                 } else if n <= max && !t.chars().any(char::is_control) {
@@ -606,7 +622,7 @@ fn identify(o: &mut Obj<'_>, v: &Value) -> Result<()> {
 /// `track(name, props)`: the shop's own event.
 pub fn custom(name: &Value, props: &Value) -> Result<String> {
     let n = match name {
-        Value::Str(s) if (1..=100).contains(&s.trim().chars().count()) => clean(s, 100),
+        Value::Str(s) if (1..=100).contains(&char_count(s.trim())) => clean(s, 100),
         _ => {
             return Err(Invalid::new(
                 "name",
@@ -920,6 +936,8 @@ mod tests {
         assert_eq!(Utm::decode(&utm.encode()), utm);
         assert!(Utm::from_query("").is_empty());
         assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%FF"), "", "not UTF-8");
+        assert_eq!(char_count("a😀é"), 3);
         assert_eq!(percent_decode("a%4"), "a%4");
     }
 }

@@ -105,54 +105,55 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes an unsigned integer in decimal.
-pub fn write_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Writes an unsigned integer in decimal. No indexing, so no panic path in the wasm.
+pub fn write_u64(out: &mut String, n: u64) {
+    let mut div = 1u64;
+    while n / div >= 10 {
+        div *= 10;
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
+    while div > 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        div /= 10;
     }
 }
 
 /// Writes `digits / 10^decimals` exactly, trimming trailing zeros: `(199900, 4)` is `19.99`.
-/// Works on the decimal text rather than with powers of ten, which overflow u64 past 10^19.
+/// Works digit by digit rather than with powers of ten, which overflow u64 past 10^19.
 pub fn write_fixed(out: &mut String, negative: bool, digits: u64, decimals: u32) {
     let mut text = String::with_capacity(24);
     write_u64(&mut text, digits);
     let d = decimals as usize;
-    if text.len() <= d {
-        // Pad so that there is at least one digit before the point.
-        let mut padded = String::with_capacity(d + 1);
-        for _ in text.len()..=d {
-            padded.push('0');
-        }
-        padded.push_str(&text);
-        text = padded;
-    }
-    let (int, frac) = text.split_at(text.len() - d);
-    let frac = frac.trim_end_matches('0');
+    // Leading zeros so that at least one digit stands before the point.
+    let pad = (d + 1).saturating_sub(text.len());
+    let all = core::iter::repeat_n(b'0', pad).chain(text.bytes());
+    let len = pad + text.len();
+    // The fraction ends at its last non-zero digit.
+    let last = text
+        .bytes()
+        .rposition(|b| b != b'0')
+        .map_or(0, |p| p + pad + 1);
+    let int_len = len - d;
     if negative && digits != 0 {
         out.push('-');
     }
-    out.push_str(int);
-    if !frac.is_empty() {
-        out.push('.');
-        out.push_str(frac);
+    for (i, b) in all.enumerate() {
+        if i == int_len {
+            if last <= int_len {
+                break;
+            }
+            out.push('.');
+        }
+        if i >= int_len && i >= last {
+            break;
+        }
+        out.push(char::from(b));
     }
 }
 
 /// 2^53: below it every integer is an exact f64.
 const EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
-/// Writes a finite number. Exact for every value a shop is likely to send: integers up to 2^53
+/// Writes a finite number. Exact for every value a shop is likely to send: integers up to 2^64
 /// and decimals whose digits fit in 2^53 (`19.99`, `0.000125`), found by the shortest decimal
 /// expansion that reads back as the same f64. Anything else (`0.1 + 0.2`) is written with as
 /// many digits as an exact integer holds, which is within a few units of the last place. A
@@ -165,33 +166,16 @@ pub fn write_num(out: &mut String, n: f64) {
     let neg = n < 0.0;
     let a = if neg { -n } else { n };
     if a.fract() == 0.0 {
-        if a < 1e38 {
-            if neg {
+        if a < 18_446_744_073_709_551_616.0 {
+            if neg && a != 0.0 {
                 out.push('-');
             }
-            // Integral f64s below 2^128 convert exactly.
-            let v = a as u128;
-            let (hi, lo) = ((v / 10u128.pow(19)) as u64, (v % 10u128.pow(19)) as u64);
-            if hi > 0 {
-                write_u64(out, hi);
-                let mut pad = 19;
-                let mut l = lo;
-                while l > 0 {
-                    l /= 10;
-                    pad -= 1;
-                }
-                for _ in 0..pad {
-                    out.push('0');
-                }
-                if lo > 0 {
-                    write_u64(out, lo);
-                }
-            } else {
-                write_u64(out, lo);
-            }
+            // Integral f64s below 2^64 convert exactly.
+            write_u64(out, a as u64);
         } else {
-            // Far beyond anything a shop counts; keep the JSON valid.
-            out.push_str(if neg { "-1e38" } else { "1e38" });
+            // Beyond 1.8e19, far past anything a shop counts; 128-bit arithmetic to write it
+            // would cost more wasm than it is worth. Sent as null, like JSON.stringify(NaN).
+            out.push_str("null");
         }
         return;
     }
@@ -257,8 +241,8 @@ mod tests {
             (0.000125, "0.000125"),
             (1234567.891, "1234567.891"),
             (9007199254740991.0, "9007199254740991"),
-            (1e20, "100000000000000000000"),
-            (123456789012345680000.0, "123456789012345683968"),
+            (1e19, "10000000000000000000"),
+            (1e20, "null"),
         ] {
             assert_eq!(num(n), want, "{n}");
         }

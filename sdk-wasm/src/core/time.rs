@@ -55,11 +55,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// True for a date written `YYYY-MM-DD` that exists, as the edge requires of `birth_date`.
 pub fn is_calendar_date(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return false;
     }
     let num = |r: core::ops::Range<usize>| {
-        b[r].iter().try_fold(0u32, |acc, &c| {
+        b.get(r)?.iter().try_fold(0u32, |acc, &c| {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };

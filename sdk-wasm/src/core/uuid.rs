@@ -7,8 +7,11 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// the browser). Hand-written rather than `format!` to keep `core::fmt` out of the wasm.
 pub fn uuid_v7(unix_ms: u64, random: [u8; 10]) -> String {
     let mut b = [0u8; 16];
-    b[..6].copy_from_slice(&unix_ms.to_be_bytes()[2..]);
-    b[6..].copy_from_slice(&random);
+    // Zipped rather than sliced: no length check to panic on in the wasm.
+    let time = unix_ms.to_be_bytes().into_iter().skip(2);
+    for (slot, byte) in b.iter_mut().zip(time.chain(random)) {
+        *slot = byte;
+    }
     b[6] = 0x70 | (b[6] & 0x0f); // version 7
     b[8] = 0x80 | (b[8] & 0x3f); // variant 10
     let mut s = String::with_capacity(36);

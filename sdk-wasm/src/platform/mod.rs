@@ -95,7 +95,7 @@ pub fn on_settled(promise: &js_sys::Promise, f: impl FnOnce(Result<JsValue, JsVa
             None => f(Ok(v)),
         }
     });
-    TAG_ERROR.with(|tag| {
+    let _ = TAG_ERROR.try_with(|tag| {
         // The returned promise is not needed: `f` is where the outcome goes.
         let _ = promise
             .unchecked_ref::<Thenable>()

@@ -129,7 +129,9 @@ impl QueueStore {
     pub fn adopt_orphans(&self, now: u64) -> Vec<Queue> {
         let mut out = Vec::new();
         for qk in self.local.keys(QUEUE_PREFIX) {
-            let tab = &qk[QUEUE_PREFIX.len()..];
+            let Some(tab) = qk.strip_prefix(QUEUE_PREFIX) else {
+                continue;
+            };
             if tab == self.tab {
                 continue;
             }
