@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::to_value;
 use crate::core::backoff::classify;
+use crate::core::config::Config;
 use crate::core::engine::{Engine, Settled, Tracked};
 use crate::core::event::{self, Invalid, Utm};
 use crate::core::json::Value;
@@ -141,56 +142,23 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
 }
 
 fn start(config: &JsValue) -> Result<Tracker, Invalid> {
-    let bad = |field: &str, problem: &'static str| Invalid {
-        field: field.to_owned(),
-        problem,
-    };
-    let cfg = to_value(config).map_err(|_| bad("", "expects a small config object"))?;
-    if !matches!(cfg, Value::Obj(_)) {
-        return Err(bad("", "expects a config object"));
-    }
-    let endpoint = match cfg.get("endpoint", "endpoint").and_then(Value::as_str) {
-        Some(e) if e.starts_with("https://") || e.starts_with("http://") => e.trim_end_matches('/'),
-        _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
-    };
-    let mut batch_url = endpoint.to_owned();
-    if !batch_url.ends_with("/v1/batch") {
-        batch_url.push_str("/v1/batch");
-    }
-    let site_key = match cfg.get("siteKey", "site_key").and_then(Value::as_str) {
-        Some(k) if footprint_protocol::SiteKey::new(k).is_ok() => k.to_owned(),
-        _ => {
-            return Err(bad(
-                "siteKey",
-                "must be the site key the edge was configured with",
-            ))
-        }
-    };
-    let number = |camel: &str, default: f64, lo: f64, hi: f64| -> Result<f64, Invalid> {
-        match cfg.get(camel, camel) {
-            None => Ok(default),
-            Some(&Value::Num(n)) if (lo..=hi).contains(&n) => Ok(n),
-            Some(_) => Err(bad(camel, "is out of range")),
-        }
-    };
-    let flag = |camel: &str, default: bool| match cfg.get(camel, camel) {
-        Some(&Value::Bool(b)) => b,
-        _ => default,
-    };
-    let flush_interval_ms = number("flushIntervalMs", 2000.0, 100.0, 600_000.0)? as u32;
-    let max_batch = number("maxBatch", 20.0, 1.0, 500.0)? as usize;
-    let cookie_domain = cfg
-        .get("cookieDomain", "cookie_domain")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let silenced = flag("respectDoNotTrack", false) && page::do_not_track();
-    let auto = flag("autoPageviews", true);
+    let cfg = to_value(config)
+        .map_err(|_| too_big())
+        .and_then(|v| Config::from_value(&v))?;
+    let Config {
+        batch_url,
+        site_key,
+        flush_interval_ms,
+        max_batch,
+        cookie_domain,
+        auto_pageviews: auto,
+        respect_dnt,
+    } = cfg;
+    let silenced = respect_dnt && page::do_not_track();
 
-    let tracker_id = platform::tracker_id(cookie_domain.as_deref()).map_err(|_| {
-        bad(
-            "",
-            "cannot run without cookies (document.cookie is unavailable)",
-        )
+    let tracker_id = platform::tracker_id(cookie_domain.as_deref()).map_err(|_| Invalid {
+        field: String::new(),
+        problem: "cannot run without cookies (document.cookie is unavailable)",
     })?;
     let t = now();
     let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
@@ -211,19 +179,11 @@ fn start(config: &JsValue) -> Result<Tracker, Invalid> {
     }
     // The campaign a visit landed with stays on its events until the tab closes.
     let session = platform::LocalStorage::session().ok();
-    let here = page::utm_here();
-    let landing = if here.is_empty() {
-        session
-            .as_ref()
-            .and_then(|s| s.get(UTM_KEY))
-            .map(|s| Utm::decode(&s))
-            .unwrap_or_default()
-    } else {
-        if let Some(s) = &session {
-            let _ = s.set(UTM_KEY, &here.encode());
-        }
-        here
-    };
+    let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
+    let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
+    if let (Some(s), Some(text)) = (&session, store_utm) {
+        let _ = s.set(UTM_KEY, &text);
+    }
     let tracker = Tracker {
         inner: Rc::new(Inner {
             batch_url,

@@ -96,6 +96,17 @@ impl Utm {
         s
     }
 
+    /// The campaign a visit carries: the current address's, which is then stored for the
+    /// rest of the visit (returned as the text to store), or else the one stored at landing.
+    pub fn for_visit(here: Utm, stored: Option<&str>) -> (Utm, Option<String>) {
+        if here.is_empty() {
+            (stored.map(Utm::decode).unwrap_or_default(), None)
+        } else {
+            let text = here.encode();
+            (here, Some(text))
+        }
+    }
+
     pub fn decode(s: &str) -> Utm {
         let mut utm = Utm::default();
         for (slot, v) in utm.0.iter_mut().zip(s.split('\n')) {
@@ -935,6 +946,12 @@ mod tests {
         assert_eq!(utm.0[3], "%zz");
         assert_eq!(Utm::decode(&utm.encode()), utm);
         assert!(Utm::from_query("").is_empty());
+        // The landing page's campaign stays with the visit; a new campaign replaces it.
+        let (kept, store) = Utm::for_visit(Utm::default(), Some(&utm.encode()));
+        assert_eq!((kept, store), (utm.clone(), None));
+        let (new, store) = Utm::for_visit(Utm::from_query("utm_source=ad"), Some(&utm.encode()));
+        assert_eq!(new.0[0], "ad");
+        assert_eq!(store, Some(new.encode()));
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%FF"), "", "not UTF-8");
         assert_eq!(char_count("a😀é"), 3);

@@ -4,6 +4,7 @@
 
 pub mod b64;
 pub mod backoff;
+pub mod config;
 pub mod engine;
 pub mod event;
 pub mod identity;
