@@ -14,6 +14,23 @@ const CALLS: usize = 20;
 async fn main() {
     let sizes = size::measure(&sdk_dir());
     println!("{}", size::table(&sizes));
+    let total: usize = sizes.iter().map(|f| f.gzip).sum();
+    println!(
+        "gzip total {:.1} KB: budget {:.0} KB {}, target {:.0} KB {}",
+        total as f64 / 1024.0,
+        size::BUDGET_GZIP as f64 / 1024.0,
+        if total <= size::BUDGET_GZIP {
+            "met"
+        } else {
+            "MISSED"
+        },
+        size::TARGET_GZIP as f64 / 1024.0,
+        if total <= size::TARGET_GZIP {
+            "met"
+        } else {
+            "missed"
+        },
+    );
 
     let files = Arc::new(Mutex::new(pkg_files()));
     let site = Site::start_shared(files.clone());
