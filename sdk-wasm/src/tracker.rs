@@ -286,12 +286,10 @@ impl Tracker {
             return;
         }
         let t = self.clone();
-        let write = Closure::once(move |_: JsValue| {
+        platform::on_settled(&Promise::resolve(&JsValue::UNDEFINED), move |_| {
             t.inner.persist_pending.set(false);
             t.persist();
         });
-        let _ = Promise::resolve(&JsValue::UNDEFINED).then(&write);
-        write.forget();
     }
 
     /// Picks up what another page of this tab (restored from the back/forward cache) wrote.
