@@ -10,6 +10,7 @@ use footprint_protocol::SiteKey;
 use serde::Deserialize;
 
 use crate::auth::{Role, TokenDigest};
+use crate::identity::Region;
 
 /// The whole configuration of one edge process.
 #[derive(Debug, Clone)]
@@ -25,6 +26,7 @@ pub struct Config {
     pub admins: Vec<AdminConfig>,
     pub rate_limit: RateLimitConfig,
     pub store: StoreConfig,
+    pub identity: IdentityConfig,
     /// The tracker's build (`cargo xtask sdk` writes `sdk-wasm/pkg`), served under `/sdk/v1/`.
     /// Default: none, and those routes answer 404 saying how to enable them.
     pub sdk_dir: Option<PathBuf>,
@@ -74,6 +76,20 @@ impl Default for RateLimitConfig {
             trust_forwarded_for: false,
         }
     }
+}
+
+/// How identify's values are matched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdentityConfig {
+    /// The region assumed for phone numbers written without a country code (ISO 3166-1
+    /// alpha-2, e.g. `ES`). Default: none, and such numbers are refused with a warning.
+    pub default_region: Option<Region>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    default_region: Option<String>,
 }
 
 /// Tuning of the write path.
@@ -140,6 +156,8 @@ struct RawConfig {
     rate_limit: RateLimitConfig,
     #[serde(default)]
     store: StoreConfig,
+    #[serde(default)]
+    identity: RawIdentity,
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,6 +313,14 @@ impl Config {
         if st.max_group_events == 0 {
             return Err(invalid("store.max_group_events", "must be at least 1"));
         }
+        let identity = IdentityConfig {
+            default_region: raw
+                .identity
+                .default_region
+                .map(|r| r.parse::<Region>())
+                .transpose()
+                .map_err(|m| invalid("identity.default_region", m))?,
+        };
 
         Ok(Config {
             listen,
@@ -303,6 +329,7 @@ impl Config {
             admins,
             rate_limit: rl,
             store: st,
+            identity,
             sdk_dir: ov.sdk_dir.clone().or(raw.sdk_dir),
             is_dev_default,
         })
@@ -343,6 +370,7 @@ fn dev_defaults() -> RawConfig {
         }],
         rate_limit: RateLimitConfig::default(),
         store: StoreConfig::default(),
+        identity: RawIdentity::default(),
     }
 }
 
@@ -357,6 +385,28 @@ mod tests {
     }
 
     const SITE: &str = "[[sites]]\nkey = \"shop\"\norigins = [\"http://localhost:8080\"]\n";
+
+    #[test]
+    fn the_identity_region_is_checked_and_optional() {
+        let ov = Overrides::default();
+        let none = Config::from_toml(SITE, &ov).unwrap();
+        assert!(none.identity.default_region.is_none());
+        let es = Config::from_toml(&format!("{SITE}[identity]\ndefault_region = \"es\"\n"), &ov);
+        assert_eq!(
+            es.unwrap().identity.default_region,
+            Some("ES".parse().unwrap())
+        );
+        let err = Config::from_toml(
+            &format!("{SITE}[identity]\ndefault_region = \"Spain\"\n"),
+            &ov,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("identity.default_region") && err.contains("ISO 3166"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn the_issue_example_parses() {

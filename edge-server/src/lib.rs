@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod ingest;
 pub mod ratelimit;
 pub mod routes;
