@@ -8,12 +8,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 /// One file, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Asset {
-    pub body: Vec<u8>,
+    /// Shared, so a response clones a pointer rather than the 100 KB of wasm.
+    pub body: Bytes,
     pub content_type: &'static str,
     /// A strong validator: the hash of the body, quoted.
     pub etag: String,
@@ -45,7 +47,7 @@ fn hash_hex(parts: &[&[u8]], len: usize) -> String {
 fn asset(body: Vec<u8>, content_type: &'static str, immutable: bool) -> Asset {
     let etag = format!("\"{}\"", hash_hex(&[&body], 32));
     Asset {
-        body,
+        body: Bytes::from(body),
         content_type,
         etag,
         immutable,
@@ -117,7 +119,7 @@ mod tests {
             std::fs::write(dir.path().join(name), body).unwrap();
         }
         let a = SdkAssets::load(dir.path()).unwrap();
-        let loader = String::from_utf8(a.loader().body.clone()).unwrap();
+        let loader = String::from_utf8(a.loader().body.to_vec()).unwrap();
         assert!(loader.contains(a.build()) && !loader.contains("__FP_BUILD__"));
         assert!(a.versioned(a.build(), WASM).is_some());
         assert!(a.versioned("0000", WASM).is_none());

@@ -95,6 +95,14 @@ impl Chrome {
         }
     }
 
+    /// Navigates the tab to `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
     /// Runs `script` as an async function body and returns what it returns.
     pub async fn eval(&self, script: &str) -> Value {
         let wrapped = format!(
@@ -119,11 +127,10 @@ impl Chrome {
             if v == Value::Bool(true) {
                 return;
             }
-            let logs = self.console().await;
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for `{cond}`; page log:\n{logs}"
-            );
+            if Instant::now() > deadline {
+                let logs = self.console().await;
+                panic!("timed out waiting for `{cond}`; page log:\n{logs}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

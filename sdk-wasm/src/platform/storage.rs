@@ -7,28 +7,23 @@ pub struct LocalStorage(web_sys::Storage);
 impl LocalStorage {
     /// The page's localStorage, or why it cannot be had.
     pub fn open() -> Result<LocalStorage, PlatformError> {
-        let window = web_sys::window()
-            .ok_or_else(|| PlatformError::new("NoWindow", "not running in a page"))?;
-        match window.local_storage() {
-            Ok(Some(s)) => Ok(LocalStorage(s)),
-            Ok(None) => Err(PlatformError::new(
-                "NoStorage",
-                "localStorage is not available",
-            )),
-            Err(e) => Err(PlatformError::from_js(e)),
-        }
+        LocalStorage::from(|w| w.local_storage(), "localStorage is not available")
     }
 
     /// The tab's sessionStorage: survives reloads of this tab, and no other tab sees it.
     pub fn session() -> Result<LocalStorage, PlatformError> {
+        LocalStorage::from(|w| w.session_storage(), "sessionStorage is not available")
+    }
+
+    fn from(
+        get: impl FnOnce(&web_sys::Window) -> Result<Option<web_sys::Storage>, wasm_bindgen::JsValue>,
+        missing: &str,
+    ) -> Result<LocalStorage, PlatformError> {
         let window = web_sys::window()
             .ok_or_else(|| PlatformError::new("NoWindow", "not running in a page"))?;
-        match window.session_storage() {
+        match get(&window) {
             Ok(Some(s)) => Ok(LocalStorage(s)),
-            Ok(None) => Err(PlatformError::new(
-                "NoStorage",
-                "sessionStorage is not available",
-            )),
+            Ok(None) => Err(PlatformError::new("NoStorage", missing)),
             Err(e) => Err(PlatformError::from_js(e)),
         }
     }

@@ -57,11 +57,7 @@ window.readyMs = performance.now() - t0;
     let mut ready = Vec::new();
     for i in 0..5 {
         // A fresh load each time; the first one also fills the HTTP cache.
-        chrome
-            .client
-            .goto(&format!("{}/?{i}", site.origin))
-            .await
-            .unwrap();
+        chrome.goto(&format!("{}/?{i}", site.origin)).await;
         chrome.wait_for("window.readyMs !== undefined").await;
         ready.push(
             chrome

@@ -46,7 +46,7 @@ impl Setup {
 }
 
 async fn open(chrome: &Chrome, url: &str) -> String {
-    chrome.client.goto(url).await.unwrap();
+    chrome.goto(url).await;
     chrome.wait_for("window.tracker").await;
     let id = chrome.eval("return tracker.trackerId();").await;
     match id.as_str() {
@@ -159,7 +159,7 @@ async fn leaving_the_page_hands_the_queue_to_a_beacon() {
             "tracker.productView({PRODUCT}); tracker.track('wishlist_add', {{sku: 'sku-1'}}); return true;"
         ))
         .await;
-    chrome.client.goto(&other).await.unwrap();
+    chrome.goto(&other).await;
     let types = wait_for_events(&s.edge, &id, 2).await;
     assert_eq!(types, ["product_view", "custom"]);
     chrome.close().await;
@@ -367,7 +367,7 @@ async fn do_not_track_is_respected_only_when_the_shop_asks() {
     assert_eq!(chrome.console().await, "", "silence is not an error");
 
     // The default (false) tracks, DNT or not.
-    chrome.client.goto(&ignore).await.unwrap();
+    chrome.goto(&ignore).await;
     chrome.wait_for("window.tracker").await;
     assert_eq!(chrome.eval("return tracker.track('y');").await, true);
     assert_eq!(chrome.eval("return await tracker.flush();").await, true);

@@ -102,13 +102,11 @@ async fn the_packed_package_installs_type_checks_bundles_and_tracks() {
     let edge = Edge::start(&site.origin);
     let chrome = Chrome::start().await;
     chrome
-        .client
         .goto(&format!(
             "{}/index.html?edge={}&site={SITE}",
             site.origin, edge.url
         ))
-        .await
-        .unwrap();
+        .await;
     chrome.wait_for("window.tracker").await;
     let id = chrome.eval("return tracker.trackerId();").await;
     let id = id.as_str().expect("a tracker from the bundle").to_owned();

@@ -43,11 +43,7 @@ window.tracker = await init({{ endpoint: "{edge}", siteKey: "{SITE}", autoPagevi
         );
     }
     let chrome = Chrome::start().await;
-    chrome
-        .client
-        .goto(&format!("{}/", site.origin))
-        .await
-        .unwrap();
+    chrome.goto(&format!("{}/", site.origin)).await;
     chrome.wait_for("window.tracker").await;
     let id = chrome.eval("return tracker.trackerId();").await;
     let id = id.as_str().unwrap().to_owned();

@@ -51,10 +51,8 @@ async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
 
     let chrome = Chrome::start().await;
     chrome
-        .client
         .goto(&format!("{}/p/sku-1?utm_source=newsletter", site.origin))
-        .await
-        .unwrap();
+        .await;
     let id = tracker_id(&chrome).await;
     flush(&chrome).await;
     let types = edge.types(&id).await;
@@ -107,11 +105,7 @@ async fn a_csp_without_wasm_unsafe_eval_leaves_working_no_ops_and_one_warning() 
     );
     pages.lock().unwrap().insert("/".to_owned(), html(&page));
     let chrome = Chrome::start().await;
-    chrome
-        .client
-        .goto(&format!("{}/", site.origin))
-        .await
-        .unwrap();
+    chrome.goto(&format!("{}/", site.origin)).await;
     // The stub is an array; the loader replaces it, here with no-ops.
     chrome
         .wait_for("window.footprint && !Array.isArray(window.footprint)")
