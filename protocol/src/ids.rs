@@ -1,27 +1,53 @@
 //! Identifiers that cross the wire. Each checks its shape once, here, so that the edge can use
 //! them in storage keys without further checks.
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
-    #[error("must be 1 to {max} characters, got {got}")]
-    Length { max: usize, got: usize },
-    #[error("may contain only {allowed}")]
-    Charset { allowed: &'static str },
+/// A tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
+pub fn is_tracker_id(s: &str) -> bool {
+    length_within(s, 64) && token_chars(s, &['-', '_', '.', ':'])
 }
 
-fn check_len(s: &str, max: usize) -> Result<(), IdError> {
-    let got = s.chars().count();
-    if got == 0 || got > max {
-        return Err(IdError::Length { max, got });
+/// A site key: 1 to 64 of `A-Z a-z 0-9 - _`.
+pub fn is_site_key(s: &str) -> bool {
+    length_within(s, 64) && token_chars(s, &['-', '_'])
+}
+
+fn length_within(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.chars().count())
+}
+
+fn token_chars(s: &str, extra: &[char]) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+}
+
+#[cfg(feature = "std")]
+pub use self::typed::*;
+
+#[cfg(feature = "std")]
+mod typed {
+    use std::fmt;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::token_chars;
+
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum IdError {
+        #[error("must be 1 to {max} characters, got {got}")]
+        Length { max: usize, got: usize },
+        #[error("may contain only {allowed}")]
+        Charset { allowed: &'static str },
     }
-    Ok(())
-}
 
-macro_rules! id_type {
+    fn check_len(s: &str, max: usize) -> Result<(), IdError> {
+        let got = s.chars().count();
+        if got == 0 || got > max {
+            return Err(IdError::Length { max, got });
+        }
+        Ok(())
+    }
+
+    macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,49 +93,45 @@ macro_rules! id_type {
     };
 }
 
-fn token_chars(s: &str, extra: &[char]) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+    id_type!(
+        /// The browser's tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
+        TrackerId,
+        |s| {
+            check_len(s, 64)?;
+            if !token_chars(s, &['-', '_', '.', ':']) {
+                return Err(IdError::Charset { allowed: "letters, digits and - _ . :" });
+            }
+            Ok(())
+        }
+    );
+
+    id_type!(
+        /// An event's idempotency key: 1 to 100 characters, none of them control characters.
+        /// Unique per event within a site; a repeat is stored once.
+        MessageId,
+        |s| {
+            check_len(s, 100)?;
+            if s.chars().any(char::is_control) {
+                return Err(IdError::Charset { allowed: "characters other than control characters" });
+            }
+            Ok(())
+        }
+    );
+
+    id_type!(
+        /// A site's public key, as configured on the edge: 1 to 64 of `A-Z a-z 0-9 - _`.
+        SiteKey,
+        |s| {
+            check_len(s, 64)?;
+            if !token_chars(s, &['-', '_']) {
+                return Err(IdError::Charset { allowed: "letters, digits, - and _" });
+            }
+            Ok(())
+        }
+    );
 }
 
-id_type!(
-    /// The browser's tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
-    TrackerId,
-    |s| {
-        check_len(s, 64)?;
-        if !token_chars(s, &['-', '_', '.', ':']) {
-            return Err(IdError::Charset { allowed: "letters, digits and - _ . :" });
-        }
-        Ok(())
-    }
-);
-
-id_type!(
-    /// An event's idempotency key: 1 to 100 characters, none of them control characters.
-    /// Unique per event within a site; a repeat is stored once.
-    MessageId,
-    |s| {
-        check_len(s, 100)?;
-        if s.chars().any(char::is_control) {
-            return Err(IdError::Charset { allowed: "characters other than control characters" });
-        }
-        Ok(())
-    }
-);
-
-id_type!(
-    /// A site's public key, as configured on the edge: 1 to 64 of `A-Z a-z 0-9 - _`.
-    SiteKey,
-    |s| {
-        check_len(s, 64)?;
-        if !token_chars(s, &['-', '_']) {
-            return Err(IdError::Charset { allowed: "letters, digits, - and _" });
-        }
-        Ok(())
-    }
-);
-
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -4,27 +4,49 @@
 //! built or deserialized: a `TrackerId` that exists is a valid one. This crate does no I/O and
 //! reads no clock, so it builds for `wasm32-unknown-unknown` and for the edge alike. It is the
 //! only place that knows the JSON shape of an event.
+//!
+//! Without its default `std` feature the crate is `no_std` and holds only what the tracker's
+//! wasm needs: the limits, the event type names and the identifier rules. The typed events and
+//! their serde parsing are the edge's.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+#[cfg(feature = "std")]
 mod admin;
+#[cfg(feature = "std")]
 mod batch;
+#[cfg(feature = "std")]
 mod event;
-mod ids;
+pub mod ids;
+mod kind;
 pub mod limits;
+#[cfg(feature = "std")]
 mod money;
+#[cfg(feature = "std")]
 mod text;
+#[cfg(feature = "std")]
 mod time;
 
-pub use crate::admin::{EventPage, EventRecord};
-pub use crate::batch::{
-    parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
-};
-pub use crate::event::{
-    BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context, CustomEvent,
-    Event, EventError, EventKind, EventType, Identify, Items, JsonObject, Name, NoProperties,
-    Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
-    PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, ShopId, Url, Utm,
-};
-pub use crate::ids::{IdError, MessageId, SiteKey, TrackerId};
-pub use crate::money::{Amount, Currency, MoneyError};
-pub use crate::text::{Text, TextError};
-pub use crate::time::{Timestamp, TimestampError};
+pub use crate::kind::EventType;
+#[cfg(feature = "std")]
+pub use crate::std_api::*;
+
+/// What needs `std`: the typed events, batches and their parsing.
+#[cfg(feature = "std")]
+mod std_api {
+
+    pub use crate::admin::{EventPage, EventRecord};
+    pub use crate::batch::{
+        parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
+    };
+    pub use crate::event::{
+        BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context,
+        CustomEvent, Event, EventError, EventKind, Identify, Items, JsonObject, Name, NoProperties,
+        Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
+        PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, ShopId, Url, Utm,
+    };
+    pub use crate::ids::{IdError, MessageId, SiteKey, TrackerId};
+    pub use crate::money::{Amount, Currency, MoneyError};
+    pub use crate::text::{Text, TextError};
+    pub use crate::time::{Timestamp, TimestampError};
+}

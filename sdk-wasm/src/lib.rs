@@ -4,11 +4,16 @@
 //!   It takes plain data and a clock reading, so it is tested natively.
 //! - `platform` (wasm32 only) is the thin layer over browser APIs: cookies, storage, fetch and
 //!   beacons, timers, lifecycle events. The only module that knows `web_sys`.
-//! - `tracker` (wasm32 only) is the `#[wasm_bindgen]` facade: the JavaScript API. It converts
-//!   values (`convert`) and never lets an exception or a panic reach the page.
+//! - `tracker` (wasm32 only) is the `#[wasm_bindgen]` facade: the JavaScript API. It never lets
+//!   an exception or a panic reach the page.
+//!
+//! `no_std` (with `alloc`): the standard library's panic and formatting machinery would be a
+//! fifth of the download. Native builds, and browser test builds (feature `std`), link `std`.
 
-#[cfg(target_arch = "wasm32")]
-mod convert;
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+
+extern crate alloc;
+
 pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod platform;
@@ -17,7 +22,16 @@ pub mod tracker;
 
 pub use footprint_protocol as protocol;
 
-// talc instead of std's dlmalloc: made for wasm, and about 7 KB smaller in the shipped binary.
+// talc instead of a general-purpose allocator: made for wasm, and small.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The code paths are free of panics (hostile-input tests check it), so a panic is a bug; it
+/// stops the instance, as `panic = "abort"` would. With the `std` feature (wasm-bindgen-test
+/// builds, which link `std`) the standard library's handler is used instead.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
+    ::core::arch::wasm32::unreachable()
+}

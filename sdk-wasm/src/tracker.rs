@@ -3,27 +3,32 @@
 //!
 //! Nothing here throws into the page. Every method returns `false` (or a rejected Promise)
 //! after one console warning when the page passed something unusable, and the code paths are
-//! free of panics: with `panic = "abort"` a panic would kill the instance, so `RefCell`s are
-//! borrowed with `try_borrow_mut` and never across an `await`.
+//! free of panics: with `panic = "abort"` a panic would kill the instance.
+//!
+//! The tracker is a singleton: its state lives in one [`Global`], borrowed once per entry
+//! point (an exported method or a browser callback through [`on_callback`]).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use footprint_protocol::EventType;
-use gloo_timers::callback::Timeout;
-use js_sys::Promise;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::to_value;
 use crate::core::backoff::classify;
 use crate::core::config::Config;
 use crate::core::engine::{Engine, Settled, Tracked};
-use crate::core::event::{self, Invalid, Utm};
-use crate::core::json::Value;
+use crate::core::event::{self, Invalid, Page, Utm};
+use crate::core::input::Input;
+use crate::core::json::write_u64;
 use crate::core::queue::{Queue, QueuedEvent, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
 use crate::core::time::rfc3339;
 use crate::core::{b64, uuid::uuid_v7};
-use crate::platform::{self, http, lifecycle, page, push, QueueStore};
+use crate::platform::{
+    self, http, lifecycle, now, page, push, warn, Cb, Global, LocalStorage, QueueStore,
+};
 
 const OPT_OUT_KEY: &str = "fp_optout";
 const UTM_KEY: &str = "fp_utm";
@@ -65,50 +70,58 @@ export type ConsentState = "yes" | "no" | "not_set" | boolean;
 export interface PushOptions { vapidPublicKey: string; serviceWorkerUrl: string }
 "#;
 
-thread_local! {
-    static SINGLETON: RefCell<Option<Tracker>> = const { RefCell::new(None) };
-}
+static TRACKER: Global<Option<State>> = Global(RefCell::new(None));
 
-/// A running tracker. `init` makes one per page; calling it again returns the same one.
+/// The page's tracker, as JavaScript holds it: a handle to the one [`State`].
 #[wasm_bindgen]
-#[derive(Clone)]
-pub struct Tracker {
-    inner: Rc<Inner>,
-}
+pub struct Tracker {}
 
-struct Inner {
+struct State {
     batch_url: String,
     site_key: String,
     flush_interval_ms: u32,
     cookie_domain: Option<String>,
     /// Do Not Track asked for, and the config respects it: nothing is collected or sent.
     silenced: bool,
-    tracker_id: RefCell<String>,
-    engine: RefCell<Engine>,
-    store: RefCell<Option<QueueStore>>,
-    timer: RefCell<Option<Timeout>>,
-    sending: Cell<bool>,
-    landing_utm: RefCell<Utm>,
-    last_address: RefCell<String>,
-    warned_drop: Cell<bool>,
+    tracker_id: String,
+    engine: Engine,
+    store: Option<QueueStore>,
+    /// The send timer's id, when one is set.
+    timer: Option<i32>,
+    sending: bool,
+    landing_utm: Utm,
+    last_address: String,
+    /// Page views waiting one tick for their title.
+    untitled: Vec<Page>,
+    warned_drop: bool,
     /// Set on `pagehide`: the page is going (or into the back/forward cache), so it stops
     /// claiming its tab's queue. Browsers fire `visibilitychange` after `pagehide` on
     /// navigation, and that must not undo it.
-    gone: Cell<bool>,
+    gone: bool,
     /// A storage write is scheduled for the end of this task.
-    persist_pending: Cell<bool>,
+    persist_pending: bool,
     /// `flush()` promises waiting for the current run of sends to end.
-    flushes: RefCell<Vec<js_sys::Function>>,
+    flushes: Vec<Function>,
     /// What does not change during a page's life: user agent, locale, screen.
     fixed_context: page::Fixed,
+    push: Option<PushFlow>,
 }
 
-fn now() -> u64 {
-    js_sys::Date::now() as u64
+/// A `subscribePush` under way.
+struct PushFlow {
+    vapid_key: Vec<u8>,
+    registration: JsValue,
+    resolve: Function,
+    reject: Function,
 }
 
-fn warn(msg: &str) {
-    page::warn(msg);
+/// Runs `f` on the tracker's state; the default when there is none or it is in use (a page
+/// hook re-entering the tracker).
+fn with<R: Default>(f: impl FnOnce(&mut State) -> R) -> R {
+    match TRACKER.0.try_borrow_mut() {
+        Ok(mut s) => s.as_mut().map(f).unwrap_or_default(),
+        Err(_) => R::default(),
+    }
 }
 
 fn invalid(method: &str, e: Invalid) -> bool {
@@ -116,161 +129,194 @@ fn invalid(method: &str, e: Invalid) -> bool {
     false
 }
 
+fn problem(problem: &'static str) -> Invalid {
+    Invalid {
+        field: String::new(),
+        problem,
+    }
+}
+
 /// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
 /// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. Returns the tracker, or `false` with
 /// one warning when the config is unusable.
 #[wasm_bindgen(unchecked_return_type = "Tracker | false")]
 pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> JsValue {
-    if let Some(t) = Tracker::current() {
-        return t.into();
+    if Tracker::current().is_some() {
+        return Tracker {}.into();
     }
-    match start(&config) {
-        Ok(t) => {
-            let _ = SINGLETON.try_with(|s| {
-                if let Ok(mut s) = s.try_borrow_mut() {
-                    *s = Some(t.clone());
-                }
-            });
-            t.after_start();
-            t.into()
-        }
+    let cfg = match Config::read(&config) {
+        Ok(c) => c,
         Err(e) => {
-            warn(&e.message("init"));
-            JsValue::FALSE
+            invalid("init", e);
+            return JsValue::FALSE;
         }
+    };
+    let auto = cfg.auto_pageviews;
+    let state = match State::start(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            invalid("init", e);
+            return JsValue::FALSE;
+        }
+    };
+    match TRACKER.0.try_borrow_mut() {
+        Ok(mut slot) => *slot = Some(state),
+        Err(_) => return JsValue::FALSE,
     }
+    platform::install(on_callback);
+    lifecycle::install(auto);
+    with(|s| {
+        if auto {
+            // The landing page view is recorded at once, before any call the stub queued.
+            s.last_address = page::address();
+            let props = event::page_view::<JsValue>(&page::page(), None);
+            s.record("page", EventType::PageView, props);
+        }
+        s.persist();
+        s.schedule(0);
+    });
+    Tracker {}.into()
 }
 
-fn start(config: &JsValue) -> Result<Tracker, Invalid> {
-    let cfg = to_value(config)
-        .map_err(|_| too_big())
-        .and_then(|v| Config::from_value(&v))?;
-    let Config {
-        batch_url,
-        site_key,
-        flush_interval_ms,
-        max_batch,
-        cookie_domain,
-        auto_pageviews: auto,
-        respect_dnt,
-    } = cfg;
-    let silenced = respect_dnt && page::do_not_track();
+/// Every browser callback (see [`platform::callback`]).
+fn on_callback(cb: Cb, a: JsValue, b: JsValue, c: JsValue) -> Result<JsValue, JsValue> {
+    if let Cb::PushState | Cb::ReplaceState = cb {
+        // The page's own call first, outside any borrow: it may do anything.
+        let r = lifecycle::call_original(cb, &a, &b, &c);
+        with(State::auto_page);
+        return r;
+    }
+    with(|s| s.on(cb, a));
+    Ok(JsValue::UNDEFINED)
+}
 
-    let tracker_id = platform::tracker_id(cookie_domain.as_deref()).map_err(|_| Invalid {
-        field: String::new(),
-        problem: "cannot run without cookies (document.cookie is unavailable)",
-    })?;
-    let t = now();
-    let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
-    let local = platform::LocalStorage::open().ok();
-    let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
-    let mut engine = Engine::new(
-        store
-            .as_mut()
-            .map(QueueStore::load)
-            .unwrap_or_else(|| Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES)),
-        max_batch,
-        opted_out,
-    );
-    if let Some(s) = &store {
-        for orphan in s.adopt_orphans(t) {
-            engine.adopt(orphan);
+impl State {
+    fn start(cfg: Config) -> Result<State, Invalid> {
+        let Config {
+            batch_url,
+            site_key,
+            flush_interval_ms,
+            max_batch,
+            cookie_domain,
+            auto_pageviews: _,
+            respect_dnt,
+        } = cfg;
+        let silenced = respect_dnt && page::do_not_track();
+        let tracker_id = platform::tracker_id(cookie_domain.as_deref())
+            .map_err(|_| problem("cannot run without cookies (document.cookie is unavailable)"))?;
+        let t = now();
+        let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
+        let local = LocalStorage::open().ok();
+        let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
+        let queue = match store.as_mut() {
+            Some(s) => s.load(),
+            None => Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES),
+        };
+        let mut engine = Engine::new(queue, max_batch, opted_out);
+        if let Some(s) = &store {
+            for orphan in s.adopt_orphans(t) {
+                engine.adopt(orphan);
+            }
         }
-    }
-    // The campaign a visit landed with stays on its events until the tab closes.
-    let session = platform::LocalStorage::session().ok();
-    let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
-    let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
-    if let (Some(s), Some(text)) = (&session, store_utm) {
-        let _ = s.set(UTM_KEY, &text);
-    }
-    let tracker = Tracker {
-        inner: Rc::new(Inner {
+        // The campaign a visit landed with stays on its events until the tab closes.
+        let session = LocalStorage::session().ok();
+        let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
+        let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
+        if let (Some(s), Some(text)) = (&session, store_utm) {
+            let _ = s.set(UTM_KEY, &text);
+        }
+        Ok(State {
             batch_url,
             site_key,
             flush_interval_ms,
             cookie_domain,
             silenced,
-            tracker_id: RefCell::new(tracker_id),
-            engine: RefCell::new(engine),
-            store: RefCell::new(store),
-            timer: RefCell::new(None),
-            sending: Cell::new(false),
-            landing_utm: RefCell::new(landing),
-            last_address: RefCell::new(String::new()),
-            warned_drop: Cell::new(false),
-            gone: Cell::new(false),
-            persist_pending: Cell::new(false),
-            flushes: RefCell::new(Vec::new()),
+            tracker_id,
+            engine,
+            store,
+            timer: None,
+            sending: false,
+            landing_utm: landing,
+            last_address: String::new(),
+            untitled: Vec::new(),
+            warned_drop: false,
+            gone: false,
+            persist_pending: false,
+            flushes: Vec::new(),
             fixed_context: page::Fixed::read(),
-        }),
-    };
-    if auto {
-        let t = tracker.clone();
-        lifecycle::on_navigate(move || t.auto_page());
-    }
-    let t = tracker.clone();
-    lifecycle::on_leave(move |gone| t.leave(gone));
-    let t = tracker.clone();
-    lifecycle::on_return(move || t.come_back());
-    if auto {
-        // The landing page view is recorded at once, before any call the stub queued.
-        tracker.page(JsValue::UNDEFINED);
-    }
-    Ok(tracker)
-}
-
-impl Tracker {
-    /// The page's tracker, once `init` has made it.
-    pub fn current() -> Option<Tracker> {
-        SINGLETON
-            .try_with(|s| s.try_borrow().ok().and_then(|t| t.clone()))
-            .ok()
-            .flatten()
+            push: None,
+        })
     }
 
-    fn after_start(&self) {
-        self.persist();
-        self.schedule(0);
+    fn on(&mut self, cb: Cb, v: JsValue) {
+        match cb {
+            Cb::SendTimer => {
+                self.timer = None;
+                self.send_all();
+            }
+            Cb::TitleTick => {
+                if !self.untitled.is_empty() {
+                    let mut seen = self.untitled.remove(0);
+                    seen.title = page::title();
+                    let props = event::page_view::<JsValue>(&seen, None);
+                    self.record("page", EventType::PageView, props);
+                }
+            }
+            Cb::Persist => {
+                self.persist_pending = false;
+                self.persist();
+            }
+            Cb::Sent => self.on_reply(http::Reply::read(&v)),
+            Cb::SendFailed => self.on_reply(http::Reply::read(&JsValue::UNDEFINED)),
+            Cb::Visibility if page::hidden() => self.leave(false),
+            Cb::Visibility | Cb::PageShow | Cb::Online => self.come_back(),
+            Cb::PageHide => self.leave(true),
+            Cb::PopState => self.auto_page(),
+            Cb::PushRegistered => {
+                if let Err(e) = push::ready() {
+                    self.push_failed(&e);
+                }
+            }
+            Cb::PushReady => {
+                if let Some(flow) = self.push.as_mut() {
+                    flow.registration = v;
+                }
+                if let Err(e) = push::ask() {
+                    self.push_failed(&e);
+                }
+            }
+            Cb::PushPermission => self.push_permission_answered(&v),
+            Cb::PushSubscribed => {
+                self.record_push_subscription(&v);
+                if let Some(flow) = self.push.take() {
+                    let _ = flow.resolve.call1(&JsValue::UNDEFINED, &v);
+                }
+            }
+            Cb::PushFailed => self.push_failed(&platform::PlatformError::from_js(&v)),
+            Cb::Ignore | Cb::PushState | Cb::ReplaceState => {}
+        }
     }
 
     /// A page view when the address changed since the last one: SPA routers call
     /// `replaceState` for the same address, and `popstate` may fire without a change. The
     /// address is read now; the title a tick later, because routers set it after navigating.
-    fn auto_page(&self) {
+    fn auto_page(&mut self) {
         let addr = page::address();
-        let Ok(mut last) = self.inner.last_address.try_borrow_mut() else {
-            return;
-        };
-        if *last == addr {
+        if self.last_address == addr {
             return;
         }
-        *last = addr;
-        drop(last);
-        let mut seen = page::page();
-        let t = self.clone();
-        Timeout::new(0, move || {
-            seen.title = page::title();
-            t.record(
-                "page",
-                EventType::PageView,
-                event::page_view(&seen, &Value::Null),
-            );
-        })
-        .forget();
+        self.last_address = addr;
+        self.untitled.push(page::page());
+        if let (Some(w), Some(f)) = (platform::window(), platform::callback(Cb::TitleTick)) {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&f, 0);
+        }
     }
 
     /// Writes the queue to storage.
-    fn persist(&self) {
-        let (Ok(mut store), Ok(engine)) = (
-            self.inner.store.try_borrow_mut(),
-            self.inner.engine.try_borrow(),
-        ) else {
-            return;
-        };
-        if let Some(s) = store.as_mut() {
-            s.save(engine.queue(), now());
-            if self.inner.gone.get() {
+    fn persist(&mut self) {
+        if let Some(s) = self.store.as_mut() {
+            s.save(self.engine.queue(), now());
+            if self.gone {
                 s.gone();
             } else {
                 s.beat(now());
@@ -281,43 +327,25 @@ impl Tracker {
     /// Writes the queue at the end of the current task: a handler that makes several calls
     /// writes storage once. A microtask runs before the browser does anything else, unload
     /// included, so this is as safe as writing at once.
-    fn persist_soon(&self) {
-        if self.inner.persist_pending.replace(true) {
-            return;
+    fn persist_soon(&mut self) {
+        if !self.persist_pending {
+            self.persist_pending = true;
+            platform::soon(Cb::Persist);
         }
-        let t = self.clone();
-        platform::on_settled(&Promise::resolve(&JsValue::UNDEFINED), move |_| {
-            t.inner.persist_pending.set(false);
-            t.persist();
-        });
     }
 
     /// Picks up what another page of this tab (restored from the back/forward cache) wrote.
-    fn refresh(&self) {
-        let (Ok(mut store), Ok(mut engine)) = (
-            self.inner.store.try_borrow_mut(),
-            self.inner.engine.try_borrow_mut(),
-        ) else {
-            return;
-        };
-        if let Some(s) = store.as_mut() {
+    fn refresh(&mut self) {
+        if let Some(s) = self.store.as_mut() {
             if s.stale() {
-                engine.reload(s.load());
+                self.engine.reload(s.load());
             }
         }
     }
 
     /// Builds, queues and persists one event. False (after a warning) when it was refused.
-    fn record(&self, method: &str, ty: EventType, properties: Result<String, Invalid>) -> bool {
-        if self.inner.silenced {
-            return false;
-        }
-        if self
-            .inner
-            .engine
-            .try_borrow()
-            .map_or(true, |e| e.opted_out())
-        {
+    fn record(&mut self, method: &str, ty: EventType, properties: Result<String, Invalid>) -> bool {
+        if self.silenced || self.engine.opted_out() {
             return false;
         }
         let props = match properties {
@@ -328,106 +356,79 @@ impl Tracker {
         let mut rnd = [0u8; 10];
         platform::random_bytes(&mut rnd);
         let message_id = uuid_v7(t, rnd);
-        let ctx = match self.inner.landing_utm.try_borrow() {
-            Ok(utm) => page::context(&utm, &self.inner.fixed_context),
-            Err(_) => return false,
-        };
-        let Ok(tracker_id) = self.inner.tracker_id.try_borrow().map(|s| s.clone()) else {
-            return false;
-        };
-        let json = match event::event_json(&message_id, &tracker_id, ty, t, &ctx, &props) {
+        let ctx = page::context(&self.landing_utm, &self.fixed_context);
+        let json = match event::event_json(&message_id, &self.tracker_id, ty, t, &ctx, &props) {
             Ok(j) => j,
             Err(e) => return invalid(method, e),
         };
         self.refresh();
-        let tracked = match self.inner.engine.try_borrow_mut() {
-            Ok(mut e) => e.track(QueuedEvent { message_id, json }),
-            Err(_) => return false,
-        };
-        match tracked {
+        match self.engine.track(QueuedEvent { message_id, json }) {
             Tracked::Queued { dropped, send_now } => {
-                if dropped > 0 && !self.inner.warned_drop.replace(true) {
+                if dropped > 0 && !self.warned_drop {
+                    self.warned_drop = true;
                     warn("footprint: the offline queue is full; dropping the oldest events");
                 }
                 self.persist_soon();
-                self.schedule(if send_now {
-                    0
-                } else {
-                    self.inner.flush_interval_ms
-                });
+                self.schedule(if send_now { 0 } else { self.flush_interval_ms });
                 true
             }
             Tracked::OptedOut => false,
-            Tracked::TooLarge => invalid(
-                method,
-                Invalid {
-                    field: String::new(),
-                    problem: "makes an event too large to queue",
-                },
-            ),
+            Tracked::TooLarge => invalid(method, problem("makes an event too large to queue")),
         }
     }
 
     /// Sends after `delay_ms`, unless a send is already due sooner.
-    fn schedule(&self, delay_ms: u32) {
-        let Ok(mut timer) = self.inner.timer.try_borrow_mut() else {
+    fn schedule(&mut self, delay_ms: u32) {
+        let Some(w) = platform::window() else {
             return;
         };
-        if timer.is_some() && delay_ms > 0 {
-            return;
-        }
-        let t = self.clone();
-        *timer = Some(Timeout::new(delay_ms, move || {
-            if let Ok(mut slot) = t.inner.timer.try_borrow_mut() {
-                *slot = None;
+        if let Some(id) = self.timer {
+            if delay_ms > 0 {
+                return;
             }
-            t.send_all();
-        }));
-    }
-
-    /// Sends batches, one request at a time, until nothing is left or a send fails.
-    fn send_all(&self) {
-        if self.inner.silenced || self.inner.sending.replace(true) {
-            return;
+            w.clear_timeout_with_handle(id);
         }
-        self.send_next();
-    }
-
-    fn send_next(&self) {
-        self.refresh();
-        let t = now();
-        let batch = match self.inner.engine.try_borrow_mut() {
-            Ok(mut e) => e.next_batch(t, &self.inner.site_key, &rfc3339(t)),
-            Err(_) => None,
-        };
-        let Some(batch) = batch else {
-            let done = self
-                .inner
-                .engine
-                .try_borrow()
-                .is_ok_and(|e| e.unsent() == 0);
-            return self.finish(done);
-        };
-        let t = self.clone();
-        http::post(&self.inner.batch_url, &batch.body, false, move |reply| {
-            t.on_reply(reply)
+        self.timer = platform::callback(Cb::SendTimer).and_then(|f| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &f,
+                delay_ms.min(i32::MAX as u32) as i32,
+            )
+            .ok()
         });
     }
 
-    fn on_reply(&self, reply: http::Reply) {
+    /// Sends batches, one request at a time, until nothing is left or a send fails.
+    fn send_all(&mut self) {
+        if self.silenced || self.sending {
+            return;
+        }
+        self.sending = true;
+        self.send_next();
+    }
+
+    fn send_next(&mut self) {
+        self.refresh();
+        let t = now();
+        match self.engine.next_batch(t, &self.site_key, &rfc3339(t)) {
+            Some(batch) => http::post(&self.batch_url, &batch.body, false),
+            None => {
+                let done = self.engine.unsent() == 0;
+                self.finish(done);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, reply: http::Reply) {
         let outcome = classify(reply.status, reply.retry_after.as_deref());
-        let settled = match self.inner.engine.try_borrow_mut() {
-            Ok(mut e) => e.settle(outcome, now(), js_sys::Math::random()),
-            Err(_) => return self.finish(false),
-        };
+        let settled = self.engine.settle(outcome, now(), js_sys::Math::random());
         self.persist();
         match settled {
             Settled::Delivered => self.send_next(),
             Settled::Dropped(n) => {
                 let mut msg = String::from("footprint: the edge refused a batch of ");
-                crate::core::json::write_u64(&mut msg, n as u64);
+                write_u64(&mut msg, n as u64);
                 msg.push_str(" events (HTTP ");
-                crate::core::json::write_u64(&mut msg, u64::from(reply.status.unwrap_or(0)));
+                write_u64(&mut msg, u64::from(reply.status.unwrap_or(0)));
                 msg.push_str("); check siteKey and the page's origin in the edge config");
                 warn(&msg);
                 self.send_next();
@@ -440,73 +441,100 @@ impl Tracker {
     }
 
     /// The end of a run of sends: settles every `flush()` waiting on it.
-    fn finish(&self, delivered: bool) {
-        self.inner.sending.set(false);
-        let waiting = match self.inner.flushes.try_borrow_mut() {
-            Ok(mut w) => core::mem::take(&mut *w),
-            Err(_) => Vec::new(),
-        };
-        for resolve in waiting {
+    fn finish(&mut self, delivered: bool) {
+        self.sending = false;
+        for resolve in core::mem::take(&mut self.flushes) {
             let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::from_bool(delivered));
         }
     }
 
     /// The page may be going away: hand everything queued to `sendBeacon`.
-    fn leave(&self, gone: bool) {
-        if self.inner.silenced {
+    fn leave(&mut self, gone: bool) {
+        if self.silenced {
             return;
         }
         self.refresh();
         let sent_at = rfc3339(now());
-        let chunks = match self.inner.engine.try_borrow() {
-            Ok(e) => e.unload_chunks(&self.inner.site_key, &sent_at),
-            Err(_) => return,
-        };
-        for (body, ids) in chunks {
-            if http::beacon(&self.inner.batch_url, &body) {
-                if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
-                    e.handed_off(&ids);
-                }
+        for (body, ids) in self.engine.unload_chunks(&self.site_key, &sent_at) {
+            if http::beacon(&self.batch_url, &body) {
+                self.engine.handed_off(&ids);
             } else {
                 // Kept queued too: if the keepalive fetch dies with the page, the next page
                 // sends them again and the edge keeps one copy.
-                http::keepalive(&self.inner.batch_url, &body);
+                http::post(&self.batch_url, &body, true);
             }
         }
         if gone {
-            self.inner.gone.set(true);
+            self.gone = true;
         }
         self.persist();
     }
 
     /// Back online, visible again or restored from the back/forward cache: resume.
-    fn come_back(&self) {
-        self.inner.gone.set(false);
+    fn come_back(&mut self) {
+        self.gone = false;
         self.refresh();
-        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
-            e.online();
-        }
+        self.engine.online();
         self.persist();
         self.schedule(0);
     }
 
-    fn props(&self, ty: EventType, v: &JsValue) -> Result<String, Invalid> {
-        match to_value(v) {
-            Ok(value) => event::properties(ty, &value),
-            Err(_) => Err(too_big()),
+    fn push_permission_answered(&mut self, answer: &JsValue) {
+        let permission = answer.as_string().unwrap_or_else(|| "default".to_owned());
+        let props = event::properties(EventType::PushPermission, &JsValue::from_str(&permission));
+        self.record("pushPermission", EventType::PushPermission, props);
+        let Some(flow) = self.push.as_ref() else {
+            return;
+        };
+        if permission != "granted" {
+            let mut msg = String::from("notification permission is ");
+            msg.push_str(&permission);
+            return self.push_failed(&platform::PlatformError::new("", &msg));
+        }
+        if let Err(e) = push::subscribe(&flow.registration, &flow.vapid_key) {
+            self.push_failed(&e);
         }
     }
 
-    fn call(&self, method: &str, ty: EventType, v: &JsValue) -> bool {
-        let props = self.props(ty, v);
-        self.record(method, ty, props)
+    fn record_push_subscription(&mut self, subscription: &JsValue) -> bool {
+        let json = subscription_json(subscription);
+        let props = event::properties(EventType::PushSubscribe, &json);
+        self.record("pushSubscribe", EventType::PushSubscribe, props)
+    }
+
+    /// Ends a `subscribePush` with a warning and a rejected Promise that say why.
+    fn push_failed(&mut self, e: &platform::PlatformError) {
+        let mut msg = String::from("footprint.subscribePush: ");
+        if !e.name.is_empty() {
+            msg.push_str(&e.name);
+            msg.push_str(": ");
+        }
+        msg.push_str(&e.message);
+        warn(&msg);
+        if let Some(flow) = self.push.take() {
+            let _ = flow
+                .reject
+                .call1(&JsValue::UNDEFINED, &js_sys::Error::new(&msg));
+        }
     }
 }
 
-fn too_big() -> Invalid {
-    Invalid {
-        field: String::new(),
-        problem: "was passed more than 5000 values",
+/// A Promise and its two settling functions.
+fn promise() -> (Promise, Option<(Function, Function)>) {
+    let mut settle = None;
+    let p = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    (p, settle)
+}
+
+impl Tracker {
+    /// The page's tracker, once `init` has made it.
+    pub fn current() -> Option<Tracker> {
+        let made = TRACKER.0.try_borrow().is_ok_and(|s| s.is_some());
+        made.then_some(Tracker {})
+    }
+
+    fn call(&self, method: &str, ty: EventType, v: &JsValue) -> bool {
+        with(|s| s.record(method, ty, event::properties(ty, v)))
     }
 }
 
@@ -518,14 +546,12 @@ impl Tracker {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "PageProps")] props: JsValue,
     ) -> bool {
-        let props = match to_value(&props) {
-            Ok(v) => event::page_view(&page::page(), &v),
-            Err(_) => Err(too_big()),
-        };
-        if let Ok(mut last) = self.inner.last_address.try_borrow_mut() {
-            *last = page::address();
-        }
-        self.record("page", EventType::PageView, props)
+        let overrides = present(props);
+        with(|s| {
+            s.last_address = page::address();
+            let props = event::page_view(&page::page(), overrides.as_ref());
+            s.record("page", EventType::PageView, props)
+        })
     }
 
     #[wasm_bindgen(js_name = productView)]
@@ -581,7 +607,7 @@ impl Tracker {
     }
 
     pub fn logout(&self) -> bool {
-        self.record("logout", EventType::Logout, Ok("{}".into()))
+        self.call("logout", EventType::Logout, &JsValue::NULL)
     }
 
     /// A shop's own event.
@@ -590,11 +616,14 @@ impl Tracker {
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] props: JsValue,
     ) -> bool {
-        let built = match (to_value(&name), to_value(&props)) {
-            (Ok(n), Ok(p)) => event::custom(&n, &p),
-            _ => Err(too_big()),
-        };
-        self.record("track", EventType::Custom, built)
+        let props = present(props);
+        with(|s| {
+            s.record(
+                "track",
+                EventType::Custom,
+                event::custom(&name, props.as_ref()),
+            )
+        })
     }
 
     /// `"yes"`, `"no"`, `"not_set"`, or a boolean.
@@ -621,11 +650,7 @@ impl Tracker {
         #[wasm_bindgen(unchecked_param_type = "PushSubscription | PushSubscriptionJSON | string")]
         subscription: JsValue,
     ) -> bool {
-        self.call(
-            "pushSubscribe",
-            EventType::PushSubscribe,
-            &subscription_json(&subscription),
-        )
+        with(|s| s.record_push_subscription(&subscription))
     }
 
     /// Registers the service worker, asks permission and subscribes; records
@@ -636,142 +661,123 @@ impl Tracker {
         &self,
         #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
     ) -> Promise {
-        let opts = to_value(&options).unwrap_or(Value::Null);
-        let key = opts
-            .get("vapidPublicKey", "vapid_public_key")
-            .and_then(Value::as_str)
-            .and_then(b64::decode);
-        let worker = opts
-            .get("serviceWorkerUrl", "service_worker_url")
-            .and_then(Value::as_str);
-        let t = self.clone();
-        Promise::new(&mut |resolve, reject| {
-            let fail = move |msg: &str| {
-                warn(msg);
-                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(msg));
+        let text = |k: &str| options.field(k).and_then(|v| v.string());
+        let key = text("vapidPublicKey").and_then(|k| b64::decode(&k));
+        let worker = text("serviceWorkerUrl");
+        let (p, settle) = promise();
+        let Some((resolve, reject)) = settle else {
+            return p;
+        };
+        with(|s| {
+            let (Some(vapid_key), Some(worker)) = (key, worker) else {
+                s.push = Some(PushFlow {
+                    vapid_key: Vec::new(),
+                    registration: JsValue::UNDEFINED,
+                    resolve,
+                    reject,
+                });
+                return s.push_failed(&platform::PlatformError::new(
+                    "",
+                    "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
+                ));
             };
-            let (Some(key), Some(worker)) = (key.clone(), worker) else {
-                return fail(
-                    "footprint.subscribePush: needs {vapidPublicKey (base64url), serviceWorkerUrl}",
+            if s.push.is_some() {
+                let _ = reject.call1(
+                    &JsValue::UNDEFINED,
+                    &js_sys::Error::new("footprint.subscribePush: one is already under way"),
                 );
-            };
-            let t = t.clone();
-            push::subscribe(
-                worker,
-                key,
-                Box::new(move |outcome| match outcome {
-                    Ok(s) => {
-                        t.push_permission(JsValue::from_str(&s.permission));
-                        match s.subscription {
-                            Some(sub) => {
-                                let sub: JsValue = sub.into();
-                                t.push_subscribe(sub.clone());
-                                let _ = resolve.call1(&JsValue::UNDEFINED, &sub);
-                            }
-                            None => {
-                                let mut msg = String::from(
-                                    "footprint.subscribePush: notification permission is ",
-                                );
-                                msg.push_str(&s.permission);
-                                fail(&msg);
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let mut msg = String::from("footprint.subscribePush: ");
-                        msg.push_str(&e.name);
-                        msg.push_str(": ");
-                        msg.push_str(&e.message);
-                        fail(&msg);
-                    }
-                }),
-            );
-        })
+                return;
+            }
+            s.push = Some(PushFlow {
+                vapid_key,
+                registration: JsValue::UNDEFINED,
+                resolve,
+                reject,
+            });
+            if let Err(e) = push::register(&worker) {
+                s.push_failed(&e);
+            }
+        });
+        p
     }
 
     /// This browser's tracker id.
     #[wasm_bindgen(js_name = trackerId)]
     pub fn tracker_id(&self) -> String {
-        self.inner
-            .tracker_id
-            .try_borrow()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        with(|s| s.tracker_id.clone())
     }
 
     /// Sends everything queued now. Resolves to true when nothing is left to send.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn flush(&self) -> Promise {
-        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
-            e.online();
-        }
-        let promise = Promise::new(&mut |resolve, _reject| {
-            if let Ok(mut w) = self.inner.flushes.try_borrow_mut() {
-                w.push(resolve);
+        let (p, settle) = promise();
+        with(|s| {
+            s.engine.online();
+            if let Some((resolve, _)) = settle {
+                s.flushes.push(resolve);
             }
+            // A run already under way resolves this flush when it ends.
+            s.send_all();
         });
-        // A run already under way resolves this flush when it ends.
-        self.send_all();
-        promise
+        p
     }
 
     /// A new tracker id, for a shared device after logout. Returns it.
     pub fn reset(&self) -> String {
-        match platform::new_tracker_id(self.inner.cookie_domain.as_deref()) {
-            Ok(id) => {
-                if let Ok(mut cur) = self.inner.tracker_id.try_borrow_mut() {
-                    cur.clone_from(&id);
+        with(
+            |s| match platform::new_tracker_id(s.cookie_domain.as_deref()) {
+                Ok(id) => {
+                    s.tracker_id.clone_from(&id);
+                    id
                 }
-                id
-            }
-            Err(e) => {
-                warn(&e.message);
-                self.tracker_id()
-            }
-        }
+                Err(e) => {
+                    warn(&e.message);
+                    s.tracker_id.clone()
+                }
+            },
+        )
     }
 
     /// Stops collection, purges the queue, and remembers the choice on this site.
     #[wasm_bindgen(js_name = optOut)]
     pub fn opt_out(&self) -> bool {
-        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
-            e.opt_out();
-        }
-        if let Ok(l) = platform::LocalStorage::open() {
-            let _ = l.set(OPT_OUT_KEY, "1");
-        }
-        self.persist();
-        true
+        with(|s| {
+            s.engine.opt_out();
+            if let Ok(l) = LocalStorage::open() {
+                let _ = l.set(OPT_OUT_KEY, "1");
+            }
+            s.persist();
+            true
+        })
     }
 
     #[wasm_bindgen(js_name = optIn)]
     pub fn opt_in(&self) -> bool {
-        if let Ok(mut e) = self.inner.engine.try_borrow_mut() {
-            e.opt_in();
-        }
-        if let Ok(l) = platform::LocalStorage::open() {
-            l.remove(OPT_OUT_KEY);
-        }
-        true
+        with(|s| {
+            s.engine.opt_in();
+            if let Ok(l) = LocalStorage::open() {
+                l.remove(OPT_OUT_KEY);
+            }
+            true
+        })
     }
 
     /// True when the visitor opted out on this site.
     #[wasm_bindgen(js_name = isOptedOut)]
     pub fn is_opted_out(&self) -> bool {
-        self.inner
-            .engine
-            .try_borrow()
-            .map_or(true, |e| e.opted_out())
+        with(|s| s.engine.opted_out())
     }
 
     /// Events waiting to be sent.
     #[wasm_bindgen(js_name = queued)]
     pub fn queued(&self) -> u32 {
-        self.inner
-            .engine
-            .try_borrow()
-            .map_or(0, |e| e.queue().len() as u32)
+        with(|s| s.engine.queue().len() as u32)
     }
+}
+
+/// An optional argument: `None` for `undefined` or `null`.
+fn present(v: JsValue) -> Option<JsValue> {
+    (!v.is_undefined() && !v.is_null()).then_some(v)
 }
 
 /// Accepts a `PushSubscription`, its JSON object, or a JSON string of it.
@@ -779,9 +785,8 @@ fn subscription_json(v: &JsValue) -> JsValue {
     if let Some(s) = v.as_string() {
         return js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL);
     }
-    let to_json = js_sys::Reflect::get(v, &"toJSON".into()).ok();
-    match to_json.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
-        Some(f) => f.call0(v).unwrap_or(JsValue::NULL),
-        None => v.clone(),
+    match platform::prop(v, "toJSON").dyn_into::<Function>() {
+        Ok(f) => f.call0(v).unwrap_or(JsValue::NULL),
+        Err(_) => v.clone(),
     }
 }

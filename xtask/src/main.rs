@@ -95,12 +95,43 @@ fn test() -> Result {
         "cargo clippy (all targets, warnings are errors)",
         &mut clippy(&["--workspace"]),
     )?;
+    // The SDK's platform layer exists only on wasm32. Its shipped build is no_std; its browser
+    // tests link std (wasm-bindgen-test) and so build with the `std` feature.
     run(
-        "cargo clippy for wasm32 (the SDK's platform layer exists only there)",
-        &mut clippy(&WASM),
+        "cargo clippy for wasm32 (the shipped, no_std build)",
+        cargo()
+            .arg("clippy")
+            .args(WASM)
+            .args(["--lib", "--", "-D", "warnings"]),
     )?;
     run(
-        "the protocol and SDK build for wasm32-unknown-unknown",
+        "cargo clippy for wasm32 (the SDK's browser tests)",
+        cargo().args([
+            "clippy",
+            "-p",
+            "footprint-sdk",
+            "--features",
+            "std",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
+        "the protocol builds for wasm32-unknown-unknown, with std and without",
+        cargo().args([
+            "build",
+            "-p",
+            "footprint-protocol",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]),
+    )?;
+    run(
+        "the SDK builds for wasm32-unknown-unknown",
         cargo().arg("build").args(WASM),
     )?;
     // The browser tests in tests/ load the real SDK build from sdk-wasm/pkg.
@@ -116,6 +147,8 @@ fn test() -> Result {
                 "test",
                 "-p",
                 "footprint-sdk",
+                "--features",
+                "std",
                 "--target",
                 "wasm32-unknown-unknown",
             ])
@@ -134,15 +167,9 @@ fn test() -> Result {
     Ok(())
 }
 
-/// The crates that build for the browser, and the target they build for.
-const WASM: [&str; 6] = [
-    "-p",
-    "footprint-sdk",
-    "-p",
-    "footprint-protocol",
-    "--target",
-    "wasm32-unknown-unknown",
-];
+/// The tracker's crate and the target it builds for. Alone: selecting footprint-protocol too
+/// would turn on its default `std` feature for the SDK's build.
+const WASM: [&str; 4] = ["-p", "footprint-sdk", "--target", "wasm32-unknown-unknown"];
 
 /// `cargo clippy` over `scope`, every target, warnings as errors.
 fn clippy(scope: &[&str]) -> Command {

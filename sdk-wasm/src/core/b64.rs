@@ -1,5 +1,7 @@
 //! Base64url decoding, for the VAPID public key a shop passes to `subscribePush`.
 
+use alloc::vec::Vec;
+
 /// Decodes base64url (or standard base64), with or without padding. `None` on any other
 /// character.
 pub fn decode(s: &str) -> Option<Vec<u8>> {

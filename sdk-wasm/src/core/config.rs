@@ -1,7 +1,12 @@
 //! `init`'s config: read from what the page passed, with the documented defaults.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
+use footprint_protocol::ids::is_site_key;
+
 use super::event::Invalid;
-use super::json::Value;
+use super::input::Input;
 
 /// A checked config. Defaults: flush every 2 s or at 20 events, automatic page views on, Do
 /// Not Track not respected, no cookie domain (the cookie stays on the page's host).
@@ -25,23 +30,23 @@ fn bad(field: &str, problem: &'static str) -> Invalid {
 }
 
 impl Config {
-    pub fn from_value(cfg: &Value) -> Result<Config, Invalid> {
-        if !matches!(cfg, Value::Obj(_)) {
+    pub fn read<I: Input>(cfg: &I) -> Result<Config, Invalid> {
+        if !cfg.is_object() {
             return Err(bad("", "expects a config object"));
         }
+        let text = |k: &str| cfg.field(k).and_then(|v| v.string());
         // An origin (`https://edge.example`) or the batch URL itself.
-        let endpoint = match cfg.get("endpoint", "endpoint").and_then(Value::as_str) {
+        let mut batch_url = match text("endpoint") {
             Some(e) if e.starts_with("https://") || e.starts_with("http://") => {
-                e.trim_end_matches('/')
+                String::from(e.trim_end_matches('/'))
             }
             _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
         };
-        let mut batch_url = endpoint.to_owned();
         if !batch_url.ends_with("/v1/batch") {
             batch_url.push_str("/v1/batch");
         }
-        let site_key = match cfg.get("siteKey", "site_key").and_then(Value::as_str) {
-            Some(k) if footprint_protocol::SiteKey::new(k).is_ok() => k.to_owned(),
+        let site_key = match text("siteKey") {
+            Some(k) if is_site_key(&k) => k,
             _ => {
                 return Err(bad(
                     "siteKey",
@@ -49,24 +54,24 @@ impl Config {
                 ))
             }
         };
-        let number = |camel: &str, default: f64, lo: f64, hi: f64| match cfg.get(camel, camel) {
+        let number = |camel: &str, default: u32, lo: u32, hi: u32| match cfg.field(camel) {
             None => Ok(default),
-            Some(&Value::Num(n)) if (lo..=hi).contains(&n) => Ok(n),
-            Some(_) => Err(bad(camel, "is out of range")),
+            Some(v) => match v.number() {
+                Some(n) if n >= f64::from(lo) && n <= f64::from(hi) => Ok(n as u32),
+                _ => Err(bad(camel, "is out of range")),
+            },
         };
-        let flag = |camel: &str, default: bool| match cfg.get(camel, camel) {
-            Some(&Value::Bool(b)) => b,
-            _ => default,
+        let flag = |camel: &str, default: bool| {
+            cfg.field(camel)
+                .and_then(|v| v.boolean())
+                .unwrap_or(default)
         };
         Ok(Config {
             batch_url,
             site_key,
-            flush_interval_ms: number("flushIntervalMs", 2000.0, 100.0, 600_000.0)? as u32,
-            max_batch: number("maxBatch", 20.0, 1.0, 500.0)? as usize,
-            cookie_domain: cfg
-                .get("cookieDomain", "cookie_domain")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            flush_interval_ms: number("flushIntervalMs", 2000, 100, 600_000)?,
+            max_batch: number("maxBatch", 20, 1, 500)? as usize,
+            cookie_domain: text("cookieDomain"),
             auto_pageviews: flag("autoPageviews", true),
             respect_dnt: flag("respectDoNotTrack", false),
         })
@@ -78,19 +83,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Config, Invalid> {
-        fn conv(v: &serde_json::Value) -> Value {
-            match v {
-                serde_json::Value::Null => Value::Null,
-                serde_json::Value::Bool(b) => Value::Bool(*b),
-                serde_json::Value::Number(n) => Value::Num(n.as_f64().unwrap()),
-                serde_json::Value::String(s) => Value::Str(s.clone()),
-                serde_json::Value::Array(a) => Value::Arr(a.iter().map(conv).collect()),
-                serde_json::Value::Object(o) => {
-                    Value::Obj(o.iter().map(|(k, v)| (k.clone(), conv(v))).collect())
-                }
-            }
-        }
-        Config::from_value(&conv(&serde_json::from_str(json).unwrap()))
+        Config::read(&serde_json::from_str::<serde_json::Value>(json).unwrap())
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! them, so a page that dies mid-send sends them again from storage later; the edge
 //! deduplicates by `message_id`, which makes that harmless.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use super::backoff::{Backoff, SendOutcome};
 use super::queue::{batch_body, chunks, envelope_len, Queue, QueuedEvent, BEACON_MAX_BYTES};
 use footprint_protocol::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};

@@ -8,10 +8,15 @@
 //! ISO 4217 currency uses), so that `0.1 + 0.2` does not lose a purchase. Identifiers are never
 //! cut: a cut id names something else.
 
-use footprint_protocol::limits::{MAX_CART_ITEMS, MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_QUANTITY};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use footprint_protocol::limits::{MAX_CART_ITEMS, MAX_EVENT_BYTES, MAX_QUANTITY};
 use footprint_protocol::EventType;
 
-use super::json::{round, write_fixed, write_str, write_u64, Value};
+use super::input::{snake_case, Input};
+use super::json::{object_text, round, write_fixed, write_str, write_u64};
 use super::time::{is_calendar_date, rfc3339};
 
 /// Why a call's input was refused: the field (a path such as `items[2].price`) and what it
@@ -244,396 +249,369 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn path(prefix: &str, field: &str) -> String {
+/// How one member of a page's object is checked and written.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A shop's identifier: a string of 1 to 100 characters, or a whole number. Never cut.
+    Id,
+    /// A display name: a string, cleaned and cut to 300 characters, or a whole number.
+    Name,
+    /// Money: a number from 0 to below 100 billion, written with at most 4 decimals.
+    Money,
+    /// An ISO 4217 code such as `EUR`, in any case.
+    Currency,
+    /// A whole number from 1 to 100 000; 1 when absent.
+    Quantity,
+    /// Text, cleaned and cut to this many characters; left out when empty.
+    Text(usize),
+    /// Text that is trimmed but never cut or cleaned (an email, a phone): a longer or dirty
+    /// value is refused. Left out when empty.
+    Exact(usize),
+    /// Like `Exact`, but required (a push subscription's keys).
+    Key(usize),
+    /// `YYYY-MM-DD`, a real date.
+    Date,
+    /// A free-form object, written by the browser's `JSON.stringify`.
+    Object,
+    /// An `https://` URL of at most 2048 characters, never cut.
+    Https,
+    /// Cart lines: at most 200 of [`LINE`].
+    Lines,
+    /// A nested object of these fields.
+    Group(&'static [Field]),
+    /// One of these strings; `Consent` also takes a boolean.
+    Choice(&'static [&'static str], &'static str),
+}
+
+/// A member: its camelCase name (the wire name is its snake_case form), how it is read, and
+/// whether it must be there.
+#[derive(Clone, Copy)]
+struct Field(&'static str, Kind, bool);
+
+const REQUIRED: bool = true;
+
+const PRODUCT: [Field; 3] = [
+    Field("productId", Kind::Id, REQUIRED),
+    Field("name", Kind::Name, REQUIRED),
+    Field("price", Kind::Money, REQUIRED),
+];
+const CURRENCY: Field = Field("currency", Kind::Currency, REQUIRED);
+const QUANTITY: Field = Field("quantity", Kind::Quantity, false);
+const LINE: [Field; 4] = [PRODUCT[0], PRODUCT[1], PRODUCT[2], QUANTITY];
+const CART: [Field; 3] = [
+    Field("items", Kind::Lines, REQUIRED),
+    Field("total", Kind::Money, REQUIRED),
+    CURRENCY,
+];
+const PRODUCT_VIEW: [Field; 7] = [
+    PRODUCT[0],
+    PRODUCT[1],
+    PRODUCT[2],
+    CURRENCY,
+    Field("category", Kind::Text(300), false),
+    Field("url", Kind::Text(2048), false),
+    Field("imageUrl", Kind::Text(2048), false),
+];
+const CART_CHANGE: [Field; 6] = [
+    PRODUCT[0],
+    PRODUCT[1],
+    PRODUCT[2],
+    CURRENCY,
+    QUANTITY,
+    Field("cart", Kind::Group(&CART), false),
+];
+const CART_STATE: [Field; 1] = [Field("cart", Kind::Group(&CART), REQUIRED)];
+const PURCHASE: [Field; 4] = [
+    Field("orderId", Kind::Id, REQUIRED),
+    CART[0],
+    CART[1],
+    CART[2],
+];
+/// Email and phone come first: [`fields`] reports which were written, and one is needed.
+const IDENTIFY: [Field; 6] = [
+    Field("email", Kind::Exact(254), false),
+    Field("phone", Kind::Exact(32), false),
+    Field("firstName", Kind::Text(100), false),
+    Field("lastName", Kind::Text(100), false),
+    Field("birthDate", Kind::Date, false),
+    Field("custom", Kind::Object, false),
+];
+const CONSENT: [Field; 1] = [Field(
+    "state",
+    Kind::Choice(
+        &["yes", "no", "not_set"],
+        "must be \"yes\", \"no\", \"not_set\" or a boolean",
+    ),
+    REQUIRED,
+)];
+const PERMISSION: [Field; 1] = [Field(
+    "state",
+    Kind::Choice(
+        &["granted", "denied", "default"],
+        "must be \"granted\", \"denied\" or \"default\" (Notification.permission)",
+    ),
+    REQUIRED,
+)];
+const KEYS: [Field; 2] = [
+    Field("p256dh", Kind::Key(200), REQUIRED),
+    Field("auth", Kind::Key(100), REQUIRED),
+];
+const ENDPOINT: Field = Field("endpoint", Kind::Https, REQUIRED);
+const SUBSCRIBE: [Field; 2] = [ENDPOINT, Field("keys", Kind::Group(&KEYS), REQUIRED)];
+const UNSUBSCRIBE: [Field; 1] = [ENDPOINT];
+const NOTIFICATION: [Field; 2] = [
+    Field("notificationId", Kind::Id, REQUIRED),
+    Field("campaign", Kind::Text(300), false),
+];
+
+fn at(prefix: &str, name: &str) -> String {
     let mut p = String::from(prefix);
-    if !p.is_empty() {
+    if !p.is_empty() && !name.starts_with('[') {
         p.push('.');
     }
-    p.push_str(field);
+    p.push_str(name);
     p
 }
 
-/// A shop's identifier: a non-empty string of at most 100 characters, or a whole number.
-fn shop_id(v: Option<&Value>, field: &str) -> Result<String> {
-    const PROBLEM: &str = "must be a string of 1 to 100 characters, or a whole number";
-    match v {
-        Some(Value::Str(s)) => {
+/// A whole number a JS number holds exactly.
+fn whole(n: f64) -> Option<u64> {
+    ((0.0..9e15).contains(&n) && n == (n as u64) as f64).then_some(n as u64)
+}
+
+/// Writes the members of `table` found in `v` into `o`. Returns a bit per table row that was
+/// written.
+fn fields<I: Input>(o: &mut Obj<'_>, v: &I, table: &[Field], prefix: &str) -> Result<u32> {
+    let mut written = 0;
+    for (row, &f) in table.iter().enumerate() {
+        if member(o, v.field(f.0), f, prefix)? {
+            written |= 1 << row;
+        }
+    }
+    Ok(written)
+}
+
+/// Checks and writes one member, `m` being its value. False when it was left out.
+fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Result<bool> {
+    let Field(name, kind, required) = f;
+    let wire = snake_case(name);
+    let bad = |problem| Invalid {
+        field: at(prefix, name),
+        problem,
+    };
+    let Some(m) = m else {
+        if let Kind::Quantity = kind {
+            o.key(&wire);
+            o.out.push('1');
+            return Ok(true);
+        }
+        return if required {
+            Err(bad("is required"))
+        } else {
+            Ok(false)
+        };
+    };
+    let text = m.string();
+    match kind {
+        Kind::Id => {
+            const PROBLEM: &str = "must be a string of 1 to 100 characters, or a whole number";
+            let id = match (&text, m.number().and_then(whole)) {
+                (Some(s), _) => {
+                    let t = s.trim();
+                    if !(1..=100).contains(&char_count(t)) || t.chars().any(char::is_control) {
+                        return Err(bad(PROBLEM));
+                    }
+                    String::from(t)
+                }
+                (None, Some(n)) => {
+                    let mut s = String::new();
+                    write_u64(&mut s, n);
+                    s
+                }
+                _ => return Err(bad(PROBLEM)),
+            };
+            o.str(&wire, &id);
+        }
+        Kind::Name => {
+            let n = match (&text, m.number().and_then(whole)) {
+                (Some(s), _) => clean(s, 300),
+                (None, Some(n)) => {
+                    let mut s = String::new();
+                    write_u64(&mut s, n);
+                    s
+                }
+                _ => return Err(bad("must be a string")),
+            };
+            if n.is_empty() {
+                return Err(bad("must not be empty"));
+            }
+            o.str(&wire, &n);
+        }
+        Kind::Money => match m.number() {
+            Some(n) if (0.0..1e11).contains(&n) => {
+                o.key(&wire);
+                write_fixed(o.out, false, round(n * 10_000.0) as u64, 4);
+            }
+            _ => return Err(bad("must be a number from 0 to 99999999999.9999")),
+        },
+        Kind::Currency => match text {
+            Some(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                o.str(&wire, &s.to_ascii_uppercase())
+            }
+            _ => return Err(bad("must be a 3-letter currency code such as EUR")),
+        },
+        Kind::Quantity => match m.number().and_then(whole) {
+            Some(q) if (1..=u64::from(MAX_QUANTITY)).contains(&q) => {
+                o.key(&wire);
+                write_u64(o.out, q);
+            }
+            _ => return Err(bad("must be a whole number from 1 to 100000")),
+        },
+        Kind::Text(max) => match text {
+            Some(s) => o.text(&wire, &s, max),
+            None => return Err(bad("must be a string")),
+        },
+        Kind::Exact(max) | Kind::Key(max) => {
+            let Some(s) = text else {
+                return Err(bad("must be a string"));
+            };
             let t = s.trim();
             let n = char_count(t);
-            if (1..=100).contains(&n) && !t.chars().any(char::is_control) {
-                Ok(t.to_owned())
-            } else {
-                Err(Invalid::new(field, PROBLEM))
+            if n == 0 && matches!(kind, Kind::Exact(_)) {
+                return Ok(false);
             }
-        }
-        Some(&Value::Num(n)) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => {
-            let mut s = String::new();
-            write_u64(&mut s, n as u64);
-            Ok(s)
-        }
-        None => Err(Invalid::new(field, "is required")),
-        _ => Err(Invalid::new(field, PROBLEM)),
-    }
-}
-
-/// A display name: required, cleaned and cut to 300 characters.
-fn name(v: Option<&Value>, field: &str) -> Result<String> {
-    match v {
-        Some(Value::Str(s)) => {
-            let c = clean(s, 300);
-            if c.is_empty() {
-                Err(Invalid::new(field, "must not be empty"))
-            } else {
-                Ok(c)
+            if n == 0 || n > max || t.chars().any(char::is_control) {
+                return Err(bad(if let Kind::Key(_) = kind {
+                    "must be the subscription's key (PushSubscription.toJSON())"
+                } else {
+                    "is too long or has control characters"
+                }));
             }
+            o.str(&wire, t);
         }
-        Some(&Value::Num(n)) => {
-            let mut s = String::new();
-            super::json::write_num(&mut s, n);
-            Ok(s)
+        Kind::Date => match text {
+            Some(d) if is_calendar_date(&d) => o.str(&wire, &d),
+            _ => return Err(bad("must be a real date written YYYY-MM-DD")),
+        },
+        Kind::Object => {
+            if !m.is_object() {
+                return Err(bad("must be an object"));
+            }
+            let json = m.json(MAX_EVENT_BYTES).and_then(object_text).map_err(bad)?;
+            o.raw(&wire, &json);
         }
-        None => Err(Invalid::new(field, "is required")),
-        _ => Err(Invalid::new(field, "must be a string")),
-    }
-}
-
-/// Optional text: absent, or a string cleaned and cut to `max`.
-fn opt_text(v: Option<&Value>, field: &str, max: usize) -> Result<Option<String>> {
-    match v {
-        None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(clean(s, max)).filter(|s| !s.is_empty())),
-        _ => Err(Invalid::new(field, "must be a string")),
-    }
-}
-
-/// Money: a number from 0 to below 100 billion, written with at most 4 decimals.
-fn amount(v: Option<&Value>, field: &str) -> Result<String> {
-    match v {
-        Some(&Value::Num(n)) if n.is_finite() && (0.0..1e11).contains(&n) => {
-            let mut s = String::new();
-            write_fixed(&mut s, false, round(n * 10_000.0) as u64, 4);
-            Ok(s)
+        Kind::Https => match text {
+            Some(e)
+                if e.starts_with("https://")
+                    && e.len() > 8
+                    && char_count(&e) <= 2048
+                    && !e.chars().any(char::is_control) =>
+            {
+                o.str(&wire, &e)
+            }
+            _ => return Err(bad("must be an https:// URL")),
+        },
+        Kind::Lines => {
+            let len = m
+                .array_len()
+                .ok_or_else(|| bad("must be an array of lines"))?;
+            if len > MAX_CART_ITEMS {
+                return Err(bad("must have at most 200 lines"));
+            }
+            o.key(&wire);
+            o.out.push('[');
+            for i in 0..len {
+                if i > 0 {
+                    o.out.push(',');
+                }
+                let mut p = at(prefix, name);
+                p.push('[');
+                write_u64(&mut p, i as u64);
+                p.push(']');
+                let line = m.at(i).filter(I::is_object).ok_or_else(|| Invalid {
+                    field: p.clone(),
+                    problem: "must be an object",
+                })?;
+                let mut l = Obj::new(o.out);
+                fields(&mut l, &line, &LINE, &p)?;
+                l.close();
+            }
+            o.out.push(']');
         }
-        None => Err(Invalid::new(field, "is required")),
-        _ => Err(Invalid::new(
-            field,
-            "must be a number from 0 to 99999999999.9999",
-        )),
-    }
-}
-
-/// An ISO 4217 code such as `EUR`, in any case.
-fn currency(v: Option<&Value>, field: &str) -> Result<String> {
-    match v {
-        Some(Value::Str(s)) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            Ok(s.to_ascii_uppercase())
+        Kind::Group(inner) => {
+            if !m.is_object() {
+                return Err(bad("must be an object"));
+            }
+            o.key(&wire);
+            let mut g = Obj::new(o.out);
+            fields(&mut g, &m, inner, &at(prefix, name))?;
+            g.close();
         }
-        None => Err(Invalid::new(field, "is required")),
-        _ => Err(Invalid::new(
-            field,
-            "must be a 3-letter currency code such as EUR",
-        )),
-    }
-}
-
-fn quantity(v: Option<&Value>, field: &str, default: Option<u64>) -> Result<u64> {
-    match (v, default) {
-        (Some(&Value::Num(n)), _) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_QUANTITY as f64 => {
-            Ok(n as u64)
+        Kind::Choice(allowed, problem) => {
+            let choice = match (m.boolean(), text) {
+                (Some(b), _) if allowed.len() == 3 && allowed[0] == "yes" => {
+                    String::from(if b { "yes" } else { "no" })
+                }
+                (_, Some(s)) if allowed.contains(&s.as_str()) => s,
+                _ => return Err(bad(problem)),
+            };
+            o.str(&wire, &choice);
         }
-        (None, Some(d)) => Ok(d),
-        (None, None) => Err(Invalid::new(field, "is required")),
-        _ => Err(Invalid::new(
-            field,
-            "must be a whole number from 1 to 100000",
-        )),
     }
-}
-
-/// A free-form object for `custom` and `track` properties.
-fn json_object(v: Option<&Value>, field: &str) -> Result<Option<String>> {
-    match v {
-        None => Ok(None),
-        Some(o @ Value::Obj(_)) if o.depth() <= MAX_JSON_DEPTH => {
-            let mut s = String::new();
-            o.write(&mut s);
-            Ok(Some(s))
-        }
-        Some(Value::Obj(_)) => Err(Invalid::new(field, "must be nested at most 8 deep")),
-        Some(_) => Err(Invalid::new(field, "must be an object")),
-    }
-}
-
-/// The product fields shared by `productView`, `cartAdd` and cart lines.
-fn product(o: &mut Obj<'_>, v: &Value, prefix: &str) -> Result<()> {
-    o.str(
-        "product_id",
-        &shop_id(v.get("productId", "product_id"), &path(prefix, "productId"))?,
-    );
-    o.str("name", &name(v.get("name", "name"), &path(prefix, "name"))?);
-    o.raw(
-        "price",
-        &amount(v.get("price", "price"), &path(prefix, "price"))?,
-    );
-    Ok(())
-}
-
-fn items(o: &mut Obj<'_>, v: Option<&Value>, prefix: &str) -> Result<()> {
-    let field = path(prefix, "items");
-    let Some(Value::Arr(lines)) = v else {
-        return Err(Invalid::new(&field, "must be an array of lines"));
-    };
-    if lines.len() > MAX_CART_ITEMS {
-        return Err(Invalid::new(&field, "must have at most 200 lines"));
-    }
-    o.key("items");
-    o.out.push('[');
-    for (i, line) in lines.iter().enumerate() {
-        if i > 0 {
-            o.out.push(',');
-        }
-        let mut p = field.clone();
-        p.push('[');
-        write_u64(&mut p, i as u64);
-        p.push(']');
-        let mut l = Obj::new(o.out);
-        product(&mut l, line, &p)?;
-        let q = quantity(
-            line.get("quantity", "quantity"),
-            &path(&p, "quantity"),
-            Some(1),
-        )?;
-        l.key("quantity");
-        write_u64(l.out, q);
-        l.close();
-    }
-    o.out.push(']');
-    Ok(())
-}
-
-/// `{items, total, currency}`, as a cart or an order carries them.
-fn cart_fields(o: &mut Obj<'_>, v: &Value, prefix: &str) -> Result<()> {
-    if !matches!(v, Value::Obj(_)) {
-        return Err(Invalid::new(
-            prefix,
-            "must be an object with items, total and currency",
-        ));
-    }
-    items(o, v.get("items", "items"), prefix)?;
-    o.raw(
-        "total",
-        &amount(v.get("total", "total"), &path(prefix, "total"))?,
-    );
-    o.str(
-        "currency",
-        &currency(v.get("currency", "currency"), &path(prefix, "currency"))?,
-    );
-    Ok(())
-}
-
-fn expect_object(v: &Value) -> Result<()> {
-    match v {
-        Value::Obj(_) => Ok(()),
-        _ => Err(Invalid::new("", "expects an object")),
-    }
+    Ok(true)
 }
 
 /// The `properties` JSON of a page-facing call, from what the page passed. `page_view` is built
-/// by [`page_view`] instead, from the page itself.
-pub fn properties(ty: EventType, v: &Value) -> Result<String> {
-    let mut s = String::with_capacity(128);
-    let mut o = Obj::new(&mut s);
-    match ty {
-        EventType::ProductView => {
-            expect_object(v)?;
-            product(&mut o, v, "")?;
-            o.str(
-                "currency",
-                &currency(v.get("currency", "currency"), "currency")?,
-            );
-            if let Some(c) = opt_text(v.get("category", "category"), "category", 300)? {
-                o.str("category", &c);
-            }
-            if let Some(u) = opt_text(v.get("url", "url"), "url", 2048)? {
-                o.str("url", &u);
-            }
-            if let Some(u) = opt_text(v.get("imageUrl", "image_url"), "imageUrl", 2048)? {
-                o.str("image_url", &u);
-            }
-        }
-        EventType::CartAdd | EventType::CartRemove => {
-            expect_object(v)?;
-            product(&mut o, v, "")?;
-            o.str(
-                "currency",
-                &currency(v.get("currency", "currency"), "currency")?,
-            );
-            let q = quantity(v.get("quantity", "quantity"), "quantity", Some(1))?;
-            o.key("quantity");
-            write_u64(o.out, q);
-            if let Some(cart) = v.get("cart", "cart") {
-                o.key("cart");
-                let mut c = Obj::new(o.out);
-                cart_fields(&mut c, cart, "cart")?;
-                c.close();
-            }
-        }
-        EventType::CartUpdate | EventType::CheckoutStart => {
-            // `cartUpdate(cart)` passes the cart itself; `{cart: …}` is accepted too.
-            let cart = v.get("cart", "cart").unwrap_or(v);
-            o.key("cart");
-            let mut c = Obj::new(o.out);
-            cart_fields(&mut c, cart, "")?;
-            c.close();
-        }
-        EventType::Purchase => {
-            expect_object(v)?;
-            o.str(
-                "order_id",
-                &shop_id(v.get("orderId", "order_id"), "orderId")?,
-            );
-            cart_fields(&mut o, v, "")?;
-        }
-        EventType::Identify => identify(&mut o, v)?,
-        EventType::Logout => {}
-        EventType::Consent => {
-            let state = match v.get("state", "state").unwrap_or(v) {
-                Value::Bool(true) => "yes",
-                Value::Bool(false) => "no",
-                Value::Str(s) if matches!(s.as_str(), "yes" | "no" | "not_set") => s,
-                _ => {
-                    return Err(Invalid::new(
-                        "state",
-                        "must be \"yes\", \"no\", \"not_set\" or a boolean",
-                    ))
-                }
-            };
-            o.str("state", state);
-        }
-        EventType::PushPermission => match v.get("state", "state").unwrap_or(v) {
-            Value::Str(s) if matches!(s.as_str(), "granted" | "denied" | "default") => {
-                o.str("state", s)
-            }
-            _ => {
-                return Err(Invalid::new(
-                    "state",
-                    "must be \"granted\", \"denied\" or \"default\" (Notification.permission)",
-                ))
-            }
-        },
-        EventType::PushSubscribe | EventType::PushUnsubscribe => {
-            expect_object(v)?;
-            match v.get("endpoint", "endpoint") {
-                Some(Value::Str(e))
-                    if e.starts_with("https://")
-                        && e.len() > 8
-                        && char_count(e) <= 2048
-                        && !e.chars().any(char::is_control) =>
-                {
-                    o.str("endpoint", e)
-                }
-                _ => return Err(Invalid::new("endpoint", "must be an https:// URL")),
-            }
-            if ty == EventType::PushSubscribe {
-                let keys = v.get("keys", "keys");
-                o.key("keys");
-                let mut k = Obj::new(o.out);
-                for (key, max) in [("p256dh", 200), ("auth", 100)] {
-                    match keys.and_then(|k| k.get(key, key)) {
-                        Some(Value::Str(s))
-                            if (1..=max).contains(&char_count(s))
-                                && !s.chars().any(char::is_control) =>
-                        {
-                            k.str(key, s)
-                        }
-                        _ => {
-                            return Err(Invalid::new(
-                                if key == "auth" {
-                                    "keys.auth"
-                                } else {
-                                    "keys.p256dh"
-                                },
-                                "must be the subscription's key (PushSubscription.toJSON())",
-                            ))
-                        }
-                    }
-                }
-                k.close();
-            }
-        }
-        EventType::PushReceived | EventType::PushClick => {
-            expect_object(v)?;
-            o.str(
-                "notification_id",
-                &shop_id(v.get("notificationId", "notification_id"), "notificationId")?,
-            );
-            if let Some(c) = opt_text(v.get("campaign", "campaign"), "campaign", 300)? {
-                o.str("campaign", &c);
-            }
-        }
+/// by [`page_view`], and `custom` by [`custom`].
+pub fn properties<I: Input>(ty: EventType, v: &I) -> Result<String> {
+    let table: &[Field] = match ty {
+        EventType::ProductView => &PRODUCT_VIEW,
+        EventType::CartAdd | EventType::CartRemove => &CART_CHANGE,
+        EventType::CartUpdate | EventType::CheckoutStart => &CART_STATE,
+        EventType::Purchase => &PURCHASE,
+        EventType::Identify => &IDENTIFY,
+        EventType::Consent => &CONSENT,
+        EventType::PushPermission => &PERMISSION,
+        EventType::PushSubscribe => &SUBSCRIBE,
+        EventType::PushUnsubscribe => &UNSUBSCRIBE,
+        EventType::PushReceived | EventType::PushClick => &NOTIFICATION,
+        EventType::Logout => &[],
         EventType::Custom => return Err(Invalid::new("", "is sent with track(name, props)")),
         EventType::PageView => return Err(Invalid::new("", "is sent with page()")),
+    };
+    let mut s = String::with_capacity(128);
+    let mut o = Obj::new(&mut s);
+    let written = match ty {
+        EventType::Logout => 0,
+        EventType::Consent
+        | EventType::PushPermission
+        | EventType::CartUpdate
+        | EventType::CheckoutStart => {
+            // The one member may be passed alone: `consent(true)`, `cartUpdate(cart)`.
+            match table.first() {
+                Some(&f) if v.field(f.0).is_none() => {
+                    u32::from(member(&mut o, Some(v.clone()), f, "")?)
+                }
+                _ => fields(&mut o, v, table, "")?,
+            }
+        }
+        _ => {
+            if !v.is_object() {
+                return Err(Invalid::new("", "expects an object"));
+            }
+            fields(&mut o, v, table, "")?
+        }
+    };
+    if ty == EventType::Identify && written & 0b11 == 0 {
+        return Err(Invalid::new("", "needs an email or a phone"));
     }
     o.close();
     Ok(s)
 }
 
-fn identify(o: &mut Obj<'_>, v: &Value) -> Result<()> {
-    expect_object(v)?;
-    let strict = |camel: &str, max: usize| -> Result<Option<String>> {
-        match v.get(camel, camel) {
-            None => Ok(None),
-            Some(Value::Str(s)) => {
-                let t = s.trim();
-                let n = char_count(t);
-                if n == 0 {
-                    Ok(None)
-                } else if n <= max && !t.chars().any(char::is_control) {
-                    Ok(Some(t.to_owned()))
-                } else {
-                    Err(Invalid::new(camel, "is too long or has control characters"))
-                }
-            }
-            Some(_) => Err(Invalid::new(camel, "must be a string")),
-        }
-    };
-    let email = strict("email", 254)?;
-    let phone = strict("phone", 32)?;
-    if email.is_none() && phone.is_none() {
-        return Err(Invalid::new("", "needs an email or a phone"));
-    }
-    if let Some(e) = email {
-        o.str("email", &e);
-    }
-    if let Some(p) = phone {
-        o.str("phone", &p);
-    }
-    if let Some(f) = opt_text(v.get("firstName", "first_name"), "firstName", 100)? {
-        o.str("first_name", &f);
-    }
-    if let Some(l) = opt_text(v.get("lastName", "last_name"), "lastName", 100)? {
-        o.str("last_name", &l);
-    }
-    match v.get("birthDate", "birth_date") {
-        None => {}
-        Some(Value::Str(d)) if is_calendar_date(d) => o.str("birth_date", d),
-        Some(_) => {
-            return Err(Invalid::new(
-                "birthDate",
-                "must be a real date written YYYY-MM-DD",
-            ))
-        }
-    }
-    if let Some(c) = json_object(v.get("custom", "custom"), "custom")? {
-        o.raw("custom", &c);
-    }
-    Ok(())
-}
-
 /// `track(name, props)`: the shop's own event.
-pub fn custom(name: &Value, props: &Value) -> Result<String> {
-    let n = match name {
-        Value::Str(s) if (1..=100).contains(&char_count(s.trim())) => clean(s, 100),
+pub fn custom<I: Input>(name: &I, props: Option<&I>) -> Result<String> {
+    let n = match name.string() {
+        Some(s) if (1..=100).contains(&char_count(s.trim())) => clean(&s, 100),
         _ => {
             return Err(Invalid::new(
                 "name",
@@ -641,14 +619,20 @@ pub fn custom(name: &Value, props: &Value) -> Result<String> {
             ))
         }
     };
-    let props = match props {
-        Value::Null => None,
-        p => json_object(Some(p), "properties")?,
-    };
     let mut s = String::new();
     let mut o = Obj::new(&mut s);
     o.str("name", &n);
-    o.raw("properties", props.as_deref().unwrap_or("{}"));
+    match props {
+        None => o.raw("properties", "{}"),
+        Some(p) => {
+            let _ = member(
+                &mut o,
+                Some(p.clone()),
+                Field("properties", Kind::Object, REQUIRED),
+                "",
+            )?;
+        }
+    }
     o.close();
     Ok(s)
 }
@@ -663,21 +647,29 @@ pub struct Page {
 }
 
 /// `page(props?)`: the page as read, with any of `url`, `path`, `title`, `referrer` overridden.
-pub fn page_view(page: &Page, overrides: &Value) -> Result<String> {
-    if !matches!(overrides, Value::Obj(_) | Value::Null) {
+pub fn page_view<I: Input>(page: &Page, overrides: Option<&I>) -> Result<String> {
+    if overrides.is_some_and(|o| !o.is_object()) {
         return Err(Invalid::new("", "expects an object or nothing"));
     }
     let pick = |k: &str, read: &str, max: usize| -> Result<String> {
-        Ok(opt_text(overrides.get(k, k), k, max)?.unwrap_or_else(|| clean(read, max)))
+        match overrides.and_then(|o| o.field(k)) {
+            None => Ok(clean(read, max)),
+            Some(v) => match v.string() {
+                Some(s) => Ok(clean(&s, max)),
+                None => Err(Invalid::new(k, "must be a string")),
+            },
+        }
     };
     let url = pick("url", &page.url, 2048)?;
-    let path_ = pick("path", &page.path, 2048)?;
+    let path = pick("path", &page.path, 2048)?;
+    let title = pick("title", &page.title, 500)?;
+    let referrer = pick("referrer", &page.referrer, 2048)?;
     let mut s = String::new();
     let mut o = Obj::new(&mut s);
     o.str("url", &url);
-    o.str("path", if path_.is_empty() { "/" } else { &path_ });
-    o.text("title", &pick("title", &page.title, 500)?, 500);
-    o.text("referrer", &pick("referrer", &page.referrer, 2048)?, 2048);
+    o.str("path", if path.is_empty() { "/" } else { &path });
+    o.text("title", &title, 500);
+    o.text("referrer", &referrer, 2048);
     o.close();
     Ok(s)
 }
@@ -686,27 +678,10 @@ pub fn page_view(page: &Page, overrides: &Value) -> Result<String> {
 mod tests {
     use super::*;
     use footprint_protocol::{Event, EventKind};
-
-    fn obj(members: &[(&str, Value)]) -> Value {
-        Value::Obj(
-            members
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn s(v: &str) -> Value {
-        Value::Str(v.into())
-    }
+    use serde_json::{json, Value};
 
     fn line(id: &str, price: f64, qty: f64) -> Value {
-        obj(&[
-            ("productId", s(id)),
-            ("name", s("Linen shirt")),
-            ("price", Value::Num(price)),
-            ("quantity", Value::Num(qty)),
-        ])
+        json!({"productId": id, "name": "Linen shirt", "price": price, "quantity": qty})
     }
 
     /// Wraps properties into a whole event and parses it with the edge's own parser.
@@ -733,55 +708,51 @@ mod tests {
 
     #[test]
     fn every_page_call_builds_an_event_the_edge_accepts() {
-        let product = obj(&[
-            ("productId", Value::Num(1042.0)),
-            ("name", s("Linen\nshirt")),
-            ("price", Value::Num(49.9)),
-            ("currency", s("eur")),
-            ("imageUrl", s("https://shop.example/i.svg")),
-        ]);
-        let cart = obj(&[
-            (
-                "items",
-                Value::Arr(vec![line("a", 10.0, 2.0), line("b", 0.1 + 0.2, 1.0)]),
-            ),
-            ("total", Value::Num(20.1 + 0.2)),
-            ("currency", s("EUR")),
-        ]);
+        let product = json!({
+            "productId": 1042, "name": "Linen\nshirt", "price": 49.9, "currency": "eur",
+            "imageUrl": "https://shop.example/i.svg",
+        });
+        let cart = json!({
+            "items": [line("a", 10.0, 2.0), line("b", 0.1 + 0.2, 1.0)],
+            "total": 20.1 + 0.2,
+            "currency": "EUR",
+        });
         let mut add = product.clone();
-        if let Value::Obj(m) = &mut add {
-            m.push(("cart".into(), cart.clone()));
-        }
+        add["cart"] = cart.clone();
         let mut order = cart.clone();
-        if let Value::Obj(m) = &mut order {
-            m.push(("orderId".into(), s("o-1")));
-        }
+        order["orderId"] = json!("o-1");
         let cases = [
             (EventType::ProductView, product.clone()),
             (EventType::CartAdd, add),
             (EventType::CartRemove, product),
             (EventType::CartUpdate, cart.clone()),
-            (EventType::CheckoutStart, obj(&[("cart", cart)])),
+            (EventType::CheckoutStart, json!({"cart": cart})),
             (EventType::Purchase, order),
             (
                 EventType::Identify,
-                obj(&[
-                    ("email", s(" alice@example.com ")),
-                    ("firstName", s("Alice")),
-                    ("birthDate", s("1990-02-28")),
-                    ("custom", obj(&[("tier", s("gold"))])),
-                ]),
+                json!({
+                    "email": " alice@example.com ", "firstName": "Alice",
+                    "birthDate": "1990-02-28", "custom": {"tier": "gold"},
+                }),
             ),
             (EventType::Logout, Value::Null),
-            (EventType::Consent, Value::Bool(true)),
-            (EventType::PushPermission, s("granted")),
+            (EventType::Consent, json!(true)),
+            (EventType::Consent, json!({"state": "not_set"})),
+            (EventType::PushPermission, json!("granted")),
             (
                 EventType::PushSubscribe,
-                obj(&[
-                    ("endpoint", s("https://push.example/sub/1")),
-                    ("expirationTime", Value::Null),
-                    ("keys", obj(&[("p256dh", s("BNc")), ("auth", s("tBH"))])),
-                ]),
+                json!({
+                    "endpoint": "https://push.example/sub/1", "expirationTime": null,
+                    "keys": {"p256dh": "BNc", "auth": "tBH"},
+                }),
+            ),
+            (
+                EventType::PushUnsubscribe,
+                json!({"endpoint": "https://push.example/sub/1"}),
+            ),
+            (
+                EventType::PushClick,
+                json!({"notification_id": "n-1", "campaign": "autumn"}),
             ),
         ];
         for (ty, input) in cases {
@@ -795,12 +766,12 @@ mod tests {
     fn repaired_values_are_the_intended_ones() {
         let props = properties(
             EventType::Purchase,
-            &obj(&[
-                ("orderId", s("o-7")),
-                ("items", Value::Arr(vec![line("a", 0.1 + 0.2, 3.0)])),
-                ("total", Value::Num(0.1 + 0.2 + 0.6)),
-                ("currency", s("usd")),
-            ]),
+            &json!({
+                "orderId": "o-7",
+                "items": [line("a", 0.1 + 0.2, 3.0)],
+                "total": 0.1 + 0.2 + 0.6,
+                "currency": "usd",
+            }),
         )
         .unwrap();
         assert_eq!(
@@ -820,67 +791,56 @@ mod tests {
 
     #[test]
     fn bad_input_names_the_field() {
+        let product = |price: Value| json!({"productId": "p", "name": "x", "price": price, "currency": "EUR"});
         let bad = [
             (
                 EventType::ProductView,
-                obj(&[("name", s("x"))]),
+                json!({"name": "x"}),
                 "productId is required",
             ),
             (
                 EventType::ProductView,
-                obj(&[
-                    ("productId", s("p")),
-                    ("name", s("x")),
-                    ("price", Value::Num(-1.0)),
-                    ("currency", s("EUR")),
-                ]),
+                product(json!(-1.0)),
                 "price must be a number from 0 to 99999999999.9999",
             ),
             (
                 EventType::ProductView,
-                obj(&[
-                    ("productId", s("p")),
-                    ("name", s("x")),
-                    ("price", Value::Num(f64::NAN)),
-                    ("currency", s("EUR")),
-                ]),
+                product(json!("12")),
                 "price must be a number from 0 to 99999999999.9999",
             ),
             (
                 EventType::CartUpdate,
-                obj(&[
-                    ("items", Value::Arr(vec![line("a", 1.0, 0.5)])),
-                    ("total", Value::Num(1.0)),
-                    ("currency", s("EUR")),
-                ]),
+                json!({"items": [line("a", 1.0, 0.5)], "total": 1.0, "currency": "EUR"}),
                 "items[0].quantity must be a whole number from 1 to 100000",
             ),
             (
+                EventType::CartUpdate,
+                json!({"items": ["a"], "total": 1.0, "currency": "EUR"}),
+                "items[0] must be an object",
+            ),
+            (
                 EventType::Identify,
-                obj(&[("email", s("  "))]),
+                json!({"email": "  "}),
                 "needs an email or a phone",
             ),
             (
                 EventType::Identify,
-                obj(&[("email", s("a@b.c")), ("birthDate", s("2023-02-30"))]),
+                json!({"email": "a@b.c", "birthDate": "2023-02-30"}),
                 "birthDate must be a real date written YYYY-MM-DD",
             ),
-            (EventType::Consent, s("maybe"), "state must be"),
+            (EventType::Consent, json!("maybe"), "state must be"),
             (
                 EventType::PushSubscribe,
-                obj(&[("endpoint", s("http://x"))]),
+                json!({"endpoint": "http://x"}),
                 "endpoint must be",
             ),
             (
-                EventType::Purchase,
-                Value::Str("o-1".into()),
-                "expects an object",
+                EventType::PushSubscribe,
+                json!({"endpoint": "https://p.example/1", "keys": {"p256dh": "k"}}),
+                "keys.auth is required",
             ),
-            (
-                EventType::ProductView,
-                Value::Arr(vec![]),
-                "expects an object",
-            ),
+            (EventType::Purchase, json!("o-1"), "expects an object"),
+            (EventType::ProductView, json!([]), "expects an object"),
         ];
         for (ty, input, want) in bad {
             let err = properties(ty, &input).unwrap_err();
@@ -892,21 +852,19 @@ mod tests {
 
     #[test]
     fn custom_events_bound_nesting_and_accept_no_properties() {
-        let ev = parse(
-            EventType::Custom,
-            &custom(&s("wishlist_add"), &Value::Null).unwrap(),
-        );
+        let name = json!("wishlist_add");
+        let ev = parse(EventType::Custom, &custom(&name, None).unwrap());
         assert_eq!(ev.kind.event_type(), EventType::Custom);
-        let mut deep = Value::Num(1.0);
+        let mut deep = json!(1);
         for _ in 0..8 {
-            deep = obj(&[("a", deep)]);
+            deep = json!({ "a": deep });
         }
-        assert!(custom(&s("x"), &deep).is_ok());
-        parse(EventType::Custom, &custom(&s("x"), &deep).unwrap());
-        let deeper = obj(&[("a", deep)]);
-        assert!(custom(&s("x"), &deeper).is_err());
-        assert!(custom(&s(""), &Value::Null).is_err());
-        assert!(custom(&s("x"), &s("not an object")).is_err());
+        let x = json!("x");
+        parse(EventType::Custom, &custom(&x, Some(&deep)).unwrap());
+        let deeper = json!({ "a": deep });
+        assert!(custom(&x, Some(&deeper)).is_err());
+        assert!(custom(&json!(""), None).is_err());
+        assert!(custom(&x, Some(&json!("not an object"))).is_err());
     }
 
     #[test]
@@ -917,7 +875,7 @@ mod tests {
             title: "Your\tcart".into(),
             referrer: String::new(),
         };
-        let props = page_view(&page, &obj(&[("title", s("Checkout"))])).unwrap();
+        let props = page_view(&page, Some(&json!({"title": "Checkout"}))).unwrap();
         assert_eq!(
             props,
             r#"{"url":"https://shop.example/cart","path":"/cart","title":"Checkout"}"#
@@ -925,17 +883,23 @@ mod tests {
         parse(EventType::PageView, &props);
         parse(
             EventType::PageView,
-            &page_view(&Page::default(), &Value::Null).unwrap(),
+            &page_view::<Value>(&Page::default(), None).unwrap(),
         );
+        assert!(page_view(&page, Some(&json!({"title": 3}))).is_err());
     }
 
     #[test]
     fn an_event_over_32_kib_is_refused() {
-        let big = obj(&[("blob", s(&"x".repeat(40_000)))]);
-        let props = custom(&s("x"), &big).unwrap();
+        let x = json!("x");
+        // The properties fit on their own; with the envelope, the event does not.
+        let fits = json!({ "blob": "x".repeat(32_700) });
+        let props = custom(&x, Some(&fits)).unwrap();
         let err =
             event_json("m", "t", EventType::Custom, 0, &Context::default(), &props).unwrap_err();
         assert!(err.message("track").contains("32 KiB"));
+        let big = json!({ "blob": "x".repeat(40_000) });
+        let err = custom(&x, Some(&big)).unwrap_err();
+        assert!(err.message("track").contains("32 KiB"), "{err:?}");
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! When both hold a valid id and they differ, the cookie wins, because it is the one that
 //! subdomains share.
 
-use footprint_protocol::TrackerId;
+use alloc::string::String;
+
+use alloc::borrow::ToOwned;
+
+use footprint_protocol::ids::is_tracker_id;
 
 pub const COOKIE_NAME: &str = "fp_tid";
 pub const STORAGE_KEY: &str = "fp_tid";
@@ -27,7 +31,7 @@ pub fn resolve(
     stored: Option<&str>,
     fresh: impl FnOnce() -> String,
 ) -> Resolved {
-    let valid = |v: Option<&str>| v.filter(|s| TrackerId::new(*s).is_ok()).map(str::to_owned);
+    let valid = |v: Option<&str>| v.filter(|s| is_tracker_id(s)).map(str::to_owned);
     match (valid(cookie), valid(stored)) {
         (Some(c), Some(s)) => Resolved {
             write_storage: c != s,

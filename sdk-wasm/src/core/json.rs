@@ -1,83 +1,10 @@
-//! A small JSON value and writer, so that the wasm carries neither serde_json nor `core::fmt`
-//! (together they would be most of the SDK's bytes).
-//!
-//! Values come from the host page through the facade; the writer only ever produces valid JSON:
-//! strings are escaped, and numbers that JSON cannot hold (NaN, infinities) are refused by the
-//! event builders before they get here.
+//! A small JSON writer, so that the wasm carries neither serde_json nor `core::fmt` (together
+//! they would be most of the SDK's bytes). Free-form objects are written by the browser's own
+//! `JSON.stringify` and only checked here ([`object_text`]).
 
-/// A JSON value as the page handed it to the tracker.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Value>),
-    /// Keys in the page's order; a repeated key is impossible from a JS object.
-    Obj(Vec<(String, Value)>),
-}
+use alloc::string::String;
 
-impl Value {
-    /// The member `key` of an object, trying the camelCase name first and then snake_case:
-    /// the JS API is camelCase, the wire format snake_case, and shops paste either.
-    pub fn get(&self, camel: &str, snake: &str) -> Option<&Value> {
-        let Value::Obj(members) = self else {
-            return None;
-        };
-        let find = |k: &str| members.iter().find(|(n, _)| n == k).map(|(_, v)| v);
-        find(camel)
-            .or_else(|| find(snake))
-            .filter(|v| !matches!(v, Value::Null))
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Nesting depth: a scalar is 0, `{}` and `[]` are 1.
-    pub fn depth(&self) -> usize {
-        match self {
-            Value::Arr(a) => 1 + a.iter().map(Value::depth).max().unwrap_or(0),
-            Value::Obj(o) => 1 + o.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    pub fn write(&self, out: &mut String) {
-        match self {
-            Value::Null => out.push_str("null"),
-            Value::Bool(true) => out.push_str("true"),
-            Value::Bool(false) => out.push_str("false"),
-            Value::Num(n) => write_num(out, *n),
-            Value::Str(s) => write_str(out, s),
-            Value::Arr(a) => {
-                out.push('[');
-                for (i, v) in a.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write(out);
-                }
-                out.push(']');
-            }
-            Value::Obj(o) => {
-                out.push('{');
-                for (i, (k, v)) in o.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_str(out, k);
-                    out.push(':');
-                    v.write(out);
-                }
-                out.push('}');
-            }
-        }
-    }
-}
+use footprint_protocol::limits::MAX_JSON_DEPTH;
 
 /// Writes `s` as a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
@@ -150,59 +77,57 @@ pub fn write_fixed(out: &mut String, negative: bool, digits: u64, decimals: u32)
     }
 }
 
-/// 2^53: below it every integer is an exact f64.
-const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+/// Why a free-form object's JSON was refused for size.
+pub const TOO_LARGE: &str = "is larger than 32 KiB as JSON";
 
-/// Writes a finite number. Exact for every value a shop is likely to send: integers up to 2^64
-/// and decimals whose digits fit in 2^53 (`19.99`, `0.000125`), found by the shortest decimal
-/// expansion that reads back as the same f64. Anything else (`0.1 + 0.2`) is written with as
-/// many digits as an exact integer holds, which is within a few units of the last place. A
-/// non-finite number is written as `null`, as `JSON.stringify` does.
-pub fn write_num(out: &mut String, n: f64) {
-    if !n.is_finite() {
-        out.push_str("null");
-        return;
+/// Checks the JSON text of a free-form object (written by `JSON.stringify`, so well formed)
+/// against the protocol: an object, nested at most [`MAX_JSON_DEPTH`] deep. Also repairs what
+/// `JSON.stringify` writes for a lone UTF-16 surrogate (`\ud800`), which the edge's parser
+/// refuses, into U+FFFD, as the browser does for every other string the tracker reads.
+pub fn object_text(mut text: String) -> Result<String, &'static str> {
+    if !text.starts_with('{') {
+        return Err("must be an object");
     }
-    let neg = n < 0.0;
-    let a = if neg { -n } else { n };
-    if a.fract() == 0.0 {
-        if a < 18_446_744_073_709_551_616.0 {
-            if neg && a != 0.0 {
-                out.push('-');
+    // SAFETY: only ASCII hex digits are overwritten, with ASCII, so the text stays UTF-8.
+    // (`String::from_utf8` would check that again at the cost of a validator in the wasm.)
+    let bytes = unsafe { text.as_mut_vec() };
+    let (mut depth, mut in_str, mut i) = (0usize, false, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        if in_str {
+            match b {
+                b'"' => in_str = false,
+                b'\\' => {
+                    if bytes.get(i + 1) == Some(&b'u')
+                        && matches!(bytes.get(i + 2), Some(b'd' | b'D'))
+                        && matches!(
+                            bytes.get(i + 3),
+                            Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                        )
+                    {
+                        if let Some(hex) = bytes.get_mut(i + 2..i + 6) {
+                            hex.copy_from_slice(b"fffd");
+                        }
+                    }
+                    i += 1;
+                }
+                _ => {}
             }
-            // Integral f64s below 2^64 convert exactly.
-            write_u64(out, a as u64);
         } else {
-            // Beyond 1.8e19, far past anything a shop counts; 128-bit arithmetic to write it
-            // would cost more wasm than it is worth. Sent as null, like JSON.stringify(NaN).
-            out.push_str("null");
-        }
-        return;
-    }
-    let mut best: Option<(u64, u32)> = None;
-    let mut scale = 1.0f64;
-    for d in 1..=22u32 {
-        scale *= 10.0;
-        let scaled = a * scale;
-        if scaled >= EXACT_INT {
-            break;
-        }
-        let r = round(scaled);
-        best = Some((r as u64, d));
-        // Division of two exact values is correctly rounded, so this is exactly the f64 that
-        // the written decimal parses to.
-        for c in [r - 1.0, r, r + 1.0] {
-            if c >= 0.0 && c / scale == a {
-                write_fixed(out, neg, c as u64, d);
-                return;
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > MAX_JSON_DEPTH {
+                        return Err("must be nested at most 8 deep");
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
             }
         }
+        i += 1;
     }
-    match best {
-        Some((digits, d)) => write_fixed(out, neg, digits, d),
-        // Smaller than 1e-22 with no exact short form.
-        None => out.push('0'),
-    }
+    Ok(text)
 }
 
 /// Rounds half away from zero without `f64::round`, which is not in `core` on every target.
@@ -222,48 +147,6 @@ pub fn round(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn num(n: f64) -> String {
-        let mut s = String::new();
-        write_num(&mut s, n);
-        s
-    }
-
-    #[test]
-    fn numbers_are_written_exactly_when_they_have_a_short_form() {
-        for (n, want) in [
-            (0.0, "0"),
-            (-0.0, "0"),
-            (7.0, "7"),
-            (-42.0, "-42"),
-            (19.99, "19.99"),
-            (0.1, "0.1"),
-            (-0.5, "-0.5"),
-            (0.000125, "0.000125"),
-            (1234567.891, "1234567.891"),
-            (9007199254740991.0, "9007199254740991"),
-            (1e19, "10000000000000000000"),
-            (1e20, "null"),
-        ] {
-            assert_eq!(num(n), want, "{n}");
-        }
-    }
-
-    #[test]
-    fn every_written_number_reads_back_close_to_the_original() {
-        let mut x = 0.37f64;
-        for _ in 0..2000 {
-            // A deterministic walk over magnitudes and fractions.
-            x = (x * 7.919 + 0.123).fract() * 10f64.powi((x * 1000.0) as i32 % 12 - 4);
-            let s = num(x);
-            let back: f64 = s.parse().unwrap();
-            assert!((back - x).abs() <= x.abs() * 1e-15, "{x} → {s}");
-            serde_json::from_str::<serde_json::Value>(&s).unwrap();
-        }
-        assert_eq!(num(0.1 + 0.2), "0.3000000000000001");
-        assert_eq!(num(f64::NAN), "null");
-        assert_eq!(num(f64::INFINITY), "null");
-    }
-
     #[test]
     fn strings_are_escaped_into_valid_json() {
         let nasty = "a\"b\\c\nd\u{1}</script>\u{2028}é😀";
@@ -275,16 +158,16 @@ mod tests {
     }
 
     #[test]
-    fn values_nest_and_report_depth() {
-        let v = Value::Obj(vec![
-            ("a".into(), Value::Arr(vec![Value::Num(1.0), Value::Null])),
-            ("b".into(), Value::Bool(false)),
-        ]);
-        let mut s = String::new();
-        v.write(&mut s);
-        assert_eq!(s, r#"{"a":[1,null],"b":false}"#);
-        assert_eq!(v.depth(), 2);
-        assert_eq!(Value::Str("x".into()).depth(), 0);
+    fn object_text_bounds_depth_and_repairs_lone_surrogates() {
+        let deep = |n: usize| "{\"a\":".repeat(n) + "1" + &"}".repeat(n);
+        assert!(object_text(deep(8)).is_ok());
+        assert_eq!(object_text(deep(9)), Err("must be nested at most 8 deep"));
+        // Brackets inside strings are text, not nesting.
+        assert!(object_text(format!("{{\"s\":\"{}\"}}", "[".repeat(20))).is_ok());
+        assert_eq!(object_text("[1]".into()), Err("must be an object"));
+        let fixed = object_text(r#"{"a":"x\ud800y","b":"\\ud800","c":"\u00e9"}"#.into()).unwrap();
+        assert_eq!(fixed, r#"{"a":"x\ufffdy","b":"\\ud800","c":"\u00e9"}"#);
+        serde_json::from_str::<serde_json::Value>(&fixed).unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod identity;
+pub mod input;
 pub mod json;
 pub mod queue;
 pub mod time;

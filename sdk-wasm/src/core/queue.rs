@@ -5,7 +5,11 @@
 //! site's storage quota (browsers give an origin about 5 MB of localStorage, shared with the
 //! shop's own data). When a cap is hit, the oldest events go first and are counted.
 
-use std::collections::VecDeque;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use alloc::collections::VecDeque;
 
 /// One tracked event: its id and its JSON text, exactly as it will be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! Calendar arithmetic for timestamps and birth dates, without `core::fmt` or a date crate.
 
+use alloc::string::String;
+
 use super::json::write_u64;
 
 /// Milliseconds since the Unix epoch as RFC 3339 in UTC: `2026-11-23T09:59:58.004Z`.

@@ -1,6 +1,8 @@
 //! UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Time-ordered, which is
 //! what the edge's dedupe index is laid out for, and unique without coordination.
 
+use alloc::string::String;
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Formats a UUIDv7 from a clock reading and 10 random bytes (from `crypto.getRandomValues` in

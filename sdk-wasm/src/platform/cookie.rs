@@ -1,5 +1,7 @@
 //! `document.cookie`, for the first-party tracker cookie.
 
+use alloc::string::String;
+
 use wasm_bindgen::JsCast;
 
 use super::PlatformError;
@@ -22,14 +24,13 @@ impl CookieJar {
 
     /// Assigns one cookie string (`name=value; attributes`).
     pub fn set(&self, cookie: &str) -> Result<(), PlatformError> {
-        self.0.set_cookie(cookie).map_err(PlatformError::from_js)
+        self.0
+            .set_cookie(cookie)
+            .map_err(|e| PlatformError::from_js(&e))
     }
 
     /// True when the page is served over https, so the cookie must be `Secure`.
     pub fn is_https(&self) -> bool {
-        self.0
-            .location()
-            .and_then(|l| l.protocol().ok())
-            .is_some_and(|p| p == "https:")
+        super::prop_str(&super::prop(&self.0, "location"), "protocol") == "https:"
     }
 }

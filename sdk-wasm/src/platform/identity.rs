@@ -1,5 +1,7 @@
 //! Reads and repairs the tracker id across the cookie and localStorage.
 
+use alloc::string::String;
+
 use super::{random_bytes, CookieJar, LocalStorage, PlatformError};
 use crate::core::identity::{cookie_string, read_cookie, resolve, STORAGE_KEY};
 use crate::core::uuid::uuid_v7;

@@ -1,82 +1,78 @@
 //! Page lifecycle and navigation hooks. Listeners live as long as the page: the tracker is a
 //! singleton, so they are registered once and kept.
+//!
+//! - [`Cb::Visibility`] (`visibilitychange`) and [`Cb::PageHide`]: the page may be going away.
+//! - [`Cb::PageShow`] (back/forward cache) and [`Cb::Online`]: it is back.
+//! - [`Cb::PopState`], [`Cb::PushState`], [`Cb::ReplaceState`]: SPA navigation. The two
+//!   history methods are wrapped, not replaced: the tracker's handler calls
+//!   [`call_original`] first, so the page's call runs and its exceptions reach the page
+//!   unchanged, and then it looks at the new address synchronously, so that a router that
+//!   navigates twice in one task still yields two addresses.
 
-use gloo_events::EventListener;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use core::cell::RefCell;
 
-/// Calls `f` whenever the page may be about to go away: `visibilitychange` to hidden (the last
-/// event a mobile browser reliably fires) and `pagehide`. `f` gets true for `pagehide`.
-pub fn on_leave(f: impl Fn(bool) + Clone + 'static) {
-    let Some(w) = web_sys::window() else {
-        return;
-    };
-    if let Some(doc) = w.document() {
-        let g = f.clone();
-        EventListener::new(&doc, "visibilitychange", move |_| {
-            if super::page::hidden() {
-                g(false);
-            }
-        })
-        .forget();
-    }
-    EventListener::new(&w, "pagehide", move |_| f(true)).forget();
-}
+use js_sys::{Function, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 
-/// Calls `f` when the page comes back: `online`, visible again, or restored from the
-/// back/forward cache.
-pub fn on_return(f: impl Fn() + Clone + 'static) {
-    let Some(w) = web_sys::window() else {
-        return;
-    };
-    let g = f.clone();
-    EventListener::new(&w, "online", move |_| g()).forget();
-    let g = f.clone();
-    EventListener::new(&w, "pageshow", move |_| g()).forget();
-    if let Some(doc) = w.document() {
-        EventListener::new(&doc, "visibilitychange", move |_| {
-            if !super::page::hidden() {
-                f();
-            }
-        })
-        .forget();
+use super::{callback, prop, window, Cb, Global};
+
+/// The page's own `pushState` and `replaceState`, called by the wrappers.
+static ORIGINALS: Global<[Option<Function>; 2]> = Global(RefCell::new([None, None]));
+
+const WRAPPED: [(&str, Cb); 2] = [
+    ("pushState", Cb::PushState),
+    ("replaceState", Cb::ReplaceState),
+];
+
+fn listen(target: &JsValue, event: &str, cb: Cb) {
+    if let (Some(t), Some(f)) = (target.dyn_ref::<web_sys::EventTarget>(), callback(cb)) {
+        let _ = t.add_event_listener_with_callback(event, &f);
     }
 }
 
-/// Calls `f` after every SPA navigation: `history.pushState`, `history.replaceState` and
-/// `popstate`. The two history methods are wrapped, not replaced: the page's call runs first,
-/// and its exceptions reach the page unchanged. `f` runs synchronously, so that a router that
-/// navigates twice in one task still yields two addresses.
-pub fn on_navigate(f: impl Fn() + Clone + 'static) {
-    let Some(w) = web_sys::window() else {
+/// Registers the lifecycle listeners, and the navigation hooks when `navigation`.
+pub fn install(navigation: bool) {
+    let Some(w) = window() else {
         return;
     };
-    let Ok(history) = w.history() else {
+    let doc: JsValue = w.document().map(Into::into).unwrap_or(JsValue::UNDEFINED);
+    listen(&doc, "visibilitychange", Cb::Visibility);
+    listen(&w, "pagehide", Cb::PageHide);
+    listen(&w, "pageshow", Cb::PageShow);
+    listen(&w, "online", Cb::Online);
+    if !navigation {
         return;
-    };
-    let history: JsValue = history.into();
-    for name in ["pushState", "replaceState"] {
-        let Some(original) = js_sys::Reflect::get(&history, &name.into())
-            .ok()
-            .and_then(|v| v.dyn_into::<js_sys::Function>().ok())
-        else {
-            continue;
-        };
-        let g = f.clone();
-        let this = history.clone();
-        let wrapper = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |a: JsValue, b: JsValue, c: JsValue| {
-                let r = if c.is_undefined() {
-                    original.call2(&this, &a, &b)
-                } else {
-                    original.call3(&this, &a, &b, &c)
-                };
-                g();
-                r
-            },
-        );
-        let _ = js_sys::Reflect::set(&history, &name.into(), wrapper.as_ref());
-        wrapper.forget();
     }
-    EventListener::new(&w, "popstate", move |_| f()).forget();
+    listen(&w, "popstate", Cb::PopState);
+    let history = prop(&w, "history");
+    let Ok(mut originals) = ORIGINALS.0.try_borrow_mut() else {
+        return;
+    };
+    for ((name, cb), slot) in WRAPPED.iter().zip(originals.iter_mut()) {
+        let original = prop(&history, name).dyn_into::<Function>().ok();
+        if let (Some(original), Some(wrapper)) = (original, callback(*cb)) {
+            if Reflect::set(&history, &JsValue::from_str(name), &wrapper).is_ok() {
+                *slot = Some(original);
+            }
+        }
+    }
+}
+
+/// Runs the page's own `pushState` (for [`Cb::PushState`]) or `replaceState`, as the page
+/// called it.
+pub fn call_original(which: Cb, a: &JsValue, b: &JsValue, c: &JsValue) -> Result<JsValue, JsValue> {
+    let original = ORIGINALS.0.try_borrow().ok().and_then(|o| {
+        o.get(usize::from(which == Cb::ReplaceState))
+            .cloned()
+            .flatten()
+    });
+    let Some(original) = original else {
+        return Ok(JsValue::UNDEFINED);
+    };
+    let history = window().map(|w| prop(&w, "history")).unwrap_or_default();
+    if c.is_undefined() {
+        original.call2(&history, a, b)
+    } else {
+        original.call3(&history, a, b, c)
+    }
 }

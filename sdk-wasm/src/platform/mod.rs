@@ -1,23 +1,40 @@
 //! The thin platform layer: browser APIs behind small Rust types. The only module that knows
-//! `web_sys`. Every JavaScript exception becomes a [`PlatformError`]; nothing here throws into
-//! the host page.
+//! `web_sys`. Every JavaScript exception becomes a [`PlatformError`] or a default; nothing here
+//! throws into the host page.
 
+mod callback;
 mod cookie;
 pub mod http;
 mod identity;
+mod input;
 pub mod lifecycle;
 pub mod page;
 pub mod push;
 mod queue_store;
 mod storage;
 
+pub use callback::{callback, install, settle, soon, Cb, Handler};
 pub use cookie::CookieJar;
 pub use identity::{fresh_uuid, new_tracker_id, tracker_id};
 pub use queue_store::QueueStore;
 pub use storage::LocalStorage;
 
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use core::cell::RefCell;
+
+use wasm_bindgen::JsValue;
+
+/// State shared by every entry point: exported methods and browser callbacks.
+///
+/// `wasm32-unknown-unknown` without the `atomics` target feature (which this crate is never
+/// built with) runs on one thread, so a `RefCell` in a static is sound. Entry points borrow it
+/// with `try_borrow_mut` and give up quietly when a page's hook re-enters the tracker while it
+/// runs (a `console.warn` override that calls `footprint.track`, say).
+pub struct Global<T>(pub RefCell<T>);
+
+// SAFETY: see above; there is one thread.
+unsafe impl<T> Sync for Global<T> {}
 
 /// A browser API failed. Keeps the exception's name (`QuotaExceededError`, `SecurityError`) so
 /// that callers can tell a full quota from storage being switched off.
@@ -35,24 +52,43 @@ impl PlatformError {
         }
     }
 
-    pub(crate) fn from_js(v: JsValue) -> PlatformError {
-        let get = |k: &str| {
-            js_sys::Reflect::get(&v, &JsValue::from_str(k))
-                .ok()
-                .and_then(|s| s.as_string())
-                .unwrap_or_default()
-        };
+    pub(crate) fn from_js(v: &JsValue) -> PlatformError {
         PlatformError {
-            name: get("name"),
-            message: get("message"),
+            name: prop_str(v, "name"),
+            message: prop_str(v, "message"),
         }
     }
+}
+
+pub fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// `target[name]`, or `undefined` when reading it throws. Cold properties are read this way
+/// rather than through a typed binding each: every binding is an import and a glue function
+/// in what the page downloads.
+pub fn prop(target: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `target[name]` as a string, or empty.
+pub fn prop_str(target: &JsValue, name: &str) -> String {
+    prop(target, name).as_string().unwrap_or_default()
+}
+
+pub fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// One console warning, the only way the tracker talks to the page's developer.
+pub fn warn(msg: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(msg));
 }
 
 /// Fills `buf` from `crypto.getRandomValues`. Where that is missing (a very old browser), falls
 /// back to `Math.random`: ids stay unique enough for analytics, though not unguessable.
 pub fn random_bytes(buf: &mut [u8]) {
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let crypto = window().and_then(|w| w.crypto().ok());
     if let Some(c) = crypto {
         if c.get_random_values_with_u8_array(buf).is_ok() {
             return;
@@ -61,45 +97,4 @@ pub fn random_bytes(buf: &mut [u8]) {
     for b in buf.iter_mut() {
         *b = (js_sys::Math::random() * 256.0) as u8;
     }
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// A promise seen untyped: js-sys's typed `then` wants a typed closure per call site.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_with(this: &Thenable, f: &js_sys::Function) -> js_sys::Promise;
-    #[wasm_bindgen(method, js_name = catch)]
-    fn catch_with(this: &Thenable, f: &js_sys::Function) -> Thenable;
-}
-
-/// Calls `f` once with what `promise` resolves to, or with `Err(reason)` when it rejects.
-pub fn on_settled(promise: &js_sys::Promise, f: impl FnOnce(Result<JsValue, JsValue>) + 'static) {
-    // One closure per call, freed when called: a rejection is turned into a tagged value so
-    // that a single callback sees both outcomes.
-    thread_local! {
-        static TAG_ERROR: Closure<dyn FnMut(JsValue) -> JsValue> = Closure::new(|e: JsValue| {
-            let tagged = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&tagged, &"__fp_error".into(), &e);
-            tagged.into()
-        });
-    }
-    let cb = Closure::once_into_js(move |v: JsValue| {
-        let err = js_sys::Reflect::get(&v, &"__fp_error".into())
-            .ok()
-            .filter(|_| {
-                v.is_object() && js_sys::Reflect::has(&v, &"__fp_error".into()).unwrap_or(false)
-            });
-        match err {
-            Some(e) => f(Err(e)),
-            None => f(Ok(v)),
-        }
-    });
-    let _ = TAG_ERROR.try_with(|tag| {
-        // The returned promise is not needed: `f` is where the outcome goes.
-        let _ = promise
-            .unchecked_ref::<Thenable>()
-            .catch_with(tag.as_ref().unchecked_ref())
-            .then_with(cb.unchecked_ref());
-    });
 }

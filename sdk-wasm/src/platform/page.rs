@@ -1,46 +1,48 @@
 //! What the tracker reads from the page: where it is, who is looking, and how it is shown.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use wasm_bindgen::JsValue;
 
+use super::{prop, prop_str, window};
 use crate::core::event::{Context, Page, Utm};
 
-fn window() -> Option<web_sys::Window> {
-    web_sys::window()
+fn location(field: &str) -> String {
+    window()
+        .map(|w| prop_str(&prop(&w, "location"), field))
+        .unwrap_or_default()
+}
+
+fn document(field: &str) -> String {
+    window()
+        .map(|w| prop_str(&prop(&w, "document"), field))
+        .unwrap_or_default()
 }
 
 /// The page as `page_view` reports it.
 pub fn page() -> Page {
-    let Some(w) = window() else {
-        return Page::default();
-    };
-    let loc = w.location();
-    let doc = w.document();
     Page {
-        url: loc.href().unwrap_or_default(),
-        path: loc.pathname().unwrap_or_default(),
-        title: doc.as_ref().map(|d| d.title()).unwrap_or_default(),
-        referrer: doc.as_ref().map(|d| d.referrer()).unwrap_or_default(),
+        url: location("href"),
+        path: location("pathname"),
+        title: title(),
+        referrer: document("referrer"),
     }
 }
 
 /// The document's title now.
 pub fn title() -> String {
-    window()
-        .and_then(|w| w.document())
-        .map(|d| d.title())
-        .unwrap_or_default()
+    document("title")
 }
 
 /// The address without its fragment: a new value means a new page view. In-page anchors
 /// (`#reviews`) are not new pages.
 pub fn address() -> String {
-    window()
-        .and_then(|w| w.location().href().ok())
-        .map(|h| match h.split_once('#') {
-            Some((a, _)) => a.to_owned(),
-            None => h,
-        })
-        .unwrap_or_default()
+    let href = location("href");
+    match href.split_once('#') {
+        Some((a, _)) => a.to_owned(),
+        None => href,
+    }
 }
 
 /// The parts of the context that stay put while the page lives, read once.
@@ -52,29 +54,24 @@ pub struct Fixed {
 
 impl Fixed {
     pub fn read() -> Fixed {
-        let Some(w) = window() else {
-            return Fixed {
-                user_agent: String::new(),
-                locale: String::new(),
-                screen: String::new(),
-            };
+        let (nav, screen) = match window() {
+            Some(w) => (w.navigator().into(), prop(&w, "screen")),
+            None => (JsValue::UNDEFINED, JsValue::UNDEFINED),
         };
-        let nav = w.navigator();
-        let screen = w
-            .screen()
-            .ok()
-            .and_then(|s| Some((s.width().ok()?, s.height().ok()?)))
-            .map(|(x, y)| {
+        let side = |k: &str| prop(&screen, k).as_f64().filter(|n| *n >= 0.0);
+        let screen = match (side("width"), side("height")) {
+            (Some(x), Some(y)) => {
                 let mut s = String::new();
-                crate::core::json::write_u64(&mut s, x.max(0) as u64);
+                crate::core::json::write_u64(&mut s, x as u64);
                 s.push('x');
-                crate::core::json::write_u64(&mut s, y.max(0) as u64);
+                crate::core::json::write_u64(&mut s, y as u64);
                 s
-            })
-            .unwrap_or_default();
+            }
+            _ => String::new(),
+        };
         Fixed {
-            user_agent: nav.user_agent().unwrap_or_default(),
-            locale: nav.language().unwrap_or_default(),
+            user_agent: prop_str(&nav, "userAgent"),
+            locale: prop_str(&nav, "language"),
             screen,
         }
     }
@@ -83,13 +80,10 @@ impl Fixed {
 /// The context every event carries. `landing_utm` is the campaign the visit arrived with, used
 /// when the current address has none.
 pub fn context(landing_utm: &Utm, fixed: &Fixed) -> Context {
-    let Some(w) = window() else {
-        return Context::default();
-    };
-    let utm = Utm::from_query(&w.location().search().unwrap_or_default());
+    let utm = utm_here();
     Context {
-        page_url: w.location().href().unwrap_or_default(),
-        referrer: w.document().map(|d| d.referrer()).unwrap_or_default(),
+        page_url: location("href"),
+        referrer: document("referrer"),
         user_agent: fixed.user_agent.clone(),
         locale: fixed.locale.clone(),
         screen: fixed.screen.clone(),
@@ -103,9 +97,7 @@ pub fn context(landing_utm: &Utm, fixed: &Fixed) -> Context {
 
 /// The campaign in the current address, if any.
 pub fn utm_here() -> Utm {
-    window()
-        .map(|w| Utm::from_query(&w.location().search().unwrap_or_default()))
-        .unwrap_or_default()
+    Utm::from_query(&location("search"))
 }
 
 /// True when the browser sends Do Not Track or Global Privacy Control.
@@ -114,22 +106,17 @@ pub fn do_not_track() -> bool {
         return false;
     };
     let nav: JsValue = w.navigator().into();
-    let get = |target: &JsValue, k: &str| js_sys::Reflect::get(target, &k.into()).ok();
-    let dnt = get(&nav, "doNotTrack")
-        .or_else(|| get(&w.clone().into(), "doNotTrack"))
-        .and_then(|v| v.as_string());
-    let gpc = get(&nav, "globalPrivacyControl").and_then(|v| v.as_bool());
-    matches!(dnt.as_deref(), Some("1" | "yes")) || gpc == Some(true)
+    let mut dnt = prop(&nav, "doNotTrack").as_string();
+    if dnt.is_none() {
+        dnt = prop(&w, "doNotTrack").as_string();
+    }
+    matches!(dnt.as_deref(), Some("1" | "yes"))
+        || prop(&nav, "globalPrivacyControl").as_bool() == Some(true)
 }
 
 /// True while the document is hidden (another tab, minimised, being unloaded).
 pub fn hidden() -> bool {
     window()
         .and_then(|w| w.document())
-        .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Hidden)
-}
-
-/// One console warning, the only way the tracker talks to the page's developer.
-pub fn warn(msg: &str) {
-    web_sys::console::warn_1(&msg.into());
+        .is_some_and(|d| prop_str(&d, "visibilityState") == "hidden")
 }

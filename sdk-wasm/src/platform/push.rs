@@ -1,17 +1,23 @@
-//! Web push: registering the shop's service worker, asking permission, subscribing.
+//! Web push, in the steps `subscribePush` takes: register the shop's service worker, wait for
+//! it to be ready, ask for notification permission, subscribe. Each step settles with its
+//! [`Cb`] (or [`Cb::PushFailed`] and the exception), and the tracker takes the next one.
 
+use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{on_settled, PlatformError};
+use super::{prop, settle, window, Cb, PlatformError};
 
-/// The outcome of [`subscribe`]: the permission the visitor gave, and the subscription when it
-/// was granted.
-pub struct Subscribed {
-    pub permission: String,
-    pub subscription: Option<web_sys::PushSubscription>,
+/// `target[name](arg)`, settling with `ok` or [`Cb::PushFailed`].
+fn step(target: &JsValue, name: &str, arg: &JsValue, ok: Cb) -> Result<(), PlatformError> {
+    let f = prop(target, name)
+        .dyn_into::<Function>()
+        .map_err(|_| unsupported())?;
+    let promise = f
+        .call1(target, arg)
+        .map_err(|e| PlatformError::from_js(&e))?;
+    settle(&promise, ok, Cb::PushFailed);
+    Ok(())
 }
-
-type Done = Box<dyn FnOnce(Result<Subscribed, PlatformError>)>;
 
 fn unsupported() -> PlatformError {
     PlatformError::new(
@@ -20,76 +26,57 @@ fn unsupported() -> PlatformError {
     )
 }
 
-/// Registers `worker_url`, asks for notification permission, and subscribes with the shop's
-/// VAPID public key (already decoded from base64url). Calls `done` once, at the end.
-pub fn subscribe(worker_url: &str, vapid_key: Vec<u8>, done: Done) {
-    let Some(w) = web_sys::window() else {
-        return done(Err(unsupported()));
-    };
-    let has = |target: &JsValue, k: &str| js_sys::Reflect::has(target, &k.into()).unwrap_or(false);
-    if !has(&w.navigator().into(), "serviceWorker") || !has(&w.clone().into(), "PushManager") {
-        return done(Err(unsupported()));
+fn container() -> Result<JsValue, PlatformError> {
+    let w = window().ok_or_else(unsupported)?;
+    let c = prop(&w.navigator(), "serviceWorker");
+    if c.is_undefined() || prop(&w, "PushManager").is_undefined() {
+        return Err(unsupported());
     }
-    let container = w.navigator().service_worker();
-    let registered = container.register(worker_url);
-    on_settled(&registered, move |r| {
-        if let Err(e) = r {
-            done(Err(PlatformError::from_js(e)));
-            return;
-        }
-        // `ready` resolves once a worker controlling this page is active: a subscription
-        // needs one.
-        match container.ready() {
-            Ok(ready) => {
-                on_settled(&ready, move |reg| match reg {
-                    Ok(reg) => ask(reg.unchecked_into(), vapid_key, done),
-                    Err(e) => done(Err(PlatformError::from_js(e))),
-                });
-            }
-            Err(e) => done(Err(PlatformError::from_js(e))),
-        }
-    });
+    Ok(c)
 }
 
-fn ask(reg: web_sys::ServiceWorkerRegistration, vapid_key: Vec<u8>, done: Done) {
-    let asked = match web_sys::Notification::request_permission() {
-        Ok(p) => p,
-        Err(e) => {
-            done(Err(PlatformError::from_js(e)));
-            return;
-        }
-    };
-    on_settled(&asked, move |p| {
-        let permission = p
-            .ok()
-            .and_then(|p| p.as_string())
-            .unwrap_or_else(|| "default".into());
-        if permission != "granted" {
-            done(Ok(Subscribed {
-                permission,
-                subscription: None,
-            }));
-            return;
-        }
-        let opts = web_sys::PushSubscriptionOptionsInit::new();
-        opts.set_user_visible_only(true);
-        opts.set_application_server_key(&js_sys::Uint8Array::from(&vapid_key[..]).into());
-        let subscribed = match reg
-            .push_manager()
-            .and_then(|m| m.subscribe_with_options(&opts))
-        {
-            Ok(p) => p,
-            Err(e) => {
-                done(Err(PlatformError::from_js(e)));
-                return;
-            }
-        };
-        on_settled(&subscribed, move |s| match s {
-            Ok(sub) => done(Ok(Subscribed {
-                permission,
-                subscription: Some(sub.unchecked_into()),
-            })),
-            Err(e) => done(Err(PlatformError::from_js(e))),
-        });
-    });
+/// Step 1: registers the worker script; then [`Cb::PushRegistered`].
+pub fn register(worker_url: &str) -> Result<(), PlatformError> {
+    step(
+        &container()?,
+        "register",
+        &JsValue::from_str(worker_url),
+        Cb::PushRegistered,
+    )
+}
+
+/// Step 2: waits for an active worker controlling this page, which a subscription needs;
+/// then [`Cb::PushReady`] with the registration.
+pub fn ready() -> Result<(), PlatformError> {
+    settle(&prop(&container()?, "ready"), Cb::PushReady, Cb::PushFailed);
+    Ok(())
+}
+
+/// Step 3: asks for notification permission; then [`Cb::PushPermission`] with the answer.
+pub fn ask() -> Result<(), PlatformError> {
+    let w = window().ok_or_else(unsupported)?;
+    step(
+        &prop(&w, "Notification"),
+        "requestPermission",
+        &JsValue::UNDEFINED,
+        Cb::PushPermission,
+    )
+}
+
+/// Step 4: subscribes with the shop's VAPID public key (decoded from base64url); then
+/// [`Cb::PushSubscribed`] with the `PushSubscription`.
+pub fn subscribe(registration: &JsValue, vapid_key: &[u8]) -> Result<(), PlatformError> {
+    let opts = Object::new();
+    let _ = Reflect::set(&opts, &JsValue::from_str("userVisibleOnly"), &JsValue::TRUE);
+    let _ = Reflect::set(
+        &opts,
+        &JsValue::from_str("applicationServerKey"),
+        &Uint8Array::from(vapid_key),
+    );
+    step(
+        &prop(registration, "pushManager"),
+        "subscribe",
+        &opts,
+        Cb::PushSubscribed,
+    )
 }

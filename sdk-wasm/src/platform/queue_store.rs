@@ -15,6 +15,10 @@
 //! starts and finds its tab id's heartbeat fresh knows another live page holds it, and takes a
 //! new id.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use super::LocalStorage;
 use crate::core::json::write_u64;
 use crate::core::queue::{Queue, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};

@@ -1,5 +1,8 @@
 //! `window.localStorage`, which may be missing (privacy modes, sandboxed iframes) or full.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use super::PlatformError;
 
 pub struct LocalStorage(web_sys::Storage);
@@ -24,7 +27,7 @@ impl LocalStorage {
         match get(&window) {
             Ok(Some(s)) => Ok(LocalStorage(s)),
             Ok(None) => Err(PlatformError::new("NoStorage", missing)),
-            Err(e) => Err(PlatformError::from_js(e)),
+            Err(e) => Err(PlatformError::from_js(&e)),
         }
     }
 
@@ -42,7 +45,9 @@ impl LocalStorage {
     }
 
     pub fn set(&self, key: &str, value: &str) -> Result<(), PlatformError> {
-        self.0.set_item(key, value).map_err(PlatformError::from_js)
+        self.0
+            .set_item(key, value)
+            .map_err(|e| PlatformError::from_js(&e))
     }
 
     pub fn remove(&self, key: &str) {
