@@ -59,16 +59,27 @@ pub fn build() -> Result {
             .arg(&wasm),
     )?;
     let bg = pkg.join("footprint_sdk_bg.wasm");
-    run(
-        "wasm-opt -Oz",
-        Command::new(&wasm_opt)
-            .args(["-Oz", "--strip-debug", "--strip-producers"])
-            .args(WASM_OPT_FEATURES)
-            .arg(&bg)
-            .arg("-o")
-            .arg(&bg),
-    )?;
+    eprintln!("xtask: wasm-opt -Oz, imports and exports renamed short");
+    let renamed = Command::new(&wasm_opt)
+        .args(["-Oz", "--strip-debug", "--strip-producers"])
+        .args(WASM_OPT_FEATURES)
+        .arg("--minify-imports-and-exports-and-modules")
+        .arg(&bg)
+        .arg("-o")
+        .arg(&bg)
+        .output()
+        .map_err(|e| format!("cannot start wasm-opt: {e}"))?;
+    if !renamed.status.success() {
+        return Err(format!(
+            "wasm-opt failed: {}",
+            String::from_utf8_lossy(&renamed.stderr)
+        ));
+    }
     let glue = pkg.join("footprint_sdk.js");
+    let text = fs::read_to_string(&glue).map_err(|e| format!("cannot read the glue: {e}"))?;
+    write(&glue, &rename_in_glue(&text, &renamed.stdout)?)?;
+    // Describes the wasm's exports by their old names; nothing a user imports needs it.
+    let _ = fs::remove_file(pkg.join("footprint_sdk_bg.wasm.d.ts"));
     run(
         "esbuild --minify (the glue)",
         Command::new(&esbuild)
@@ -102,6 +113,70 @@ pub fn build() -> Result {
     Ok(())
 }
 
+/// Applies wasm-opt's renaming (its `--minify-imports-and-exports-and-modules` report, JSON on
+/// stdout) to the glue. wasm-bindgen names each import `__wbg_<name>_<hash>` and its module
+/// `./footprint_sdk_bg.js`: incompressible text, twice (in the wasm and in the glue), that
+/// came to a tenth of the gzipped download. The hashed import names are unique words, so a
+/// whole-word replacement is exact; exports are only reached as `wasm.<name>`.
+fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
+    let report: serde_json::Value = serde_json::from_slice(report)
+        .map_err(|e| format!("cannot read wasm-opt's renaming report: {e}"))?;
+    let pairs = |key: &str| -> Vec<Vec<String>> {
+        report[key]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| r.as_array())
+                    .map(|r| r.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = glue.to_owned();
+    let mut modules = Vec::new();
+    for row in pairs("imports") {
+        let [module, old, new] = row.as_slice() else {
+            return Err(format!("unexpected import row in wasm-opt's report: {row:?}"));
+        };
+        out = replace_word(&out, old, new);
+        modules.push(module.clone());
+    }
+    modules.dedup();
+    if let [module] = modules.as_slice() {
+        // The pass names the one import module `a`.
+        out = out.replace(&format!("\"{module}\""), "\"a\"");
+    } else if !modules.is_empty() {
+        return Err(format!("expected one import module, found {modules:?}"));
+    }
+    for row in pairs("exports") {
+        let [old, new] = row.as_slice() else {
+            return Err(format!("unexpected export row in wasm-opt's report: {row:?}"));
+        };
+        out = replace_word(&out, &format!("wasm.{old}"), &format!("wasm.{new}"));
+    }
+    Ok(out)
+}
+
+/// Replaces `from` where it stands as a whole identifier.
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + from.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(ident) || after.is_some_and(ident) {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn package_json(version: &str) -> String {
     format!(
         r#"{{
@@ -123,7 +198,7 @@ fn package_json(version: &str) -> String {
   }},
   "files": [
     "index.js", "index.d.ts", "footprint_sdk.js", "footprint_sdk.d.ts", "footprint_sdk_bg.wasm",
-    "footprint_sdk_bg.wasm.d.ts", "footprint.js", "footprint.d.ts", "footprint-sw.js"
+    "footprint.js", "footprint.d.ts", "footprint-sw.js"
   ],
   "sideEffects": false
 }}
