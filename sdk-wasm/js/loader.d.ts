@@ -1,9 +1,9 @@
 // The script-tag API: `window.footprint`. Before the loader runs it is the stub queue; after,
 // every method calls the tracker (see footprint_sdk.d.ts for the argument shapes).
-import type { Tracker } from "./footprint_sdk";
+import type * as raw from "./footprint_sdk";
 
 type Methods = Pick<
-  Tracker,
+  typeof raw,
   | "page" | "productView" | "cartAdd" | "cartRemove" | "cartUpdate" | "checkoutStart"
   | "purchase" | "identify" | "logout" | "track" | "consent" | "pushPermission"
   | "pushSubscribe" | "subscribePush" | "trackerId" | "flush" | "reset" | "optOut" | "optIn"

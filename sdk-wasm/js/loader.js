@@ -29,16 +29,16 @@
     import(base + "/sdk/v1/b/__FP_BUILD__/footprint_sdk.js")
       .then(function (m) {
         return m.default().then(function () {
-          var t = m.init({
+          var ok = m.init({
             endpoint: base,
             siteKey: a("site-key"),
             autoPageviews: a("auto-pageviews") != "false",
             respectDoNotTrack: a("respect-dnt") == "true",
             cookieDomain: a("cookie-domain") || undefined,
           });
-          if (!t) throw Error("init refused the config (see the warning above)");
-          w.footprint = api(function (m, x) {
-            return t[m].apply(t, x);
+          if (!ok) throw Error("init refused the config (see the warning above)");
+          w.footprint = api(function (n, x) {
+            return m[n].apply(null, x);
           });
           for (var i = 0; i < q.length; i++)
             try {

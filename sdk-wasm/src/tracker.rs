@@ -72,10 +72,6 @@ export interface PushOptions { vapidPublicKey: string; serviceWorkerUrl: string 
 
 static TRACKER: Global<Option<State>> = Global(RefCell::new(None));
 
-/// The page's tracker, as JavaScript holds it: a handle to the one [`State`].
-#[wasm_bindgen]
-pub struct Tracker {}
-
 struct State {
     batch_url: String,
     site_key: String,
@@ -137,31 +133,29 @@ fn problem(problem: &'static str) -> Invalid {
 }
 
 /// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
-/// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. Returns the tracker, or `false` with
-/// one warning when the config is unusable.
-#[wasm_bindgen(unchecked_return_type = "Tracker | false")]
-pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> JsValue {
-    if Tracker::current().is_some() {
-        return Tracker {}.into();
+/// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. True when it runs (a second call
+/// changes nothing); `false` with one warning when the config is unusable.
+#[wasm_bindgen]
+pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> bool {
+    if running() {
+        return true;
     }
     let cfg = match Config::read(&config) {
         Ok(c) => c,
         Err(e) => {
-            invalid("init", e);
-            return JsValue::FALSE;
+            return invalid("init", e);
         }
     };
     let auto = cfg.auto_pageviews;
     let state = match State::start(cfg) {
         Ok(s) => s,
         Err(e) => {
-            invalid("init", e);
-            return JsValue::FALSE;
+            return invalid("init", e);
         }
     };
     match TRACKER.0.try_borrow_mut() {
         Ok(mut slot) => *slot = Some(state),
-        Err(_) => return JsValue::FALSE,
+        Err(_) => return false,
     }
     platform::install(on_callback);
     lifecycle::install(auto);
@@ -175,7 +169,7 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
         s.persist();
         s.schedule(0);
     });
-    Tracker {}.into()
+    true
 }
 
 /// Every browser callback (see [`platform::callback`]).
@@ -526,205 +520,66 @@ fn promise() -> (Promise, Option<(Function, Function)>) {
     (p, settle)
 }
 
-impl Tracker {
-    /// The page's tracker, once `init` has made it.
-    pub fn current() -> Option<Tracker> {
-        let made = TRACKER.0.try_borrow().is_ok_and(|s| s.is_some());
-        made.then_some(Tracker {})
-    }
-
-    fn call(&self, method: &str, ty: EventType, v: &JsValue) -> bool {
-        with(|s| s.record(method, ty, event::properties(ty, v)))
-    }
+/// True once `init` has started the tracker.
+pub fn running() -> bool {
+    TRACKER.0.try_borrow().is_ok_and(|s| s.is_some())
 }
 
-#[wasm_bindgen]
-impl Tracker {
-    /// A page view of the current page; `props` may override `url`, `path`, `title` or
-    /// `referrer`.
-    pub fn page(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "PageProps")] props: JsValue,
-    ) -> bool {
-        let overrides = present(props);
-        with(|s| {
-            s.last_address = page::address();
-            let props = event::page_view(&page::page(), overrides.as_ref());
-            s.record("page", EventType::PageView, props)
-        })
-    }
+/// The API's calls. Every exported method is a one-line shim into [`api`]: each export costs
+/// its own wrapper in the wasm and the glue, so the work is shared rather than repeated.
+#[derive(Clone, Copy)]
+enum Api {
+    Page,
+    Event(&'static str, EventType),
+    Track,
+    PushSubscribe,
+    SubscribePush,
+    TrackerId,
+    Flush,
+    Reset,
+    OptOut,
+    OptIn,
+    IsOptedOut,
+    Queued,
+}
 
-    #[wasm_bindgen(js_name = productView)]
-    pub fn product_view(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Product")] product: JsValue,
-    ) -> bool {
-        self.call("productView", EventType::ProductView, &product)
-    }
-
-    #[wasm_bindgen(js_name = cartAdd)]
-    pub fn cart_add(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue,
-    ) -> bool {
-        self.call("cartAdd", EventType::CartAdd, &item)
-    }
-
-    #[wasm_bindgen(js_name = cartRemove)]
-    pub fn cart_remove(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue,
-    ) -> bool {
-        self.call("cartRemove", EventType::CartRemove, &item)
-    }
-
-    #[wasm_bindgen(js_name = cartUpdate)]
-    pub fn cart_update(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue,
-    ) -> bool {
-        self.call("cartUpdate", EventType::CartUpdate, &cart)
-    }
-
-    #[wasm_bindgen(js_name = checkoutStart)]
-    pub fn checkout_start(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue,
-    ) -> bool {
-        self.call("checkoutStart", EventType::CheckoutStart, &cart)
-    }
-
-    pub fn purchase(&self, #[wasm_bindgen(unchecked_param_type = "Order")] order: JsValue) -> bool {
-        self.call("purchase", EventType::Purchase, &order)
-    }
-
-    /// `{email?, phone?, firstName?, lastName?, birthDate?, custom?}`; needs email or phone.
-    pub fn identify(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Traits")] traits: JsValue,
-    ) -> bool {
-        self.call("identify", EventType::Identify, &traits)
-    }
-
-    pub fn logout(&self) -> bool {
-        self.call("logout", EventType::Logout, &JsValue::NULL)
-    }
-
-    /// A shop's own event.
-    pub fn track(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] props: JsValue,
-    ) -> bool {
-        let props = present(props);
-        with(|s| {
-            s.record(
-                "track",
-                EventType::Custom,
-                event::custom(&name, props.as_ref()),
-            )
-        })
-    }
-
-    /// `"yes"`, `"no"`, `"not_set"`, or a boolean.
-    pub fn consent(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ConsentState")] state: JsValue,
-    ) -> bool {
-        self.call("consent", EventType::Consent, &state)
-    }
-
-    /// `"granted"`, `"denied"` or `"default"`.
-    #[wasm_bindgen(js_name = pushPermission)]
-    pub fn push_permission(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "NotificationPermission")] state: JsValue,
-    ) -> bool {
-        self.call("pushPermission", EventType::PushPermission, &state)
-    }
-
-    /// A `PushSubscription`, its `toJSON()`, or that JSON as a string.
-    #[wasm_bindgen(js_name = pushSubscribe)]
-    pub fn push_subscribe(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "PushSubscription | PushSubscriptionJSON | string")]
-        subscription: JsValue,
-    ) -> bool {
-        with(|s| s.record_push_subscription(&subscription))
-    }
-
-    /// Registers the service worker, asks permission and subscribes; records
-    /// `push_permission` and `push_subscribe`. Resolves to the `PushSubscription`, or rejects
-    /// with an `Error` that says why.
-    #[wasm_bindgen(js_name = subscribePush, unchecked_return_type = "Promise<PushSubscription>")]
-    pub fn subscribe_push(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
-    ) -> Promise {
-        let text = |k: &str| options.field(k).and_then(|v| v.string());
-        let key = text("vapidPublicKey").and_then(|k| b64::decode(&k));
-        let worker = text("serviceWorkerUrl");
-        let (p, settle) = promise();
-        let Some((resolve, reject)) = settle else {
-            return p;
-        };
-        with(|s| {
-            let (Some(vapid_key), Some(worker)) = (key, worker) else {
-                s.push = Some(PushFlow {
-                    vapid_key: Vec::new(),
-                    registration: JsValue::UNDEFINED,
-                    resolve,
-                    reject,
-                });
-                return s.push_failed(&platform::PlatformError::new(
-                    "",
-                    "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
-                ));
-            };
-            if s.push.is_some() {
-                let _ = reject.call1(
-                    &JsValue::UNDEFINED,
-                    &js_sys::Error::new("footprint.subscribePush: one is already under way"),
-                );
-                return;
-            }
-            s.push = Some(PushFlow {
-                vapid_key,
-                registration: JsValue::UNDEFINED,
-                resolve,
-                reject,
+#[inline(never)]
+fn api(call: Api, a: JsValue, b: JsValue) -> JsValue {
+    match call {
+        Api::Event(method, ty) => with(|s| s.record(method, ty, event::properties(ty, &a))).into(),
+        Api::Page => {
+            let overrides = present(a);
+            with(|s| {
+                s.last_address = page::address();
+                let props = event::page_view(&page::page(), overrides.as_ref());
+                s.record("page", EventType::PageView, props)
+            })
+            .into()
+        }
+        Api::Track => {
+            let props = present(b);
+            with(|s| {
+                let props = event::custom(&a, props.as_ref());
+                s.record("track", EventType::Custom, props)
+            })
+            .into()
+        }
+        Api::PushSubscribe => with(|s| s.record_push_subscription(&a)).into(),
+        Api::SubscribePush => start_push(&a).into(),
+        Api::TrackerId => with(|s| s.tracker_id.clone()).into(),
+        Api::Flush => {
+            let (p, settle) = promise();
+            with(|s| {
+                s.engine.online();
+                if let Some((resolve, _)) = settle {
+                    s.flushes.push(resolve);
+                }
+                // A run already under way resolves this flush when it ends.
+                s.send_all();
             });
-            if let Err(e) = push::register(&worker) {
-                s.push_failed(&e);
-            }
-        });
-        p
-    }
-
-    /// This browser's tracker id.
-    #[wasm_bindgen(js_name = trackerId)]
-    pub fn tracker_id(&self) -> String {
-        with(|s| s.tracker_id.clone())
-    }
-
-    /// Sends everything queued now. Resolves to true when nothing is left to send.
-    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn flush(&self) -> Promise {
-        let (p, settle) = promise();
-        with(|s| {
-            s.engine.online();
-            if let Some((resolve, _)) = settle {
-                s.flushes.push(resolve);
-            }
-            // A run already under way resolves this flush when it ends.
-            s.send_all();
-        });
-        p
-    }
-
-    /// A new tracker id, for a shared device after logout. Returns it.
-    pub fn reset(&self) -> String {
-        with(
+            p.into()
+        }
+        Api::Reset => with(
             |s| match platform::new_tracker_id(s.cookie_domain.as_deref()) {
                 Ok(id) => {
                     s.tracker_id.clone_from(&id);
@@ -736,43 +591,235 @@ impl Tracker {
                 }
             },
         )
-    }
-
-    /// Stops collection, purges the queue, and remembers the choice on this site.
-    #[wasm_bindgen(js_name = optOut)]
-    pub fn opt_out(&self) -> bool {
-        with(|s| {
-            s.engine.opt_out();
-            if let Ok(l) = LocalStorage::open() {
-                let _ = l.set(OPT_OUT_KEY, "1");
-            }
-            s.persist();
-            true
-        })
-    }
-
-    #[wasm_bindgen(js_name = optIn)]
-    pub fn opt_in(&self) -> bool {
-        with(|s| {
-            s.engine.opt_in();
-            if let Ok(l) = LocalStorage::open() {
-                l.remove(OPT_OUT_KEY);
+        .into(),
+        Api::OptOut | Api::OptIn => with(|s| {
+            let storage = LocalStorage::open();
+            if let Api::OptOut = call {
+                s.engine.opt_out();
+                if let Ok(l) = storage {
+                    let _ = l.set(OPT_OUT_KEY, "1");
+                }
+                s.persist();
+            } else {
+                s.engine.opt_in();
+                if let Ok(l) = storage {
+                    l.remove(OPT_OUT_KEY);
+                }
             }
             true
         })
+        .into(),
+        Api::IsOptedOut => with(|s| s.engine.opted_out()).into(),
+        Api::Queued => with(|s| s.engine.queue().len() as u32).into(),
     }
+}
 
-    /// True when the visitor opted out on this site.
-    #[wasm_bindgen(js_name = isOptedOut)]
-    pub fn is_opted_out(&self) -> bool {
-        with(|s| s.engine.opted_out())
-    }
+/// `subscribePush`: starts the steps in [`push`]; [`on_callback`] takes them on.
+fn start_push(options: &JsValue) -> Promise {
+    let text = |k: &str| options.field(k).and_then(|v| v.string());
+    let key = text("vapidPublicKey").and_then(|k| b64::decode(&k));
+    let worker = text("serviceWorkerUrl");
+    let (p, settle) = promise();
+    let Some((resolve, reject)) = settle else {
+        return p;
+    };
+    with(|s| {
+        if s.push.is_some() {
+            let _ = reject.call1(
+                &JsValue::UNDEFINED,
+                &js_sys::Error::new("footprint.subscribePush: one is already under way"),
+            );
+            return;
+        }
+        s.push = Some(PushFlow {
+            vapid_key: key.clone().unwrap_or_default(),
+            registration: JsValue::UNDEFINED,
+            resolve,
+            reject,
+        });
+        let started = match (key, worker) {
+            (Some(_), Some(worker)) => push::register(&worker),
+            _ => Err(platform::PlatformError::new(
+                "",
+                "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
+            )),
+        };
+        if let Err(e) = started {
+            s.push_failed(&e);
+        }
+    });
+    p
+}
 
-    /// Events waiting to be sent.
-    #[wasm_bindgen(js_name = queued)]
-    pub fn queued(&self) -> u32 {
-        with(|s| s.engine.queue().len() as u32)
-    }
+const UNDEFINED: JsValue = JsValue::UNDEFINED;
+
+// The API: free functions, one per method. The npm entry point and the loader gather them
+// into the tracker object (`Tracker` in index.d.ts), so that no export carries the borrow
+// checks wasm-bindgen wraps around `&self` methods (a third of a kilobyte each).
+
+/// A page view of the current page; `props` may override `url`, `path`, `title` or
+/// `referrer`.
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn page(
+    #[wasm_bindgen(unchecked_optional_param_type = "PageProps")] props: JsValue,
+) -> JsValue {
+    api(Api::Page, props, UNDEFINED)
+}
+
+#[wasm_bindgen(js_name = productView, unchecked_return_type = "boolean")]
+pub fn product_view(#[wasm_bindgen(unchecked_param_type = "Product")] product: JsValue) -> JsValue {
+    api(
+        Api::Event("productView", EventType::ProductView),
+        product,
+        UNDEFINED,
+    )
+}
+
+#[wasm_bindgen(js_name = cartAdd, unchecked_return_type = "boolean")]
+pub fn cart_add(#[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue) -> JsValue {
+    api(Api::Event("cartAdd", EventType::CartAdd), item, UNDEFINED)
+}
+
+#[wasm_bindgen(js_name = cartRemove, unchecked_return_type = "boolean")]
+pub fn cart_remove(#[wasm_bindgen(unchecked_param_type = "CartItem")] item: JsValue) -> JsValue {
+    api(
+        Api::Event("cartRemove", EventType::CartRemove),
+        item,
+        UNDEFINED,
+    )
+}
+
+#[wasm_bindgen(js_name = cartUpdate, unchecked_return_type = "boolean")]
+pub fn cart_update(#[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue) -> JsValue {
+    api(
+        Api::Event("cartUpdate", EventType::CartUpdate),
+        cart,
+        UNDEFINED,
+    )
+}
+
+#[wasm_bindgen(js_name = checkoutStart, unchecked_return_type = "boolean")]
+pub fn checkout_start(#[wasm_bindgen(unchecked_param_type = "Cart")] cart: JsValue) -> JsValue {
+    api(
+        Api::Event("checkoutStart", EventType::CheckoutStart),
+        cart,
+        UNDEFINED,
+    )
+}
+
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn purchase(#[wasm_bindgen(unchecked_param_type = "Order")] order: JsValue) -> JsValue {
+    api(
+        Api::Event("purchase", EventType::Purchase),
+        order,
+        UNDEFINED,
+    )
+}
+
+/// `{email?, phone?, firstName?, lastName?, birthDate?, custom?}`; needs email or phone.
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn identify(#[wasm_bindgen(unchecked_param_type = "Traits")] traits: JsValue) -> JsValue {
+    api(
+        Api::Event("identify", EventType::Identify),
+        traits,
+        UNDEFINED,
+    )
+}
+
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn logout() -> JsValue {
+    api(
+        Api::Event("logout", EventType::Logout),
+        UNDEFINED,
+        UNDEFINED,
+    )
+}
+
+/// A shop's own event.
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn track(
+    #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "Record<string, unknown>")] props: JsValue,
+) -> JsValue {
+    api(Api::Track, name, props)
+}
+
+/// `"yes"`, `"no"`, `"not_set"`, or a boolean.
+#[wasm_bindgen(unchecked_return_type = "boolean")]
+pub fn consent(#[wasm_bindgen(unchecked_param_type = "ConsentState")] state: JsValue) -> JsValue {
+    api(Api::Event("consent", EventType::Consent), state, UNDEFINED)
+}
+
+/// `"granted"`, `"denied"` or `"default"`.
+#[wasm_bindgen(js_name = pushPermission, unchecked_return_type = "boolean")]
+pub fn push_permission(
+    #[wasm_bindgen(unchecked_param_type = "NotificationPermission")] state: JsValue,
+) -> JsValue {
+    api(
+        Api::Event("pushPermission", EventType::PushPermission),
+        state,
+        UNDEFINED,
+    )
+}
+
+/// A `PushSubscription`, its `toJSON()`, or that JSON as a string.
+#[wasm_bindgen(js_name = pushSubscribe, unchecked_return_type = "boolean")]
+pub fn push_subscribe(
+    #[wasm_bindgen(unchecked_param_type = "PushSubscription | PushSubscriptionJSON | string")]
+    subscription: JsValue,
+) -> JsValue {
+    api(Api::PushSubscribe, subscription, UNDEFINED)
+}
+
+/// Registers the service worker, asks permission and subscribes; records
+/// `push_permission` and `push_subscribe`. Resolves to the `PushSubscription`, or rejects
+/// with an `Error` that says why.
+#[wasm_bindgen(js_name = subscribePush, unchecked_return_type = "Promise<PushSubscription>")]
+pub fn subscribe_push(
+    #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
+) -> JsValue {
+    api(Api::SubscribePush, options, UNDEFINED)
+}
+
+/// This browser's tracker id.
+#[wasm_bindgen(js_name = trackerId, unchecked_return_type = "string")]
+pub fn tracker_id() -> JsValue {
+    api(Api::TrackerId, UNDEFINED, UNDEFINED)
+}
+
+/// Sends everything queued now. Resolves to true when nothing is left to send.
+#[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+pub fn flush() -> JsValue {
+    api(Api::Flush, UNDEFINED, UNDEFINED)
+}
+
+/// A new tracker id, for a shared device after logout. Returns it.
+#[wasm_bindgen(unchecked_return_type = "string")]
+pub fn reset() -> JsValue {
+    api(Api::Reset, UNDEFINED, UNDEFINED)
+}
+
+/// Stops collection, purges the queue, and remembers the choice on this site.
+#[wasm_bindgen(js_name = optOut, unchecked_return_type = "boolean")]
+pub fn opt_out() -> JsValue {
+    api(Api::OptOut, UNDEFINED, UNDEFINED)
+}
+
+#[wasm_bindgen(js_name = optIn, unchecked_return_type = "boolean")]
+pub fn opt_in() -> JsValue {
+    api(Api::OptIn, UNDEFINED, UNDEFINED)
+}
+
+/// True when the visitor opted out on this site.
+#[wasm_bindgen(js_name = isOptedOut, unchecked_return_type = "boolean")]
+pub fn is_opted_out() -> JsValue {
+    api(Api::IsOptedOut, UNDEFINED, UNDEFINED)
+}
+
+/// Events waiting to be sent.
+#[wasm_bindgen(unchecked_return_type = "number")]
+pub fn queued() -> JsValue {
+    api(Api::Queued, UNDEFINED, UNDEFINED)
 }
 
 /// An optional argument: `None` for `undefined` or `null`.

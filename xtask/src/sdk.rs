@@ -127,7 +127,11 @@ fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
             .map(|rows| {
                 rows.iter()
                     .filter_map(|r| r.as_array())
-                    .map(|r| r.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -136,7 +140,9 @@ fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
     let mut modules = Vec::new();
     for row in pairs("imports") {
         let [module, old, new] = row.as_slice() else {
-            return Err(format!("unexpected import row in wasm-opt's report: {row:?}"));
+            return Err(format!(
+                "unexpected import row in wasm-opt's report: {row:?}"
+            ));
         };
         out = replace_word(&out, old, new);
         modules.push(module.clone());
@@ -150,7 +156,9 @@ fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
     }
     for row in pairs("exports") {
         let [old, new] = row.as_slice() else {
-            return Err(format!("unexpected export row in wasm-opt's report: {row:?}"));
+            return Err(format!(
+                "unexpected export row in wasm-opt's report: {row:?}"
+            ));
         };
         out = replace_word(&out, &format!("wasm.{old}"), &format!("wasm.{new}"));
     }
