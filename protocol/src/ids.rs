@@ -3,16 +3,17 @@
 
 /// A tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
 pub fn is_tracker_id(s: &str) -> bool {
-    length_within(s, 64) && token_chars(s, &['-', '_', '.', ':'])
+    token_chars(s, &['-', '_', '.', ':']) && ascii_length_within(s, 64)
 }
 
 /// A site key: 1 to 64 of `A-Z a-z 0-9 - _`.
 pub fn is_site_key(s: &str) -> bool {
-    length_within(s, 64) && token_chars(s, &['-', '_'])
+    token_chars(s, &['-', '_']) && ascii_length_within(s, 64)
 }
 
-fn length_within(s: &str, max: usize) -> bool {
-    (1..=max).contains(&s.chars().count())
+/// For text [`token_chars`] has passed, which is ASCII: bytes are characters.
+fn ascii_length_within(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len())
 }
 
 fn token_chars(s: &str, extra: &[char]) -> bool {

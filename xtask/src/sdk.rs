@@ -59,6 +59,7 @@ pub fn build() -> Result {
             .arg(&wasm),
     )?;
     let bg = pkg.join("footprint_sdk_bg.wasm");
+    snip_dead_code(&bg, &wasm_opt)?;
     eprintln!("xtask: wasm-opt -Oz, imports and exports renamed short");
     let renamed = Command::new(&wasm_opt)
         .args(["-Oz", "--strip-debug", "--strip-producers"])
@@ -163,6 +164,101 @@ fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
         out = replace_word(&out, &format!("wasm.{old}"), &format!("wasm.{new}"));
     }
     Ok(out)
+}
+
+/// Drops code that only the function table keeps alive, and that nothing calls.
+///
+/// Two kinds (see [`is_dead`]). wasm-bindgen emits a describe function for every import of
+/// every linked crate, and js-sys declares hundreds: each one that takes a closure type leaves
+/// that type's invoke shim in the table, which is how the describe function named it. And
+/// every panic site that would format a message puts `Display` implementations in the table.
+/// Their entries are pointed at one `unreachable` stub instead, which keeps every table index
+/// where Rust's vtables expect it, and wasm-opt then drops the code: about 45 shims and all of
+/// `core::fmt`. (The `wasm-snip` tool does the same to whole functions.) Were a future
+/// wasm-bindgen to call a shim through the table, the stub would trap, and the browser tests,
+/// where every callback goes through a closure, would fail at once.
+fn snip_dead_code(wasm: &Path, wasm_opt: &Path) -> Result {
+    let bin = wasm_opt.parent().ok_or("wasm-opt has no directory")?;
+    let wat = wasm.with_extension("wat");
+    run(
+        "wasm-dis (to snip dead code)",
+        Command::new(bin.join("wasm-dis"))
+            .arg(wasm)
+            .arg("-o")
+            .arg(&wat),
+    )?;
+    let text =
+        fs::read_to_string(&wat).map_err(|e| format!("cannot read {}: {e}", wat.display()))?;
+    let (snipped, count) = snip_elem(&text)?;
+    eprintln!("xtask: {count} dead entries of the function table snipped");
+    write(&wat, &snipped)?;
+    run(
+        "wasm-as",
+        Command::new(bin.join("wasm-as"))
+            .args(WASM_OPT_FEATURES)
+            .arg(&wat)
+            .arg("-o")
+            .arg(wasm),
+    )?;
+    let _ = fs::remove_file(&wat);
+    Ok(())
+}
+
+/// The text edit behind [`snip_dead_code`]: in the (one) element segment, every entry that
+/// [`is_dead`] says nothing calls becomes `$fp_snipped`, a function added before the segment.
+fn snip_elem(wat: &str) -> Result<(String, usize)> {
+    let mut out = String::with_capacity(wat.len());
+    let mut count = 0;
+    let mut segments = 0;
+    for line in wat.split_inclusive('\n') {
+        if !line.starts_with(" (elem ") {
+            out.push_str(line);
+            continue;
+        }
+        segments += 1;
+        out.push_str(" (func $fp_snipped (unreachable))\n");
+        // Function names are `$name` up to a space or `)`, or `$"quoted, with spaces"`.
+        let mut rest = line;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            let end = if rest.starts_with("$\"") {
+                rest[2..].find('"').map_or(rest.len(), |e| e + 3)
+            } else {
+                rest.find([' ', ')', '\n']).unwrap_or(rest.len())
+            };
+            let name = rest[..end].trim_start_matches('$').trim_matches('"');
+            if is_dead(name) {
+                out.push_str("$fp_snipped");
+                count += 1;
+            } else {
+                out.push_str(&rest[..end]);
+            }
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+    }
+    if segments != 1 {
+        return Err(format!(
+            "expected one element segment in the wasm, found {segments}"
+        ));
+    }
+    Ok((out, count))
+}
+
+/// Table entries nothing calls:
+/// - raw closure invoke shims (`wasm_bindgen::convert::closures::_::invoke::h<hash>`):
+///   wasm-bindgen 0.2.130 calls the ones in use through exports, never through the table;
+/// - `Display` and `Debug` implementations: only `core::fmt` calls them, and only to format a
+///   panic message, which the crate's panic handler never does (it is `no_std` and does no
+///   formatting of its own). With them goes all of `core::fmt`.
+fn is_dead(name: &str) -> bool {
+    let shim = name
+        .strip_prefix("wasm_bindgen::convert::closures::_::invoke::h")
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let fmt = name.starts_with('<')
+        && (name.ends_with("::fmt::Display>::fmt") || name.ends_with("::fmt::Debug>::fmt"));
+    shim || fmt
 }
 
 /// Replaces `from` where it stands as a whole identifier.

@@ -10,7 +10,6 @@
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use footprint_protocol::limits::{MAX_CART_ITEMS, MAX_EVENT_BYTES, MAX_QUANTITY};
 use footprint_protocol::EventType;
@@ -66,23 +65,13 @@ pub struct Context {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Utm(pub [String; 5]);
 
-const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
+pub const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
 
 impl Utm {
-    /// Reads `utm_*` from a query string (`?utm_source=x&…`), percent-decoded.
-    pub fn from_query(query: &str) -> Utm {
-        let mut utm = Utm::default();
-        for pair in query.trim_start_matches('?').split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = k
-                .strip_prefix("utm_")
-                .and_then(|k| UTM_KEYS.iter().position(|u| *u == k))
-                .and_then(|i| utm.0.get_mut(i));
-            if let Some(slot) = slot {
-                *slot = clean(&percent_decode(v), 300);
-            }
-        }
-        utm
+    /// The campaign from the `utm_*` values of an address, in [`UTM_KEYS`] order, as the
+    /// browser decoded them (`URLSearchParams`).
+    pub fn from_values(values: [Option<String>; 5]) -> Utm {
+        Utm(values.map(|v| v.map(|v| clean(&v, 300)).unwrap_or_default()))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -119,31 +108,6 @@ impl Utm {
         }
         utm
     }
-}
-
-/// `%XX` and `+` decoding as for form-encoded queries. A value that does not decode to UTF-8
-/// is dropped: it is not a campaign name anyone typed.
-pub fn percent_decode(s: &str) -> String {
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(c) = bytes.next() {
-        match c {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let mut ahead = bytes.clone();
-                match (ahead.next().and_then(hex), ahead.next().and_then(hex)) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        bytes = ahead;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Characters in `s`, counted without the standard library's vectorised counter (which is
@@ -692,7 +656,13 @@ mod tests {
             user_agent: "Mozilla/5.0\u{0}".into(),
             locale: "en-GB".into(),
             screen: "1280x720".into(),
-            utm: Utm::from_query("?utm_source=news&utm_campaign=autumn%20sale&x=1"),
+            utm: Utm::from_values([
+                Some("news".into()),
+                None,
+                Some("autumn sale".into()),
+                None,
+                None,
+            ]),
         };
         let json = event_json(
             "0193a1b2-c3d4-7e5f-8a9b-000000000001",
@@ -903,22 +873,25 @@ mod tests {
     }
 
     #[test]
-    fn utm_parameters_are_decoded_and_kept_for_the_visit() {
-        let utm = Utm::from_query("?a=1&utm_source=news+letter&utm_medium=%E2%9C%89&utm_term=%zz");
+    fn utm_parameters_are_cleaned_and_kept_for_the_visit() {
+        let utm = Utm::from_values([
+            Some(" news\nletter ".into()),
+            Some("✉".into()),
+            None,
+            None,
+            None,
+        ]);
         assert_eq!(utm.0[0], "news letter");
         assert_eq!(utm.0[1], "✉");
-        assert_eq!(utm.0[3], "%zz");
         assert_eq!(Utm::decode(&utm.encode()), utm);
-        assert!(Utm::from_query("").is_empty());
+        assert!(Utm::from_values(Default::default()).is_empty());
         // The landing page's campaign stays with the visit; a new campaign replaces it.
         let (kept, store) = Utm::for_visit(Utm::default(), Some(&utm.encode()));
         assert_eq!((kept, store), (utm.clone(), None));
-        let (new, store) = Utm::for_visit(Utm::from_query("utm_source=ad"), Some(&utm.encode()));
+        let ad = Utm::from_values([Some("ad".into()), None, None, None, None]);
+        let (new, store) = Utm::for_visit(ad, Some(&utm.encode()));
         assert_eq!(new.0[0], "ad");
         assert_eq!(store, Some(new.encode()));
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%FF"), "", "not UTF-8");
         assert_eq!(char_count("a😀é"), 3);
-        assert_eq!(percent_decode("a%4"), "a%4");
     }
 }

@@ -9,8 +9,6 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use alloc::collections::VecDeque;
-
 /// One tracked event: its id and its JSON text, exactly as it will be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedEvent {
@@ -32,7 +30,9 @@ pub const BEACON_MAX_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Queue {
-    items: VecDeque<QueuedEvent>,
+    /// Oldest first. A `Vec` rather than a `VecDeque`: dropping from the front is rare (only
+    /// when a cap is hit) and the deque's code is a kilobyte of wasm.
+    items: Vec<QueuedEvent>,
     bytes: usize,
     max_events: usize,
     max_bytes: usize,
@@ -49,7 +49,7 @@ pub enum PushError {
 impl Queue {
     pub fn new(max_events: usize, max_bytes: usize) -> Queue {
         Queue {
-            items: VecDeque::new(),
+            items: Vec::new(),
             bytes: 0,
             max_events: max_events.max(1),
             max_bytes: max_bytes.max(1),
@@ -81,10 +81,10 @@ impl Queue {
             return Err(PushError::TooLarge);
         }
         self.bytes += ev.cost();
-        self.items.push_back(ev);
+        self.items.push(ev);
         let mut dropped = 0;
-        while self.items.len() > self.max_events || self.bytes > self.max_bytes {
-            match self.items.pop_front() {
+        while self.items.len() - dropped > self.max_events || self.bytes > self.max_bytes {
+            match self.items.get(dropped) {
                 Some(old) => {
                     self.bytes -= old.cost();
                     dropped += 1;
@@ -92,6 +92,7 @@ impl Queue {
                 None => break,
             }
         }
+        self.items.drain(..dropped);
         self.dropped += dropped as u64;
         Ok(dropped)
     }

@@ -6,7 +6,7 @@ use alloc::string::String;
 use wasm_bindgen::JsValue;
 
 use super::{prop, prop_str, window};
-use crate::core::event::{Context, Page, Utm};
+use crate::core::event::{Context, Page, Utm, UTM_KEYS};
 
 fn location(field: &str) -> String {
     window()
@@ -95,9 +95,20 @@ pub fn context(landing_utm: &Utm, fixed: &Fixed) -> Context {
     }
 }
 
-/// The campaign in the current address, if any.
+/// The campaign in the current address, if any, decoded by the browser.
 pub fn utm_here() -> Utm {
-    Utm::from_query(&location("search"))
+    let search = location("search");
+    if search.len() < 2 {
+        return Utm::default();
+    }
+    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return Utm::default();
+    };
+    Utm::from_values(UTM_KEYS.map(|k| {
+        let mut name = String::from("utm_");
+        name.push_str(k);
+        params.get(&name)
+    }))
 }
 
 /// True when the browser sends Do Not Track or Global Privacy Control.
