@@ -222,8 +222,8 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             rest = &rest[i..];
-            let end = if rest.starts_with("$\"") {
-                rest[2..].find('"').map_or(rest.len(), |e| e + 3)
+            let end = if let Some(quoted) = rest.strip_prefix("$\"") {
+                quoted.find('"').map_or(rest.len(), |e| e + 3)
             } else {
                 rest.find([' ', ')', '\n']).unwrap_or(rest.len())
             };
