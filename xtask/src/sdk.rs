@@ -60,9 +60,18 @@ pub fn build() -> Result {
     )?;
     let bg = pkg.join("footprint_sdk_bg.wasm");
     snip_dead_code(&bg, &wasm_opt)?;
-    eprintln!("xtask: wasm-opt -Oz, imports and exports renamed short");
+    run(
+        "wasm-opt -Oz",
+        Command::new(&wasm_opt)
+            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
+            .args(WASM_OPT_FEATURES)
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )?;
+    // A pass of its own: its report (JSON on stdout) is printed once per run of the pass.
+    eprintln!("xtask: wasm-opt: imports and exports renamed short");
     let renamed = Command::new(&wasm_opt)
-        .args(["-Oz", "--strip-debug", "--strip-producers"])
         .args(WASM_OPT_FEATURES)
         .arg("--minify-imports-and-exports-and-modules")
         .arg(&bg)
@@ -81,18 +90,6 @@ pub fn build() -> Result {
     write(&glue, &rename_in_glue(&text, &renamed.stdout)?)?;
     // Describes the wasm's exports by their old names; nothing a user imports needs it.
     let _ = fs::remove_file(pkg.join("footprint_sdk_bg.wasm.d.ts"));
-    run(
-        "esbuild --minify (the glue)",
-        Command::new(&esbuild)
-            .arg(&glue)
-            .args([
-                "--minify",
-                "--format=esm",
-                "--log-level=warning",
-                "--allow-overwrite",
-            ])
-            .arg(format!("--outfile={}", glue.display())),
-    )?;
     let js = root().join("sdk-wasm").join("js");
     for (from, to) in [
         ("loader.js", "footprint.js"),
@@ -102,6 +99,19 @@ pub fn build() -> Result {
         ("index.d.ts", "index.d.ts"),
     ] {
         copy(&js.join(from), &pkg.join(to))?;
+    }
+    // What a page downloads is minified: the glue (with its `--format=esm` kept) and the
+    // loader script.
+    for (file, format) in [("footprint_sdk.js", "--format=esm"), ("footprint.js", "")] {
+        let path = pkg.join(file);
+        run(
+            &format!("esbuild --minify {file}"),
+            Command::new(&esbuild)
+                .arg(&path)
+                .args(["--minify", "--log-level=warning", "--allow-overwrite"])
+                .args((!format.is_empty()).then_some(format))
+                .arg(format!("--outfile={}", path.display())),
+        )?;
     }
     let version = locked_version("footprint-sdk")?;
     write(&pkg.join("package.json"), &package_json(&version))?;

@@ -65,7 +65,7 @@ pub struct Context {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Utm(pub [String; 5]);
 
-pub const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
+const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
 
 impl Utm {
     /// The campaign from the `utm_*` values of an address, in [`UTM_KEYS`] order, as the
