@@ -200,7 +200,7 @@ impl State {
             .map_err(|_| problem("cannot run without cookies (document.cookie is unavailable)"))?;
         let t = now();
         let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
-        let local = LocalStorage::open().ok();
+        let local = LocalStorage::open();
         let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
         let queue = match store.as_mut() {
             Some(s) => s.load(),
@@ -213,7 +213,7 @@ impl State {
             }
         }
         // The campaign a visit landed with stays on its events until the tab closes.
-        let session = LocalStorage::session().ok();
+        let session = LocalStorage::session();
         let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
         let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
         if let (Some(s), Some(text)) = (&session, store_utm) {
@@ -596,13 +596,13 @@ fn api(call: Api, a: JsValue, b: JsValue) -> JsValue {
             let storage = LocalStorage::open();
             if let Api::OptOut = call {
                 s.engine.opt_out();
-                if let Ok(l) = storage {
+                if let Some(l) = storage {
                     let _ = l.set(OPT_OUT_KEY, "1");
                 }
                 s.persist();
             } else {
                 s.engine.opt_in();
-                if let Ok(l) = storage {
+                if let Some(l) = storage {
                     l.remove(OPT_OUT_KEY);
                 }
             }
@@ -616,9 +616,9 @@ fn api(call: Api, a: JsValue, b: JsValue) -> JsValue {
 
 /// `subscribePush`: starts the steps in [`push`]; [`on_callback`] takes them on.
 fn start_push(options: &JsValue) -> Promise {
-    let text = |k: &str| options.field(k).and_then(|v| v.string());
-    let key = text("vapidPublicKey").and_then(|k| b64::decode(&k));
-    let worker = text("serviceWorkerUrl");
+    let text = |camel: &str, snake: &str| options.field(camel, snake).and_then(|v| v.string());
+    let key = text("vapidPublicKey", "vapid_public_key").and_then(|k| b64::decode(&k));
+    let worker = text("serviceWorkerUrl", "service_worker_url");
     let (p, settle) = promise();
     let Some((resolve, reject)) = settle else {
         return p;

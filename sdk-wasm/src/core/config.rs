@@ -34,9 +34,9 @@ impl Config {
         if !cfg.is_object() {
             return Err(bad("", "expects a config object"));
         }
-        let text = |k: &str| cfg.field(k).and_then(|v| v.string());
+        let text = |camel: &str, snake: &str| cfg.field(camel, snake).and_then(|v| v.string());
         // An origin (`https://edge.example`) or the batch URL itself.
-        let mut batch_url = match text("endpoint") {
+        let mut batch_url = match text("endpoint", "endpoint") {
             Some(e) if e.starts_with("https://") || e.starts_with("http://") => {
                 String::from(e.trim_end_matches('/'))
             }
@@ -45,7 +45,7 @@ impl Config {
         if !batch_url.ends_with("/v1/batch") {
             batch_url.push_str("/v1/batch");
         }
-        let site_key = match text("siteKey") {
+        let site_key = match text("siteKey", "site_key") {
             Some(k) if is_site_key(&k) => k,
             _ => {
                 return Err(bad(
@@ -54,26 +54,28 @@ impl Config {
                 ))
             }
         };
-        let number = |camel: &str, default: u32, lo: u32, hi: u32| match cfg.field(camel) {
+        let number = |camel: &str, snake: &str, default: u32, lo: u32, hi: u32| match cfg
+            .field(camel, snake)
+        {
             None => Ok(default),
             Some(v) => match v.number() {
                 Some(n) if n >= f64::from(lo) && n <= f64::from(hi) => Ok(n as u32),
                 _ => Err(bad(camel, "is out of range")),
             },
         };
-        let flag = |camel: &str, default: bool| {
-            cfg.field(camel)
+        let flag = |camel: &str, snake: &str, default: bool| {
+            cfg.field(camel, snake)
                 .and_then(|v| v.boolean())
                 .unwrap_or(default)
         };
         Ok(Config {
             batch_url,
             site_key,
-            flush_interval_ms: number("flushIntervalMs", 2000, 100, 600_000)?,
-            max_batch: number("maxBatch", 20, 1, 500)? as usize,
-            cookie_domain: text("cookieDomain"),
-            auto_pageviews: flag("autoPageviews", true),
-            respect_dnt: flag("respectDoNotTrack", false),
+            flush_interval_ms: number("flushIntervalMs", "flush_interval_ms", 2000, 100, 600_000)?,
+            max_batch: number("maxBatch", "max_batch", 20, 1, 500)? as usize,
+            cookie_domain: text("cookieDomain", "cookie_domain"),
+            auto_pageviews: flag("autoPageviews", "auto_pageviews", true),
+            respect_dnt: flag("respectDoNotTrack", "respect_do_not_track", false),
         })
     }
 }

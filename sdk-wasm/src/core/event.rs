@@ -14,7 +14,7 @@ use alloc::string::String;
 use footprint_protocol::limits::{MAX_CART_ITEMS, MAX_EVENT_BYTES, MAX_QUANTITY};
 use footprint_protocol::EventType;
 
-use super::input::{snake_case, Input};
+use super::input::Input;
 use super::json::{object_text, round, write_fixed, write_str, write_u64};
 use super::time::{is_calendar_date, rfc3339};
 
@@ -247,24 +247,24 @@ enum Kind {
     Choice(&'static [&'static str], &'static str),
 }
 
-/// A member: its camelCase name (the wire name is its snake_case form), how it is read, and
-/// whether it must be there.
+/// A member: its name in the JavaScript API (camelCase), its name on the wire (snake_case,
+/// which a page may also use), how it is read, and whether it must be there.
 #[derive(Clone, Copy)]
-struct Field(&'static str, Kind, bool);
+struct Field(&'static str, &'static str, Kind, bool);
 
 const REQUIRED: bool = true;
 
 const PRODUCT: [Field; 3] = [
-    Field("productId", Kind::Id, REQUIRED),
-    Field("name", Kind::Name, REQUIRED),
-    Field("price", Kind::Money, REQUIRED),
+    Field("productId", "product_id", Kind::Id, REQUIRED),
+    Field("name", "name", Kind::Name, REQUIRED),
+    Field("price", "price", Kind::Money, REQUIRED),
 ];
-const CURRENCY: Field = Field("currency", Kind::Currency, REQUIRED);
-const QUANTITY: Field = Field("quantity", Kind::Quantity, false);
+const CURRENCY: Field = Field("currency", "currency", Kind::Currency, REQUIRED);
+const QUANTITY: Field = Field("quantity", "quantity", Kind::Quantity, false);
 const LINE: [Field; 4] = [PRODUCT[0], PRODUCT[1], PRODUCT[2], QUANTITY];
 const CART: [Field; 3] = [
-    Field("items", Kind::Lines, REQUIRED),
-    Field("total", Kind::Money, REQUIRED),
+    Field("items", "items", Kind::Lines, REQUIRED),
+    Field("total", "total", Kind::Money, REQUIRED),
     CURRENCY,
 ];
 const PRODUCT_VIEW: [Field; 7] = [
@@ -272,9 +272,9 @@ const PRODUCT_VIEW: [Field; 7] = [
     PRODUCT[1],
     PRODUCT[2],
     CURRENCY,
-    Field("category", Kind::Text(300), false),
-    Field("url", Kind::Text(2048), false),
-    Field("imageUrl", Kind::Text(2048), false),
+    Field("category", "category", Kind::Text(300), false),
+    Field("url", "url", Kind::Text(2048), false),
+    Field("imageUrl", "image_url", Kind::Text(2048), false),
 ];
 const CART_CHANGE: [Field; 6] = [
     PRODUCT[0],
@@ -282,25 +282,26 @@ const CART_CHANGE: [Field; 6] = [
     PRODUCT[2],
     CURRENCY,
     QUANTITY,
-    Field("cart", Kind::Group(&CART), false),
+    Field("cart", "cart", Kind::Group(&CART), false),
 ];
-const CART_STATE: [Field; 1] = [Field("cart", Kind::Group(&CART), REQUIRED)];
+const CART_STATE: [Field; 1] = [Field("cart", "cart", Kind::Group(&CART), REQUIRED)];
 const PURCHASE: [Field; 4] = [
-    Field("orderId", Kind::Id, REQUIRED),
+    Field("orderId", "order_id", Kind::Id, REQUIRED),
     CART[0],
     CART[1],
     CART[2],
 ];
 /// Email and phone come first: [`fields`] reports which were written, and one is needed.
 const IDENTIFY: [Field; 6] = [
-    Field("email", Kind::Exact(254), false),
-    Field("phone", Kind::Exact(32), false),
-    Field("firstName", Kind::Text(100), false),
-    Field("lastName", Kind::Text(100), false),
-    Field("birthDate", Kind::Date, false),
-    Field("custom", Kind::Object, false),
+    Field("email", "email", Kind::Exact(254), false),
+    Field("phone", "phone", Kind::Exact(32), false),
+    Field("firstName", "first_name", Kind::Text(100), false),
+    Field("lastName", "last_name", Kind::Text(100), false),
+    Field("birthDate", "birth_date", Kind::Date, false),
+    Field("custom", "custom", Kind::Object, false),
 ];
 const CONSENT: [Field; 1] = [Field(
+    "state",
     "state",
     Kind::Choice(
         &["yes", "no", "not_set"],
@@ -310,6 +311,7 @@ const CONSENT: [Field; 1] = [Field(
 )];
 const PERMISSION: [Field; 1] = [Field(
     "state",
+    "state",
     Kind::Choice(
         &["granted", "denied", "default"],
         "must be \"granted\", \"denied\" or \"default\" (Notification.permission)",
@@ -317,15 +319,18 @@ const PERMISSION: [Field; 1] = [Field(
     REQUIRED,
 )];
 const KEYS: [Field; 2] = [
-    Field("p256dh", Kind::Key(200), REQUIRED),
-    Field("auth", Kind::Key(100), REQUIRED),
+    Field("p256dh", "p256dh", Kind::Key(200), REQUIRED),
+    Field("auth", "auth", Kind::Key(100), REQUIRED),
 ];
-const ENDPOINT: Field = Field("endpoint", Kind::Https, REQUIRED);
-const SUBSCRIBE: [Field; 2] = [ENDPOINT, Field("keys", Kind::Group(&KEYS), REQUIRED)];
+const ENDPOINT: Field = Field("endpoint", "endpoint", Kind::Https, REQUIRED);
+const SUBSCRIBE: [Field; 2] = [
+    ENDPOINT,
+    Field("keys", "keys", Kind::Group(&KEYS), REQUIRED),
+];
 const UNSUBSCRIBE: [Field; 1] = [ENDPOINT];
 const NOTIFICATION: [Field; 2] = [
-    Field("notificationId", Kind::Id, REQUIRED),
-    Field("campaign", Kind::Text(300), false),
+    Field("notificationId", "notification_id", Kind::Id, REQUIRED),
+    Field("campaign", "campaign", Kind::Text(300), false),
 ];
 
 fn at(prefix: &str, name: &str) -> String {
@@ -347,7 +352,7 @@ fn whole(n: f64) -> Option<u64> {
 fn fields<I: Input>(o: &mut Obj<'_>, v: &I, table: &[Field], prefix: &str) -> Result<u32> {
     let mut written = 0;
     for (row, &f) in table.iter().enumerate() {
-        if member(o, v.field(f.0), f, prefix)? {
+        if member(o, v.field(f.0, f.1), f, prefix)? {
             written |= 1 << row;
         }
     }
@@ -356,15 +361,14 @@ fn fields<I: Input>(o: &mut Obj<'_>, v: &I, table: &[Field], prefix: &str) -> Re
 
 /// Checks and writes one member, `m` being its value. False when it was left out.
 fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Result<bool> {
-    let Field(name, kind, required) = f;
-    let wire = snake_case(name);
+    let Field(name, wire, kind, required) = f;
     let bad = |problem| Invalid {
         field: at(prefix, name),
         problem,
     };
     let Some(m) = m else {
         if let Kind::Quantity = kind {
-            o.key(&wire);
+            o.key(wire);
             o.out.push('1');
             return Ok(true);
         }
@@ -393,7 +397,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
                 }
                 _ => return Err(bad(PROBLEM)),
             };
-            o.str(&wire, &id);
+            o.str(wire, &id);
         }
         Kind::Name => {
             let n = match (&text, m.number().and_then(whole)) {
@@ -408,30 +412,30 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             if n.is_empty() {
                 return Err(bad("must not be empty"));
             }
-            o.str(&wire, &n);
+            o.str(wire, &n);
         }
         Kind::Money => match m.number() {
             Some(n) if (0.0..1e11).contains(&n) => {
-                o.key(&wire);
+                o.key(wire);
                 write_fixed(o.out, false, round(n * 10_000.0) as u64, 4);
             }
             _ => return Err(bad("must be a number from 0 to 99999999999.9999")),
         },
         Kind::Currency => match text {
             Some(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
-                o.str(&wire, &s.to_ascii_uppercase())
+                o.str(wire, &s.to_ascii_uppercase())
             }
             _ => return Err(bad("must be a 3-letter currency code such as EUR")),
         },
         Kind::Quantity => match m.number().and_then(whole) {
             Some(q) if (1..=u64::from(MAX_QUANTITY)).contains(&q) => {
-                o.key(&wire);
+                o.key(wire);
                 write_u64(o.out, q);
             }
             _ => return Err(bad("must be a whole number from 1 to 100000")),
         },
         Kind::Text(max) => match text {
-            Some(s) => o.text(&wire, &s, max),
+            Some(s) => o.text(wire, &s, max),
             None => return Err(bad("must be a string")),
         },
         Kind::Exact(max) | Kind::Key(max) => {
@@ -450,10 +454,10 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
                     "is too long or has control characters"
                 }));
             }
-            o.str(&wire, t);
+            o.str(wire, t);
         }
         Kind::Date => match text {
-            Some(d) if is_calendar_date(&d) => o.str(&wire, &d),
+            Some(d) if is_calendar_date(&d) => o.str(wire, &d),
             _ => return Err(bad("must be a real date written YYYY-MM-DD")),
         },
         Kind::Object => {
@@ -461,7 +465,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
                 return Err(bad("must be an object"));
             }
             let json = m.json(MAX_EVENT_BYTES).and_then(object_text).map_err(bad)?;
-            o.raw(&wire, &json);
+            o.raw(wire, &json);
         }
         Kind::Https => match text {
             Some(e)
@@ -470,7 +474,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
                     && char_count(&e) <= 2048
                     && !e.chars().any(char::is_control) =>
             {
-                o.str(&wire, &e)
+                o.str(wire, &e)
             }
             _ => return Err(bad("must be an https:// URL")),
         },
@@ -481,7 +485,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             if len > MAX_CART_ITEMS {
                 return Err(bad("must have at most 200 lines"));
             }
-            o.key(&wire);
+            o.key(wire);
             o.out.push('[');
             for i in 0..len {
                 if i > 0 {
@@ -505,7 +509,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             if !m.is_object() {
                 return Err(bad("must be an object"));
             }
-            o.key(&wire);
+            o.key(wire);
             let mut g = Obj::new(o.out);
             fields(&mut g, &m, inner, &at(prefix, name))?;
             g.close();
@@ -518,7 +522,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
                 (_, Some(s)) if allowed.contains(&s.as_str()) => s,
                 _ => return Err(bad(problem)),
             };
-            o.str(&wire, &choice);
+            o.str(wire, &choice);
         }
     }
     Ok(true)
@@ -552,7 +556,7 @@ pub fn properties<I: Input>(ty: EventType, v: &I) -> Result<String> {
         | EventType::CheckoutStart => {
             // The one member may be passed alone: `consent(true)`, `cartUpdate(cart)`.
             match table.first() {
-                Some(&f) if v.field(f.0).is_none() => {
+                Some(&f) if v.field(f.0, f.1).is_none() => {
                     u32::from(member(&mut o, Some(v.clone()), f, "")?)
                 }
                 _ => fields(&mut o, v, table, "")?,
@@ -592,7 +596,7 @@ pub fn custom<I: Input>(name: &I, props: Option<&I>) -> Result<String> {
             let _ = member(
                 &mut o,
                 Some(p.clone()),
-                Field("properties", Kind::Object, REQUIRED),
+                Field("properties", "properties", Kind::Object, REQUIRED),
                 "",
             )?;
         }
@@ -616,7 +620,7 @@ pub fn page_view<I: Input>(page: &Page, overrides: Option<&I>) -> Result<String>
         return Err(Invalid::new("", "expects an object or nothing"));
     }
     let pick = |k: &str, read: &str, max: usize| -> Result<String> {
-        match overrides.and_then(|o| o.field(k)) {
+        match overrides.and_then(|o| o.field(k, k)) {
             None => Ok(clean(read, max)),
             Some(v) => match v.string() {
                 Some(s) => Ok(clean(&s, max)),

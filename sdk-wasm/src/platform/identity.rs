@@ -10,7 +10,7 @@ use crate::core::uuid::uuid_v7;
 /// may be unavailable (privacy modes); the cookie alone then carries the id.
 pub fn tracker_id(cookie_domain: Option<&str>) -> Result<String, PlatformError> {
     let jar = CookieJar::open()?;
-    let storage = LocalStorage::open().ok();
+    let storage = LocalStorage::open();
     let all = jar.all();
     let stored = storage.as_ref().and_then(|s| s.get(STORAGE_KEY));
     let resolved = resolve(read_cookie(&all), stored.as_deref(), fresh_uuid);
@@ -40,7 +40,7 @@ pub fn new_tracker_id(cookie_domain: Option<&str>) -> Result<String, PlatformErr
     let id = fresh_uuid();
     let jar = CookieJar::open()?;
     jar.set(&cookie_string(&id, jar.is_https(), cookie_domain))?;
-    if let Ok(s) = LocalStorage::open() {
+    if let Some(s) = LocalStorage::open() {
         let _ = s.set(STORAGE_KEY, &id);
     }
     Ok(id)

@@ -64,8 +64,8 @@ impl QueueStore {
         alive_within_ms: u64,
         fresh_id: impl Fn() -> String,
     ) -> Option<QueueStore> {
-        let local = LocalStorage::open().ok()?;
-        let session = LocalStorage::session().ok();
+        let local = LocalStorage::open()?;
+        let session = LocalStorage::session();
         let mut tab = session
             .as_ref()
             .and_then(|s| s.get(TAB_KEY))

@@ -3,32 +3,20 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::PlatformError;
+use super::{window, PlatformError};
 
 pub struct LocalStorage(web_sys::Storage);
 
 impl LocalStorage {
-    /// The page's localStorage, or why it cannot be had.
-    pub fn open() -> Result<LocalStorage, PlatformError> {
-        LocalStorage::from(|w| w.local_storage(), "localStorage is not available")
+    /// The page's localStorage; `None` where there is none (privacy modes, sandboxed
+    /// iframes, storage switched off). Callers then keep their data in memory.
+    pub fn open() -> Option<LocalStorage> {
+        window()?.local_storage().ok().flatten().map(LocalStorage)
     }
 
     /// The tab's sessionStorage: survives reloads of this tab, and no other tab sees it.
-    pub fn session() -> Result<LocalStorage, PlatformError> {
-        LocalStorage::from(|w| w.session_storage(), "sessionStorage is not available")
-    }
-
-    fn from(
-        get: impl FnOnce(&web_sys::Window) -> Result<Option<web_sys::Storage>, wasm_bindgen::JsValue>,
-        missing: &str,
-    ) -> Result<LocalStorage, PlatformError> {
-        let window = web_sys::window()
-            .ok_or_else(|| PlatformError::new("NoWindow", "not running in a page"))?;
-        match get(&window) {
-            Ok(Some(s)) => Ok(LocalStorage(s)),
-            Ok(None) => Err(PlatformError::new("NoStorage", missing)),
-            Err(e) => Err(PlatformError::from_js(&e)),
-        }
+    pub fn session() -> Option<LocalStorage> {
+        window()?.session_storage().ok().flatten().map(LocalStorage)
     }
 
     /// Every key that starts with `prefix`.
