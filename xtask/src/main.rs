@@ -106,22 +106,10 @@ fn test() -> Result {
     )?;
     run(
         "cargo clippy for wasm32 (the SDK's browser tests)",
-        cargo().args([
-            "clippy",
-            "-p",
-            "footprint-sdk",
-            "--features",
-            "std",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
+        &mut clippy(&WASM_TESTS),
     )?;
     run(
-        "the protocol builds for wasm32-unknown-unknown, with std and without",
+        "the protocol builds for wasm32-unknown-unknown with std (the SDK's build uses it without)",
         cargo().args([
             "build",
             "-p",
@@ -143,15 +131,8 @@ fn test() -> Result {
     run(
         "the SDK's browser tests in headless Chromium (wasm-bindgen-test)",
         cargo()
-            .args([
-                "test",
-                "-p",
-                "footprint-sdk",
-                "--features",
-                "std",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
+            .arg("test")
+            .args(WASM_TESTS)
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env(
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
@@ -170,6 +151,17 @@ fn test() -> Result {
 /// The tracker's crate and the target it builds for. Alone: selecting footprint-protocol too
 /// would turn on its default `std` feature for the SDK's build.
 const WASM: [&str; 4] = ["-p", "footprint-sdk", "--target", "wasm32-unknown-unknown"];
+
+/// The same for the SDK's browser tests: wasm-bindgen-test links std, so the crate leaves the
+/// panic handler to it (feature `std`).
+const WASM_TESTS: [&str; 6] = [
+    "-p",
+    "footprint-sdk",
+    "--features",
+    "std",
+    "--target",
+    "wasm32-unknown-unknown",
+];
 
 /// `cargo clippy` over `scope`, every target, warnings as errors.
 fn clippy(scope: &[&str]) -> Command {
