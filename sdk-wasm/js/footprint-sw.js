@@ -70,19 +70,24 @@
     );
   });
 
-  self.addEventListener("notificationclick", function (event) {
+  // A click on a Footprint notification: recorded, and its URL opened. Exposed as
+  // footprintSW.onClick for workers that route clicks themselves.
+  function onClick(event) {
     var d = event.notification && event.notification.data;
     if (!d || !d.notification_id || !d.tracker_id) return;
     event.notification.close();
     event.waitUntil(
       Promise.all([record("push_click", d), d.url ? self.clients.openWindow(d.url) : null])
     );
-  });
+  }
+
+  self.addEventListener("notificationclick", onClick);
 
   self.footprintSW = {
     init: function (c) {
       cfg = c;
     },
     record: record,
+    onClick: onClick,
   };
 })(self);

@@ -1,6 +1,6 @@
 //! Web push in a real service worker: `subscribePush` up to the permission prompt (headless
 //! Chromium denies it, and there is no push service on this network), and `footprint-sw.js`
-//! recording a push that reaches the shop's worker.
+//! recording a push that reaches the shop's worker and a click on its notification.
 
 use footprint_e2e::browser::{html, pkg_files, Chrome, Edge, Site, CONSOLE_CAPTURE, SITE};
 
@@ -21,7 +21,13 @@ footprintSW.init({{ endpoint: "{edge}", siteKey: "{SITE}" }});
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", e => e.waitUntil(self.clients.claim()));
 self.addEventListener("message", e => {{
-  self.dispatchEvent(new PushEvent("push", {{ data: JSON.stringify(e.data) }}));
+  if (e.data.click) {{
+    // A NotificationEvent needs a real notification, which needs the permission headless
+    // Chromium denies: the click handler gets the event's shape instead.
+    footprintSW.onClick({{ notification: {{ data: e.data, close() {{}} }}, waitUntil: p => e.waitUntil(p) }});
+  }} else {{
+    self.dispatchEvent(new PushEvent("push", {{ data: JSON.stringify(e.data) }}));
+  }}
 }});"#,
         edge = edge.url
     );
@@ -70,6 +76,7 @@ window.tracker = await init({{ endpoint: "{edge}", siteKey: "{SITE}", autoPagevi
         .eval(&format!(
             "const reg = await navigator.serviceWorker.ready;\
              reg.active.postMessage({{notification_id: 'n-1', tracker_id: '{id}', campaign: 'autumn', title: 'Hello'}});\
+             reg.active.postMessage({{notification_id: 'n-1', tracker_id: '{id}', click: true}});\
              return true;"
         ))
         .await;
@@ -77,9 +84,8 @@ window.tracker = await init({{ endpoint: "{edge}", siteKey: "{SITE}", autoPagevi
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let events = loop {
         let events = edge.events(&id).await;
-        if events.iter().any(|e| e["type"] == "push_received")
-            || std::time::Instant::now() > deadline
-        {
+        let seen = |t: &str| events.iter().any(|e| e["type"] == t);
+        if (seen("push_received") && seen("push_click")) || std::time::Instant::now() > deadline {
             break events;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -92,6 +98,11 @@ window.tracker = await init({{ endpoint: "{edge}", siteKey: "{SITE}", autoPagevi
         .unwrap();
     assert_eq!(received["properties"]["notification_id"], "n-1");
     assert_eq!(received["properties"]["campaign"], "autumn");
+    let click = events.iter().find(|e| e["type"] == "push_click");
+    assert_eq!(
+        click.expect("push_click recorded")["properties"]["notification_id"],
+        "n-1"
+    );
     // The visitor's answer was recorded too.
     let answer = events.iter().find(|e| e["type"] == "push_permission");
     assert_eq!(
