@@ -42,6 +42,8 @@
           });
           for (var i = 0; i < q.length; i++)
             try {
+              // The time of the call, not of its replay, for the event it makes.
+              if (q[i][2]) m.callTime(q[i][2]);
               w.footprint[q[i][0]].apply(null, q[i][1]);
             } catch (e) {}
         });

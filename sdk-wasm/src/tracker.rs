@@ -101,6 +101,8 @@ struct State {
     /// What does not change during a page's life: user agent, locale, screen.
     fixed_context: page::Fixed,
     push: Option<PushFlow>,
+    /// The time of the call being replayed from the stub's queue, for the next event only.
+    call_time: Option<u64>,
 }
 
 /// A `subscribePush` under way.
@@ -239,6 +241,7 @@ impl State {
             flushes: Vec::new(),
             fixed_context: page::Fixed::read(),
             push: None,
+            call_time: None,
         })
     }
 
@@ -346,7 +349,7 @@ impl State {
             Ok(p) => p,
             Err(e) => return invalid(method, e),
         };
-        let t = now();
+        let t = self.call_time.take().unwrap_or_else(now);
         let mut rnd = [0u8; 10];
         platform::random_bytes(&mut rnd);
         let message_id = uuid_v7(t, rnd);
@@ -545,6 +548,13 @@ enum Api {
 
 #[inline(never)]
 fn api(call: Api, a: JsValue, b: JsValue) -> JsValue {
+    let r = api_call(call, a, b);
+    // A replayed call's time applies to that call alone, whatever it recorded.
+    with(|s| s.call_time = None);
+    r
+}
+
+fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
     match call {
         Api::Event(method, ty) => with(|s| s.record(method, ty, event::properties(ty, &a))).into(),
         Api::Page => {
@@ -814,6 +824,16 @@ pub fn opt_in() -> JsValue {
 #[wasm_bindgen(js_name = isOptedOut, unchecked_return_type = "boolean")]
 pub fn is_opted_out() -> JsValue {
     api(Api::IsOptedOut, UNDEFINED, UNDEFINED)
+}
+
+/// For the loader: the next call was made at `unix_ms` (before the tracker had loaded), and
+/// its event carries that time. Ignored unless it lies in the last hour.
+#[wasm_bindgen(js_name = callTime)]
+pub fn call_time(unix_ms: f64) {
+    let t = now();
+    if unix_ms > (t.saturating_sub(3_600_000)) as f64 && unix_ms <= t as f64 {
+        with(|s| s.call_time = Some(unix_ms as u64));
+    }
 }
 
 /// Events waiting to be sent.

@@ -78,6 +78,49 @@ async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
     chrome.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queued_call_keeps_the_time_it_was_made() {
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let site = Site::start_shared(pages.clone());
+    let edge = Edge::start(&site.origin);
+    // The loader arrives 1.5 s after the call: a slow network.
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>slow</title>
+<script>{stub}</script>
+<script>footprint.track("early");
+setTimeout(function () {{
+  var s = document.createElement("script");
+  s.src = "{edge}/sdk/v1/footprint.js";
+  s.setAttribute("data-site-key", "{SITE}");
+  document.head.appendChild(s);
+}}, 1500);</script>
+</head><body></body></html>"#,
+        stub = stub(),
+        edge = edge.url
+    );
+    pages.lock().unwrap().insert("/".to_owned(), html(&page));
+    let chrome = Chrome::start().await;
+    chrome.goto(&format!("{}/", site.origin)).await;
+    let id = tracker_id(&chrome).await;
+    flush(&chrome).await;
+    let events = edge.events(&id).await;
+    let at = |ty: &str| {
+        let e = events
+            .iter()
+            .find(|e| e["type"] == ty)
+            .unwrap_or_else(|| panic!("no {ty}"));
+        let t = e["client_timestamp"].as_str().unwrap();
+        footprint_protocol::Timestamp::parse(t).unwrap().as_millis()
+    };
+    // The page view is made when the tracker starts; the queued call 1.5 s before that.
+    let early_ms = at("page_view") - at("custom");
+    assert!(
+        early_ms >= 1_200,
+        "the queued call carries its own time: {early_ms} ms before the page view"
+    );
+    chrome.close().await;
+}
+
 #[test]
 fn the_readme_shows_the_stub_the_tests_use() {
     let readme =
