@@ -51,10 +51,12 @@ pub fn build() -> Result {
     let _ = fs::remove_dir_all(&pkg);
     fs::create_dir_all(&pkg).map_err(|e| format!("cannot create {}: {e}", pkg.display()))?;
     let wasm = root().join("target/wasm32-unknown-unknown/wasm-release/footprint_sdk.wasm");
+    // `--encode-into always`: every browser with WebAssembly has `TextEncoder.encodeInto`, so
+    // the glue's fallback for it is dead weight.
     run(
         "wasm-bindgen --target web",
         Command::new("wasm-bindgen")
-            .args(["--target", "web", "--out-dir"])
+            .args(["--target", "web", "--encode-into", "always", "--out-dir"])
             .arg(&pkg)
             .arg(&wasm),
     )?;
