@@ -1,0 +1,149 @@
+//! The identity rules: what an `identify` from a tracker does to the contacts. Pure: the store
+//! looks up who the tracker and the email or phone belong to, asks [`decide`], and carries out
+//! the [`Decision`] in one atomic write. ARCHITECTURE.md states the rules; the tests below
+//! check each case.
+
+/// A contact as the rules see it: its id, and whether it is identified (it has an email or a
+/// phone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContactRef {
+    pub id: u64,
+    pub identified: bool,
+}
+
+/// Which rule applied. Recorded with every merge and move, so that it could be undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Case 1, the tracker's contact is anonymous and nobody has the values: it becomes
+    /// identified with them.
+    IdentifyInPlace { contact: u64 },
+    /// Case 1, the tracker's contact is identified as someone else and nobody has the values
+    /// (a shared device): the tracker moves to a new identified contact from now on; its past
+    /// events stay where they are.
+    MoveToNewContact { from: u64 },
+    /// Case 2, the values belong to another contact and the tracker's is anonymous: the
+    /// anonymous contact merges into the known one.
+    Merge { from: u64, into: u64 },
+    /// Case 3, the values belong to another contact and the tracker's is identified as someone
+    /// else: no merge (two identified contacts never merge automatically); the tracker moves to
+    /// the known contact from now on.
+    MoveTracker { from: u64, to: u64 },
+    /// Case 4, the values already belong to the tracker's contact: only the traits are applied.
+    Same { contact: u64 },
+}
+
+/// Who owns the identify's values. An email and a phone may name different contacts; the
+/// email, which a shopper types to log in, decides then, and the phone stays with the contact
+/// that has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Owners {
+    pub email: Option<ContactRef>,
+    pub phone: Option<ContactRef>,
+}
+
+impl Owners {
+    /// The contact the identify points at, if any.
+    pub fn owner(self) -> Option<ContactRef> {
+        self.email.or(self.phone)
+    }
+}
+
+/// The rule for an identify from a tracker whose contact is `tracker`.
+pub fn decide(tracker: ContactRef, owners: Owners) -> Decision {
+    match owners.owner() {
+        Some(owner) if owner.id == tracker.id => Decision::Same {
+            contact: tracker.id,
+        },
+        Some(owner) if tracker.identified => Decision::MoveTracker {
+            from: tracker.id,
+            to: owner.id,
+        },
+        Some(owner) => Decision::Merge {
+            from: tracker.id,
+            into: owner.id,
+        },
+        None if tracker.identified => Decision::MoveToNewContact { from: tracker.id },
+        None => Decision::IdentifyInPlace {
+            contact: tracker.id,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANON: ContactRef = ContactRef {
+        id: 1,
+        identified: false,
+    };
+    const ALICE: ContactRef = ContactRef {
+        id: 2,
+        identified: true,
+    };
+    const BOB: ContactRef = ContactRef {
+        id: 3,
+        identified: true,
+    };
+
+    fn by_email(c: ContactRef) -> Owners {
+        Owners {
+            email: Some(c),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn case_1_nobody_has_the_values() {
+        assert_eq!(
+            decide(ANON, Owners::default()),
+            Decision::IdentifyInPlace { contact: 1 }
+        );
+        assert_eq!(
+            decide(ALICE, Owners::default()),
+            Decision::MoveToNewContact { from: 2 },
+            "a shared device: the next shopper is not Alice"
+        );
+    }
+
+    #[test]
+    fn case_2_an_anonymous_contact_merges_into_the_known_one() {
+        assert_eq!(
+            decide(ANON, by_email(ALICE)),
+            Decision::Merge { from: 1, into: 2 }
+        );
+    }
+
+    #[test]
+    fn case_3_two_identified_contacts_never_merge() {
+        assert_eq!(
+            decide(BOB, by_email(ALICE)),
+            Decision::MoveTracker { from: 3, to: 2 }
+        );
+    }
+
+    #[test]
+    fn case_4_the_same_contact_changes_nothing() {
+        assert_eq!(
+            decide(ALICE, by_email(ALICE)),
+            Decision::Same { contact: 2 }
+        );
+    }
+
+    #[test]
+    fn the_email_decides_when_email_and_phone_name_different_contacts() {
+        let split = Owners {
+            email: Some(ALICE),
+            phone: Some(BOB),
+        };
+        assert_eq!(decide(ANON, split), Decision::Merge { from: 1, into: 2 });
+        let phone_only = Owners {
+            email: None,
+            phone: Some(BOB),
+        };
+        assert_eq!(
+            decide(ANON, phone_only),
+            Decision::Merge { from: 1, into: 3 }
+        );
+    }
+}
