@@ -142,18 +142,14 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
     if running() {
         return true;
     }
-    let cfg = match Config::read(&config) {
+    let config = match Config::read(&config) {
         Ok(c) => c,
-        Err(e) => {
-            return invalid("init", e);
-        }
+        Err(e) => return invalid("init", e),
     };
-    let auto = cfg.auto_pageviews;
-    let state = match State::start(cfg) {
+    let auto = config.auto_pageviews;
+    let state = match State::start(config) {
         Ok(s) => s,
-        Err(e) => {
-            return invalid("init", e);
-        }
+        Err(e) => return invalid("init", e),
     };
     match TRACKER.0.try_borrow_mut() {
         Ok(mut slot) => *slot = Some(state),
@@ -164,9 +160,7 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
     with(|s| {
         if auto {
             // The landing page view is recorded at once, before any call the stub queued.
-            s.last_address = page::address();
-            let props = event::page_view::<JsValue>(&page::page(), None);
-            s.record("page", EventType::PageView, props);
+            s.page_here(None);
         }
         s.persist();
         s.schedule(0);
@@ -255,8 +249,7 @@ impl State {
                 if !self.untitled.is_empty() {
                     let mut seen = self.untitled.remove(0);
                     seen.title = page::title();
-                    let props = event::page_view::<JsValue>(&seen, None);
-                    self.record("page", EventType::PageView, props);
+                    self.record_page(&seen, None);
                 }
             }
             Cb::Persist => {
@@ -309,14 +302,26 @@ impl State {
         }
     }
 
+    /// A page view of the page as it is now, which becomes the last address seen.
+    fn page_here(&mut self, overrides: Option<&JsValue>) -> bool {
+        self.last_address = page::address();
+        self.record_page(&page::page(), overrides)
+    }
+
+    fn record_page(&mut self, seen: &Page, overrides: Option<&JsValue>) -> bool {
+        let props = event::page_view(seen, overrides);
+        self.record("page", EventType::PageView, props)
+    }
+
     /// Writes the queue to storage.
     fn persist(&mut self) {
         if let Some(s) = self.store.as_mut() {
-            s.save(self.engine.queue(), now());
+            let t = now();
+            s.save(self.engine.queue(), t);
             if self.gone {
                 s.gone();
             } else {
-                s.beat(now());
+                s.beat(t);
             }
         }
     }
@@ -499,20 +504,25 @@ impl State {
         self.record("pushSubscribe", EventType::PushSubscribe, props)
     }
 
-    /// Ends a `subscribePush` with a warning and a rejected Promise that say why.
+    /// Ends the `subscribePush` under way with a warning and a rejected Promise.
     fn push_failed(&mut self, e: &platform::PlatformError) {
-        let mut msg = String::from("footprint.subscribePush: ");
-        if !e.name.is_empty() {
-            msg.push_str(&e.name);
-            msg.push_str(": ");
-        }
-        msg.push_str(&e.message);
-        warn(&msg);
-        if let Some(flow) = self.push.take() {
-            let _ = flow
-                .reject
-                .call1(&JsValue::UNDEFINED, &js_sys::Error::new(&msg));
-        }
+        let flow = self.push.take();
+        reject_push(flow.as_ref().map(|f| &f.reject), e);
+    }
+}
+
+/// One warning, and `reject` (when there is a Promise to settle) with an `Error` that says
+/// the same: why `subscribePush` failed.
+fn reject_push(reject: Option<&Function>, e: &platform::PlatformError) {
+    let mut msg = String::from("footprint.subscribePush: ");
+    if !e.name.is_empty() {
+        msg.push_str(&e.name);
+        msg.push_str(": ");
+    }
+    msg.push_str(&e.message);
+    warn(&msg);
+    if let Some(reject) = reject {
+        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(&msg));
     }
 }
 
@@ -559,12 +569,7 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
         Api::Event(method, ty) => with(|s| s.record(method, ty, event::properties(ty, &a))).into(),
         Api::Page => {
             let overrides = present(a);
-            with(|s| {
-                s.last_address = page::address();
-                let props = event::page_view(&page::page(), overrides.as_ref());
-                s.record("page", EventType::PageView, props)
-            })
-            .into()
+            with(|s| s.page_here(overrides.as_ref())).into()
         }
         Api::Track => {
             let props = present(b);
@@ -633,28 +638,26 @@ fn start_push(options: &JsValue) -> Promise {
     let Some((resolve, reject)) = settle else {
         return p;
     };
+    let (Some(vapid_key), Some(worker)) = (key, worker) else {
+        let e = platform::PlatformError::new(
+            "",
+            "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
+        );
+        reject_push(Some(&reject), &e);
+        return p;
+    };
     with(|s| {
         if s.push.is_some() {
-            let _ = reject.call1(
-                &JsValue::UNDEFINED,
-                &js_sys::Error::new("footprint.subscribePush: one is already under way"),
-            );
-            return;
+            let e = platform::PlatformError::new("", "one is already under way");
+            return reject_push(Some(&reject), &e);
         }
         s.push = Some(PushFlow {
-            vapid_key: key.clone().unwrap_or_default(),
+            vapid_key,
             registration: JsValue::UNDEFINED,
             resolve,
             reject,
         });
-        let started = match (key, worker) {
-            (Some(_), Some(worker)) => push::register(&worker),
-            _ => Err(platform::PlatformError::new(
-                "",
-                "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
-            )),
-        };
-        if let Err(e) = started {
+        if let Err(e) = push::register(&worker) {
             s.push_failed(&e);
         }
     });

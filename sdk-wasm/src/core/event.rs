@@ -243,8 +243,13 @@ enum Kind {
     Lines,
     /// A nested object of these fields.
     Group(&'static [Field]),
-    /// One of these strings; `Consent` also takes a boolean.
-    Choice(&'static [&'static str], &'static str),
+    /// One of these strings, else the problem; when given, `true` and `false` stand for the
+    /// two strings (`consent(true)`).
+    Choice(
+        &'static [&'static str],
+        &'static str,
+        Option<[&'static str; 2]>,
+    ),
 }
 
 /// A member: its name in the JavaScript API (camelCase), its name on the wire (snake_case,
@@ -306,6 +311,7 @@ const CONSENT: [Field; 1] = [Field(
     Kind::Choice(
         &["yes", "no", "not_set"],
         "must be \"yes\", \"no\", \"not_set\" or a boolean",
+        Some(["yes", "no"]),
     ),
     REQUIRED,
 )];
@@ -315,6 +321,7 @@ const PERMISSION: [Field; 1] = [Field(
     Kind::Choice(
         &["granted", "denied", "default"],
         "must be \"granted\", \"denied\" or \"default\" (Notification.permission)",
+        None,
     ),
     REQUIRED,
 )];
@@ -514,12 +521,10 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             fields(&mut g, &m, inner, &at(prefix, name))?;
             g.close();
         }
-        Kind::Choice(allowed, problem) => {
-            let choice = match (m.boolean(), text) {
-                (Some(b), _) if allowed.len() == 3 && allowed[0] == "yes" => {
-                    String::from(if b { "yes" } else { "no" })
-                }
-                (_, Some(s)) if allowed.contains(&s.as_str()) => s,
+        Kind::Choice(allowed, problem, booleans) => {
+            let choice = match (m.boolean(), booleans, text) {
+                (Some(b), Some([yes, no]), _) => String::from(if b { yes } else { no }),
+                (_, _, Some(s)) if allowed.contains(&s.as_str()) => s,
                 _ => return Err(bad(problem)),
             };
             o.str(wire, &choice);
