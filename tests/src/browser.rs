@@ -335,6 +335,33 @@ impl Drop for Edge {
     }
 }
 
+/// A shop's site and an edge that knows its origin: how every browser test starts. The edge
+/// must know the site's origin and the pages must know the edge's URL, so the site starts
+/// first on a free port, then the edge, and pages are added afterwards with [`Shop::add`].
+pub struct Shop {
+    pub site: Site,
+    pub edge: Edge,
+    pub files: Files,
+}
+
+impl Shop {
+    pub fn start(files: HashMap<String, (String, Vec<u8>)>) -> Shop {
+        let files: Files = Arc::new(Mutex::new(files));
+        let site = Site::start_shared(files.clone());
+        let edge = Edge::start(&site.origin);
+        Shop { site, edge, files }
+    }
+
+    /// Serves `file` at `path`; returns its URL.
+    pub fn add(&self, path: &str, file: (String, Vec<u8>)) -> String {
+        self.files
+            .lock()
+            .expect("the site's files")
+            .insert(path.to_owned(), file);
+        format!("{}{path}", self.site.origin)
+    }
+}
+
 /// The SDK build's files under `/pkg/`, as a shop that bundles or self-hosts it serves them.
 pub fn pkg_files() -> HashMap<String, (String, Vec<u8>)> {
     let mut out = HashMap::new();

@@ -1,10 +1,7 @@
 //! `cargo xtask bench sdk-size`: the tracker's download size, its cost per tracking call, and
 //! the time to a ready tracker, measured in headless Chromium against the real edge.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use footprint_e2e::browser::{html, pkg_files, sdk_dir, Chrome, Edge, Site, CONSOLE_CAPTURE, SITE};
+use footprint_e2e::browser::{html, pkg_files, sdk_dir, Chrome, Shop, CONSOLE_CAPTURE, SITE};
 use footprint_e2e::size;
 
 const ROUNDS: usize = 50;
@@ -32,9 +29,8 @@ async fn main() {
         },
     );
 
-    let files = Arc::new(Mutex::new(pkg_files()));
-    let site = Site::start_shared(files.clone());
-    let edge = Edge::start(&site.origin);
+    let shop = Shop::start(pkg_files());
+    let (site, edge) = (&shop.site, &shop.edge);
     // Time to ready: from just before the import to a tracker that accepts calls; the files
     // come from loopback, so this is compile, instantiate and start, not the network.
     let page = format!(
@@ -48,10 +44,7 @@ window.readyMs = performance.now() - t0;
 </script></head><body></body></html>"#,
         edge = edge.url
     );
-    files
-        .lock()
-        .unwrap()
-        .extend(HashMap::from([("/".to_owned(), html(&page))]));
+    shop.add("/", html(&page));
 
     let chrome = Chrome::start().await;
     let mut ready = Vec::new();

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use footprint_e2e::browser::{
-    html, pkg_files, Chrome, Edge, FaultProxy, Site, CONSOLE_CAPTURE, SITE,
+    html, pkg_files, Chrome, Edge, FaultProxy, Shop, CONSOLE_CAPTURE, SITE,
 };
 use serde_json::Value;
 
@@ -24,25 +24,8 @@ window.tracker = await init({{ endpoint: "{endpoint}", siteKey: "{SITE}", {confi
     ))
 }
 
-struct Setup {
-    site: Site,
-    edge: Edge,
-    files: footprint_e2e::browser::Files,
-}
-
-fn setup() -> Setup {
-    let files: footprint_e2e::browser::Files =
-        std::sync::Arc::new(std::sync::Mutex::new(pkg_files()));
-    let site = Site::start_shared(files.clone());
-    let edge = Edge::start(&site.origin);
-    Setup { site, edge, files }
-}
-
-impl Setup {
-    fn add(&self, path: &str, file: (String, Vec<u8>)) -> String {
-        self.files.lock().unwrap().insert(path.to_owned(), file);
-        format!("{}{path}", self.site.origin)
-    }
+fn setup() -> Shop {
+    Shop::start(pkg_files())
 }
 
 async fn open(chrome: &Chrome, url: &str) -> String {

@@ -2,7 +2,7 @@
 //! Chromium denies it, and there is no push service on this network), and `footprint-sw.js`
 //! recording a push that reaches the shop's worker and a click on its notification.
 
-use footprint_e2e::browser::{html, pkg_files, Chrome, Edge, Site, CONSOLE_CAPTURE, SITE};
+use footprint_e2e::browser::{html, pkg_files, Chrome, Shop, CONSOLE_CAPTURE, SITE};
 
 /// A real VAPID public key's shape: an uncompressed P-256 point, base64url.
 const VAPID: &str =
@@ -10,9 +10,8 @@ const VAPID: &str =
 
 #[tokio::test(flavor = "multi_thread")]
 async fn subscribe_push_records_the_answer_and_the_worker_records_pushes() {
-    let files = std::sync::Arc::new(std::sync::Mutex::new(pkg_files()));
-    let site = Site::start_shared(files.clone());
-    let edge = Edge::start(&site.origin);
+    let shop = Shop::start(pkg_files());
+    let (site, edge) = (&shop.site, &shop.edge);
     // The shop's own worker imports the helper from the edge, as the README says. A test-only
     // message makes it receive a push: there is no push service here to send one.
     let worker = format!(
@@ -40,14 +39,8 @@ window.tracker = await init({{ endpoint: "{edge}", siteKey: "{SITE}", autoPagevi
 </script></head><body></body></html>"#,
         edge = edge.url
     );
-    {
-        let mut f = files.lock().unwrap();
-        f.insert("/".into(), html(&page));
-        f.insert(
-            "/sw.js".into(),
-            ("text/javascript".into(), worker.into_bytes()),
-        );
-    }
+    shop.add("/", html(&page));
+    shop.add("/sw.js", ("text/javascript".into(), worker.into_bytes()));
     let chrome = Chrome::start().await;
     chrome.goto(&format!("{}/", site.origin)).await;
     chrome.wait_for("window.tracker").await;

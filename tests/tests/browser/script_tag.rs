@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use footprint_e2e::browser::{html, stub, Chrome, Edge, Site, SITE};
+use footprint_e2e::browser::{html, stub, Chrome, Shop, SITE};
 use serde_json::Value;
 
 /// A shop page with the README's snippet; `calls` run before the loader has arrived.
@@ -35,13 +35,10 @@ async fn flush(chrome: &Chrome) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
-    // The edge must know the shop's origin, and the page must know the edge's URL: start the
-    // shop's server first on a free port, then the edge, then fill in the page.
-    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let site = Site::start_shared(pages.clone());
-    let edge = Edge::start(&site.origin);
-    pages.lock().unwrap().insert(
-        "/p/sku-1".to_owned(),
+    let shop = Shop::start(HashMap::new());
+    let (site, edge) = (&shop.site, &shop.edge);
+    shop.add(
+        "/p/sku-1",
         html(&shop_page(
             &edge.url,
             r#"footprint.productView({productId: "sku-1", name: "Linen shirt", price: 49.9, currency: "EUR"});
@@ -80,9 +77,8 @@ async fn calls_queued_before_load_land_under_one_tracker_id_across_reloads() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_queued_call_keeps_the_time_it_was_made() {
-    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let site = Site::start_shared(pages.clone());
-    let edge = Edge::start(&site.origin);
+    let shop = Shop::start(HashMap::new());
+    let edge = &shop.edge;
     // The loader arrives 1.5 s after the call: a slow network.
     let page = format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>slow</title>
@@ -98,9 +94,9 @@ setTimeout(function () {{
         stub = stub(),
         edge = edge.url
     );
-    pages.lock().unwrap().insert("/".to_owned(), html(&page));
+    let url = shop.add("/", html(&page));
     let chrome = Chrome::start().await;
-    chrome.goto(&format!("{}/", site.origin)).await;
+    chrome.goto(&url).await;
     let id = tracker_id(&chrome).await;
     flush(&chrome).await;
     let events = edge.events(&id).await;
@@ -134,9 +130,8 @@ fn the_readme_shows_the_stub_the_tests_use() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_csp_without_wasm_unsafe_eval_leaves_working_no_ops_and_one_warning() {
-    let pages = std::sync::Arc::new(std::sync::Mutex::new(HashMap::new()));
-    let site = Site::start_shared(pages.clone());
-    let edge = Edge::start(&site.origin);
+    let shop = Shop::start(HashMap::new());
+    let edge = &shop.edge;
     let csp = format!(
         r#"<meta http-equiv="Content-Security-Policy" content="script-src 'unsafe-inline' {}">"#,
         edge.url
@@ -146,9 +141,9 @@ async fn a_csp_without_wasm_unsafe_eval_leaves_working_no_ops_and_one_warning() 
         &format!("<meta charset=\"utf-8\">{csp}"),
         1,
     );
-    pages.lock().unwrap().insert("/".to_owned(), html(&page));
+    let url = shop.add("/", html(&page));
     let chrome = Chrome::start().await;
-    chrome.goto(&format!("{}/", site.origin)).await;
+    chrome.goto(&url).await;
     // The stub is an array; the loader replaces it, here with no-ops.
     chrome
         .wait_for("window.footprint && !Array.isArray(window.footprint)")
