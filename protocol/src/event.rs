@@ -317,15 +317,22 @@ impl BirthDate {
     }
 }
 
-impl Serialize for BirthDate {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl std::fmt::Display for BirthDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = self.0;
-        s.collect_str(&format_args!(
+        write!(
+            f,
             "{:04}-{:02}-{:02}",
             d.year(),
             u8::from(d.month()),
             d.day()
-        ))
+        )
+    }
+}
+
+impl Serialize for BirthDate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -1,0 +1,707 @@
+//! A contact's aggregate: everything its sheet shows, kept up to date one fact at a time so
+//! that reading a sheet never reads the contact's history.
+//!
+//! Two operations build it, and they must agree: [`Contact::apply`] folds one event in, and
+//! [`Contact::absorb`] folds a whole other contact in (a merge). Every field is therefore a
+//! commutative summary: a count or sum, a minimum or maximum, or a value stamped with the
+//! position of the event that set it, where the latest stamp wins ([`Stamped`]). Folding a
+//! contact's events in any order, or in two parts that are then absorbed, gives the same
+//! aggregate. The property test in `tests/edge/contacts.rs` checks this against a full
+//! recomputation from stored events.
+//!
+//! Two deliberate exceptions, both documented on the sheet:
+//! - the profile on a merge: the surviving contact's values win and the absorbed one only fills
+//!   blanks (the identity rules say so). An absorbed contact is always anonymous, so it has no
+//!   profile of its own to lose;
+//! - products of interest are capped at [`MAX_INTEREST`]; past the cap the least recently seen
+//!   product is dropped, which depends on order.
+
+use std::collections::BTreeMap;
+
+use footprint_protocol::{ConsentState, PushPermissionState};
+use serde::{Deserialize, Serialize};
+
+use super::fact::{CartState, Fact, FactKind, IdentifyFact, Units};
+
+/// A contact's id. Never zero; handed out in increasing order by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ContactId(u64);
+
+impl ContactId {
+    pub fn new(n: u64) -> Option<ContactId> {
+        (n > 0).then_some(ContactId(n))
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Parses the decimal form the API shows.
+    pub fn parse(s: &str) -> Option<ContactId> {
+        if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok().and_then(ContactId::new)
+    }
+}
+
+impl std::fmt::Display for ContactId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where an event sits in the store: the seq of its chunk and its index in the chunk. Unique,
+/// and increasing in the order the edge received events.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct Pos {
+    pub seq: u64,
+    pub index: u32,
+}
+
+/// A value and the event that set it. Of two, the later event's wins: by event time, then by
+/// position, so the outcome never depends on the order they are folded in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    pub at: i64,
+    pub pos: Pos,
+    pub value: T,
+}
+
+impl<T> Stamped<T> {
+    fn newer_than(&self, other: &Stamped<T>) -> bool {
+        (self.at, self.pos) > (other.at, other.pos)
+    }
+}
+
+/// Keeps the later of `slot` and `new`.
+fn latest<T>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
+    match slot {
+        Some(cur) if !new.newer_than(cur) => {}
+        _ => *slot = Some(new),
+    }
+}
+
+/// Most products of interest a contact keeps.
+pub const MAX_INTEREST: usize = 100;
+
+/// One tracker's stretch of history that belongs to this contact: its events at positions
+/// `from` up to, not including, `to` (open while the tracker still points here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub tracker: String,
+    pub from: Pos,
+    pub to: Option<Pos>,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub user_agent: Option<Stamped<String>>,
+}
+
+impl Span {
+    pub fn open(tracker: &str, from: Pos) -> Span {
+        Span {
+            tracker: tracker.to_owned(),
+            from,
+            to: None,
+            first_seen: None,
+            last_seen: None,
+            user_agent: None,
+        }
+    }
+
+    pub fn holds(&self, tracker: &str, pos: Pos) -> bool {
+        self.tracker == tracker && pos >= self.from && self.to.is_none_or(|to| pos < to)
+    }
+}
+
+/// A web push subscription of the contact's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSub {
+    /// Subscribed (true) or unsubscribed, by the latest event about this endpoint.
+    pub active: Stamped<bool>,
+    /// The latest subscribe event: "since when".
+    pub subscribed: Option<Stamped<()>>,
+}
+
+/// A product the contact looked at or put in the cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interest {
+    pub product_id: String,
+    pub name: Stamped<String>,
+    pub views: u64,
+    pub cart_adds: u64,
+    pub last_seen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub events: u64,
+    pub page_views: u64,
+    pub product_views: u64,
+    pub cart_adds: u64,
+    /// Orders: a repeated purchase event for the same order is counted once.
+    pub purchases: u64,
+}
+
+/// Per-currency amounts.
+pub type ByCurrency = BTreeMap<String, Units>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Ecommerce {
+    pub orders: BTreeMap<String, u64>,
+    pub spent: ByCurrency,
+    pub first_purchase_at: Option<i64>,
+    pub last_purchase_at: Option<i64>,
+    /// Spend per calendar month (UTC), keyed by `year * 12 + month - 1`: the month, year and
+    /// 12- and 24-month totals come from these without reading history.
+    pub months: BTreeMap<i32, ByCurrency>,
+}
+
+impl Ecommerce {
+    pub fn purchases(&self) -> u64 {
+        self.orders.values().sum()
+    }
+
+    /// The currency most of the contact's orders were in (ties: the larger spend, then the
+    /// code): what RFM's monetary value is counted in.
+    pub fn main_currency(&self) -> Option<&str> {
+        self.orders
+            .iter()
+            .max_by(|a, b| {
+                (a.1, self.spent.get(a.0), std::cmp::Reverse(a.0)).cmp(&(
+                    b.1,
+                    self.spent.get(b.0),
+                    std::cmp::Reverse(b.0),
+                ))
+            })
+            .map(|(c, _)| c.as_str())
+    }
+}
+
+/// The month key of a time: `year * 12 + month - 1`, in UTC.
+pub fn month_key(ms: i64) -> i32 {
+    let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    dt.year() * 12 + i32::from(u8::from(dt.month())) - 1
+}
+
+fn add(map: &mut ByCurrency, currency: &str, amount: Units) {
+    let v = map.entry(currency.to_owned()).or_insert(0);
+    *v = v.saturating_add(amount);
+}
+
+/// What admins set by hand (the admin-operations issue) or a channel reports; not derived
+/// from tracker events. `None` shows the default.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Channels {
+    pub email_status: Option<String>,
+    pub newsletter: Option<String>,
+    pub sms_status: Option<String>,
+    pub sms_subscription: Option<String>,
+}
+
+/// Everything the sheet shows of one contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub site: String,
+    pub created_at: i64,
+    pub last_activity_at: Option<i64>,
+    /// Contacts merged into this one, oldest first.
+    pub merged_ids: Vec<ContactId>,
+    pub spans: Vec<Span>,
+    /// The normalised email and phone this contact is found by. Set only by the identity
+    /// rules, never by folding events.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<Stamped<String>>,
+    pub last_name: Option<Stamped<String>>,
+    pub birth_date: Option<Stamped<String>>,
+    pub custom: BTreeMap<String, Stamped<String>>,
+    pub channels: Channels,
+    pub consent: Option<Stamped<ConsentState>>,
+    pub push_permission: Option<Stamped<PushPermissionState>>,
+    pub push: BTreeMap<String, PushSub>,
+    pub cart: Option<Stamped<CartState>>,
+    pub ecommerce: Ecommerce,
+    pub interest: Vec<Interest>,
+    pub counts: Counts,
+}
+
+impl Contact {
+    pub fn new(id: ContactId, site: &str, created_at: i64) -> Contact {
+        Contact {
+            id,
+            site: site.to_owned(),
+            created_at,
+            last_activity_at: None,
+            merged_ids: Vec::new(),
+            spans: Vec::new(),
+            email: None,
+            phone: None,
+            first_name: None,
+            last_name: None,
+            birth_date: None,
+            custom: BTreeMap::new(),
+            channels: Channels::default(),
+            consent: None,
+            push_permission: None,
+            push: BTreeMap::new(),
+            cart: None,
+            ecommerce: Ecommerce::default(),
+            interest: Vec::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// Identified: found by an email or a phone.
+    pub fn identified(&self) -> bool {
+        self.email.is_some() || self.phone.is_some()
+    }
+
+    /// Folds in one event of tracker `tracker` at `pos`. `new_order` is false for a purchase
+    /// whose order the site had already reported: it counts as activity, not as an order.
+    pub fn apply(&mut self, tracker: &str, pos: Pos, fact: &Fact, new_order: bool) {
+        let at = fact.at;
+        let stamp = |value| Stamped { at, pos, value };
+        let stamp_bool = |value: bool| Stamped { at, pos, value };
+        self.created_at = self.created_at.min(at);
+        self.last_activity_at = Some(self.last_activity_at.map_or(at, |l| l.max(at)));
+        if let Some(span) = self.spans.iter_mut().find(|s| s.holds(tracker, pos)) {
+            span.first_seen = Some(span.first_seen.map_or(at, |f| f.min(at)));
+            span.last_seen = Some(span.last_seen.map_or(at, |l| l.max(at)));
+            if let Some(ua) = &fact.user_agent {
+                latest(
+                    &mut span.user_agent,
+                    Stamped {
+                        at,
+                        pos,
+                        value: ua.clone(),
+                    },
+                );
+            }
+        }
+        self.counts.events += 1;
+        match &fact.kind {
+            FactKind::PageView => self.counts.page_views += 1,
+            FactKind::ProductView { product_id, name } => {
+                self.counts.product_views += 1;
+                self.interest(product_id, stamp(name.clone()), 1, 0);
+            }
+            FactKind::CartAdd { line, cart } => {
+                self.counts.cart_adds += 1;
+                self.interest(&line.product_id, stamp(line.name.clone()), 0, 1);
+                if let Some(c) = cart {
+                    latest(
+                        &mut self.cart,
+                        Stamped {
+                            at,
+                            pos,
+                            value: c.clone(),
+                        },
+                    );
+                }
+            }
+            FactKind::CartRemove { cart, .. } => {
+                if let Some(c) = cart {
+                    latest(
+                        &mut self.cart,
+                        Stamped {
+                            at,
+                            pos,
+                            value: c.clone(),
+                        },
+                    );
+                }
+            }
+            FactKind::Cart(c) => latest(
+                &mut self.cart,
+                Stamped {
+                    at,
+                    pos,
+                    value: c.clone(),
+                },
+            ),
+            FactKind::Purchase {
+                total, currency, ..
+            } if new_order => {
+                self.counts.purchases += 1;
+                let e = &mut self.ecommerce;
+                *e.orders.entry(currency.clone()).or_insert(0) += 1;
+                add(&mut e.spent, currency, *total);
+                add(e.months.entry(month_key(at)).or_default(), currency, *total);
+                e.first_purchase_at = Some(e.first_purchase_at.map_or(at, |f| f.min(at)));
+                e.last_purchase_at = Some(e.last_purchase_at.map_or(at, |l| l.max(at)));
+            }
+            FactKind::Purchase { .. } => {}
+            FactKind::Identify(i) => self.apply_traits(i, at, pos),
+            FactKind::Consent(c) => latest(&mut self.consent, Stamped { at, pos, value: *c }),
+            FactKind::PushPermission(p) => {
+                latest(&mut self.push_permission, Stamped { at, pos, value: *p })
+            }
+            FactKind::PushSubscribe { endpoint } => {
+                let sub = self.push.entry(endpoint.clone()).or_insert(PushSub {
+                    active: stamp_bool(true),
+                    subscribed: None,
+                });
+                if stamp_bool(true).newer_than(&sub.active) {
+                    sub.active = stamp_bool(true);
+                }
+                latest(&mut sub.subscribed, Stamped { at, pos, value: () });
+            }
+            FactKind::PushUnsubscribe { endpoint } => {
+                let sub = self.push.entry(endpoint.clone()).or_insert(PushSub {
+                    active: stamp_bool(false),
+                    subscribed: None,
+                });
+                if stamp_bool(false).newer_than(&sub.active) {
+                    sub.active = stamp_bool(false);
+                }
+            }
+            FactKind::Other => {}
+        }
+    }
+
+    /// An identify's traits: each field is the latest one sent. The email and phone are the
+    /// identity rules' business, not this fold's.
+    fn apply_traits(&mut self, i: &IdentifyFact, at: i64, pos: Pos) {
+        let stamp = |v: &String| Stamped {
+            at,
+            pos,
+            value: v.clone(),
+        };
+        if let Some(v) = &i.first_name {
+            latest(&mut self.first_name, stamp(v));
+        }
+        if let Some(v) = &i.last_name {
+            latest(&mut self.last_name, stamp(v));
+        }
+        if let Some(v) = &i.birth_date {
+            latest(&mut self.birth_date, stamp(v));
+        }
+        for (k, v) in &i.custom {
+            let mut slot = self.custom.remove(k);
+            latest(&mut slot, stamp(v));
+            if let Some(s) = slot {
+                self.custom.insert(k.clone(), s);
+            }
+        }
+    }
+
+    fn interest(&mut self, product_id: &str, name: Stamped<String>, views: u64, adds: u64) {
+        let at = name.at;
+        match self
+            .interest
+            .iter_mut()
+            .find(|p| p.product_id == product_id)
+        {
+            Some(p) => {
+                p.views += views;
+                p.cart_adds += adds;
+                p.last_seen = p.last_seen.max(at);
+                if name.newer_than(&p.name) {
+                    p.name = name;
+                }
+            }
+            None => self.interest.push(Interest {
+                product_id: product_id.to_owned(),
+                name,
+                views,
+                cart_adds: adds,
+                last_seen: at,
+            }),
+        }
+        self.cap_interest();
+    }
+
+    /// Drops the least recently seen products past [`MAX_INTEREST`].
+    fn cap_interest(&mut self) {
+        if self.interest.len() > MAX_INTEREST {
+            self.interest
+                .sort_by(|a, b| (b.last_seen, &a.product_id).cmp(&(a.last_seen, &b.product_id)));
+            self.interest.truncate(MAX_INTEREST);
+        }
+    }
+
+    /// Folds `other` in: a merge. Sums add up, extremes combine, stamped values keep the
+    /// latest; the profile keeps this contact's values and takes `other`'s only where this one
+    /// has none.
+    pub fn absorb(&mut self, other: Contact) {
+        self.created_at = self.created_at.min(other.created_at);
+        self.last_activity_at = match (self.last_activity_at, other.last_activity_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.merged_ids.push(other.id);
+        self.merged_ids.extend(other.merged_ids);
+        self.spans.extend(other.spans);
+        self.email = self.email.take().or(other.email);
+        self.phone = self.phone.take().or(other.phone);
+        self.first_name = self.first_name.take().or(other.first_name);
+        self.last_name = self.last_name.take().or(other.last_name);
+        self.birth_date = self.birth_date.take().or(other.birth_date);
+        for (k, v) in other.custom {
+            self.custom.entry(k).or_insert(v);
+        }
+        let ch = &mut self.channels;
+        ch.email_status = ch.email_status.take().or(other.channels.email_status);
+        ch.newsletter = ch.newsletter.take().or(other.channels.newsletter);
+        ch.sms_status = ch.sms_status.take().or(other.channels.sms_status);
+        ch.sms_subscription = ch
+            .sms_subscription
+            .take()
+            .or(other.channels.sms_subscription);
+        if let Some(c) = other.consent {
+            latest(&mut self.consent, c);
+        }
+        if let Some(p) = other.push_permission {
+            latest(&mut self.push_permission, p);
+        }
+        for (endpoint, theirs) in other.push {
+            match self.push.get_mut(&endpoint) {
+                Some(ours) => {
+                    if theirs.active.newer_than(&ours.active) {
+                        ours.active = theirs.active;
+                    }
+                    if let Some(s) = theirs.subscribed {
+                        latest(&mut ours.subscribed, s);
+                    }
+                }
+                None => {
+                    self.push.insert(endpoint, theirs);
+                }
+            }
+        }
+        if let Some(c) = other.cart {
+            latest(&mut self.cart, c);
+        }
+        let (e, o) = (&mut self.ecommerce, other.ecommerce);
+        for (c, n) in o.orders {
+            *e.orders.entry(c).or_insert(0) += n;
+        }
+        for (c, v) in o.spent {
+            add(&mut e.spent, &c, v);
+        }
+        for (m, by) in o.months {
+            let mine = e.months.entry(m).or_default();
+            for (c, v) in by {
+                add(mine, &c, v);
+            }
+        }
+        e.first_purchase_at = match (e.first_purchase_at, o.first_purchase_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        e.last_purchase_at = match (e.last_purchase_at, o.last_purchase_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for p in other.interest {
+            match self
+                .interest
+                .iter_mut()
+                .find(|q| q.product_id == p.product_id)
+            {
+                Some(q) => {
+                    q.views += p.views;
+                    q.cart_adds += p.cart_adds;
+                    q.last_seen = q.last_seen.max(p.last_seen);
+                    if p.name.newer_than(&q.name) {
+                        q.name = p.name;
+                    }
+                }
+                None => self.interest.push(p),
+            }
+        }
+        self.cap_interest();
+        let (c, o) = (&mut self.counts, other.counts);
+        c.events += o.events;
+        c.page_views += o.page_views;
+        c.product_views += o.product_views;
+        c.cart_adds += o.cart_adds;
+        c.purchases += o.purchases;
+    }
+
+    /// The same aggregate with every collection in one canonical order, for comparisons:
+    /// folding in a different order may list products or spans differently.
+    pub fn canonical(mut self) -> Contact {
+        self.interest
+            .sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        self.spans
+            .sort_by(|a, b| (&a.tracker, a.from).cmp(&(&b.tracker, b.from)));
+        self.merged_ids.sort();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::fact::Line;
+
+    fn id(n: u64) -> ContactId {
+        ContactId::new(n).unwrap()
+    }
+
+    fn pos(seq: u64) -> Pos {
+        Pos { seq, index: 0 }
+    }
+
+    fn fact(at: i64, kind: FactKind) -> Fact {
+        Fact {
+            at,
+            user_agent: Some(format!("ua{at}")),
+            kind,
+        }
+    }
+
+    fn purchase(total: Units) -> FactKind {
+        FactKind::Purchase {
+            order_id: "o".into(),
+            total,
+            currency: "EUR".into(),
+        }
+    }
+
+    fn cart(total: Units) -> FactKind {
+        FactKind::Cart(CartState {
+            items: vec![Line {
+                product_id: "p".into(),
+                name: "P".into(),
+                price: total,
+                quantity: 1,
+                currency: "EUR".into(),
+            }],
+            total,
+            currency: "EUR".into(),
+        })
+    }
+
+    fn contact_with(n: u64, tracker: &str, facts: &[(u64, Fact)]) -> Contact {
+        let mut c = Contact::new(id(n), "s", i64::MAX);
+        c.spans.push(Span::open(tracker, pos(0)));
+        for (seq, f) in facts {
+            c.apply(tracker, pos(*seq), f, true);
+        }
+        c
+    }
+
+    #[test]
+    fn money_adds_up_exactly() {
+        // 0.1 + 0.2, in ten-thousandths: no float ever touches it.
+        let c = contact_with(
+            1,
+            "t",
+            &[
+                (1, fact(10, purchase(1_000))),
+                (2, fact(20, purchase(2_000))),
+            ],
+        );
+        assert_eq!(c.ecommerce.spent["EUR"], 3_000);
+        assert_eq!(c.counts.purchases, 2);
+    }
+
+    #[test]
+    fn a_repeated_order_is_activity_not_an_order() {
+        let mut c = contact_with(1, "t", &[(1, fact(10, purchase(1_000)))]);
+        c.apply("t", pos(2), &fact(11, purchase(1_000)), false);
+        assert_eq!(c.counts.purchases, 1);
+        assert_eq!(c.counts.events, 2);
+        assert_eq!(c.ecommerce.spent["EUR"], 1_000);
+    }
+
+    #[test]
+    fn absorbing_equals_folding_everything_into_one() {
+        let a_facts = [
+            (1, fact(100, cart(500))),
+            (3, fact(300, FactKind::Consent(ConsentState::Yes))),
+            (5, fact(500, purchase(700))),
+        ];
+        let b_facts = [
+            (2, fact(200, cart(900))),
+            (
+                4,
+                fact(
+                    400,
+                    FactKind::ProductView {
+                        product_id: "p".into(),
+                        name: "P".into(),
+                    },
+                ),
+            ),
+            (6, fact(50, FactKind::Consent(ConsentState::No))),
+        ];
+        let mut merged = contact_with(1, "ta", &a_facts);
+        merged.absorb(contact_with(2, "tb", &b_facts));
+
+        let mut whole = Contact::new(id(1), "s", i64::MAX);
+        whole.spans.push(Span::open("ta", pos(0)));
+        whole.spans.push(Span::open("tb", pos(0)));
+        let mut all: Vec<(&str, &(u64, Fact))> = a_facts
+            .iter()
+            .map(|f| ("ta", f))
+            .chain(b_facts.iter().map(|f| ("tb", f)))
+            .collect();
+        all.sort_by_key(|(_, (seq, _))| *seq);
+        for (t, (seq, f)) in all {
+            whole.apply(t, pos(*seq), f, true);
+        }
+        whole.merged_ids.push(id(2));
+        assert_eq!(merged.canonical(), whole.canonical());
+    }
+
+    #[test]
+    fn the_latest_cart_and_consent_win_by_event_time() {
+        let c = contact_with(
+            1,
+            "t",
+            &[
+                (1, fact(300, cart(300))),
+                // Received later, happened earlier (an offline queue): not the current cart.
+                (2, fact(100, cart(100))),
+                (3, fact(50, FactKind::Consent(ConsentState::No))),
+            ],
+        );
+        assert_eq!(c.cart.unwrap().value.total, 300);
+        assert_eq!(c.consent.unwrap().value, ConsentState::No);
+    }
+
+    #[test]
+    fn interest_is_capped_by_recency() {
+        let facts: Vec<(u64, Fact)> = (0..(MAX_INTEREST as u64 + 5))
+            .map(|i| {
+                (
+                    i,
+                    fact(
+                        i as i64,
+                        FactKind::ProductView {
+                            product_id: format!("p{i}"),
+                            name: "n".into(),
+                        },
+                    ),
+                )
+            })
+            .collect();
+        let c = contact_with(1, "t", &facts);
+        assert_eq!(c.interest.len(), MAX_INTEREST);
+        assert!(!c.interest.iter().any(|p| p.product_id == "p0"));
+    }
+
+    #[test]
+    fn spans_keep_their_trackers_first_and_last_seen() {
+        let c = contact_with(1, "t", &[(1, fact(20, cart(1))), (2, fact(10, cart(1)))]);
+        let s = &c.spans[0];
+        assert_eq!((s.first_seen, s.last_seen), (Some(10), Some(20)));
+        assert_eq!(s.user_agent.as_ref().unwrap().value, "ua20");
+    }
+
+    #[test]
+    fn contact_ids_parse_only_positive_decimals() {
+        assert_eq!(ContactId::parse("42"), ContactId::new(42));
+        assert_eq!(ContactId::parse("0"), None);
+        assert_eq!(ContactId::parse("-1"), None);
+        assert_eq!(ContactId::parse("99999999999999999999999"), None);
+    }
+}

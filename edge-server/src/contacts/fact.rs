@@ -1,0 +1,257 @@
+//! Facts: what one event tells about its contact, boiled down for the aggregate.
+//!
+//! A fact is built from a validated [`Event`] on the request's worker thread, so the single
+//! writer thread never parses JSON; and the same function builds it again from a stored event
+//! when a sheet is recomputed from history (the property test does exactly that).
+
+use footprint_protocol::{
+    Cart, CartItem, ConsentState, Event, EventKind, EventType, PushPermissionState,
+};
+
+use crate::identity::{Email, Phone, Refused, Region};
+
+/// An amount in ten-thousandths of the currency's major unit. Every valid [`Amount`] has at
+/// most four decimals and is below 10^11, so this is exact and sums of a billion of them still
+/// fit an `i64`.
+///
+/// [`Amount`]: footprint_protocol::Amount
+pub type Units = i64;
+
+/// Ten-thousandths per major unit.
+pub const UNITS: i64 = 10_000;
+
+fn units(a: footprint_protocol::Amount) -> Units {
+    use rust_decimal::prelude::ToPrimitive;
+    // Exact: at most 4 decimals and below 10^11 by the protocol's checks.
+    (a.as_decimal() * rust_decimal::Decimal::from(UNITS))
+        .to_i64()
+        .unwrap_or(0)
+}
+
+/// One event, as the aggregate needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    /// The event's (skew-corrected) time, ms since the epoch.
+    pub at: i64,
+    pub user_agent: Option<String>,
+    pub kind: FactKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FactKind {
+    PageView,
+    ProductView {
+        product_id: String,
+        name: String,
+    },
+    CartAdd {
+        line: Line,
+        cart: Option<CartState>,
+    },
+    CartRemove {
+        line: Line,
+        cart: Option<CartState>,
+    },
+    /// `cart_update` and `checkout_start`: the whole cart.
+    Cart(CartState),
+    Purchase {
+        order_id: String,
+        total: Units,
+        currency: String,
+    },
+    Identify(IdentifyFact),
+    Consent(ConsentState),
+    PushPermission(PushPermissionState),
+    PushSubscribe {
+        endpoint: String,
+    },
+    PushUnsubscribe {
+        endpoint: String,
+    },
+    /// Counted as activity only: logout, push_received, push_click, custom events.
+    Other,
+}
+
+/// A cart or order line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line {
+    pub product_id: String,
+    pub name: String,
+    pub price: Units,
+    pub quantity: u32,
+    pub currency: String,
+}
+
+/// A whole cart as the shop reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CartState {
+    pub items: Vec<Line>,
+    pub total: Units,
+    pub currency: String,
+}
+
+/// What an `identify` carries once its values are normalised. `email` and `phone` are `None`
+/// when absent or refused; an identify with neither changes no mapping.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IdentifyFact {
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// `custom`'s members, each value as JSON text.
+    pub custom: Vec<(String, String)>,
+}
+
+impl IdentifyFact {
+    /// True when it carries a value a contact can be found by.
+    pub fn has_key(&self) -> bool {
+        self.email.is_some() || self.phone.is_some()
+    }
+}
+
+/// A value of an identify that was refused, for the batch response's warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedValue {
+    pub field: &'static str,
+    pub why: Refused,
+}
+
+fn cart_state(c: &Cart) -> CartState {
+    let currency = c.currency.as_str().to_owned();
+    CartState {
+        items: c
+            .items
+            .as_slice()
+            .iter()
+            .map(|i| line(i, &currency))
+            .collect(),
+        total: units(c.total),
+        currency,
+    }
+}
+
+fn line(i: &CartItem, currency: &str) -> Line {
+    Line {
+        product_id: i.product_id.as_str().to_owned(),
+        name: i.name.as_str().to_owned(),
+        price: units(i.price),
+        quantity: i.quantity.get(),
+        currency: currency.to_owned(),
+    }
+}
+
+/// The fact of a validated event, with `at` its corrected time. Refused identity values come
+/// back beside it: the event itself is still stored.
+pub fn of_event(ev: &Event, at: i64, region: Option<Region>) -> (Fact, Vec<RefusedValue>) {
+    let mut refused = Vec::new();
+    let kind = match &ev.kind {
+        EventKind::PageView(_) => FactKind::PageView,
+        EventKind::ProductView(p) => FactKind::ProductView {
+            product_id: p.product_id.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+        },
+        EventKind::CartAdd(l) | EventKind::CartRemove(l) => {
+            let currency = l.currency.as_str();
+            let line = Line {
+                product_id: l.product_id.as_str().to_owned(),
+                name: l.name.as_str().to_owned(),
+                price: units(l.price),
+                quantity: l.quantity.get(),
+                currency: currency.to_owned(),
+            };
+            let cart = l.cart.as_ref().map(cart_state);
+            if matches!(ev.kind, EventKind::CartAdd(_)) {
+                FactKind::CartAdd { line, cart }
+            } else {
+                FactKind::CartRemove { line, cart }
+            }
+        }
+        EventKind::CartUpdate(s) | EventKind::CheckoutStart(s) => {
+            FactKind::Cart(cart_state(&s.cart))
+        }
+        EventKind::Purchase(p) => FactKind::Purchase {
+            order_id: p.order_id.as_str().to_owned(),
+            total: units(p.total),
+            currency: p.currency.as_str().to_owned(),
+        },
+        EventKind::Identify(i) => {
+            let mut f = IdentifyFact::default();
+            if let Some(raw) = i.email() {
+                match Email::normalize(raw) {
+                    Ok(e) => f.email = Some(e),
+                    Err(why) => refused.push(RefusedValue {
+                        field: "properties.email",
+                        why,
+                    }),
+                }
+            }
+            if let Some(raw) = i.phone() {
+                match Phone::normalize(raw, region) {
+                    Ok(p) => f.phone = Some(p),
+                    Err(why) => refused.push(RefusedValue {
+                        field: "properties.phone",
+                        why,
+                    }),
+                }
+            }
+            let text = |s: Option<&str>| {
+                s.map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            f.first_name = text(i.first_name());
+            f.last_name = text(i.last_name());
+            f.birth_date = i.birth_date().map(|d| d.to_string());
+            f.custom = i
+                .custom()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+                .unwrap_or_default();
+            FactKind::Identify(f)
+        }
+        EventKind::Consent(c) => FactKind::Consent(c.state),
+        EventKind::PushPermission(p) => FactKind::PushPermission(p.state),
+        EventKind::PushSubscribe(s) => FactKind::PushSubscribe {
+            endpoint: s.endpoint.as_str().to_owned(),
+        },
+        EventKind::PushUnsubscribe(s) => FactKind::PushUnsubscribe {
+            endpoint: s.endpoint.as_str().to_owned(),
+        },
+        EventKind::Logout(_)
+        | EventKind::PushReceived(_)
+        | EventKind::PushClick(_)
+        | EventKind::Custom(_) => FactKind::Other,
+    };
+    let fact = Fact {
+        at,
+        user_agent: ev
+            .context
+            .user_agent
+            .as_ref()
+            .map(|u| u.as_str().to_owned())
+            .filter(|u| !u.is_empty()),
+        kind,
+    };
+    (fact, refused)
+}
+
+/// The fact of a stored event: its type, properties and context as the store keeps them.
+/// `None` when the record no longer parses, which the store's own writes rule out.
+pub fn of_stored(
+    kind: &str,
+    properties_json: &str,
+    context_json: &str,
+    at: i64,
+    region: Option<Region>,
+) -> Option<Fact> {
+    let ty = EventType::parse(kind)?;
+    let ev = Event {
+        message_id: footprint_protocol::MessageId::new("stored").ok()?,
+        tracker_id: footprint_protocol::TrackerId::new("stored").ok()?,
+        timestamp: footprint_protocol::Timestamp::from_millis(at.max(0)).ok()?,
+        context: serde_json::from_str(context_json).ok()?,
+        kind: EventKind::from_properties(ty, Some(properties_json)).ok()?,
+    };
+    Some(of_event(&ev, at, region).0)
+}

@@ -1,0 +1,17 @@
+//! Contacts: the shoppers behind trackers, and the sheets admins read.
+//!
+//! - [`fact`] boils an event down to what its contact's aggregate needs.
+//! - [`aggregate`] is the per-contact summary the writer keeps current, and the merge of two.
+//! - [`sheet`] renders an aggregate as the admin API's contact sheet.
+//! - [`rfm`] scores purchasers by quintiles and names their segment.
+//!
+//! All of it is pure: the store decides which contact an event belongs to (the identity rules
+//! in [`crate::identity`]) and keeps the aggregates in sled.
+
+pub mod aggregate;
+pub mod fact;
+pub mod rfm;
+pub mod sheet;
+
+pub use aggregate::{Contact, ContactId, Pos};
+pub use fact::{Fact, FactKind, IdentifyFact};

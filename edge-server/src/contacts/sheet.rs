@@ -1,0 +1,553 @@
+//! The contact sheet as the admin API shows it: a pure function of a contact's aggregate, the
+//! clock and the site's RFM cut points.
+
+use std::collections::BTreeMap;
+
+use footprint_protocol::Timestamp;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::aggregate::{month_key, ByCurrency, Contact, ContactId};
+use super::fact::{Units, UNITS};
+use super::rfm::{self, days_between, Inputs, Quintiles, DAY_MS};
+
+/// How a sheet is read: the clock, and the settings that turn the aggregate into statuses.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub now: i64,
+    /// A cart is abandoned once it is this old with no purchase after it. Default 1 h.
+    pub abandoned_after_ms: i64,
+}
+
+/// Products of interest shown on a sheet.
+pub const SHOWN_INTEREST: usize = 20;
+
+/// An amount written exactly, with at least two decimals: `0.30`, `19.99`, `0.0005`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money(pub Units);
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let v = self.0.unsigned_abs();
+        let (whole, frac) = (v / UNITS as u64, v % UNITS as u64);
+        let mut frac = format!("{frac:04}");
+        while frac.len() > 2 && frac.ends_with('0') {
+            frac.pop();
+        }
+        write!(f, "{sign}{whole}.{frac}")
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn money(by: &ByCurrency) -> BTreeMap<String, Money> {
+    by.iter()
+        .filter(|(_, v)| **v != 0)
+        .map(|(c, v)| (c.clone(), Money(*v)))
+        .collect()
+}
+
+/// A time as RFC 3339; out-of-range values (which the store never writes) show as the epoch.
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Sheet {
+    pub id: String,
+    pub site: String,
+    /// Set when the id asked for was merged into this contact: that id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_id: Option<String>,
+    /// Set with `requested_id`: this contact's id, which the requested one now resolves to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    pub created_at: Timestamp,
+    pub last_activity_at: Option<Timestamp>,
+    pub identified: bool,
+    pub merged_ids: Vec<String>,
+    pub trackers: Vec<TrackerRow>,
+    pub profile: Profile,
+    pub custom_fields: BTreeMap<String, Box<RawValue>>,
+    pub status: Status,
+    pub ecommerce: EcommerceView,
+    pub products_of_interest: Vec<InterestRow>,
+    pub rfm: Option<Rfm>,
+    pub clv: Option<Clv>,
+    pub valuation: &'static str,
+    pub counts: super::aggregate::Counts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrackerRow {
+    pub id: String,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub user_agent: Option<String>,
+    /// The tracker points at this contact now; false for a stretch of history a tracker left
+    /// behind when it moved to another contact.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub mobile_phone: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// active | bounced | blocked | paused; null without an email.
+    pub email: Option<String>,
+    /// subscribed | unsubscribed | not_subscribed
+    pub newsletter: String,
+    /// active | bounced | paused; null without a phone.
+    pub sms: Option<String>,
+    /// subscribed | unsubscribed | not_subscribed
+    pub sms_subscription: String,
+    pub web_push: WebPush,
+    /// yes | no | not_set
+    pub consent: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WebPush {
+    pub enabled: bool,
+    /// granted | denied | default; null before the tracker reported one.
+    pub permission: Option<&'static str>,
+    pub subscriptions: Vec<PushRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PushRow {
+    /// The push service's origin; the full endpoint is a credential and is not shown.
+    pub origin: String,
+    pub since: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EcommerceView {
+    pub purchases: u64,
+    pub total_spent: BTreeMap<String, Money>,
+    pub average_order_value: BTreeMap<String, Money>,
+    pub last_purchase_at: Option<Timestamp>,
+    pub totals: Totals,
+    pub cart: Option<CartView>,
+}
+
+/// Spend by calendar month (UTC): this month, this year, and the last 12 and 24 months
+/// including this one.
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    pub this_month: BTreeMap<String, Money>,
+    pub this_year: BTreeMap<String, Money>,
+    pub last_12_months: BTreeMap<String, Money>,
+    pub last_24_months: BTreeMap<String, Money>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CartView {
+    pub items: Vec<CartItemView>,
+    pub total: Money,
+    pub currency: String,
+    pub updated_at: Timestamp,
+    pub abandoned: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CartItemView {
+    pub product_id: String,
+    pub name: String,
+    pub price: Money,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InterestRow {
+    pub product_id: String,
+    pub name: String,
+    pub views: u64,
+    pub cart_adds: u64,
+    pub last_seen: Timestamp,
+    pub score: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Rfm {
+    pub recency_days: i64,
+    pub frequency: u64,
+    pub monetary: Money,
+    pub currency: String,
+    /// Null until the background job has scored the site's purchasers once.
+    pub r: Option<u8>,
+    pub f: Option<u8>,
+    pub m: Option<u8>,
+    pub segment: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Clv {
+    pub historic_value: BTreeMap<String, Money>,
+    pub orders: u64,
+    pub average_order_value: BTreeMap<String, Money>,
+}
+
+/// One row of the contact list.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub valuation: &'static str,
+    pub created_at: Timestamp,
+    pub last_activity_at: Option<Timestamp>,
+}
+
+/// The emBlue valuation: by whole days since the last activity.
+pub fn valuation(last_activity_at: Option<i64>, now: i64) -> &'static str {
+    match last_activity_at.map(|l| days_between(l, now)) {
+        None => "inactive",
+        Some(0..=15) => "new",
+        Some(16..=45) => "frequent",
+        Some(46..=120) => "dormant",
+        Some(_) => "lapsed",
+    }
+}
+
+/// Half-life of a product's interest score, in days.
+pub const INTEREST_HALF_LIFE_DAYS: f64 = 14.0;
+/// A cart add weighs this many views.
+pub const CART_ADD_WEIGHT: f64 = 3.0;
+
+/// A product's interest: `(views + 3 · cart_adds) · 0.5^(days since last seen / 14)`.
+pub fn interest_score(views: u64, cart_adds: u64, last_seen: i64, now: i64) -> f64 {
+    let age_days = (now - last_seen).max(0) as f64 / DAY_MS as f64;
+    let raw = views as f64 + CART_ADD_WEIGHT * cart_adds as f64;
+    let s = raw * 0.5f64.powf(age_days / INTEREST_HALF_LIFE_DAYS);
+    // Three decimals are plenty to rank by and keep the JSON short.
+    (s * 1000.0).round() / 1000.0
+}
+
+/// The RFM inputs of a contact; `None` without purchases.
+pub fn rfm_inputs(c: &Contact) -> Option<(Inputs, String)> {
+    let e = &c.ecommerce;
+    let last = e.last_purchase_at?;
+    let currency = e.main_currency()?.to_owned();
+    Some((
+        Inputs {
+            last_purchase_at: last,
+            frequency: e.purchases(),
+            monetary: e.spent.get(&currency).copied().unwrap_or(0),
+        },
+        currency,
+    ))
+}
+
+fn aov(spent: &ByCurrency, orders: &BTreeMap<String, u64>) -> BTreeMap<String, Money> {
+    spent
+        .iter()
+        .filter_map(|(c, v)| {
+            let n = i64::try_from(*orders.get(c)?).ok().filter(|n| *n > 0)?;
+            // Rounded half away from zero to the ten-thousandth.
+            Some((c.clone(), Money((2 * v + n) / (2 * n))))
+        })
+        .collect()
+}
+
+fn endpoint_origin(endpoint: &str) -> String {
+    let rest = endpoint.strip_prefix("https://").unwrap_or(endpoint);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    format!("https://{host}")
+}
+
+fn name_of(c: &Contact) -> Option<String> {
+    let parts: Vec<&str> = [&c.first_name, &c.last_name]
+        .into_iter()
+        .filter_map(|s| s.as_ref().map(|s| s.value.as_str()))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+pub fn row(c: &Contact, now: i64) -> Row {
+    Row {
+        id: c.id.to_string(),
+        name: name_of(c),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        valuation: valuation(c.last_activity_at, now),
+        created_at: ts(c.created_at),
+        last_activity_at: c.last_activity_at.map(ts),
+    }
+}
+
+/// The sheet of `c`. `requested` is the id asked for when it was merged into `c`.
+pub fn render(
+    c: &Contact,
+    requested: Option<ContactId>,
+    quintiles: Option<&Quintiles>,
+    v: View,
+) -> Sheet {
+    let now = v.now;
+    // One row per tracker: its stretches of history here, combined.
+    let mut trackers: BTreeMap<&str, TrackerRow> = BTreeMap::new();
+    let mut ua_at: BTreeMap<&str, (i64, super::aggregate::Pos)> = BTreeMap::new();
+    for s in &c.spans {
+        let row = trackers.entry(&s.tracker).or_insert_with(|| TrackerRow {
+            id: s.tracker.clone(),
+            first_seen: None,
+            last_seen: None,
+            user_agent: None,
+            current: false,
+        });
+        row.current |= s.to.is_none();
+        if let Some(f) = s.first_seen.map(ts) {
+            row.first_seen = Some(row.first_seen.map_or(f, |r| r.min(f)));
+        }
+        if let Some(l) = s.last_seen.map(ts) {
+            row.last_seen = Some(row.last_seen.map_or(l, |r| r.max(l)));
+        }
+        if let Some(ua) = &s.user_agent {
+            let newer = ua_at
+                .get(s.tracker.as_str())
+                .is_none_or(|seen| (ua.at, ua.pos) > *seen);
+            if newer {
+                ua_at.insert(&s.tracker, (ua.at, ua.pos));
+                row.user_agent = Some(ua.value.clone());
+            }
+        }
+    }
+    let mut trackers: Vec<TrackerRow> = trackers.into_values().collect();
+    trackers.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.id.cmp(&b.id)));
+
+    let e = &c.ecommerce;
+    let month = month_key(now);
+    let sum_months = |from: i32| {
+        let mut by = ByCurrency::new();
+        for (_, m) in e.months.range(from..=month) {
+            for (cur, v) in m {
+                *by.entry(cur.clone()).or_insert(0) += v;
+            }
+        }
+        money(&by)
+    };
+    let year_start = month - month.rem_euclid(12);
+    let cart = c
+        .cart
+        .as_ref()
+        .filter(|s| !s.value.items.is_empty())
+        .map(|s| {
+            let purchased_after = e.last_purchase_at.is_some_and(|p| p >= s.at);
+            CartView {
+                items: s
+                    .value
+                    .items
+                    .iter()
+                    .map(|l| CartItemView {
+                        product_id: l.product_id.clone(),
+                        name: l.name.clone(),
+                        price: Money(l.price),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+                total: Money(s.value.total),
+                currency: s.value.currency.clone(),
+                updated_at: ts(s.at),
+                abandoned: !purchased_after && now - s.at >= v.abandoned_after_ms,
+            }
+        });
+
+    let mut interest: Vec<InterestRow> = c
+        .interest
+        .iter()
+        .map(|p| InterestRow {
+            product_id: p.product_id.clone(),
+            name: p.name.value.clone(),
+            views: p.views,
+            cart_adds: p.cart_adds,
+            last_seen: ts(p.last_seen),
+            score: interest_score(p.views, p.cart_adds, p.last_seen, now),
+        })
+        .collect();
+    interest.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(a.product_id.cmp(&b.product_id))
+    });
+    interest.truncate(SHOWN_INTEREST);
+
+    let rfm = rfm_inputs(c).map(|(i, currency)| {
+        let scores = quintiles.map(|q| q.score(&i, now));
+        Rfm {
+            recency_days: days_between(i.last_purchase_at, now),
+            frequency: i.frequency,
+            monetary: Money(i.monetary),
+            currency,
+            r: scores.map(|s| s.0),
+            f: scores.map(|s| s.1),
+            m: scores.map(|s| s.2),
+            segment: scores.map(|(r, f, m)| rfm::segment(r, f, m)),
+        }
+    });
+    let clv = (e.purchases() > 0).then(|| Clv {
+        historic_value: money(&e.spent),
+        orders: e.purchases(),
+        average_order_value: aov(&e.spent, &e.orders),
+    });
+
+    let permission = c.push_permission.as_ref().map(|p| match p.value {
+        footprint_protocol::PushPermissionState::Granted => "granted",
+        footprint_protocol::PushPermissionState::Denied => "denied",
+        footprint_protocol::PushPermissionState::Default => "default",
+    });
+    let subscriptions: Vec<PushRow> = c
+        .push
+        .iter()
+        .filter(|(_, s)| s.active.value)
+        .map(|(endpoint, s)| PushRow {
+            origin: endpoint_origin(endpoint),
+            since: s.subscribed.as_ref().map(|s| ts(s.at)),
+        })
+        .collect();
+
+    Sheet {
+        id: c.id.to_string(),
+        site: c.site.clone(),
+        requested_id: requested.map(|r| r.to_string()),
+        merged_into: requested.map(|_| c.id.to_string()),
+        created_at: ts(c.created_at),
+        last_activity_at: c.last_activity_at.map(ts),
+        identified: c.identified(),
+        merged_ids: c.merged_ids.iter().map(ToString::to_string).collect(),
+        trackers,
+        profile: Profile {
+            email: c.email.clone(),
+            first_name: c.first_name.as_ref().map(|s| s.value.clone()),
+            last_name: c.last_name.as_ref().map(|s| s.value.clone()),
+            birth_date: c.birth_date.as_ref().map(|s| s.value.clone()),
+            mobile_phone: c.phone.clone(),
+        },
+        custom_fields: c
+            .custom
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), RawValue::from_string(v.value.clone()).ok()?)))
+            .collect(),
+        status: Status {
+            email: c.email.as_ref().map(|_| {
+                c.channels
+                    .email_status
+                    .clone()
+                    .unwrap_or_else(|| "active".into())
+            }),
+            newsletter: c
+                .channels
+                .newsletter
+                .clone()
+                .unwrap_or_else(|| "not_subscribed".into()),
+            sms: c.phone.as_ref().map(|_| {
+                c.channels
+                    .sms_status
+                    .clone()
+                    .unwrap_or_else(|| "active".into())
+            }),
+            sms_subscription: c
+                .channels
+                .sms_subscription
+                .clone()
+                .unwrap_or_else(|| "not_subscribed".into()),
+            web_push: WebPush {
+                enabled: !subscriptions.is_empty() && permission != Some("denied"),
+                permission,
+                subscriptions,
+            },
+            consent: match c.consent.as_ref().map(|s| s.value) {
+                Some(footprint_protocol::ConsentState::Yes) => "yes",
+                Some(footprint_protocol::ConsentState::No) => "no",
+                _ => "not_set",
+            },
+        },
+        ecommerce: EcommerceView {
+            purchases: e.purchases(),
+            total_spent: money(&e.spent),
+            average_order_value: aov(&e.spent, &e.orders),
+            last_purchase_at: e.last_purchase_at.map(ts),
+            totals: Totals {
+                this_month: sum_months(month),
+                this_year: sum_months(year_start),
+                last_12_months: sum_months(month - 11),
+                last_24_months: sum_months(month - 23),
+            },
+            cart,
+        },
+        products_of_interest: interest,
+        rfm,
+        clv,
+        valuation: valuation(c.last_activity_at, now),
+        counts: c.counts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_written_exactly() {
+        assert_eq!(Money(3_000).to_string(), "0.30");
+        assert_eq!(Money(199_900).to_string(), "19.99");
+        assert_eq!(Money(5).to_string(), "0.0005");
+        assert_eq!(Money(120_000).to_string(), "12.00");
+        assert_eq!(Money(0).to_string(), "0.00");
+    }
+
+    #[test]
+    fn valuation_boundaries() {
+        let now = 1_000 * DAY_MS;
+        let ago = |d: i64| Some(now - d * DAY_MS);
+        assert_eq!(valuation(None, now), "inactive");
+        assert_eq!(valuation(ago(0), now), "new");
+        assert_eq!(valuation(ago(15), now), "new");
+        // 15 days and 23 hours is still 15 whole days.
+        assert_eq!(valuation(Some(now - 16 * DAY_MS + 1), now), "new");
+        assert_eq!(valuation(ago(16), now), "frequent");
+        assert_eq!(valuation(ago(45), now), "frequent");
+        assert_eq!(valuation(ago(46), now), "dormant");
+        assert_eq!(valuation(ago(120), now), "dormant");
+        assert_eq!(valuation(ago(121), now), "lapsed");
+    }
+
+    #[test]
+    fn average_order_value_rounds_half_up() {
+        let spent = ByCurrency::from([("EUR".to_owned(), 10_000)]);
+        let orders = BTreeMap::from([("EUR".to_owned(), 3)]);
+        // 1.00 / 3 = 0.3333…
+        assert_eq!(aov(&spent, &orders)["EUR"], Money(3_333));
+        let spent = ByCurrency::from([("EUR".to_owned(), 5)]);
+        let orders = BTreeMap::from([("EUR".to_owned(), 2)]);
+        assert_eq!(aov(&spent, &orders)["EUR"], Money(3));
+    }
+
+    #[test]
+    fn interest_halves_every_fourteen_days() {
+        let now = 100 * DAY_MS;
+        assert_eq!(interest_score(2, 1, now, now), 5.0);
+        assert_eq!(interest_score(2, 1, now - 14 * DAY_MS, now), 2.5);
+    }
+
+    #[test]
+    fn push_origins_hide_the_endpoint_path() {
+        assert_eq!(
+            endpoint_origin("https://fcm.googleapis.com/fcm/send/abc"),
+            "https://fcm.googleapis.com"
+        );
+    }
+}
