@@ -6,11 +6,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use footprint_protocol::limits::MAX_BODY_BYTES;
-use footprint_protocol::{parse_batch, BatchResponse, Event, Rejection, SiteKey, Timestamp};
+use footprint_protocol::{
+    parse_batch, BatchResponse, Event, Rejection, SiteKey, Timestamp, Warning,
+};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::config::{Config, SiteConfig};
+use crate::contacts::fact::{self, RefusedValue};
+use crate::identity::Region;
 use crate::error::ApiError;
 use crate::ratelimit::RateLimits;
 use crate::store::{
@@ -87,6 +91,7 @@ pub struct Ingest {
     limits: RateLimits,
     sink: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
+    region: Option<Region>,
 }
 
 impl Ingest {
@@ -108,6 +113,7 @@ impl Ingest {
             limits: RateLimits::new(&cfg.rate_limit),
             sink,
             clock,
+            region: cfg.identity.default_region,
         }
     }
 
@@ -171,11 +177,24 @@ impl Ingest {
             })?;
 
         let mut rejected = Vec::new();
+        let mut warnings = Vec::new();
         let mut events = Vec::with_capacity(batch.events.len());
         for (index, raw) in batch.events.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            match prepare_event(raw.get(), batch.sent_at, received_at) {
-                Ok(ev) => events.push(ev),
+            match prepare_event(raw.get(), batch.sent_at, received_at, self.region) {
+                Ok((ev, refused)) => {
+                    for r in refused {
+                        warnings.push(Warning {
+                            index,
+                            message_id: ev.message_id.as_str().to_owned(),
+                            warning: format!(
+                                "{} {}; the event is stored but links no contact by it",
+                                r.field, r.why
+                            ),
+                        });
+                    }
+                    events.push(ev);
+                }
                 Err(error) => rejected.push(Rejection {
                     index,
                     message_id: message_id_of(raw.get()),
@@ -185,6 +204,7 @@ impl Ingest {
         }
         let mut resp = BatchResponse {
             rejected,
+            warnings,
             ..BatchResponse::default()
         };
         if events.is_empty() {
@@ -238,17 +258,23 @@ fn prepare_event(
     raw: &str,
     sent_at: Timestamp,
     received_at: Timestamp,
-) -> Result<NewEvent, String> {
+    region: Option<Region>,
+) -> Result<(NewEvent, Vec<RefusedValue>), String> {
     let ev = Event::from_json(raw).map_err(|e| e.to_string())?;
+    let timestamp = correct_timestamp(ev.timestamp, sent_at, received_at).as_millis();
     let fields = EventFields {
         message_id: ev.message_id.as_str().to_owned(),
         kind: ev.kind.event_type().as_str().to_owned(),
-        timestamp: correct_timestamp(ev.timestamp, sent_at, received_at).as_millis(),
+        timestamp,
         client_timestamp: ev.timestamp.as_millis(),
         context_json: serde_json::to_string(&ev.context).unwrap_or_else(|_| "{}".into()),
         properties_json: ev.kind.properties_json(),
     };
-    Ok(NewEvent::new(ev.tracker_id, ev.message_id, &fields))
+    let (fact, refused) = fact::of_event(&ev, timestamp, region);
+    Ok((
+        NewEvent::new(ev.tracker_id, ev.message_id, &fields, fact),
+        refused,
+    ))
 }
 
 /// The `message_id` of an event that failed validation, if it has a readable one.

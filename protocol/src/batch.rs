@@ -66,6 +66,20 @@ pub struct BatchResponse {
     /// Events whose `message_id` the site had already sent; stored once, before.
     pub duplicates: u32,
     pub rejected: Vec<Rejection>,
+    /// Events stored, but with a part the edge did not use: an identify value that is a
+    /// placeholder or malformed, which links no contacts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// Something an accepted event carried that the edge ignored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Position in the batch's `events`, from 0.
+    pub index: u32,
+    pub message_id: String,
+    /// The field ignored and what to do, e.g. `properties.email is a placeholder…`.
+    pub warning: String,
 }
 
 /// One event refused; the rest of its batch was still processed.

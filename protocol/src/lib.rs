@@ -37,7 +37,7 @@ mod std_api {
 
     pub use crate::admin::{EventPage, EventRecord};
     pub use crate::batch::{
-        parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection,
+        parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection, Warning,
     };
     pub use crate::event::{
         BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context,

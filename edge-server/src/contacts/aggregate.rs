@@ -28,6 +28,9 @@ use super::fact::{CartState, Fact, FactKind, IdentifyFact, Units};
 pub struct ContactId(u64);
 
 impl ContactId {
+    /// The first id the store hands out.
+    pub const MIN: ContactId = ContactId(1);
+
     pub fn new(n: u64) -> Option<ContactId> {
         (n > 0).then_some(ContactId(n))
     }

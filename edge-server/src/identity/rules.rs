@@ -48,8 +48,11 @@ impl Owners {
     }
 }
 
-/// The rule for an identify from a tracker whose contact is `tracker`.
-pub fn decide(tracker: ContactRef, owners: Owners) -> Decision {
+/// The rule for an identify from a tracker whose contact is `tracker`. `conflicts` is true when
+/// that contact already holds an email or a phone other than the identify's: it is someone
+/// else. An identified contact that only gains a value it lacked (a phone beside its email) is
+/// the same person, and is identified in place.
+pub fn decide(tracker: ContactRef, owners: Owners, conflicts: bool) -> Decision {
     match owners.owner() {
         Some(owner) if owner.id == tracker.id => Decision::Same {
             contact: tracker.id,
@@ -62,7 +65,7 @@ pub fn decide(tracker: ContactRef, owners: Owners) -> Decision {
             from: tracker.id,
             into: owner.id,
         },
-        None if tracker.identified => Decision::MoveToNewContact { from: tracker.id },
+        None if tracker.identified && conflicts => Decision::MoveToNewContact { from: tracker.id },
         None => Decision::IdentifyInPlace {
             contact: tracker.id,
         },
@@ -96,20 +99,25 @@ mod tests {
     #[test]
     fn case_1_nobody_has_the_values() {
         assert_eq!(
-            decide(ANON, Owners::default()),
+            decide(ANON, Owners::default(), false),
             Decision::IdentifyInPlace { contact: 1 }
         );
         assert_eq!(
-            decide(ALICE, Owners::default()),
+            decide(ALICE, Owners::default(), true),
             Decision::MoveToNewContact { from: 2 },
             "a shared device: the next shopper is not Alice"
+        );
+        assert_eq!(
+            decide(ALICE, Owners::default(), false),
+            Decision::IdentifyInPlace { contact: 2 },
+            "Alice adds her phone beside her email"
         );
     }
 
     #[test]
     fn case_2_an_anonymous_contact_merges_into_the_known_one() {
         assert_eq!(
-            decide(ANON, by_email(ALICE)),
+            decide(ANON, by_email(ALICE), false),
             Decision::Merge { from: 1, into: 2 }
         );
     }
@@ -117,7 +125,7 @@ mod tests {
     #[test]
     fn case_3_two_identified_contacts_never_merge() {
         assert_eq!(
-            decide(BOB, by_email(ALICE)),
+            decide(BOB, by_email(ALICE), false),
             Decision::MoveTracker { from: 3, to: 2 }
         );
     }
@@ -125,7 +133,7 @@ mod tests {
     #[test]
     fn case_4_the_same_contact_changes_nothing() {
         assert_eq!(
-            decide(ALICE, by_email(ALICE)),
+            decide(ALICE, by_email(ALICE), false),
             Decision::Same { contact: 2 }
         );
     }
@@ -136,13 +144,13 @@ mod tests {
             email: Some(ALICE),
             phone: Some(BOB),
         };
-        assert_eq!(decide(ANON, split), Decision::Merge { from: 1, into: 2 });
+        assert_eq!(decide(ANON, split, false), Decision::Merge { from: 1, into: 2 });
         let phone_only = Owners {
             email: None,
             phone: Some(BOB),
         };
         assert_eq!(
-            decide(ANON, phone_only),
+            decide(ANON, phone_only, false),
             Decision::Merge { from: 1, into: 3 }
         );
     }

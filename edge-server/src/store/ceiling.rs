@@ -79,7 +79,7 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
             }
             batch.insert(
                 keys::event_chunk(&tracker, seq),
-                record::encode_chunk(&header, encoded.iter().map(Vec::as_slice)),
+                record::encode_chunk(&header, u32::MAX, encoded.iter().map(Vec::as_slice)),
             );
             events += 20;
             records += 21;

@@ -11,13 +11,37 @@
 //! | `d` len(site) site message_id | seq:u64 of the chunk that holds the event |
 //! | `m:seq` | the last seq handed out |
 //! | `m:probe` | the time of the last readiness probe |
+//! | `t` len(tracker) tracker site | the contact the tracker points at now: id:u64 |
+//! | `c` id:u64 | a contact: its aggregate, or the id it was merged into |
+//! | `x` email 0 site | the contact with that normalised email: id:u64 |
+//! | `p` phone 0 site | the contact with that E.164 phone: id:u64 |
+//! | `n` name 0 site 0 id:u64 | (empty): a lower-cased name, for prefix search |
+//! | `o` len(site) site order_id | (empty): the site has reported this order |
+//! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
+//! | `g` n:u64 | the n-th identity change (merge or move), for audit and undo |
+//! | `m:contact`, `m:idlog` | the last contact id and identity-change number handed out |
+//! | `m:rfm:` site | the site's RFM cut points |
+//!
+//! Emails, phones and names end with a 0 byte rather than starting with their length, so that
+//! a prefix of the text is a prefix of the key (search); none of them can hold a 0 byte.
 
 use footprint_protocol::{MessageId, SiteKey, TrackerId};
 
 const EVENT: u8 = b'e';
 const DEDUPE: u8 = b'd';
+const TRACKER: u8 = b't';
+const CONTACT: u8 = b'c';
+const EMAIL: u8 = b'x';
+const PHONE: u8 = b'p';
+const NAME: u8 = b'n';
+const ORDER: u8 = b'o';
+const RFM: u8 = b'r';
+const ID_LOG: u8 = b'g';
 pub const META_SEQ: &[u8] = b"m:seq";
 pub const PROBE: &[u8] = b"m:probe";
+pub const META_CONTACT: &[u8] = b"m:contact";
+pub const META_ID_LOG: &[u8] = b"m:idlog";
+const META_RFM: &[u8] = b"m:rfm:";
 
 fn with_prefix(tag: u8, id: &str, extra: usize) -> Vec<u8> {
     // Ids are at most 64 bytes by their types, so the length always fits a byte.
@@ -51,6 +75,108 @@ pub fn dedupe(site: &SiteKey, message_id: &MessageId) -> Vec<u8> {
     k.extend_from_slice(message_id.as_str().as_bytes());
     k
 }
+
+/// Every site's record of the tracker: the prefix of [`tracker`].
+pub fn tracker_all_sites(tracker: &str) -> Vec<u8> {
+    with_prefix(TRACKER, tracker, 32)
+}
+
+pub fn tracker(tracker: &str, site: &str) -> Vec<u8> {
+    let mut k = tracker_all_sites(tracker);
+    k.extend_from_slice(site.as_bytes());
+    k
+}
+
+/// The site of a [`tracker`] key.
+pub fn tracker_key_site(key: &[u8]) -> Option<&str> {
+    let len = usize::from(*key.get(1)?);
+    std::str::from_utf8(key.get(2 + len..)?).ok()
+}
+
+pub fn contact(id: u64) -> [u8; 9] {
+    let mut k = [CONTACT; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn terminated(tag: u8, text: &str, site: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + text.len() + site.len());
+    k.push(tag);
+    k.extend_from_slice(text.as_bytes());
+    k.push(0);
+    k.extend_from_slice(site.as_bytes());
+    k
+}
+
+/// The email index entry of one site; with `site` empty, the prefix of every site's entry.
+pub fn email(email: &str, site: &str) -> Vec<u8> {
+    terminated(EMAIL, email, site)
+}
+
+pub fn phone(phone: &str, site: &str) -> Vec<u8> {
+    terminated(PHONE, phone, site)
+}
+
+/// Every email index entry starting with `prefix`.
+pub fn email_search(prefix: &str) -> Vec<u8> {
+    let mut k = vec![EMAIL];
+    k.extend_from_slice(prefix.as_bytes());
+    k
+}
+
+pub fn name(name: &str, site: &str, id: u64) -> Vec<u8> {
+    let mut k = terminated(NAME, name, site);
+    k.push(0);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub fn name_search(prefix: &str) -> Vec<u8> {
+    let mut k = vec![NAME];
+    k.extend_from_slice(prefix.as_bytes());
+    k
+}
+
+/// The contact id at the end of a [`name`] key.
+pub fn name_key_id(key: &[u8]) -> Option<u64> {
+    chunk_seq(key)
+}
+
+pub fn order(site: &str, order_id: &str) -> Vec<u8> {
+    let mut k = with_prefix(ORDER, site, order_id.len());
+    k.extend_from_slice(order_id.as_bytes());
+    k
+}
+
+pub fn rfm_all_sites() -> Vec<u8> {
+    vec![RFM]
+}
+
+pub fn rfm(site: &str, id: u64) -> Vec<u8> {
+    let mut k = with_prefix(RFM, site, 8);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The site of an [`rfm`] key.
+pub fn rfm_key_site(key: &[u8]) -> Option<&str> {
+    let len = usize::from(*key.get(1)?);
+    std::str::from_utf8(key.get(2..2 + len)?).ok()
+}
+
+pub fn rfm_cuts(site: &str) -> Vec<u8> {
+    let mut k = META_RFM.to_vec();
+    k.extend_from_slice(site.as_bytes());
+    k
+}
+
+pub fn id_log(n: u64) -> [u8; 9] {
+    let mut k = [ID_LOG; 9];
+    k[1..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+pub const ID_LOG_PREFIX: &[u8] = &[ID_LOG];
 
 pub fn encode_u64(v: u64) -> [u8; 8] {
     v.to_be_bytes()

@@ -5,6 +5,7 @@
 //! thread. Key layout is in [`keys`], value layout in [`record`].
 
 pub mod ceiling;
+mod graph;
 mod keys;
 mod record;
 mod writer;
@@ -18,7 +19,10 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
-pub use record::EventFields;
+pub use record::{ContactRecord, EventFields, IdChange};
+
+use crate::contacts::rfm::{Inputs, Quintiles};
+use crate::contacts::{Contact, ContactId, Fact, Pos};
 
 use crate::config::StoreConfig;
 
@@ -45,22 +49,32 @@ pub enum SubmitError {
     Closed,
 }
 
-/// One event ready to store: its record is already encoded.
+/// One event ready to store: its record is already encoded, and what it tells about its
+/// contact already boiled down, so the writer thread parses nothing.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub tracker_id: TrackerId,
     pub message_id: MessageId,
     encoded: Vec<u8>,
+    type_bit: u32,
+    fact: Fact,
 }
 
 impl NewEvent {
     /// `fields.message_id` is `message_id`'s text; the typed id is passed alongside so that it
     /// is not validated a second time.
-    pub fn new(tracker_id: TrackerId, message_id: MessageId, fields: &EventFields) -> NewEvent {
+    pub fn new(
+        tracker_id: TrackerId,
+        message_id: MessageId,
+        fields: &EventFields,
+        fact: Fact,
+    ) -> NewEvent {
         NewEvent {
             tracker_id,
             message_id,
             encoded: record::encode_event(fields),
+            type_bit: record::type_bit(&fields.kind),
+            fact,
         }
     }
 }
@@ -260,5 +274,306 @@ impl Store {
             None
         };
         Ok((out, next))
+    }
+}
+
+impl From<Pos> for Cursor {
+    fn from(p: Pos) -> Cursor {
+        Cursor {
+            seq: p.seq,
+            index: p.index,
+        }
+    }
+}
+
+impl From<Cursor> for Pos {
+    fn from(c: Cursor) -> Pos {
+        Pos {
+            seq: c.seq,
+            index: c.index,
+        }
+    }
+}
+
+/// A live contact as read, with the id that was asked for when that one was merged into it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub contact: Contact,
+    pub requested: Option<ContactId>,
+}
+
+/// One span's events, newest first, read a chunk at a time.
+struct SpanScan {
+    chunks: std::iter::Rev<sled::Iter>,
+    tracker: String,
+    site: String,
+    from: Pos,
+    /// Exclusive.
+    upto: Pos,
+    types: u32,
+    /// The current chunk's matching events, oldest first: popped from the back.
+    buf: Vec<StoredEvent>,
+}
+
+impl SpanScan {
+    fn head(&mut self) -> Result<Option<Pos>, StoreError> {
+        while self.buf.is_empty() {
+            let Some(item) = self.chunks.next() else {
+                return Ok(None);
+            };
+            let (key, value) = item?;
+            if record::chunk_types(&value) & self.types == 0 {
+                continue;
+            }
+            let seq =
+                keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
+            let (header, events) =
+                record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if header.site != self.site {
+                continue;
+            }
+            for (index, fields) in events.into_iter().enumerate() {
+                let pos = Pos {
+                    seq,
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                };
+                if pos < self.from || pos >= self.upto {
+                    continue;
+                }
+                if record::type_bit(&fields.kind) & self.types == 0 {
+                    continue;
+                }
+                self.buf.push(StoredEvent {
+                    cursor: pos.into(),
+                    tracker_id: self.tracker.clone(),
+                    site: header.site.clone(),
+                    received_at: header.received_at,
+                    sent_at: header.sent_at,
+                    fields,
+                });
+            }
+        }
+        Ok(self.buf.last().map(|e| e.cursor.into()))
+    }
+}
+
+impl Store {
+    fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        match self.inner.tree.get(keys::contact(id.get()))? {
+            Some(v) => record::decode_value(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// The live contact `id` is or was merged into.
+    pub fn contact(&self, id: ContactId) -> Result<Option<Resolved>, StoreError> {
+        let mut at = id;
+        for _ in 0..graph::MAX_MERGE_CHAIN {
+            match self.get_contact(at)? {
+                None => return Ok(None),
+                Some(ContactRecord::Merged(into)) => at = into,
+                Some(ContactRecord::Live(c)) => {
+                    return Ok(Some(Resolved {
+                        contact: *c,
+                        requested: (at != id).then_some(id),
+                    }))
+                }
+            }
+        }
+        Err(StoreError::Corrupt(format!("contact {id}: merge chain too long")))
+    }
+
+    /// The contact a tracker points at now, on each site that has seen it.
+    pub fn tracker_contacts(&self, tracker: &str) -> Result<Vec<(String, ContactId)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.tree.scan_prefix(keys::tracker_all_sites(tracker)) {
+            let (k, v) = item?;
+            let site = keys::tracker_key_site(&k).unwrap_or_default().to_owned();
+            if let Some(id) = keys::decode_u64(&v).and_then(ContactId::new) {
+                if let Some(r) = self.contact(id)? {
+                    out.push((site, r.contact.id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn ids_with_prefix(
+        &self,
+        prefix: Vec<u8>,
+        id_of: impl Fn(&[u8], &[u8]) -> Option<u64>,
+        max: usize,
+    ) -> Result<Option<Vec<ContactId>>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.tree.scan_prefix(prefix) {
+            let (k, v) = item?;
+            if out.len() == max {
+                return Ok(None);
+            }
+            if let Some(id) = id_of(&k, &v).and_then(ContactId::new) {
+                out.push(id);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Contacts with exactly this normalised email, on every site: an index lookup.
+    pub fn by_email(&self, email: &str) -> Result<Vec<ContactId>, StoreError> {
+        let found = self.ids_with_prefix(keys::email(email, ""), |_, v| keys::decode_u64(v), 1024)?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// Contacts with exactly this E.164 phone, on every site.
+    pub fn by_phone(&self, phone: &str) -> Result<Vec<ContactId>, StoreError> {
+        let found = self.ids_with_prefix(keys::phone(phone, ""), |_, v| keys::decode_u64(v), 1024)?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// Contacts whose email or name starts with `prefix` (lower-case), newest first. `None`
+    /// when more than `max` index entries match: the caller asks for a longer prefix.
+    pub fn search(&self, prefix: &str, max: usize) -> Result<Option<Vec<ContactId>>, StoreError> {
+        let Some(mut ids) =
+            self.ids_with_prefix(keys::email_search(prefix), |_, v| keys::decode_u64(v), max)?
+        else {
+            return Ok(None);
+        };
+        let Some(named) =
+            self.ids_with_prefix(keys::name_search(prefix), |k, _| keys::name_key_id(k), max)?
+        else {
+            return Ok(None);
+        };
+        ids.extend(named);
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        Ok(Some(ids))
+    }
+
+    /// Live contacts, newest first, from just below `before`.
+    pub fn contacts_before(
+        &self,
+        before: Option<ContactId>,
+    ) -> impl Iterator<Item = Result<Contact, StoreError>> + '_ {
+        let end = keys::contact(before.map_or(u64::MAX, |b| b.get()));
+        self.inner
+            .tree
+            .range(&keys::contact(0)[..]..&end[..])
+            .rev()
+            .filter_map(|item| {
+                let (_, v) = match item {
+                    Ok(kv) => kv,
+                    Err(e) => return Some(Err(e.into())),
+                };
+                match record::decode_value::<ContactRecord>(&v) {
+                    Ok(ContactRecord::Live(c)) => Some(Ok(*c)),
+                    Ok(ContactRecord::Merged(_)) => None,
+                    Err(e) => Some(Err(StoreError::Corrupt(e.to_string()))),
+                }
+            })
+    }
+
+    /// Up to `limit` of a contact's events across all its trackers, newest (last received)
+    /// first, before `before`, of the types in the `types` mask (`record::type_bit`). Returns
+    /// the page and the position to continue from when more remain.
+    pub fn activity(
+        &self,
+        c: &Contact,
+        types: u32,
+        before: Option<Pos>,
+        limit: usize,
+    ) -> Result<(Vec<StoredEvent>, Option<Pos>), StoreError> {
+        let mut scans = Vec::with_capacity(c.spans.len());
+        for s in &c.spans {
+            let mut upto = s.to.unwrap_or(Pos {
+                seq: u64::MAX,
+                index: u32::MAX,
+            });
+            if let Some(b) = before {
+                upto = upto.min(b);
+            }
+            if upto <= s.from {
+                continue;
+            }
+            let tracker = TrackerId::new(&s.tracker)
+                .map_err(|_| StoreError::Corrupt("bad tracker in a span".into()))?;
+            let lo = keys::event_chunk(&tracker, s.from.seq);
+            let hi = keys::event_chunk(&tracker, upto.seq);
+            scans.push(SpanScan {
+                chunks: self.inner.tree.range(lo..=hi).rev(),
+                tracker: s.tracker.clone(),
+                site: c.site.clone(),
+                from: s.from,
+                upto,
+                types,
+                buf: Vec::new(),
+            });
+        }
+        let mut out = Vec::with_capacity(limit.min(512));
+        loop {
+            let mut best: Option<(usize, Pos)> = None;
+            for (i, s) in scans.iter_mut().enumerate() {
+                if let Some(p) = s.head()? {
+                    if best.is_none_or(|(_, b)| p > b) {
+                        best = Some((i, p));
+                    }
+                }
+            }
+            let Some((i, _)) = best else {
+                return Ok((out, None));
+            };
+            if out.len() == limit {
+                let next = out.last().map(|e: &StoredEvent| e.cursor.into());
+                return Ok((out, next));
+            }
+            if let Some(e) = scans[i].buf.pop() {
+                out.push(e);
+            }
+        }
+    }
+
+    /// Every identity change, oldest first.
+    pub fn id_changes(&self) -> Result<Vec<IdChange>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.tree.scan_prefix(keys::ID_LOG_PREFIX) {
+            let (_, v) = item?;
+            out.push(record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// Recomputes every site's RFM cut points from its purchasers' inputs. Returns how many
+    /// purchasers it scored.
+    pub fn recompute_rfm(&self, now: i64) -> Result<usize, StoreError> {
+        let mut by_site: std::collections::BTreeMap<String, Vec<Inputs>> = Default::default();
+        for item in self.inner.tree.scan_prefix(keys::rfm_all_sites()) {
+            let (k, v) = item?;
+            let site = keys::rfm_key_site(&k).unwrap_or_default().to_owned();
+            let inputs: Inputs =
+                record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            by_site.entry(site).or_default().push(inputs);
+        }
+        let mut n = 0;
+        for (site, all) in by_site {
+            n += all.len();
+            if let Some(q) = Quintiles::compute(&all, now) {
+                // Outside the writer: this key is only ever written here, and a lost update
+                // is recomputed on the next run.
+                self.inner
+                    .tree
+                    .insert(keys::rfm_cuts(&site), record::encode_value(&q))?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// A site's RFM cut points, once computed.
+    pub fn quintiles(&self, site: &str) -> Result<Option<Quintiles>, StoreError> {
+        match self.inner.tree.get(keys::rfm_cuts(site))? {
+            Some(v) => record::decode_value(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
     }
 }

@@ -1,16 +1,26 @@
 //! The on-disk form of events. This is a disk contract: every value starts with a version byte,
 //! and the structs here are never used on the wire.
 //!
-//! A chunk is `[version] lz4(header event*)`, each part postcard-encoded. Events are encoded on
+//! A chunk is `[2] types:u32 lz4(header event*)`, each part postcard-encoded; `types` has bit
+//! `i` set when the chunk holds an event of `EventType::ALL[i]`, so that a filtered read skips
+//! chunks without decompressing them. Version 1 chunks (no `types`) are still read.
+//!
+//! Contacts, identity changes and RFM inputs are `[1] postcard(value)`. Events are encoded on
 //! the request's worker thread; the single writer thread concatenates and compresses them.
 //! Compression pays for itself: sled spends about 15 ns per value byte, and the events of one
 //! browser repeat the same user agent, URLs and product names, so chunks shrink 3-5×.
 
 use std::borrow::Cow;
 
+use footprint_protocol::EventType;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::contacts::{Contact, ContactId, Pos};
+
 const CHUNK_V1: u8 = 1;
+const CHUNK_V2: u8 = 2;
+const VALUE_V1: u8 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct HeaderV1<'a> {
@@ -75,7 +85,27 @@ pub fn encode_event(e: &EventFields) -> Vec<u8> {
     postcard::to_allocvec(&v).unwrap_or_default()
 }
 
-pub fn encode_chunk<'a>(h: &ChunkHeader, events: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+/// The bit of an event type in a chunk's `types`.
+pub fn type_bit(kind: &str) -> u32 {
+    EventType::ALL
+        .iter()
+        .position(|t| t.as_str() == kind)
+        .map_or(0, |i| 1 << i)
+}
+
+/// The `types` of a chunk; every bit for a version 1 chunk, which does not say.
+pub fn chunk_types(bytes: &[u8]) -> u32 {
+    match bytes {
+        [CHUNK_V2, a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
+        _ => u32::MAX,
+    }
+}
+
+pub fn encode_chunk<'a>(
+    h: &ChunkHeader,
+    types: u32,
+    events: impl Iterator<Item = &'a [u8]>,
+) -> Vec<u8> {
     let header = HeaderV1 {
         site: Cow::Borrowed(&h.site),
         received_at: h.received_at,
@@ -85,7 +115,8 @@ pub fn encode_chunk<'a>(h: &ChunkHeader, events: impl Iterator<Item = &'a [u8]>)
     for e in events {
         plain.extend_from_slice(e);
     }
-    let mut out = vec![CHUNK_V1];
+    let mut out = vec![CHUNK_V2];
+    out.extend_from_slice(&types.to_be_bytes());
     out.extend_from_slice(&lz4_flex::compress_prepend_size(&plain));
     out
 }
@@ -95,9 +126,13 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(ChunkHeader, Vec<EventFields>), Dec
     let (version, rest) = bytes
         .split_first()
         .ok_or_else(|| DecodeError("empty".into()))?;
-    if *version != CHUNK_V1 {
-        return Err(DecodeError(format!("unknown chunk version {version}")));
-    }
+    let rest = match *version {
+        CHUNK_V1 => rest,
+        CHUNK_V2 => rest
+            .get(4..)
+            .ok_or_else(|| DecodeError("truncated chunk".into()))?,
+        v => return Err(DecodeError(format!("unknown chunk version {v}"))),
+    };
     let plain =
         lz4_flex::decompress_size_prepended(rest).map_err(|e| DecodeError(e.to_string()))?;
     let (h, mut rest) = postcard::take_from_bytes::<HeaderV1<'_>>(&plain).map_err(err)?;
@@ -120,6 +155,51 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(ChunkHeader, Vec<EventFields>), Dec
         rest = tail;
     }
     Ok((header, events))
+}
+
+/// A contact record: the live aggregate, or where it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ContactRecord {
+    Live(Box<Contact>),
+    /// Merged into that contact; the id keeps resolving to it.
+    Merged(ContactId),
+}
+
+/// One change to the identity graph, kept so that it can be audited and undone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdChange {
+    /// When the edge received the identify.
+    pub received_at: i64,
+    /// The identify's own time.
+    pub event_at: i64,
+    pub site: String,
+    /// `merge`, `move_tracker` or `move_to_new_contact`.
+    pub rule: String,
+    pub from: ContactId,
+    pub to: ContactId,
+    /// The trackers that now point at `to` because of this change.
+    pub trackers: Vec<String>,
+    /// The identify's position: where the moved trackers' new stretch of history starts.
+    pub at: Pos,
+}
+
+pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = vec![VALUE_V1];
+    // As for events: a growable Vec and plain derived types cannot fail to encode.
+    if let Ok(bytes) = postcard::to_allocvec(v) {
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
+pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    match bytes.split_first() {
+        Some((&VALUE_V1, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| DecodeError(e.to_string()))
+        }
+        Some((v, _)) => Err(DecodeError(format!("unknown record version {v}"))),
+        None => Err(DecodeError("empty".into())),
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +227,7 @@ mod tests {
         };
         let bytes = encode_chunk(
             &h,
+            type_bit("page_view"),
             [encode_event(&e1), encode_event(&e2)]
                 .iter()
                 .map(Vec::as_slice),

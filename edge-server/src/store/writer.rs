@@ -18,8 +18,10 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, TrackerId};
 use tokio::sync::oneshot;
 
+use super::graph::Working;
 use super::keys;
 use super::record::{self, ChunkHeader};
+use crate::contacts::Pos;
 use super::{Outcome, StoreError, WriteRequest};
 
 pub(super) enum Command {
@@ -79,8 +81,8 @@ fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, Joi
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
-/// An accepted event's encoded record and its dedupe key.
-type NewRecord<'a> = (&'a [u8], Vec<u8>);
+/// An accepted event's encoded record, its dedupe key and its index in the request.
+type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 
 /// The commands one group commit covers.
 #[derive(Default)]
@@ -150,16 +152,24 @@ impl Writer {
         let mut outcomes_all = Vec::with_capacity(writes.len());
         let mut read_error = None;
 
+        let mut graph = match Working::new(&self.tree) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                read_error = Some(e);
+                None
+            }
+        };
+
         for (req, _) in &writes {
             let mut outcomes = Vec::with_capacity(req.events.len());
             // One chunk per tracker; each keeps its events in batch order.
             let mut chunks: BTreeMap<&TrackerId, Vec<NewRecord<'_>>> = BTreeMap::new();
-            for ev in &req.events {
+            for (i, ev) in req.events.iter().enumerate() {
                 let dkey = keys::dedupe(&req.site, &ev.message_id);
                 let known = match self.tree.contains_key(&dkey) {
                     Ok(k) => k,
                     Err(e) => {
-                        read_error = Some(e);
+                        read_error = Some(e.into());
                         true
                     }
                 };
@@ -171,22 +181,43 @@ impl Writer {
                 chunks
                     .entry(&ev.tracker_id)
                     .or_default()
-                    .push((&ev.encoded, dkey));
+                    .push((&ev.encoded, dkey, i));
             }
             let header = ChunkHeader {
                 site: req.site.as_str().to_owned(),
                 received_at: req.received_at.as_millis(),
                 sent_at: req.sent_at.as_millis(),
             };
+            let mut positions = vec![None; req.events.len()];
             for (tracker, evs) in chunks {
                 self.last_seq += 1;
                 let seq = keys::encode_u64(self.last_seq);
+                let types = evs
+                    .iter()
+                    .fold(0, |m, (_, _, i)| m | req.events[*i].type_bit);
                 batch.insert(
                     keys::event_chunk(tracker, self.last_seq),
-                    record::encode_chunk(&header, evs.iter().map(|(e, _)| *e)),
+                    record::encode_chunk(&header, types, evs.iter().map(|(e, _, _)| *e)),
                 );
-                for (_, dkey) in evs {
+                for (index, (_, dkey, i)) in evs.into_iter().enumerate() {
                     batch.insert(dkey, &seq[..]);
+                    positions[i] = Some(Pos {
+                        seq: self.last_seq,
+                        index: u32::try_from(index).unwrap_or(u32::MAX),
+                    });
+                }
+            }
+            // The contacts see the events in the order the request listed them.
+            if let Some(g) = graph.as_mut() {
+                g.received_at = req.received_at.as_millis();
+                for (ev, pos) in req.events.iter().zip(positions) {
+                    let Some(pos) = pos else { continue };
+                    let r = g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact);
+                    if let Err(e) = r {
+                        read_error = Some(e);
+                        graph = None;
+                        break;
+                    }
                 }
             }
             outcomes_all.push(outcomes);
@@ -197,12 +228,16 @@ impl Writer {
                 &keys::encode_u64(u64::try_from(*at).unwrap_or(0))[..],
             );
         }
-        // The seq counter rides in the same atomic batch as the chunks it numbered.
+        // The seq counter rides in the same atomic batch as the chunks it numbered, and the
+        // contacts in the same batch as the events they summarise.
         batch.insert(keys::META_SEQ, &keys::encode_u64(self.last_seq)[..]);
+        if let Some(g) = graph {
+            g.finish(&mut batch);
+        }
 
         let t0 = std::time::Instant::now();
         let result = match read_error {
-            Some(e) => Err(StoreError::from(e)),
+            Some(e) => Err(e),
             None => self.tree.apply_batch(batch).map_err(StoreError::from),
         };
         tracing::debug!(

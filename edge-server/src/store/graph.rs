@@ -1,0 +1,433 @@
+//! The identity graph and the contacts' aggregates, as the writer thread changes them.
+//!
+//! A [`Working`] set lives for one group commit. It reads through to sled, keeps everything it
+//! changed in memory (a later event of the same group must see an earlier one's changes), and
+//! at the end writes it all into the group's one atomic batch, beside the events. Because one
+//! thread runs every group, identity changes are serialised: twenty trackers identifying with
+//! the same new email in one group, or in twenty, end with one contact.
+//!
+//! Per event it costs a lookup of the tracker's contact and a fold into the contact's
+//! aggregate, both usually in memory already. A merge re-points the absorbed contact's
+//! trackers and folds two aggregates: O(trackers), whatever the length of either history.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::contacts::rfm::Inputs;
+use crate::contacts::sheet::rfm_inputs;
+use crate::contacts::{Contact, ContactId, Fact, FactKind, IdentifyFact, Pos};
+use crate::identity::{decide, ContactRef, Decision, Owners};
+
+use super::keys;
+use super::record::{self, ContactRecord, IdChange};
+use super::StoreError;
+
+/// Follows merges at most this far; a longer chain means a corrupt graph.
+pub const MAX_MERGE_CHAIN: usize = 16;
+
+pub(super) struct Working<'t> {
+    tree: &'t sled::Tree,
+    /// When the edge received the request being folded in, for the identity log.
+    pub received_at: i64,
+    /// Raw records read or written this group: `None` is a deletion.
+    kv: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    dirty_kv: BTreeSet<Vec<u8>>,
+    contacts: HashMap<ContactId, ContactRecord>,
+    dirty_contacts: BTreeSet<ContactId>,
+    /// Contacts whose RFM inputs may have changed, by site.
+    rfm_dirty: BTreeSet<ContactId>,
+    rfm_gone: Vec<Vec<u8>>,
+    last_contact: u64,
+    last_change: u64,
+}
+
+impl<'t> Working<'t> {
+    pub fn new(tree: &'t sled::Tree) -> Result<Working<'t>, StoreError> {
+        let meta = |k: &[u8]| -> Result<u64, StoreError> {
+            match tree.get(k)? {
+                Some(v) => keys::decode_u64(&v)
+                    .ok_or_else(|| StoreError::Corrupt("bad counter record".into())),
+                None => Ok(0),
+            }
+        };
+        Ok(Working {
+            tree,
+            received_at: 0,
+            kv: HashMap::new(),
+            dirty_kv: BTreeSet::new(),
+            contacts: HashMap::new(),
+            dirty_contacts: BTreeSet::new(),
+            rfm_dirty: BTreeSet::new(),
+            rfm_gone: Vec::new(),
+            last_contact: meta(keys::META_CONTACT)?,
+            last_change: meta(keys::META_ID_LOG)?,
+        })
+    }
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.kv.get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.tree.get(key)?.map(|v| v.to_vec());
+        self.kv.insert(key.to_vec(), v.clone());
+        Ok(v)
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.dirty_kv.insert(key.clone());
+        self.kv.insert(key, value);
+    }
+
+    fn get_id(&mut self, key: &[u8]) -> Result<Option<ContactId>, StoreError> {
+        Ok(self
+            .get(key)?
+            .and_then(|v| keys::decode_u64(&v))
+            .and_then(ContactId::new))
+    }
+
+    fn put_id(&mut self, key: Vec<u8>, id: ContactId) {
+        self.put(key, Some(keys::encode_u64(id.get()).to_vec()));
+    }
+
+    fn record(&mut self, id: ContactId) -> Result<Option<&mut ContactRecord>, StoreError> {
+        if !self.contacts.contains_key(&id) {
+            let Some(bytes) = self.tree.get(keys::contact(id.get()))? else {
+                return Ok(None);
+            };
+            let rec = record::decode_value(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}")))?;
+            self.contacts.insert(id, rec);
+        }
+        Ok(self.contacts.get_mut(&id))
+    }
+
+    /// The live contact `id` resolves to, following merges.
+    fn resolve(&mut self, mut id: ContactId) -> Result<ContactId, StoreError> {
+        for _ in 0..MAX_MERGE_CHAIN {
+            match self.record(id)? {
+                Some(ContactRecord::Merged(into)) => id = *into,
+                Some(ContactRecord::Live(_)) => return Ok(id),
+                None => return Err(StoreError::Corrupt(format!("contact {id} is missing"))),
+            }
+        }
+        Err(StoreError::Corrupt(format!("contact {id}: merge chain too long")))
+    }
+
+    /// A live contact, to read.
+    fn peek(&mut self, id: ContactId) -> Result<&Contact, StoreError> {
+        match self.record(id)? {
+            Some(ContactRecord::Live(c)) => Ok(c),
+            _ => Err(StoreError::Corrupt(format!("contact {id} is not live"))),
+        }
+    }
+
+    /// A live contact, to change: it is written back at the end of the group.
+    fn live(&mut self, id: ContactId) -> Result<&mut Contact, StoreError> {
+        self.dirty_contacts.insert(id);
+        match self.record(id)? {
+            Some(ContactRecord::Live(c)) => Ok(c),
+            _ => Err(StoreError::Corrupt(format!("contact {id} is not live"))),
+        }
+    }
+
+    fn create(&mut self, site: &str, at: i64) -> ContactId {
+        self.last_contact += 1;
+        // Ids start at 1 and only grow, so this is never zero.
+        let id = ContactId::new(self.last_contact).unwrap_or(ContactId::MIN);
+        self.contacts.insert(
+            id,
+            ContactRecord::Live(Box::new(Contact::new(id, site, at))),
+        );
+        self.dirty_contacts.insert(id);
+        id
+    }
+
+    /// Folds one stored event in: finds (or creates) the tracker's contact, applies the
+    /// identity rules when it is an identify, and updates the aggregate.
+    pub fn on_event(
+        &mut self,
+        site: &str,
+        tracker: &str,
+        pos: Pos,
+        fact: &Fact,
+    ) -> Result<(), StoreError> {
+        let tkey = keys::tracker(tracker, site);
+        let mut id = match self.get_id(&tkey)? {
+            Some(id) => self.resolve(id)?,
+            None => {
+                let id = self.create(site, fact.at);
+                self.live(id)?
+                    .spans
+                    .push(crate::contacts::aggregate::Span::open(tracker, pos));
+                self.put_id(tkey.clone(), id);
+                id
+            }
+        };
+        if let FactKind::Identify(i) = &fact.kind {
+            if i.has_key() {
+                id = self.identify(site, tracker, pos, fact.at, id, i)?;
+            }
+        }
+        let new_order = match &fact.kind {
+            FactKind::Purchase { order_id, .. } => {
+                let okey = keys::order(site, order_id);
+                let seen = self.get(&okey)?.is_some();
+                if !seen {
+                    self.put(okey, Some(Vec::new()));
+                    self.rfm_dirty.insert(id);
+                }
+                !seen
+            }
+            _ => false,
+        };
+        let before = name_keys(self.peek(id)?);
+        let c = self.live(id)?;
+        c.apply(tracker, pos, fact, new_order);
+        let after = name_keys(c);
+        if before != after {
+            self.rename(site, id, before, after);
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, site: &str, id: ContactId, before: Vec<String>, after: Vec<String>) {
+        for n in before.iter().filter(|n| !after.contains(n)) {
+            self.put(keys::name(n, site, id.get()), None);
+        }
+        for n in after.iter().filter(|n| !before.contains(n)) {
+            self.put(keys::name(n, site, id.get()), Some(Vec::new()));
+        }
+    }
+
+    fn owner(&mut self, key: &[u8]) -> Result<Option<ContactRef>, StoreError> {
+        let Some(id) = self.get_id(key)? else {
+            return Ok(None);
+        };
+        let id = self.resolve(id)?;
+        let identified = self.peek(id)?.identified();
+        Ok(Some(ContactRef {
+            id: id.get(),
+            identified,
+        }))
+    }
+
+    /// Carries out the identity rules for an identify of `tracker`, whose contact is `id`.
+    /// Returns the contact the tracker points at afterwards.
+    fn identify(
+        &mut self,
+        site: &str,
+        tracker: &str,
+        pos: Pos,
+        event_at: i64,
+        id: ContactId,
+        i: &IdentifyFact,
+    ) -> Result<ContactId, StoreError> {
+        let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
+        let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
+        let owners = Owners {
+            email: match &email_key {
+                Some(k) => self.owner(k)?,
+                None => None,
+            },
+            phone: match &phone_key {
+                Some(k) => self.owner(k)?,
+                None => None,
+            },
+        };
+        let c = self.peek(id)?;
+        let differs = |have: &Option<String>, got: Option<&str>| {
+            matches!((have.as_deref(), got), (Some(h), Some(g)) if h != g)
+        };
+        let conflicts = differs(&c.email, i.email.as_ref().map(|e| e.as_str()))
+            || differs(&c.phone, i.phone.as_ref().map(|p| p.as_str()));
+        let me = ContactRef {
+            id: id.get(),
+            identified: c.identified(),
+        };
+        let cid = |n: u64| ContactId::new(n).unwrap_or(ContactId::MIN);
+        let target = match decide(me, owners, conflicts) {
+            Decision::IdentifyInPlace { contact } | Decision::Same { contact } => cid(contact),
+            Decision::MoveToNewContact { from } => {
+                let to = self.create(site, event_at);
+                self.move_tracker(site, tracker, pos, cid(from), to)?;
+                self.log(site, "move_to_new_contact", event_at, pos, cid(from), to, vec![
+                    tracker.to_owned(),
+                ]);
+                to
+            }
+            Decision::MoveTracker { from, to } => {
+                self.move_tracker(site, tracker, pos, cid(from), cid(to))?;
+                self.log(site, "move_tracker", event_at, pos, cid(from), cid(to), vec![
+                    tracker.to_owned(),
+                ]);
+                cid(to)
+            }
+            Decision::Merge { from, into } => {
+                let moved = self.merge(site, cid(from), cid(into))?;
+                self.log(site, "merge", event_at, pos, cid(from), cid(into), moved);
+                cid(into)
+            }
+        };
+        // The values nobody else holds go to the target, where it has none.
+        let c = self.live(target)?;
+        let mut claim_email = None;
+        if let (None, Some(e), None) = (&c.email, &i.email, owners.email) {
+            c.email = Some(e.as_str().to_owned());
+            claim_email = email_key;
+        }
+        let mut claim_phone = None;
+        if let (None, Some(p), None) = (&c.phone, &i.phone, owners.phone) {
+            c.phone = Some(p.as_str().to_owned());
+            claim_phone = phone_key;
+        }
+        for k in [claim_email, claim_phone].into_iter().flatten() {
+            self.put_id(k, target);
+        }
+        Ok(target)
+    }
+
+    /// Ends `tracker`'s stretch in `from` just before `pos` and starts one in `to` at `pos`.
+    fn move_tracker(
+        &mut self,
+        site: &str,
+        tracker: &str,
+        pos: Pos,
+        from: ContactId,
+        to: ContactId,
+    ) -> Result<(), StoreError> {
+        for s in self.live(from)?.spans.iter_mut() {
+            if s.tracker == tracker && s.to.is_none() {
+                s.to = Some(pos);
+            }
+        }
+        self.live(to)?
+            .spans
+            .push(crate::contacts::aggregate::Span::open(tracker, pos));
+        self.put_id(keys::tracker(tracker, site), to);
+        Ok(())
+    }
+
+    /// Merges `from` into `into`; returns the trackers that now point at `into`.
+    fn merge(
+        &mut self,
+        site: &str,
+        from: ContactId,
+        into: ContactId,
+    ) -> Result<Vec<String>, StoreError> {
+        let absorbed = match self.contacts.insert(from, ContactRecord::Merged(into)) {
+            Some(ContactRecord::Live(c)) => *c,
+            _ => return Err(StoreError::Corrupt(format!("contact {from} is not live"))),
+        };
+        self.dirty_contacts.insert(from);
+        let moved: Vec<String> = absorbed
+            .spans
+            .iter()
+            .filter(|s| s.to.is_none())
+            .map(|s| s.tracker.clone())
+            .collect();
+        for t in &moved {
+            self.put_id(keys::tracker(t, site), into);
+        }
+        for n in name_keys(&absorbed) {
+            self.put(keys::name(&n, site, from.get()), None);
+        }
+        if absorbed.ecommerce.last_purchase_at.is_some() {
+            self.rfm_gone.push(keys::rfm(site, from.get()));
+            self.rfm_dirty.insert(into);
+        }
+        let before = name_keys(self.peek(into)?);
+        self.live(into)?.absorb(absorbed);
+        let after = name_keys(self.peek(into)?);
+        self.rename(site, into, before, after);
+        Ok(moved)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(
+        &mut self,
+        site: &str,
+        rule: &str,
+        event_at: i64,
+        at: Pos,
+        from: ContactId,
+        to: ContactId,
+        trackers: Vec<String>,
+    ) {
+        self.last_change += 1;
+        let change = IdChange {
+            received_at: self.received_at,
+            event_at,
+            site: site.to_owned(),
+            rule: rule.to_owned(),
+            from,
+            to,
+            trackers,
+            at,
+        };
+        tracing::info!(rule, %from, %to, "identity change");
+        self.put(
+            keys::id_log(self.last_change).to_vec(),
+            Some(record::encode_value(&change)),
+        );
+    }
+
+    /// Writes everything this group changed into `batch`.
+    pub fn finish(mut self, batch: &mut sled::Batch) {
+        for id in std::mem::take(&mut self.rfm_dirty) {
+            if let Some(ContactRecord::Live(c)) = self.contacts.get(&id) {
+                if let Some((inputs, _)) = rfm_inputs(c) {
+                    let key = keys::rfm(&c.site, id.get());
+                    self.kv
+                        .insert(key.clone(), Some(record::encode_value::<Inputs>(&inputs)));
+                    self.dirty_kv.insert(key);
+                }
+            }
+        }
+        for key in self.rfm_gone {
+            batch.remove(key);
+        }
+        for key in self.dirty_kv {
+            match self.kv.remove(&key).flatten() {
+                Some(v) => batch.insert(key, v),
+                None => batch.remove(key),
+            }
+        }
+        for id in self.dirty_contacts {
+            if let Some(rec) = self.contacts.get(&id) {
+                batch.insert(&keys::contact(id.get())[..], record::encode_value(rec));
+            }
+        }
+        batch.insert(
+            keys::META_CONTACT,
+            &keys::encode_u64(self.last_contact)[..],
+        );
+        batch.insert(keys::META_ID_LOG, &keys::encode_u64(self.last_change)[..]);
+    }
+}
+
+/// The lower-cased names a contact is found by: "first last" and "last".
+pub fn name_keys(c: &Contact) -> Vec<String> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    };
+    let first = c.first_name.as_ref().map(|s| clean(&s.value));
+    let last = c.last_name.as_ref().map(|s| clean(&s.value));
+    let mut out = Vec::new();
+    let full = [first.as_deref(), last.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !full.is_empty() {
+        out.push(full);
+    }
+    if let Some(l) = last.filter(|l| !l.is_empty() && !out.contains(l)) {
+        out.push(l);
+    }
+    out
+}
