@@ -1,10 +1,15 @@
 //! The admin read domain: turns store records into the admin API's wire types.
 
-use footprint_protocol::{EventPage, EventRecord, Timestamp, TrackerId};
+use footprint_protocol::{EventPage, EventRecord, EventType, Timestamp, TrackerId};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::config::Config;
+use crate::contacts::sheet::{self, Sheet, View};
+use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
-use crate::store::{Cursor, Store, StoredEvent};
+use crate::identity::{Email, Phone, Region};
+use crate::store::{Cursor, Resolved, Store, StoreError, StoredEvent};
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 500;
@@ -25,15 +30,7 @@ pub fn tracker_events(
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }
-    let before = match before {
-        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_cursor",
-                "before must be a `next` value from an earlier page",
-            )
-        })?),
-        None => None,
-    };
+    let before = before.map(parse_cursor).transpose()?;
     let (events, next) = store.tracker_events(&tracker, before, limit).map_err(|e| {
         tracing::error!(error = %e, "reading tracker events failed");
         ApiError::Internal
@@ -68,4 +65,339 @@ fn to_record(e: StoredEvent) -> Result<EventRecord, ApiError> {
 fn corrupt(what: &str) -> ApiError {
     tracing::error!(what, "stored event has an unreadable field");
     ApiError::Internal
+}
+
+/// What the contact endpoints need besides the store.
+#[derive(Debug, Clone, Copy)]
+pub struct ContactSettings {
+    pub abandoned_after_ms: i64,
+    pub region: Option<Region>,
+}
+
+impl ContactSettings {
+    pub fn from_config(cfg: &Config) -> ContactSettings {
+        ContactSettings {
+            abandoned_after_ms: i64::from(cfg.contacts.abandoned_cart_after_minutes) * 60_000,
+            region: cfg.identity.default_region,
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "reading contacts failed");
+    ApiError::Internal
+}
+
+fn contact_id(s: &str) -> Result<ContactId, ApiError> {
+    ContactId::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_contact_id",
+            format!("`{s}` is not a contact id; ids are positive whole numbers"),
+        )
+    })
+}
+
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    Ok(limit)
+}
+
+fn resolve(store: &Store, id: ContactId) -> Result<Resolved, ApiError> {
+    store
+        .contact(id)
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
+}
+
+/// `GET /v1/contacts/{id}`: the sheet. A merged id answers with the contact it went into.
+pub fn contact_sheet(
+    store: &Store,
+    id: &str,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<Sheet, ApiError> {
+    let r = resolve(store, contact_id(id)?)?;
+    let q = store.quintiles(&r.contact.site).map_err(store_error)?;
+    Ok(sheet::render(
+        &r.contact,
+        r.requested,
+        q.as_ref(),
+        View {
+            now: now.as_millis(),
+            abandoned_after_ms: settings.abandoned_after_ms,
+        },
+    ))
+}
+
+/// The activity page of a contact.
+#[derive(Debug, Serialize)]
+pub struct ActivityPage {
+    pub contact_id: String,
+    pub events: Vec<EventRecord>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Event types as a `type_bit` mask; `None` is every type.
+fn type_mask(types: Option<&str>) -> Result<u32, ApiError> {
+    let Some(types) = types.filter(|t| !t.trim().is_empty()) else {
+        return Ok(u32::MAX);
+    };
+    let mut mask = 0;
+    for t in types.split(',').map(str::trim) {
+        let ty = EventType::parse(t).ok_or_else(|| {
+            let all: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            ApiError::bad_request(
+                "invalid_type",
+                format!("`{t}` is not an event type; use any of {}", all.join(", ")),
+            )
+        })?;
+        mask |= crate::store::type_bit(ty.as_str());
+    }
+    Ok(mask)
+}
+
+/// `GET /v1/contacts/{id}/activity`: newest first, across all the contact's trackers.
+pub fn contact_activity(
+    store: &Store,
+    id: &str,
+    types: Option<&str>,
+    before: Option<&str>,
+    limit: Option<usize>,
+) -> Result<ActivityPage, ApiError> {
+    let limit = page_limit(limit)?;
+    let mask = type_mask(types)?;
+    let before = before.map(parse_cursor).transpose()?;
+    let r = resolve(store, contact_id(id)?)?;
+    let (events, next) = store
+        .activity(&r.contact, mask, before.map(Into::into), limit)
+        .map_err(store_error)?;
+    Ok(ActivityPage {
+        contact_id: r.contact.id.to_string(),
+        events: events
+            .into_iter()
+            .map(to_record)
+            .collect::<Result<Vec<_>, _>>()?,
+        next: next.map(|p| Cursor::from(p).to_string()),
+    })
+}
+
+fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
+    Cursor::parse(c).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "before must be a `next` value from an earlier page",
+        )
+    })
+}
+
+/// The filters of `GET /v1/contacts`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub q: Option<String>,
+    /// `enabled` or `disabled`.
+    pub push: Option<String>,
+    pub valuation: Option<String>,
+    pub has_email: Option<bool>,
+    pub segment: Option<String>,
+    pub site: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContactList {
+    pub contacts: Vec<sheet::Row>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// A filtered list stops after looking at this many contacts and hands back a cursor, so that
+/// a selective filter over a large base answers in bounded time with a short page.
+pub const LIST_SCAN_BUDGET: usize = 20_000;
+/// A search prefix matching more index entries than this is refused: type more of it.
+pub const SEARCH_MAX: usize = 10_000;
+
+const VALUATIONS: [&str; 5] = ["new", "frequent", "dormant", "lapsed", "inactive"];
+
+/// `GET /v1/contacts`: exact email or phone lookups through their indexes, prefix search over
+/// emails and names, or every contact; newest first, filtered.
+pub fn list_contacts(
+    store: &Store,
+    q: &ListQuery,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<ContactList, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let now = now.as_millis();
+    if q.segment.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_filter",
+            "segments do not exist on this edge yet; leave out `segment`",
+        ));
+    }
+    if let Some(v) = q.valuation.as_deref() {
+        if !VALUATIONS.contains(&v) {
+            return Err(ApiError::bad_request(
+                "invalid_filter",
+                format!("valuation must be one of {}", VALUATIONS.join(", ")),
+            ));
+        }
+    }
+    let push = match q.push.as_deref() {
+        None => None,
+        Some("enabled") => Some(true),
+        Some("disabled") => Some(false),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_filter",
+                "push must be enabled or disabled",
+            ))
+        }
+    };
+    let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
+    let keep = |c: &Contact| {
+        q.site.as_ref().is_none_or(|s| &c.site == s)
+            && q.has_email.is_none_or(|h| c.email.is_some() == h)
+            && q.valuation
+                .as_deref()
+                .is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
+            && push.is_none_or(|p| sheet::push_enabled(c) == p)
+    };
+    let by_index = if let Some(e) = &q.email {
+        let e = Email::normalize(e)
+            .map_err(|why| ApiError::bad_request("invalid_email", format!("email {why}")))?;
+        Some(store.by_email(e.as_str()).map_err(store_error)?)
+    } else if let Some(p) = &q.phone {
+        let p = Phone::normalize(p, settings.region)
+            .map_err(|why| ApiError::bad_request("invalid_phone", format!("phone {why}")))?;
+        Some(store.by_phone(p.as_str()).map_err(store_error)?)
+    } else if let Some(text) = &q.q {
+        let prefix = text.trim().to_lowercase();
+        if prefix.is_empty() {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "q must not be empty: give the start of an email or a name",
+            ));
+        }
+        let found = store.search(&prefix, SEARCH_MAX).map_err(store_error)?;
+        Some(found.ok_or_else(|| {
+            ApiError::bad_request(
+                "query_too_broad",
+                format!("q matches over {SEARCH_MAX} contacts; type more of the email or name"),
+            )
+        })?)
+    } else {
+        None
+    };
+
+    let mut rows = Vec::new();
+    let mut next = None;
+    match by_index {
+        Some(mut ids) => {
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            let mut seen = std::collections::HashSet::new();
+            for id in ids.into_iter().filter(|id| cursor.is_none_or(|c| *id < c)) {
+                let Some(r) = store.contact(id).map_err(store_error)? else {
+                    continue;
+                };
+                let c = r.contact;
+                if !seen.insert(c.id) || !keep(&c) {
+                    continue;
+                }
+                if rows.len() == limit {
+                    next = Some(id.to_string());
+                    break;
+                }
+                rows.push(sheet::row(&c, now));
+            }
+        }
+        None => {
+            let mut scanned = 0;
+            let mut last = None;
+            for c in store.contacts_before(cursor) {
+                let c = c.map_err(store_error)?;
+                scanned += 1;
+                if keep(&c) {
+                    if rows.len() == limit {
+                        next = last.map(|l: ContactId| l.to_string());
+                        break;
+                    }
+                    rows.push(sheet::row(&c, now));
+                }
+                last = Some(c.id);
+                if scanned == LIST_SCAN_BUDGET {
+                    next = last.map(|l| l.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    Ok(ContactList {
+        contacts: rows,
+        next,
+    })
+}
+
+/// The contact a tracker points at now.
+#[derive(Debug, Serialize)]
+pub struct TrackerContact {
+    pub tracker_id: String,
+    pub site: String,
+    pub contact: sheet::Row,
+}
+
+/// `GET /v1/trackers/{tracker_id}/contact`. A tracker seen on several sites needs `site`.
+pub fn tracker_contact(
+    store: &Store,
+    tracker: &str,
+    site: Option<&str>,
+    now: Timestamp,
+) -> Result<TrackerContact, ApiError> {
+    let tracker = TrackerId::new(tracker)
+        .map_err(|e| ApiError::bad_request("invalid_tracker_id", format!("tracker_id {e}")))?;
+    let mut found = store
+        .tracker_contacts(tracker.as_str())
+        .map_err(store_error)?;
+    if let Some(s) = site {
+        found.retain(|(site, _)| site == s);
+    }
+    let (site, id) = match found.len() {
+        0 => {
+            return Err(ApiError::NotFound(format!(
+                "tracker {} has sent no events{}",
+                tracker.as_str(),
+                site.map(|s| format!(" to site {s}")).unwrap_or_default()
+            )))
+        }
+        1 => found.remove(0),
+        _ => {
+            let sites: Vec<&str> = found.iter().map(|(s, _)| s.as_str()).collect();
+            return Err(ApiError::bad_request(
+                "ambiguous_tracker",
+                format!(
+                    "tracker {} is known on several sites ({}); add ?site=",
+                    tracker.as_str(),
+                    sites.join(", ")
+                ),
+            ));
+        }
+    };
+    let r = resolve(store, id)?;
+    Ok(TrackerContact {
+        tracker_id: tracker.as_str().to_owned(),
+        site,
+        contact: sheet::row(&r.contact, now.as_millis()),
+    })
 }

@@ -27,6 +27,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub store: StoreConfig,
     pub identity: IdentityConfig,
+    pub contacts: ContactsConfig,
     /// The tracker's build (`cargo xtask sdk` writes `sdk-wasm/pkg`), served under `/sdk/v1/`.
     /// Default: none, and those routes answer 404 saying how to enable them.
     pub sdk_dir: Option<PathBuf>,
@@ -90,6 +91,25 @@ pub struct IdentityConfig {
 #[serde(deny_unknown_fields)]
 struct RawIdentity {
     default_region: Option<String>,
+}
+
+/// How contact sheets are computed.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContactsConfig {
+    /// A cart untouched this long, with no purchase after it, is abandoned. Default 60.
+    pub abandoned_cart_after_minutes: u32,
+    /// How often the RFM quintiles are recomputed, in seconds. Default 600.
+    pub rfm_every_seconds: u32,
+}
+
+impl Default for ContactsConfig {
+    fn default() -> Self {
+        ContactsConfig {
+            abandoned_cart_after_minutes: 60,
+            rfm_every_seconds: 600,
+        }
+    }
 }
 
 /// Tuning of the write path.
@@ -158,6 +178,8 @@ struct RawConfig {
     store: StoreConfig,
     #[serde(default)]
     identity: RawIdentity,
+    #[serde(default)]
+    contacts: ContactsConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +335,9 @@ impl Config {
         if st.max_group_events == 0 {
             return Err(invalid("store.max_group_events", "must be at least 1"));
         }
+        if raw.contacts.rfm_every_seconds == 0 {
+            return Err(invalid("contacts.rfm_every_seconds", "must be at least 1"));
+        }
         let identity = IdentityConfig {
             default_region: raw
                 .identity
@@ -330,6 +355,7 @@ impl Config {
             rate_limit: rl,
             store: st,
             identity,
+            contacts: raw.contacts,
             sdk_dir: ov.sdk_dir.clone().or(raw.sdk_dir),
             is_dev_default,
         })
@@ -371,6 +397,7 @@ fn dev_defaults() -> RawConfig {
         rate_limit: RateLimitConfig::default(),
         store: StoreConfig::default(),
         identity: RawIdentity::default(),
+        contacts: ContactsConfig::default(),
     }
 }
 

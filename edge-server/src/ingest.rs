@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 
 use crate::config::{Config, SiteConfig};
 use crate::contacts::fact::{self, RefusedValue};
-use crate::identity::Region;
 use crate::error::ApiError;
+use crate::identity::Region;
 use crate::ratelimit::RateLimits;
 use crate::store::{
     EventFields, NewEvent, Outcome, PendingWrite, Store, SubmitError, WriteRequest,

@@ -15,6 +15,7 @@ use footprint_protocol::ErrorBody;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use crate::admin::{ContactSettings, ListQuery};
 use crate::auth::{AdminIdentity, Admins};
 use crate::error::ApiError;
 use crate::ingest::{BatchRequest, Ingest};
@@ -32,6 +33,7 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// The tracker's files, when the edge serves the script tag.
     pub sdk: Option<SdkAssets>,
+    pub contacts: ContactSettings,
 }
 
 /// Registers every route; `main` and the tests build the same app from this.
@@ -47,6 +49,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/trackers/{tracker_id}/events",
             web::get().to(tracker_events),
+        )
+        .route(
+            "/v1/trackers/{tracker_id}/contact",
+            web::get().to(tracker_contact),
+        )
+        .route("/v1/contacts", web::get().to(contacts_list))
+        .route("/v1/contacts/{id}", web::get().to(contact_sheet))
+        .route(
+            "/v1/contacts/{id}/activity",
+            web::get().to(contact_activity),
         )
         .service(
             web::scope("/sdk/v1")
@@ -362,6 +374,94 @@ async fn tracker_events(
     .await
     .map_err(|_| ApiError::Internal)??;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Runs a blocking store read off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(f).await.map_err(|_| ApiError::Internal)?
+}
+
+async fn contact_sheet(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let sheet =
+        blocking(move || crate::admin::contact_sheet(&state.store, &path, state.contacts, now))
+            .await?;
+    Ok(HttpResponse::Ok().json(sheet))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivityQuery {
+    #[serde(rename = "type")]
+    types: Option<String>,
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+async fn contact_activity(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ActivityQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let q = query.into_inner();
+    let page = blocking(move || {
+        crate::admin::contact_activity(
+            &state.store,
+            &path,
+            q.types.as_deref(),
+            q.before.as_deref(),
+            q.limit,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn contacts_list(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let q = query.into_inner();
+    let list = blocking(move || crate::admin::list_contacts(&state.store, &q, state.contacts, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteQuery {
+    site: Option<String>,
+}
+
+async fn tracker_contact(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<SiteQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let site = query.into_inner().site;
+    let found =
+        blocking(move || crate::admin::tracker_contact(&state.store, &path, site.as_deref(), now))
+            .await?;
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// Logs one line per request: method, path, status and latency. Never headers or query

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpServer};
 
+use crate::admin::ContactSettings;
 use crate::auth::Admins;
 use crate::config::Config;
 use crate::ingest::{EventSink, Ingest, NullSink, SystemClock};
@@ -61,6 +62,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         admins: Admins::new(config.admins.clone()),
         trust_forwarded_for: config.rate_limit.trust_forwarded_for,
         sdk,
+        contacts: ContactSettings::from_config(&config),
     });
 
     let app_state = state.clone();
@@ -91,6 +93,29 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         loop {
             tick.tick().await;
             janitor_state.ingest.forget_idle_clients();
+        }
+    });
+
+    // RFM quintiles: once at start, then on a timer, off the executor.
+    let rfm_store = store.clone();
+    let rfm_state = state.clone();
+    let every = Duration::from_secs(u64::from(config.contacts.rfm_every_seconds));
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let store = rfm_store.clone();
+            let now = rfm_state.ingest.clock().now().as_millis();
+            let t = std::time::Instant::now();
+            match web::block(move || store.recompute_rfm(now)).await {
+                Ok(Ok(n)) => tracing::info!(
+                    purchasers = n,
+                    ms = t.elapsed().as_secs_f64() * 1e3,
+                    "RFM quintiles recomputed"
+                ),
+                Ok(Err(e)) => tracing::error!(error = %e, "RFM recomputation failed"),
+                Err(_) => tracing::error!("RFM recomputation did not finish"),
+            }
         }
     });
 

@@ -212,6 +212,15 @@ pub struct Row {
     pub last_activity_at: Option<Timestamp>,
 }
 
+/// Web push is enabled: an active subscription, and permission not since denied.
+pub fn push_enabled(c: &Contact) -> bool {
+    let denied = c
+        .push_permission
+        .as_ref()
+        .is_some_and(|p| p.value == footprint_protocol::PushPermissionState::Denied);
+    !denied && c.push.values().any(|s| s.active.value)
+}
+
 /// The emBlue valuation: by whole days since the last activity.
 pub fn valuation(last_activity_at: Option<i64>, now: i64) -> &'static str {
     match last_activity_at.map(|l| days_between(l, now)) {
@@ -465,7 +474,7 @@ pub fn render(
                 .clone()
                 .unwrap_or_else(|| "not_subscribed".into()),
             web_push: WebPush {
-                enabled: !subscriptions.is_empty() && permission != Some("denied"),
+                enabled: push_enabled(c),
                 permission,
                 subscriptions,
             },

@@ -144,7 +144,10 @@ mod tests {
             email: Some(ALICE),
             phone: Some(BOB),
         };
-        assert_eq!(decide(ANON, split, false), Decision::Merge { from: 1, into: 2 });
+        assert_eq!(
+            decide(ANON, split, false),
+            Decision::Merge { from: 1, into: 2 }
+        );
         let phone_only = Owners {
             email: None,
             phone: Some(BOB),

@@ -109,7 +109,9 @@ impl<'t> Working<'t> {
                 None => return Err(StoreError::Corrupt(format!("contact {id} is missing"))),
             }
         }
-        Err(StoreError::Corrupt(format!("contact {id}: merge chain too long")))
+        Err(StoreError::Corrupt(format!(
+            "contact {id}: merge chain too long"
+        )))
     }
 
     /// A live contact, to read.
@@ -234,9 +236,7 @@ impl<'t> Working<'t> {
             },
         };
         let c = self.peek(id)?;
-        let differs = |have: &Option<String>, got: Option<&str>| {
-            matches!((have.as_deref(), got), (Some(h), Some(g)) if h != g)
-        };
+        let differs = |have: &Option<String>, got: Option<&str>| matches!((have.as_deref(), got), (Some(h), Some(g)) if h != g);
         let conflicts = differs(&c.email, i.email.as_ref().map(|e| e.as_str()))
             || differs(&c.phone, i.phone.as_ref().map(|p| p.as_str()));
         let me = ContactRef {
@@ -249,16 +249,28 @@ impl<'t> Working<'t> {
             Decision::MoveToNewContact { from } => {
                 let to = self.create(site, event_at);
                 self.move_tracker(site, tracker, pos, cid(from), to)?;
-                self.log(site, "move_to_new_contact", event_at, pos, cid(from), to, vec![
-                    tracker.to_owned(),
-                ]);
+                self.log(
+                    site,
+                    "move_to_new_contact",
+                    event_at,
+                    pos,
+                    cid(from),
+                    to,
+                    vec![tracker.to_owned()],
+                );
                 to
             }
             Decision::MoveTracker { from, to } => {
                 self.move_tracker(site, tracker, pos, cid(from), cid(to))?;
-                self.log(site, "move_tracker", event_at, pos, cid(from), cid(to), vec![
-                    tracker.to_owned(),
-                ]);
+                self.log(
+                    site,
+                    "move_tracker",
+                    event_at,
+                    pos,
+                    cid(from),
+                    cid(to),
+                    vec![tracker.to_owned()],
+                );
                 cid(to)
             }
             Decision::Merge { from, into } => {
@@ -396,10 +408,7 @@ impl<'t> Working<'t> {
                 batch.insert(&keys::contact(id.get())[..], record::encode_value(rec));
             }
         }
-        batch.insert(
-            keys::META_CONTACT,
-            &keys::encode_u64(self.last_contact)[..],
-        );
+        batch.insert(keys::META_CONTACT, &keys::encode_u64(self.last_contact)[..]);
         batch.insert(keys::META_ID_LOG, &keys::encode_u64(self.last_change)[..]);
     }
 }

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
-pub use record::{ContactRecord, EventFields, IdChange};
+pub use record::{type_bit, ContactRecord, EventFields, IdChange};
 
 use crate::contacts::rfm::{Inputs, Quintiles};
 use crate::contacts::{Contact, ContactId, Fact, Pos};
@@ -382,13 +382,19 @@ impl Store {
                 }
             }
         }
-        Err(StoreError::Corrupt(format!("contact {id}: merge chain too long")))
+        Err(StoreError::Corrupt(format!(
+            "contact {id}: merge chain too long"
+        )))
     }
 
     /// The contact a tracker points at now, on each site that has seen it.
     pub fn tracker_contacts(&self, tracker: &str) -> Result<Vec<(String, ContactId)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.inner.tree.scan_prefix(keys::tracker_all_sites(tracker)) {
+        for item in self
+            .inner
+            .tree
+            .scan_prefix(keys::tracker_all_sites(tracker))
+        {
             let (k, v) = item?;
             let site = keys::tracker_key_site(&k).unwrap_or_default().to_owned();
             if let Some(id) = keys::decode_u64(&v).and_then(ContactId::new) {
@@ -421,13 +427,15 @@ impl Store {
 
     /// Contacts with exactly this normalised email, on every site: an index lookup.
     pub fn by_email(&self, email: &str) -> Result<Vec<ContactId>, StoreError> {
-        let found = self.ids_with_prefix(keys::email(email, ""), |_, v| keys::decode_u64(v), 1024)?;
+        let found =
+            self.ids_with_prefix(keys::email(email, ""), |_, v| keys::decode_u64(v), 1024)?;
         Ok(found.unwrap_or_default())
     }
 
     /// Contacts with exactly this E.164 phone, on every site.
     pub fn by_phone(&self, phone: &str) -> Result<Vec<ContactId>, StoreError> {
-        let found = self.ids_with_prefix(keys::phone(phone, ""), |_, v| keys::decode_u64(v), 1024)?;
+        let found =
+            self.ids_with_prefix(keys::phone(phone, ""), |_, v| keys::decode_u64(v), 1024)?;
         Ok(found.unwrap_or_default())
     }
 

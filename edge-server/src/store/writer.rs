@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 use super::graph::Working;
 use super::keys;
 use super::record::{self, ChunkHeader};
-use crate::contacts::Pos;
 use super::{Outcome, StoreError, WriteRequest};
+use crate::contacts::Pos;
 
 pub(super) enum Command {
     Write(

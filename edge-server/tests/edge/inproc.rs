@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::{test, App};
+use footprint_edge::admin::ContactSettings;
 use footprint_edge::auth::Admins;
 use footprint_edge::config::{Config, Overrides};
 use footprint_edge::ingest::{EventSink, Ingest, SystemClock};
@@ -37,6 +38,7 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
         admins: Admins::new(cfg.admins.clone()),
         trust_forwarded_for: false,
         sdk: None,
+        contacts: ContactSettings::from_config(&cfg),
     });
     let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
     let req = test::TestRequest::post()

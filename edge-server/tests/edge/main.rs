@@ -9,6 +9,8 @@ mod ingest;
 // Every error status and its JSON body; hostile input.
 mod admin;
 mod cors;
+// Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
+mod contacts;
 mod errors;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
 mod inproc;
