@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         ["bench", "sdk-size"] => sdk::bench(),
+        ["bench", "sheets", rest @ ..] => bench_sheets(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -44,7 +45,10 @@ const USAGE: &str = "usage: cargo xtask <task>
   demo                   run the edge on ./footprint-data and print its URLs and admin token
   bench ingest [--seconds N] [--connections N]
                          ingest throughput and latency, plus the HTTP and sled ceilings
-  bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready";
+  bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready
+  bench sheets [--contacts N] [--events N] [--heavy-events N]
+                         load a shop through ingest, then time sheets, activity, lookups,
+                         lists and merges; report RSS and bytes on disk";
 
 fn root() -> PathBuf {
     // xtask's manifest sits one level below the workspace root.
@@ -382,19 +386,8 @@ fn bench_ingest(rest: &[&str]) -> Result {
     let sled_eps = number_after(&sled, "sled ceiling: ").unwrap_or(0.0);
     let eps = |s: &str| number_after(s, "events_per_s=").unwrap_or(0.0);
     let lower = eps(&http).min(sled_eps);
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
     println!();
-    println!("machine: {cores} cores, {cpu}");
+    println!("machine: {}", machine());
     println!("ingest (durable): {}", ingest.trim());
     println!("HTTP ceiling (no storage): {}", http.trim());
     println!("{}", sled.trim());
@@ -406,6 +399,104 @@ fn bench_ingest(rest: &[&str]) -> Result {
     }
     let _ = fs::remove_dir_all(&work);
     Ok(())
+}
+
+fn bench_sheets(rest: &[&str]) -> Result {
+    let contacts = flag(rest, "--contacts", 100_000)?;
+    let events = flag(rest, "--events", 2_000_000)?;
+    let heavy = flag(rest, "--heavy-events", 100_000)?;
+    run(
+        "building release binaries",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "footprint-edge",
+            "-p",
+            "footprint-e2e",
+        ]),
+    )?;
+    let work = env::temp_dir().join(format!("footprint-sheets-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let token = random_token()?;
+    let config = work.join("bench.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+             [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"viewer\"\n\
+             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let data = work.join("data");
+    let mut child = Command::new(root().join("target/release/footprint-edge"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(work.join("edge.log")).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start the edge: {e}"))?;
+    let url = read_listening_line(&mut child)?;
+    eprintln!("xtask: loading {contacts} contacts and {events} events, then measuring");
+    let result = output(
+        Command::new(root().join("target/release/footprint-sheets-bench"))
+            .args(["--url", &url, "--token", &token])
+            .args(["--contacts", &contacts.to_string()])
+            .args(["--events", &events.to_string()])
+            .args(["--heavy-events", &heavy.to_string()]),
+    );
+    let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let mem = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| l[key.len()..].trim().to_owned())
+            .unwrap_or_else(|| "?".into())
+    };
+    let (rss, peak) = (mem("VmRSS:"), mem("VmHWM:"));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let disk = dir_size(&data);
+    let result = result.ok_or_else(|| {
+        format!(
+            "the sheets benchmark failed; the edge's log is {}",
+            work.join("edge.log").display()
+        )
+    })?;
+    println!();
+    println!("machine: {}", machine());
+    println!("{}", result.trim());
+    println!("edge RSS after the run: {rss} (peak {peak}); on disk: {disk} bytes");
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// Cores and CPU model, for the benchmark record.
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores, {cpu}")
 }
 
 fn load_phase(

@@ -104,6 +104,10 @@ fn the_openapi_document_describes_every_route() {
     for p in [
         "/v1/batch",
         "/v1/trackers/{tracker_id}/events",
+        "/v1/trackers/{tracker_id}/contact",
+        "/v1/contacts",
+        "/v1/contacts/{id}",
+        "/v1/contacts/{id}/activity",
         "/healthz",
         "/readyz",
         "/v1/openapi.json",

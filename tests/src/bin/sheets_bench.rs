@@ -1,0 +1,521 @@
+//! The contact-sheet benchmark behind `cargo xtask bench sheets`.
+//!
+//! 1. Loads a shop through the real ingest path (`POST /v1/batch`): regular shoppers with a
+//!    few dozen events each, 30 % of them identified, some logging in on a second device (a
+//!    merge), and a few heavy contacts with 100,000 events each.
+//! 2. Measures, one request at a time over a kept-alive connection: the sheet, the first
+//!    activity page, a filtered activity page, an email lookup, a 50-row list page, and an
+//!    identify that merges a contact of 10 events and of 100,000 events.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    token: String,
+    #[arg(long, default_value = "bench-shop")]
+    site_key: String,
+    /// Contacts to end up with.
+    #[arg(long, default_value_t = 100_000)]
+    contacts: u64,
+    /// Events to load in all.
+    #[arg(long, default_value_t = 2_000_000)]
+    events: u64,
+    /// Events of each heavy contact.
+    #[arg(long, default_value_t = 100_000)]
+    heavy_events: u64,
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Samples per measured request kind.
+    #[arg(long, default_value_t = 2_000)]
+    samples: usize,
+}
+
+const DAY: i64 = 86_400_000;
+const BATCH: usize = 50;
+/// Heavy contacts that stay identified, and heavy anonymous ones merged at the end.
+const HEAVY_KNOWN: u64 = 2;
+const HEAVY_MERGED: u64 = 2;
+const SMALL_MERGES: u64 = 20;
+
+fn iso(ms: i64) -> String {
+    footprint_protocol::Timestamp::from_millis(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One shopper's script: its tracker, events and optional login.
+struct Shopper {
+    tracker: String,
+    events: u64,
+    email: Option<String>,
+    /// When its activity ends, ms since the epoch.
+    last_at: i64,
+    /// A second device logging in as an earlier shopper: sent after everyone else.
+    second: bool,
+}
+
+struct Gen {
+    counter: u64,
+    orders: u64,
+}
+
+impl Gen {
+    fn event(&mut self, rng: &mut StdRng, tracker: &str, at: i64) -> Value {
+        self.counter += 1;
+        let id = format!("bench-{:012}", self.counter);
+        let p = rng.random_range(0..40);
+        let (product, name) = (format!("sku-{p}"), format!("Product {p}"));
+        let (ty, props) = match rng.random_range(0..100) {
+            0..=44 => (
+                "page_view",
+                json!({"url": format!("https://shop.example/p/{product}"), "path": format!("/p/{product}")}),
+            ),
+            45..=84 => (
+                "product_view",
+                json!({"product_id": product, "name": name, "price": 19.99, "currency": "EUR"}),
+            ),
+            85..=91 => (
+                "cart_add",
+                json!({"product_id": product, "name": name, "price": 19.99, "currency": "EUR", "quantity": 1}),
+            ),
+            92..=96 => (
+                "cart_update",
+                json!({"cart": {"items": [{"product_id": product, "name": name, "price": 19.99, "quantity": 2}],
+                                "total": 39.98, "currency": "EUR"}}),
+            ),
+            _ => {
+                self.orders += 1;
+                (
+                    "purchase",
+                    json!({"order_id": format!("order-{}", self.orders),
+                           "items": [{"product_id": product, "name": name, "price": 19.99, "quantity": 1}],
+                           "total": 19.99, "currency": "EUR"}),
+                )
+            }
+        };
+        json!({"message_id": id, "tracker_id": tracker, "type": ty, "timestamp": iso(at),
+               "context": {"user_agent": "Mozilla/5.0 (bench)", "page_url": "https://shop.example/"},
+               "properties": props})
+    }
+
+    fn identify(&mut self, tracker: &str, email: &str, at: i64) -> Value {
+        self.counter += 1;
+        json!({"message_id": format!("bench-{:012}", self.counter), "tracker_id": tracker,
+               "type": "identify", "timestamp": iso(at),
+               "properties": {"email": email, "first_name": "Bench", "last_name": format!("Shopper {email}")}})
+    }
+
+    /// A shopper's batches, in order: its events spread over the days before `last_at`, with
+    /// the login in the middle.
+    fn batches(&mut self, rng: &mut StdRng, s: &Shopper, site: &str, sent_at: &str) -> Vec<String> {
+        let span = (s.events as i64).max(1) * 60_000;
+        let start = s.last_at - span;
+        let login_at = s.events / 2;
+        let mut events = Vec::with_capacity(s.events as usize + 1);
+        for i in 0..s.events {
+            let at = start + i as i64 * 60_000;
+            if let (Some(e), true) = (&s.email, i == login_at) {
+                events.push(self.identify(&s.tracker, e, at));
+            }
+            events.push(self.event(rng, &s.tracker, at));
+        }
+        events
+            .chunks(BATCH)
+            .map(|c| json!({"site_key": site, "sent_at": sent_at, "events": c}).to_string())
+            .collect()
+    }
+}
+
+fn tracker(n: u64) -> String {
+    format!("0193a1b2-0000-7000-8000-{n:012x}")
+}
+
+fn main() {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start a runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(args)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn post_all(
+    client: &reqwest::Client,
+    url: &str,
+    queues: Vec<Vec<String>>,
+    connections: usize,
+) -> Result<u64, String> {
+    // Each queue is one shopper's batches, which must arrive in order; connections take whole
+    // queues.
+    let queues = Arc::new(std::sync::Mutex::new(queues));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (queues, accepted, client, url) = (
+            queues.clone(),
+            accepted.clone(),
+            client.clone(),
+            url.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queues.lock().ok().and_then(|mut q| q.pop());
+                let Some(batches) = next else { return Ok(()) };
+                for body in batches {
+                    let r = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !r.status().is_success() {
+                        return Err(format!("batch refused: {}", r.status()));
+                    }
+                    let v: footprint_protocol::BatchResponse =
+                        r.json().await.map_err(|e| e.to_string())?;
+                    accepted.fetch_add(u64::from(v.accepted), Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(accepted.load(Ordering::Relaxed))
+}
+
+struct Timer {
+    hist: Histogram<u64>,
+}
+
+impl Timer {
+    fn new() -> Timer {
+        Timer {
+            hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+        }
+    }
+
+    fn record(&mut self, t: Instant) {
+        let _ = self
+            .hist
+            .record((t.elapsed().as_micros() as u64).clamp(1, 60_000_000));
+    }
+
+    fn line(&self, name: &str) -> String {
+        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
+        format!(
+            "{name}: n={} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
+            self.hist.len(),
+            ms(0.5),
+            ms(0.99),
+            self.hist.max() as f64 / 1000.0
+        )
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str, token: &str) -> Result<Value, String> {
+    let r = client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status} {v}"));
+    }
+    Ok(v)
+}
+
+async fn run(a: Args) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.connections)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = a.url.trim_end_matches('/').to_owned();
+    let batch_url = format!("{base}/v1/batch");
+    let mut rng = StdRng::seed_from_u64(7);
+    let now = now_ms();
+    let sent_at = iso(now);
+    let mut gen = Gen {
+        counter: 0,
+        orders: 0,
+    };
+
+    // The shop: heavy contacts, then regular shoppers, 30 % identified, and second devices
+    // that log in as an earlier shopper (merges).
+    let heavy = HEAVY_KNOWN + HEAVY_MERGED;
+    let second_devices = a.contacts / 20;
+    let regular = a.contacts - HEAVY_KNOWN + second_devices;
+    let regular_events = a
+        .events
+        .saturating_sub(heavy * a.heavy_events + SMALL_MERGES * 10);
+    let per_shopper = (regular_events / regular.max(1)).max(1);
+    let identified = a.contacts * 3 / 10;
+    let mut shoppers = Vec::new();
+    for h in 0..heavy {
+        shoppers.push(Shopper {
+            tracker: tracker(1_000_000_000 + h),
+            events: a.heavy_events,
+            email: (h < HEAVY_KNOWN).then(|| format!("heavy{h}@bench.example")),
+            last_at: now - DAY,
+            second: false,
+        });
+    }
+    for i in 0..regular {
+        let email = if i < identified {
+            Some(format!("user{i}@bench.example"))
+        } else if i >= regular - second_devices {
+            Some(format!(
+                "user{}@bench.example",
+                i - (regular - second_devices)
+            ))
+        } else {
+            None
+        };
+        shoppers.push(Shopper {
+            tracker: tracker(i),
+            events: per_shopper,
+            email,
+            last_at: now - rng.random_range(0..200) * DAY - rng.random_range(0..DAY),
+            second: i >= regular - second_devices,
+        });
+    }
+    for m in 0..SMALL_MERGES {
+        shoppers.push(Shopper {
+            tracker: tracker(2_000_000_000 + m),
+            events: 10,
+            email: None,
+            last_at: now - DAY,
+            second: false,
+        });
+    }
+    eprintln!(
+        "sheets bench: rendering {} shoppers' batches ({} heavy of {} events, {} regular of {} events)",
+        shoppers.len(),
+        heavy,
+        a.heavy_events,
+        regular,
+        per_shopper
+    );
+    // The second devices go last, so that the shopper they log in as exists by then.
+    let (seconds, firsts): (Vec<&Shopper>, Vec<&Shopper>) = shoppers.iter().partition(|s| s.second);
+    let render = |list: &[&Shopper], gen: &mut Gen, rng: &mut StdRng| -> Vec<Vec<String>> {
+        let mut q: Vec<Vec<String>> = list
+            .iter()
+            .map(|s| gen.batches(rng, s, &a.site_key, &sent_at))
+            .collect();
+        // Heavy queues first off the stack's end, so they overlap with everything else.
+        q.reverse();
+        q
+    };
+    let first_q = render(&firsts, &mut gen, &mut rng);
+    let second_q = render(&seconds, &mut gen, &mut rng);
+
+    let t = Instant::now();
+    let mut accepted = post_all(&client, &batch_url, first_q, a.connections).await?;
+    accepted += post_all(&client, &batch_url, second_q, a.connections).await?;
+    let load_s = t.elapsed().as_secs_f64();
+    println!(
+        "load: events={accepted} seconds={load_s:.1} events_per_s={:.0}",
+        accepted as f64 / load_s
+    );
+
+    // Sample contacts through their trackers.
+    let mut ids = Vec::new();
+    for _ in 0..a.samples {
+        let n = rng.random_range(0..regular);
+        let v = get(
+            &client,
+            &format!("{base}/v1/trackers/{}/contact", tracker(n)),
+            &a.token,
+        )
+        .await?;
+        ids.push(v["contact"]["id"].as_str().unwrap_or("1").to_owned());
+    }
+    let mut heavy_ids = Vec::new();
+    for h in 0..HEAVY_KNOWN {
+        let v = get(
+            &client,
+            &format!("{base}/v1/trackers/{}/contact", tracker(1_000_000_000 + h)),
+            &a.token,
+        )
+        .await?;
+        heavy_ids.push(v["contact"]["id"].as_str().unwrap_or("1").to_owned());
+    }
+    // Every tenth request goes to a heavy contact.
+    let pick = |i: usize| -> &str {
+        if i % 10 == 0 {
+            &heavy_ids[i / 10 % heavy_ids.len()]
+        } else {
+            &ids[i]
+        }
+    };
+
+    let mut sheet = Timer::new();
+    let mut sheet_heavy = Timer::new();
+    for i in 0..a.samples {
+        let t = Instant::now();
+        get(
+            &client,
+            &format!("{base}/v1/contacts/{}", pick(i)),
+            &a.token,
+        )
+        .await?;
+        if i % 10 == 0 {
+            sheet_heavy.record(t);
+        } else {
+            sheet.record(t);
+        }
+    }
+    let mut activity = Timer::new();
+    let mut activity_heavy = Timer::new();
+    for i in 0..a.samples {
+        let t = Instant::now();
+        get(
+            &client,
+            &format!("{base}/v1/contacts/{}/activity?limit=50", pick(i)),
+            &a.token,
+        )
+        .await?;
+        if i % 10 == 0 {
+            activity_heavy.record(t);
+        } else {
+            activity.record(t);
+        }
+    }
+    let mut filtered = Timer::new();
+    let mut filtered_heavy = Timer::new();
+    for i in 0..a.samples {
+        let t = Instant::now();
+        get(
+            &client,
+            &format!(
+                "{base}/v1/contacts/{}/activity?type=cart_add,purchase&limit=50",
+                pick(i)
+            ),
+            &a.token,
+        )
+        .await?;
+        if i % 10 == 0 {
+            filtered_heavy.record(t);
+        } else {
+            filtered.record(t);
+        }
+    }
+    let mut lookup = Timer::new();
+    for _ in 0..a.samples {
+        let k = rng.random_range(0..identified);
+        let t = Instant::now();
+        let v = get(
+            &client,
+            &format!("{base}/v1/contacts?email=user{k}%40bench.example"),
+            &a.token,
+        )
+        .await?;
+        lookup.record(t);
+        if v["contacts"].as_array().map_or(0, Vec::len) != 1 {
+            return Err(format!("email lookup of user{k} found {v}"));
+        }
+    }
+    let mut list = Timer::new();
+    for id in &ids {
+        let t = Instant::now();
+        get(
+            &client,
+            &format!("{base}/v1/contacts?limit=50&cursor={id}"),
+            &a.token,
+        )
+        .await?;
+        list.record(t);
+    }
+
+    // Merges: anonymous contacts of 10 and of 100,000 events log in as known shoppers.
+    let mut merge_small = Timer::new();
+    for m in 0..SMALL_MERGES {
+        let body = json!({"site_key": a.site_key, "sent_at": iso(now_ms()), "events": [
+            gen.identify(&tracker(2_000_000_000 + m), &format!("user{m}@bench.example"), now_ms())
+        ]})
+        .to_string();
+        let t = Instant::now();
+        post_all(&client, &batch_url, vec![vec![body]], 1).await?;
+        merge_small.record(t);
+    }
+    let mut merge_heavy = Timer::new();
+    for h in HEAVY_KNOWN..heavy {
+        let body = json!({"site_key": a.site_key, "sent_at": iso(now_ms()), "events": [
+            gen.identify(&tracker(1_000_000_000 + h), &format!("user{}@bench.example", 100 + h), now_ms())
+        ]})
+        .to_string();
+        let t = Instant::now();
+        post_all(&client, &batch_url, vec![vec![body]], 1).await?;
+        merge_heavy.record(t);
+    }
+    // The merged heavy history must now be the known contact's.
+    let v = get(
+        &client,
+        &format!(
+            "{base}/v1/contacts?email=user{}%40bench.example",
+            100 + HEAVY_KNOWN
+        ),
+        &a.token,
+    )
+    .await?;
+    let id = v["contacts"][0]["id"].as_str().unwrap_or("0").to_owned();
+    let s = get(&client, &format!("{base}/v1/contacts/{id}"), &a.token).await?;
+    let merged_events = s["counts"]["events"].as_u64().unwrap_or(0);
+    if merged_events < a.heavy_events {
+        return Err(format!(
+            "the heavy merge left contact {id} with {merged_events} events"
+        ));
+    }
+
+    println!("{}", sheet.line("sheet"));
+    println!("{}", sheet_heavy.line("sheet (heavy contacts)"));
+    println!("{}", activity.line("activity first page"));
+    println!("{}", activity_heavy.line("activity first page (heavy)"));
+    println!("{}", filtered.line("activity filtered"));
+    println!("{}", filtered_heavy.line("activity filtered (heavy)"));
+    println!("{}", lookup.line("email lookup"));
+    println!("{}", list.line("list page of 50"));
+    println!(
+        "{}",
+        merge_small.line("merge of a 10-event contact (identify POST)")
+    );
+    println!(
+        "{}",
+        merge_heavy.line("merge of a 100k-event contact (identify POST)")
+    );
+    Ok(())
+}
