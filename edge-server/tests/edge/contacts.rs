@@ -393,6 +393,22 @@ async fn case_4_the_same_contact_changes_nothing() {
 }
 
 #[actix_web::test]
+async fn logout_is_an_event_and_changes_no_mapping() {
+    let lab = Lab::new();
+    lab.send(vec![
+        identify("t", T0 - 3 * MIN, json!({"email": "alice@example.com"})),
+        ev("t", "logout", T0 - 2 * MIN, json!({})),
+        page("t", T0 - MIN),
+    ])
+    .await;
+    let alice = lab.contact_of("t").await;
+    let s = lab.sheet(&alice).await;
+    assert_eq!(s["counts"]["events"], 3);
+    assert_eq!(s["profile"]["email"], "alice@example.com");
+    assert!(lab.store.id_changes().unwrap().is_empty());
+}
+
+#[actix_web::test]
 async fn placeholders_are_refused_with_a_warning_and_merge_nothing() {
     let lab = Lab::new();
     lab.send(vec![identify("a", T0 - 2 * MIN, json!({"email": "null"}))])
