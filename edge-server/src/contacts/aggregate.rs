@@ -29,14 +29,23 @@ pub struct ContactId(u64);
 
 impl ContactId {
     /// The first id the store hands out.
-    pub const MIN: ContactId = ContactId(1);
+    pub const FIRST: ContactId = ContactId(1);
 
-    pub fn new(n: u64) -> Option<ContactId> {
-        (n > 0).then_some(ContactId(n))
+    pub const fn new(n: u64) -> Option<ContactId> {
+        if n > 0 {
+            Some(ContactId(n))
+        } else {
+            None
+        }
     }
 
     pub fn get(self) -> u64 {
         self.0
+    }
+
+    /// The id after this one: ids are handed out in order.
+    pub fn next(self) -> ContactId {
+        ContactId(self.0.saturating_add(1))
     }
 
     /// Parses the decimal form the API shows.

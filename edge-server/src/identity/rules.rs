@@ -3,11 +3,13 @@
 //! the [`Decision`] in one atomic write. ARCHITECTURE.md states the rules; the tests below
 //! check each case.
 
+use crate::contacts::ContactId;
+
 /// A contact as the rules see it: its id, and whether it is identified (it has an email or a
 /// phone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContactRef {
-    pub id: u64,
+    pub id: ContactId,
     pub identified: bool,
 }
 
@@ -16,20 +18,20 @@ pub struct ContactRef {
 pub enum Decision {
     /// Case 1, the tracker's contact is anonymous and nobody has the values: it becomes
     /// identified with them.
-    IdentifyInPlace { contact: u64 },
+    IdentifyInPlace { contact: ContactId },
     /// Case 1, the tracker's contact is identified as someone else and nobody has the values
     /// (a shared device): the tracker moves to a new identified contact from now on; its past
     /// events stay where they are.
-    MoveToNewContact { from: u64 },
+    MoveToNewContact { from: ContactId },
     /// Case 2, the values belong to another contact and the tracker's is anonymous: the
     /// anonymous contact merges into the known one.
-    Merge { from: u64, into: u64 },
+    Merge { from: ContactId, into: ContactId },
     /// Case 3, the values belong to another contact and the tracker's is identified as someone
     /// else: no merge (two identified contacts never merge automatically); the tracker moves to
     /// the known contact from now on.
-    MoveTracker { from: u64, to: u64 },
+    MoveTracker { from: ContactId, to: ContactId },
     /// Case 4, the values already belong to the tracker's contact: only the traits are applied.
-    Same { contact: u64 },
+    Same { contact: ContactId },
 }
 
 /// Who owns the identify's values. An email and a phone may name different contacts; the
@@ -76,16 +78,20 @@ pub fn decide(tracker: ContactRef, owners: Owners, conflicts: bool) -> Decision 
 mod tests {
     use super::*;
 
+    const fn id(n: u64) -> ContactId {
+        ContactId::new(n).unwrap()
+    }
+
     const ANON: ContactRef = ContactRef {
-        id: 1,
+        id: id(1),
         identified: false,
     };
     const ALICE: ContactRef = ContactRef {
-        id: 2,
+        id: id(2),
         identified: true,
     };
     const BOB: ContactRef = ContactRef {
-        id: 3,
+        id: id(3),
         identified: true,
     };
 
@@ -100,16 +106,16 @@ mod tests {
     fn case_1_nobody_has_the_values() {
         assert_eq!(
             decide(ANON, Owners::default(), false),
-            Decision::IdentifyInPlace { contact: 1 }
+            Decision::IdentifyInPlace { contact: id(1) }
         );
         assert_eq!(
             decide(ALICE, Owners::default(), true),
-            Decision::MoveToNewContact { from: 2 },
+            Decision::MoveToNewContact { from: id(2) },
             "a shared device: the next shopper is not Alice"
         );
         assert_eq!(
             decide(ALICE, Owners::default(), false),
-            Decision::IdentifyInPlace { contact: 2 },
+            Decision::IdentifyInPlace { contact: id(2) },
             "Alice adds her phone beside her email"
         );
     }
@@ -118,7 +124,10 @@ mod tests {
     fn case_2_an_anonymous_contact_merges_into_the_known_one() {
         assert_eq!(
             decide(ANON, by_email(ALICE), false),
-            Decision::Merge { from: 1, into: 2 }
+            Decision::Merge {
+                from: id(1),
+                into: id(2)
+            }
         );
     }
 
@@ -126,7 +135,10 @@ mod tests {
     fn case_3_two_identified_contacts_never_merge() {
         assert_eq!(
             decide(BOB, by_email(ALICE), false),
-            Decision::MoveTracker { from: 3, to: 2 }
+            Decision::MoveTracker {
+                from: id(3),
+                to: id(2)
+            }
         );
     }
 
@@ -134,7 +146,7 @@ mod tests {
     fn case_4_the_same_contact_changes_nothing() {
         assert_eq!(
             decide(ALICE, by_email(ALICE), false),
-            Decision::Same { contact: 2 }
+            Decision::Same { contact: id(2) }
         );
     }
 
@@ -146,7 +158,10 @@ mod tests {
         };
         assert_eq!(
             decide(ANON, split, false),
-            Decision::Merge { from: 1, into: 2 }
+            Decision::Merge {
+                from: id(1),
+                into: id(2)
+            }
         );
         let phone_only = Owners {
             email: None,
@@ -154,7 +169,10 @@ mod tests {
         };
         assert_eq!(
             decide(ANON, phone_only, false),
-            Decision::Merge { from: 1, into: 3 }
+            Decision::Merge {
+                from: id(1),
+                into: id(3)
+            }
         );
     }
 }

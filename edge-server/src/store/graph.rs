@@ -132,9 +132,11 @@ impl<'t> Working<'t> {
     }
 
     fn create(&mut self, site: &str, at: i64) -> ContactId {
-        self.last_contact += 1;
-        // Ids start at 1 and only grow, so this is never zero.
-        let id = ContactId::new(self.last_contact).unwrap_or(ContactId::MIN);
+        let id = match ContactId::new(self.last_contact) {
+            Some(last) => last.next(),
+            None => ContactId::FIRST,
+        };
+        self.last_contact = id.get();
         self.contacts.insert(
             id,
             ContactRecord::Live(Box::new(Contact::new(id, site, at))),
@@ -206,10 +208,7 @@ impl<'t> Working<'t> {
         };
         let id = self.resolve(id)?;
         let identified = self.peek(id)?.identified();
-        Ok(Some(ContactRef {
-            id: id.get(),
-            identified,
-        }))
+        Ok(Some(ContactRef { id, identified }))
     }
 
     /// Carries out the identity rules for an identify of `tracker`, whose contact is `id`.
@@ -240,43 +239,42 @@ impl<'t> Working<'t> {
         let conflicts = differs(&c.email, i.email.as_ref().map(|e| e.as_str()))
             || differs(&c.phone, i.phone.as_ref().map(|p| p.as_str()));
         let me = ContactRef {
-            id: id.get(),
+            id,
             identified: c.identified(),
         };
-        let cid = |n: u64| ContactId::new(n).unwrap_or(ContactId::MIN);
         let target = match decide(me, owners, conflicts) {
-            Decision::IdentifyInPlace { contact } | Decision::Same { contact } => cid(contact),
+            Decision::IdentifyInPlace { contact } | Decision::Same { contact } => contact,
             Decision::MoveToNewContact { from } => {
                 let to = self.create(site, event_at);
-                self.move_tracker(site, tracker, pos, cid(from), to)?;
+                self.move_tracker(site, tracker, pos, from, to)?;
                 self.log(
                     site,
                     "move_to_new_contact",
                     event_at,
                     pos,
-                    cid(from),
+                    from,
                     to,
                     vec![tracker.to_owned()],
                 );
                 to
             }
             Decision::MoveTracker { from, to } => {
-                self.move_tracker(site, tracker, pos, cid(from), cid(to))?;
+                self.move_tracker(site, tracker, pos, from, to)?;
                 self.log(
                     site,
                     "move_tracker",
                     event_at,
                     pos,
-                    cid(from),
-                    cid(to),
+                    from,
+                    to,
                     vec![tracker.to_owned()],
                 );
-                cid(to)
+                to
             }
             Decision::Merge { from, into } => {
-                let moved = self.merge(site, cid(from), cid(into))?;
-                self.log(site, "merge", event_at, pos, cid(from), cid(into), moved);
-                cid(into)
+                let moved = self.merge(site, from, into)?;
+                self.log(site, "merge", event_at, pos, from, into, moved);
+                into
             }
         };
         // The values nobody else holds go to the target, where it has none.
