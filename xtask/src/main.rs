@@ -344,17 +344,7 @@ fn flag(rest: &[&str], name: &str, default: u64) -> Result<u64> {
 fn bench_ingest(rest: &[&str]) -> Result {
     let seconds = flag(rest, "--seconds", 30)?;
     let connections = flag(rest, "--connections", 64)?;
-    run(
-        "building release binaries",
-        cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "footprint-edge",
-            "-p",
-            "footprint-e2e",
-        ]),
-    )?;
+    build_bench_binaries()?;
     let work = env::temp_dir().join(format!("footprint-bench-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
@@ -405,17 +395,7 @@ fn bench_sheets(rest: &[&str]) -> Result {
     let contacts = flag(rest, "--contacts", 100_000)?;
     let events = flag(rest, "--events", 2_000_000)?;
     let heavy = flag(rest, "--heavy-events", 100_000)?;
-    run(
-        "building release binaries",
-        cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "footprint-edge",
-            "-p",
-            "footprint-e2e",
-        ]),
-    )?;
+    build_bench_binaries()?;
     let work = env::temp_dir().join(format!("footprint-sheets-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
@@ -459,15 +439,7 @@ fn bench_sheets(rest: &[&str]) -> Result {
             .unwrap_or_else(|| "?".into())
     };
     let (rss, peak) = (mem("VmRSS:"), mem("VmHWM:"));
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
+    stop_edge(&mut child, Duration::from_secs(60));
     let disk = dir_size(&data);
     let result = result.ok_or_else(|| {
         format!(
@@ -481,6 +453,34 @@ fn bench_sheets(rest: &[&str]) -> Result {
     println!("edge RSS after the run: {rss} (peak {peak}); on disk: {disk} bytes");
     let _ = fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// The edge and the load tools, in release mode.
+fn build_bench_binaries() -> Result {
+    run(
+        "building release binaries",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "footprint-edge",
+            "-p",
+            "footprint-e2e",
+        ]),
+    )
+}
+
+/// SIGTERM, so the edge flushes and exits as in production; SIGKILL after `grace`.
+fn stop_edge(child: &mut Child, grace: Duration) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + grace;
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
 }
 
 /// Cores and CPU model, for the benchmark record.
@@ -533,15 +533,7 @@ fn load_phase(
                 &connections.to_string(),
             ]),
     );
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
+    stop_edge(&mut child, Duration::from_secs(30));
     let disk = dir_size(&work.join(name));
     result
         .map(|r| format!("{} bytes_on_disk={disk}", r.trim()))

@@ -257,6 +257,28 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> Result<Value, 
     Ok(v)
 }
 
+/// GETs `path(id)` for each target in turn; returns the timings of regular and of heavy
+/// contacts.
+async fn time_split(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    targets: &[(bool, String)],
+    path: fn(&str) -> String,
+) -> Result<(Timer, Timer), String> {
+    let (mut regular, mut heavy) = (Timer::new(), Timer::new());
+    for (is_heavy, id) in targets {
+        let t = Instant::now();
+        get(client, &format!("{base}{}", path(id)), token).await?;
+        if *is_heavy {
+            heavy.record(t);
+        } else {
+            regular.record(t);
+        }
+    }
+    Ok((regular, heavy))
+}
+
 async fn run(a: Args) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)
@@ -383,57 +405,16 @@ async fn run(a: Args) -> Result<(), String> {
         }
     };
 
-    let mut sheet = Timer::new();
-    let mut sheet_heavy = Timer::new();
-    for i in 0..a.samples {
-        let t = Instant::now();
-        get(
-            &client,
-            &format!("{base}/v1/contacts/{}", pick(i)),
-            &a.token,
-        )
-        .await?;
-        if i % 10 == 0 {
-            sheet_heavy.record(t);
-        } else {
-            sheet.record(t);
-        }
-    }
-    let mut activity = Timer::new();
-    let mut activity_heavy = Timer::new();
-    for i in 0..a.samples {
-        let t = Instant::now();
-        get(
-            &client,
-            &format!("{base}/v1/contacts/{}/activity?limit=50", pick(i)),
-            &a.token,
-        )
-        .await?;
-        if i % 10 == 0 {
-            activity_heavy.record(t);
-        } else {
-            activity.record(t);
-        }
-    }
-    let mut filtered = Timer::new();
-    let mut filtered_heavy = Timer::new();
-    for i in 0..a.samples {
-        let t = Instant::now();
-        get(
-            &client,
-            &format!(
-                "{base}/v1/contacts/{}/activity?type=cart_add,purchase&limit=50",
-                pick(i)
-            ),
-            &a.token,
-        )
-        .await?;
-        if i % 10 == 0 {
-            filtered_heavy.record(t);
-        } else {
-            filtered.record(t);
-        }
-    }
+    // One in ten requests goes to a heavy contact, and is timed apart.
+    let targets: Vec<(bool, String)> = (0..a.samples)
+        .map(|i| (i % 10 == 0, pick(i).to_owned()))
+        .collect();
+    let timed = |path: fn(&str) -> String| time_split(&client, &base, &a.token, &targets, path);
+    let (sheet, sheet_heavy) = timed(|id| format!("/v1/contacts/{id}")).await?;
+    let (activity, activity_heavy) =
+        timed(|id| format!("/v1/contacts/{id}/activity?limit=50")).await?;
+    let (filtered, filtered_heavy) =
+        timed(|id| format!("/v1/contacts/{id}/activity?type=cart_add,purchase&limit=50")).await?;
     let mut lookup = Timer::new();
     for _ in 0..a.samples {
         let k = rng.random_range(0..identified);
