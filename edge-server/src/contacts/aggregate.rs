@@ -88,6 +88,21 @@ impl<T> Stamped<T> {
     }
 }
 
+/// The earlier and the later of two optional times.
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn latest_time(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Keeps the later of `slot` and `new`.
 fn latest<T>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
     match slot {
@@ -277,65 +292,47 @@ impl Contact {
     /// whose order the site had already reported: it counts as activity, not as an order.
     pub fn apply(&mut self, tracker: &str, pos: Pos, fact: &Fact, new_order: bool) {
         let at = fact.at;
-        let stamp = |value| Stamped { at, pos, value };
-        let stamp_bool = |value: bool| Stamped { at, pos, value };
+        fn stamp<T>(at: i64, pos: Pos, value: T) -> Stamped<T> {
+            Stamped { at, pos, value }
+        }
         self.created_at = self.created_at.min(at);
-        self.last_activity_at = Some(self.last_activity_at.map_or(at, |l| l.max(at)));
+        self.last_activity_at = latest_time(self.last_activity_at, Some(at));
         if let Some(span) = self.spans.iter_mut().find(|s| s.holds(tracker, pos)) {
-            span.first_seen = Some(span.first_seen.map_or(at, |f| f.min(at)));
-            span.last_seen = Some(span.last_seen.map_or(at, |l| l.max(at)));
+            span.first_seen = earliest(span.first_seen, Some(at));
+            span.last_seen = latest_time(span.last_seen, Some(at));
             if let Some(ua) = &fact.user_agent {
-                latest(
-                    &mut span.user_agent,
-                    Stamped {
-                        at,
-                        pos,
-                        value: ua.clone(),
-                    },
-                );
+                latest(&mut span.user_agent, stamp(at, pos, ua.clone()));
             }
         }
         self.counts.events += 1;
+        let seen = |product_id: &str, name: &str, views, cart_adds| Interest {
+            product_id: product_id.to_owned(),
+            name: stamp(at, pos, name.to_owned()),
+            views,
+            cart_adds,
+            last_seen: at,
+        };
         match &fact.kind {
             FactKind::PageView => self.counts.page_views += 1,
             FactKind::ProductView { product_id, name } => {
                 self.counts.product_views += 1;
-                self.interest(product_id, stamp(name.clone()), 1, 0);
+                self.fold_interest(seen(product_id, name, 1, 0));
+                self.cap_interest();
             }
             FactKind::CartAdd { line, cart } => {
                 self.counts.cart_adds += 1;
-                self.interest(&line.product_id, stamp(line.name.clone()), 0, 1);
+                self.fold_interest(seen(&line.product_id, &line.name, 0, 1));
+                self.cap_interest();
                 if let Some(c) = cart {
-                    latest(
-                        &mut self.cart,
-                        Stamped {
-                            at,
-                            pos,
-                            value: c.clone(),
-                        },
-                    );
+                    latest(&mut self.cart, stamp(at, pos, c.clone()));
                 }
             }
             FactKind::CartRemove { cart, .. } => {
                 if let Some(c) = cart {
-                    latest(
-                        &mut self.cart,
-                        Stamped {
-                            at,
-                            pos,
-                            value: c.clone(),
-                        },
-                    );
+                    latest(&mut self.cart, stamp(at, pos, c.clone()));
                 }
             }
-            FactKind::Cart(c) => latest(
-                &mut self.cart,
-                Stamped {
-                    at,
-                    pos,
-                    value: c.clone(),
-                },
-            ),
+            FactKind::Cart(c) => latest(&mut self.cart, stamp(at, pos, c.clone())),
             FactKind::Purchase {
                 total, currency, ..
             } if new_order => {
@@ -344,35 +341,45 @@ impl Contact {
                 *e.orders.entry(currency.clone()).or_insert(0) += 1;
                 add(&mut e.spent, currency, *total);
                 add(e.months.entry(month_key(at)).or_default(), currency, *total);
-                e.first_purchase_at = Some(e.first_purchase_at.map_or(at, |f| f.min(at)));
-                e.last_purchase_at = Some(e.last_purchase_at.map_or(at, |l| l.max(at)));
+                e.first_purchase_at = earliest(e.first_purchase_at, Some(at));
+                e.last_purchase_at = latest_time(e.last_purchase_at, Some(at));
             }
             FactKind::Purchase { .. } => {}
             FactKind::Identify(i) => self.apply_traits(i, at, pos),
-            FactKind::Consent(c) => latest(&mut self.consent, Stamped { at, pos, value: *c }),
-            FactKind::PushPermission(p) => {
-                latest(&mut self.push_permission, Stamped { at, pos, value: *p })
-            }
-            FactKind::PushSubscribe { endpoint } => {
-                let sub = self.push.entry(endpoint.clone()).or_insert(PushSub {
-                    active: stamp_bool(true),
+            FactKind::Consent(c) => latest(&mut self.consent, stamp(at, pos, *c)),
+            FactKind::PushPermission(p) => latest(&mut self.push_permission, stamp(at, pos, *p)),
+            FactKind::PushSubscribe { endpoint } => self.fold_push(
+                endpoint.clone(),
+                PushSub {
+                    active: stamp(at, pos, true),
+                    subscribed: Some(stamp(at, pos, ())),
+                },
+            ),
+            FactKind::PushUnsubscribe { endpoint } => self.fold_push(
+                endpoint.clone(),
+                PushSub {
+                    active: stamp(at, pos, false),
                     subscribed: None,
-                });
-                if stamp_bool(true).newer_than(&sub.active) {
-                    sub.active = stamp_bool(true);
-                }
-                latest(&mut sub.subscribed, Stamped { at, pos, value: () });
-            }
-            FactKind::PushUnsubscribe { endpoint } => {
-                let sub = self.push.entry(endpoint.clone()).or_insert(PushSub {
-                    active: stamp_bool(false),
-                    subscribed: None,
-                });
-                if stamp_bool(false).newer_than(&sub.active) {
-                    sub.active = stamp_bool(false);
-                }
-            }
+                },
+            ),
             FactKind::Other => {}
+        }
+    }
+
+    /// One endpoint's subscription state: the latest state, the latest subscribe.
+    fn fold_push(&mut self, endpoint: String, theirs: PushSub) {
+        match self.push.get_mut(&endpoint) {
+            Some(ours) => {
+                if theirs.active.newer_than(&ours.active) {
+                    ours.active = theirs.active;
+                }
+                if let Some(s) = theirs.subscribed {
+                    latest(&mut ours.subscribed, s);
+                }
+            }
+            None => {
+                self.push.insert(endpoint, theirs);
+            }
         }
     }
 
@@ -402,30 +409,23 @@ impl Contact {
         }
     }
 
-    fn interest(&mut self, product_id: &str, name: Stamped<String>, views: u64, adds: u64) {
-        let at = name.at;
+    /// Adds one product's views and cart adds; the caller caps the list.
+    fn fold_interest(&mut self, p: Interest) {
         match self
             .interest
             .iter_mut()
-            .find(|p| p.product_id == product_id)
+            .find(|q| q.product_id == p.product_id)
         {
-            Some(p) => {
-                p.views += views;
-                p.cart_adds += adds;
-                p.last_seen = p.last_seen.max(at);
-                if name.newer_than(&p.name) {
-                    p.name = name;
+            Some(q) => {
+                q.views += p.views;
+                q.cart_adds += p.cart_adds;
+                q.last_seen = q.last_seen.max(p.last_seen);
+                if p.name.newer_than(&q.name) {
+                    q.name = p.name;
                 }
             }
-            None => self.interest.push(Interest {
-                product_id: product_id.to_owned(),
-                name,
-                views,
-                cart_adds: adds,
-                last_seen: at,
-            }),
+            None => self.interest.push(p),
         }
-        self.cap_interest();
     }
 
     /// Drops the least recently seen products past [`MAX_INTEREST`].
@@ -442,10 +442,7 @@ impl Contact {
     /// has none.
     pub fn absorb(&mut self, other: Contact) {
         self.created_at = self.created_at.min(other.created_at);
-        self.last_activity_at = match (self.last_activity_at, other.last_activity_at) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.last_activity_at = latest_time(self.last_activity_at, other.last_activity_at);
         self.merged_ids.push(other.id);
         self.merged_ids.extend(other.merged_ids);
         self.spans.extend(other.spans);
@@ -472,19 +469,7 @@ impl Contact {
             latest(&mut self.push_permission, p);
         }
         for (endpoint, theirs) in other.push {
-            match self.push.get_mut(&endpoint) {
-                Some(ours) => {
-                    if theirs.active.newer_than(&ours.active) {
-                        ours.active = theirs.active;
-                    }
-                    if let Some(s) = theirs.subscribed {
-                        latest(&mut ours.subscribed, s);
-                    }
-                }
-                None => {
-                    self.push.insert(endpoint, theirs);
-                }
-            }
+            self.fold_push(endpoint, theirs);
         }
         if let Some(c) = other.cart {
             latest(&mut self.cart, c);
@@ -502,30 +487,10 @@ impl Contact {
                 add(mine, &c, v);
             }
         }
-        e.first_purchase_at = match (e.first_purchase_at, o.first_purchase_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        e.last_purchase_at = match (e.last_purchase_at, o.last_purchase_at) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        e.first_purchase_at = earliest(e.first_purchase_at, o.first_purchase_at);
+        e.last_purchase_at = latest_time(e.last_purchase_at, o.last_purchase_at);
         for p in other.interest {
-            match self
-                .interest
-                .iter_mut()
-                .find(|q| q.product_id == p.product_id)
-            {
-                Some(q) => {
-                    q.views += p.views;
-                    q.cart_adds += p.cart_adds;
-                    q.last_seen = q.last_seen.max(p.last_seen);
-                    if p.name.newer_than(&q.name) {
-                        q.name = p.name;
-                    }
-                }
-                None => self.interest.push(p),
-            }
+            self.fold_interest(p);
         }
         self.cap_interest();
         let (c, o) = (&mut self.counts, other.counts);
