@@ -33,7 +33,7 @@ pub(super) struct Working<'t> {
     dirty_kv: BTreeSet<Vec<u8>>,
     contacts: HashMap<ContactId, ContactRecord>,
     dirty_contacts: BTreeSet<ContactId>,
-    /// Contacts whose RFM inputs may have changed, by site.
+    /// Contacts whose RFM inputs may have changed.
     rfm_dirty: BTreeSet<ContactId>,
     rfm_gone: Vec<Vec<u8>>,
     last_contact: u64,
@@ -183,12 +183,18 @@ impl<'t> Working<'t> {
             }
             _ => false,
         };
-        let before = name_keys(self.peek(id)?);
+        // Only an identify's traits change a name: other events skip the name index.
+        let names_before = match fact.kind {
+            FactKind::Identify(_) => Some(name_keys(self.peek(id)?)),
+            _ => None,
+        };
         let c = self.live(id)?;
         c.apply(tracker, pos, fact, new_order);
-        let after = name_keys(c);
-        if before != after {
-            self.rename(site, id, before, after);
+        if let Some(before) = names_before {
+            let after = name_keys(c);
+            if before != after {
+                self.rename(site, id, before, after);
+            }
         }
         Ok(())
     }
