@@ -319,15 +319,19 @@ impl Contact {
                 self.fold_interest(seen(product_id, name, 1, 0));
                 self.cap_interest();
             }
-            FactKind::CartAdd { line, cart } => {
+            FactKind::CartAdd {
+                product_id,
+                name,
+                cart,
+            } => {
                 self.counts.cart_adds += 1;
-                self.fold_interest(seen(&line.product_id, &line.name, 0, 1));
+                self.fold_interest(seen(product_id, name, 0, 1));
                 self.cap_interest();
                 if let Some(c) = cart {
                     latest(&mut self.cart, stamp(at, pos, c.clone()));
                 }
             }
-            FactKind::CartRemove { cart, .. } => {
+            FactKind::CartRemove { cart } => {
                 if let Some(c) = cart {
                     latest(&mut self.cart, stamp(at, pos, c.clone()));
                 }

@@ -5,7 +5,7 @@
 //! when a sheet is recomputed from history (the property test does exactly that).
 
 use footprint_protocol::{
-    Cart, CartItem, ConsentState, Event, EventKind, EventType, PushPermissionState,
+    Cart, CartItem, ConsentState, Context, Event, EventKind, EventType, PushPermissionState,
 };
 
 use crate::identity::{Email, Phone, Refused, Region};
@@ -44,12 +44,14 @@ pub enum FactKind {
         product_id: String,
         name: String,
     },
+    /// A product put in the cart, with the cart after the change when the shop sent it.
     CartAdd {
-        line: Line,
+        product_id: String,
+        name: String,
         cart: Option<CartState>,
     },
+    /// A product taken out: only the cart after the change, when sent, matters here.
     CartRemove {
-        line: Line,
         cart: Option<CartState>,
     },
     /// `cart_update` and `checkout_start`: the whole cart.
@@ -145,29 +147,38 @@ fn line(i: &CartItem, currency: &str) -> Line {
 /// The fact of a validated event, with `at` its corrected time. Refused identity values come
 /// back beside it: the event itself is still stored.
 pub fn of_event(ev: &Event, at: i64, region: Option<Region>) -> (Fact, Vec<RefusedValue>) {
+    let (kind, refused) = of_kind(&ev.kind, region);
+    (fact(kind, &ev.context, at), refused)
+}
+
+fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
+    Fact {
+        at,
+        user_agent: context
+            .user_agent
+            .as_ref()
+            .map(|u| u.as_str().to_owned())
+            .filter(|u| !u.is_empty()),
+        kind,
+    }
+}
+
+fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedValue>) {
     let mut refused = Vec::new();
-    let kind = match &ev.kind {
+    let kind = match kind {
         EventKind::PageView(_) => FactKind::PageView,
         EventKind::ProductView(p) => FactKind::ProductView {
             product_id: p.product_id.as_str().to_owned(),
             name: p.name.as_str().to_owned(),
         },
-        EventKind::CartAdd(l) | EventKind::CartRemove(l) => {
-            let currency = l.currency.as_str();
-            let line = Line {
-                product_id: l.product_id.as_str().to_owned(),
-                name: l.name.as_str().to_owned(),
-                price: units(l.price),
-                quantity: l.quantity.get(),
-                currency: currency.to_owned(),
-            };
-            let cart = l.cart.as_ref().map(cart_state);
-            if matches!(ev.kind, EventKind::CartAdd(_)) {
-                FactKind::CartAdd { line, cart }
-            } else {
-                FactKind::CartRemove { line, cart }
-            }
-        }
+        EventKind::CartAdd(l) => FactKind::CartAdd {
+            product_id: l.product_id.as_str().to_owned(),
+            name: l.name.as_str().to_owned(),
+            cart: l.cart.as_ref().map(cart_state),
+        },
+        EventKind::CartRemove(l) => FactKind::CartRemove {
+            cart: l.cart.as_ref().map(cart_state),
+        },
         EventKind::CartUpdate(s) | EventKind::CheckoutStart(s) => {
             FactKind::Cart(cart_state(&s.cart))
         }
@@ -223,17 +234,7 @@ pub fn of_event(ev: &Event, at: i64, region: Option<Region>) -> (Fact, Vec<Refus
         | EventKind::PushClick(_)
         | EventKind::Custom(_) => FactKind::Other,
     };
-    let fact = Fact {
-        at,
-        user_agent: ev
-            .context
-            .user_agent
-            .as_ref()
-            .map(|u| u.as_str().to_owned())
-            .filter(|u| !u.is_empty()),
-        kind,
-    };
-    (fact, refused)
+    (kind, refused)
 }
 
 /// The fact of a stored event: its type, properties and context as the store keeps them.
@@ -246,12 +247,7 @@ pub fn of_stored(
     region: Option<Region>,
 ) -> Option<Fact> {
     let ty = EventType::parse(kind)?;
-    let ev = Event {
-        message_id: footprint_protocol::MessageId::new("stored").ok()?,
-        tracker_id: footprint_protocol::TrackerId::new("stored").ok()?,
-        timestamp: footprint_protocol::Timestamp::from_millis(at.max(0)).ok()?,
-        context: serde_json::from_str(context_json).ok()?,
-        kind: EventKind::from_properties(ty, Some(properties_json)).ok()?,
-    };
-    Some(of_event(&ev, at, region).0)
+    let kind = EventKind::from_properties(ty, Some(properties_json)).ok()?;
+    let context: Context = serde_json::from_str(context_json).ok()?;
+    Some(fact(of_kind(&kind, region).0, &context, at))
 }
