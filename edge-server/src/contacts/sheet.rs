@@ -407,11 +407,14 @@ pub fn render(
             segment: scores.map(|(r, f, m)| rfm::segment(r, f, m)),
         }
     });
+    let (spent, average) = (money(&e.spent), aov(&e.spent, &e.orders));
     let clv = (e.purchases() > 0).then(|| Clv {
-        historic_value: money(&e.spent),
+        historic_value: spent.clone(),
         orders: e.purchases(),
-        average_order_value: aov(&e.spent, &e.orders),
+        average_order_value: average.clone(),
     });
+    // A channel's status shows its default until an admin or the channel sets one.
+    let or = |set: &Option<String>, default: &str| set.clone().unwrap_or_else(|| default.into());
 
     let permission = c.push_permission.as_ref().map(|p| match p.value {
         footprint_protocol::PushPermissionState::Granted => "granted",
@@ -451,28 +454,16 @@ pub fn render(
             .filter_map(|(k, v)| Some((k.clone(), RawValue::from_string(v.value.clone()).ok()?)))
             .collect(),
         status: Status {
-            email: c.email.as_ref().map(|_| {
-                c.channels
-                    .email_status
-                    .clone()
-                    .unwrap_or_else(|| "active".into())
-            }),
-            newsletter: c
-                .channels
-                .newsletter
-                .clone()
-                .unwrap_or_else(|| "not_subscribed".into()),
-            sms: c.phone.as_ref().map(|_| {
-                c.channels
-                    .sms_status
-                    .clone()
-                    .unwrap_or_else(|| "active".into())
-            }),
-            sms_subscription: c
-                .channels
-                .sms_subscription
-                .clone()
-                .unwrap_or_else(|| "not_subscribed".into()),
+            email: c
+                .email
+                .as_ref()
+                .map(|_| or(&c.channels.email_status, "active")),
+            newsletter: or(&c.channels.newsletter, "not_subscribed"),
+            sms: c
+                .phone
+                .as_ref()
+                .map(|_| or(&c.channels.sms_status, "active")),
+            sms_subscription: or(&c.channels.sms_subscription, "not_subscribed"),
             web_push: WebPush {
                 enabled: push_enabled(c),
                 permission,
@@ -486,8 +477,8 @@ pub fn render(
         },
         ecommerce: EcommerceView {
             purchases: e.purchases(),
-            total_spent: money(&e.spent),
-            average_order_value: aov(&e.spent, &e.orders),
+            total_spent: spent,
+            average_order_value: average,
             last_purchase_at: e.last_purchase_at.map(ts),
             totals: Totals {
                 this_month: sum_months(month),
