@@ -23,7 +23,7 @@ export function init(config, options) {
   loading =
     loading || load(wasm ? { module_or_path: wasm } : undefined);
   return loading.then(
-    () => (raw.init(config) ? tracker : false),
+    () => (raw.init(config, raw.dispatch) ? tracker : false),
     (e) => {
       loading = null;
       console.warn("footprint: the tracker could not start:", (e && e.message) || e);

@@ -35,7 +35,7 @@
             autoPageviews: a("auto-pageviews") != "false",
             respectDoNotTrack: a("respect-dnt") == "true",
             cookieDomain: a("cookie-domain") || undefined,
-          });
+          }, m.dispatch);
           if (!ok) throw Error("init refused the config (see the warning above)");
           w.footprint = api(function (n, x) {
             return m[n].apply(null, x);

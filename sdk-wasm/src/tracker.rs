@@ -135,12 +135,22 @@ fn problem(problem: &'static str) -> Invalid {
 }
 
 /// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
-/// cookieDomain?, autoPageviews?, respectDoNotTrack?}`. True when it runs (a second call
-/// changes nothing); `false` with one warning when the config is unusable.
+/// cookieDomain?, autoPageviews?, respectDoNotTrack?}`; `dispatch`: this module's `dispatch`
+/// export, through which the browser calls back. True when it runs (a second call changes
+/// nothing); `false` with one warning when the config is unusable.
 #[wasm_bindgen]
-pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) -> bool {
+pub fn init(
+    #[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Function")] dispatch: JsValue,
+) -> bool {
     if running() {
         return true;
+    }
+    if !dispatch.is_function() {
+        return invalid(
+            "init",
+            problem("needs the module's dispatch export as its second argument"),
+        );
     }
     let config = match Config::read(&config) {
         Ok(c) => c,
@@ -155,7 +165,7 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
         Ok(mut slot) => *slot = Some(state),
         Err(_) => return false,
     }
-    platform::install(on_callback);
+    platform::install(dispatch.unchecked_into());
     lifecycle::install(auto);
     with(|s| {
         if auto {
@@ -168,7 +178,18 @@ pub fn init(#[wasm_bindgen(unchecked_param_type = "Config")] config: JsValue) ->
     true
 }
 
-/// Every browser callback (see [`platform::callback`]).
+/// Every browser callback: `init`'s second argument, bound to a [`Cb`] tag (see
+/// [`platform::callback`]). Not for pages to call.
+#[wasm_bindgen(skip_typescript)]
+pub fn dispatch(tag: u32, a: JsValue, b: JsValue, c: JsValue) -> JsValue {
+    match platform::dispatch(tag, a, b, c, on_callback) {
+        Ok(v) => v,
+        // The page's own `pushState` threw: the page gets its exception back. Nothing is
+        // borrowed or owed by then, so the frames the throw skips leak nothing that matters.
+        Err(e) => wasm_bindgen::throw_val(e),
+    }
+}
+
 fn on_callback(cb: Cb, a: JsValue, b: JsValue, c: JsValue) -> Result<JsValue, JsValue> {
     if let Cb::PushState | Cb::ReplaceState = cb {
         // The page's own call first, outside any borrow: it may do anything.
@@ -283,7 +304,7 @@ impl State {
                 }
             }
             Cb::PushFailed => self.push_failed(&platform::PlatformError::from_js(&v)),
-            Cb::Ignore | Cb::PushState | Cb::ReplaceState => {}
+            Cb::Ignore | Cb::PushState | Cb::ReplaceState | Cb::Executor => {}
         }
     }
 
@@ -526,13 +547,6 @@ fn reject_push(reject: Option<&Function>, e: &platform::PlatformError) {
     }
 }
 
-/// A Promise and its two settling functions.
-fn promise() -> (Promise, Option<(Function, Function)>) {
-    let mut settle = None;
-    let p = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-    (p, settle)
-}
-
 /// True once `init` has started the tracker.
 pub fn running() -> bool {
     TRACKER.0.try_borrow().is_ok_and(|s| s.is_some())
@@ -583,7 +597,7 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
         Api::SubscribePush => start_push(&a).into(),
         Api::TrackerId => with(|s| s.tracker_id.clone()).into(),
         Api::Flush => {
-            let (p, settle) = promise();
+            let (p, settle) = platform::promise();
             with(|s| {
                 s.engine.online();
                 if let Some((resolve, _)) = settle {
@@ -634,7 +648,7 @@ fn start_push(options: &JsValue) -> Promise {
     let text = |camel: &str, snake: &str| options.field(camel, snake).and_then(|v| v.string());
     let key = text("vapidPublicKey", "vapid_public_key").and_then(|k| b64::decode(&k));
     let worker = text("serviceWorkerUrl", "service_worker_url");
-    let (p, settle) = promise();
+    let (p, settle) = platform::promise();
     let Some((resolve, reject)) = settle else {
         return p;
     };

@@ -163,7 +163,17 @@ async fn opting_out_purges_the_stored_queue_and_is_remembered() {
         r#"{"endpoint":"http://127.0.0.1:9","siteKey":"test-shop","autoPageviews":false,"flushIntervalMs":600000}"#,
     )
     .unwrap();
-    assert!(init(config), "init refused the config");
+    // What index.js and the loader pass: the module's `dispatch` export, as JavaScript sees
+    // it. A test links the crate into its own module, so it wraps the Rust function instead.
+    let dispatch = wasm_bindgen::closure::Closure::<
+        dyn FnMut(u32, JsValue, JsValue, JsValue) -> JsValue,
+    >::new(footprint_sdk::tracker::dispatch)
+    .into_js_value();
+    assert!(
+        !init(config.clone(), JsValue::UNDEFINED),
+        "init needs dispatch"
+    );
+    assert!(init(config, dispatch), "init refused the config");
     assert!(running());
     assert_eq!(track(JsValue::from_str("before"), JsValue::UNDEFINED), true);
     assert_eq!(queued(), 1);

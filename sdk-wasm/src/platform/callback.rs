@@ -1,12 +1,13 @@
-//! Every callback the browser makes into the tracker goes through one closure.
+//! Every callback the browser makes into the tracker goes through one function.
 //!
-//! Timers, promise settlements, page events and the wrapped `history` methods each get that
-//! closure with a [`Cb`] tag bound as its first argument (`Function.prototype.bind`). One
-//! closure type instead of one per call site keeps the download small (each closure type costs
-//! about a kilobyte of wasm and glue), the closure lives as long as the page and is never
-//! freed, and all callbacks meet in one handler: the tracker's `on_callback`.
+//! That function is the wasm's own `dispatch` export, which the npm entry point and the loader
+//! hand to `init`. Timers, promise settlements, page events and the wrapped `history` methods
+//! each get it with a [`Cb`] tag bound as its first argument (`Function.prototype.bind`).
+//! Passing the export in, rather than wrapping a Rust closure, leaves wasm-bindgen's closure
+//! machinery (a kilobyte of wasm and glue) out of the download; and all callbacks meet in one
+//! handler, the tracker's `on_callback`.
 
-use js_sys::Function;
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -42,10 +43,12 @@ pub enum Cb {
     PushPermission,
     PushSubscribed,
     PushFailed,
+    /// A Promise's executor: its `resolve` and `reject`, kept by [`promise`].
+    Executor,
 }
 
 impl Cb {
-    const ALL: [Cb; 18] = [
+    const ALL: [Cb; 19] = [
         Cb::SendTimer,
         Cb::TitleTick,
         Cb::Persist,
@@ -64,6 +67,7 @@ impl Cb {
         Cb::PushPermission,
         Cb::PushSubscribed,
         Cb::PushFailed,
+        Cb::Executor,
     ];
 }
 
@@ -73,21 +77,47 @@ pub type Handler = fn(Cb, JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>
 
 static DISPATCH: Global<Option<Function>> = Global(core::cell::RefCell::new(None));
 
-/// Makes the one closure. Called once, by `init`.
-pub fn install(handler: Handler) {
-    let Ok(mut slot) = DISPATCH.0.try_borrow_mut() else {
-        return;
-    };
-    if slot.is_some() {
-        return;
+/// What the last [`Cb::Executor`] call was given.
+static EXECUTOR: Global<Option<(Function, Function)>> = Global(core::cell::RefCell::new(None));
+
+/// Keeps `dispatch` (the wasm's `dispatch` export, as JavaScript sees it) for [`callback`].
+/// Called once, by `init`.
+pub fn install(dispatch: Function) {
+    if let Ok(mut slot) = DISPATCH.0.try_borrow_mut() {
+        slot.get_or_insert(dispatch);
     }
-    let f = Closure::<dyn FnMut(u32, JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-        move |tag: u32, a, b, c| match Cb::ALL.get(tag as usize) {
-            Some(&cb) => handler(cb, a, b, c),
-            None => Ok(JsValue::UNDEFINED),
-        },
-    );
-    *slot = Some(f.into_js_value().unchecked_into());
+}
+
+/// The `dispatch` export's body: the tag decoded, executors answered here, and everything
+/// else handed to `handler`.
+pub fn dispatch(
+    tag: u32,
+    a: JsValue,
+    b: JsValue,
+    c: JsValue,
+    handler: Handler,
+) -> Result<JsValue, JsValue> {
+    match Cb::ALL.get(tag as usize) {
+        Some(Cb::Executor) => {
+            // A Promise's executor is always called with two functions.
+            if let Ok(mut slot) = EXECUTOR.0.try_borrow_mut() {
+                *slot = Some((a.unchecked_into(), b.unchecked_into()));
+            }
+            Ok(JsValue::UNDEFINED)
+        }
+        Some(&cb) => handler(cb, a, b, c),
+        None => Ok(JsValue::UNDEFINED),
+    }
+}
+
+/// A Promise and its two settling functions (`None` before [`install`]).
+pub fn promise() -> (Promise, Option<(Function, Function)>) {
+    let Some(executor) = callback(Cb::Executor) else {
+        return (Promise::resolve(&JsValue::UNDEFINED), None);
+    };
+    let p = PromiseClass::new(&executor).unchecked_into();
+    let settle = EXECUTOR.0.try_borrow_mut().ok().and_then(|mut s| s.take());
+    (p, settle)
 }
 
 #[wasm_bindgen]
@@ -100,6 +130,12 @@ extern "C" {
     type Bindable;
     #[wasm_bindgen(method, js_name = bind)]
     fn bind_tag(this: &Bindable, context: &JsValue, tag: u32) -> Function;
+    /// `new Promise(executor)`, the executor being a plain function: js-sys's takes a Rust
+    /// closure.
+    #[wasm_bindgen(js_name = Promise)]
+    type PromiseClass;
+    #[wasm_bindgen(constructor, js_class = "Promise")]
+    fn new(executor: &Function) -> PromiseClass;
 }
 
 /// A function that calls the handler with `cb`; `None` before [`install`].

@@ -10,9 +10,10 @@ pub struct CookieJar(web_sys::HtmlDocument);
 
 impl CookieJar {
     pub fn open() -> Result<CookieJar, PlatformError> {
-        web_sys::window()
+        // `cookie` lives on `Document` in current browsers; web-sys binds it on HtmlDocument.
+        super::window()
             .and_then(|w| w.document())
-            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+            .map(JsCast::unchecked_into::<web_sys::HtmlDocument>)
             .map(CookieJar)
             .ok_or_else(|| PlatformError::new("NoDocument", "no HTML document to hold cookies"))
     }

@@ -21,10 +21,16 @@ pub struct Reply {
 impl Reply {
     /// Reads a settled fetch: a `Response` for [`Cb::Sent`], anything else is a failure.
     pub fn read(response: &JsValue) -> Reply {
-        match response.dyn_ref::<web_sys::Response>() {
-            Some(r) => Reply {
-                status: Some(r.status()),
-                retry_after: r.headers().get("Retry-After").ok().flatten(),
+        // A fetch settles with a `Response` or rejects with an error, which has no status.
+        match prop(response, "status").as_f64() {
+            Some(status) => Reply {
+                status: Some(status as u16),
+                retry_after: response
+                    .unchecked_ref::<web_sys::Response>()
+                    .headers()
+                    .get("Retry-After")
+                    .ok()
+                    .flatten(),
             },
             None => Reply {
                 status: None,

@@ -25,7 +25,9 @@ const WRAPPED: [(&str, Cb); 2] = [
 ];
 
 fn listen(target: &JsValue, event: &str, cb: Cb) {
-    if let (Some(t), Some(f)) = (target.dyn_ref::<web_sys::EventTarget>(), callback(cb)) {
+    // Only ever `window` or `document` (or undefined, where there is no document).
+    if let (false, Some(f)) = (target.is_undefined(), callback(cb)) {
+        let t = target.unchecked_ref::<web_sys::EventTarget>();
         let _ = t.add_event_listener_with_callback(event, &f);
     }
 }
@@ -49,7 +51,9 @@ pub fn install(navigation: bool) {
         return;
     };
     for ((name, cb), slot) in WRAPPED.iter().zip(originals.iter_mut()) {
-        let original = prop(&history, name).dyn_into::<Function>().ok();
+        let original = Some(prop(&history, name))
+            .filter(JsValue::is_function)
+            .map(JsCast::unchecked_into::<Function>);
         if let (Some(original), Some(wrapper)) = (original, callback(*cb)) {
             if Reflect::set(&history, &JsValue::from_str(name), &wrapper).is_ok() {
                 *slot = Some(original);

@@ -13,7 +13,7 @@ pub mod push;
 mod queue_store;
 mod storage;
 
-pub use callback::{callback, install, settle, soon, Cb, Handler};
+pub use callback::{callback, dispatch, install, promise, settle, soon, Cb, Handler};
 pub use cookie::CookieJar;
 pub use identity::{fresh_uuid, new_tracker_id, tracker_id};
 pub use queue_store::QueueStore;
@@ -60,8 +60,17 @@ impl PlatformError {
     }
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The page's `window`: one guarded read. `web_sys::window()` probes four globals and
+    /// checks `instanceof Window`, each a glue function in the download.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+}
+
+/// The page's `window`; `None` outside a page (a worker).
 pub fn window() -> Option<web_sys::Window> {
-    web_sys::window()
+    WINDOW.with(Clone::clone)
 }
 
 /// `target[name]`, or `undefined` when reading it throws. Cold properties are read this way
