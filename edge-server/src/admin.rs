@@ -4,12 +4,13 @@ use footprint_protocol::{EventPage, EventRecord, EventType, Timestamp, TrackerId
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::auth::AdminIdentity;
 use crate::config::Config;
 use crate::contacts::sheet::{self, Sheet, View};
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
 use crate::identity::{Email, Phone, Region};
-use crate::store::{Cursor, Resolved, Store, StoreError, StoredEvent};
+use crate::store::{Cursor, HistoryEntry, Resolved, Store, StoreError, StoredEvent};
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 500;
@@ -18,11 +19,24 @@ pub const MAX_PAGE: usize = 500;
 pub fn tracker_events(
     store: &Store,
     tracker: &str,
+    who: &AdminIdentity,
     before: Option<&str>,
     limit: Option<usize>,
 ) -> Result<EventPage, ApiError> {
     let tracker = TrackerId::new(tracker)
         .map_err(|e| ApiError::bad_request("invalid_tracker_id", format!("tracker_id {e}")))?;
+    // A tracker's raw events are its contact's: hidden as that contact is.
+    for (_, id) in store
+        .tracker_contacts(tracker.as_str())
+        .map_err(store_error)?
+    {
+        if resolve(store, id, who).is_err() {
+            return Err(ApiError::NotFound(format!(
+                "tracker {} has sent no events",
+                tracker.as_str()
+            )));
+        }
+    }
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -88,7 +102,7 @@ fn store_error(e: StoreError) -> ApiError {
     ApiError::Internal
 }
 
-fn contact_id(s: &str) -> Result<ContactId, ApiError> {
+pub fn contact_id(s: &str) -> Result<ContactId, ApiError> {
     ContactId::parse(s).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_contact_id",
@@ -108,10 +122,13 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     Ok(limit)
 }
 
-fn resolve(store: &Store, id: ContactId) -> Result<Resolved, ApiError> {
+/// The contact `id` resolves to, when `who` may see it: one above the caller's clearance is
+/// answered exactly as an absent one.
+fn resolve(store: &Store, id: ContactId, who: &AdminIdentity) -> Result<Resolved, ApiError> {
     store
         .contact(id)
         .map_err(store_error)?
+        .filter(|r| who.sees(r.contact.admin.confidentiality))
         .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
 }
 
@@ -119,10 +136,21 @@ fn resolve(store: &Store, id: ContactId) -> Result<Resolved, ApiError> {
 pub fn contact_sheet(
     store: &Store,
     id: &str,
+    who: &AdminIdentity,
     settings: ContactSettings,
     now: Timestamp,
 ) -> Result<Sheet, ApiError> {
-    let r = resolve(store, contact_id(id)?)?;
+    sheet_of(store, contact_id(id)?, who, settings, now)
+}
+
+pub fn sheet_of(
+    store: &Store,
+    id: ContactId,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<Sheet, ApiError> {
+    let r = resolve(store, id, who)?;
     let q = store.quintiles(&r.contact.site).map_err(store_error)?;
     Ok(sheet::render(
         &r.contact,
@@ -168,6 +196,7 @@ fn type_mask(types: Option<&str>) -> Result<u32, ApiError> {
 pub fn contact_activity(
     store: &Store,
     id: &str,
+    who: &AdminIdentity,
     types: Option<&str>,
     before: Option<&str>,
     limit: Option<usize>,
@@ -175,7 +204,7 @@ pub fn contact_activity(
     let limit = page_limit(limit)?;
     let mask = type_mask(types)?;
     let before = before.map(parse_cursor).transpose()?;
-    let r = resolve(store, contact_id(id)?)?;
+    let r = resolve(store, contact_id(id)?, who)?;
     let (events, next) = store
         .activity(&r.contact, mask, before.map(Into::into), limit)
         .map_err(store_error)?;
@@ -211,6 +240,8 @@ pub struct ListQuery {
     pub has_email: Option<bool>,
     pub segment: Option<String>,
     pub site: Option<String>,
+    /// Include contacts whose `valid_until` has passed. Default false.
+    pub include_invalid: Option<bool>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
@@ -236,6 +267,7 @@ const VALUATIONS: [&str; 5] = ["new", "frequent", "dormant", "lapsed", "inactive
 pub fn list_contacts(
     store: &Store,
     q: &ListQuery,
+    who: &AdminIdentity,
     settings: ContactSettings,
     now: Timestamp,
 ) -> Result<ContactList, ApiError> {
@@ -267,8 +299,11 @@ pub fn list_contacts(
         }
     };
     let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
+    let include_invalid = q.include_invalid.unwrap_or(false);
     let keep = |c: &Contact| {
-        q.site.as_ref().is_none_or(|s| &c.site == s)
+        who.sees(c.admin.confidentiality)
+            && (include_invalid || !c.invalid_at(now))
+            && q.site.as_ref().is_none_or(|s| &c.site == s)
             && q.has_email.is_none_or(|h| c.email.is_some() == h)
             && q.valuation
                 .as_deref()
@@ -362,6 +397,7 @@ pub struct TrackerContact {
 pub fn tracker_contact(
     store: &Store,
     tracker: &str,
+    who: &AdminIdentity,
     site: Option<&str>,
     now: Timestamp,
 ) -> Result<TrackerContact, ApiError> {
@@ -394,10 +430,125 @@ pub fn tracker_contact(
             ));
         }
     };
-    let r = resolve(store, id)?;
+    let r = resolve(store, id, who)?;
     Ok(TrackerContact {
         tracker_id: tracker.as_str().to_owned(),
         site,
         contact: sheet::row(&r.contact, now.as_millis()),
+    })
+}
+
+/// `GET /v1/contacts/{id}/history`: changes oldest first.
+#[derive(Debug, Serialize)]
+pub struct HistoryPage {
+    pub contact_id: String,
+    pub changes: Vec<HistoryRow>,
+    /// More changes fall in the range than `limit`: ask again from the last one's `at`.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryRow {
+    pub at: Timestamp,
+    pub who: String,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+pub const MAX_HISTORY_PAGE: usize = 1000;
+
+fn time_param(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
+    v.map(|s| {
+        Timestamp::parse(s).map(|t| t.as_millis()).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_time",
+                format!("{name} must be an RFC 3339 time such as 2026-11-01T00:00:00Z"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The history of a contact and of the contacts merged into it, from `from` up to, not
+/// including, `to`.
+pub fn contact_history(
+    store: &Store,
+    id: &str,
+    who: &AdminIdentity,
+    from: Option<&str>,
+    to: Option<&str>,
+    limit: Option<usize>,
+) -> Result<HistoryPage, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1 to {MAX_HISTORY_PAGE}"),
+        ));
+    }
+    let from = time_param("from", from)?.unwrap_or(0);
+    let to = time_param("to", to)?.unwrap_or(i64::MAX);
+    let r = resolve(store, contact_id(id)?, who)?;
+    let mut ids = vec![r.contact.id];
+    ids.extend(&r.contact.merged_ids);
+    let (entries, truncated) = store.history(&ids, from, to, limit).map_err(store_error)?;
+    Ok(HistoryPage {
+        contact_id: r.contact.id.to_string(),
+        changes: entries
+            .into_iter()
+            .map(history_row)
+            .collect::<Result<_, _>>()?,
+        truncated,
+    })
+}
+
+fn history_row(e: HistoryEntry) -> Result<HistoryRow, ApiError> {
+    Ok(HistoryRow {
+        at: Timestamp::from_millis(e.at).map_err(|_| corrupt("history time"))?,
+        who: e.who,
+        field: e.field,
+        old: e.old,
+        new: e.new,
+    })
+}
+
+/// A PATCH body checked into an edit, or the 422 naming the bad field.
+pub fn parse_patch(body: &[u8]) -> Result<crate::contacts::patch::Patch, ApiError> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not JSON: {e}")))?;
+    let serde_json::Value::Object(map) = v else {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the body must be a JSON object of fields to change",
+        ));
+    };
+    crate::contacts::patch::Patch::parse(&map).map_err(|e| ApiError::Unprocessable {
+        field: e.field,
+        message: e.message,
+    })
+}
+
+/// `{"from": id}` of an explicit merge.
+pub fn parse_merge(body: &[u8]) -> Result<ContactId, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Merge {
+        from: serde_json::Value,
+    }
+    let m: Merge = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("send {{\"from\": CONTACT_ID}}: {e}"),
+        )
+    })?;
+    let text = match &m.from {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    ContactId::parse(&text).ok_or_else(|| ApiError::Unprocessable {
+        field: "from".into(),
+        message: "must be a contact id".into(),
     })
 }

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::AdminConfig;
+use crate::contacts::Confidentiality;
 
 /// What an admin token may do. Ordered: each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +36,37 @@ impl fmt::Display for Role {
             Role::Editor => "editor",
             Role::Admin => "admin",
         })
+    }
+}
+
+impl Role {
+    /// The most confidential contact this role may see.
+    pub fn clearance(self) -> Confidentiality {
+        match self {
+            Role::Viewer => Confidentiality::Free,
+            Role::Editor => Confidentiality::Restricted,
+            Role::Admin => Confidentiality::Confidential,
+        }
+    }
+}
+
+impl AdminIdentity {
+    /// Ok when this admin's role includes `needs`; otherwise the 403 that names it.
+    pub fn require(&self, needs: Role) -> Result<(), crate::error::ApiError> {
+        if self.role >= needs {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::Forbidden {
+                needs,
+                has: self.role,
+                name: self.name.clone(),
+            })
+        }
+    }
+
+    /// May see a contact at `level`.
+    pub fn sees(&self, level: Confidentiality) -> bool {
+        level <= self.role.clearance()
     }
 }
 

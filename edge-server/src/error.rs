@@ -28,8 +28,19 @@ pub enum ApiError {
     Unavailable { reason: String, retry_after: u64 },
     #[error("a valid admin token is required: send `Authorization: Bearer <token>`")]
     Unauthorized,
+    #[error("this needs the {needs} role; the token `{name}` is a {has}")]
+    Forbidden {
+        needs: crate::auth::Role,
+        has: crate::auth::Role,
+        name: String,
+    },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// A well-formed request with a bad value: which field, and what to send instead.
+    #[error("{field} {message}")]
+    Unprocessable { field: String, message: String },
     #[error("internal error; the server log has the detail")]
     Internal,
 }
@@ -53,6 +64,9 @@ impl ApiError {
             ApiError::Unavailable { .. } => "unavailable",
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unprocessable { .. } => "invalid_field",
             ApiError::Internal => "internal",
         }
     }

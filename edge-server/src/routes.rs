@@ -16,11 +16,12 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::admin::{ContactSettings, ListQuery};
-use crate::auth::{AdminIdentity, Admins};
+use crate::auth::{AdminIdentity, Admins, Role};
+use crate::contacts::ContactId;
 use crate::error::ApiError;
 use crate::ingest::{BatchRequest, Ingest};
 use crate::sdk::{Asset, SdkAssets};
-use crate::store::Store;
+use crate::store::{AdminKind, AdminOp, Refusal, Store};
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
 pub const OPENAPI: &str = include_str!("../../protocol/openapi.json");
@@ -55,7 +56,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(tracker_contact),
         )
         .route("/v1/contacts", web::get().to(contacts_list))
-        .route("/v1/contacts/{id}", web::get().to(contact_sheet))
+        .service(
+            web::resource("/v1/contacts/{id}")
+                .route(web::get().to(contact_sheet))
+                .route(web::patch().to(contact_patch)),
+        )
+        .route("/v1/contacts/{id}/merge", web::post().to(contact_merge))
+        .route("/v1/contacts/{id}/history", web::get().to(contact_history))
         .route(
             "/v1/contacts/{id}/activity",
             web::get().to(contact_activity),
@@ -84,6 +91,9 @@ impl ResponseError for ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -366,10 +376,16 @@ async fn tracker_events(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state.admins)?;
     let state = state.into_inner();
     let page = web::block(move || {
-        crate::admin::tracker_events(&state.store, &path, query.before.as_deref(), query.limit)
+        crate::admin::tracker_events(
+            &state.store,
+            &path,
+            &who,
+            query.before.as_deref(),
+            query.limit,
+        )
     })
     .await
     .map_err(|_| ApiError::Internal)??;
@@ -388,12 +404,13 @@ async fn contact_sheet(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state.admins)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
-    let sheet =
-        blocking(move || crate::admin::contact_sheet(&state.store, &path, state.contacts, now))
-            .await?;
+    let sheet = blocking(move || {
+        crate::admin::contact_sheet(&state.store, &path, &who, state.contacts, now)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(sheet))
 }
 
@@ -412,13 +429,14 @@ async fn contact_activity(
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state.admins)?;
     let state = state.into_inner();
     let q = query.into_inner();
     let page = blocking(move || {
         crate::admin::contact_activity(
             &state.store,
             &path,
+            &who,
             q.types.as_deref(),
             q.before.as_deref(),
             q.limit,
@@ -433,12 +451,13 @@ async fn contacts_list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state.admins)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let q = query.into_inner();
-    let list = blocking(move || crate::admin::list_contacts(&state.store, &q, state.contacts, now))
-        .await?;
+    let list =
+        blocking(move || crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now))
+            .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -454,14 +473,136 @@ async fn tracker_contact(
     query: web::Query<SiteQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state.admins)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let site = query.into_inner().site;
-    let found =
-        blocking(move || crate::admin::tracker_contact(&state.store, &path, site.as_deref(), now))
-            .await?;
+    let found = blocking(move || {
+        crate::admin::tracker_contact(&state.store, &path, &who, site.as_deref(), now)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// Largest admin request body (PATCH, merge): far above any real edit.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+/// Carries out an admin operation on the writer thread and waits until it is durable.
+async fn run_admin(state: &AppState, op: AdminOp) -> Result<ContactId, ApiError> {
+    let pending = state.store.admin(op).map_err(|e| ApiError::Unavailable {
+        reason: e.to_string(),
+        retry_after: 1,
+    })?;
+    match pending.await {
+        Ok(Ok(Ok(id))) => Ok(id),
+        Ok(Ok(Err(Refusal::NotFound(id)))) => Err(ApiError::NotFound(format!("no contact {id}"))),
+        Ok(Ok(Err(Refusal::Conflict(why)))) => Err(ApiError::Conflict(why)),
+        Ok(Err(e)) => Err(ApiError::Unavailable {
+            reason: e.to_string(),
+            retry_after: 1,
+        }),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+/// `PATCH /v1/contacts/{id}`: an editor's correction; answers with the updated sheet.
+async fn contact_patch(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let id = crate::admin::contact_id(&path)?;
+    let body = read_limited(payload, MAX_ADMIN_BODY).await?;
+    let patch = crate::admin::parse_patch(&body)?;
+    let now = state.ingest.clock().now();
+    let op = AdminOp {
+        kind: AdminKind::Patch { id, patch },
+        who: who.name.clone(),
+        clearance: who.role.clearance(),
+        at: now.as_millis(),
+    };
+    let id = run_admin(&state, op).await?;
+    let state = state.into_inner();
+    let sheet =
+        blocking(move || crate::admin::sheet_of(&state.store, id, &who, state.contacts, now))
+            .await?;
+    Ok(HttpResponse::Ok().json(sheet))
+}
+
+/// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.
+async fn contact_merge(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let into = crate::admin::contact_id(&path)?;
+    let body = read_limited(payload, MAX_ADMIN_BODY).await?;
+    let from = crate::admin::parse_merge(&body)?;
+    let now = state.ingest.clock().now();
+    let op = AdminOp {
+        kind: AdminKind::Merge { into, from },
+        who: who.name.clone(),
+        clearance: who.role.clearance(),
+        at: now.as_millis(),
+    };
+    let id = run_admin(&state, op).await?;
+    let state = state.into_inner();
+    let sheet =
+        blocking(move || crate::admin::sheet_of(&state.store, id, &who, state.contacts, now))
+            .await?;
+    Ok(HttpResponse::Ok().json(sheet))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn contact_history(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let q = query.into_inner();
+    let page = blocking(move || {
+        crate::admin::contact_history(
+            &state.store,
+            &path,
+            &who,
+            q.from.as_deref(),
+            q.to.as_deref(),
+            q.limit,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Reads a body of at most `limit` bytes.
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("body_read", format!("could not read the body: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Logs one line per request: method, path, status and latency. Never headers or query

@@ -229,6 +229,55 @@ pub struct Channels {
     pub sms_subscription: Option<String>,
 }
 
+/// Who may see a contact (SecuTix): viewers see `Free` contacts, editors `Restricted` ones
+/// too, admins all. Ordered from least to most confidential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+pub enum Confidentiality {
+    #[default]
+    Free,
+    Restricted,
+    Confidential,
+}
+
+impl Confidentiality {
+    pub const ALL: [Confidentiality; 3] = [
+        Confidentiality::Free,
+        Confidentiality::Restricted,
+        Confidentiality::Confidential,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidentiality::Free => "free",
+            Confidentiality::Restricted => "restricted",
+            Confidentiality::Confidential => "confidential",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Confidentiality> {
+        Confidentiality::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What only admins set: never derived from events. Stored beside the aggregate (see
+/// `store::record`), so that contacts written before these existed still read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AdminFields {
+    pub confidentiality: Confidentiality,
+    /// From this time (ms) on the contact is invalid (SecuTix): it drops out of lists and
+    /// search, while its events are still stored.
+    pub valid_until: Option<i64>,
+}
+
+impl AdminFields {
+    /// On a merge the stricter level and the earlier end of validity win: merging never makes
+    /// a contact more visible than either part was.
+    fn absorb(&mut self, other: AdminFields) {
+        self.confidentiality = self.confidentiality.max(other.confidentiality);
+        self.valid_until = earliest(self.valid_until, other.valid_until);
+    }
+}
+
 /// Everything the sheet shows of one contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
@@ -255,6 +304,9 @@ pub struct Contact {
     pub ecommerce: Ecommerce,
     pub interest: Vec<Interest>,
     pub counts: Counts,
+    /// Encoded after the rest by `store::record`, not as part of it.
+    #[serde(skip)]
+    pub admin: AdminFields,
 }
 
 impl Contact {
@@ -280,7 +332,13 @@ impl Contact {
             ecommerce: Ecommerce::default(),
             interest: Vec::new(),
             counts: Counts::default(),
+            admin: AdminFields::default(),
         }
+    }
+
+    /// Invalidated (its `valid_until` has passed) at `now`.
+    pub fn invalid_at(&self, now: i64) -> bool {
+        self.admin.valid_until.is_some_and(|u| u <= now)
     }
 
     /// Identified: found by an email or a phone.
@@ -503,6 +561,7 @@ impl Contact {
         c.product_views += o.product_views;
         c.cart_adds += o.cart_adds;
         c.purchases += o.purchases;
+        self.admin.absorb(other.admin);
     }
 
     /// The same aggregate with every collection in one canonical order, for comparisons:

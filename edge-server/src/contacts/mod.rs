@@ -3,6 +3,7 @@
 //! - [`fact`] boils an event down to what its contact's aggregate needs.
 //! - [`aggregate`] is the per-contact summary the writer keeps current, and the merge of two.
 //! - [`sheet`] renders an aggregate as the admin API's contact sheet.
+//! - [`patch`] validates and applies an admin's edit.
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
 //!
 //! All of it is pure: the store decides which contact an event belongs to (the identity rules
@@ -10,8 +11,9 @@
 
 pub mod aggregate;
 pub mod fact;
+pub mod patch;
 pub mod rfm;
 pub mod sheet;
 
-pub use aggregate::{Contact, ContactId, Pos};
+pub use aggregate::{AdminFields, Confidentiality, Contact, ContactId, Pos};
 pub use fact::{Fact, FactKind, IdentifyFact};

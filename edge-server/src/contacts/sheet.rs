@@ -81,6 +81,12 @@ pub struct Sheet {
     pub clv: Option<Clv>,
     pub valuation: &'static str,
     pub counts: super::aggregate::Counts,
+    /// free | restricted | confidential: who may see this contact.
+    pub confidentiality: &'static str,
+    /// When the contact stops (or stopped) being valid; null while it is valid for good.
+    pub valid_until: Option<Timestamp>,
+    /// False once `valid_until` has passed: the contact is out of lists and search.
+    pub valid: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -493,6 +499,9 @@ pub fn render(
         clv,
         valuation: valuation(c.last_activity_at, now),
         counts: c.counts.clone(),
+        confidentiality: c.admin.confidentiality.as_str(),
+        valid_until: c.admin.valid_until.map(ts),
+        valid: !c.invalid_at(now),
     }
 }
 

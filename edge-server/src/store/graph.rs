@@ -10,16 +10,17 @@
 //! aggregate, both usually in memory already. A merge re-points the absorbed contact's
 //! trackers and folds two aggregates: O(trackers), whatever the length of either history.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::contacts::patch::{Change, Patch};
 use crate::contacts::rfm::Inputs;
 use crate::contacts::sheet::rfm_inputs;
-use crate::contacts::{Contact, ContactId, Fact, FactKind, IdentifyFact, Pos};
+use crate::contacts::{Confidentiality, Contact, ContactId, Fact, FactKind, IdentifyFact, Pos};
 use crate::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
-use super::record::{self, ContactRecord, IdChange};
-use super::StoreError;
+use super::record::{self, ContactRecord, HistoryEntry, IdChange};
+use super::{AdminOp, Refusal, StoreError};
 
 /// Follows merges at most this far; a longer chain means a corrupt graph.
 pub const MAX_MERGE_CHAIN: usize = 16;
@@ -38,6 +39,7 @@ pub(super) struct Working<'t> {
     rfm_gone: Vec<Vec<u8>>,
     last_contact: u64,
     last_change: u64,
+    last_history: u64,
 }
 
 impl<'t> Working<'t> {
@@ -60,6 +62,7 @@ impl<'t> Working<'t> {
             rfm_gone: Vec::new(),
             last_contact: meta(keys::META_CONTACT)?,
             last_change: meta(keys::META_ID_LOG)?,
+            last_history: meta(keys::META_HISTORY)?,
         })
     }
 
@@ -93,7 +96,7 @@ impl<'t> Working<'t> {
             let Some(bytes) = self.tree.get(keys::contact(id.get()))? else {
                 return Ok(None);
             };
-            let rec = record::decode_value(&bytes)
+            let rec = record::decode_contact(&bytes)
                 .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}")))?;
             self.contacts.insert(id, rec);
         }
@@ -166,10 +169,15 @@ impl<'t> Working<'t> {
                 id
             }
         };
+        let mut profile_before = None;
         if let FactKind::Identify(i) = &fact.kind {
-            if i.has_key() {
-                id = self.identify(site, tracker, pos, fact.at, id, i)?;
-            }
+            profile_before = Some(if i.has_key() {
+                let (target, before) = self.identify(site, tracker, pos, fact.at, id, i)?;
+                id = target;
+                before
+            } else {
+                profile(self.peek(id)?)
+            });
         }
         let new_order = match &fact.kind {
             FactKind::Purchase { order_id, .. } => {
@@ -196,7 +204,202 @@ impl<'t> Working<'t> {
                 self.rename(site, id, before, after);
             }
         }
+        // What an identify changed goes into the contact's history, as the tracker's doing.
+        if let Some(before) = profile_before {
+            let changes = diff(before, profile(self.peek(id)?));
+            self.history(id, fact.at, &format!("tracker:{tracker}"), changes);
+        }
         Ok(())
+    }
+
+    /// Records `changes` in `id`'s history.
+    fn history(&mut self, id: ContactId, at: i64, who: &str, changes: Vec<Change>) {
+        for c in changes {
+            self.last_history += 1;
+            let entry = HistoryEntry {
+                at,
+                who: who.to_owned(),
+                field: c.field,
+                old: c.old,
+                new: c.new,
+            };
+            self.put(
+                keys::history(id.get(), at, self.last_history).to_vec(),
+                Some(record::encode_value(&entry)),
+            );
+        }
+    }
+
+    /// A live contact the caller may see; the refusal to send otherwise.
+    fn visible(
+        &mut self,
+        id: ContactId,
+        clearance: Confidentiality,
+    ) -> Result<Result<&Contact, Refusal>, StoreError> {
+        match self.record(id)? {
+            Some(ContactRecord::Live(c)) if c.admin.confidentiality <= clearance => Ok(Ok(c)),
+            Some(ContactRecord::Merged(into)) => Ok(Err(Refusal::Conflict(format!(
+                "contact {id} was merged into {into}; use {into}"
+            )))),
+            _ => Ok(Err(Refusal::NotFound(id))),
+        }
+    }
+
+    /// Carries out one admin operation; on a refusal nothing has changed.
+    pub fn admin(
+        &mut self,
+        op: &AdminOp,
+        pos: Pos,
+    ) -> Result<Result<ContactId, Refusal>, StoreError> {
+        self.received_at = op.at;
+        match op {
+            AdminOp {
+                kind: super::AdminKind::Patch { id, patch },
+                ..
+            } => self.patch(*id, patch, op, pos),
+            AdminOp {
+                kind: super::AdminKind::Merge { into, from },
+                ..
+            } => self.admin_merge(*into, *from, op),
+        }
+    }
+
+    fn patch(
+        &mut self,
+        id: ContactId,
+        patch: &Patch,
+        op: &AdminOp,
+        pos: Pos,
+    ) -> Result<Result<ContactId, Refusal>, StoreError> {
+        let c = match self.visible(id, op.clearance)? {
+            Ok(c) => c,
+            Err(r) => return Ok(Err(r)),
+        };
+        let site = c.site.clone();
+        let (old_email, old_phone) = (c.email.clone(), c.phone.clone());
+        let names_before = name_keys(c);
+        // Every check first: a refusal must leave nothing half-applied.
+        let new_email = patch
+            .email
+            .as_ref()
+            .map(|e| e.as_ref().map(|e| e.as_str().to_owned()));
+        let new_phone = patch
+            .phone
+            .as_ref()
+            .map(|p| p.as_ref().map(|p| p.as_str().to_owned()));
+        for (what, new, key) in [
+            (
+                "email",
+                &new_email,
+                keys::email as fn(&str, &str) -> Vec<u8>,
+            ),
+            ("phone", &new_phone, keys::phone),
+        ] {
+            if let Some(Some(v)) = new {
+                if let Some(owner) = self.get_id(&key(v, &site))? {
+                    let owner = self.resolve(owner)?;
+                    if owner != id {
+                        return Ok(Err(Refusal::Conflict(format!(
+                            "{what} {v} belongs to contact {owner}; to make them one, merge them \
+                             with POST /v1/contacts/{id}/merge {{\"from\": {owner}}}"
+                        ))));
+                    }
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        for (field, new, old, key) in [
+            (
+                "email",
+                new_email,
+                old_email,
+                keys::email as fn(&str, &str) -> Vec<u8>,
+            ),
+            ("phone", new_phone, old_phone, keys::phone),
+        ] {
+            let Some(new) = new else { continue };
+            if new == old {
+                continue;
+            }
+            if let Some(o) = &old {
+                self.put(key(o, &site), None);
+            }
+            if let Some(n) = &new {
+                self.put_id(key(n, &site), id);
+            }
+            let c = self.live(id)?;
+            if field == "email" {
+                c.email.clone_from(&new);
+            } else {
+                c.phone.clone_from(&new);
+            }
+            changes.extend(Change::new(field, old, new));
+        }
+        let c = self.live(id)?;
+        changes.extend(patch.apply(c, op.at, pos));
+        let names_after = name_keys(c);
+        if names_before != names_after {
+            self.rename(&site, id, names_before, names_after);
+        }
+        self.history(id, op.at, &op.who, changes);
+        Ok(Ok(id))
+    }
+
+    fn admin_merge(
+        &mut self,
+        into: ContactId,
+        from: ContactId,
+        op: &AdminOp,
+    ) -> Result<Result<ContactId, Refusal>, StoreError> {
+        if into == from {
+            return Ok(Err(Refusal::Conflict(format!(
+                "contact {into} cannot be merged into itself"
+            ))));
+        }
+        let mut sites = Vec::new();
+        for id in [into, from] {
+            match self.visible(id, op.clearance)? {
+                Ok(c) if c.identified() => sites.push(c.site.clone()),
+                Ok(_) => {
+                    return Ok(Err(Refusal::Conflict(format!(
+                        "contact {id} is anonymous; only identified contacts are merged by hand \
+                         (an anonymous one joins its contact when the shopper logs in)"
+                    ))))
+                }
+                Err(r) => return Ok(Err(r)),
+            }
+        }
+        if sites[0] != sites[1] {
+            return Ok(Err(Refusal::Conflict(format!(
+                "contacts {into} and {from} belong to different sites ({} and {})",
+                sites[0], sites[1]
+            ))));
+        }
+        let site = sites.swap_remove(0);
+        let moved = self.merge(&site, from, into)?;
+        self.log(
+            &site,
+            "admin_merge",
+            op.at,
+            Pos::default(),
+            from,
+            into,
+            moved,
+        );
+        let merged = |field: &str, id: ContactId| Change::new(field, None, Some(id.to_string()));
+        self.history(
+            into,
+            op.at,
+            &op.who,
+            merged("merged_contact", from).into_iter().collect(),
+        );
+        self.history(
+            from,
+            op.at,
+            &op.who,
+            merged("merged_into", into).into_iter().collect(),
+        );
+        Ok(Ok(into))
     }
 
     fn rename(&mut self, site: &str, id: ContactId, before: Vec<String>, after: Vec<String>) {
@@ -218,7 +421,8 @@ impl<'t> Working<'t> {
     }
 
     /// Carries out the identity rules for an identify of `tracker`, whose contact is `id`.
-    /// Returns the contact the tracker points at afterwards.
+    /// Returns the contact the tracker points at afterwards, and that contact's profile before
+    /// the identify gave it any value (for its history).
     fn identify(
         &mut self,
         site: &str,
@@ -227,7 +431,7 @@ impl<'t> Working<'t> {
         event_at: i64,
         id: ContactId,
         i: &IdentifyFact,
-    ) -> Result<ContactId, StoreError> {
+    ) -> Result<(ContactId, BTreeMap<String, String>), StoreError> {
         let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
         let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
         let owners = Owners {
@@ -280,9 +484,18 @@ impl<'t> Working<'t> {
             Decision::Merge { from, into } => {
                 let moved = self.merge(site, from, into)?;
                 self.log(site, "merge", event_at, pos, from, into, moved);
+                let who = format!("tracker:{tracker}");
+                let merged = |field: &str, id: ContactId| {
+                    Change::new(field, None, Some(id.to_string()))
+                        .into_iter()
+                        .collect()
+                };
+                self.history(into, event_at, &who, merged("merged_contact", from));
+                self.history(from, event_at, &who, merged("merged_into", into));
                 into
             }
         };
+        let before = profile(self.peek(target)?);
         // The values nobody else holds go to the target, where it has none.
         let c = self.live(target)?;
         let mut claim_email = None;
@@ -298,7 +511,7 @@ impl<'t> Working<'t> {
         for k in [claim_email, claim_phone].into_iter().flatten() {
             self.put_id(k, target);
         }
-        Ok(target)
+        Ok((target, before))
     }
 
     /// Ends `tracker`'s stretch in `from` just before `pos` and starts one in `to` at `pos`.
@@ -409,12 +622,48 @@ impl<'t> Working<'t> {
         }
         for id in self.dirty_contacts {
             if let Some(rec) = self.contacts.get(&id) {
-                batch.insert(&keys::contact(id.get())[..], record::encode_value(rec));
+                batch.insert(&keys::contact(id.get())[..], record::encode_contact(rec));
             }
         }
         batch.insert(keys::META_CONTACT, &keys::encode_u64(self.last_contact)[..]);
         batch.insert(keys::META_ID_LOG, &keys::encode_u64(self.last_change)[..]);
+        batch.insert(keys::META_HISTORY, &keys::encode_u64(self.last_history)[..]);
     }
+}
+
+/// The profile fields history follows, as text: the identity values, names, birth date and
+/// custom fields.
+fn profile(c: &Contact) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, v) in [("email", &c.email), ("phone", &c.phone)] {
+        if let Some(v) = v {
+            out.insert(k.to_owned(), v.clone());
+        }
+    }
+    for (k, v) in [
+        ("first_name", &c.first_name),
+        ("last_name", &c.last_name),
+        ("birth_date", &c.birth_date),
+    ] {
+        if let Some(v) = v {
+            out.insert(k.to_owned(), v.value.clone());
+        }
+    }
+    for (k, v) in &c.custom {
+        out.insert(format!("custom.{k}"), v.value.clone());
+    }
+    out
+}
+
+fn diff(mut before: BTreeMap<String, String>, after: BTreeMap<String, String>) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (k, new) in after {
+        changes.extend(Change::new(&k, before.remove(&k), Some(new)));
+    }
+    for (k, old) in before {
+        changes.extend(Change::new(&k, Some(old), None));
+    }
+    changes
 }
 
 /// The lower-cased names a contact is found by: "first last" and "last".

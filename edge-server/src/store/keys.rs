@@ -37,10 +37,12 @@ const NAME: u8 = b'n';
 const ORDER: u8 = b'o';
 const RFM: u8 = b'r';
 const ID_LOG: u8 = b'g';
+const HISTORY: u8 = b'h';
 pub const META_SEQ: &[u8] = b"m:seq";
 pub const PROBE: &[u8] = b"m:probe";
 pub const META_CONTACT: &[u8] = b"m:contact";
 pub const META_ID_LOG: &[u8] = b"m:idlog";
+pub const META_HISTORY: &[u8] = b"m:hist";
 const META_RFM: &[u8] = b"m:rfm:";
 
 fn with_prefix(tag: u8, id: &str, extra: usize) -> Vec<u8> {
@@ -177,6 +179,24 @@ pub fn id_log(n: u64) -> [u8; 9] {
 }
 
 pub const ID_LOG_PREFIX: &[u8] = &[ID_LOG];
+
+/// One change in a contact's history: `h id at n`, so that a contact's history is one range
+/// in time order (`n` breaks ties and keeps keys unique).
+pub fn history(id: u64, at: i64, n: u64) -> [u8; 25] {
+    let mut k = [HISTORY; 25];
+    k[1..9].copy_from_slice(&id.to_be_bytes());
+    k[9..17].copy_from_slice(&u64::try_from(at).unwrap_or(0).to_be_bytes());
+    k[17..].copy_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The first key of `id`'s history at or after `at`.
+pub fn history_from(id: u64, at: i64) -> [u8; 17] {
+    let mut k = [HISTORY; 17];
+    k[1..9].copy_from_slice(&id.to_be_bytes());
+    k[9..].copy_from_slice(&u64::try_from(at).unwrap_or(0).to_be_bytes());
+    k
+}
 
 pub fn encode_u64(v: u64) -> [u8; 8] {
     v.to_be_bytes()

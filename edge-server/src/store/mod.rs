@@ -19,10 +19,11 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
-pub use record::{type_bit, ContactRecord, EventFields, IdChange};
+pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
 
+use crate::contacts::patch::Patch;
 use crate::contacts::rfm::{Inputs, Quintiles};
-use crate::contacts::{Contact, ContactId, Fact, Pos};
+use crate::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
 
 use crate::config::StoreConfig;
 
@@ -48,6 +49,44 @@ pub enum SubmitError {
     #[error("the store is shutting down")]
     Closed,
 }
+
+/// An admin's change to contacts, carried out on the writer thread like identity changes, so
+/// that it is atomic and serialised with the events being folded in.
+#[derive(Debug, Clone)]
+pub struct AdminOp {
+    pub kind: AdminKind,
+    /// The token's name, for the history.
+    pub who: String,
+    /// The most confidential contact the caller may see; others are refused as absent.
+    pub clearance: Confidentiality,
+    /// When it was asked for (ms).
+    pub at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdminKind {
+    Patch {
+        id: ContactId,
+        patch: Patch,
+    },
+    /// Merges `from` into `into`, as a login would.
+    Merge {
+        into: ContactId,
+        from: ContactId,
+    },
+}
+
+/// Why an admin operation was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no contact {0}")]
+    NotFound(ContactId),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// What an admin operation came to: the contact it changed, once durable.
+pub type AdminResult = Result<Result<ContactId, Refusal>, StoreError>;
 
 /// One event ready to store: its record is already encoded, and what it tells about its
 /// contact already boiled down, so the writer thread parses nothing.
@@ -192,6 +231,13 @@ impl Store {
     pub fn submit(&self, req: WriteRequest) -> Result<PendingWrite, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.send(writer::Command::Write(req, tx))?;
+        Ok(rx)
+    }
+
+    /// Queues an admin operation. The receiver answers once its change is on disk.
+    pub fn admin(&self, op: AdminOp) -> Result<oneshot::Receiver<AdminResult>, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(writer::Command::Admin(op, tx))?;
         Ok(rx)
     }
 
@@ -360,7 +406,7 @@ impl SpanScan {
 impl Store {
     fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
         match self.inner.tree.get(keys::contact(id.get()))? {
-            Some(v) => record::decode_value(&v)
+            Some(v) => record::decode_contact(&v)
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}"))),
             None => Ok(None),
@@ -473,7 +519,7 @@ impl Store {
                     Ok(kv) => kv,
                     Err(e) => return Some(Err(e.into())),
                 };
-                match record::decode_value::<ContactRecord>(&v) {
+                match record::decode_contact(&v) {
                     Ok(ContactRecord::Live(c)) => Some(Ok(*c)),
                     Ok(ContactRecord::Merged(_)) => None,
                     Err(e) => Some(Err(StoreError::Corrupt(e.to_string()))),
@@ -541,6 +587,32 @@ impl Store {
     }
 
     /// Every identity change, oldest first.
+    /// The history of `ids` (a contact and those merged into it) from `from` up to, not
+    /// including, `to`, oldest first; at most `limit` entries, and whether more remain.
+    pub fn history(
+        &self,
+        ids: &[ContactId],
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+        let mut all = Vec::new();
+        for id in ids {
+            let range = keys::history_from(id.get(), from)..keys::history_from(id.get(), to);
+            // Each id's entries come in time order; a few more than the page tell if more remain.
+            for kv in self.inner.tree.range(range).take(limit + 1) {
+                let (k, v) = kv?;
+                let e: HistoryEntry = record::decode_value(&v)
+                    .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
+                all.push((e.at, k.to_vec(), e));
+            }
+        }
+        all.sort_by(|a, b| (a.0, &a.1[17..]).cmp(&(b.0, &b.1[17..])));
+        let more = all.len() > limit;
+        all.truncate(limit);
+        Ok((all.into_iter().map(|(_, _, e)| e).collect(), more))
+    }
+
     pub fn id_changes(&self) -> Result<Vec<IdChange>, StoreError> {
         let mut out = Vec::new();
         for item in self.inner.tree.scan_prefix(keys::ID_LOG_PREFIX) {

@@ -5,7 +5,9 @@
 //! `i` set when the chunk holds an event of `EventType::ALL[i]`, so that a filtered read skips
 //! chunks without decompressing them. Version 1 chunks (no `types`) are still read.
 //!
-//! Contacts, identity changes and RFM inputs are `[1] postcard(value)`. Events are encoded on
+//! Identity changes, history and RFM inputs are `[1] postcard(value)`; contacts are
+//! `[2] postcard(aggregate) postcard(admin fields)` (version 1, without the admin fields, still
+//! reads). Events are encoded on
 //! the request's worker thread; the single writer thread concatenates and compresses them.
 //! Compression pays for itself: sled spends about 15 ns per value byte, and the events of one
 //! browser repeat the same user agent, URLs and product names, so chunks shrink 3-5×.
@@ -21,6 +23,7 @@ use crate::contacts::{Contact, ContactId, Pos};
 const CHUNK_V1: u8 = 1;
 const CHUNK_V2: u8 = 2;
 const VALUE_V1: u8 = 1;
+const CONTACT_V2: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct HeaderV1<'a> {
@@ -157,6 +160,18 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<(ChunkHeader, Vec<EventFields>), Dec
     Ok((header, events))
 }
 
+/// One change to a contact, as its history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When the change was made (ms): the edit's time, or the event's for an identify.
+    pub at: i64,
+    /// The admin token's name, or `tracker:<id>`.
+    pub who: String,
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
 /// A contact record: the live aggregate, or where it went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ContactRecord {
@@ -190,6 +205,37 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
         out.extend_from_slice(&bytes);
     }
     out
+}
+
+/// A contact record: `[2] postcard(record) postcard(admin fields)` for a live contact. The
+/// admin fields ride after the aggregate rather than inside it so that version 1 records,
+/// written before they existed, still read (with the defaults).
+pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
+    match rec {
+        ContactRecord::Live(c) => {
+            let mut out = vec![CONTACT_V2];
+            if let (Ok(a), Ok(b)) = (postcard::to_allocvec(rec), postcard::to_allocvec(&c.admin)) {
+                out.extend_from_slice(&a);
+                out.extend_from_slice(&b);
+            }
+            out
+        }
+        ContactRecord::Merged(_) => encode_value(rec),
+    }
+}
+
+pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
+    match bytes.split_first() {
+        Some((&CONTACT_V2, rest)) => {
+            let bad = |e: postcard::Error| DecodeError(e.to_string());
+            let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
+            if let ContactRecord::Live(c) = &mut rec {
+                c.admin = postcard::from_bytes(rest).map_err(bad)?;
+            }
+            Ok(rec)
+        }
+        _ => decode_value(bytes),
+    }
 }
 
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {

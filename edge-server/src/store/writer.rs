@@ -29,6 +29,8 @@ pub(super) enum Command {
         WriteRequest,
         oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
     ),
+    /// An admin's change to contacts.
+    Admin(super::AdminOp, oneshot::Sender<super::AdminResult>),
     /// Write and flush a marker: proves the store takes writes.
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
     /// Finish what was queued before this, flush, and stop.
@@ -47,6 +49,7 @@ pub(super) struct Writer {
 struct Applied {
     replies: Vec<(Reply, Vec<Outcome>)>,
     probes: Vec<ProbeReply>,
+    admin: Vec<(AdminReply, AdminOutcome)>,
 }
 
 /// Groups applied but not yet flushed, at most. When the disk falls this far behind, the writer
@@ -81,6 +84,8 @@ fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, Joi
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
+type AdminReply = oneshot::Sender<super::AdminResult>;
+type AdminOutcome = Result<crate::contacts::ContactId, super::Refusal>;
 /// An accepted event's encoded record, its dedupe key and its index in the request.
 type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 
@@ -89,6 +94,7 @@ type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 struct Group {
     writes: Vec<(WriteRequest, Reply)>,
     probes: Vec<(i64, ProbeReply)>,
+    admin: Vec<(super::AdminOp, AdminReply)>,
     events: usize,
 }
 
@@ -103,6 +109,11 @@ impl Group {
             }
             Command::Probe(at, reply) => {
                 self.probes.push((at, reply));
+                false
+            }
+            Command::Admin(op, reply) => {
+                self.events += 1;
+                self.admin.push((op, reply));
                 false
             }
             Command::Stop => true,
@@ -131,7 +142,7 @@ impl Writer {
                     Err(TryRecvError::Disconnected) => stopping = true,
                 }
             }
-            self.commit(group.writes, group.probes, &flusher);
+            self.commit(group, &flusher);
         }
         // The flusher answers every group it was handed, flushes, and stops.
         drop(flusher);
@@ -139,12 +150,13 @@ impl Writer {
         tracing::info!(last_seq = self.last_seq, "store writer stopped");
     }
 
-    fn commit(
-        &mut self,
-        writes: Vec<(WriteRequest, Reply)>,
-        probes: Vec<(i64, ProbeReply)>,
-        flusher: &SyncSender<Applied>,
-    ) {
+    fn commit(&mut self, group: Group, flusher: &SyncSender<Applied>) {
+        let Group {
+            writes,
+            probes,
+            admin,
+            ..
+        } = group;
         let start_seq = self.last_seq;
         let mut batch = sled::Batch::default();
         // Within a group, a repeat is caught here; across groups, by the dedupe index.
@@ -222,6 +234,22 @@ impl Writer {
             }
             outcomes_all.push(outcomes);
         }
+        // Admin operations after the group's events, stamped after them.
+        let mut admin_outcomes = Vec::with_capacity(admin.len());
+        for (op, _) in &admin {
+            let pos = Pos {
+                seq: self.last_seq,
+                index: u32::MAX,
+            };
+            match graph.as_mut().map(|g| g.admin(op, pos)) {
+                Some(Ok(outcome)) => admin_outcomes.push(outcome),
+                Some(Err(e)) => {
+                    read_error = Some(e);
+                    graph = None;
+                }
+                None => {}
+            }
+        }
         for (at, _) in &probes {
             batch.insert(
                 keys::PROBE,
@@ -254,10 +282,17 @@ impl Writer {
                     .zip(outcomes_all)
                     .collect();
                 let probes = probes.into_iter().map(|(_, reply)| reply).collect();
+                let admin = admin
+                    .into_iter()
+                    .map(|(_, reply)| reply)
+                    .zip(admin_outcomes)
+                    .collect();
                 // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
-                if let Err(std::sync::mpsc::SendError(g)) =
-                    flusher.send(Applied { replies, probes })
-                {
+                if let Err(std::sync::mpsc::SendError(g)) = flusher.send(Applied {
+                    replies,
+                    probes,
+                    admin,
+                }) {
                     answer_all(g, Err(StoreError::Sled("the flusher stopped".into())));
                 }
             }
@@ -270,7 +305,19 @@ impl Writer {
                     .map(|(_, reply)| (reply, Vec::new()))
                     .collect();
                 let probes = probes.into_iter().map(|(_, reply)| reply).collect();
-                answer_all(Applied { replies, probes }, Err(e));
+                // The outcomes are dropped: each reply gets the error.
+                let admin = admin
+                    .into_iter()
+                    .map(|(_, reply)| (reply, Err(super::Refusal::Conflict(String::new()))))
+                    .collect();
+                answer_all(
+                    Applied {
+                        replies,
+                        probes,
+                        admin,
+                    },
+                    Err(e),
+                );
             }
         }
     }
@@ -282,5 +329,8 @@ fn answer_all(g: Applied, result: Result<(), StoreError>) {
     }
     for reply in g.probes {
         let _ = reply.send(result.clone());
+    }
+    for (reply, outcome) in g.admin {
+        let _ = reply.send(result.clone().map(|()| outcome));
     }
 }

@@ -1,0 +1,437 @@
+//! An admin's edit of a contact (`PATCH /v1/contacts/{id}`): parsed and validated whole before
+//! anything is applied, so a bad value refuses the edit and nothing is half-done.
+//!
+//! A field left out is not touched; `null` clears it. The email and phone are the identity
+//! graph's business (they move index entries), so [`Patch::apply`] leaves them to the store and
+//! applies the rest.
+
+use std::collections::BTreeMap;
+
+use footprint_protocol::{BirthDate, ConsentState};
+use serde_json::{Map, Value};
+
+use super::aggregate::{Confidentiality, Contact, Pos, Stamped};
+use crate::identity::{Email, Phone};
+
+/// Longest first or last name, as for identify.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest custom field name.
+pub const MAX_CUSTOM_KEY_CHARS: usize = 64;
+/// Largest custom value, as JSON text.
+pub const MAX_CUSTOM_VALUE_BYTES: usize = 4096;
+
+pub const EMAIL_STATUSES: [&str; 4] = ["active", "bounced", "blocked", "paused"];
+pub const SMS_STATUSES: [&str; 3] = ["active", "bounced", "paused"];
+pub const SUBSCRIPTIONS: [&str; 3] = ["subscribed", "unsubscribed", "not_subscribed"];
+
+/// A refused value: the field (`custom.size` for a custom field) and what to send instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+fn refuse(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A set-or-clear: `None` is "not in the patch", `Some(None)` is `null`.
+pub type Edit<T> = Option<Option<T>>;
+
+/// A validated edit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub email: Edit<Email>,
+    pub phone: Edit<Phone>,
+    pub first_name: Edit<String>,
+    pub last_name: Edit<String>,
+    pub birth_date: Edit<String>,
+    /// Each value as JSON text; `None` removes the field.
+    pub custom: BTreeMap<String, Option<String>>,
+    pub email_status: Option<String>,
+    pub newsletter: Option<String>,
+    pub sms_status: Option<String>,
+    pub sms_subscription: Option<String>,
+    pub consent: Option<ConsentState>,
+    pub confidentiality: Option<Confidentiality>,
+    /// Ms since the epoch; `Some(None)` revalidates.
+    pub valid_until: Edit<i64>,
+}
+
+/// One change to a contact, as its history records it: the old and new values as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl Change {
+    pub fn new(field: &str, old: Option<String>, new: Option<String>) -> Option<Change> {
+        (old != new).then(|| Change {
+            field: field.to_owned(),
+            old,
+            new,
+        })
+    }
+}
+
+pub const FIELDS: [&str; 14] = [
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "custom",
+    "email_status",
+    "newsletter",
+    "sms_status",
+    "sms_subscription",
+    "consent",
+    "confidentiality",
+    "valid_until",
+    // Accepted as a synonym of `phone`, the sheet's name for it.
+    "mobile_phone",
+];
+
+fn text<'a>(field: &str, v: &'a Value) -> Result<Option<&'a str>, FieldError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        _ => Err(refuse(field, "must be a string or null")),
+    }
+}
+
+fn one_of(field: &str, v: &Value, allowed: &[&str]) -> Result<String, FieldError> {
+    match v.as_str() {
+        Some(s) if allowed.contains(&s) => Ok(s.to_owned()),
+        _ => Err(refuse(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        )),
+    }
+}
+
+fn name(field: &str, v: &Value) -> Result<Option<String>, FieldError> {
+    let Some(s) = text(field, v)? else {
+        return Ok(None);
+    };
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > MAX_NAME_CHARS || s.chars().any(char::is_control) {
+        return Err(refuse(
+            field,
+            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters, or null"),
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}
+
+/// An RFC 3339 time, as ms since the epoch.
+fn instant(field: &str, v: &Value) -> Result<Option<i64>, FieldError> {
+    let Some(s) = text(field, v)? else {
+        return Ok(None);
+    };
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            refuse(
+                field,
+                "must be an RFC 3339 time such as 2026-12-31T00:00:00Z, or null",
+            )
+        })?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map(Some)
+        .map_err(|_| refuse(field, "is out of range"))
+}
+
+impl Patch {
+    /// Validates a PATCH body. The first bad field refuses the whole edit.
+    pub fn parse(body: &Map<String, Value>) -> Result<Patch, FieldError> {
+        if body.is_empty() {
+            return Err(refuse(
+                "body",
+                format!("changes nothing; send any of {}", FIELDS[..13].join(", ")),
+            ));
+        }
+        let mut p = Patch::default();
+        for (k, v) in body {
+            match k.as_str() {
+                "email" => {
+                    p.email = Some(
+                        text(k, v)?
+                            .map(|s| Email::normalize(s).map_err(|why| refuse(k, why.to_string())))
+                            .transpose()?,
+                    )
+                }
+                "phone" | "mobile_phone" => {
+                    // E.164: an admin types the country code; no region is assumed.
+                    p.phone = Some(
+                        text(k, v)?
+                            .map(|s| {
+                                Phone::normalize(s, None).map_err(|why| {
+                                    refuse(
+                                        k,
+                                        format!("{why}; write it in E.164, e.g. +34600111222"),
+                                    )
+                                })
+                            })
+                            .transpose()?,
+                    )
+                }
+                "first_name" => p.first_name = Some(name(k, v)?),
+                "last_name" => p.last_name = Some(name(k, v)?),
+                "birth_date" => {
+                    p.birth_date = Some(
+                        text(k, v)?
+                            .map(|s| {
+                                BirthDate::parse(s)
+                                    .map(|d| d.to_string())
+                                    .map_err(|why| refuse(k, why))
+                            })
+                            .transpose()?,
+                    )
+                }
+                "custom" => {
+                    let Value::Object(fields) = v else {
+                        return Err(refuse(k, "must be an object of field names to values"));
+                    };
+                    for (name, value) in fields {
+                        let field = format!("custom.{name}");
+                        let n = name.chars().count();
+                        if n == 0 || n > MAX_CUSTOM_KEY_CHARS || name.chars().any(char::is_control)
+                        {
+                            return Err(refuse(
+                                &field,
+                                format!("needs a name of 1 to {MAX_CUSTOM_KEY_CHARS} characters"),
+                            ));
+                        }
+                        let json = match value {
+                            Value::Null => None,
+                            Value::Object(_) | Value::Array(_) => {
+                                return Err(refuse(
+                                    &field,
+                                    "must be a string, number or boolean (null removes it)",
+                                ))
+                            }
+                            v => Some(v.to_string()),
+                        };
+                        if json
+                            .as_ref()
+                            .is_some_and(|j| j.len() > MAX_CUSTOM_VALUE_BYTES)
+                        {
+                            return Err(refuse(
+                                &field,
+                                format!("is over {MAX_CUSTOM_VALUE_BYTES} bytes"),
+                            ));
+                        }
+                        p.custom.insert(name.clone(), json);
+                    }
+                }
+                "email_status" => p.email_status = Some(one_of(k, v, &EMAIL_STATUSES)?),
+                "newsletter" => p.newsletter = Some(one_of(k, v, &SUBSCRIPTIONS)?),
+                "sms_status" => p.sms_status = Some(one_of(k, v, &SMS_STATUSES)?),
+                "sms_subscription" => p.sms_subscription = Some(one_of(k, v, &SUBSCRIPTIONS)?),
+                "consent" => {
+                    p.consent = Some(match one_of(k, v, &["yes", "no", "not_set"])?.as_str() {
+                        "yes" => ConsentState::Yes,
+                        "no" => ConsentState::No,
+                        _ => ConsentState::NotSet,
+                    })
+                }
+                "confidentiality" => {
+                    p.confidentiality =
+                        Some(v.as_str().and_then(Confidentiality::parse).ok_or_else(|| {
+                            refuse(k, "must be one of free, restricted, confidential")
+                        })?)
+                }
+                "valid_until" => p.valid_until = Some(instant(k, v)?),
+                _ => {
+                    return Err(refuse(
+                        k,
+                        format!(
+                            "is not an editable field; use any of {}",
+                            FIELDS[..13].join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Applies everything but the email and phone to `c`, stamped `at` (an admin's edit is the
+    /// latest value until an event newer than it says otherwise). Returns what changed.
+    pub fn apply(&self, c: &mut Contact, at: i64, pos: Pos) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let stamped = |v: &Option<String>| v.clone().map(|value| Stamped { at, pos, value });
+        let value = |s: &Option<Stamped<String>>| s.as_ref().map(|s| s.value.clone());
+        for (field, edit, slot) in [
+            ("first_name", &self.first_name, &mut c.first_name),
+            ("last_name", &self.last_name, &mut c.last_name),
+            ("birth_date", &self.birth_date, &mut c.birth_date),
+        ] {
+            if let Some(new) = edit {
+                changes.extend(Change::new(field, value(slot), new.clone()));
+                *slot = stamped(new);
+            }
+        }
+        for (k, new) in &self.custom {
+            let old = c.custom.get(k).map(|s| s.value.clone());
+            changes.extend(Change::new(&format!("custom.{k}"), old, new.clone()));
+            match stamped(new) {
+                Some(s) => c.custom.insert(k.clone(), s),
+                None => c.custom.remove(k),
+            };
+        }
+        let ch = &mut c.channels;
+        for (field, edit, slot) in [
+            ("email_status", &self.email_status, &mut ch.email_status),
+            ("newsletter", &self.newsletter, &mut ch.newsletter),
+            ("sms_status", &self.sms_status, &mut ch.sms_status),
+            (
+                "sms_subscription",
+                &self.sms_subscription,
+                &mut ch.sms_subscription,
+            ),
+        ] {
+            if let Some(new) = edit {
+                changes.extend(Change::new(field, slot.clone(), Some(new.clone())));
+                *slot = Some(new.clone());
+            }
+        }
+        if let Some(new) = self.consent {
+            let old = c.consent.as_ref().map(|s| consent_str(s.value).to_owned());
+            changes.extend(Change::new(
+                "consent",
+                old,
+                Some(consent_str(new).to_owned()),
+            ));
+            c.consent = Some(Stamped {
+                at,
+                pos,
+                value: new,
+            });
+        }
+        if let Some(new) = self.confidentiality {
+            let old = c.admin.confidentiality;
+            changes.extend(Change::new(
+                "confidentiality",
+                Some(old.as_str().to_owned()),
+                Some(new.as_str().to_owned()),
+            ));
+            c.admin.confidentiality = new;
+        }
+        if let Some(new) = self.valid_until {
+            changes.extend(Change::new(
+                "valid_until",
+                c.admin.valid_until.map(time_text),
+                new.map(time_text),
+            ));
+            c.admin.valid_until = new;
+        }
+        changes
+    }
+}
+
+pub fn consent_str(c: ConsentState) -> &'static str {
+    match c {
+        ConsentState::Yes => "yes",
+        ConsentState::No => "no",
+        ConsentState::NotSet => "not_set",
+    }
+}
+
+/// A time as history shows it: RFC 3339, UTC, milliseconds.
+pub fn time_text(ms: i64) -> String {
+    footprint_protocol::Timestamp::from_millis(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contacts::ContactId;
+
+    fn parse(v: Value) -> Result<Patch, FieldError> {
+        Patch::parse(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn every_bad_value_names_its_field() {
+        for (body, field) in [
+            (serde_json::json!({"email": "not-an-email"}), "email"),
+            (serde_json::json!({"phone": "600111222"}), "phone"),
+            (
+                serde_json::json!({"birth_date": "1990-02-30"}),
+                "birth_date",
+            ),
+            (serde_json::json!({"newsletter": "yes"}), "newsletter"),
+            (serde_json::json!({"email_status": "gone"}), "email_status"),
+            (serde_json::json!({"sms_status": "blocked"}), "sms_status"),
+            (serde_json::json!({"consent": true}), "consent"),
+            (
+                serde_json::json!({"confidentiality": "secret"}),
+                "confidentiality",
+            ),
+            (
+                serde_json::json!({"valid_until": "tomorrow"}),
+                "valid_until",
+            ),
+            (serde_json::json!({"custom": {"size": [1]}}), "custom.size"),
+            (serde_json::json!({"custom": {"": 1}}), "custom."),
+            (serde_json::json!({"first_name": ""}), "first_name"),
+            (serde_json::json!({"first_name": 3}), "first_name"),
+            (serde_json::json!({"shoe_size": 3}), "shoe_size"),
+            (serde_json::json!({}), "body"),
+        ] {
+            let e = parse(body.clone()).unwrap_err();
+            assert_eq!(e.field, field, "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_patch_applies_and_reports_only_what_changed() {
+        let mut c = Contact::new(ContactId::FIRST, "shop", 0);
+        let p = parse(serde_json::json!({
+            "first_name": " Ana ", "birth_date": "1990-02-03", "custom": {"size": 42, "vip": true},
+            "newsletter": "subscribed", "consent": "yes", "confidentiality": "restricted",
+            "valid_until": "2027-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let pos = Pos { seq: 9, index: 0 };
+        let changes = p.apply(&mut c, 1_000, pos);
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "first_name",
+                "birth_date",
+                "custom.size",
+                "custom.vip",
+                "newsletter",
+                "consent",
+                "confidentiality",
+                "valid_until"
+            ]
+        );
+        assert_eq!(c.first_name.as_ref().unwrap().value, "Ana");
+        assert_eq!(c.custom["size"].value, "42");
+        assert_eq!(c.admin.confidentiality, Confidentiality::Restricted);
+        assert_eq!(changes[7].new.as_deref(), Some("2027-01-01T00:00:00.000Z"));
+        // The same patch again changes nothing.
+        assert!(p.apply(&mut c, 2_000, pos).is_empty());
+        // null clears.
+        let clear = parse(
+            serde_json::json!({"first_name": null, "custom": {"vip": null}, "valid_until": null}),
+        )
+        .unwrap();
+        let changes = clear.apply(&mut c, 3_000, pos);
+        assert_eq!(changes.len(), 3);
+        assert!(c.first_name.is_none() && !c.custom.contains_key("vip"));
+        assert!(c.admin.valid_until.is_none());
+    }
+}
