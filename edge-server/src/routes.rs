@@ -519,7 +519,10 @@ async fn contact_patch(
     let patch = crate::admin::parse_patch(&body)?;
     let now = state.ingest.clock().now();
     let op = AdminOp {
-        kind: AdminKind::Patch { id, patch },
+        kind: AdminKind::Patch {
+            id,
+            patch: Box::new(patch),
+        },
         who: who.name.clone(),
         clearance: who.role.clearance(),
         at: now.as_millis(),

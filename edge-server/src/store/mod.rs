@@ -67,7 +67,7 @@ pub struct AdminOp {
 pub enum AdminKind {
     Patch {
         id: ContactId,
-        patch: Patch,
+        patch: Box<Patch>,
     },
     /// Merges `from` into `into`, as a login would.
     Merge {
@@ -237,7 +237,7 @@ impl Store {
     /// Queues an admin operation. The receiver answers once its change is on disk.
     pub fn admin(&self, op: AdminOp) -> Result<oneshot::Receiver<AdminResult>, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Admin(op, tx))?;
+        self.send(writer::Command::Admin(Box::new(op), tx))?;
         Ok(rx)
     }
 

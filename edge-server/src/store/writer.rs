@@ -30,7 +30,7 @@ pub(super) enum Command {
         oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
     ),
     /// An admin's change to contacts.
-    Admin(super::AdminOp, oneshot::Sender<super::AdminResult>),
+    Admin(Box<super::AdminOp>, oneshot::Sender<super::AdminResult>),
     /// Write and flush a marker: proves the store takes writes.
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
     /// Finish what was queued before this, flush, and stop.
@@ -94,7 +94,7 @@ type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 struct Group {
     writes: Vec<(WriteRequest, Reply)>,
     probes: Vec<(i64, ProbeReply)>,
-    admin: Vec<(super::AdminOp, AdminReply)>,
+    admin: Vec<(Box<super::AdminOp>, AdminReply)>,
     events: usize,
 }
 
