@@ -2,12 +2,15 @@
 //! 127.0.0.1:0 with its own temporary data directory (see `util`), except `inproc`, which builds
 //! the same app in-process to swap in a failing sink.
 
+mod lab;
 mod util;
 
 // The ingest contract: valid, mixed, duplicate and text/plain batches, and time correction.
 mod ingest;
 // Every error status and its JSON body; hostile input.
 mod admin;
+// Roles, confidentiality, edits, history, invalidation, explicit merges.
+mod admin_ops;
 mod cors;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
 mod contacts;

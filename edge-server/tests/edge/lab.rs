@@ -1,0 +1,203 @@
+//! The app in-process over a real store, with a clock the test moves, and builders of
+//! tracker events: shared by the contact and admin-operation tests.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix_web::test as web_test;
+use actix_web::App;
+use footprint_edge::admin::ContactSettings;
+use footprint_edge::auth::Admins;
+use footprint_edge::config::{Config, Overrides};
+use footprint_edge::ingest::{BatchRequest, Clock, Ingest};
+use footprint_edge::routes::{self, AppState};
+use footprint_edge::store::Store;
+use footprint_protocol::{BatchResponse, Timestamp};
+use serde_json::{json, Value};
+
+use crate::util::{config, NO_LIMITS, SITE, TOKEN};
+
+/// Tokens of the other two roles; [`TOKEN`] is an admin's.
+pub const VIEWER: &str = "test-viewer-token-0123456789";
+pub const EDITOR: &str = "test-editor-token-0123456789";
+
+/// 2026-11-20T10:00:00Z.
+pub const T0: i64 = 1_795_168_800_000;
+pub const MIN: i64 = 60_000;
+pub const DAY: i64 = 86_400_000;
+
+pub struct TestClock(pub AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::SeqCst)).unwrap()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub fn iso(ms: i64) -> String {
+    Timestamp::from_millis(ms).unwrap().to_string()
+}
+
+/// An event of `tracker` at `at`.
+pub fn ev(tracker: &str, ty: &str, at: i64, props: Value) -> Value {
+    let n = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    json!({
+        "message_id": format!("m{n}"), "tracker_id": tracker, "type": ty,
+        "timestamp": iso(at),
+        "context": {"user_agent": format!("agent-of-{tracker}")},
+        "properties": props
+    })
+}
+
+pub fn page(tracker: &str, at: i64) -> Value {
+    ev(
+        tracker,
+        "page_view",
+        at,
+        json!({"url": "https://shop.test/", "path": "/"}),
+    )
+}
+
+pub fn product(tracker: &str, at: i64, id: &str) -> Value {
+    ev(
+        tracker,
+        "product_view",
+        at,
+        json!({"product_id": id, "name": format!("Product {id}"), "price": 10.5, "currency": "EUR"}),
+    )
+}
+
+pub fn cart(tracker: &str, at: i64, total: f64) -> Value {
+    ev(
+        tracker,
+        "cart_update",
+        at,
+        json!({"cart": {"items": [{"product_id": "p1", "name": "Product p1", "price": total, "quantity": 1}],
+                         "total": total, "currency": "EUR"}}),
+    )
+}
+
+pub fn purchase(tracker: &str, at: i64, order: &str, total: f64) -> Value {
+    ev(
+        tracker,
+        "purchase",
+        at,
+        json!({"order_id": order, "items": [{"product_id": "p1", "name": "Product p1", "price": total, "quantity": 1}],
+               "total": total, "currency": "EUR"}),
+    )
+}
+
+pub fn identify(tracker: &str, at: i64, traits: Value) -> Value {
+    ev(tracker, "identify", at, traits)
+}
+
+/// The app in-process over a real store, with a clock the test moves.
+pub struct Lab {
+    _dir: tempfile::TempDir,
+    pub store: Store,
+    pub ingest: Ingest,
+    pub clock: Arc<TestClock>,
+    pub state: actix_web::web::Data<AppState>,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let roles = format!(
+            "[[admins]]\nname = \"vera\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n\
+             [[admins]]\nname = \"eddie\"\ntoken = \"{EDITOR}\"\nrole = \"editor\"\n{NO_LIMITS}"
+        );
+        let cfg = Config::from_toml(&config(&roles), &Overrides::default()).unwrap();
+        let store = Store::open(dir.path(), &cfg.store).unwrap();
+        let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+        let state = routes::state(AppState {
+            ingest: Ingest::new(&cfg, Arc::new(store.clone()), clock.clone()),
+            store: store.clone(),
+            admins: Admins::new(cfg.admins.clone()),
+            trust_forwarded_for: false,
+            sdk: None,
+            contacts: ContactSettings::from_config(&cfg),
+        });
+        Lab {
+            _dir: dir,
+            ingest: Ingest::new(&cfg, Arc::new(store.clone()), clock.clone()),
+            store,
+            clock,
+            state,
+        }
+    }
+
+    pub fn set_now(&self, ms: i64) {
+        self.clock.0.store(ms, Ordering::SeqCst);
+    }
+
+    /// Posts `events` as one batch sent now, through the ingest domain and the real store.
+    pub async fn send(&self, events: Vec<Value>) -> BatchResponse {
+        let now = self.clock.now();
+        let body = json!({"site_key": SITE, "sent_at": iso(now.as_millis()), "events": events})
+            .to_string();
+        self.ingest
+            .ingest(BatchRequest {
+                origin: None,
+                content_type: Some("application/json"),
+                body: body.as_bytes(),
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, TOKEN, None).await
+    }
+
+    /// Any request, as the holder of `token`, with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let app = web_test::init_service(
+            App::new()
+                .app_data(self.state.clone())
+                .configure(routes::configure),
+        )
+        .await;
+        let mut req = web_test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(path)
+            .insert_header(("authorization", format!("Bearer {token}")));
+        if let Some(b) = body {
+            req = req
+                .insert_header(("content-type", "application/json"))
+                .set_payload(b.to_string());
+        }
+        let resp = web_test::call_service(&app, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let body = web_test::read_body(resp).await;
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    pub async fn sheet(&self, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/v1/contacts/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn contact_of(&self, tracker: &str) -> String {
+        let (status, body) = self.get(&format!("/v1/trackers/{tracker}/contact")).await;
+        assert_eq!(status, 200, "{body}");
+        body["contact"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn activity(&self, id: &str, query: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/v1/contacts/{id}/activity?{query}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["events"].as_array().unwrap().clone()
+    }
+}
