@@ -108,6 +108,8 @@ fn the_openapi_document_describes_every_route() {
         "/v1/contacts",
         "/v1/contacts/{id}",
         "/v1/contacts/{id}/activity",
+        "/v1/contacts/{id}/history",
+        "/v1/contacts/{id}/merge",
         "/healthz",
         "/readyz",
         "/v1/openapi.json",
@@ -115,6 +117,7 @@ fn the_openapi_document_describes_every_route() {
         assert!(paths.contains_key(p), "missing {p}");
     }
     assert!(paths["/v1/batch"]["options"].is_object());
+    assert!(paths["/v1/contacts/{id}"]["patch"].is_object());
     for status in ["200", "400", "401", "403", "413", "415", "429", "503"] {
         assert!(
             paths["/v1/batch"]["post"]["responses"][status].is_object(),
