@@ -228,7 +228,7 @@ fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
 }
 
 /// The filters of `GET /v1/contacts`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub email: Option<String>,
@@ -272,6 +272,125 @@ pub fn list_contacts(
     now: Timestamp,
 ) -> Result<ContactList, ApiError> {
     let limit = page_limit(q.limit)?;
+    let (contacts, next) = select(store, q, who, settings, now, limit, sheet::row)?;
+    Ok(ContactList { contacts, next })
+}
+
+/// Rows an export reads per step: its memory stays that of one page.
+pub const EXPORT_PAGE: usize = 1000;
+
+/// `GET /v1/contacts/export.csv`: the list's contacts, every page of them, as CSV. Calls
+/// `out` with each page's text; stops early when `out` returns false (the client left).
+pub fn export_contacts(
+    store: &Store,
+    q: &ListQuery,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+    mut out: impl FnMut(Vec<u8>) -> bool,
+) -> Result<(), ApiError> {
+    let mut q = ListQuery {
+        cursor: q.cursor.clone(),
+        ..q.clone()
+    };
+    let mut header = true;
+    loop {
+        let (rows, next) = select(store, &q, who, settings, now, EXPORT_PAGE, export_row)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if std::mem::take(&mut header) {
+            w.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
+        }
+        for r in rows {
+            w.write_record(r.iter().map(|v| formula_safe(v).into_owned()))
+                .map_err(csv_error)?;
+        }
+        let text = w
+            .into_inner()
+            .map_err(|e| csv_error(e.into_error().into()))?;
+        if !out(text) {
+            return Ok(());
+        }
+        match next {
+            Some(n) => q.cursor = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+fn csv_error(e: csv::Error) -> ApiError {
+    tracing::error!(error = %e, "writing CSV failed");
+    ApiError::Internal
+}
+
+/// The export's columns: the import's (so an export imports back), then what only the edge
+/// knows.
+pub const EXPORT_COLUMNS: [&str; 13] = [
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "newsletter",
+    "id",
+    "email_status",
+    "sms_status",
+    "sms_subscription",
+    "valuation",
+    "created_at",
+    "last_activity_at",
+];
+
+fn export_row(c: &Contact, now: i64) -> Vec<String> {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let stamped = |v: &Option<crate::contacts::aggregate::Stamped<String>>| {
+        v.as_ref().map(|v| v.value.clone()).unwrap_or_default()
+    };
+    let time = |ms: Option<i64>| {
+        ms.and_then(|ms| Timestamp::from_millis(ms).ok())
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    vec![
+        s(&c.email),
+        s(&c.phone),
+        stamped(&c.first_name),
+        stamped(&c.last_name),
+        stamped(&c.birth_date),
+        c.channels
+            .newsletter
+            .clone()
+            .unwrap_or_else(|| "not_subscribed".into()),
+        c.id.to_string(),
+        s(&c.channels.email_status),
+        s(&c.channels.sms_status),
+        s(&c.channels.sms_subscription),
+        sheet::valuation(c.last_activity_at, now).to_owned(),
+        time(Some(c.created_at)),
+        time(c.last_activity_at),
+    ]
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return that hides one) is prefixed with `'`, which spreadsheets show as text (OWASP's CSV
+/// injection advice). A phone's `+` is escaped too: the cell then reads as text, not a number.
+pub fn formula_safe(v: &str) -> std::borrow::Cow<'_, str> {
+    match v.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{v}").into(),
+        _ => v.into(),
+    }
+}
+
+/// The contacts a list query selects, newest first, mapped by `row`: at most `limit`, and the
+/// cursor of the next page when more may remain.
+fn select<R>(
+    store: &Store,
+    q: &ListQuery,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+    limit: usize,
+    row: impl Fn(&Contact, i64) -> R,
+) -> Result<(Vec<R>, Option<String>), ApiError> {
     let now = now.as_millis();
     if q.segment.is_some() {
         return Err(ApiError::bad_request(
@@ -343,6 +462,7 @@ pub fn list_contacts(
         Some(mut ids) => {
             ids.sort_unstable_by(|a, b| b.cmp(a));
             let mut seen = std::collections::HashSet::new();
+            let mut last = None;
             for id in ids.into_iter().filter(|id| cursor.is_none_or(|c| *id < c)) {
                 let Some(r) = store.contact(id).map_err(store_error)? else {
                     continue;
@@ -352,10 +472,11 @@ pub fn list_contacts(
                     continue;
                 }
                 if rows.len() == limit {
-                    next = Some(id.to_string());
+                    next = last.map(|l: ContactId| l.to_string());
                     break;
                 }
-                rows.push(sheet::row(&c, now));
+                rows.push(row(&c, now));
+                last = Some(id);
             }
         }
         None => {
@@ -369,7 +490,7 @@ pub fn list_contacts(
                         next = last.map(|l: ContactId| l.to_string());
                         break;
                     }
-                    rows.push(sheet::row(&c, now));
+                    rows.push(row(&c, now));
                 }
                 last = Some(c.id);
                 if scanned == LIST_SCAN_BUDGET {
@@ -379,10 +500,7 @@ pub fn list_contacts(
             }
         }
     }
-    Ok(ContactList {
-        contacts: rows,
-        next,
-    })
+    Ok((rows, next))
 }
 
 /// The contact a tracker points at now.

@@ -56,6 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(tracker_contact),
         )
         .route("/v1/contacts", web::get().to(contacts_list))
+        // Before `/v1/contacts/{id}`, which would otherwise take `export.csv` for an id.
+        .route("/v1/contacts/export.csv", web::get().to(contacts_export))
         .service(
             web::resource("/v1/contacts/{id}")
                 .route(web::get().to(contact_sheet))
@@ -459,6 +461,58 @@ async fn contacts_list(
         blocking(move || crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now))
             .await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// `GET /v1/contacts/export.csv` (admin): streams the list as CSV. A blocking thread reads a
+/// page at a time and hands it over a small channel, so memory stays that of a few pages
+/// however many contacts there are, and a client that leaves stops the reading.
+async fn contacts_export(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Admin)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let q = query.into_inner();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
+    let worker = tx.clone();
+    // A bad filter must be a 400, not a broken download: the first page is read before the
+    // response starts.
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut first = Some(first_tx);
+        let r =
+            crate::admin::export_contacts(&state.store, &q, &who, state.contacts, now, |page| {
+                if let Some(f) = first.take() {
+                    let _ = f.send(Ok(()));
+                }
+                worker.blocking_send(Ok(web::Bytes::from(page))).is_ok()
+            });
+        match (r, first.take()) {
+            (Err(e), Some(f)) => {
+                let _ = f.send(Err(e));
+            }
+            (Err(e), None) => {
+                // Mid-stream: the client sees the body end early.
+                let _ = worker.blocking_send(Err(e));
+            }
+            (Ok(()), _) => {}
+        }
+    });
+    drop(tx);
+    first_rx.await.map_err(|_| ApiError::Internal)??;
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"contacts.csv\"",
+        ))
+        .streaming(body))
 }
 
 #[derive(Deserialize)]

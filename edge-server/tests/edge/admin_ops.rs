@@ -83,6 +83,7 @@ async fn every_role_against_every_endpoint() {
             Some(json!({"last_name": "Ortiz"})),
             Role::Editor,
         ),
+        ("GET", "/v1/contacts/export.csv".into(), None, Role::Admin),
         (
             "POST",
             format!("/v1/contacts/{a}/merge"),
@@ -520,4 +521,94 @@ async fn an_admin_merges_two_identified_contacts_as_a_login_would() {
         )
         .await;
     assert_eq!(status, 409);
+}
+
+#[actix_web::test]
+async fn the_export_streams_every_page_and_defuses_formulas() {
+    let lab = Lab::new();
+    // More contacts than one export page, so the stream spans pages.
+    let n = footprint_edge::admin::EXPORT_PAGE + 5;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        lab.send(
+            chunk
+                .iter()
+                .map(|i| page(&format!("bulk{i}"), T0 - HOUR))
+                .collect(),
+        )
+        .await;
+    }
+    let id = known(&lab, "tx", "x@example.com", T0 - HOUR).await;
+    let hostile = [
+        "=HYPERLINK(\"http://evil\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "plain, \"quoted\"",
+    ];
+    assert_eq!(
+        patch(
+            &lab,
+            TOKEN,
+            &id,
+            json!({"first_name": hostile[0], "last_name": hostile[1], "phone": "+34600111222"})
+        )
+        .await
+        .0,
+        200
+    );
+    let other = known(&lab, "ty", "y@example.com", T0 - HOUR).await;
+    assert_eq!(
+        patch(
+            &lab,
+            TOKEN,
+            &other,
+            json!({"first_name": hostile[2], "last_name": hostile[3]})
+        )
+        .await
+        .0,
+        200
+    );
+    let third = known(&lab, "tz", "z@example.com", T0 - HOUR).await;
+    assert_eq!(
+        patch(&lab, TOKEN, &third, json!({"first_name": hostile[4]}))
+            .await
+            .0,
+        200
+    );
+
+    let text = lab.raw("GET", "/v1/contacts/export.csv", TOKEN).await;
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, footprint_edge::admin::EXPORT_COLUMNS);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), n + 3, "every contact once, across pages");
+    let mut ids: Vec<&str> = rows.iter().map(|r| &r[6]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n + 3);
+    let by_id = |want: &str| rows.iter().find(|r| &r[6] == want).unwrap().clone();
+    let x = by_id(&id);
+    assert_eq!(&x[0], "x@example.com");
+    assert_eq!(&x[1], "'+34600111222");
+    assert_eq!(&x[2], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(&x[3], "'+1+1");
+    let y = by_id(&other);
+    assert_eq!((&y[2], &y[3]), ("'-2+3", "'@SUM(A1)"));
+    assert_eq!(&by_id(&third)[2], hostile[4], "CSV quoting, not escaping");
+
+    // The list's filters apply.
+    let text = lab
+        .raw("GET", "/v1/contacts/export.csv?has_email=true", TOKEN)
+        .await;
+    assert_eq!(
+        csv::Reader::from_reader(text.as_bytes()).records().count(),
+        3
+    );
+    let (status, body) = lab
+        .call("GET", "/v1/contacts/export.csv?valuation=soon", TOKEN, None)
+        .await;
+    assert_eq!(
+        status, 400,
+        "a bad filter is refused before the download starts: {body}"
+    );
 }

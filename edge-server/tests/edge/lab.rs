@@ -152,6 +152,13 @@ impl Lab {
         self.call("GET", path, TOKEN, None).await
     }
 
+    /// A request's body as text, which must answer 200.
+    pub async fn raw(&self, method: &str, path: &str, token: &str) -> String {
+        let (status, body) = self.respond(method, path, token, None).await;
+        assert_eq!(status, 200, "{method} {path}");
+        String::from_utf8(body).unwrap()
+    }
+
     /// Any request, as the holder of `token`, with an optional JSON body.
     pub async fn call(
         &self,
@@ -160,6 +167,17 @@ impl Lab {
         token: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, body) = self.respond(method, path, token, body).await;
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    async fn respond(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Vec<u8>) {
         let app = web_test::init_service(
             App::new()
                 .app_data(self.state.clone())
@@ -177,8 +195,7 @@ impl Lab {
         }
         let resp = web_test::call_service(&app, req.to_request()).await;
         let status = resp.status().as_u16();
-        let body = web_test::read_body(resp).await;
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (status, web_test::read_body(resp).await.to_vec())
     }
 
     pub async fn sheet(&self, id: &str) -> Value {
