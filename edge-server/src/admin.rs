@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::AdminIdentity;
 use crate::config::Config;
+use crate::contacts::patch::time_text;
 use crate::contacts::sheet::{self, Sheet, View};
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
@@ -289,10 +290,7 @@ pub fn export_contacts(
     now: Timestamp,
     mut out: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<(), ApiError> {
-    let mut q = ListQuery {
-        cursor: q.cursor.clone(),
-        ..q.clone()
-    };
+    let mut q = q.clone();
     let mut header = true;
     loop {
         let (rows, next) = select(store, &q, who, settings, now, EXPORT_PAGE, export_row)?;
@@ -345,11 +343,7 @@ fn export_row(c: &Contact, now: i64) -> Vec<String> {
     let stamped = |v: &Option<crate::contacts::aggregate::Stamped<String>>| {
         v.as_ref().map(|v| v.value.clone()).unwrap_or_default()
     };
-    let time = |ms: Option<i64>| {
-        ms.and_then(|ms| Timestamp::from_millis(ms).ok())
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    };
+    let time = |ms: Option<i64>| ms.map(time_text).unwrap_or_default();
     vec![
         s(&c.email),
         s(&c.phone),

@@ -299,7 +299,7 @@ async fn batch(
         if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
             state.ingest.check_ip(ip)?;
         }
-        let body = read_body(&req, payload).await?;
+        let body = read_body(&req, payload, MAX_BODY_BYTES).await?;
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -330,24 +330,23 @@ async fn batch(
 async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
+    limit: usize,
 ) -> Result<web::BytesMut, ApiError> {
-    let too_large = ApiError::PayloadTooLarge {
-        limit: MAX_BODY_BYTES,
-    };
+    let too_large = ApiError::PayloadTooLarge { limit };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if declared.is_some_and(|n| n > limit) {
         return Err(too_large);
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024));
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request("body_read", format!("could not read the body: {e}"))
         })?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
         body.extend_from_slice(&chunk);
@@ -569,24 +568,12 @@ async fn contact_patch(
     let who = require_admin(&req, &state.admins)?;
     who.require(Role::Editor)?;
     let id = crate::admin::contact_id(&path)?;
-    let body = read_limited(payload, MAX_ADMIN_BODY).await?;
-    let patch = crate::admin::parse_patch(&body)?;
-    let now = state.ingest.clock().now();
-    let op = AdminOp {
-        kind: AdminKind::Patch {
-            id,
-            patch: Box::new(patch),
-        },
-        who: who.name.clone(),
-        clearance: who.role.clearance(),
-        at: now.as_millis(),
+    let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let kind = AdminKind::Patch {
+        id,
+        patch: Box::new(patch),
     };
-    let id = run_admin(&state, op).await?;
-    let state = state.into_inner();
-    let sheet =
-        blocking(move || crate::admin::sheet_of(&state.store, id, &who, state.contacts, now))
-            .await?;
-    Ok(HttpResponse::Ok().json(sheet))
+    edit_then_sheet(state, who, kind).await
 }
 
 /// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.
@@ -599,11 +586,19 @@ async fn contact_merge(
     let who = require_admin(&req, &state.admins)?;
     who.require(Role::Editor)?;
     let into = crate::admin::contact_id(&path)?;
-    let body = read_limited(payload, MAX_ADMIN_BODY).await?;
-    let from = crate::admin::parse_merge(&body)?;
+    let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    edit_then_sheet(state, who, AdminKind::Merge { into, from }).await
+}
+
+/// Carries out `kind` as `who`, then answers with the changed contact's sheet.
+async fn edit_then_sheet(
+    state: web::Data<AppState>,
+    who: AdminIdentity,
+    kind: AdminKind,
+) -> Result<HttpResponse, ApiError> {
     let now = state.ingest.clock().now();
     let op = AdminOp {
-        kind: AdminKind::Merge { into, from },
+        kind,
         who: who.name.clone(),
         clearance: who.role.clearance(),
         at: now.as_millis(),
@@ -645,21 +640,6 @@ async fn contact_history(
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
-}
-
-/// Reads a body of at most `limit` bytes.
-async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("body_read", format!("could not read the body: {e}"))
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Logs one line per request: method, path, status and latency. Never headers or query

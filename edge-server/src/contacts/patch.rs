@@ -135,16 +135,14 @@ fn instant(field: &str, v: &Value) -> Result<Option<i64>, FieldError> {
     let Some(s) = text(field, v)? else {
         return Ok(None);
     };
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+    footprint_protocol::Timestamp::parse(s)
+        .map(|t| Some(t.as_millis()))
         .map_err(|_| {
             refuse(
                 field,
                 "must be an RFC 3339 time such as 2026-12-31T00:00:00Z, or null",
             )
-        })?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map(Some)
-        .map_err(|_| refuse(field, "is out of range"))
+        })
 }
 
 impl Patch {

@@ -20,7 +20,10 @@ use crate::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
-use super::{AdminOp, Refusal, StoreError};
+use super::{AdminKind, AdminOp, Refusal, StoreError};
+
+/// An index key of a value and a site: `keys::email` or `keys::phone`.
+type IndexKey = fn(&str, &str) -> Vec<u8>;
 
 /// Follows merges at most this far; a longer chain means a corrupt graph.
 pub const MAX_MERGE_CHAIN: usize = 16;
@@ -230,6 +233,17 @@ impl<'t> Working<'t> {
         }
     }
 
+    /// A merge in both contacts' history: `into` gained `from`, `from` went into `into`.
+    fn merge_history(&mut self, from: ContactId, into: ContactId, at: i64, who: &str) {
+        let merged = |field: &str, id: ContactId| {
+            Change::new(field, None, Some(id.to_string()))
+                .into_iter()
+                .collect()
+        };
+        self.history(into, at, who, merged("merged_contact", from));
+        self.history(from, at, who, merged("merged_into", into));
+    }
+
     /// A live contact the caller may see; the refusal to send otherwise.
     fn visible(
         &mut self,
@@ -252,15 +266,9 @@ impl<'t> Working<'t> {
         pos: Pos,
     ) -> Result<Result<ContactId, Refusal>, StoreError> {
         self.received_at = op.at;
-        match op {
-            AdminOp {
-                kind: super::AdminKind::Patch { id, patch },
-                ..
-            } => self.patch(*id, patch, op, pos),
-            AdminOp {
-                kind: super::AdminKind::Merge { into, from },
-                ..
-            } => self.admin_merge(*into, *from, op),
+        match &op.kind {
+            AdminKind::Patch { id, patch } => self.patch(*id, patch, op, pos),
+            AdminKind::Merge { into, from } => self.admin_merge(*into, *from, op),
         }
     }
 
@@ -288,11 +296,7 @@ impl<'t> Working<'t> {
             .as_ref()
             .map(|p| p.as_ref().map(|p| p.as_str().to_owned()));
         for (what, new, key) in [
-            (
-                "email",
-                &new_email,
-                keys::email as fn(&str, &str) -> Vec<u8>,
-            ),
+            ("email", &new_email, keys::email as IndexKey),
             ("phone", &new_phone, keys::phone),
         ] {
             if let Some(Some(v)) = new {
@@ -308,15 +312,18 @@ impl<'t> Working<'t> {
             }
         }
         let mut changes = Vec::new();
-        for (field, new, old, key) in [
+        type Slot = fn(&mut Contact) -> &mut Option<String>;
+        let identity = [
             (
                 "email",
                 new_email,
                 old_email,
-                keys::email as fn(&str, &str) -> Vec<u8>,
+                keys::email as IndexKey,
+                (|c| &mut c.email) as Slot,
             ),
-            ("phone", new_phone, old_phone, keys::phone),
-        ] {
+            ("phone", new_phone, old_phone, keys::phone, |c| &mut c.phone),
+        ];
+        for (field, new, old, key, slot) in identity {
             let Some(new) = new else { continue };
             if new == old {
                 continue;
@@ -327,12 +334,7 @@ impl<'t> Working<'t> {
             if let Some(n) = &new {
                 self.put_id(key(n, &site), id);
             }
-            let c = self.live(id)?;
-            if field == "email" {
-                c.email.clone_from(&new);
-            } else {
-                c.phone.clone_from(&new);
-            }
+            slot(self.live(id)?).clone_from(&new);
             changes.extend(Change::new(field, old, new));
         }
         let c = self.live(id)?;
@@ -386,19 +388,7 @@ impl<'t> Working<'t> {
             into,
             moved,
         );
-        let merged = |field: &str, id: ContactId| Change::new(field, None, Some(id.to_string()));
-        self.history(
-            into,
-            op.at,
-            &op.who,
-            merged("merged_contact", from).into_iter().collect(),
-        );
-        self.history(
-            from,
-            op.at,
-            &op.who,
-            merged("merged_into", into).into_iter().collect(),
-        );
+        self.merge_history(from, into, op.at, &op.who);
         Ok(Ok(into))
     }
 
@@ -484,14 +474,7 @@ impl<'t> Working<'t> {
             Decision::Merge { from, into } => {
                 let moved = self.merge(site, from, into)?;
                 self.log(site, "merge", event_at, pos, from, into, moved);
-                let who = format!("tracker:{tracker}");
-                let merged = |field: &str, id: ContactId| {
-                    Change::new(field, None, Some(id.to_string()))
-                        .into_iter()
-                        .collect()
-                };
-                self.history(into, event_at, &who, merged("merged_contact", from));
-                self.history(from, event_at, &who, merged("merged_into", into));
+                self.merge_history(from, into, event_at, &format!("tracker:{tracker}"));
                 into
             }
         };

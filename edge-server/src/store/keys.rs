@@ -190,6 +190,11 @@ pub fn history(id: u64, at: i64, n: u64) -> [u8; 25] {
     k
 }
 
+/// The `n` of a history key.
+pub fn history_key_n(key: &[u8]) -> Option<u64> {
+    chunk_seq(key)
+}
+
 /// The first key of `id`'s history at or after `at`.
 pub fn history_from(id: u64, at: i64) -> [u8; 17] {
     let mut k = [HISTORY; 17];

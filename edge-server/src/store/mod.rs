@@ -604,10 +604,11 @@ impl Store {
                 let (k, v) = kv?;
                 let e: HistoryEntry = record::decode_value(&v)
                     .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
-                all.push((e.at, k.to_vec(), e));
+                // Entries made in the same millisecond keep the order they were made in.
+                all.push((e.at, keys::history_key_n(&k).unwrap_or(0), e));
             }
         }
-        all.sort_by(|a, b| (a.0, &a.1[17..]).cmp(&(b.0, &b.1[17..])));
+        all.sort_by_key(|(at, n, _)| (*at, *n));
         let more = all.len() > limit;
         all.truncate(limit);
         Ok((all.into_iter().map(|(_, _, e)| e).collect(), more))

@@ -305,16 +305,14 @@ impl Writer {
                     .map(|(_, reply)| (reply, Vec::new()))
                     .collect();
                 let probes = probes.into_iter().map(|(_, reply)| reply).collect();
-                // The outcomes are dropped: each reply gets the error.
-                let admin = admin
-                    .into_iter()
-                    .map(|(_, reply)| (reply, Err(super::Refusal::Conflict(String::new()))))
-                    .collect();
+                for (_, reply) in admin {
+                    let _ = reply.send(Err(e.clone()));
+                }
                 answer_all(
                     Applied {
                         replies,
                         probes,
-                        admin,
+                        admin: Vec::new(),
                     },
                     Err(e),
                 );
