@@ -3,12 +3,12 @@
 
 /// A tracker id: 1 to 64 of `A-Z a-z 0-9 - _ . :`. The SDK sends a UUIDv7.
 pub fn is_tracker_id(s: &str) -> bool {
-    token_chars(s, &['-', '_', '.', ':']) && ascii_length_within(s, 64)
+    token_chars(s, true) && ascii_length_within(s, 64)
 }
 
 /// A site key: 1 to 64 of `A-Z a-z 0-9 - _`.
 pub fn is_site_key(s: &str) -> bool {
-    token_chars(s, &['-', '_']) && ascii_length_within(s, 64)
+    token_chars(s, false) && ascii_length_within(s, 64)
 }
 
 /// For text [`token_chars`] has passed, which is ASCII: bytes are characters.
@@ -16,9 +16,12 @@ fn ascii_length_within(s: &str, max: usize) -> bool {
     (1..=max).contains(&s.len())
 }
 
-fn token_chars(s: &str, extra: &[char]) -> bool {
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+/// `A-Z a-z 0-9 - _`, and `. :` when `dots`. Bytes, not chars: any non-ASCII byte fails, and
+/// the tracker's wasm carries no UTF-8 decoder for it.
+fn token_chars(s: &str, dots: bool) -> bool {
+    s.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (dots && (b == b'.' || b == b':'))
+    })
 }
 
 #[cfg(feature = "std")]
@@ -99,7 +102,7 @@ mod typed {
         TrackerId,
         |s| {
             check_len(s, 64)?;
-            if !token_chars(s, &['-', '_', '.', ':']) {
+            if !token_chars(s, true) {
                 return Err(IdError::Charset { allowed: "letters, digits and - _ . :" });
             }
             Ok(())
@@ -124,7 +127,7 @@ mod typed {
         SiteKey,
         |s| {
             check_len(s, 64)?;
-            if !token_chars(s, &['-', '_']) {
+            if !token_chars(s, false) {
                 return Err(IdError::Charset { allowed: "letters, digits, - and _" });
             }
             Ok(())

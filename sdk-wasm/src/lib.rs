@@ -22,10 +22,14 @@ pub mod tracker;
 
 pub use footprint_protocol as protocol;
 
-// talc instead of a general-purpose allocator: made for wasm, and small.
+// lol_alloc's free list: made for wasm and the smallest that frees and coalesces (0.6 KB gzip
+// less than talc). Its search is linear in the free blocks, which stay few: the tracker's heap
+// holds a queue and a handful of strings.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// SAFETY: wasm32-unknown-unknown without the `atomics` feature runs on one thread.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 /// The code paths are free of panics (hostile-input tests check it), so a panic is a bug; it
 /// stops the instance, as `panic = "abort"` would. With the `std` feature (wasm-bindgen-test

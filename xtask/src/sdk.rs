@@ -322,14 +322,17 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
 ///   wasm-bindgen 0.2.130 calls the ones in use through exports, never through the table;
 /// - `Display` and `Debug` implementations: only `core::fmt` calls them, and only to format a
 ///   panic message, which the crate's panic handler never does (it is `no_std` and does no
-///   formatting of its own). With them goes all of `core::fmt`.
+///   formatting of its own). With them goes all of `core::fmt`;
+/// - js-sys's futures waker functions, which only a `RawWakerVTable` names.
 fn is_dead(name: &str) -> bool {
     let shim = name
         .strip_prefix("wasm_bindgen::convert::closures::_::invoke::h")
         .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     let fmt = name.starts_with('<')
         && (name.ends_with("::fmt::Display>::fmt") || name.ends_with("::fmt::Debug>::fmt"));
-    shim || fmt
+    // js-sys's JSPI task waker: its vtable is static data, but the tracker runs no futures.
+    let futures = name.contains("js_sys::futures::");
+    shim || fmt || futures
 }
 
 /// Replaces `from` where it stands as a whole identifier.

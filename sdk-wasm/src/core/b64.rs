@@ -7,7 +7,9 @@ use alloc::vec::Vec;
 pub fn decode(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.trim_end_matches('=').bytes() {
+    let bytes = s.as_bytes();
+    let end = bytes.iter().rposition(|&b| b != b'=').map_or(0, |p| p + 1);
+    for &c in bytes.get(..end)? {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,

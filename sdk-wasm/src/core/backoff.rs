@@ -25,7 +25,7 @@ pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> SendOutcome {
 /// `Retry-After` in delta-seconds. The HTTP-date form is not sent by the edge; an unreadable
 /// value falls back to the backoff schedule.
 fn parse_retry_after(v: &str) -> Option<u64> {
-    v.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
+    super::text::parse_u64(v.trim_ascii()).map(|s| s.saturating_mul(1000))
 }
 
 /// Exponential backoff with full jitter, capped; a server's `Retry-After` overrides the

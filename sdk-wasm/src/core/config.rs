@@ -37,8 +37,11 @@ impl Config {
         let text = |camel: &str, snake: &str| cfg.field(camel, snake).and_then(|v| v.string());
         // An origin (`https://edge.example`) or the batch URL itself.
         let mut batch_url = match text("endpoint", "endpoint") {
-            Some(e) if e.starts_with("https://") || e.starts_with("http://") => {
-                String::from(e.trim_end_matches('/'))
+            Some(mut e) if e.starts_with("https://") || e.starts_with("http://") => {
+                while e.ends_with('/') {
+                    e.pop();
+                }
+                e
             }
             _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
         };

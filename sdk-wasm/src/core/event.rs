@@ -103,7 +103,7 @@ impl Utm {
 
     pub fn decode(s: &str) -> Utm {
         let mut utm = Utm::default();
-        for (slot, v) in utm.0.iter_mut().zip(s.split('\n')) {
+        for (slot, v) in utm.0.iter_mut().zip(super::text::split(s, b'\n')) {
             *slot = clean(v, 300);
         }
         utm
@@ -116,10 +116,10 @@ pub fn char_count(s: &str) -> usize {
     s.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
-/// Control characters to spaces, trimmed, cut to `max` characters: for names, titles and URLs,
+/// Control characters to spaces, ASCII whitespace trimmed, cut to `max` characters: for names, titles and URLs,
 /// which the edge refuses with control characters and bounds in length.
 pub fn clean(s: &str, max: usize) -> String {
-    s.trim()
+    s.trim_ascii()
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max)
@@ -391,7 +391,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             const PROBLEM: &str = "must be a string of 1 to 100 characters, or a whole number";
             let id = match (&text, m.number().and_then(whole)) {
                 (Some(s), _) => {
-                    let t = s.trim();
+                    let t = s.trim_ascii();
                     if !(1..=100).contains(&char_count(t)) || t.chars().any(char::is_control) {
                         return Err(bad(PROBLEM));
                     }
@@ -449,7 +449,7 @@ fn member<I: Input>(o: &mut Obj<'_>, m: Option<I>, f: Field, prefix: &str) -> Re
             let Some(s) = text else {
                 return Err(bad("must be a string"));
             };
-            let t = s.trim();
+            let t = s.trim_ascii();
             let n = char_count(t);
             if n == 0 && matches!(kind, Kind::Exact(_)) {
                 return Ok(false);
@@ -584,7 +584,7 @@ pub fn properties<I: Input>(ty: EventType, v: &I) -> Result<String> {
 /// `track(name, props)`: the shop's own event.
 pub fn custom<I: Input>(name: &I, props: Option<&I>) -> Result<String> {
     let n = match name.string() {
-        Some(s) if (1..=100).contains(&char_count(s.trim())) => clean(&s, 100),
+        Some(s) if (1..=100).contains(&char_count(s.trim_ascii())) => clean(&s, 100),
         _ => {
             return Err(Invalid::new(
                 "name",

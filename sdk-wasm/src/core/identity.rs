@@ -58,8 +58,8 @@ pub fn resolve(
 
 /// The value of `fp_tid` in a `document.cookie` string.
 pub fn read_cookie(all: &str) -> Option<&str> {
-    all.split(';')
-        .filter_map(|part| part.trim().strip_prefix("fp_tid="))
+    super::text::split(all, b';')
+        .filter_map(|part| part.trim_ascii().strip_prefix("fp_tid="))
         .find(|v| !v.is_empty())
 }
 

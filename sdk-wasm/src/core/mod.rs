@@ -11,5 +11,6 @@ pub mod identity;
 pub mod input;
 pub mod json;
 pub mod queue;
+pub mod text;
 pub mod time;
 pub mod uuid;

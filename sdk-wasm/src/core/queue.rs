@@ -171,8 +171,8 @@ impl Queue {
     /// unreadable lines are skipped rather than trusted, and the caps apply again.
     pub fn decode(stored: &str, max_events: usize, max_bytes: usize) -> Queue {
         let mut q = Queue::new(max_events, max_bytes);
-        for line in stored.lines() {
-            let Some((id, json)) = line.split_once('\t') else {
+        for line in super::text::split(stored, b'\n') {
+            let Some((id, json)) = super::text::split_once(line, b'\t') else {
                 continue;
             };
             if id.is_empty() || !json.starts_with('{') || !json.ends_with('}') {

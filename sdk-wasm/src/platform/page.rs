@@ -48,7 +48,7 @@ pub fn title() -> String {
 /// (`#reviews`) are not new pages.
 pub fn address() -> String {
     let href = location("href");
-    match href.split_once('#') {
+    match crate::core::text::split_once(&href, b'#') {
         Some((a, _)) => a.to_owned(),
         None => href,
     }

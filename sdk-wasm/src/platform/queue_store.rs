@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use super::LocalStorage;
 use crate::core::json::write_u64;
 use crate::core::queue::{Queue, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
+use crate::core::text::{parse_u64, split_once};
 
 const QUEUE_PREFIX: &str = "fp_q:";
 const BEAT_PREFIX: &str = "fp_hb:";
@@ -52,8 +53,8 @@ fn stamp(now: u64) -> String {
 /// `setItem`s, not three.
 fn beat_and_version(stored: Option<String>) -> (u64, String) {
     let stored = stored.unwrap_or_default();
-    let (beat, version) = stored.split_once(' ').unwrap_or((&stored, ""));
-    (beat.parse().unwrap_or(0), version.to_owned())
+    let (beat, version) = split_once(&stored, b' ').unwrap_or((&stored, ""));
+    (parse_u64(beat).unwrap_or(0), version.to_owned())
 }
 
 impl QueueStore {
