@@ -8,26 +8,24 @@
 //! The tracker is a singleton: its state lives in one [`Global`], borrowed once per entry
 //! point (an exported method or a browser callback through [`on_callback`]).
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use footprint_protocol::EventType;
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use crate::core::backoff::classify;
 use crate::core::config::Config;
 use crate::core::engine::{Engine, Settled, Tracked};
 use crate::core::event::{self, Invalid, Page, Utm};
-use crate::core::input::Input;
 use crate::core::json::write_u64;
 use crate::core::queue::{Queue, QueuedEvent, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
 use crate::core::time::rfc3339;
-use crate::core::{b64, uuid::uuid_v7};
+use crate::core::uuid::uuid_v7;
 use crate::platform::{
-    self, http, lifecycle, now, page, push, warn, Cb, Global, LocalStorage, QueueStore,
+    self, http, lifecycle, now, page, warn, Cb, Global, LocalStorage, QueueStore,
 };
 
 const OPT_OUT_KEY: &str = "fp_optout";
@@ -100,17 +98,8 @@ struct State {
     flushes: Vec<Function>,
     /// What does not change during a page's life: user agent, locale, screen.
     fixed_context: page::Fixed,
-    push: Option<PushFlow>,
     /// The time of the call being replayed from the stub's queue, for the next event only.
     call_time: Option<u64>,
-}
-
-/// A `subscribePush` under way.
-struct PushFlow {
-    vapid_key: Vec<u8>,
-    registration: JsValue,
-    resolve: Function,
-    reject: Function,
 }
 
 /// Runs `f` on the tracker's state; the default when there is none or it is in use (a page
@@ -255,7 +244,6 @@ impl State {
             persist_pending: false,
             flushes: Vec::new(),
             fixed_context: page::Fixed::read(),
-            push: None,
             call_time: None,
         })
     }
@@ -283,27 +271,6 @@ impl State {
             Cb::Visibility | Cb::PageShow | Cb::Online => self.come_back(),
             Cb::PageHide => self.leave(true),
             Cb::PopState => self.auto_page(),
-            Cb::PushRegistered => {
-                if let Err(e) = push::ready() {
-                    self.push_failed(&e);
-                }
-            }
-            Cb::PushReady => {
-                if let Some(flow) = self.push.as_mut() {
-                    flow.registration = v;
-                }
-                if let Err(e) = push::ask() {
-                    self.push_failed(&e);
-                }
-            }
-            Cb::PushPermission => self.push_permission_answered(&v),
-            Cb::PushSubscribed => {
-                self.record_push_subscription(&v);
-                if let Some(flow) = self.push.take() {
-                    let _ = flow.resolve.call1(&JsValue::UNDEFINED, &v);
-                }
-            }
-            Cb::PushFailed => self.push_failed(&platform::PlatformError::from_js(&v)),
             Cb::Ignore | Cb::PushState | Cb::ReplaceState | Cb::Executor => {}
         }
     }
@@ -502,48 +469,10 @@ impl State {
         self.schedule(0);
     }
 
-    fn push_permission_answered(&mut self, answer: &JsValue) {
-        let permission = answer.as_string().unwrap_or_else(|| "default".to_owned());
-        let props = event::properties(EventType::PushPermission, &JsValue::from_str(&permission));
-        self.record("pushPermission", EventType::PushPermission, props);
-        let Some(flow) = self.push.as_ref() else {
-            return;
-        };
-        if permission != "granted" {
-            let mut msg = String::from("notification permission is ");
-            msg.push_str(&permission);
-            return self.push_failed(&platform::PlatformError::new("", &msg));
-        }
-        if let Err(e) = push::subscribe(&flow.registration, &flow.vapid_key) {
-            self.push_failed(&e);
-        }
-    }
-
     fn record_push_subscription(&mut self, subscription: &JsValue) -> bool {
         let json = subscription_json(subscription);
         let props = event::properties(EventType::PushSubscribe, &json);
         self.record("pushSubscribe", EventType::PushSubscribe, props)
-    }
-
-    /// Ends the `subscribePush` under way with a warning and a rejected Promise.
-    fn push_failed(&mut self, e: &platform::PlatformError) {
-        let flow = self.push.take();
-        reject_push(flow.as_ref().map(|f| &f.reject), e);
-    }
-}
-
-/// One warning, and `reject` (when there is a Promise to settle) with an `Error` that says
-/// the same: why `subscribePush` failed.
-fn reject_push(reject: Option<&Function>, e: &platform::PlatformError) {
-    let mut msg = String::from("footprint.subscribePush: ");
-    if !e.name.is_empty() {
-        msg.push_str(&e.name);
-        msg.push_str(": ");
-    }
-    msg.push_str(&e.message);
-    warn(&msg);
-    if let Some(reject) = reject {
-        let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(&msg));
     }
 }
 
@@ -560,7 +489,6 @@ enum Api {
     Event(&'static str, EventType),
     Track,
     PushSubscribe,
-    SubscribePush,
     TrackerId,
     Flush,
     Reset,
@@ -594,7 +522,6 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
             .into()
         }
         Api::PushSubscribe => with(|s| s.record_push_subscription(&a)).into(),
-        Api::SubscribePush => start_push(&a).into(),
         Api::TrackerId => with(|s| s.tracker_id.clone()).into(),
         Api::Flush => {
             let (p, settle) = platform::promise();
@@ -641,41 +568,6 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
         Api::IsOptedOut => with(|s| s.engine.opted_out()).into(),
         Api::Queued => with(|s| s.engine.queue().len() as u32).into(),
     }
-}
-
-/// `subscribePush`: starts the steps in [`push`]; [`on_callback`] takes them on.
-fn start_push(options: &JsValue) -> Promise {
-    let text = |camel: &str, snake: &str| options.field(camel, snake).and_then(|v| v.string());
-    let key = text("vapidPublicKey", "vapid_public_key").and_then(|k| b64::decode(&k));
-    let worker = text("serviceWorkerUrl", "service_worker_url");
-    let (p, settle) = platform::promise();
-    let Some((resolve, reject)) = settle else {
-        return p;
-    };
-    let (Some(vapid_key), Some(worker)) = (key, worker) else {
-        let e = platform::PlatformError::new(
-            "",
-            "needs {vapidPublicKey (base64url), serviceWorkerUrl}",
-        );
-        reject_push(Some(&reject), &e);
-        return p;
-    };
-    with(|s| {
-        if s.push.is_some() {
-            let e = platform::PlatformError::new("", "one is already under way");
-            return reject_push(Some(&reject), &e);
-        }
-        s.push = Some(PushFlow {
-            vapid_key,
-            registration: JsValue::UNDEFINED,
-            resolve,
-            reject,
-        });
-        if let Err(e) = push::register(&worker) {
-            s.push_failed(&e);
-        }
-    });
-    p
 }
 
 const UNDEFINED: JsValue = JsValue::UNDEFINED;
@@ -796,16 +688,6 @@ pub fn push_subscribe(
     subscription: JsValue,
 ) -> JsValue {
     api(Api::PushSubscribe, subscription, UNDEFINED)
-}
-
-/// Registers the service worker, asks permission and subscribes; records
-/// `push_permission` and `push_subscribe`. Resolves to the `PushSubscription`, or rejects
-/// with an `Error` that says why.
-#[wasm_bindgen(js_name = subscribePush, unchecked_return_type = "Promise<PushSubscription>")]
-pub fn subscribe_push(
-    #[wasm_bindgen(unchecked_param_type = "PushOptions")] options: JsValue,
-) -> JsValue {
-    api(Api::SubscribePush, options, UNDEFINED)
 }
 
 /// This browser's tracker id.

@@ -1,7 +1,5 @@
-//! The tracker's download size, from the SDK build (`cargo xtask sdk`).
-//!
-//! The loader's budget is checked here. The budget for loader + glue + wasm (30 KB gzip) is
-//! not yet: the build is at 33.2 KB, and BENCHMARKS.md says where the bytes are.
+//! The tracker's download size, from the SDK build (`cargo xtask sdk`): the budgets of issue 4.
+//! `cargo xtask bench sdk-size` prints the same figures as a table.
 
 use footprint_e2e::browser::sdk_dir;
 use footprint_e2e::size;
@@ -14,5 +12,18 @@ fn the_loader_stays_within_one_kilobyte_gzipped() {
         loader.gzip <= 1024,
         "the loader is {} bytes gzipped; the script tag's budget is 1 KB",
         loader.gzip
+    );
+}
+
+#[test]
+fn what_a_page_downloads_stays_within_the_budget() {
+    let sizes = size::measure(&sdk_dir());
+    let total: usize = sizes.iter().map(|f| f.gzip).sum();
+    assert!(
+        total <= size::BUDGET_GZIP,
+        "loader + glue + wasm is {total} bytes gzipped, over the budget of {} bytes; \
+         `cargo xtask bench sdk-size` shows each file, and BENCHMARKS.md where the bytes go:\n{}",
+        size::BUDGET_GZIP,
+        size::table(&sizes)
     );
 }

@@ -65,13 +65,27 @@ pub struct Context {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Utm(pub [String; 5]);
 
-const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
+/// The query parameters of a campaign, in the order of [`Utm`]. Its JSON names are these
+/// without `utm_`.
+const UTM_PARAMS: [&str; 5] = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+];
 
 impl Utm {
-    /// The campaign from the `utm_*` values of an address, in [`UTM_KEYS`] order, as the
-    /// browser decoded them (`URLSearchParams`).
-    pub fn from_values(values: [Option<String>; 5]) -> Utm {
-        Utm(values.map(|v| v.map(|v| clean(&v, 300)).unwrap_or_default()))
+    /// The campaign in an address: `param` gives the value of a query parameter, as the
+    /// browser decoded it (`URLSearchParams`).
+    pub fn read(mut param: impl FnMut(&str) -> Option<String>) -> Utm {
+        let mut utm = Utm::default();
+        for (slot, name) in utm.0.iter_mut().zip(UTM_PARAMS) {
+            if let Some(v) = param(name) {
+                *slot = clean(&v, 300);
+            }
+        }
+        utm
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,8 +168,8 @@ pub fn event_json(
     if !ctx.utm.is_empty() {
         c.key("utm");
         let mut u = Obj::new(c.out);
-        for (k, v) in UTM_KEYS.iter().zip(&ctx.utm.0) {
-            u.text(k, v, 300);
+        for (k, v) in UTM_PARAMS.iter().zip(&ctx.utm.0) {
+            u.text(k.strip_prefix("utm_").unwrap_or(k), v, 300);
         }
         u.close();
     }
@@ -653,6 +667,12 @@ mod tests {
     use footprint_protocol::{Event, EventKind};
     use serde_json::{json, Value};
 
+    /// A campaign from its five values, in [`Utm`]'s order.
+    fn utm_of(values: [Option<String>; 5]) -> Utm {
+        let mut values = values.into_iter();
+        Utm::read(|_| values.next().flatten())
+    }
+
     fn line(id: &str, price: f64, qty: f64) -> Value {
         json!({"productId": id, "name": "Linen shirt", "price": price, "quantity": qty})
     }
@@ -665,7 +685,7 @@ mod tests {
             user_agent: "Mozilla/5.0\u{0}".into(),
             locale: "en-GB".into(),
             screen: "1280x720".into(),
-            utm: Utm::from_values([
+            utm: utm_of([
                 Some("news".into()),
                 None,
                 Some("autumn sale".into()),
@@ -883,7 +903,7 @@ mod tests {
 
     #[test]
     fn utm_parameters_are_cleaned_and_kept_for_the_visit() {
-        let utm = Utm::from_values([
+        let utm = utm_of([
             Some(" news\nletter ".into()),
             Some("✉".into()),
             None,
@@ -893,11 +913,11 @@ mod tests {
         assert_eq!(utm.0[0], "news letter");
         assert_eq!(utm.0[1], "✉");
         assert_eq!(Utm::decode(&utm.encode()), utm);
-        assert!(Utm::from_values(Default::default()).is_empty());
+        assert!(utm_of(Default::default()).is_empty());
         // The landing page's campaign stays with the visit; a new campaign replaces it.
         let (kept, store) = Utm::for_visit(Utm::default(), Some(&utm.encode()));
         assert_eq!((kept, store), (utm.clone(), None));
-        let ad = Utm::from_values([Some("ad".into()), None, None, None, None]);
+        let ad = utm_of([Some("ad".into()), None, None, None, None]);
         let (new, store) = Utm::for_visit(ad, Some(&utm.encode()));
         assert_eq!(new.0[0], "ad");
         assert_eq!(store, Some(new.encode()));

@@ -32,16 +32,13 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes an unsigned integer in decimal. No indexing, so no panic path in the wasm.
+/// Writes an unsigned integer in decimal. Divides by constants only and indexes nothing, so
+/// there is no panic path in the wasm (a variable divisor brings a divide-by-zero check).
 pub fn write_u64(out: &mut String, n: u64) {
-    let mut div = 1u64;
-    while n / div >= 10 {
-        div *= 10;
+    if n >= 10 {
+        write_u64(out, n / 10);
     }
-    while div > 0 {
-        out.push(char::from(b'0' + (n / div % 10) as u8));
-        div /= 10;
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Writes `digits / 10^decimals` exactly, trimming trailing zeros: `(199900, 4)` is `19.99`.

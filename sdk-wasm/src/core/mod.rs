@@ -2,7 +2,6 @@
 //! sight. It takes plain data, a clock reading and random bytes, so that it is tested natively
 //! with `cargo test`; the platform layer (storage, fetch, timers) only carries out its verdicts.
 
-pub mod b64;
 pub mod backoff;
 pub mod config;
 pub mod engine;

@@ -92,7 +92,12 @@ impl Queue {
                 None => break,
             }
         }
-        self.items.drain(..dropped);
+        // Not `drain(..dropped)`: its range check is a panic path the wasm would carry.
+        let mut seen = 0;
+        self.items.retain(|_| {
+            seen += 1;
+            seen > dropped
+        });
         self.dropped += dropped as u64;
         Ok(dropped)
     }
@@ -228,7 +233,9 @@ pub fn chunks(
 ) -> Vec<(String, Vec<String>)> {
     let envelope = envelope_len(site_key, sent_at);
     let mut out = Vec::new();
-    let mut rest: Vec<&QueuedEvent> = q.items.iter().filter(|e| wanted(e)).collect();
+    let all: Vec<&QueuedEvent> = q.items.iter().filter(|e| wanted(e)).collect();
+    // Sliced, not drained: `remove` and `drain` bring index checks (panic paths) into the wasm.
+    let mut rest = all.as_slice();
     while !rest.is_empty() {
         let mut size = envelope;
         let mut n = 0;
@@ -241,12 +248,13 @@ pub fn chunks(
         }
         if n == 0 {
             // An event too large for any beacon is left for a regular fetch.
-            rest.remove(0);
+            rest = rest.get(1..).unwrap_or_default();
             continue;
         }
-        let part: Vec<&QueuedEvent> = rest.drain(..n).collect();
+        let (part, more) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+        rest = more;
         let ids = part.iter().map(|e| e.message_id.clone()).collect();
-        out.push((batch_body(site_key, sent_at, part), ids));
+        out.push((batch_body(site_key, sent_at, part.iter().copied()), ids));
     }
     out
 }

@@ -37,18 +37,12 @@ pub enum Cb {
     /// The page called `history.pushState` / `replaceState` (arguments follow the tag).
     PushState,
     ReplaceState,
-    /// The steps of `subscribePush`, and its failure at any step.
-    PushRegistered,
-    PushReady,
-    PushPermission,
-    PushSubscribed,
-    PushFailed,
     /// A Promise's executor: its `resolve` and `reject`, kept by [`promise`].
     Executor,
 }
 
 impl Cb {
-    const ALL: [Cb; 19] = [
+    const ALL: [Cb; 14] = [
         Cb::SendTimer,
         Cb::TitleTick,
         Cb::Persist,
@@ -62,11 +56,6 @@ impl Cb {
         Cb::PopState,
         Cb::PushState,
         Cb::ReplaceState,
-        Cb::PushRegistered,
-        Cb::PushReady,
-        Cb::PushPermission,
-        Cb::PushSubscribed,
-        Cb::PushFailed,
         Cb::Executor,
     ];
 }

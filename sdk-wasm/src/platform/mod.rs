@@ -9,7 +9,6 @@ mod identity;
 mod input;
 pub mod lifecycle;
 pub mod page;
-pub mod push;
 mod queue_store;
 mod storage;
 

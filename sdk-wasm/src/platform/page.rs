@@ -8,15 +8,6 @@ use wasm_bindgen::JsValue;
 use super::{prop, prop_str, window};
 use crate::core::event::{Context, Page, Utm};
 
-/// The query parameters of a campaign, in the order of [`Utm`].
-const UTM_KEYS: [&str; 5] = [
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-];
-
 fn location(field: &str) -> String {
     window()
         .map(|w| prop_str(&prop(&w, "location"), field))
@@ -113,7 +104,7 @@ pub fn utm_here() -> Utm {
     let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
         return Utm::default();
     };
-    Utm::from_values(UTM_KEYS.map(|k| params.get(k)))
+    Utm::read(|name| params.get(name))
 }
 
 /// True when the browser sends Do Not Track or Global Privacy Control.
