@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use crate::auth::AdminIdentity;
 use crate::config::Config;
 use crate::contacts::patch::time_text;
+use crate::contacts::segment::Segment;
 use crate::contacts::sheet::{self, Sheet, View};
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
@@ -153,15 +154,17 @@ pub fn sheet_of(
 ) -> Result<Sheet, ApiError> {
     let r = resolve(store, id, who)?;
     let q = store.quintiles(&r.contact.site).map_err(store_error)?;
-    Ok(sheet::render(
-        &r.contact,
-        r.requested,
-        q.as_ref(),
-        View {
-            now: now.as_millis(),
-            abandoned_after_ms: settings.abandoned_after_ms,
-        },
-    ))
+    let view = View {
+        now: now.as_millis(),
+        abandoned_after_ms: settings.abandoned_after_ms,
+    };
+    let mut sheet = sheet::render(&r.contact, r.requested, q.as_ref(), view);
+    let cx = crate::contacts::segment::Context {
+        view,
+        quintiles: q.as_ref(),
+    };
+    sheet.segments = crate::segments::memberships(store, &r.contact, &cx)?;
+    Ok(sheet)
 }
 
 /// The activity page of a contact.
@@ -385,13 +388,12 @@ fn select<R>(
     limit: usize,
     row: impl Fn(&Contact, i64) -> R,
 ) -> Result<(Vec<R>, Option<String>), ApiError> {
+    let segment = q
+        .segment
+        .as_deref()
+        .map(|s| list_segment(store, s))
+        .transpose()?;
     let now = now.as_millis();
-    if q.segment.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_filter",
-            "segments do not exist on this edge yet; leave out `segment`",
-        ));
-    }
     if let Some(v) = q.valuation.as_deref() {
         if !VALUATIONS.contains(&v) {
             return Err(ApiError::bad_request(
@@ -413,15 +415,38 @@ fn select<R>(
     };
     let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
     let include_invalid = q.include_invalid.unwrap_or(false);
-    let keep = |c: &Contact| {
-        who.sees(c.admin.confidentiality)
+    let quintiles = std::cell::RefCell::new(std::collections::HashMap::new());
+    let in_segment = |c: &Contact| -> Result<bool, ApiError> {
+        Ok(match &segment {
+            None => true,
+            Some((s, None)) => c.extras.segments.contains(&s.id),
+            Some((_, Some(rule))) => {
+                let mut cache = quintiles.borrow_mut();
+                if !cache.contains_key(&c.site) {
+                    let q = store.quintiles(&c.site).map_err(store_error)?;
+                    cache.insert(c.site.clone(), q);
+                }
+                let cx = crate::contacts::segment::Context {
+                    view: sheet::View {
+                        now,
+                        abandoned_after_ms: settings.abandoned_after_ms,
+                    },
+                    quintiles: cache.get(&c.site).and_then(Option::as_ref),
+                };
+                rule.holds(c, &cx)
+            }
+        })
+    };
+    let keep = |c: &Contact| -> Result<bool, ApiError> {
+        let plain = who.sees(c.admin.confidentiality)
             && (include_invalid || !c.invalid_at(now))
             && q.site.as_ref().is_none_or(|s| &c.site == s)
             && q.has_email.is_none_or(|h| c.email.is_some() == h)
             && q.valuation
                 .as_deref()
                 .is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
-            && push.is_none_or(|p| sheet::push_enabled(c) == p)
+            && push.is_none_or(|p| sheet::push_enabled(c) == p);
+        Ok(plain && in_segment(c)?)
     };
     let by_index = if let Some(e) = &q.email {
         let e = Email::normalize(e)
@@ -462,7 +487,7 @@ fn select<R>(
                     continue;
                 };
                 let c = r.contact;
-                if !seen.insert(c.id) || !keep(&c) {
+                if !seen.insert(c.id) || !keep(&c)? {
                     continue;
                 }
                 if rows.len() == limit {
@@ -476,10 +501,21 @@ fn select<R>(
         None => {
             let mut scanned = 0;
             let mut last = None;
-            for c in store.contacts_before(cursor) {
+            // A static segment's own index is the shorter walk.
+            let source: Box<dyn Iterator<Item = Result<Contact, StoreError>>> = match &segment {
+                Some((s, None)) => Box::new(store.members_before(s.id, cursor).filter_map(|id| {
+                    match id.and_then(|id| store.contact(id)) {
+                        Ok(Some(r)) if r.requested.is_none() => Some(Ok(r.contact)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    }
+                })),
+                _ => Box::new(store.contacts_before(cursor)),
+            };
+            for c in source {
                 let c = c.map_err(store_error)?;
                 scanned += 1;
-                if keep(&c) {
+                if keep(&c)? {
                     if rows.len() == limit {
                         next = last.map(|l: ContactId| l.to_string());
                         break;
@@ -495,6 +531,26 @@ fn select<R>(
         }
     }
     Ok((rows, next))
+}
+
+/// The segment a list's `segment=` names, with its rule when dynamic.
+fn list_segment(
+    store: &Store,
+    id: &str,
+) -> Result<(Segment, Option<crate::contacts::segment::Rule>), ApiError> {
+    let missing = || {
+        ApiError::bad_request(
+            "invalid_filter",
+            format!("segment `{id}` does not exist; GET /v1/segments lists them"),
+        )
+    };
+    let n = id.parse::<u64>().map_err(|_| missing())?;
+    let s = store.segment(n).map_err(store_error)?.ok_or_else(missing)?;
+    let rule = s.parsed_rule().map_err(|e| {
+        tracing::error!(segment = n, error = ?e, "a stored rule does not parse");
+        ApiError::Internal
+    })?;
+    Ok((s, rule))
 }
 
 /// The contact a tracker points at now.

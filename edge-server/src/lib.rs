@@ -14,5 +14,6 @@ pub mod ingest;
 pub mod ratelimit;
 pub mod routes;
 pub mod sdk;
+pub mod segments;
 pub mod server;
 pub mod store;

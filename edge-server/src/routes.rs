@@ -17,11 +17,10 @@ use serde::Deserialize;
 
 use crate::admin::{ContactSettings, ListQuery};
 use crate::auth::{AdminIdentity, Admins, Role};
-use crate::contacts::ContactId;
 use crate::error::ApiError;
 use crate::ingest::{BatchRequest, Ingest};
 use crate::sdk::{Asset, SdkAssets};
-use crate::store::{AdminKind, AdminOp, Refusal, Store};
+use crate::store::{AdminKind, AdminOp, Done, Refusal, Store};
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
 pub const OPENAPI: &str = include_str!("../../protocol/openapi.json");
@@ -68,6 +67,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/contacts/{id}/activity",
             web::get().to(contact_activity),
+        )
+        .service(
+            web::resource("/v1/segments")
+                .route(web::get().to(segments_list))
+                .route(web::post().to(segment_create)),
+        )
+        .service(
+            web::resource("/v1/segments/{id}")
+                .route(web::get().to(segment_get))
+                .route(web::patch().to(segment_update))
+                .route(web::delete().to(segment_delete)),
+        )
+        .service(
+            web::resource("/v1/segments/{id}/members")
+                .route(web::get().to(segment_members))
+                .route(web::post().to(segment_members_add)),
+        )
+        .route(
+            "/v1/segments/{id}/members/{contact}",
+            web::delete().to(segment_member_remove),
         )
         .service(
             web::scope("/sdk/v1")
@@ -541,14 +560,14 @@ async fn tracker_contact(
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
 /// Carries out an admin operation on the writer thread and waits until it is durable.
-async fn run_admin(state: &AppState, op: AdminOp) -> Result<ContactId, ApiError> {
+async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, ApiError> {
     let pending = state.store.admin(op).map_err(|e| ApiError::Unavailable {
         reason: e.to_string(),
         retry_after: 1,
     })?;
     match pending.await {
-        Ok(Ok(Ok(id))) => Ok(id),
-        Ok(Ok(Err(Refusal::NotFound(id)))) => Err(ApiError::NotFound(format!("no contact {id}"))),
+        Ok(Ok(Ok(done))) => Ok(done),
+        Ok(Ok(Err(Refusal::NotFound(what)))) => Err(ApiError::NotFound(what)),
         Ok(Ok(Err(Refusal::Conflict(why)))) => Err(ApiError::Conflict(why)),
         Ok(Err(e)) => Err(ApiError::Unavailable {
             reason: e.to_string(),
@@ -603,7 +622,9 @@ async fn edit_then_sheet(
         clearance: who.role.clearance(),
         at: now.as_millis(),
     };
-    let id = run_admin(&state, op).await?;
+    let Done::Contact(id) = run_admin(&state, op).await? else {
+        return Err(ApiError::Internal);
+    };
     let state = state.into_inner();
     let sheet =
         blocking(move || crate::admin::sheet_of(&state.store, id, &who, state.contacts, now))
@@ -664,4 +685,178 @@ pub async fn log_request(
 
 pub fn state(s: AppState) -> web::Data<AppState> {
     web::Data::from(Arc::new(s))
+}
+
+fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
+    AdminOp {
+        kind,
+        who: who.name.clone(),
+        clearance: who.role.clearance(),
+        at: state.ingest.clock().now().as_millis(),
+    }
+}
+
+/// `GET /v1/segments`: every segment, oldest first.
+async fn segments_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let list = blocking(move || crate::segments::list(&state.store)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "segments": list })))
+}
+
+/// `POST /v1/segments` (editor): a static segment, or a dynamic one with a rule.
+async fn segment_create(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let s = crate::segments::parse_create(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let op = admin_op(&state, &who, AdminKind::CreateSegment(Box::new(s)));
+    let Done::Segment(id) = run_admin(&state, op).await? else {
+        return Err(ApiError::Internal);
+    };
+    let state = state.into_inner();
+    let view = blocking(move || crate::segments::get(&state.store, &id.to_string())).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/segments/{id}")))
+        .json(view))
+}
+
+async fn segment_get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state.admins)?;
+    let state = state.into_inner();
+    let view = blocking(move || crate::segments::get(&state.store, &path)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `PATCH /v1/segments/{id}` (editor): name, description, or a dynamic segment's rule.
+async fn segment_update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let id = crate::segments::segment_id(&path)?;
+    let (name, description, rule) =
+        crate::segments::parse_update(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let kind = AdminKind::UpdateSegment {
+        id,
+        name,
+        description,
+        rule,
+    };
+    run_admin(&state, admin_op(&state, &who, kind)).await?;
+    let state = state.into_inner();
+    let view = blocking(move || crate::segments::get(&state.store, &id.to_string())).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `DELETE /v1/segments/{id}` (editor).
+async fn segment_delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let id = crate::segments::segment_id(&path)?;
+    run_admin(&state, admin_op(&state, &who, AdminKind::DeleteSegment(id))).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+    include_invalid: Option<bool>,
+}
+
+/// `GET /v1/segments/{id}/members?cursor=`: the contact list filtered to the segment.
+async fn segment_members(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<MembersQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    let id = crate::segments::segment_id(&path)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let m = query.into_inner();
+    let list = blocking(move || {
+        // A missing segment is a 404 here, not the list filter's 400.
+        crate::segments::get(&state.store, &id.to_string())?;
+        let q = ListQuery {
+            segment: Some(id.to_string()),
+            cursor: m.cursor,
+            limit: m.limit,
+            include_invalid: m.include_invalid,
+            ..ListQuery::default()
+        };
+        crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// `POST /v1/segments/{id}/members {"contacts": [...]}` (editor): adds each; reports each.
+async fn segment_members_add(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let segment = crate::segments::segment_id(&path)?;
+    let contacts =
+        crate::segments::parse_members(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let kind = AdminKind::Members {
+        segment,
+        contacts,
+        add: true,
+    };
+    let Done::Each(each) = run_admin(&state, admin_op(&state, &who, kind)).await? else {
+        return Err(ApiError::Internal);
+    };
+    Ok(HttpResponse::Ok().json(crate::segments::Report::of(each)))
+}
+
+/// `DELETE /v1/segments/{id}/members/{contact}` (editor).
+async fn segment_member_remove(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let (segment, contact) = path.into_inner();
+    let segment = crate::segments::segment_id(&segment)?;
+    let contact = crate::admin::contact_id(&contact)?;
+    let kind = AdminKind::Members {
+        segment,
+        contacts: vec![contact],
+        add: false,
+    };
+    let Done::Each(each) = run_admin(&state, admin_op(&state, &who, kind)).await? else {
+        return Err(ApiError::Internal);
+    };
+    match each.into_iter().next().map(|(_, r)| r) {
+        Some(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
+        Some(Err(Refusal::NotFound(what))) => Err(ApiError::NotFound(what)),
+        Some(Err(Refusal::Conflict(why))) => Err(ApiError::Conflict(why)),
+        None => Err(ApiError::Internal),
+    }
 }

@@ -13,10 +13,11 @@
 //! - the profile on a merge: the surviving contact's values win and the absorbed one only fills
 //!   blanks (the identity rules say so). An absorbed contact is always anonymous, so it has no
 //!   profile of its own to lose;
-//! - products of interest are capped at [`MAX_INTEREST`]; past the cap the least recently seen
-//!   product is dropped, which depends on order.
+//! - products of interest are capped at [`MAX_INTEREST`], and categories viewed at
+//!   [`MAX_CATEGORIES`]; past the cap the least recently seen is dropped, which depends on
+//!   order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use footprint_protocol::{ConsentState, PushPermissionState};
 use serde::{Deserialize, Serialize};
@@ -278,6 +279,72 @@ impl AdminFields {
     }
 }
 
+/// A product category the contact viewed products of (dynamic segments: "viewed category X
+/// in the last 30 days").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategorySeen {
+    /// As the shop sent it; matched without regard to case.
+    pub name: String,
+    pub views: u64,
+    pub last_seen: i64,
+}
+
+/// The categories kept per contact, the most recently viewed.
+pub const MAX_CATEGORIES: usize = 50;
+
+/// What record v3 added: stored after [`AdminFields`] (see `store::record`), so that contacts
+/// written before it still read, with these empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Extras {
+    pub categories: Vec<CategorySeen>,
+    /// The static segments an admin added this contact to.
+    pub segments: BTreeSet<u64>,
+}
+
+impl Extras {
+    fn view_category(&mut self, name: &str, views: u64, at: i64) {
+        match self
+            .categories
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+        {
+            Some(c) => {
+                c.views += views;
+                if at >= c.last_seen {
+                    c.last_seen = at;
+                    // The latest spelling wins, as the latest name of a product does.
+                    name.clone_into(&mut c.name);
+                }
+            }
+            None => self.categories.push(CategorySeen {
+                name: name.to_owned(),
+                views,
+                last_seen: at,
+            }),
+        }
+        if self.categories.len() > MAX_CATEGORIES {
+            self.categories
+                .sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.name.cmp(&b.name)));
+            self.categories.truncate(MAX_CATEGORIES);
+        }
+    }
+
+    fn absorb(&mut self, other: Extras) {
+        for c in other.categories {
+            self.view_category(&c.name, c.views, c.last_seen);
+        }
+        self.segments.extend(other.segments);
+    }
+
+    /// When a product of category `name` was last viewed.
+    pub fn category_seen(&self, name: &str) -> Option<i64> {
+        self.categories
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map(|c| c.last_seen)
+    }
+}
+
 /// Everything the sheet shows of one contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
@@ -307,6 +374,9 @@ pub struct Contact {
     /// Encoded after the rest by `store::record`, not as part of it.
     #[serde(skip)]
     pub admin: AdminFields,
+    /// Encoded after `admin`.
+    #[serde(skip)]
+    pub extras: Extras,
 }
 
 impl Contact {
@@ -333,6 +403,7 @@ impl Contact {
             interest: Vec::new(),
             counts: Counts::default(),
             admin: AdminFields::default(),
+            extras: Extras::default(),
         }
     }
 
@@ -372,10 +443,17 @@ impl Contact {
         };
         match &fact.kind {
             FactKind::PageView => self.counts.page_views += 1,
-            FactKind::ProductView { product_id, name } => {
+            FactKind::ProductView {
+                product_id,
+                name,
+                category,
+            } => {
                 self.counts.product_views += 1;
                 self.fold_interest(seen(product_id, name, 1, 0));
                 self.cap_interest();
+                if let Some(c) = category {
+                    self.extras.view_category(c, 1, at);
+                }
             }
             FactKind::CartAdd {
                 product_id,
@@ -562,6 +640,7 @@ impl Contact {
         c.cart_adds += o.cart_adds;
         c.purchases += o.purchases;
         self.admin.absorb(other.admin);
+        self.extras.absorb(other.extras);
     }
 
     /// The same aggregate with every collection in one canonical order, for comparisons:
@@ -572,6 +651,7 @@ impl Contact {
         self.spans
             .sort_by(|a, b| (&a.tracker, a.from).cmp(&(&b.tracker, b.from)));
         self.merged_ids.sort();
+        self.extras.categories.sort_by(|a, b| a.name.cmp(&b.name));
         self
     }
 }
@@ -668,6 +748,7 @@ mod tests {
                     FactKind::ProductView {
                         product_id: "p".into(),
                         name: "P".into(),
+                        category: Some("Shoes".into()),
                     },
                 ),
             ),
@@ -719,6 +800,7 @@ mod tests {
                         FactKind::ProductView {
                             product_id: format!("p{i}"),
                             name: "n".into(),
+                            category: None,
                         },
                     ),
                 )

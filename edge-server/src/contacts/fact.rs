@@ -43,6 +43,7 @@ pub enum FactKind {
     ProductView {
         product_id: String,
         name: String,
+        category: Option<String>,
     },
     /// A product put in the cart, with the cart after the change when the shop sent it.
     CartAdd {
@@ -170,6 +171,7 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
         EventKind::ProductView(p) => FactKind::ProductView {
             product_id: p.product_id.as_str().to_owned(),
             name: p.name.as_str().to_owned(),
+            category: p.category.as_ref().map(|c| c.as_str().to_owned()),
         },
         EventKind::CartAdd(l) => FactKind::CartAdd {
             product_id: l.product_id.as_str().to_owned(),

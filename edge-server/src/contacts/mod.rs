@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod fact;
 pub mod patch;
 pub mod rfm;
+pub mod segment;
 pub mod sheet;
 
 pub use aggregate::{AdminFields, Confidentiality, Contact, ContactId, Pos};

@@ -32,6 +32,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
 fn refuse(field: &str, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_owned(),

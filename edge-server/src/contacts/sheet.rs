@@ -87,6 +87,8 @@ pub struct Sheet {
     pub valid_until: Option<Timestamp>,
     /// False once `valid_until` has passed: the contact is out of lists and search.
     pub valid: bool,
+    /// The static segments it was added to, and the dynamic ones whose rule holds now.
+    pub segments: Vec<super::segment::Membership>,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,6 +220,52 @@ pub struct Row {
     pub last_activity_at: Option<Timestamp>,
 }
 
+/// A span of calendar months (UTC) ending with the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    All,
+    ThisMonth,
+    ThisYear,
+    Last12Months,
+    Last24Months,
+}
+
+/// What `c` spent in `p`, per currency.
+pub fn spent_in(c: &Contact, p: Period, now: i64) -> ByCurrency {
+    let e = &c.ecommerce;
+    let month = month_key(now);
+    let from = match p {
+        Period::All => return e.spent.clone(),
+        Period::ThisMonth => month,
+        Period::ThisYear => month - month.rem_euclid(12),
+        Period::Last12Months => month - 11,
+        Period::Last24Months => month - 23,
+    };
+    let mut by = ByCurrency::new();
+    for (_, m) in e.months.range(from..=month) {
+        for (cur, v) in m {
+            *by.entry(cur.clone()).or_insert(0) += v;
+        }
+    }
+    by
+}
+
+/// The cart holds something, has not changed for the abandonment delay, and no purchase
+/// came after it.
+pub fn cart_abandoned(c: &Contact, v: View) -> bool {
+    c.cart.as_ref().is_some_and(|s| {
+        let purchased_after = c.ecommerce.last_purchase_at.is_some_and(|p| p >= s.at);
+        !s.value.items.is_empty() && !purchased_after && v.now - s.at >= v.abandoned_after_ms
+    })
+}
+
+/// The RFM grid's segment of `c`, when it has purchased and the site's quintiles exist.
+pub fn rfm_segment(c: &Contact, quintiles: Option<&Quintiles>, now: i64) -> Option<&'static str> {
+    let (i, _) = rfm_inputs(c)?;
+    let (r, f, m) = quintiles?.score(&i, now);
+    Some(rfm::segment(r, f, m))
+}
+
 /// Web push is enabled: an active subscription, and permission not since denied.
 pub fn push_enabled(c: &Contact) -> bool {
     let denied = c
@@ -344,40 +392,27 @@ pub fn render(
     trackers.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(a.id.cmp(&b.id)));
 
     let e = &c.ecommerce;
-    let month = month_key(now);
-    let sum_months = |from: i32| {
-        let mut by = ByCurrency::new();
-        for (_, m) in e.months.range(from..=month) {
-            for (cur, v) in m {
-                *by.entry(cur.clone()).or_insert(0) += v;
-            }
-        }
-        money(&by)
-    };
-    let year_start = month - month.rem_euclid(12);
+    let sum_months = |p: Period| money(&spent_in(c, p, now));
     let cart = c
         .cart
         .as_ref()
         .filter(|s| !s.value.items.is_empty())
-        .map(|s| {
-            let purchased_after = e.last_purchase_at.is_some_and(|p| p >= s.at);
-            CartView {
-                items: s
-                    .value
-                    .items
-                    .iter()
-                    .map(|l| CartItemView {
-                        product_id: l.product_id.clone(),
-                        name: l.name.clone(),
-                        price: Money(l.price),
-                        quantity: l.quantity,
-                    })
-                    .collect(),
-                total: Money(s.value.total),
-                currency: s.value.currency.clone(),
-                updated_at: ts(s.at),
-                abandoned: !purchased_after && now - s.at >= v.abandoned_after_ms,
-            }
+        .map(|s| CartView {
+            items: s
+                .value
+                .items
+                .iter()
+                .map(|l| CartItemView {
+                    product_id: l.product_id.clone(),
+                    name: l.name.clone(),
+                    price: Money(l.price),
+                    quantity: l.quantity,
+                })
+                .collect(),
+            total: Money(s.value.total),
+            currency: s.value.currency.clone(),
+            updated_at: ts(s.at),
+            abandoned: cart_abandoned(c, v),
         });
 
     let mut interest: Vec<InterestRow> = c
@@ -487,10 +522,10 @@ pub fn render(
             average_order_value: average,
             last_purchase_at: e.last_purchase_at.map(ts),
             totals: Totals {
-                this_month: sum_months(month),
-                this_year: sum_months(year_start),
-                last_12_months: sum_months(month - 11),
-                last_24_months: sum_months(month - 23),
+                this_month: sum_months(Period::ThisMonth),
+                this_year: sum_months(Period::ThisYear),
+                last_12_months: sum_months(Period::Last12Months),
+                last_24_months: sum_months(Period::Last24Months),
             },
             cart,
         },
@@ -502,6 +537,7 @@ pub fn render(
         confidentiality: c.admin.confidentiality.as_str(),
         valid_until: c.admin.valid_until.map(ts),
         valid: !c.invalid_at(now),
+        segments: Vec::new(),
     }
 }
 

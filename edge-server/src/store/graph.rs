@@ -20,7 +20,8 @@ use crate::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
-use super::{AdminKind, AdminOp, Refusal, StoreError};
+use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
+use crate::contacts::segment::Segment;
 
 /// An index key of a value and a site: `keys::email` or `keys::phone`.
 type IndexKey = fn(&str, &str) -> Vec<u8>;
@@ -43,6 +44,7 @@ pub(super) struct Working<'t> {
     last_contact: u64,
     last_change: u64,
     last_history: u64,
+    last_segment: u64,
 }
 
 impl<'t> Working<'t> {
@@ -66,6 +68,7 @@ impl<'t> Working<'t> {
             last_contact: meta(keys::META_CONTACT)?,
             last_change: meta(keys::META_ID_LOG)?,
             last_history: meta(keys::META_HISTORY)?,
+            last_segment: meta(keys::META_SEGMENT)?,
         })
     }
 
@@ -76,6 +79,23 @@ impl<'t> Working<'t> {
         let v = self.tree.get(key)?.map(|v| v.to_vec());
         self.kv.insert(key.to_vec(), v.clone());
         Ok(v)
+    }
+
+    /// The keys under `prefix`, as this group left them: sled's, with this group's writes and
+    /// deletions applied.
+    fn keys_with_prefix(&self, prefix: &[u8]) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+        let mut out = BTreeSet::new();
+        for k in self.tree.scan_prefix(prefix).keys() {
+            out.insert(k?.to_vec());
+        }
+        for (k, v) in self.kv.iter().filter(|(k, _)| k.starts_with(prefix)) {
+            if v.is_some() {
+                out.insert(k.clone());
+            } else {
+                out.remove(k);
+            }
+        }
+        Ok(out)
     }
 
     fn put(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
@@ -255,21 +275,186 @@ impl<'t> Working<'t> {
             Some(ContactRecord::Merged(into)) => Ok(Err(Refusal::Conflict(format!(
                 "contact {id} was merged into {into}; use {into}"
             )))),
-            _ => Ok(Err(Refusal::NotFound(id))),
+            _ => Ok(Err(Refusal::NotFound(format!("no contact {id}")))),
         }
     }
 
     /// Carries out one admin operation; on a refusal nothing has changed.
-    pub fn admin(
-        &mut self,
-        op: &AdminOp,
-        pos: Pos,
-    ) -> Result<Result<ContactId, Refusal>, StoreError> {
+    pub fn admin(&mut self, op: &AdminOp, pos: Pos) -> Result<Result<Done, Refusal>, StoreError> {
         self.received_at = op.at;
-        match &op.kind {
-            AdminKind::Patch { id, patch } => self.patch(*id, patch, op, pos),
-            AdminKind::Merge { into, from } => self.admin_merge(*into, *from, op),
+        let contact = |r: Result<ContactId, Refusal>| r.map(Done::Contact);
+        Ok(match &op.kind {
+            AdminKind::Patch { id, patch } => contact(self.patch(*id, patch, op, pos)?),
+            AdminKind::Merge { into, from } => contact(self.admin_merge(*into, *from, op)?),
+            AdminKind::CreateSegment(s) => self.create_segment(s, op)?,
+            AdminKind::UpdateSegment {
+                id,
+                name,
+                description,
+                rule,
+            } => self.update_segment(*id, name, description, rule, op)?,
+            AdminKind::DeleteSegment(id) => self.delete_segment(*id)?,
+            AdminKind::Members {
+                segment,
+                contacts,
+                add,
+            } => self.members(*segment, contacts, *add, op)?,
+        })
+    }
+
+    fn segment(&mut self, id: u64) -> Result<Option<Segment>, StoreError> {
+        self.get(&keys::segment(id))?
+            .map(|v| record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    fn put_segment(&mut self, s: &Segment) {
+        self.put(keys::segment(s.id).to_vec(), Some(record::encode_value(s)));
+    }
+
+    /// A refusal when another segment than `id` has `name` (in any case).
+    fn name_taken(&mut self, name: &str, id: u64) -> Result<Option<Refusal>, StoreError> {
+        for k in self.keys_with_prefix(&keys::segments())? {
+            let Some(other) = keys::decode_u64(&k[1..]).map(|n| self.segment(n)) else {
+                continue;
+            };
+            if let Some(other) = other? {
+                if other.id != id && other.name.to_lowercase() == name.to_lowercase() {
+                    return Ok(Some(Refusal::Conflict(format!(
+                        "segment {} is already named `{}`; names are unique",
+                        other.id, other.name
+                    ))));
+                }
+            }
         }
+        Ok(None)
+    }
+
+    fn create_segment(
+        &mut self,
+        s: &Segment,
+        op: &AdminOp,
+    ) -> Result<Result<Done, Refusal>, StoreError> {
+        if let Some(r) = self.name_taken(&s.name, 0)? {
+            return Ok(Err(r));
+        }
+        self.last_segment += 1;
+        let s = Segment {
+            id: self.last_segment,
+            created_at: op.at,
+            updated_at: op.at,
+            created_by: op.who.clone(),
+            ..s.clone()
+        };
+        self.put_segment(&s);
+        Ok(Ok(Done::Segment(s.id)))
+    }
+
+    fn update_segment(
+        &mut self,
+        id: u64,
+        name: &Option<String>,
+        description: &Option<String>,
+        rule: &Option<String>,
+        op: &AdminOp,
+    ) -> Result<Result<Done, Refusal>, StoreError> {
+        let Some(mut s) = self.segment(id)? else {
+            return Ok(Err(Refusal::NotFound(format!("no segment {id}"))));
+        };
+        if rule.is_some() && !s.is_dynamic() {
+            return Ok(Err(Refusal::Conflict(format!(
+                "segment {id} is static: its members are added by hand; create a dynamic segment                  for a rule"
+            ))));
+        }
+        if let Some(n) = name {
+            if let Some(r) = self.name_taken(n, id)? {
+                return Ok(Err(r));
+            }
+            s.name.clone_from(n);
+        }
+        if let Some(d) = description {
+            s.description.clone_from(d);
+        }
+        if let Some(r) = rule {
+            s.rule = Some(r.clone());
+        }
+        s.updated_at = op.at;
+        self.put_segment(&s);
+        Ok(Ok(Done::Segment(id)))
+    }
+
+    /// Deletes the segment and its member index. Members' records keep the id until they next
+    /// change; ids are never reused, and readers skip segments that no longer exist.
+    fn delete_segment(&mut self, id: u64) -> Result<Result<Done, Refusal>, StoreError> {
+        if self.segment(id)?.is_none() {
+            return Ok(Err(Refusal::NotFound(format!("no segment {id}"))));
+        }
+        self.put(keys::segment(id).to_vec(), None);
+        for k in self.keys_with_prefix(&keys::members(id))? {
+            self.put(k, None);
+        }
+        Ok(Ok(Done::Segment(id)))
+    }
+
+    fn members(
+        &mut self,
+        segment: u64,
+        contacts: &[ContactId],
+        add: bool,
+        op: &AdminOp,
+    ) -> Result<Result<Done, Refusal>, StoreError> {
+        let s = match self.segment(segment)? {
+            Some(s) if s.is_dynamic() => {
+                return Ok(Err(Refusal::Conflict(format!(
+                    "segment {segment} is dynamic: its rule decides its members"
+                ))))
+            }
+            Some(s) => s,
+            None => return Ok(Err(Refusal::NotFound(format!("no segment {segment}")))),
+        };
+        let label = format!("{} ({segment})", s.name);
+        let mut each = Vec::with_capacity(contacts.len());
+        for &asked in contacts {
+            // A merged id stands for the contact it went into, as lookups do.
+            let id = match self.record(asked)? {
+                Some(_) => self.resolve(asked)?,
+                None => {
+                    each.push((asked, Err(Refusal::NotFound(format!("no contact {asked}")))));
+                    continue;
+                }
+            };
+            let c = match self.visible(id, op.clearance)? {
+                Ok(c) => c,
+                Err(r) => {
+                    each.push((asked, Err(r)));
+                    continue;
+                }
+            };
+            let member = c.extras.segments.contains(&segment);
+            if member != add {
+                let c = self.live(id)?;
+                if add {
+                    c.extras.segments.insert(segment);
+                } else {
+                    c.extras.segments.remove(&segment);
+                }
+                let key = keys::member(segment, id.get()).to_vec();
+                self.put(key, add.then(Vec::new));
+                let (old, new) = if add {
+                    (None, Some(label.clone()))
+                } else {
+                    (Some(label.clone()), None)
+                };
+                self.history(
+                    id,
+                    op.at,
+                    &op.who,
+                    Change::new("segment", old, new).into_iter().collect(),
+                );
+            }
+            each.push((asked, Ok(id)));
+        }
+        Ok(Ok(Done::Each(each)))
     }
 
     fn patch(
@@ -542,6 +727,11 @@ impl<'t> Working<'t> {
         for n in name_keys(&absorbed) {
             self.put(keys::name(&n, site, from.get()), None);
         }
+        // Static memberships follow the contact; its extras go along in `absorb`.
+        for &seg in &absorbed.extras.segments {
+            self.put(keys::member(seg, from.get()).to_vec(), None);
+            self.put(keys::member(seg, into.get()).to_vec(), Some(Vec::new()));
+        }
         if absorbed.ecommerce.last_purchase_at.is_some() {
             self.rfm_gone.push(keys::rfm(site, from.get()));
             self.rfm_dirty.insert(into);
@@ -611,6 +801,7 @@ impl<'t> Working<'t> {
         batch.insert(keys::META_CONTACT, &keys::encode_u64(self.last_contact)[..]);
         batch.insert(keys::META_ID_LOG, &keys::encode_u64(self.last_change)[..]);
         batch.insert(keys::META_HISTORY, &keys::encode_u64(self.last_history)[..]);
+        batch.insert(keys::META_SEGMENT, &keys::encode_u64(self.last_segment)[..]);
     }
 }
 

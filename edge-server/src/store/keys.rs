@@ -21,6 +21,10 @@
 //! | `g` n:u64 | the n-th identity change (merge or move), for audit and undo |
 //! | `m:contact`, `m:idlog` | the last contact id and identity-change number handed out |
 //! | `m:rfm:` site | the site's RFM cut points |
+//! | `h` id:u64 at:u64 n:u64 | one change in a contact's history |
+//! | `G` id:u64 | a segment: its name and, for a dynamic one, its rule |
+//! | `s` segment:u64 contact:u64 | (empty): a member of a static segment |
+//! | `m:hist`, `m:seg` | the last history entry and segment id handed out |
 //!
 //! Emails, phones and names end with a 0 byte rather than starting with their length, so that
 //! a prefix of the text is a prefix of the key (search); none of them can hold a 0 byte.
@@ -38,6 +42,9 @@ const ORDER: u8 = b'o';
 const RFM: u8 = b'r';
 const ID_LOG: u8 = b'g';
 const HISTORY: u8 = b'h';
+const SEGMENT: u8 = b'G';
+const MEMBER: u8 = b's';
+pub const META_SEGMENT: &[u8] = b"m:seg";
 pub const META_SEQ: &[u8] = b"m:seq";
 pub const PROBE: &[u8] = b"m:probe";
 pub const META_CONTACT: &[u8] = b"m:contact";
@@ -188,6 +195,38 @@ pub fn history(id: u64, at: i64, n: u64) -> [u8; 25] {
     k[9..17].copy_from_slice(&u64::try_from(at).unwrap_or(0).to_be_bytes());
     k[17..].copy_from_slice(&n.to_be_bytes());
     k
+}
+
+pub fn segment(id: u64) -> [u8; 9] {
+    let mut k = [SEGMENT; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// The prefix of every segment.
+pub fn segments() -> [u8; 1] {
+    [SEGMENT]
+}
+
+/// A static segment's member: `s segment contact`, so a segment's members are one range in
+/// contact id order.
+pub fn member(segment: u64, contact: u64) -> [u8; 17] {
+    let mut k = [MEMBER; 17];
+    k[1..9].copy_from_slice(&segment.to_be_bytes());
+    k[9..].copy_from_slice(&contact.to_be_bytes());
+    k
+}
+
+/// The prefix of one static segment's members.
+pub fn members(segment: u64) -> [u8; 9] {
+    let mut k = [MEMBER; 9];
+    k[1..].copy_from_slice(&segment.to_be_bytes());
+    k
+}
+
+/// The contact of a [`member`] key.
+pub fn member_contact(key: &[u8]) -> Option<u64> {
+    chunk_seq(key)
 }
 
 /// The `n` of a history key.

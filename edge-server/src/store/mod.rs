@@ -23,6 +23,7 @@ pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
 
 use crate::contacts::patch::Patch;
 use crate::contacts::rfm::{Inputs, Quintiles};
+use crate::contacts::segment::Segment;
 use crate::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
 
 use crate::config::StoreConfig;
@@ -74,19 +75,48 @@ pub enum AdminKind {
         into: ContactId,
         from: ContactId,
     },
+    /// A new segment; names are unique, in any case.
+    CreateSegment(Box<Segment>),
+    /// Renames, describes or changes the rule of segment `id` (`None`: unchanged).
+    UpdateSegment {
+        id: u64,
+        name: Option<String>,
+        description: Option<String>,
+        rule: Option<String>,
+    },
+    /// Deletes segment `id` and, for a static one, its member index.
+    DeleteSegment(u64),
+    /// Adds contacts to (or removes them from) static segment `segment`, each on its own:
+    /// one refused contact does not stop the others.
+    Members {
+        segment: u64,
+        contacts: Vec<ContactId>,
+        add: bool,
+    },
+}
+
+/// What an admin operation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    Contact(ContactId),
+    Segment(u64),
+    /// Per contact asked for: the contact changed (a merged id answers with its survivor), or
+    /// why not.
+    Each(Vec<(ContactId, Result<ContactId, Refusal>)>),
 }
 
 /// Why an admin operation was refused; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("no contact {0}")]
-    NotFound(ContactId),
+    /// What was not found: "no contact 7", "no segment 3".
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Conflict(String),
 }
 
-/// What an admin operation came to: the contact it changed, once durable.
-pub type AdminResult = Result<Result<ContactId, Refusal>, StoreError>;
+/// What an admin operation came to, once durable.
+pub type AdminResult = Result<Result<Done, Refusal>, StoreError>;
 
 /// One event ready to store: its record is already encoded, and what it tells about its
 /// contact already boiled down, so the writer thread parses nothing.
@@ -612,6 +642,47 @@ impl Store {
         let more = all.len() > limit;
         all.truncate(limit);
         Ok((all.into_iter().map(|(_, _, e)| e).collect(), more))
+    }
+
+    /// Every segment, in id (creation) order.
+    pub fn segments(&self) -> Result<Vec<Segment>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.tree.scan_prefix(keys::segments()) {
+            let (_, v) = item?;
+            out.push(record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    pub fn segment(&self, id: u64) -> Result<Option<Segment>, StoreError> {
+        self.inner
+            .tree
+            .get(keys::segment(id))?
+            .map(|v| record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// A static segment's members with ids below `before` (all, without it), highest first.
+    pub fn members_before(
+        &self,
+        segment: u64,
+        before: Option<ContactId>,
+    ) -> impl Iterator<Item = Result<ContactId, StoreError>> + '_ {
+        let start = keys::member(segment, 0);
+        let end = keys::member(segment, before.map_or(u64::MAX, ContactId::get));
+        let mut range = self.inner.tree.range(start..end).rev();
+        // `..end` leaves out `u64::MAX`, which no contact id reaches.
+        std::iter::from_fn(move || {
+            let (k, _) = match range.next()? {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e.into())),
+            };
+            Some(
+                keys::member_contact(&k)
+                    .and_then(ContactId::new)
+                    .ok_or_else(|| StoreError::Corrupt("bad member key".into())),
+            )
+        })
     }
 
     pub fn id_changes(&self) -> Result<Vec<IdChange>, StoreError> {

@@ -23,7 +23,11 @@ use crate::contacts::{Contact, ContactId, Pos};
 const CHUNK_V1: u8 = 1;
 const CHUNK_V2: u8 = 2;
 const VALUE_V1: u8 = 1;
+/// A live contact: version, the aggregate, then its [`AdminFields`](crate::contacts::AdminFields).
 const CONTACT_V2: u8 = 2;
+/// As v2, then its [`Extras`](crate::contacts::aggregate::Extras) (categories viewed, static
+/// segments).
+const CONTACT_V3: u8 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct HeaderV1<'a> {
@@ -213,10 +217,15 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V2];
-            if let (Ok(a), Ok(b)) = (postcard::to_allocvec(rec), postcard::to_allocvec(&c.admin)) {
+            let mut out = vec![CONTACT_V3];
+            if let (Ok(a), Ok(b), Ok(x)) = (
+                postcard::to_allocvec(rec),
+                postcard::to_allocvec(&c.admin),
+                postcard::to_allocvec(&c.extras),
+            ) {
                 out.extend_from_slice(&a);
                 out.extend_from_slice(&b);
+                out.extend_from_slice(&x);
             }
             out
         }
@@ -226,11 +235,15 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
-        Some((&CONTACT_V2, rest)) => {
+        Some((&v @ (CONTACT_V2 | CONTACT_V3), rest)) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
             let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
             if let ContactRecord::Live(c) = &mut rec {
-                c.admin = postcard::from_bytes(rest).map_err(bad)?;
+                let (admin, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
+                c.admin = admin;
+                if v == CONTACT_V3 {
+                    c.extras = postcard::from_bytes(rest).map_err(bad)?;
+                }
             }
             Ok(rec)
         }

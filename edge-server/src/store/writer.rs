@@ -85,7 +85,7 @@ fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, Joi
 type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
 type AdminReply = oneshot::Sender<super::AdminResult>;
-type AdminOutcome = Result<crate::contacts::ContactId, super::Refusal>;
+type AdminOutcome = Result<super::Done, super::Refusal>;
 /// An accepted event's encoded record, its dedupe key and its index in the request.
 type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 

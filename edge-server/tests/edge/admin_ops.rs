@@ -58,6 +58,10 @@ async fn every_role_against_every_endpoint() {
     let lab = Lab::new();
     let a = known(&lab, "ta", "a@example.com", T0 - HOUR).await;
     let b = known(&lab, "tb", "b@example.com", T0 - HOUR).await;
+    let (_, seg) = lab
+        .call("POST", "/v1/segments", EDITOR, Some(json!({"name": "S"})))
+        .await;
+    let seg = seg["id"].as_str().unwrap().to_owned();
     // Method, path, body, the least role that may.
     let table: Vec<(&str, String, Option<Value>, Role)> = vec![
         ("GET", "/v1/contacts".into(), None, Role::Viewer),
@@ -84,6 +88,39 @@ async fn every_role_against_every_endpoint() {
             Role::Editor,
         ),
         ("GET", "/v1/contacts/export.csv".into(), None, Role::Admin),
+        ("GET", "/v1/segments".into(), None, Role::Viewer),
+        (
+            "POST",
+            "/v1/segments".into(),
+            Some(json!({"name": "T"})),
+            Role::Editor,
+        ),
+        ("GET", format!("/v1/segments/{seg}"), None, Role::Viewer),
+        (
+            "PATCH",
+            format!("/v1/segments/{seg}"),
+            Some(json!({"description": "d"})),
+            Role::Editor,
+        ),
+        (
+            "GET",
+            format!("/v1/segments/{seg}/members"),
+            None,
+            Role::Viewer,
+        ),
+        (
+            "POST",
+            format!("/v1/segments/{seg}/members"),
+            Some(json!({"contacts": [a]})),
+            Role::Editor,
+        ),
+        (
+            "DELETE",
+            format!("/v1/segments/{seg}/members/{a}"),
+            None,
+            Role::Editor,
+        ),
+        ("DELETE", format!("/v1/segments/{seg}"), None, Role::Editor),
         (
             "POST",
             format!("/v1/contacts/{a}/merge"),

@@ -20,3 +20,5 @@ mod inproc;
 mod lifecycle;
 // The script-tag files: caching, validators, CORS.
 mod sdk;
+// Static and dynamic segments, the list's segment filter, membership on the sheet.
+mod segments;
