@@ -616,12 +616,7 @@ async fn edit_then_sheet(
     kind: AdminKind,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.ingest.clock().now();
-    let op = AdminOp {
-        kind,
-        who: who.name.clone(),
-        clearance: who.role.clearance(),
-        at: now.as_millis(),
-    };
+    let op = admin_op(&state, &who, kind);
     let Done::Contact(id) = run_admin(&state, op).await? else {
         return Err(ApiError::Internal);
     };
