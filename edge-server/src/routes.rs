@@ -716,7 +716,7 @@ async fn segment_create(
         return Err(ApiError::Internal);
     };
     let state = state.into_inner();
-    let view = blocking(move || crate::segments::get(&state.store, &id.to_string())).await?;
+    let view = blocking(move || crate::segments::view(&state.store, id)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/segments/{id}")))
         .json(view))
@@ -753,7 +753,7 @@ async fn segment_update(
     };
     run_admin(&state, admin_op(&state, &who, kind)).await?;
     let state = state.into_inner();
-    let view = blocking(move || crate::segments::get(&state.store, &id.to_string())).await?;
+    let view = blocking(move || crate::segments::view(&state.store, id)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -792,7 +792,7 @@ async fn segment_members(
     let m = query.into_inner();
     let list = blocking(move || {
         // A missing segment is a 404 here, not the list filter's 400.
-        crate::segments::get(&state.store, &id.to_string())?;
+        crate::segments::view(&state.store, id)?;
         let q = ListQuery {
             segment: Some(id.to_string()),
             cursor: m.cursor,

@@ -72,7 +72,10 @@ pub fn list(store: &Store) -> Result<Vec<SegmentView>, ApiError> {
 }
 
 pub fn get(store: &Store, id: &str) -> Result<SegmentView, ApiError> {
-    let id = segment_id(id)?;
+    view(store, segment_id(id)?)
+}
+
+pub fn view(store: &Store, id: u64) -> Result<SegmentView, ApiError> {
     store
         .segment(id)
         .map_err(store_error)?

@@ -25,7 +25,7 @@
 //! | choice | `valuation`, `rfm.segment`, `status.email`, `status.newsletter`, `status.sms`, `status.sms_subscription`, `status.consent`, `confidentiality` | `eq`, `ne` (a string); `in`, `not_in` (strings). Only the field's values are accepted. |
 //! | yes/no | `ecommerce.cart.abandoned`, `web_push.enabled`, `identified`, `has_email`, `has_phone` | `eq` (`true` or `false`) |
 //! | count | `ecommerce.purchases`, `counts.events`, `counts.page_views`, `counts.product_views`, `counts.cart_adds` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a whole number) |
-//! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months` | `gt`, `gte`, `lt`, `lte`, `eq` (an amount, number or decimal string) with `"currency": "EUR"` |
+//! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
 //! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
 //! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
 //! | viewed | `viewed.category`, `viewed.product` (a product id) | `eq` (a string, any case for categories), with optional `"within_days": N` |
@@ -249,27 +249,15 @@ impl ChoiceField {
 
     /// The contact's value, as its sheet shows it; `None` where the sheet shows none.
     fn value(self, c: &Contact, cx: &Context<'_>) -> Option<String> {
-        let or = |v: &Option<String>, d: &str| Some(v.clone().unwrap_or_else(|| d.to_owned()));
         let now = cx.view.now;
         match self {
             ChoiceField::Valuation => Some(sheet::valuation(c.last_activity_at, now).to_owned()),
             ChoiceField::RfmSegment => sheet::rfm_segment(c, cx.quintiles, now).map(str::to_owned),
-            ChoiceField::EmailStatus => c
-                .email
-                .as_ref()
-                .and_then(|_| or(&c.channels.email_status, "active")),
-            ChoiceField::Newsletter => or(&c.channels.newsletter, "not_subscribed"),
-            ChoiceField::SmsStatus => c
-                .phone
-                .as_ref()
-                .and_then(|_| or(&c.channels.sms_status, "active")),
-            ChoiceField::SmsSubscription => or(&c.channels.sms_subscription, "not_subscribed"),
-            ChoiceField::Consent => Some(
-                c.consent
-                    .as_ref()
-                    .map_or("not_set", |s| super::patch::consent_str(s.value))
-                    .to_owned(),
-            ),
+            ChoiceField::EmailStatus => sheet::email_status(c),
+            ChoiceField::Newsletter => Some(sheet::newsletter(c)),
+            ChoiceField::SmsStatus => sheet::sms_status(c),
+            ChoiceField::SmsSubscription => Some(sheet::sms_subscription(c)),
+            ChoiceField::Consent => Some(sheet::consent(c).to_owned()),
             ChoiceField::Confidentiality => Some(c.admin.confidentiality.as_str().to_owned()),
         }
     }
@@ -534,7 +522,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
             Cond::Count(f, c, n)
         }
         Kind::Money(p) => {
-            let c = cmp(&ALL_CMP[..], "eq, ne, gt, gte, lt or lte")?;
+            let c = cmp(&ALL_CMP, "eq, ne, gt, gte, lt or lte")?;
             let currency = text("currency")
                 .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()))
                 .map(str::to_ascii_uppercase)

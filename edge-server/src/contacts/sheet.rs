@@ -266,6 +266,38 @@ pub fn rfm_segment(c: &Contact, quintiles: Option<&Quintiles>, now: i64) -> Opti
     Some(rfm::segment(r, f, m))
 }
 
+// A channel's status shows its default until an admin or the channel sets one; the email and
+// SMS statuses exist only once the contact has an email or a phone.
+
+pub fn email_status(c: &Contact) -> Option<String> {
+    let set = &c.channels.email_status;
+    c.email
+        .as_ref()
+        .map(|_| set.clone().unwrap_or_else(|| "active".into()))
+}
+
+pub fn sms_status(c: &Contact) -> Option<String> {
+    let set = &c.channels.sms_status;
+    c.phone
+        .as_ref()
+        .map(|_| set.clone().unwrap_or_else(|| "active".into()))
+}
+
+pub fn newsletter(c: &Contact) -> String {
+    (c.channels.newsletter.clone()).unwrap_or_else(|| "not_subscribed".into())
+}
+
+pub fn sms_subscription(c: &Contact) -> String {
+    (c.channels.sms_subscription.clone()).unwrap_or_else(|| "not_subscribed".into())
+}
+
+/// The latest consent event or admin edit; `not_set` without either.
+pub fn consent(c: &Contact) -> &'static str {
+    c.consent
+        .as_ref()
+        .map_or("not_set", |s| super::patch::consent_str(s.value))
+}
+
 /// Web push is enabled: an active subscription, and permission not since denied.
 pub fn push_enabled(c: &Contact) -> bool {
     let denied = c
@@ -454,9 +486,6 @@ pub fn render(
         orders: e.purchases(),
         average_order_value: average.clone(),
     });
-    // A channel's status shows its default until an admin or the channel sets one.
-    let or = |set: &Option<String>, default: &str| set.clone().unwrap_or_else(|| default.into());
-
     let permission = c.push_permission.as_ref().map(|p| match p.value {
         footprint_protocol::PushPermissionState::Granted => "granted",
         footprint_protocol::PushPermissionState::Denied => "denied",
@@ -495,26 +524,16 @@ pub fn render(
             .filter_map(|(k, v)| Some((k.clone(), RawValue::from_string(v.value.clone()).ok()?)))
             .collect(),
         status: Status {
-            email: c
-                .email
-                .as_ref()
-                .map(|_| or(&c.channels.email_status, "active")),
-            newsletter: or(&c.channels.newsletter, "not_subscribed"),
-            sms: c
-                .phone
-                .as_ref()
-                .map(|_| or(&c.channels.sms_status, "active")),
-            sms_subscription: or(&c.channels.sms_subscription, "not_subscribed"),
+            email: email_status(c),
+            newsletter: newsletter(c),
+            sms: sms_status(c),
+            sms_subscription: sms_subscription(c),
             web_push: WebPush {
                 enabled: push_enabled(c),
                 permission,
                 subscriptions,
             },
-            consent: match c.consent.as_ref().map(|s| s.value) {
-                Some(footprint_protocol::ConsentState::Yes) => "yes",
-                Some(footprint_protocol::ConsentState::No) => "no",
-                _ => "not_set",
-            },
+            consent: consent(c),
         },
         ecommerce: EcommerceView {
             purchases: e.purchases(),

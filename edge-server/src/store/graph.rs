@@ -315,7 +315,11 @@ impl<'t> Working<'t> {
     /// A refusal when another segment than `id` has `name` (in any case).
     fn name_taken(&mut self, name: &str, id: u64) -> Result<Option<Refusal>, StoreError> {
         for k in self.keys_with_prefix(&keys::segments())? {
-            let Some(other) = keys::decode_u64(&k[1..]).map(|n| self.segment(n)) else {
+            let Some(other) = k
+                .get(1..)
+                .and_then(keys::decode_u64)
+                .map(|n| self.segment(n))
+            else {
                 continue;
             };
             if let Some(other) = other? {
