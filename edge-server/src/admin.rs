@@ -61,7 +61,7 @@ pub fn tracker_events(
     })
 }
 
-fn to_record(e: StoredEvent) -> Result<EventRecord, ApiError> {
+pub(crate) fn to_record(e: StoredEvent) -> Result<EventRecord, ApiError> {
     let ts = |ms: i64| Timestamp::from_millis(ms).map_err(|_| corrupt("timestamp"));
     let json = |s: String| RawValue::from_string(s).map_err(|_| corrupt("json"));
     Ok(EventRecord {
@@ -88,6 +88,8 @@ fn corrupt(what: &str) -> ApiError {
 pub struct ContactSettings {
     pub abandoned_after_ms: i64,
     pub region: Option<Region>,
+    /// How long after an erasure its compaction is due.
+    pub compact_after_erase_ms: i64,
 }
 
 impl ContactSettings {
@@ -95,6 +97,7 @@ impl ContactSettings {
         ContactSettings {
             abandoned_after_ms: i64::from(cfg.contacts.abandoned_cart_after_minutes) * 60_000,
             region: cfg.identity.default_region,
+            compact_after_erase_ms: i64::from(cfg.store.compact_after_erase_minutes) * 60_000,
         }
     }
 }
@@ -127,11 +130,18 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 /// The contact `id` resolves to, when `who` may see it: one above the caller's clearance is
 /// answered exactly as an absent one.
 fn resolve(store: &Store, id: ContactId, who: &AdminIdentity) -> Result<Resolved, ApiError> {
-    store
-        .contact(id)
-        .map_err(store_error)?
-        .filter(|r| who.sees(r.contact.admin.confidentiality))
-        .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
+    match store.contact(id).map_err(store_error)? {
+        Some(r) if who.sees(r.contact.admin.confidentiality) => Ok(r),
+        Some(_) => Err(ApiError::NotFound(format!("no contact {id}"))),
+        None => Err(match store.erased_at(id).map_err(store_error)? {
+            Some(at) => ApiError::Gone(format!(
+                "contact {id} was erased at {}; only the record of its erasure remains, at \
+                 /v1/contacts/{id}/history",
+                crate::contacts::patch::time_text(at)
+            )),
+            None => ApiError::NotFound(format!("no contact {id}")),
+        }),
+    }
 }
 
 /// `GET /v1/contacts/{id}`: the sheet. A merged id answers with the contact it went into.
@@ -657,18 +667,36 @@ pub fn contact_history(
     }
     let from = time_param("from", from)?.unwrap_or(0);
     let to = time_param("to", to)?.unwrap_or(i64::MAX);
-    let r = resolve(store, contact_id(id)?, who)?;
-    let mut ids = vec![r.contact.id];
-    ids.extend(&r.contact.merged_ids);
+    let id = contact_id(id)?;
+    // An erased contact's history is the record of its erasure, which holds no personal data.
+    let ids = match resolve(store, id, who) {
+        Ok(r) => {
+            let mut ids = vec![r.contact.id];
+            ids.extend(&r.contact.merged_ids);
+            ids
+        }
+        Err(ApiError::Gone(_)) => vec![id],
+        Err(e) => return Err(e),
+    };
     let (entries, truncated) = store.history(&ids, from, to, limit).map_err(store_error)?;
     Ok(HistoryPage {
-        contact_id: r.contact.id.to_string(),
+        contact_id: ids[0].to_string(),
         changes: entries
             .into_iter()
             .map(history_row)
             .collect::<Result<_, _>>()?,
         truncated,
     })
+}
+
+/// All of a contact's history and its merged contacts', oldest first: for the extract.
+pub fn full_history(store: &Store, c: &Contact) -> Result<Vec<HistoryRow>, ApiError> {
+    let mut ids = vec![c.id];
+    ids.extend(&c.merged_ids);
+    let (entries, _) = store
+        .history(&ids, 0, i64::MAX, usize::MAX - 1)
+        .map_err(store_error)?;
+    entries.into_iter().map(history_row).collect()
 }
 
 fn history_row(e: HistoryEntry) -> Result<HistoryRow, ApiError> {

@@ -122,6 +122,10 @@ pub struct StoreConfig {
     pub queue_capacity: usize,
     /// Most events one group commit covers. Default 20,000.
     pub max_group_events: usize,
+    /// How long after an erasure the store is compacted, so that the erased values leave the
+    /// disk (a compaction rewrites the store; erasures within this window share one). Default
+    /// 60; 0 compacts at the next check, which runs every minute.
+    pub compact_after_erase_minutes: u32,
 }
 
 impl Default for StoreConfig {
@@ -130,6 +134,7 @@ impl Default for StoreConfig {
             cache_mb: 256,
             queue_capacity: 1_024,
             max_group_events: 20_000,
+            compact_after_erase_minutes: 60,
         }
     }
 }

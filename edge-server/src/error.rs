@@ -38,6 +38,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The contact was erased: 410, so that an admin knows it existed and why it is absent.
+    #[error("{0}")]
+    Gone(String),
     /// A well-formed request with a bad value: which field, and what to send instead.
     #[error("{field} {message}")]
     Unprocessable { field: String, message: String },
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Gone(_) => "erased",
             ApiError::Unprocessable { .. } => "invalid_field",
             ApiError::Internal => "internal",
         }

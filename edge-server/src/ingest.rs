@@ -121,6 +121,13 @@ impl Ingest {
         &*self.clock
     }
 
+    /// The configured sites' keys, sorted.
+    pub fn site_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.sites.keys().map(|k| k.as_str().to_owned()).collect();
+        keys.sort();
+        keys
+    }
+
     /// True when some site accepts `origin`.
     pub fn origin_known(&self, origin: &str) -> bool {
         self.any_origin.iter().any(|o| o == origin)
@@ -235,7 +242,8 @@ impl Ingest {
             })?;
         for o in outcomes {
             match o {
-                Outcome::Stored => resp.accepted += 1,
+                // The browser is not told that its shopper was erased: it would only retry.
+                Outcome::Stored | Outcome::Suppressed => resp.accepted += 1,
                 Outcome::Duplicate => resp.duplicates += 1,
             }
         }

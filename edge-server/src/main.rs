@@ -40,6 +40,20 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
+    /// Import contacts from a CSV file straight into the store (stop the server first: the
+    /// store has one owner). Columns as for POST /v1/contacts/import.
+    Import {
+        /// The CSV file, with a header row.
+        file: PathBuf,
+        /// The site to import into; needed when the config has several.
+        #[arg(long)]
+        site: Option<String>,
+        /// The name history records the changes under.
+        #[arg(long, default_value = "import-cli")]
+        who: String,
+    },
+    /// Compact the store now (stop the server first), so that erased data leaves the disk.
+    Compact,
     /// Benchmarks only: measure sled's raw batched-write rate with the edge's own records.
     #[command(hide = true)]
     SledCeiling {
@@ -82,6 +96,26 @@ fn main() -> ExitCode {
                 .block_on(server::run(config, sink))
                 .map_err(|e| e.to_string())
         }
+        Command::Import { file, site, who } => footprint_edge::import::cli(&config, &file, site, who)
+            .map(|report| println!("{report}"))
+            .map_err(|e| e.to_string()),
+        Command::Compact => footprint_edge::store::Store::open(&config.data_dir, &config.store)
+            .map_err(|e| e.to_string())
+            .and_then(|store| {
+                let r = store
+                    .compact()
+                    .map_err(|e| e.to_string())?
+                    .blocking_recv()
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string());
+                store.shutdown();
+                let c = r?;
+                println!(
+                    "compacted {} records in {} ms: {} bytes before, {} after",
+                    c.records, c.millis, c.bytes_before, c.bytes_after
+                );
+                Ok(())
+            }),
         Command::SledCeiling { seconds } => {
             footprint_edge::store::ceiling::run(&config.data_dir, &config.store, seconds)
                 .map(|report| println!("{report}"))

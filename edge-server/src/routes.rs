@@ -57,13 +57,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/contacts", web::get().to(contacts_list))
         // Before `/v1/contacts/{id}`, which would otherwise take `export.csv` for an id.
         .route("/v1/contacts/export.csv", web::get().to(contacts_export))
+        .route("/v1/contacts/bulk", web::post().to(contacts_bulk))
+        .route("/v1/contacts/import", web::post().to(contacts_import))
+        .route("/v1/admin/compact", web::post().to(store_compact))
         .service(
             web::resource("/v1/contacts/{id}")
                 .route(web::get().to(contact_sheet))
-                .route(web::patch().to(contact_patch)),
+                .route(web::patch().to(contact_patch))
+                .route(web::delete().to(contact_erase)),
         )
         .route("/v1/contacts/{id}/merge", web::post().to(contact_merge))
         .route("/v1/contacts/{id}/history", web::get().to(contact_history))
+        .route("/v1/contacts/{id}/extract", web::get().to(contact_extract))
         .route(
             "/v1/contacts/{id}/activity",
             web::get().to(contact_activity),
@@ -114,6 +119,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -854,4 +860,144 @@ async fn segment_member_remove(
         Some(Err(Refusal::Conflict(why))) => Err(ApiError::Conflict(why)),
         None => Err(ApiError::Internal),
     }
+}
+
+/// `DELETE /v1/contacts/{id}` (admin): erases the contact; answers with what was removed.
+async fn contact_erase(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Admin)?;
+    let id = crate::admin::contact_id(&path)?;
+    let op = admin_op(&state, &who, AdminKind::Erase(vec![id]));
+    let at = op.at;
+    let (id, removed) = crate::gdpr::single(run_admin(&state, op).await?)?;
+    Ok(HttpResponse::Ok().json(crate::gdpr::Erased::of(
+        id,
+        removed,
+        at,
+        state.contacts.compact_after_erase_ms,
+    )))
+}
+
+/// `POST /v1/contacts/bulk`: one action over up to 1,000 contacts, reported per contact.
+async fn contacts_bulk(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let (kind, needs) = crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    who.require(needs)?;
+    let done = run_admin(&state, admin_op(&state, &who, kind)).await?;
+    Ok(HttpResponse::Ok().json(crate::gdpr::bulk_report(done)?))
+}
+
+/// `POST /v1/admin/compact` (admin): compacts the store now, so that erased data leaves the
+/// disk without waiting for the scheduled compaction.
+async fn store_compact(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Admin)?;
+    let unavailable = |reason: String| ApiError::Unavailable {
+        reason,
+        retry_after: 5,
+    };
+    let pending = state
+        .store
+        .compact()
+        .map_err(|e| unavailable(e.to_string()))?;
+    match pending.await {
+        Ok(Ok(c)) => Ok(HttpResponse::Ok().json(c)),
+        Ok(Err(e)) => Err(unavailable(e.to_string())),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+/// `GET /v1/contacts/{id}/extract` (admin): the contact's personal data as a zip, written by a
+/// blocking thread a page of events at a time into a small channel, so memory stays flat
+/// however long the activity.
+async fn contact_extract(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Admin)?;
+    let state = state.into_inner();
+    let now = state.ingest.clock().now();
+    let id = crate::admin::contact_id(&path)?;
+    // A missing or hidden contact must be a 404, not a broken download: check before starting.
+    {
+        let (state, who) = (state.clone(), who.clone());
+        blocking(move || {
+            crate::admin::sheet_of(&state.store, id, &who, state.contacts, now).map(|_| ())
+        })
+        .await?;
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
+    let worker = tx.clone();
+    let id_text = id.to_string();
+    actix_web::rt::task::spawn_blocking(move || {
+        let out = crate::gdpr::BodyWriter::new(worker.clone());
+        if let Err(e) =
+            crate::gdpr::write_extract(&state.store, &id_text, &who, state.contacts, now, out)
+        {
+            // Mid-stream: the client sees the body end early, and the zip is unreadable.
+            let _ = worker.blocking_send(Err(e));
+        }
+    });
+    drop(tx);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"contact-{id}-personal-data.zip\""),
+        ))
+        .streaming(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    site: Option<String>,
+}
+
+/// Largest CSV import body: 100,000 rows of a few hundred bytes fit with room to spare.
+const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
+
+/// `POST /v1/contacts/import?site=` (editor): upserts CSV rows; answers with the row report.
+async fn contacts_import(
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state.admins)?;
+    who.require(Role::Editor)?;
+    let site = crate::import::site(query.into_inner().site, &state.ingest.site_keys())?;
+    let body = read_body(&req, payload, MAX_IMPORT_BODY).await?.freeze();
+    let state = state.into_inner();
+    let report = blocking(move || {
+        let at = || state.ingest.clock().now().as_millis();
+        crate::import::run(
+            &state.store,
+            &who,
+            &site,
+            state.contacts.region,
+            &body[..],
+            at,
+            |_| {},
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

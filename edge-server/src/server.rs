@@ -119,6 +119,35 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         }
     });
 
+    // Erasures leave the disk at the next compaction: due `compact_after_erase_minutes` after
+    // the oldest erasure not yet compacted. Checked every minute.
+    let compact_store = store.clone();
+    let compact_state = state.clone();
+    let after_ms = i64::from(config.store.compact_after_erase_minutes) * 60_000;
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let store = compact_store.clone();
+            let pending = web::block(move || store.erasure_pending()).await;
+            let now = compact_state.ingest.clock().now().as_millis();
+            match pending {
+                Ok(Ok(Some(oldest))) if now.saturating_sub(oldest) >= after_ms => {
+                    match compact_store.compact() {
+                        Ok(rx) => match rx.await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => tracing::error!(error = %e, "scheduled compaction failed; retrying in a minute"),
+                            Err(_) => tracing::error!("scheduled compaction did not answer"),
+                        },
+                        Err(e) => tracing::warn!(error = %e, "scheduled compaction not queued; retrying in a minute"),
+                    }
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot read the pending erasures"),
+                _ => {}
+            }
+        }
+    });
+
     // actix handles SIGINT and SIGTERM: it stops accepting and lets in-flight requests finish.
     server.run().await.map_err(ServeError::Server)?;
     tracing::info!("HTTP server stopped; flushing the store");

@@ -61,7 +61,9 @@ pub fn parse_batch(body: &[u8]) -> Result<BatchEnvelope<'_>, BatchError> {
 /// The 200 answer to a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BatchResponse {
-    /// Events stored by this request.
+    /// Events this request handed over: stored, or dropped because their tracker's contact
+    /// was erased (the edge keeps nothing of an erased shopper's tracker). Either way, do not
+    /// send them again.
     pub accepted: u32,
     /// Events whose `message_id` the site had already sent; stored once, before.
     pub duplicates: u32,

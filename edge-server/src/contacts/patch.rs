@@ -11,7 +11,7 @@ use footprint_protocol::{BirthDate, ConsentState};
 use serde_json::{Map, Value};
 
 use super::aggregate::{Confidentiality, Contact, Pos, Stamped};
-use crate::identity::{Email, Phone};
+use crate::identity::{Email, Phone, Region};
 
 /// Longest first or last name, as for identify.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -157,6 +157,12 @@ fn instant(field: &str, v: &Value) -> Result<Option<i64>, FieldError> {
 impl Patch {
     /// Validates a PATCH body. The first bad field refuses the whole edit.
     pub fn parse(body: &Map<String, Value>) -> Result<Patch, FieldError> {
+        Patch::parse_in(body, None)
+    }
+
+    /// As [`Patch::parse`], reading a phone without a country code as `region`'s (an import
+    /// uses the edge's default region; an admin's PATCH names the country).
+    pub fn parse_in(body: &Map<String, Value>, region: Option<Region>) -> Result<Patch, FieldError> {
         if body.is_empty() {
             return Err(refuse(
                 "body",
@@ -174,11 +180,10 @@ impl Patch {
                     )
                 }
                 "phone" | "mobile_phone" => {
-                    // E.164: an admin types the country code; no region is assumed.
                     p.phone = Some(
                         text(k, v)?
                             .map(|s| {
-                                Phone::normalize(s, None).map_err(|why| {
+                                Phone::normalize(s, region).map_err(|why| {
                                     refuse(
                                         k,
                                         format!("{why}; write it in E.164, e.g. +34600111222"),

@@ -20,8 +20,15 @@ use crate::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
+use super::suppress::Suppressor;
 use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
 use crate::contacts::segment::Segment;
+
+mod erase;
+mod import;
+
+pub use erase::Erasure;
+pub use import::{ImportRow, RowOutcome};
 
 /// An index key of a value and a site: `keys::email` or `keys::phone`.
 type IndexKey = fn(&str, &str) -> Vec<u8>;
@@ -31,6 +38,7 @@ pub const MAX_MERGE_CHAIN: usize = 16;
 
 pub(super) struct Working<'t> {
     tree: &'t sled::Tree,
+    suppressor: &'t Suppressor,
     /// When the edge received the request being folded in, for the identity log.
     pub received_at: i64,
     /// Raw records read or written this group: `None` is a deletion.
@@ -48,7 +56,7 @@ pub(super) struct Working<'t> {
 }
 
 impl<'t> Working<'t> {
-    pub fn new(tree: &'t sled::Tree) -> Result<Working<'t>, StoreError> {
+    pub fn new(tree: &'t sled::Tree, suppressor: &'t Suppressor) -> Result<Working<'t>, StoreError> {
         let meta = |k: &[u8]| -> Result<u64, StoreError> {
             match tree.get(k)? {
                 Some(v) => keys::decode_u64(&v)
@@ -58,6 +66,7 @@ impl<'t> Working<'t> {
         };
         Ok(Working {
             tree,
+            suppressor,
             received_at: 0,
             kv: HashMap::new(),
             dirty_kv: BTreeSet::new(),
@@ -126,12 +135,13 @@ impl<'t> Working<'t> {
         Ok(self.contacts.get_mut(&id))
     }
 
-    /// The live contact `id` resolves to, following merges.
-    fn resolve(&mut self, mut id: ContactId) -> Result<ContactId, StoreError> {
+    /// The live contact `id` resolves to, following merges; `None` when it was erased.
+    fn resolve(&mut self, mut id: ContactId) -> Result<Option<ContactId>, StoreError> {
         for _ in 0..MAX_MERGE_CHAIN {
             match self.record(id)? {
                 Some(ContactRecord::Merged(into)) => id = *into,
-                Some(ContactRecord::Live(_)) => return Ok(id),
+                Some(ContactRecord::Live(_)) => return Ok(Some(id)),
+                Some(ContactRecord::Erased(_)) => return Ok(None),
                 None => return Err(StoreError::Corrupt(format!("contact {id} is missing"))),
             }
         }
@@ -181,8 +191,14 @@ impl<'t> Working<'t> {
         fact: &Fact,
     ) -> Result<(), StoreError> {
         let tkey = keys::tracker(tracker, site);
-        let mut id = match self.get_id(&tkey)? {
+        let known = match self.get_id(&tkey)? {
             Some(id) => self.resolve(id)?,
+            None => None,
+        };
+        // A tracker whose contact was erased is suppressed and never gets here; one that
+        // somehow still points at an erased contact starts afresh rather than stalling writes.
+        let mut id = match known {
+            Some(id) => id,
             None => {
                 let id = self.create(site, fact.at);
                 self.live(id)?
@@ -279,12 +295,38 @@ impl<'t> Working<'t> {
         }
     }
 
+    /// The live contact an id asked for by an admin stands for (a merged id stands for its
+    /// survivor, as lookups do), if the caller may see it.
+    fn visible_as(
+        &mut self,
+        asked: ContactId,
+        clearance: Confidentiality,
+    ) -> Result<Result<ContactId, Refusal>, StoreError> {
+        let absent = || Refusal::NotFound(format!("no contact {asked}"));
+        if self.record(asked)?.is_none() {
+            return Ok(Err(absent()));
+        }
+        let Some(id) = self.resolve(asked)? else {
+            return Ok(Err(absent()));
+        };
+        Ok(self.visible(id, clearance)?.map(|_| id).map_err(|_| absent()))
+    }
+
     /// Carries out one admin operation; on a refusal nothing has changed.
     pub fn admin(&mut self, op: &AdminOp, pos: Pos) -> Result<Result<Done, Refusal>, StoreError> {
         self.received_at = op.at;
         let contact = |r: Result<ContactId, Refusal>| r.map(Done::Contact);
         Ok(match &op.kind {
-            AdminKind::Patch { id, patch } => contact(self.patch(*id, patch, op, pos)?),
+            AdminKind::Patch { id, patch } => contact(self.patch(*id, patch, op, pos, true)?),
+            AdminKind::Suspend(ids) => self.suspend(ids, op, pos)?,
+            AdminKind::Erase(ids) => {
+                let mut each = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    each.push((id, self.erase(id, op)?));
+                }
+                Ok(Done::Erased(each))
+            }
+            AdminKind::Import { site, rows } => Ok(Done::Imported(self.import(site, rows, op, pos)?)),
             AdminKind::Merge { into, from } => contact(self.admin_merge(*into, *from, op)?),
             AdminKind::CreateSegment(s) => self.create_segment(s, op)?,
             AdminKind::UpdateSegment {
@@ -300,6 +342,29 @@ impl<'t> Working<'t> {
                 add,
             } => self.members(*segment, contacts, *add, op)?,
         })
+    }
+
+    /// emBlue's suspension: email and SMS paused, each contact on its own.
+    fn suspend(
+        &mut self,
+        ids: &[ContactId],
+        op: &AdminOp,
+        pos: Pos,
+    ) -> Result<Result<Done, Refusal>, StoreError> {
+        let patch = Patch {
+            email_status: Some("paused".into()),
+            sms_status: Some("paused".into()),
+            ..Patch::default()
+        };
+        let mut each = Vec::with_capacity(ids.len());
+        for &asked in ids {
+            let r = match self.visible_as(asked, op.clearance)? {
+                Ok(id) => self.patch(id, &patch, op, pos, true)?,
+                Err(r) => Err(r),
+            };
+            each.push((asked, r));
+        }
+        Ok(Ok(Done::Each(each)))
     }
 
     fn segment(&mut self, id: u64) -> Result<Option<Segment>, StoreError> {
@@ -420,21 +485,14 @@ impl<'t> Working<'t> {
         let mut each = Vec::with_capacity(contacts.len());
         for &asked in contacts {
             // A merged id stands for the contact it went into, as lookups do.
-            let id = match self.record(asked)? {
-                Some(_) => self.resolve(asked)?,
-                None => {
-                    each.push((asked, Err(Refusal::NotFound(format!("no contact {asked}")))));
-                    continue;
-                }
-            };
-            let c = match self.visible(id, op.clearance)? {
-                Ok(c) => c,
+            let id = match self.visible_as(asked, op.clearance)? {
+                Ok(id) => id,
                 Err(r) => {
                     each.push((asked, Err(r)));
                     continue;
                 }
             };
-            let member = c.extras.segments.contains(&segment);
+            let member = self.peek(id)?.extras.segments.contains(&segment);
             if member != add {
                 let c = self.live(id)?;
                 if add {
@@ -461,12 +519,15 @@ impl<'t> Working<'t> {
         Ok(Ok(Done::Each(each)))
     }
 
+    /// An admin's edit; `record` false leaves it out of the history (an import's new contact,
+    /// whose history says it was imported).
     fn patch(
         &mut self,
         id: ContactId,
         patch: &Patch,
         op: &AdminOp,
         pos: Pos,
+        record: bool,
     ) -> Result<Result<ContactId, Refusal>, StoreError> {
         let c = match self.visible(id, op.clearance)? {
             Ok(c) => c,
@@ -489,8 +550,11 @@ impl<'t> Working<'t> {
             ("phone", &new_phone, keys::phone),
         ] {
             if let Some(Some(v)) = new {
-                if let Some(owner) = self.get_id(&key(v, &site))? {
-                    let owner = self.resolve(owner)?;
+                let owner = match self.get_id(&key(v, &site))? {
+                    Some(o) => self.resolve(o)?,
+                    None => None,
+                };
+                if let Some(owner) = owner {
                     if owner != id {
                         return Ok(Err(Refusal::Conflict(format!(
                             "{what} {v} belongs to contact {owner}; to make them one, merge them \
@@ -527,12 +591,21 @@ impl<'t> Working<'t> {
             changes.extend(Change::new(field, old, new));
         }
         let c = self.live(id)?;
+        let was_blocked = c.channels.email_status.as_deref() == Some("blocked");
         changes.extend(patch.apply(c, op.at, pos));
+        let lifted = was_blocked && c.channels.email_status.as_deref() != Some("blocked");
+        let email = c.email.clone();
         let names_after = name_keys(c);
         if names_before != names_after {
             self.rename(&site, id, names_before, names_after);
         }
-        self.history(id, op.at, &op.who, changes);
+        // Unblocking an erased email's return lifts its suppression: the admin has decided.
+        if let (true, Some(e)) = (lifted, email) {
+            self.lift_suppression(&site, &e);
+        }
+        if record {
+            self.history(id, op.at, &op.who, changes);
+        }
         Ok(Ok(id))
     }
 
@@ -594,7 +667,10 @@ impl<'t> Working<'t> {
         let Some(id) = self.get_id(key)? else {
             return Ok(None);
         };
-        let id = self.resolve(id)?;
+        // An erased owner's index entry is gone; one left over owns nothing.
+        let Some(id) = self.resolve(id)? else {
+            return Ok(None);
+        };
         let identified = self.peek(id)?.identified();
         Ok(Some(ContactRef { id, identified }))
     }
@@ -680,8 +756,12 @@ impl<'t> Working<'t> {
             c.phone = Some(p.as_str().to_owned());
             claim_phone = phone_key;
         }
+        let claimed = claim_email.is_some() || claim_phone.is_some();
         for k in [claim_email, claim_phone].into_iter().flatten() {
             self.put_id(k, target);
+        }
+        if claimed {
+            self.apply_suppression(target, site, event_at)?;
         }
         Ok((target, before))
     }

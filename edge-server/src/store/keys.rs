@@ -25,6 +25,9 @@
 //! | `G` id:u64 | a segment: its name and, for a dynamic one, its rule |
 //! | `s` segment:u64 contact:u64 | (empty): a member of a static segment |
 //! | `m:hist`, `m:seg` | the last history entry and segment id handed out |
+//! | `q` len(site) site tracker | (erased at:u64): a suppressed tracker, whose events are dropped |
+//! | `Q` hmac:32 | (erased at:u64): a suppressed email or phone, as a keyed hash |
+//! | `m:erased` | the time of the oldest erasure not yet compacted away |
 //!
 //! Emails, phones and names end with a 0 byte rather than starting with their length, so that
 //! a prefix of the text is a prefix of the key (search); none of them can hold a 0 byte.
@@ -44,6 +47,9 @@ const ID_LOG: u8 = b'g';
 const HISTORY: u8 = b'h';
 const SEGMENT: u8 = b'G';
 const MEMBER: u8 = b's';
+const SUPPRESSED_TRACKER: u8 = b'q';
+const SUPPRESSED_VALUE: u8 = b'Q';
+pub const META_ERASED: &[u8] = b"m:erased";
 pub const META_SEGMENT: &[u8] = b"m:seg";
 pub const META_SEQ: &[u8] = b"m:seq";
 pub const PROBE: &[u8] = b"m:probe";
@@ -227,6 +233,27 @@ pub fn members(segment: u64) -> [u8; 9] {
 /// The contact of a [`member`] key.
 pub fn member_contact(key: &[u8]) -> Option<u64> {
     chunk_seq(key)
+}
+
+/// The prefix of all of one contact's history.
+pub fn history_all(id: u64) -> [u8; 9] {
+    let mut k = [HISTORY; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// A tracker whose contact was erased: its events are acknowledged and dropped.
+pub fn suppressed_tracker(site: &str, tracker: &str) -> Vec<u8> {
+    let mut k = with_prefix(SUPPRESSED_TRACKER, site, tracker.len());
+    k.extend_from_slice(tracker.as_bytes());
+    k
+}
+
+/// An erased contact's email or phone, as a keyed hash ([`crate::store::Suppressor`]).
+pub fn suppressed_value(hash: &[u8; 32]) -> [u8; 33] {
+    let mut k = [SUPPRESSED_VALUE; 33];
+    k[1..].copy_from_slice(hash);
+    k
 }
 
 /// The `n` of a history key.

@@ -7,19 +7,23 @@
 pub mod ceiling;
 mod graph;
 mod keys;
+mod layout;
 mod record;
+mod suppress;
 mod writer;
 
 use std::fmt;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
 pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
+pub use graph::{Erasure, ImportRow, RowOutcome};
+pub use suppress::{Kind as SuppressKind, Suppressor};
 
 use crate::contacts::patch::Patch;
 use crate::contacts::rfm::{Inputs, Quintiles};
@@ -93,6 +97,34 @@ pub enum AdminKind {
         contacts: Vec<ContactId>,
         add: bool,
     },
+    /// Pauses email and SMS for each contact (emBlue's suspension).
+    Suspend(Vec<ContactId>),
+    /// Erases each contact and everything about it (`graph/erase.rs`). Runs in a group of its
+    /// own, after the events before it are applied, so that it sees all of them.
+    Erase(Vec<ContactId>),
+    /// Upserts a batch of CSV rows into `site`'s contacts.
+    Import {
+        site: String,
+        rows: Vec<ImportRow>,
+    },
+}
+
+impl AdminKind {
+    /// How many events' worth of work it is, for the size of a group commit.
+    fn weight(&self) -> usize {
+        match self {
+            AdminKind::Members { contacts, .. } => contacts.len(),
+            AdminKind::Suspend(ids) | AdminKind::Erase(ids) => ids.len(),
+            AdminKind::Import { rows, .. } => rows.len(),
+            _ => 1,
+        }
+        .max(1)
+    }
+
+    /// Whether it must run alone, after every earlier write is applied.
+    fn exclusive(&self) -> bool {
+        matches!(self, AdminKind::Erase(_))
+    }
 }
 
 /// What an admin operation did.
@@ -103,6 +135,10 @@ pub enum Done {
     /// Per contact asked for: the contact changed (a merged id answers with its survivor), or
     /// why not.
     Each(Vec<(ContactId, Result<ContactId, Refusal>)>),
+    /// Per contact asked for: what its erasure removed, or why it was refused.
+    Erased(Vec<(ContactId, Result<Erasure, Refusal>)>),
+    /// Per row, in order.
+    Imported(Vec<RowOutcome>),
 }
 
 /// Why an admin operation was refused; nothing changed.
@@ -161,6 +197,8 @@ pub struct WriteRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Stored,
+    /// Its tracker belonged to an erased contact: acknowledged, and dropped.
+    Suppressed,
     /// The site had sent this `message_id` before; the first copy is kept.
     Duplicate,
 }
@@ -210,36 +248,71 @@ pub struct Store {
 }
 
 struct Inner {
-    tree: sled::Tree,
+    live: Shared,
     tx: SyncSender<writer::Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    suppressor: Suppressor,
+}
+
+/// The sled database in use. A compaction replaces it: readers take the current one for each
+/// read, and one that is mid-read when it is replaced finishes on the old one.
+#[derive(Clone)]
+struct Live {
+    db: Arc<sled::Db>,
+    tree: sled::Tree,
+}
+
+type Shared = Arc<RwLock<Live>>;
+
+fn open_db(dir: &Path, cache_mb: u64) -> Result<Live, StoreError> {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_mb.saturating_mul(1 << 20))
+        // Our writes come in large groups followed by one flush; sled's throughput mode
+        // suits that better than its default, which favours small space.
+        .mode(sled::Mode::HighThroughput)
+        // No periodic flush of sled's own: every ack already waits for the flusher thread's
+        // explicit flush, and a second flusher contending for the same IO buffers doubled
+        // the p99 of a group commit (BENCHMARKS.md).
+        .flush_every_ms(None)
+        .open()?;
+    let db = Arc::new(db);
+    let tree = db.open_tree("events")?;
+    Ok(Live { db, tree })
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Compacted {
+    /// Live records copied into the new generation.
+    pub records: u64,
+    /// The data directory's size before and after, in bytes.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub millis: u64,
 }
 
 impl Store {
     pub fn open(dir: &Path, cfg: &StoreConfig) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cfg.cache_mb.saturating_mul(1 << 20))
-            // Our writes come in large groups followed by one flush; sled's throughput mode
-            // suits that better than its default, which favours small space.
-            .mode(sled::Mode::HighThroughput)
-            // No periodic flush of sled's own: every ack already waits for the flusher thread's
-            // explicit flush, and a second flusher contending for the same IO buffers doubled
-            // the p99 of a group commit (BENCHMARKS.md).
-            .flush_every_ms(None)
-            .open()?;
-        let db = Arc::new(db);
-        let tree = db.open_tree("events")?;
-        let last_seq = match tree.get(keys::META_SEQ)? {
+        let layout = layout::Layout::open(dir)
+            .map_err(|e| StoreError::Sled(format!("data directory {}: {e}", dir.display())))?;
+        let suppressor = Suppressor::load_or_create(dir)?;
+        let live = open_db(&layout.current(), cfg.cache_mb)?;
+        let last_seq = match live.tree.get(keys::META_SEQ)? {
             Some(v) => {
                 keys::decode_u64(&v).ok_or_else(|| StoreError::Corrupt("bad seq record".into()))?
             }
             None => 0,
         };
+        let shared = Arc::new(RwLock::new(live.clone()));
         let (tx, rx) = sync_channel(cfg.queue_capacity);
         let w = writer::Writer {
-            db,
-            tree: tree.clone(),
+            db: live.db,
+            tree: live.tree,
+            shared: shared.clone(),
+            layout,
+            cache_mb: cfg.cache_mb,
+            suppressor: suppressor.clone(),
             rx,
             last_seq,
             max_group_events: cfg.max_group_events,
@@ -250,10 +323,47 @@ impl Store {
             .map_err(|e| StoreError::Sled(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
             inner: Arc::new(Inner {
-                tree,
+                live: shared,
                 tx,
                 thread: Mutex::new(Some(thread)),
+                suppressor,
             }),
+        })
+    }
+
+    /// The tree in use now.
+    fn tree(&self) -> sled::Tree {
+        // A poisoned lock still holds a whole `Live`: it is only ever replaced, never edited.
+        let live = self.inner.live.read().unwrap_or_else(|e| e.into_inner());
+        live.tree.clone()
+    }
+
+    pub fn suppressor(&self) -> &Suppressor {
+        &self.inner.suppressor
+    }
+
+    /// Copies the live records into a new generation and deletes the old one, so that what
+    /// erasures removed is gone from disk. Writes wait meanwhile (see `layout.rs`).
+    pub fn compact(&self) -> Result<oneshot::Receiver<Result<Compacted, StoreError>>, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(writer::Command::Compact(tx))?;
+        Ok(rx)
+    }
+
+    /// When the oldest erasure that a compaction has not yet made final happened (ms).
+    pub fn erasure_pending(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .tree()
+            .get(keys::META_ERASED)?
+            .and_then(|v| keys::decode_u64(&v))
+            .and_then(|v| i64::try_from(v).ok()))
+    }
+
+    /// When contact `id` was erased, if it was.
+    pub fn erased_at(&self, id: ContactId) -> Result<Option<i64>, StoreError> {
+        Ok(match self.get_contact(id)? {
+            Some(ContactRecord::Erased(at)) => Some(at),
+            _ => None,
         })
     }
 
@@ -314,7 +424,7 @@ impl Store {
         };
         let mut out = Vec::with_capacity(limit.min(512));
         let mut more = false;
-        'chunks: for item in self.inner.tree.range(prefix.clone()..=end).rev() {
+        'chunks: for item in self.tree().range(prefix.clone()..=end).rev() {
             let (key, value) = item?;
             let seq =
                 keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
@@ -327,6 +437,9 @@ impl Store {
                 _ => events.len(),
             };
             for (index, fields) in events.into_iter().enumerate().take(upto).rev() {
+                if fields.kind == record::ERASED_KIND {
+                    continue;
+                }
                 if out.len() == limit {
                     more = true;
                     break 'chunks;
@@ -435,7 +548,7 @@ impl SpanScan {
 
 impl Store {
     fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
-        match self.inner.tree.get(keys::contact(id.get()))? {
+        match self.tree().get(keys::contact(id.get()))? {
             Some(v) => record::decode_contact(&v)
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}"))),
@@ -448,7 +561,7 @@ impl Store {
         let mut at = id;
         for _ in 0..graph::MAX_MERGE_CHAIN {
             match self.get_contact(at)? {
-                None => return Ok(None),
+                None | Some(ContactRecord::Erased(_)) => return Ok(None),
                 Some(ContactRecord::Merged(into)) => at = into,
                 Some(ContactRecord::Live(c)) => {
                     return Ok(Some(Resolved {
@@ -467,8 +580,7 @@ impl Store {
     pub fn tracker_contacts(&self, tracker: &str) -> Result<Vec<(String, ContactId)>, StoreError> {
         let mut out = Vec::new();
         for item in self
-            .inner
-            .tree
+            .tree()
             .scan_prefix(keys::tracker_all_sites(tracker))
         {
             let (k, v) = item?;
@@ -489,7 +601,7 @@ impl Store {
         max: usize,
     ) -> Result<Option<Vec<ContactId>>, StoreError> {
         let mut out = Vec::new();
-        for item in self.inner.tree.scan_prefix(prefix) {
+        for item in self.tree().scan_prefix(prefix) {
             let (k, v) = item?;
             if out.len() == max {
                 return Ok(None);
@@ -540,8 +652,7 @@ impl Store {
         before: Option<ContactId>,
     ) -> impl Iterator<Item = Result<Contact, StoreError>> + '_ {
         let end = keys::contact(before.map_or(u64::MAX, |b| b.get()));
-        self.inner
-            .tree
+        self.tree()
             .range(&keys::contact(0)[..]..&end[..])
             .rev()
             .filter_map(|item| {
@@ -551,7 +662,7 @@ impl Store {
                 };
                 match record::decode_contact(&v) {
                     Ok(ContactRecord::Live(c)) => Some(Ok(*c)),
-                    Ok(ContactRecord::Merged(_)) => None,
+                    Ok(ContactRecord::Merged(_) | ContactRecord::Erased(_)) => None,
                     Err(e) => Some(Err(StoreError::Corrupt(e.to_string()))),
                 }
             })
@@ -584,7 +695,7 @@ impl Store {
             let lo = keys::event_chunk(&tracker, s.from.seq);
             let hi = keys::event_chunk(&tracker, upto.seq);
             scans.push(SpanScan {
-                chunks: self.inner.tree.range(lo..=hi).rev(),
+                chunks: self.tree().range(lo..=hi).rev(),
                 tracker: s.tracker.clone(),
                 site: c.site.clone(),
                 from: s.from,
@@ -630,7 +741,7 @@ impl Store {
         for id in ids {
             let range = keys::history_from(id.get(), from)..keys::history_from(id.get(), to);
             // Each id's entries come in time order; a few more than the page tell if more remain.
-            for kv in self.inner.tree.range(range).take(limit + 1) {
+            for kv in self.tree().range(range).take(limit + 1) {
                 let (k, v) = kv?;
                 let e: HistoryEntry = record::decode_value(&v)
                     .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
@@ -647,7 +758,7 @@ impl Store {
     /// Every segment, in id (creation) order.
     pub fn segments(&self) -> Result<Vec<Segment>, StoreError> {
         let mut out = Vec::new();
-        for item in self.inner.tree.scan_prefix(keys::segments()) {
+        for item in self.tree().scan_prefix(keys::segments()) {
             let (_, v) = item?;
             out.push(record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
@@ -655,8 +766,7 @@ impl Store {
     }
 
     pub fn segment(&self, id: u64) -> Result<Option<Segment>, StoreError> {
-        self.inner
-            .tree
+        self.tree()
             .get(keys::segment(id))?
             .map(|v| record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
@@ -670,7 +780,7 @@ impl Store {
     ) -> impl Iterator<Item = Result<ContactId, StoreError>> + '_ {
         let start = keys::member(segment, 0);
         let end = keys::member(segment, before.map_or(u64::MAX, ContactId::get));
-        let mut range = self.inner.tree.range(start..end).rev();
+        let mut range = self.tree().range(start..end).rev();
         // `..end` leaves out `u64::MAX`, which no contact id reaches.
         std::iter::from_fn(move || {
             let (k, _) = match range.next()? {
@@ -687,7 +797,7 @@ impl Store {
 
     pub fn id_changes(&self) -> Result<Vec<IdChange>, StoreError> {
         let mut out = Vec::new();
-        for item in self.inner.tree.scan_prefix(keys::ID_LOG_PREFIX) {
+        for item in self.tree().scan_prefix(keys::ID_LOG_PREFIX) {
             let (_, v) = item?;
             out.push(record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
@@ -698,7 +808,7 @@ impl Store {
     /// purchasers it scored.
     pub fn recompute_rfm(&self, now: i64) -> Result<usize, StoreError> {
         let mut by_site: std::collections::BTreeMap<String, Vec<Inputs>> = Default::default();
-        for item in self.inner.tree.scan_prefix(keys::rfm_all_sites()) {
+        for item in self.tree().scan_prefix(keys::rfm_all_sites()) {
             let (k, v) = item?;
             let site = keys::rfm_key_site(&k).unwrap_or_default().to_owned();
             let inputs: Inputs =
@@ -711,8 +821,7 @@ impl Store {
             if let Some(q) = Quintiles::compute(&all, now) {
                 // Outside the writer: this key is only ever written here, and a lost update
                 // is recomputed on the next run.
-                self.inner
-                    .tree
+                self.tree()
                     .insert(keys::rfm_cuts(&site), record::encode_value(&q))?;
             }
         }
@@ -721,7 +830,7 @@ impl Store {
 
     /// A site's RFM cut points, once computed.
     pub fn quintiles(&self, site: &str) -> Result<Option<Quintiles>, StoreError> {
-        match self.inner.tree.get(keys::rfm_cuts(site))? {
+        match self.tree().get(keys::rfm_cuts(site))? {
             Some(v) => record::decode_value(&v)
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt(e.to_string())),

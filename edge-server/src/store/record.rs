@@ -182,6 +182,26 @@ pub enum ContactRecord {
     Live(Box<Contact>),
     /// Merged into that contact; the id keeps resolving to it.
     Merged(ContactId),
+    /// Erased at that time (ms). Only the id and its erasure's history entry remain; new
+    /// variants go last, so that older records still read.
+    Erased(i64),
+}
+
+/// The `kind` of an erased event's place in its chunk. An erasure that leaves other contacts'
+/// events in a chunk keeps the erased ones' places, so that every position (spans, cursors)
+/// still points at the same event; readers skip these.
+pub const ERASED_KIND: &str = "erased";
+
+/// What an erased event leaves in its chunk: its place, nothing else.
+pub fn erased_event() -> Vec<u8> {
+    encode_event(&EventFields {
+        message_id: String::new(),
+        kind: ERASED_KIND.to_owned(),
+        timestamp: 0,
+        client_timestamp: 0,
+        context_json: String::new(),
+        properties_json: String::new(),
+    })
 }
 
 /// One change to the identity graph, kept so that it can be audited and undone.
@@ -229,7 +249,7 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
             }
             out
         }
-        ContactRecord::Merged(_) => encode_value(rec),
+        ContactRecord::Merged(_) | ContactRecord::Erased(_) => encode_value(rec),
     }
 }
 

@@ -10,7 +10,7 @@
 //! group's apply overlaps the previous group's fsync. A flush started after a group's apply
 //! returned covers that group, so no answer ever leaves before its events are on disk.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -33,6 +33,8 @@ pub(super) enum Command {
     Admin(Box<super::AdminOp>, oneshot::Sender<super::AdminResult>),
     /// Write and flush a marker: proves the store takes writes.
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
+    /// Rewrite the store into a new generation (`layout.rs`).
+    Compact(oneshot::Sender<Result<super::Compacted, StoreError>>),
     /// Finish what was queued before this, flush, and stop.
     Stop,
 }
@@ -40,6 +42,11 @@ pub(super) enum Command {
 pub(super) struct Writer {
     pub db: Arc<sled::Db>,
     pub tree: sled::Tree,
+    /// What readers and the flusher use; the writer replaces it after a compaction.
+    pub shared: super::Shared,
+    pub layout: super::layout::Layout,
+    pub cache_mb: u64,
+    pub suppressor: super::Suppressor,
     pub rx: Receiver<Command>,
     pub last_seq: u64,
     pub max_group_events: usize,
@@ -56,7 +63,7 @@ struct Applied {
 /// waits, the write queue fills, and new requests get 503 rather than piling up in memory.
 const MAX_UNFLUSHED_GROUPS: usize = 16;
 
-fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, JoinHandle<()>)> {
+fn spawn_flusher(shared: super::Shared) -> std::io::Result<(SyncSender<Applied>, JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Applied>(MAX_UNFLUSHED_GROUPS);
     let handle = std::thread::Builder::new()
         .name("store-flusher".into())
@@ -65,6 +72,9 @@ fn spawn_flusher(db: Arc<sled::Db>) -> std::io::Result<(SyncSender<Applied>, Joi
                 let mut groups = vec![first];
                 groups.extend(rx.try_iter());
                 let t = std::time::Instant::now();
+                // The database in use now: a group applied to one that a compaction has since
+                // replaced was flushed by the compaction before it copied anything.
+                let db = shared.read().unwrap_or_else(|e| e.into_inner()).db.clone();
                 let result = db.flush().map(|_| ()).map_err(StoreError::from);
                 tracing::debug!(
                     groups = groups.len(),
@@ -98,8 +108,19 @@ struct Group {
     events: usize,
 }
 
+impl Command {
+    /// Whether it must run on its own, after everything before it is applied.
+    fn exclusive(&self) -> bool {
+        match self {
+            Command::Compact(_) => true,
+            Command::Admin(op, _) => op.kind.exclusive(),
+            _ => false,
+        }
+    }
+}
+
 impl Group {
-    /// Adds a command; true when it was the stop command.
+    /// Adds a command; true when it was the stop command. Never given an exclusive one.
     fn take(&mut self, c: Command) -> bool {
         match c {
             Command::Write(req, reply) => {
@@ -112,8 +133,12 @@ impl Group {
                 false
             }
             Command::Admin(op, reply) => {
-                self.events += 1;
+                self.events += op.kind.weight();
                 self.admin.push((op, reply));
+                false
+            }
+            Command::Compact(reply) => {
+                let _ = reply.send(Err(StoreError::Sled("a compaction was grouped".into())));
                 false
             }
             Command::Stop => true,
@@ -123,7 +148,7 @@ impl Group {
 
 impl Writer {
     pub fn run(mut self) {
-        let (flusher, flusher_thread) = match spawn_flusher(self.db.clone()) {
+        let (flusher, flusher_thread) = match spawn_flusher(self.shared.clone()) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the flusher thread; the store takes no writes");
@@ -131,12 +156,28 @@ impl Writer {
             }
         };
         let mut stopping = false;
+        // An exclusive command met while gathering a group: it runs right after that group.
+        let mut held: Option<Command> = None;
         while !stopping {
-            let Ok(first) = self.rx.recv() else { break };
+            let first = match held.take() {
+                Some(c) => c,
+                None => match self.rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => break,
+                },
+            };
             let mut group = Group::default();
+            if first.exclusive() {
+                self.run_alone(first, &flusher);
+                continue;
+            }
             stopping = group.take(first);
             while !stopping && group.events < self.max_group_events {
                 match self.rx.try_recv() {
+                    Ok(c) if c.exclusive() => {
+                        held = Some(c);
+                        break;
+                    }
                     Ok(c) => stopping = group.take(c),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => stopping = true,
@@ -148,6 +189,76 @@ impl Writer {
         drop(flusher);
         let _ = flusher_thread.join();
         tracing::info!(last_seq = self.last_seq, "store writer stopped");
+    }
+
+    /// Runs an exclusive command: every group before it is already applied.
+    fn run_alone(&mut self, c: Command, flusher: &SyncSender<Applied>) {
+        match c {
+            Command::Compact(reply) => {
+                let r = self.compact();
+                match &r {
+                    Ok(c) => tracing::info!(
+                        records = c.records,
+                        bytes_before = c.bytes_before,
+                        bytes_after = c.bytes_after,
+                        ms = c.millis,
+                        "store compacted"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "compaction failed; the store is unchanged"),
+                }
+                let _ = reply.send(r);
+            }
+            c => {
+                let mut group = Group::default();
+                group.take(c);
+                self.commit(group, flusher);
+            }
+        }
+    }
+
+    /// Copies every live record into a new generation, makes it the one in use, and deletes
+    /// the old one with whatever removed values sled still kept in it. Writes wait meanwhile:
+    /// the queue fills and new batches get 503 with `Retry-After`, which trackers honour.
+    fn compact(&mut self) -> Result<super::Compacted, StoreError> {
+        let t = std::time::Instant::now();
+        let io = |e: std::io::Error| StoreError::Sled(format!("compaction: {e}"));
+        let bytes_before = dir_size(self.layout.root());
+        // Everything applied so far is in the copy, and durable in the old generation too.
+        self.db.flush()?;
+        let dir = self.layout.prepare_next().map_err(io)?;
+        let next = super::open_db(&dir, self.cache_mb)?;
+        let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
+        let mut records = 0u64;
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            // The copy is the compaction the pending erasures waited for.
+            if k == keys::META_ERASED {
+                continue;
+            }
+            batch.insert(k, v);
+            in_batch += 1;
+            records += 1;
+            if in_batch == COMPACT_BATCH {
+                next.tree.apply_batch(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        next.tree.apply_batch(batch)?;
+        next.db.flush()?;
+        // Only once `CURRENT` names the copy do writes go to it: a crash before that restarts
+        // on the old generation, whole.
+        let retired = self.layout.advance().map_err(io)?;
+        *self.shared.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
+        self.db = next.db;
+        self.tree = next.tree;
+        retired.remove().map_err(io)?;
+        Ok(super::Compacted {
+            records,
+            bytes_before,
+            bytes_after: dir_size(self.layout.root()),
+            millis: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
     }
 
     fn commit(&mut self, group: Group, flusher: &SyncSender<Applied>) {
@@ -164,7 +275,7 @@ impl Writer {
         let mut outcomes_all = Vec::with_capacity(writes.len());
         let mut read_error = None;
 
-        let mut graph = match Working::new(&self.tree) {
+        let mut graph = match Working::new(&self.tree, &self.suppressor) {
             Ok(g) => Some(g),
             Err(e) => {
                 read_error = Some(e);
@@ -176,7 +287,20 @@ impl Writer {
             let mut outcomes = Vec::with_capacity(req.events.len());
             // One chunk per tracker; each keeps its events in batch order.
             let mut chunks: BTreeMap<&TrackerId, Vec<NewRecord<'_>>> = BTreeMap::new();
+            // Trackers of erased contacts, looked up once per tracker in the request.
+            let mut suppressed: HashMap<&TrackerId, bool> = HashMap::new();
             for (i, ev) in req.events.iter().enumerate() {
+                let gone = *suppressed.entry(&ev.tracker_id).or_insert_with(|| {
+                    let key = keys::suppressed_tracker(req.site.as_str(), ev.tracker_id.as_str());
+                    self.tree.contains_key(key).unwrap_or_else(|e| {
+                        read_error = Some(e.into());
+                        true
+                    })
+                });
+                if gone {
+                    outcomes.push(Outcome::Suppressed);
+                    continue;
+                }
                 let dkey = keys::dedupe(&req.site, &ev.message_id);
                 let known = match self.tree.contains_key(&dkey) {
                     Ok(k) => k,
@@ -319,6 +443,25 @@ impl Writer {
             }
         }
     }
+}
+
+/// Records per `apply_batch` while compacting: large enough to amortise, small enough that
+/// the batch's memory stays a few MiB.
+const COMPACT_BATCH: usize = 10_000;
+
+/// The bytes of every file under `dir`.
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 fn answer_all(g: Applied, result: Result<(), StoreError>) {

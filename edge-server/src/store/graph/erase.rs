@@ -1,0 +1,326 @@
+//! Erasing a contact (GDPR article 17): everything the store holds about it goes, in the same
+//! atomic batch, and what would let it come back goes on the suppression list.
+//!
+//! What goes:
+//! - the contact's record and the records of the contacts merged into it (each becomes
+//!   `Erased`, which holds only the time);
+//! - its events: every event inside one of its spans, on every tracker. A chunk with only its
+//!   events is deleted; a chunk it shares with another contact (a tracker that moved) is
+//!   rewritten with the erased events' places kept empty, so the other contact's positions do
+//!   not move;
+//! - the email, phone and name index entries, static memberships, RFM inputs, the order index
+//!   entries of its purchases, its history (and its merged contacts') and the identity changes
+//!   that name it.
+//!
+//! What stays: the dedupe markers of the erased events (a random message id and a number),
+//! so that a late retry of an erased event is not stored again; and one history entry that
+//! says when, by whom and how much was erased. sled keeps removed values in its log until a
+//! compaction rewrites the store (`layout.rs`); `m:erased` tells the compaction job one is due.
+
+use std::collections::BTreeSet;
+
+use footprint_protocol::TrackerId;
+use serde::{Deserialize, Serialize};
+
+use super::Working;
+use crate::contacts::patch::Change;
+use crate::contacts::{Contact, ContactId, Pos};
+use crate::store::keys;
+use crate::store::record::{self, ContactRecord, HistoryEntry, IdChange, ERASED_KIND};
+use crate::store::suppress::Kind;
+use crate::store::{AdminOp, Refusal, StoreError};
+
+/// What an erasure removed: the answer to `DELETE /v1/contacts/{id}`, and its history entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// The contact and those merged into it.
+    pub contacts: u64,
+    pub events: u64,
+    /// Event chunks deleted whole, and chunks shared with another contact that were rewritten.
+    pub chunks_deleted: u64,
+    pub chunks_rewritten: u64,
+    /// Trackers that pointed at the contact; they are now suppressed.
+    pub trackers: u64,
+    /// Email, phone and name index entries.
+    pub index_entries: u64,
+    pub history_entries: u64,
+    pub segment_memberships: u64,
+    pub identity_changes: u64,
+    pub orders: u64,
+    /// Emails and phones put on the suppression list (as keyed hashes).
+    pub suppressed_values: u64,
+}
+
+#[derive(Deserialize)]
+struct OrderOnly {
+    order_id: Option<String>,
+}
+
+impl Working<'_> {
+    pub(in crate::store) fn erase(
+        &mut self,
+        asked: ContactId,
+        op: &AdminOp,
+    ) -> Result<Result<Erasure, Refusal>, StoreError> {
+        let id = match self.visible_as(asked, op.clearance)? {
+            Ok(id) => id,
+            Err(r) => return Ok(Err(r)),
+        };
+        let c = self.peek(id)?.clone();
+        let site = c.site.clone();
+        let mut n = Erasure::default();
+        let ids: Vec<ContactId> = std::iter::once(id)
+            .chain(c.merged_ids.iter().copied())
+            .collect();
+
+        let orders = self.erase_events(&c, &mut n)?;
+        for order in orders {
+            let key = keys::order(&site, &order);
+            if self.get(&key)?.is_some() {
+                self.put(key, None);
+                n.orders += 1;
+            }
+        }
+
+        // The history tells every email and phone the contact (or one merged into it) was
+        // ever known by; each index entry that still leads here goes.
+        let mut emails = BTreeSet::new();
+        let mut phones = BTreeSet::new();
+        emails.extend(c.email.clone());
+        phones.extend(c.phone.clone());
+        for &i in &ids {
+            for k in self.keys_with_prefix(&keys::history_all(i.get()))? {
+                if let Some(v) = self.get_uncached(&k)? {
+                    let e: HistoryEntry = record::decode_value(&v)
+                        .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
+                    let set = match e.field.as_str() {
+                        "email" => &mut emails,
+                        "phone" => &mut phones,
+                        _ => &mut BTreeSet::new(),
+                    };
+                    set.extend(e.old.into_iter().chain(e.new));
+                }
+                self.put(k, None);
+                n.history_entries += 1;
+            }
+        }
+        for (values, key, kind) in [
+            (&emails, keys::email as fn(&str, &str) -> Vec<u8>, Kind::Email),
+            (&phones, keys::phone, Kind::Phone),
+        ] {
+            for v in values {
+                let k = key(v, &site);
+                if let Some(owner) = self.get_id(&k)? {
+                    if ids.contains(&owner) {
+                        self.put(k, None);
+                        n.index_entries += 1;
+                    }
+                }
+                let hash = self.suppressor.hash(&site, kind, v);
+                self.put(
+                    keys::suppressed_value(&hash).to_vec(),
+                    Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
+                );
+                n.suppressed_values += 1;
+            }
+        }
+        for name in super::name_keys(&c) {
+            self.put(keys::name(&name, &site, id.get()), None);
+            n.index_entries += 1;
+        }
+        for &seg in &c.extras.segments {
+            self.put(keys::member(seg, id.get()).to_vec(), None);
+            n.segment_memberships += 1;
+        }
+        if c.ecommerce.last_purchase_at.is_some() {
+            self.rfm_gone.push(keys::rfm(&site, id.get()));
+            self.rfm_dirty.remove(&id);
+        }
+        // Only the trackers that point here now are this shopper's; one that moved to another
+        // contact keeps working for that one (its events before the move are erased above).
+        for s in c.spans.iter().filter(|s| s.to.is_none()) {
+            let tkey = keys::tracker(&s.tracker, &site);
+            self.put(tkey, None);
+            self.put(
+                keys::suppressed_tracker(&site, &s.tracker),
+                Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
+            );
+            n.trackers += 1;
+        }
+        n.identity_changes = self.erase_id_changes(&ids)?;
+        for &i in &ids {
+            self.contacts.insert(i, ContactRecord::Erased(op.at));
+            self.dirty_contacts.insert(i);
+            n.contacts += 1;
+        }
+        if self.get(keys::META_ERASED)?.is_none() {
+            self.put(
+                keys::META_ERASED.to_vec(),
+                Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
+            );
+        }
+        let summary = serde_json::to_string(&n).unwrap_or_default();
+        self.history(
+            id,
+            op.at,
+            &op.who,
+            Change::new("erased", None, Some(summary)).into_iter().collect(),
+        );
+        tracing::info!(contact = %id, events = n.events, "contact erased");
+        Ok(Ok(n))
+    }
+
+    /// Erases the events inside `c`'s spans; returns the order ids of its purchases.
+    fn erase_events(&mut self, c: &Contact, n: &mut Erasure) -> Result<Vec<String>, StoreError> {
+        let mut orders = Vec::new();
+        for span in &c.spans {
+            let tracker = TrackerId::new(&span.tracker)
+                .map_err(|_| StoreError::Corrupt("bad tracker in a span".into()))?;
+            let end = span.to.unwrap_or(Pos {
+                seq: u64::MAX,
+                index: u32::MAX,
+            });
+            let lo = keys::event_chunk(&tracker, span.from.seq);
+            let hi = keys::event_chunk(&tracker, end.seq);
+            for item in self.tree.range(lo..=hi).keys() {
+                let key = item?.to_vec();
+                // A tracker can hold two spans of one contact (it moved away and back): the
+                // second sees what the first left.
+                let Some(value) = self.get_uncached(&key)? else {
+                    continue;
+                };
+                let seq = keys::chunk_seq(&key)
+                    .ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
+                let (header, events) = record::decode_chunk(&value)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if header.site != c.site {
+                    continue;
+                }
+                let mut kept = 0;
+                let mut types = 0;
+                let mut encoded = Vec::with_capacity(events.len());
+                for (index, e) in events.into_iter().enumerate() {
+                    let pos = Pos {
+                        seq,
+                        index: u32::try_from(index).unwrap_or(u32::MAX),
+                    };
+                    let inside = pos >= span.from && pos < end;
+                    if e.kind == ERASED_KIND {
+                        encoded.push(record::erased_event());
+                    } else if inside {
+                        if e.kind == "purchase" {
+                            if let Ok(OrderOnly { order_id: Some(o) }) =
+                                serde_json::from_str(&e.properties_json)
+                            {
+                                orders.push(o);
+                            }
+                        }
+                        n.events += 1;
+                        encoded.push(record::erased_event());
+                    } else {
+                        kept += 1;
+                        types |= record::type_bit(&e.kind);
+                        encoded.push(record::encode_event(&e));
+                    }
+                }
+                if kept == 0 {
+                    self.put(key, None);
+                    n.chunks_deleted += 1;
+                } else {
+                    let chunk =
+                        record::encode_chunk(&header, types, encoded.iter().map(Vec::as_slice));
+                    self.put(key, Some(chunk));
+                    n.chunks_rewritten += 1;
+                }
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Deletes the identity changes that name one of `ids`: they hold its trackers.
+    fn erase_id_changes(&mut self, ids: &[ContactId]) -> Result<u64, StoreError> {
+        let mut gone = 0;
+        for k in self.keys_with_prefix(keys::ID_LOG_PREFIX)? {
+            let Some(v) = self.get_uncached(&k)? else {
+                continue;
+            };
+            let change: IdChange = record::decode_value(&v)
+                .map_err(|e| StoreError::Corrupt(format!("identity change: {e}")))?;
+            if ids.contains(&change.from) || ids.contains(&change.to) {
+                self.put(k, None);
+                gone += 1;
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Whether `value` (an email or phone) was erased on `site`.
+    pub(super) fn is_suppressed(
+        &mut self,
+        site: &str,
+        kind: Kind,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let hash = self.suppressor.hash(site, kind, value);
+        Ok(self.get(&keys::suppressed_value(&hash))?.is_some())
+    }
+
+    /// The emBlue rule: a contact that takes an erased email comes back blocked and
+    /// unsubscribed; one that takes an erased phone, paused and unsubscribed from SMS. An
+    /// admin lifts it with PATCH.
+    pub(super) fn apply_suppression(
+        &mut self,
+        id: ContactId,
+        site: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let (email, phone) = {
+            let c = self.peek(id)?;
+            (c.email.clone(), c.phone.clone())
+        };
+        let email_hit = match &email {
+            Some(e) => self.is_suppressed(site, Kind::Email, e)?,
+            None => false,
+        };
+        let phone_hit = match &phone {
+            Some(p) => self.is_suppressed(site, Kind::Phone, p)?,
+            None => false,
+        };
+        if !email_hit && !phone_hit {
+            return Ok(());
+        }
+        let c = self.live(id)?;
+        let ch = &mut c.channels;
+        let mut changes = Vec::new();
+        let mut set = |field: &str, slot: &mut Option<String>, to: &str| {
+            let old = slot.replace(to.to_owned());
+            changes.extend(Change::new(field, old, Some(to.to_owned())));
+        };
+        if email_hit {
+            set("email_status", &mut ch.email_status, "blocked");
+            set("newsletter", &mut ch.newsletter, "unsubscribed");
+        }
+        if phone_hit {
+            set("sms_status", &mut ch.sms_status, "paused");
+            set("sms_subscription", &mut ch.sms_subscription, "unsubscribed");
+        }
+        self.history(id, at, "suppression", changes);
+        Ok(())
+    }
+
+    /// Takes an email off the suppression list: an admin lifted its block.
+    pub(super) fn lift_suppression(&mut self, site: &str, email: &str) {
+        let hash = self.suppressor.hash(site, Kind::Email, email);
+        self.put(keys::suppressed_value(&hash).to_vec(), None);
+    }
+
+    /// A value as this group sees it, without keeping a copy: an erasure reads every chunk of a
+    /// contact once, and keeping them all would cost the whole history in memory.
+    fn get_uncached(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.kv.get(key) {
+            return Ok(v.clone());
+        }
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+}
+

@@ -1,0 +1,112 @@
+//! A CSV import's upsert, row by row, on the writer thread: each row finds its contact by
+//! email, then by phone, or creates one, and is then applied as an admin edit would be.
+
+use super::{IndexKey, Working};
+use crate::contacts::patch::{Change, Patch};
+use crate::contacts::{ContactId, Pos};
+use crate::store::keys;
+use crate::store::{AdminOp, StoreError};
+
+/// One row of an import, already validated: the edit it makes, and its number in the file
+/// (the header is row 1) for the report.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub row: u64,
+    pub patch: Patch,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Created(ContactId),
+    Updated(ContactId),
+    Rejected(String),
+}
+
+impl Working<'_> {
+    pub(in crate::store) fn import(
+        &mut self,
+        site: &str,
+        rows: &[ImportRow],
+        op: &AdminOp,
+        pos: Pos,
+    ) -> Result<Vec<RowOutcome>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.import_row(site, &row.patch, op, pos)?);
+        }
+        Ok(out)
+    }
+
+    fn import_row(
+        &mut self,
+        site: &str,
+        patch: &Patch,
+        op: &AdminOp,
+        pos: Pos,
+    ) -> Result<RowOutcome, StoreError> {
+        let email = patch.email.clone().flatten().map(|e| e.as_str().to_owned());
+        let phone = patch.phone.clone().flatten().map(|p| p.as_str().to_owned());
+        let mut owner = |v: &Option<String>, key: IndexKey| -> Result<Option<ContactId>, StoreError> {
+            match v {
+                Some(v) => match self.get_id(&key(v, site))? {
+                    Some(id) => self.resolve(id),
+                    None => Ok(None),
+                },
+                None => Ok(None),
+            }
+        };
+        let by_email = owner(&email, keys::email)?;
+        let by_phone = owner(&phone, keys::phone)?;
+        let Some(id) = by_email.or(by_phone) else {
+            let id = self.create(site, op.at);
+            self.history(
+                id,
+                op.at,
+                &op.who,
+                Change::new("created", None, Some("import".into()))
+                    .into_iter()
+                    .collect(),
+            );
+            // A new contact's fields are in its profile; its history says where it came from.
+            return Ok(match self.patch(id, patch, op, pos, false)? {
+                Ok(id) => {
+                    self.apply_suppression(id, site, op.at)?;
+                    RowOutcome::Created(id)
+                }
+                Err(r) => RowOutcome::Rejected(r.to_string()),
+            });
+        };
+        if let (Some(e), Some(p)) = (by_email, by_phone) {
+            if e != p {
+                return Ok(RowOutcome::Rejected(format!(
+                    "the email belongs to contact {e} and the phone to contact {p}; merge them \
+                     first, or import the row without one of them"
+                )));
+            }
+        }
+        let c = self.peek(id)?;
+        if c.admin.confidentiality > op.clearance {
+            return Ok(RowOutcome::Rejected(
+                "it matches a contact this token's role may not see; ask an admin to import it"
+                    .into(),
+            ));
+        }
+        // An import adds what a contact lacks and corrects names and statuses; it never
+        // replaces the email or phone a contact is found by, which moves its identity.
+        for (what, have, want) in [("email", &c.email, &email), ("phone", &c.phone, &phone)] {
+            if let (Some(h), Some(w)) = (have, want) {
+                if h != w {
+                    return Ok(RowOutcome::Rejected(format!(
+                        "contact {id} has {what} {h}, not {w}; an import never replaces an email \
+                         or phone: change it with PATCH /v1/contacts/{id}"
+                    )));
+                }
+            }
+        }
+        Ok(match self.patch(id, patch, op, pos, true)? {
+            Ok(id) => RowOutcome::Updated(id),
+            Err(r) => RowOutcome::Rejected(r.to_string()),
+        })
+    }
+}
