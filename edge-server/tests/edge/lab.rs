@@ -129,6 +129,11 @@ impl Lab {
         }
     }
 
+    /// The store's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn set_now(&self, ms: i64) {
         self.clock.0.store(ms, Ordering::SeqCst);
     }
@@ -178,6 +183,18 @@ impl Lab {
         token: &str,
         body: Option<Value>,
     ) -> (u16, Vec<u8>) {
+        let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+        self.bytes(method, path, token, body).await
+    }
+
+    /// Any request with any body (`(content type, bytes)`); the answer's status and bytes.
+    pub async fn bytes(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (u16, Vec<u8>) {
         let app = web_test::init_service(
             App::new()
                 .app_data(self.state.clone())
@@ -188,10 +205,10 @@ impl Lab {
             .method(method.parse().unwrap())
             .uri(path)
             .insert_header(("authorization", format!("Bearer {token}")));
-        if let Some(b) = body {
+        if let Some((content_type, b)) = body {
             req = req
-                .insert_header(("content-type", "application/json"))
-                .set_payload(b.to_string());
+                .insert_header(("content-type", content_type))
+                .set_payload(b);
         }
         let resp = web_test::call_service(&app, req.to_request()).await;
         let status = resp.status().as_u16();

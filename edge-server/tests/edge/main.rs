@@ -15,6 +15,10 @@ mod cors;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
 mod contacts;
 mod errors;
+// Erasure and suppression, compaction, bulk actions, the personal-data extract.
+mod gdpr;
+// CSV import: good, bad and duplicate rows, the command line, 100,000 rows.
+mod import;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
 mod inproc;
 mod lifecycle;
