@@ -171,7 +171,8 @@ pub fn write_extract(
     let zerr = |e: zip::result::ZipError| write_error(std::io::Error::other(e.to_string()));
 
     zip.start_file("README.txt", opts).map_err(zerr)?;
-    zip.write_all(EXTRACT_README.as_bytes()).map_err(write_error)?;
+    zip.write_all(EXTRACT_README.as_bytes())
+        .map_err(write_error)?;
 
     zip.start_file("profile.json", opts).map_err(zerr)?;
     serde_json::to_writer_pretty(&mut zip, &sheet).map_err(json_error)?;

@@ -19,7 +19,9 @@ use crate::auth::AdminIdentity;
 use crate::contacts::patch::Patch;
 use crate::error::ApiError;
 use crate::identity::Region;
-use crate::store::{AdminKind, AdminOp, AdminResult, Done, ImportRow, RowOutcome, Store, SubmitError};
+use crate::store::{
+    AdminKind, AdminOp, AdminResult, Done, ImportRow, RowOutcome, Store, SubmitError,
+};
 
 /// The columns besides `custom.*`.
 pub const COLUMNS: [&str; 6] = [
@@ -76,7 +78,10 @@ pub fn site(asked: Option<String>, sites: &[String]) -> Result<String, ApiError>
         (Some(s), _) if sites.contains(&s) => Ok(s),
         (Some(s), _) => Err(ApiError::bad_request(
             "unknown_site",
-            format!("site `{s}` is not configured; use one of {}", sites.join(", ")),
+            format!(
+                "site `{s}` is not configured; use one of {}",
+                sites.join(", ")
+            ),
         )),
         (None, [only]) => Ok(only.clone()),
         (None, _) => Err(ApiError::bad_request(
@@ -193,7 +198,11 @@ pub fn run(
     let head = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => return Err(bad_header(format!("the header row is unreadable: {e}"))),
-        None => return Err(bad_header("the file is empty; send a header row and rows".into())),
+        None => {
+            return Err(bad_header(
+                "the file is empty; send a header row and rows".into(),
+            ))
+        }
     };
     let cols = header(&head)?;
     let mut report = ImportReport::default();

@@ -96,9 +96,11 @@ fn main() -> ExitCode {
                 .block_on(server::run(config, sink))
                 .map_err(|e| e.to_string())
         }
-        Command::Import { file, site, who } => footprint_edge::import::cli(&config, &file, site, who)
-            .map(|report| println!("{report}"))
-            .map_err(|e| e.to_string()),
+        Command::Import { file, site, who } => {
+            footprint_edge::import::cli(&config, &file, site, who)
+                .map(|report| println!("{report}"))
+                .map_err(|e| e.to_string())
+        }
         Command::Compact => footprint_edge::store::Store::open(&config.data_dir, &config.store)
             .map_err(|e| e.to_string())
             .and_then(|store| {

@@ -889,8 +889,16 @@ async fn contacts_bulk(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let who = require_admin(&req, &state.admins)?;
-    who.require(Role::Editor)?;
-    let (kind, needs) = crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    // The action decides the role; a body too bad to name one is refused below any role that
+    // may do bulk actions at all.
+    let (kind, needs) =
+        match crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                who.require(Role::Editor)?;
+                return Err(e);
+            }
+        };
     who.require(needs)?;
     let done = run_admin(&state, admin_op(&state, &who, kind)).await?;
     Ok(HttpResponse::Ok().json(crate::gdpr::bulk_report(done)?))

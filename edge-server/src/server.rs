@@ -136,10 +136,14 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
                     match compact_store.compact() {
                         Ok(rx) => match rx.await {
                             Ok(Ok(_)) => {}
-                            Ok(Err(e)) => tracing::error!(error = %e, "scheduled compaction failed; retrying in a minute"),
+                            Ok(Err(e)) => {
+                                tracing::error!(error = %e, "scheduled compaction failed; retrying in a minute")
+                            }
                             Err(_) => tracing::error!("scheduled compaction did not answer"),
                         },
-                        Err(e) => tracing::warn!(error = %e, "scheduled compaction not queued; retrying in a minute"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "scheduled compaction not queued; retrying in a minute")
+                        }
                     }
                 }
                 Ok(Err(e)) => tracing::error!(error = %e, "cannot read the pending erasures"),

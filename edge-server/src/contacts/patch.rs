@@ -162,7 +162,10 @@ impl Patch {
 
     /// As [`Patch::parse`], reading a phone without a country code as `region`'s (an import
     /// uses the edge's default region; an admin's PATCH names the country).
-    pub fn parse_in(body: &Map<String, Value>, region: Option<Region>) -> Result<Patch, FieldError> {
+    pub fn parse_in(
+        body: &Map<String, Value>,
+        region: Option<Region>,
+    ) -> Result<Patch, FieldError> {
         if body.is_empty() {
             return Err(refuse(
                 "body",

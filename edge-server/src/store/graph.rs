@@ -56,7 +56,10 @@ pub(super) struct Working<'t> {
 }
 
 impl<'t> Working<'t> {
-    pub fn new(tree: &'t sled::Tree, suppressor: &'t Suppressor) -> Result<Working<'t>, StoreError> {
+    pub fn new(
+        tree: &'t sled::Tree,
+        suppressor: &'t Suppressor,
+    ) -> Result<Working<'t>, StoreError> {
         let meta = |k: &[u8]| -> Result<u64, StoreError> {
             match tree.get(k)? {
                 Some(v) => keys::decode_u64(&v)
@@ -309,7 +312,10 @@ impl<'t> Working<'t> {
         let Some(id) = self.resolve(asked)? else {
             return Ok(Err(absent()));
         };
-        Ok(self.visible(id, clearance)?.map(|_| id).map_err(|_| absent()))
+        Ok(self
+            .visible(id, clearance)?
+            .map(|_| id)
+            .map_err(|_| absent()))
     }
 
     /// Carries out one admin operation; on a refusal nothing has changed.
@@ -326,7 +332,9 @@ impl<'t> Working<'t> {
                 }
                 Ok(Done::Erased(each))
             }
-            AdminKind::Import { site, rows } => Ok(Done::Imported(self.import(site, rows, op, pos)?)),
+            AdminKind::Import { site, rows } => {
+                Ok(Done::Imported(self.import(site, rows, op, pos)?))
+            }
             AdminKind::Merge { into, from } => contact(self.admin_merge(*into, *from, op)?),
             AdminKind::CreateSegment(s) => self.create_segment(s, op)?,
             AdminKind::UpdateSegment {

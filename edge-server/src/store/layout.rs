@@ -56,7 +56,10 @@ impl Layout {
                 if root.join("conf").exists() {
                     0
                 } else {
-                    let l = Layout { root: root.into(), gen: 1 };
+                    let l = Layout {
+                        root: root.into(),
+                        gen: 1,
+                    };
                     l.point_at(1)?;
                     return Ok(l);
                 }

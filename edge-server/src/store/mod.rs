@@ -21,8 +21,8 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
-pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
 pub use graph::{Erasure, ImportRow, RowOutcome};
+pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
 use crate::contacts::patch::Patch;
@@ -579,10 +579,7 @@ impl Store {
     /// The contact a tracker points at now, on each site that has seen it.
     pub fn tracker_contacts(&self, tracker: &str) -> Result<Vec<(String, ContactId)>, StoreError> {
         let mut out = Vec::new();
-        for item in self
-            .tree()
-            .scan_prefix(keys::tracker_all_sites(tracker))
-        {
+        for item in self.tree().scan_prefix(keys::tracker_all_sites(tracker)) {
             let (k, v) = item?;
             let site = keys::tracker_key_site(&k).unwrap_or_default().to_owned();
             if let Some(id) = keys::decode_u64(&v).and_then(ContactId::new) {

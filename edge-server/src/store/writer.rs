@@ -204,7 +204,9 @@ impl Writer {
                         ms = c.millis,
                         "store compacted"
                     ),
-                    Err(e) => tracing::error!(error = %e, "compaction failed; the store is unchanged"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "compaction failed; the store is unchanged")
+                    }
                 }
                 let _ = reply.send(r);
             }

@@ -111,6 +111,10 @@ fn the_openapi_document_describes_every_route() {
         "/v1/contacts/{id}/history",
         "/v1/contacts/{id}/merge",
         "/v1/contacts/export.csv",
+        "/v1/contacts/bulk",
+        "/v1/contacts/import",
+        "/v1/contacts/{id}/extract",
+        "/v1/admin/compact",
         "/v1/segments",
         "/v1/segments/{id}",
         "/v1/segments/{id}/members",
@@ -123,6 +127,7 @@ fn the_openapi_document_describes_every_route() {
     }
     assert!(paths["/v1/batch"]["options"].is_object());
     assert!(paths["/v1/contacts/{id}"]["patch"].is_object());
+    assert!(paths["/v1/contacts/{id}"]["delete"].is_object());
     for status in ["200", "400", "401", "403", "413", "415", "429", "503"] {
         assert!(
             paths["/v1/batch"]["post"]["responses"][status].is_object(),

@@ -58,6 +58,8 @@ async fn every_role_against_every_endpoint() {
     let lab = Lab::new();
     let a = known(&lab, "ta", "a@example.com", T0 - HOUR).await;
     let b = known(&lab, "tb", "b@example.com", T0 - HOUR).await;
+    let c = known(&lab, "tc", "c@example.com", T0 - HOUR).await;
+    let d = known(&lab, "td", "d@example.com", T0 - HOUR).await;
     let (_, seg) = lab
         .call("POST", "/v1/segments", EDITOR, Some(json!({"name": "S"})))
         .await;
@@ -127,6 +129,33 @@ async fn every_role_against_every_endpoint() {
             Some(json!({"from": b})),
             Role::Editor,
         ),
+        (
+            "POST",
+            "/v1/contacts/bulk".into(),
+            Some(json!({"ids": [a], "action": "suspend"})),
+            Role::Editor,
+        ),
+        (
+            "POST",
+            "/v1/contacts/bulk".into(),
+            Some(json!({"ids": [c], "action": "delete"})),
+            Role::Admin,
+        ),
+        // The body is not CSV; the role is checked before it is read.
+        (
+            "POST",
+            "/v1/contacts/import?site=test-shop".into(),
+            Some(json!("email")),
+            Role::Editor,
+        ),
+        (
+            "GET",
+            format!("/v1/contacts/{a}/extract"),
+            None,
+            Role::Admin,
+        ),
+        ("DELETE", format!("/v1/contacts/{d}"), None, Role::Admin),
+        ("POST", "/v1/admin/compact".into(), None, Role::Admin),
     ];
     for (method, path, body, least) in &table {
         for (role, token, name) in ROLES {

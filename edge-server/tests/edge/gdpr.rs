@@ -70,7 +70,11 @@ async fn alice_and_carol(lab: &Lab) -> (String, String) {
     lab.send(vec![
         identify("tshared", T0 - 30 * MIN, json!({"email": ALICE})),
         page("tshared", T0 - 29 * MIN),
-        identify("tshared", T0 - 28 * MIN, json!({"email": "carol@example.com"})),
+        identify(
+            "tshared",
+            T0 - 28 * MIN,
+            json!({"email": "carol@example.com"}),
+        ),
         page("tshared", T0 - 27 * MIN),
     ])
     .await;
@@ -79,7 +83,12 @@ async fn alice_and_carol(lab: &Lab) -> (String, String) {
     let carol = lab.contact_of("tshared").await;
     assert_ne!(carol, alice);
     let (status, seg) = lab
-        .call("POST", "/v1/segments", EDITOR, Some(json!({"name": "Loyal"})))
+        .call(
+            "POST",
+            "/v1/segments",
+            EDITOR,
+            Some(json!({"name": "Loyal"})),
+        )
         .await;
     assert_eq!(status, 201, "{seg}");
     let seg = seg["id"].as_str().unwrap().to_owned();
@@ -119,7 +128,10 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
     let (status, refused) = lab
         .call("DELETE", &format!("/v1/contacts/{alice}"), EDITOR, None)
         .await;
-    assert_eq!((status, refused["error"].as_str()), (403, Some("forbidden")));
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("forbidden"))
+    );
     let (status, erased) = lab
         .call("DELETE", &format!("/v1/contacts/{alice}"), TOKEN, None)
         .await;
@@ -128,17 +140,32 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
     assert_eq!(removed["events"].as_u64(), Some(alice_events), "{erased}");
     // Alice and the anonymous contacts of `tb` and `tshared` that joined her at login.
     assert_eq!(removed["contacts"].as_u64(), Some(3), "{erased}");
-    assert_eq!(removed["trackers"].as_u64(), Some(2), "ta and tb; tshared is Carol's now");
+    assert_eq!(
+        removed["trackers"].as_u64(),
+        Some(2),
+        "ta and tb; tshared is Carol's now"
+    );
     assert_eq!(removed["orders"].as_u64(), Some(1));
     assert_eq!(removed["segment_memberships"].as_u64(), Some(1));
-    assert_eq!(removed["chunks_rewritten"].as_u64(), Some(1), "tshared's shared chunk");
+    assert_eq!(
+        removed["chunks_rewritten"].as_u64(),
+        Some(1),
+        "tshared's shared chunk"
+    );
     assert!(removed["history_entries"].as_u64().unwrap() > 3, "{erased}");
-    assert!(removed["identity_changes"].as_u64().unwrap() >= 2, "{erased}");
+    assert!(
+        removed["identity_changes"].as_u64().unwrap() >= 2,
+        "{erased}"
+    );
     assert!(erased["compaction_due_by"].is_string());
 
     // Every read: the sheet says it was erased; lookups, search and lists find nothing.
     let (status, gone) = lab.get(&format!("/v1/contacts/{alice}")).await;
-    assert_eq!((status, gone["error"].as_str()), (410, Some("erased")), "{gone}");
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (410, Some("erased")),
+        "{gone}"
+    );
     for query in [
         format!("email={ALICE}"),
         format!("phone=%2B{}", &ALICE_PHONE[1..]),
@@ -166,18 +193,30 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
     assert_eq!(status, 200, "{history}");
     let changes = history["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{history}");
-    assert_eq!((changes[0]["field"].as_str(), changes[0]["who"].as_str()), (Some("erased"), Some("ops")));
+    assert_eq!(
+        (changes[0]["field"].as_str(), changes[0]["who"].as_str()),
+        (Some("erased"), Some("ops"))
+    );
     assert!(!history.to_string().contains("alice"), "{history}");
 
     // Carol shared a device with Alice: her events and sheet are whole.
     assert_eq!(all_activity(&lab, &carol).await, carol_before);
-    assert_eq!(lab.sheet(&carol).await["profile"]["email"], "carol@example.com");
+    assert_eq!(
+        lab.sheet(&carol).await["profile"]["email"],
+        "carol@example.com"
+    );
     assert_eq!(lab.sheet(&bob).await["counts"]["events"], 1);
 
     // After compaction not a byte of Alice is left in the data directory.
     let (status, compacted) = lab.call("POST", "/v1/admin/compact", TOKEN, None).await;
     assert_eq!(status, 200, "{compacted}");
-    for needle in [ALICE, ALICE_PHONE, ALICE_LAST, "order-alice-1", "agent-of-ta"] {
+    for needle in [
+        ALICE,
+        ALICE_PHONE,
+        ALICE_LAST,
+        "order-alice-1",
+        "agent-of-ta",
+    ] {
         assert_eq!(
             files_holding(lab.data_dir(), needle.as_bytes()),
             Vec::<String>::new(),
@@ -203,7 +242,10 @@ async fn an_erased_shoppers_trackers_and_email_stay_suppressed_until_an_admin_li
 
     // Her old device keeps sending: acknowledged, and dropped.
     let resp = lab
-        .send(vec![page("ta", T0), identify("ta", T0, json!({"email": ALICE}))])
+        .send(vec![
+            page("ta", T0),
+            identify("ta", T0, json!({"email": ALICE})),
+        ])
         .await;
     assert_eq!((resp.accepted, resp.duplicates), (2, 0));
     let (status, _) = lab.get("/v1/trackers/ta/contact").await;
@@ -256,18 +298,34 @@ async fn an_erased_shoppers_trackers_and_email_stay_suppressed_until_an_admin_li
 async fn bulk_actions_report_each_contact() {
     let lab = Lab::new();
     let mut ids = Vec::new();
-    for (t, email) in [("t1", "one@example.com"), ("t2", "two@example.com"), ("t3", "three@example.com")] {
-        lab.send(vec![identify(t, T0 - MIN, json!({"email": email, "phone": format!("+3461100000{}", &t[1..])}))])
-            .await;
+    for (t, email) in [
+        ("t1", "one@example.com"),
+        ("t2", "two@example.com"),
+        ("t3", "three@example.com"),
+    ] {
+        lab.send(vec![identify(
+            t,
+            T0 - MIN,
+            json!({"email": email, "phone": format!("+3461100000{}", &t[1..])}),
+        )])
+        .await;
         ids.push(lab.contact_of(t).await);
     }
     let (_, seg) = lab
-        .call("POST", "/v1/segments", EDITOR, Some(json!({"name": "Picked"})))
+        .call(
+            "POST",
+            "/v1/segments",
+            EDITOR,
+            Some(json!({"name": "Picked"})),
+        )
         .await;
     let seg = seg["id"].as_str().unwrap().to_owned();
     let bulk = |body: Value, token: &'static str| {
         let lab = &lab;
-        async move { lab.call("POST", "/v1/contacts/bulk", token, Some(body)).await }
+        async move {
+            lab.call("POST", "/v1/contacts/bulk", token, Some(body))
+                .await
+        }
     };
 
     let (status, report) = bulk(
@@ -276,7 +334,10 @@ async fn bulk_actions_report_each_contact() {
     )
     .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["done"].as_u64(), report["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (report["done"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(report["results"][2]["error"]["code"], "not_found");
     let (_, members) = lab.get(&format!("/v1/segments/{seg}/members")).await;
     assert_eq!(members["contacts"].as_array().unwrap().len(), 2);
@@ -290,31 +351,70 @@ async fn bulk_actions_report_each_contact() {
     let (_, members) = lab.get(&format!("/v1/segments/{seg}/members")).await;
     assert_eq!(members["contacts"].as_array().unwrap().len(), 1);
 
-    let (status, report) = bulk(json!({"ids": [ids[1], ids[2]], "action": "suspend"}), EDITOR).await;
-    assert_eq!((status, report["done"].as_u64()), (200, Some(2)), "{report}");
+    let (status, report) = bulk(
+        json!({"ids": [ids[1], ids[2]], "action": "suspend"}),
+        EDITOR,
+    )
+    .await;
+    assert_eq!(
+        (status, report["done"].as_u64()),
+        (200, Some(2)),
+        "{report}"
+    );
     let sheet = lab.sheet(&ids[1]).await;
-    assert_eq!((sheet["status"]["email"].as_str(), sheet["status"]["sms"].as_str()), (Some("paused"), Some("paused")));
+    assert_eq!(
+        (
+            sheet["status"]["email"].as_str(),
+            sheet["status"]["sms"].as_str()
+        ),
+        (Some("paused"), Some("paused"))
+    );
     assert_eq!(lab.sheet(&ids[0]).await["status"]["email"], "active");
 
     let (status, refused) = bulk(json!({"ids": [ids[2]], "action": "delete"}), EDITOR).await;
-    assert_eq!((status, refused["error"].as_str()), (403, Some("forbidden")), "{refused}");
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
     assert!(refused["message"].as_str().unwrap().contains("admin"));
-    let (status, report) = bulk(json!({"ids": [ids[2], ids[1], "998"], "action": "delete"}), TOKEN).await;
+    let (status, report) = bulk(
+        json!({"ids": [ids[2], ids[1], "998"], "action": "delete"}),
+        TOKEN,
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["done"].as_u64(), report["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (report["done"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
     let (status, _) = lab.get(&format!("/v1/contacts/{}", ids[2])).await;
     assert_eq!(status, 410);
     let (_, members) = lab.get(&format!("/v1/segments/{seg}/members")).await;
-    assert_eq!(members["contacts"], json!([]), "the erased member left the segment");
+    assert_eq!(
+        members["contacts"],
+        json!([]),
+        "the erased member left the segment"
+    );
 
     for (body, field) in [
         (json!({"ids": [ids[0]], "action": "explode"}), "action"),
-        (json!({"ids": [ids[0]], "action": "add_to_segment"}), "segment"),
+        (
+            json!({"ids": [ids[0]], "action": "add_to_segment"}),
+            "segment",
+        ),
         (json!({"ids": [], "action": "suspend"}), "ids"),
-        (json!({"ids": [ids[0]], "action": "suspend", "force": true}), "force"),
+        (
+            json!({"ids": [ids[0]], "action": "suspend", "force": true}),
+            "force",
+        ),
     ] {
         let (status, err) = bulk(body, TOKEN).await;
-        assert_eq!((status, err["error"].as_str()), (422, Some("invalid_field")), "{err}");
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (422, Some("invalid_field")),
+            "{err}"
+        );
         assert!(err["message"].as_str().unwrap().starts_with(field), "{err}");
     }
     let (status, _) = bulk(json!({"ids": [ids[0]], "action": "suspend"}), VIEWER).await;
@@ -344,10 +444,24 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
     let files = unzip(&bytes);
     assert_eq!(
         files.keys().collect::<Vec<_>>(),
-        ["README.txt", "activity.ndjson", "history.json", "profile.json", "segments.json"]
+        [
+            "README.txt",
+            "activity.ndjson",
+            "history.json",
+            "profile.json",
+            "segments.json"
+        ]
     );
-    for name in ["profile.json", "activity.ndjson", "history.json", "segments.json"] {
-        assert!(files["README.txt"].contains(name), "README.txt explains {name}");
+    for name in [
+        "profile.json",
+        "activity.ndjson",
+        "history.json",
+        "segments.json",
+    ] {
+        assert!(
+            files["README.txt"].contains(name),
+            "README.txt explains {name}"
+        );
     }
     let profile: Value = serde_json::from_str(&files["profile.json"]).unwrap();
     assert_eq!(profile, lab.sheet(&alice).await);
@@ -358,8 +472,14 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines, all_activity(&lab, &alice).await);
-    assert_eq!(lines.len(), 8, "4 of ta, 2 of tb, 2 of tshared before Carol");
-    assert!(lines.iter().all(|e| e["timestamp"].is_string() && e["client_timestamp"].is_string()));
+    assert_eq!(
+        lines.len(),
+        8,
+        "4 of ta, 2 of tb, 2 of tshared before Carol"
+    );
+    assert!(lines
+        .iter()
+        .all(|e| e["timestamp"].is_string() && e["client_timestamp"].is_string()));
 
     let history: Value = serde_json::from_str(&files["history.json"]).unwrap();
     let (_, api) = lab
@@ -370,9 +490,16 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
     assert_eq!(segments[0]["name"], "Loyal");
 
     let (status, _) = lab
-        .bytes("GET", &format!("/v1/contacts/{alice}/extract"), EDITOR, None)
+        .bytes(
+            "GET",
+            &format!("/v1/contacts/{alice}/extract"),
+            EDITOR,
+            None,
+        )
         .await;
     assert_eq!(status, 403, "extract is an admin's");
-    let (status, _) = lab.bytes("GET", "/v1/contacts/999/extract", TOKEN, None).await;
+    let (status, _) = lab
+        .bytes("GET", "/v1/contacts/999/extract", TOKEN, None)
+        .await;
     assert_eq!(status, 404);
 }

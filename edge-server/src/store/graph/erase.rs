@@ -105,7 +105,11 @@ impl Working<'_> {
             }
         }
         for (values, key, kind) in [
-            (&emails, keys::email as fn(&str, &str) -> Vec<u8>, Kind::Email),
+            (
+                &emails,
+                keys::email as fn(&str, &str) -> Vec<u8>,
+                Kind::Email,
+            ),
             (&phones, keys::phone, Kind::Phone),
         ] {
             for v in values {
@@ -164,7 +168,9 @@ impl Working<'_> {
             id,
             op.at,
             &op.who,
-            Change::new("erased", None, Some(summary)).into_iter().collect(),
+            Change::new("erased", None, Some(summary))
+                .into_iter()
+                .collect(),
         );
         tracing::info!(contact = %id, events = n.events, "contact erased");
         Ok(Ok(n))
@@ -191,8 +197,8 @@ impl Working<'_> {
                 };
                 let seq = keys::chunk_seq(&key)
                     .ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
-                let (header, events) = record::decode_chunk(&value)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (header, events) =
+                    record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if header.site != c.site {
                     continue;
                 }
@@ -323,4 +329,3 @@ impl Working<'_> {
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
     }
 }
-

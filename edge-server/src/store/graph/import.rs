@@ -47,15 +47,16 @@ impl Working<'_> {
     ) -> Result<RowOutcome, StoreError> {
         let email = patch.email.clone().flatten().map(|e| e.as_str().to_owned());
         let phone = patch.phone.clone().flatten().map(|p| p.as_str().to_owned());
-        let mut owner = |v: &Option<String>, key: IndexKey| -> Result<Option<ContactId>, StoreError> {
-            match v {
-                Some(v) => match self.get_id(&key(v, site))? {
-                    Some(id) => self.resolve(id),
+        let mut owner =
+            |v: &Option<String>, key: IndexKey| -> Result<Option<ContactId>, StoreError> {
+                match v {
+                    Some(v) => match self.get_id(&key(v, site))? {
+                        Some(id) => self.resolve(id),
+                        None => Ok(None),
+                    },
                     None => Ok(None),
-                },
-                None => Ok(None),
-            }
-        };
+                }
+            };
         let by_email = owner(&email, keys::email)?;
         let by_phone = owner(&phone, keys::phone)?;
         let Some(id) = by_email.or(by_phone) else {
