@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         ["bench", "sdk-size"] => sdk::bench(),
         ["bench", "sheets", rest @ ..] => bench_sheets(rest),
+        ["bench", "extract", rest @ ..] => bench_extract(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -47,6 +48,8 @@ const USAGE: &str = "usage: cargo xtask <task>
                          ingest throughput and latency, plus the HTTP and sled ceilings
   bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready
   bench sheets [--contacts N] [--events N] [--heavy-events N]
+  bench extract [--events N]   a personal-data extract of a contact with N events (1,000,000):
+                               time, and the edge's memory against a 10,000-event contact's
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk";
 
@@ -451,6 +454,56 @@ fn bench_sheets(rest: &[&str]) -> Result {
     println!("machine: {}", machine());
     println!("{}", result.trim());
     println!("edge RSS after the run: {rss} (peak {peak}); on disk: {disk} bytes");
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn bench_extract(rest: &[&str]) -> Result {
+    let events = flag(rest, "--events", 1_000_000)?;
+    build_bench_binaries()?;
+    let work = env::temp_dir().join(format!("footprint-extract-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let token = random_token()?;
+    let config = work.join("bench.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+             [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"admin\"\n\
+             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let data = work.join("data");
+    let mut child = Command::new(root().join("target/release/footprint-edge"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(work.join("edge.log")).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start the edge: {e}"))?;
+    let url = read_listening_line(&mut child)?;
+    eprintln!("xtask: loading a contact of {events} events, then extracting");
+    let result = output(
+        Command::new(root().join("target/release/footprint-extract-bench"))
+            .args(["--url", &url, "--token", &token])
+            .args(["--pid", &child.id().to_string()])
+            .args(["--events", &events.to_string()]),
+    );
+    stop_edge(&mut child, Duration::from_secs(60));
+    let result = result.ok_or_else(|| {
+        format!(
+            "the extract benchmark failed; the edge's log is {}",
+            work.join("edge.log").display()
+        )
+    })?;
+    println!();
+    println!("machine: {}", machine());
+    println!("{}", result.trim());
     let _ = fs::remove_dir_all(&work);
     Ok(())
 }

@@ -440,7 +440,8 @@ impl<'t> Working<'t> {
         };
         if rule.is_some() && !s.is_dynamic() {
             return Ok(Err(Refusal::Conflict(format!(
-                "segment {id} is static: its members are added by hand; create a dynamic segment                  for a rule"
+                "segment {id} is static: its members are added by hand; create a dynamic segment \
+                 for a rule"
             ))));
         }
         if let Some(n) = name {
