@@ -503,3 +503,52 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
         .await;
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation() {
+    use crate::util::{batch, config, Edge, NO_LIMITS};
+    let mut edge = Edge::start_with(&config(&format!(
+        "{NO_LIMITS}[store]\ncompact_after_erase_minutes = 0\n"
+    )));
+    let r = edge.post_json(&batch(vec![identify(
+        "tz",
+        T0,
+        json!({"email": "zoe.erased@example.com"}),
+    )]));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = edge.get("/v1/trackers/tz/contact", Some(TOKEN)).json["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = edge
+        .client
+        .delete(format!("{}/v1/contacts/{id}", edge.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The job looks once a minute, and at start: a restart makes the due compaction run now.
+    assert!(edge.sigterm().success());
+    assert!(!files_holding(&edge.data_dir(), b"zoe.erased").is_empty());
+    edge.spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !files_holding(&edge.data_dir(), b"zoe.erased").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no compaction within a minute of start; log:\n{}",
+            edge.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(edge.log().contains("store compacted"), "{}", edge.log());
+    let current = std::fs::read_to_string(edge.data_dir().join("CURRENT")).unwrap();
+    assert_eq!(current.trim(), "gen-000002");
+    let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
+    assert_eq!(gone.status, 410, "{}", gone.text);
+    // And on the next start, from the new generation.
+    edge.restart();
+    let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
+    assert_eq!(gone.status, 410, "{}", gone.text);
+    let r = edge.post_json(&batch(vec![page("tz2", T0)]));
+    assert_eq!(r.status, 200);
+}

@@ -62,6 +62,14 @@ impl Working<'_> {
         asked: ContactId,
         op: &AdminOp,
     ) -> Result<Result<Erasure, Refusal>, StoreError> {
+        // A merged id stands for its survivor elsewhere; here that would erase someone the
+        // admin did not name, so it is refused with the id to use.
+        if let Some(ContactRecord::Merged(into)) = self.record(asked)? {
+            let into = *into;
+            return Ok(Err(Refusal::Conflict(format!(
+                "contact {asked} was merged into {into}; erasing {into} erases both"
+            ))));
+        }
         let id = match self.visible_as(asked, op.clearance)? {
             Ok(id) => id,
             Err(r) => return Ok(Err(r)),
