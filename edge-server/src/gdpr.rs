@@ -31,8 +31,9 @@ impl Erased {
         Erased {
             id: id.to_string(),
             removed,
+            // Out of range only for a clock beyond year 9999.
             compaction_due_by: Timestamp::from_millis(at.saturating_add(compact_after_ms))
-                .unwrap_or(Timestamp::from_millis(at).unwrap_or(Timestamp::EPOCH)),
+                .unwrap_or(Timestamp::EPOCH),
         }
     }
 }

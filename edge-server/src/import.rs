@@ -98,6 +98,9 @@ pub fn site(asked: Option<String>, sites: &[String]) -> Result<String, ApiError>
 enum Column {
     Field(&'static str),
     Custom(String),
+    /// One the export adds after the import's (`id`, the statuses, the times): an export
+    /// imports back, and these are the edge's to compute, not the file's to set.
+    ExportOnly,
 }
 
 fn header(record: &csv::StringRecord) -> Result<Vec<Column>, ApiError> {
@@ -118,6 +121,9 @@ fn header(record: &csv::StringRecord) -> Result<Vec<Column>, ApiError> {
             let lower = name.to_ascii_lowercase();
             match COLUMNS.iter().find(|c| **c == lower) {
                 Some(c) => Column::Field(c),
+                None if crate::admin::EXPORT_COLUMNS[COLUMNS.len()..].contains(&lower.as_str()) => {
+                    Column::ExportOnly
+                }
                 None => {
                     return Err(bad_header(format!(
                         "column {} `{name}` is not importable; use {} or custom.NAME",
@@ -130,6 +136,7 @@ fn header(record: &csv::StringRecord) -> Result<Vec<Column>, ApiError> {
         let key = match &col {
             Column::Field(f) => (*f).to_owned(),
             Column::Custom(c) => format!("custom.{c}"),
+            Column::ExportOnly => name.to_ascii_lowercase(),
         };
         if !seen.insert(key.clone()) {
             return Err(bad_header(format!("column `{key}` appears twice")));
@@ -168,6 +175,7 @@ fn row_patch(
             Column::Custom(name) => {
                 custom.insert(name.clone(), Value::String(cell.to_owned()));
             }
+            Column::ExportOnly => {}
         }
     }
     if !custom.is_empty() {
@@ -354,4 +362,22 @@ pub fn cli(
     store.shutdown();
     let report = result.map_err(|e| e.to_string())?;
     serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_header_is_an_import_header() {
+        assert_eq!(crate::admin::EXPORT_COLUMNS[..COLUMNS.len()], COLUMNS);
+        let export = csv::StringRecord::from(crate::admin::EXPORT_COLUMNS.to_vec());
+        let cols = header(&export).unwrap();
+        assert_eq!(
+            cols.iter()
+                .filter(|c| matches!(c, Column::ExportOnly))
+                .count(),
+            7
+        );
+    }
 }

@@ -159,6 +159,20 @@ pub fn uuid_v7(ms: i64, node: u64, counter: u64) -> String {
     )
 }
 
+/// An RFC 3339 time, as events carry them.
+pub fn iso(ms: i64) -> String {
+    footprint_protocol::Timestamp::from_millis(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -403,28 +403,8 @@ fn bench_sheets(rest: &[&str]) -> Result {
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let token = random_token()?;
-    let config = work.join("bench.toml");
-    fs::write(
-        &config,
-        format!(
-            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
-             [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"viewer\"\n\
-             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
     let data = work.join("data");
-    let mut child = Command::new(root().join("target/release/footprint-edge"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(fs::File::create(work.join("edge.log")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("cannot start the edge: {e}"))?;
-    let url = read_listening_line(&mut child)?;
+    let (mut child, url) = bench_edge(&work, &token, "viewer")?;
     eprintln!("xtask: loading {contacts} contacts and {events} events, then measuring");
     let result = output(
         Command::new(root().join("target/release/footprint-sheets-bench"))
@@ -465,28 +445,7 @@ fn bench_extract(rest: &[&str]) -> Result {
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let token = random_token()?;
-    let config = work.join("bench.toml");
-    fs::write(
-        &config,
-        format!(
-            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
-             [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"admin\"\n\
-             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let data = work.join("data");
-    let mut child = Command::new(root().join("target/release/footprint-edge"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(fs::File::create(work.join("edge.log")).map_err(|e| e.to_string())?)
-        .spawn()
-        .map_err(|e| format!("cannot start the edge: {e}"))?;
-    let url = read_listening_line(&mut child)?;
+    let (mut child, url) = bench_edge(&work, &token, "admin")?;
     eprintln!("xtask: loading a contact of {events} events, then extracting");
     let result = output(
         Command::new(root().join("target/release/footprint-extract-bench"))
@@ -506,6 +465,33 @@ fn bench_extract(rest: &[&str]) -> Result {
     println!("{}", result.trim());
     let _ = fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// Starts the release edge for a benchmark in `work` (config, `data/`, `edge.log`), with one
+/// site, no rate limits and an admin token of `role`; returns it and its URL.
+fn bench_edge(work: &Path, token: &str, role: &str) -> Result<(Child, String)> {
+    let config = work.join("bench.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+             [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"{role}\"\n\
+             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut child = Command::new(root().join("target/release/footprint-edge"))
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(work.join("data"))
+        .stdout(Stdio::piped())
+        .stderr(fs::File::create(work.join("edge.log")).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start the edge: {e}"))?;
+    let url = read_listening_line(&mut child)?;
+    Ok((child, url))
 }
 
 /// The edge and the load tools, in release mode.

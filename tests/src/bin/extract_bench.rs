@@ -10,6 +10,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use footprint_e2e::workload::{iso, now_ms};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -30,19 +31,6 @@ struct Args {
 
 const DEVICES: u64 = 4;
 const BATCH: u64 = 500;
-
-fn iso(ms: i64) -> String {
-    footprint_protocol::Timestamp::from_millis(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

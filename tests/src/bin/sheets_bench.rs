@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use footprint_e2e::workload::{iso, now_ms};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -47,19 +48,6 @@ const BATCH: usize = 50;
 const HEAVY_KNOWN: u64 = 2;
 const HEAVY_MERGED: u64 = 2;
 const SMALL_MERGES: u64 = 20;
-
-fn iso(ms: i64) -> String {
-    footprint_protocol::Timestamp::from_millis(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// One shopper's script: its tracker, events and optional login.
 struct Shopper {

@@ -77,6 +77,8 @@ impl Working<'_> {
         let c = self.peek(id)?.clone();
         let site = c.site.clone();
         let mut n = Erasure::default();
+        // The value of suppression entries and of the pending-compaction mark.
+        let stamp = keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec();
         let ids: Vec<ContactId> = std::iter::once(id)
             .chain(c.merged_ids.iter().copied())
             .collect();
@@ -101,12 +103,12 @@ impl Working<'_> {
                 if let Some(v) = self.get_uncached(&k)? {
                     let e: HistoryEntry = record::decode_value(&v)
                         .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
-                    let set = match e.field.as_str() {
-                        "email" => &mut emails,
-                        "phone" => &mut phones,
-                        _ => &mut BTreeSet::new(),
-                    };
-                    set.extend(e.old.into_iter().chain(e.new));
+                    let values = e.old.into_iter().chain(e.new);
+                    match e.field.as_str() {
+                        "email" => emails.extend(values),
+                        "phone" => phones.extend(values),
+                        _ => {}
+                    }
                 }
                 self.put(k, None);
                 n.history_entries += 1;
@@ -129,10 +131,7 @@ impl Working<'_> {
                     }
                 }
                 let hash = self.suppressor.hash(&site, kind, v);
-                self.put(
-                    keys::suppressed_value(&hash).to_vec(),
-                    Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
-                );
+                self.put(keys::suppressed_value(&hash).to_vec(), Some(stamp.clone()));
                 n.suppressed_values += 1;
             }
         }
@@ -155,7 +154,7 @@ impl Working<'_> {
             self.put(tkey, None);
             self.put(
                 keys::suppressed_tracker(&site, &s.tracker),
-                Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
+                Some(stamp.clone()),
             );
             n.trackers += 1;
         }
@@ -166,10 +165,7 @@ impl Working<'_> {
             n.contacts += 1;
         }
         if self.get(keys::META_ERASED)?.is_none() {
-            self.put(
-                keys::META_ERASED.to_vec(),
-                Some(keys::encode_u64(op.at.max(0).unsigned_abs()).to_vec()),
-            );
+            self.put(keys::META_ERASED.to_vec(), Some(stamp));
         }
         let summary = serde_json::to_string(&n).unwrap_or_default();
         self.history(
