@@ -15,6 +15,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 mod sdk;
+mod shop;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -288,9 +289,21 @@ fn demo() -> Result {
         .spawn()
         .map_err(|e| format!("cannot start the edge: {e}"))?;
     let url = read_listening_line(&mut child)?;
+    let shop_addr = "127.0.0.1:8080";
+    let listener = std::net::TcpListener::bind(shop_addr)
+        .map_err(|e| format!("cannot serve the demo shop on {shop_addr}: {e}"))?;
+    shop::serve(
+        listener,
+        root().join("demo-shop"),
+        shop::Vars {
+            edge: url.clone(),
+            site_key: "demo-shop".into(),
+        },
+    );
     println!();
     println!("  Footprint demo is running. Ctrl-C stops it.");
     println!();
+    println!("  shop          http://{shop_addr}/   (Atelier Nord, tracked by the script tag)");
     println!("  edge          {url}");
     println!("  ingest        POST {url}/v1/batch   (site key: demo-shop)");
     println!("  API contract  {url}/v1/openapi.json");
