@@ -94,6 +94,21 @@
     if (a) a.textContent = u ? u.email : "Sign in";
   }
 
+  // The header and footer every page shares; each page keeps only its head (with the
+  // snippet, as a shop pastes it) and its own content.
+  function renderChrome() {
+    const link = (href, text, id) => el("a", id ? { href, id } : { href }, text);
+    byId("top").append(
+      el("a", { class: "brand", href: "index.html" }, "Atelier Nord"),
+      el("nav", { "aria-label": "Main" },
+        link("index.html", "Shop"),
+        ...["Shirts", "Shoes", "Bags"].map((c) => link(`index.html?category=${c}`, c))),
+      el("div", { class: "tools" },
+        link("account.html", "Sign in", "account-link"),
+        el("a", { href: "cart.html", id: "cart-link" }, "Cart (", el("span", { id: "cart-count" }, "0"), ")")));
+    byId("bottom").append(el("p", {}, "Atelier Nord is a demo shop for Footprint. Nothing here is for sale."));
+  }
+
   // ---- pages ------------------------------------------------------------------------------
 
   const pages = {
@@ -265,6 +280,7 @@
   };
 
   document.addEventListener("DOMContentLoaded", () => {
+    renderChrome();
     renderCount();
     renderAccountLink();
     const page = pages[document.body.dataset.page];
