@@ -1,5 +1,6 @@
 //! Starting and stopping the edge: wires config, store, domain and routes together.
 
+use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,19 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         source,
     })?;
 
-    for addr in server.addrs() {
+    let addrs = server.addrs();
+    // Polled once, the server starts its workers and takes over SIGTERM and SIGINT; only then
+    // is it announced, so that a stop sent right after the listening line is a graceful one.
+    let mut server = server.run();
+    let started =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut server).poll(cx)))
+            .await;
+    if let std::task::Poll::Ready(r) = started {
+        // Stopped before it started: nothing was accepted, so nothing waits to be flushed.
+        store.shutdown();
+        return r.map_err(ServeError::Server);
+    }
+    for addr in addrs {
         tracing::info!(%addr, "listening");
         // A machine-readable line on stdout, so scripts and tests started on port 0 learn the
         // port without parsing logs.
@@ -153,7 +166,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     });
 
     // actix handles SIGINT and SIGTERM: it stops accepting and lets in-flight requests finish.
-    server.run().await.map_err(ServeError::Server)?;
+    server.await.map_err(ServeError::Server)?;
     tracing::info!("HTTP server stopped; flushing the store");
     store.shutdown();
     tracing::info!("shut down cleanly");

@@ -159,6 +159,18 @@ fn sigterm_finishes_in_flight_requests_flushes_and_exits_0() {
 }
 
 #[test]
+fn a_stop_sent_right_after_the_listening_line_is_graceful() {
+    // The line is printed only once the server has taken over the signals; a stop right after
+    // it must not find the default action (death by signal) still in place.
+    let mut edge = Edge::start();
+    for _ in 0..5 {
+        let status = edge.sigterm();
+        assert!(status.success(), "{status:?}; log:\n{}", edge.log());
+        edge.spawn();
+    }
+}
+
+#[test]
 fn a_bad_config_stops_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
