@@ -162,6 +162,18 @@ pub fn sheet_of(
     settings: ContactSettings,
     now: Timestamp,
 ) -> Result<Sheet, ApiError> {
+    sheet_and_contact(store, id, who, settings, now).map(|(sheet, _)| sheet)
+}
+
+/// The sheet and the contact it was rendered from, for a caller that needs both (the
+/// extract) without resolving the contact twice.
+pub fn sheet_and_contact(
+    store: &Store,
+    id: ContactId,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<(Sheet, Contact), ApiError> {
     let r = resolve(store, id, who)?;
     let q = store.quintiles(&r.contact.site).map_err(store_error)?;
     let view = View {
@@ -174,7 +186,7 @@ pub fn sheet_of(
         quintiles: q.as_ref(),
     };
     sheet.segments = crate::segments::memberships(store, &r.contact, &cx)?;
-    Ok(sheet)
+    Ok((sheet, r.contact))
 }
 
 /// The activity page of a contact.

@@ -9,9 +9,10 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::admin::{contact_id, sheet_of, ContactSettings};
+use crate::admin::{sheet_and_contact, ContactSettings};
 use crate::auth::{AdminIdentity, Role};
-use crate::contacts::ContactId;
+use crate::contacts::sheet::Sheet;
+use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
 use crate::segments::{contact_list, segment_id, Report};
 use crate::store::{AdminKind, Done, Erasure, Refusal, Store, StoreError};
@@ -149,22 +150,38 @@ segments.json    The segments the contact is in: static ones an admin added it t
 /// Events read per page while writing the extract; memory holds about one page.
 const EXTRACT_PAGE: usize = 1000;
 
-/// Writes the extract of contact `id` as a zip to `out`, a page of events at a time.
-pub fn write_extract(
-    store: &Store,
-    id: &str,
-    who: &AdminIdentity,
-    settings: ContactSettings,
+/// What an extract starts from: read before the response starts, so that a missing or hidden
+/// contact is a 404 rather than a broken download.
+pub struct Extract {
+    pub sheet: Sheet,
+    contact: Contact,
     now: Timestamp,
-    out: impl Write,
-) -> Result<(), ApiError> {
-    let id = contact_id(id)?;
-    let sheet = sheet_of(store, id, who, settings, now)?;
-    let contact = store
-        .contact(id)
-        .map_err(internal)?
-        .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))?
-        .contact;
+}
+
+impl Extract {
+    pub fn prepare(
+        store: &Store,
+        id: ContactId,
+        who: &AdminIdentity,
+        settings: ContactSettings,
+        now: Timestamp,
+    ) -> Result<Extract, ApiError> {
+        let (sheet, contact) = sheet_and_contact(store, id, who, settings, now)?;
+        Ok(Extract {
+            sheet,
+            contact,
+            now,
+        })
+    }
+}
+
+/// Writes an extract as a zip to `out`, a page of events at a time.
+pub fn write_extract(store: &Store, extract: Extract, out: impl Write) -> Result<(), ApiError> {
+    let Extract {
+        sheet,
+        contact,
+        now,
+    } = extract;
     let mut zip = zip::ZipWriter::new_stream(out);
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

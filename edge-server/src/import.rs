@@ -344,11 +344,7 @@ pub fn cli(
         name: who,
         role: crate::auth::Role::Admin,
     };
-    let clock = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    };
+    let clock = || crate::ingest::Clock::now(&crate::ingest::SystemClock).as_millis();
     let result = run(
         &store,
         &who,

@@ -527,9 +527,7 @@ async fn contacts_export(
     });
     drop(tx);
     first_rx.await.map_err(|_| ApiError::Internal)??;
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let body = channel_body(rx);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -537,6 +535,16 @@ async fn contacts_export(
             "attachment; filename=\"contacts.csv\"",
         ))
         .streaming(body))
+}
+
+/// A response body fed by a blocking writer over a channel; it ends when the writer drops its
+/// sender, and an `Err` piece cuts it short.
+fn channel_body(
+    rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, ApiError>>,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 #[derive(Deserialize)]
@@ -940,30 +948,20 @@ async fn contact_extract(
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let id = crate::admin::contact_id(&path)?;
-    // A missing or hidden contact must be a 404, not a broken download: check before starting.
-    {
-        let (state, who) = (state.clone(), who.clone());
-        blocking(move || {
-            crate::admin::sheet_of(&state.store, id, &who, state.contacts, now).map(|_| ())
-        })
-        .await?;
-    }
+    let extract = {
+        let state = state.clone();
+        blocking(move || crate::gdpr::Extract::prepare(&state.store, id, &who, state.contacts, now))
+            .await?
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
-    let worker = tx.clone();
-    let id_text = id.to_string();
     actix_web::rt::task::spawn_blocking(move || {
-        let out = crate::gdpr::BodyWriter::new(worker.clone());
-        if let Err(e) =
-            crate::gdpr::write_extract(&state.store, &id_text, &who, state.contacts, now, out)
-        {
+        let out = crate::gdpr::BodyWriter::new(tx.clone());
+        if let Err(e) = crate::gdpr::write_extract(&state.store, extract, out) {
             // Mid-stream: the client sees the body end early, and the zip is unreadable.
-            let _ = worker.blocking_send(Err(e));
+            let _ = tx.blocking_send(Err(e));
         }
     });
-    drop(tx);
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let body = channel_body(rx);
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header((

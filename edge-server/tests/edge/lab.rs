@@ -95,7 +95,7 @@ pub fn identify(tracker: &str, at: i64, traits: Value) -> Value {
 
 /// The app in-process over a real store, with a clock the test moves.
 pub struct Lab {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub store: Store,
     pub ingest: Ingest,
     pub clock: Arc<TestClock>,
@@ -121,7 +121,7 @@ impl Lab {
             contacts: ContactSettings::from_config(&cfg),
         });
         Lab {
-            _dir: dir,
+            dir,
             ingest: Ingest::new(&cfg, Arc::new(store.clone()), clock.clone()),
             store,
             clock,
@@ -131,7 +131,7 @@ impl Lab {
 
     /// The store's data directory.
     pub fn data_dir(&self) -> &std::path::Path {
-        self._dir.path()
+        self.dir.path()
     }
 
     pub fn set_now(&self, ms: i64) {
