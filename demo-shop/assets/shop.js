@@ -257,8 +257,10 @@
       });
       byId("newsletter-form").addEventListener("submit", (e) => {
         e.preventDefault();
+        // Consent to tailoring, then the sign-up itself: the edge sets the contact's
+        // newsletter status from this event name (see the README's "Newsletter status").
         tracker().consent("yes");
-        tracker().track("newsletter_signup", { list: "weekly" });
+        tracker().track("newsletter_subscribe", { list: "weekly" });
         byId("newsletter-state").textContent = "You are subscribed to the newsletter.";
       });
       byId("enable-notifications").addEventListener("click", async () => {

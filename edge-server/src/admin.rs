@@ -375,10 +375,7 @@ fn export_row(c: &Contact, now: i64) -> Vec<String> {
         stamped(&c.first_name),
         stamped(&c.last_name),
         stamped(&c.birth_date),
-        c.channels
-            .newsletter
-            .clone()
-            .unwrap_or_else(|| "not_subscribed".into()),
+        c.newsletter().to_owned(),
         c.id.to_string(),
         s(&c.channels.email_status),
         s(&c.channels.sms_status),

@@ -208,6 +208,10 @@ impl Ecommerce {
     }
 }
 
+/// The newsletter statuses an event can set.
+pub const SUBSCRIBED: &str = "subscribed";
+pub const UNSUBSCRIBED: &str = "unsubscribed";
+
 /// The month key of a time: `year * 12 + month - 1`, in UTC.
 pub fn month_key(ms: i64) -> i32 {
     let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -299,6 +303,10 @@ pub struct Extras {
     pub categories: Vec<CategorySeen>,
     /// The static segments an admin added this contact to.
     pub segments: BTreeSet<u64>,
+    /// The newsletter status (record v4): set by the shop's `newsletter_subscribe` and
+    /// `newsletter_unsubscribe` events and by admins, the latest winning. Before v4 only
+    /// admins set it, in [`Channels::newsletter`], which is still read when this is unset.
+    pub newsletter: Option<Stamped<String>>,
 }
 
 impl Extras {
@@ -334,6 +342,9 @@ impl Extras {
             self.view_category(&c.name, c.views, c.last_seen);
         }
         self.segments.extend(other.segments);
+        if let Some(n) = other.newsletter {
+            latest(&mut self.newsletter, n);
+        }
     }
 
     /// When a product of category `name` was last viewed.
@@ -405,6 +416,34 @@ impl Contact {
             admin: AdminFields::default(),
             extras: Extras::default(),
         }
+    }
+
+    /// The newsletter status: `subscribed`, `unsubscribed` or `not_subscribed`.
+    pub fn newsletter(&self) -> &str {
+        match &self.extras.newsletter {
+            Some(s) => &s.value,
+            None => self
+                .channels
+                .newsletter
+                .as_deref()
+                .unwrap_or("not_subscribed"),
+        }
+    }
+
+    /// Sets the newsletter status as of `at`: an admin's edit or a suppression. Returns the
+    /// status set before, `None` while it showed the default (as history records the other
+    /// channels).
+    pub fn set_newsletter(&mut self, to: &str, at: i64, pos: Pos) -> Option<String> {
+        let old = match &self.extras.newsletter {
+            Some(s) => Some(s.value.clone()),
+            None => self.channels.newsletter.clone(),
+        };
+        self.extras.newsletter = Some(Stamped {
+            at,
+            pos,
+            value: to.to_owned(),
+        });
+        old
     }
 
     /// Invalidated (its `valid_until` has passed) at `now`.
@@ -487,6 +526,14 @@ impl Contact {
             FactKind::Purchase { .. } => {}
             FactKind::Identify(i) => self.apply_traits(i, at, pos),
             FactKind::Consent(c) => latest(&mut self.consent, stamp(at, pos, *c)),
+            FactKind::Newsletter(subscribed) => {
+                let to = if *subscribed {
+                    SUBSCRIBED
+                } else {
+                    UNSUBSCRIBED
+                };
+                latest(&mut self.extras.newsletter, stamp(at, pos, to.to_owned()));
+            }
             FactKind::PushPermission(p) => latest(&mut self.push_permission, stamp(at, pos, *p)),
             FactKind::PushSubscribe { endpoint } => self.fold_push(
                 endpoint.clone(),

@@ -28,6 +28,13 @@ fn units(a: footprint_protocol::Amount) -> Units {
         .unwrap_or(0)
 }
 
+/// Custom event names the edge reads as well as stores: the shop's own newsletter form
+/// reports a sign-up or a cancellation with them (`footprint.track("newsletter_subscribe")`),
+/// and the contact's newsletter status follows the latest. Segment's e-commerce spec names
+/// its events the same way, on `track`, rather than with a method each.
+pub const NEWSLETTER_SUBSCRIBE: &str = "newsletter_subscribe";
+pub const NEWSLETTER_UNSUBSCRIBE: &str = "newsletter_unsubscribe";
+
 /// One event, as the aggregate needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fact {
@@ -64,6 +71,8 @@ pub enum FactKind {
     },
     Identify(IdentifyFact),
     Consent(ConsentState),
+    /// A custom event named [`NEWSLETTER_SUBSCRIBE`] (true) or [`NEWSLETTER_UNSUBSCRIBE`].
+    Newsletter(bool),
     PushPermission(PushPermissionState),
     PushSubscribe {
         endpoint: String,
@@ -231,6 +240,12 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
         EventKind::PushUnsubscribe(s) => FactKind::PushUnsubscribe {
             endpoint: s.endpoint.as_str().to_owned(),
         },
+        EventKind::Custom(c) if c.name.as_str() == NEWSLETTER_SUBSCRIBE => {
+            FactKind::Newsletter(true)
+        }
+        EventKind::Custom(c) if c.name.as_str() == NEWSLETTER_UNSUBSCRIBE => {
+            FactKind::Newsletter(false)
+        }
         EventKind::Logout(_)
         | EventKind::PushReceived(_)
         | EventKind::PushClick(_)

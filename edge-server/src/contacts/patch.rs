@@ -301,10 +301,13 @@ impl Patch {
                 None => c.custom.remove(k),
             };
         }
+        if let Some(new) = &self.newsletter {
+            let old = c.set_newsletter(new, at, pos);
+            changes.extend(Change::new("newsletter", old, Some(new.clone())));
+        }
         let ch = &mut c.channels;
         for (field, edit, slot) in [
             ("email_status", &self.email_status, &mut ch.email_status),
-            ("newsletter", &self.newsletter, &mut ch.newsletter),
             ("sms_status", &self.sms_status, &mut ch.sms_status),
             (
                 "sms_subscription",

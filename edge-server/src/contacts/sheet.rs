@@ -284,7 +284,7 @@ pub fn sms_status(c: &Contact) -> Option<String> {
 }
 
 pub fn newsletter(c: &Contact) -> String {
-    (c.channels.newsletter.clone()).unwrap_or_else(|| "not_subscribed".into())
+    c.newsletter().to_owned()
 }
 
 pub fn sms_subscription(c: &Contact) -> String {

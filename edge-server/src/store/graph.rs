@@ -770,7 +770,7 @@ impl<'t> Working<'t> {
             self.put_id(k, target);
         }
         if claimed {
-            self.apply_suppression(target, site, event_at)?;
+            self.apply_suppression(target, site, event_at, pos)?;
         }
         Ok((target, before))
     }

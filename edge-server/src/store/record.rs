@@ -28,6 +28,16 @@ const CONTACT_V2: u8 = 2;
 /// As v2, then its [`Extras`](crate::contacts::aggregate::Extras) (categories viewed, static
 /// segments).
 const CONTACT_V3: u8 = 3;
+/// As v3, with [`Extras::newsletter`](crate::contacts::aggregate::Extras) after its other
+/// fields.
+const CONTACT_V4: u8 = 4;
+
+/// [`Extras`](crate::contacts::aggregate::Extras) as record v3 wrote it.
+#[derive(Deserialize)]
+struct ExtrasV3 {
+    categories: Vec<crate::contacts::aggregate::CategorySeen>,
+    segments: std::collections::BTreeSet<u64>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct HeaderV1<'a> {
@@ -237,7 +247,7 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V3];
+            let mut out = vec![CONTACT_V4];
             if let (Ok(a), Ok(b), Ok(x)) = (
                 postcard::to_allocvec(rec),
                 postcard::to_allocvec(&c.admin),
@@ -255,13 +265,17 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
-        Some((&v @ (CONTACT_V2 | CONTACT_V3), rest)) => {
+        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4), rest)) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
             let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
             if let ContactRecord::Live(c) = &mut rec {
                 let (admin, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
                 c.admin = admin;
                 if v == CONTACT_V3 {
+                    let old: ExtrasV3 = postcard::from_bytes(rest).map_err(bad)?;
+                    c.extras.categories = old.categories;
+                    c.extras.segments = old.segments;
+                } else if v == CONTACT_V4 {
                     c.extras = postcard::from_bytes(rest).map_err(bad)?;
                 }
             }
@@ -314,6 +328,53 @@ mod tests {
         let (h2, evs) = decode_chunk(&bytes).unwrap();
         assert_eq!(h2, h);
         assert_eq!(evs, vec![e1, e2]);
+    }
+
+    #[test]
+    fn contacts_written_as_v3_still_read_and_v4_round_trips() {
+        use crate::contacts::aggregate::{CategorySeen, Stamped};
+        let mut c = Contact::new(ContactId::parse("7").unwrap(), "shop", 1_000);
+        c.extras.categories.push(CategorySeen {
+            name: "Shirts".into(),
+            views: 2,
+            last_seen: 900,
+        });
+        c.extras.segments.insert(3);
+        c.channels.newsletter = Some("subscribed".into());
+        // v3 as it was written: the aggregate, the admin fields, then the v3 extras.
+        #[derive(Serialize)]
+        struct V3<'a> {
+            categories: &'a [CategorySeen],
+            segments: &'a std::collections::BTreeSet<u64>,
+        }
+        let rec = ContactRecord::Live(Box::new(c.clone()));
+        let mut v3 = vec![CONTACT_V3];
+        v3.extend(postcard::to_allocvec(&rec).unwrap());
+        v3.extend(postcard::to_allocvec(&c.admin).unwrap());
+        v3.extend(
+            postcard::to_allocvec(&V3 {
+                categories: &c.extras.categories,
+                segments: &c.extras.segments,
+            })
+            .unwrap(),
+        );
+        let ContactRecord::Live(old) = decode_contact(&v3).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*old, c);
+        assert_eq!(old.newsletter(), "subscribed");
+
+        c.extras.newsletter = Some(Stamped {
+            at: 5,
+            pos: Pos::default(),
+            value: "unsubscribed".into(),
+        });
+        let rec = ContactRecord::Live(Box::new(c.clone()));
+        let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*new, c);
+        assert_eq!(new.newsletter(), "unsubscribed");
     }
 
     #[test]

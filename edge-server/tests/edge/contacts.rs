@@ -717,3 +717,73 @@ mod property {
         }
     }
 }
+
+#[actix_web::test]
+async fn the_shops_newsletter_events_set_the_status_and_the_latest_word_wins() {
+    let lab = Lab::new();
+    let custom = |tracker: &str, at: i64, name: &str| {
+        ev(
+            tracker,
+            "custom",
+            at,
+            json!({"name": name, "properties": {"list": "weekly"}}),
+        )
+    };
+    lab.send(vec![
+        identify("t", T0 - 10 * MIN, json!({"email": "nina@example.com"})),
+        custom("t", T0 - 9 * MIN, "newsletter_subscribe"),
+        // Any other custom name is activity only.
+        custom("t", T0 - 8 * MIN, "newsletter_signup"),
+    ])
+    .await;
+    let id = lab.contact_of("t").await;
+    assert_eq!(lab.sheet(&id).await["status"]["newsletter"], "subscribed");
+
+    // An admin's edit (at T0) is newer than the sign-up...
+    let (status, body) = lab
+        .call(
+            "PATCH",
+            &format!("/v1/contacts/{id}"),
+            crate::util::TOKEN,
+            Some(json!({"newsletter": "unsubscribed"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"]["newsletter"], "unsubscribed");
+    let (_, history) = lab
+        .call(
+            "GET",
+            &format!("/v1/contacts/{id}/history"),
+            crate::util::TOKEN,
+            None,
+        )
+        .await;
+    let change = history["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "newsletter")
+        .expect("the edit is in the history");
+    assert_eq!(
+        (&change["old"], &change["new"]),
+        (&json!("subscribed"), &json!("unsubscribed"))
+    );
+
+    // ...and a sign-up sent later is newer still; one sent from before it is not.
+    lab.send(vec![custom("t", T0 - MIN, "newsletter_subscribe")])
+        .await;
+    assert_eq!(lab.sheet(&id).await["status"]["newsletter"], "unsubscribed");
+    lab.set_now(T0 + 10 * MIN);
+    lab.send(vec![custom("t", T0 + 5 * MIN, "newsletter_subscribe")])
+        .await;
+    assert_eq!(lab.sheet(&id).await["status"]["newsletter"], "subscribed");
+
+    // An anonymous device that unsubscribed later, then logs in: the merge keeps the latest.
+    lab.send(vec![
+        custom("phone", T0 + 6 * MIN, "newsletter_unsubscribe"),
+        identify("phone", T0 + 7 * MIN, json!({"email": "nina@example.com"})),
+    ])
+    .await;
+    assert_eq!(lab.contact_of("phone").await, id);
+    assert_eq!(lab.sheet(&id).await["status"]["newsletter"], "unsubscribed");
+}

@@ -23,6 +23,7 @@ use footprint_protocol::TrackerId;
 use serde::{Deserialize, Serialize};
 
 use super::Working;
+use crate::contacts::aggregate::UNSUBSCRIBED;
 use crate::contacts::patch::Change;
 use crate::contacts::{Contact, ContactId, Pos};
 use crate::store::keys;
@@ -283,6 +284,7 @@ impl Working<'_> {
         id: ContactId,
         site: &str,
         at: i64,
+        pos: Pos,
     ) -> Result<(), StoreError> {
         let (email, phone) = {
             let c = self.peek(id)?;
@@ -300,15 +302,18 @@ impl Working<'_> {
             return Ok(());
         }
         let c = self.live(id)?;
-        let ch = &mut c.channels;
         let mut changes = Vec::new();
+        if email_hit {
+            let old = c.set_newsletter(UNSUBSCRIBED, at, pos);
+            changes.extend(Change::new("newsletter", old, Some(UNSUBSCRIBED.into())));
+        }
+        let ch = &mut c.channels;
         let mut set = |field: &str, slot: &mut Option<String>, to: &str| {
             let old = slot.replace(to.to_owned());
             changes.extend(Change::new(field, old, Some(to.to_owned())));
         };
         if email_hit {
             set("email_status", &mut ch.email_status, "blocked");
-            set("newsletter", &mut ch.newsletter, "unsubscribed");
         }
         if phone_hit {
             set("sms_status", &mut ch.sms_status, "paused");

@@ -72,7 +72,7 @@ impl Working<'_> {
             // A new contact's fields are in its profile; its history says where it came from.
             return Ok(match self.patch(id, patch, op, pos, false)? {
                 Ok(id) => {
-                    self.apply_suppression(id, site, op.at)?;
+                    self.apply_suppression(id, site, op.at, pos)?;
                     RowOutcome::Created(id)
                 }
                 Err(r) => RowOutcome::Rejected(r.to_string()),
