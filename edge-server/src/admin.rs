@@ -264,6 +264,7 @@ pub struct ListQuery {
     pub push: Option<String>,
     pub valuation: Option<String>,
     pub has_email: Option<bool>,
+    pub has_phone: Option<bool>,
     pub segment: Option<String>,
     pub site: Option<String>,
     /// Include contacts whose `valid_until` has passed. Default false.
@@ -461,6 +462,7 @@ fn select<R>(
             && (include_invalid || !c.invalid_at(now))
             && q.site.as_ref().is_none_or(|s| &c.site == s)
             && q.has_email.is_none_or(|h| c.email.is_some() == h)
+            && q.has_phone.is_none_or(|h| c.phone.is_some() == h)
             && q.valuation
                 .as_deref()
                 .is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod contacts;
 pub mod error;
 pub mod gdpr;

@@ -34,6 +34,8 @@ pub struct AppState {
     /// The tracker's files, when the edge serves the script tag.
     pub sdk: Option<SdkAssets>,
     pub contacts: ContactSettings,
+    /// The console's signed-in admins.
+    pub console: crate::console::Sessions,
 }
 
 /// Registers every route; `main` and the tests build the same app from this.
@@ -100,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/footprint-sw.js", web::get().to(sdk_worker))
                 .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
         )
+        .configure(crate::console::configure)
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()
         }))
@@ -419,7 +422,7 @@ async fn tracker_events(
 }
 
 /// Runs a blocking store read off the async executor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     web::block(f).await.map_err(|_| ApiError::Internal)?
@@ -496,10 +499,18 @@ async fn contacts_export(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let who = require_admin(&req, &state.admins)?;
+    export_csv(state, who, query.into_inner()).await
+}
+
+/// The export as `who` asks for it; the API and the console both answer with this.
+pub(crate) async fn export_csv(
+    state: web::Data<AppState>,
+    who: AdminIdentity,
+    q: ListQuery,
+) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
-    let q = query.into_inner();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
     let worker = tx.clone();
     // A bad filter must be a 400, not a broken download: the first page is read before the
@@ -574,7 +585,7 @@ async fn tracker_contact(
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
 /// Carries out an admin operation on the writer thread and waits until it is durable.
-async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, ApiError> {
+pub(crate) async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, ApiError> {
     let pending = state.store.admin(op).map_err(|e| ApiError::Unavailable {
         reason: e.to_string(),
         retry_after: 1,
@@ -696,7 +707,7 @@ pub fn state(s: AppState) -> web::Data<AppState> {
     web::Data::from(Arc::new(s))
 }
 
-fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
+pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
     AdminOp {
         kind,
         who: who.name.clone(),
@@ -944,10 +955,19 @@ async fn contact_extract(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let who = require_admin(&req, &state.admins)?;
+    let id = crate::admin::contact_id(&path)?;
+    extract_zip(state, who, id).await
+}
+
+/// The extract as `who` asks for it; the API and the console both answer with this.
+pub(crate) async fn extract_zip(
+    state: web::Data<AppState>,
+    who: AdminIdentity,
+    id: crate::contacts::ContactId,
+) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
-    let id = crate::admin::contact_id(&path)?;
     let extract = {
         let state = state.clone();
         blocking(move || crate::gdpr::Extract::prepare(&state.store, id, &who, state.contacts, now))

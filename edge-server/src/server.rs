@@ -64,6 +64,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         trust_forwarded_for: config.rate_limit.trust_forwarded_for,
         sdk,
         contacts: ContactSettings::from_config(&config),
+        console: Default::default(),
     });
 
     let app_state = state.clone();

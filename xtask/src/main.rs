@@ -308,6 +308,7 @@ fn demo() -> Result {
     println!("  ingest        POST {url}/v1/batch   (site key: demo-shop)");
     println!("  API contract  {url}/v1/openapi.json");
     println!("  script tag    <script async src=\"{url}/sdk/v1/footprint.js\" data-site-key=\"demo-shop\"></script>");
+    println!("  console       {url}/admin   (sign in with the admin token)");
     println!("  admin token   {token}");
     println!("  try           curl -H 'Authorization: Bearer {token}' {url}/v1/trackers/<tracker_id>/events");
     println!(

@@ -39,6 +39,7 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
         trust_forwarded_for: false,
         sdk: None,
         contacts: ContactSettings::from_config(&cfg),
+        console: Default::default(),
     });
     let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
     let req = test::TestRequest::post()

@@ -119,6 +119,7 @@ impl Lab {
             trust_forwarded_for: false,
             sdk: None,
             contacts: ContactSettings::from_config(&cfg),
+            console: Default::default(),
         });
         Lab {
             dir,

@@ -1,0 +1,264 @@
+//! The admin console at `/admin`: server-rendered pages over the same domain functions as the
+//! admin API, so a role that the API refuses is refused here too, by the same check.
+//!
+//! - Sign-in takes an admin token and gives a session cookie (`session.rs`).
+//! - Every POST carries the session's CSRF token; the sign-in form a double-submit cookie.
+//! - Pages are askama templates (`templates/console/`), which escape every value: whatever a
+//!   shopper's browser sent is shown as text.
+//! - Every response forbids inline script with its Content-Security-Policy. The one script,
+//!   `console.js`, only adds conveniences ("load more" in place); every page works without it.
+
+mod pages;
+mod session;
+mod views;
+
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+
+pub use session::Sessions;
+
+use crate::auth::{AdminIdentity, Role};
+use crate::error::ApiError;
+use crate::routes::AppState;
+use session::Session;
+
+/// What every console response says about itself. No inline script or style, nothing from
+/// elsewhere, no framing, and forms post only back here.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
+
+/// Largest console form (a bulk action names at most 1,000 ids).
+const MAX_FORM: usize = 256 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(pages::home)).service(
+        web::scope("/admin")
+            .wrap(from_fn(security_headers))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(MAX_FORM)
+                    .error_handler(|e, _| {
+                        Fail::from(ApiError::bad_request("invalid_form", e.to_string())).into()
+                    }),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                Fail::from(ApiError::bad_request("invalid_query", e.to_string())).into()
+            }))
+            .route("/", web::get().to(pages::home))
+            .route("/console.css", web::get().to(pages::css))
+            .route("/console.js", web::get().to(pages::js))
+            .service(
+                web::resource("/login")
+                    .route(web::get().to(pages::login_form))
+                    .route(web::post().to(pages::login)),
+            )
+            .route("/logout", web::post().to(pages::logout))
+            .route("/contacts", web::get().to(pages::contacts))
+            .route("/contacts/new", web::post().to(pages::create))
+            .route("/contacts/import", web::post().to(pages::import))
+            .route("/contacts/export.csv", web::get().to(pages::export))
+            .route("/contacts/bulk", web::post().to(pages::bulk))
+            .service(
+                web::resource("/contacts/{id}")
+                    .route(web::get().to(pages::profile))
+                    .route(web::post().to(pages::apply)),
+            )
+            .route("/contacts/{id}/activity", web::get().to(pages::activity))
+            .route(
+                "/contacts/{id}/activity/rows",
+                web::get().to(pages::activity_rows),
+            )
+            .route(
+                "/contacts/{id}/segments",
+                web::post().to(pages::sheet_segment),
+            )
+            .service(
+                web::resource("/contacts/{id}/delete")
+                    .route(web::get().to(pages::confirm_erase))
+                    .route(web::post().to(pages::erase)),
+            )
+            .route("/contacts/{id}/extract", web::get().to(pages::extract))
+            .service(
+                web::resource("/segments")
+                    .route(web::get().to(pages::segments))
+                    .route(web::post().to(pages::segment_create)),
+            )
+            .service(
+                web::resource("/segments/{id}")
+                    .route(web::get().to(pages::segment))
+                    .route(web::post().to(pages::segment_update)),
+            )
+            .route(
+                "/segments/{id}/delete",
+                web::post().to(pages::segment_delete),
+            )
+            .default_service(web::to(pages::not_found)),
+    );
+}
+
+async fn security_headers(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    // Contact data must not linger in shared or back-button caches; the two static files say
+    // otherwise for themselves.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+/// Why a console request was not carried out. Each becomes a page, never JSON.
+#[derive(Debug)]
+pub enum Fail {
+    /// No session, or it ended: to the sign-in page.
+    SignIn,
+    /// The form's CSRF token is missing or wrong.
+    Csrf,
+    Api(ApiError),
+}
+
+impl From<ApiError> for Fail {
+    fn from(e: ApiError) -> Fail {
+        match e {
+            ApiError::Unauthorized => Fail::SignIn,
+            e => Fail::Api(e),
+        }
+    }
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::SignIn => f.write_str("sign in first"),
+            Fail::Csrf => f.write_str(
+                "this form has expired or did not come from the console; go back, reload the \
+                 page and send it again",
+            ),
+            Fail::Api(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for Fail {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Fail::SignIn => StatusCode::SEE_OTHER,
+            Fail::Csrf => StatusCode::FORBIDDEN,
+            Fail::Api(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Fail::SignIn => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin/login"))
+                .finish(),
+            _ => {
+                let status = self.status_code();
+                let title = match status {
+                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::NOT_FOUND => "Not found",
+                    StatusCode::GONE => "Erased",
+                    StatusCode::CONFLICT => "Conflict",
+                    s if s.is_client_error() => "Cannot do that",
+                    _ => "Something went wrong",
+                };
+                views::html(
+                    status,
+                    &views::ErrorPage {
+                        title,
+                        message: self.to_string(),
+                    },
+                )
+            }
+        }
+    }
+}
+
+pub type Answer = Result<HttpResponse, Fail>;
+
+/// The signed-in admin of a request, with the session's id.
+struct Signed {
+    id: String,
+    session: Session,
+}
+
+impl Signed {
+    fn who(&self) -> &AdminIdentity {
+        &self.session.who
+    }
+
+    fn can(&self, role: Role) -> bool {
+        self.session.who.role >= role
+    }
+}
+
+fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Signed, Fail> {
+    let id = req
+        .cookie(session::COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or(Fail::SignIn)?;
+    let session = state.console.get(&id).ok_or(Fail::SignIn)?;
+    Ok(Signed { id, session })
+}
+
+/// A posted form: its fields in order, repeated names kept (a bulk action's `id`s).
+type Form = web::Form<Vec<(String, String)>>;
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The signed-in admin of a form post whose CSRF token matches the session's.
+fn signed_post(
+    req: &HttpRequest,
+    state: &AppState,
+    form: &[(String, String)],
+) -> Result<Signed, Fail> {
+    let signed = signed_in(req, state)?;
+    match field(form, "csrf") {
+        Some(t) if session::same_token(t, &signed.session.csrf) => Ok(signed),
+        _ => Err(Fail::Csrf),
+    }
+}
+
+/// A 303 to `to`, the answer to every successful post: reloading the page then reads, and does
+/// not post again.
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// A cookie for the console's paths only; `Secure` when the console is reached over https.
+fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String) -> actix_web::cookie::Cookie<'a> {
+    let secure = req.connection_info().scheme() == "https";
+    actix_web::cookie::Cookie::build(name, value)
+        .path("/admin")
+        .http_only(true)
+        .secure(secure)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .finish()
+}

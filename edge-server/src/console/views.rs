@@ -1,0 +1,418 @@
+//! The console's pages as askama templates, and the small view types they read. Every value a
+//! template prints is escaped by askama; nothing here builds HTML by hand.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+use footprint_protocol::{EventRecord, Timestamp};
+use serde_json::Value;
+
+use crate::contacts::sheet::Money;
+
+/// A rendered page with `status`. A template that fails to render (it cannot, short of a bug)
+/// is logged and answered as a bare 500.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "a console template failed to render");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// What every signed-in page shows around its content.
+pub struct Chrome {
+    pub title: String,
+    /// `contacts` or `segments`: the current navigation entry.
+    pub nav: &'static str,
+    pub who: String,
+    pub role: String,
+    pub csrf: String,
+    pub flash: Option<String>,
+}
+
+/// A time as people read it: `2026-11-24 10:31 UTC`.
+pub fn when(t: &Timestamp) -> String {
+    let s = t.to_string();
+    match (s.get(..10), s.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => s,
+    }
+}
+
+pub fn when_opt(t: &Option<Timestamp>) -> String {
+    t.as_ref().map(when).unwrap_or_else(|| "—".into())
+}
+
+/// Amounts by currency: `119.00 EUR, 20.00 USD`; a dash for none.
+pub fn money(by: &BTreeMap<String, Money>) -> String {
+    if by.is_empty() {
+        return "—".into();
+    }
+    by.iter()
+        .map(|(c, v)| format!("{v} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One option of a select.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn list(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
+        options
+            .iter()
+            .map(|(v, l)| Choice {
+                value: (*v).to_owned(),
+                label: (*l).to_owned(),
+                selected: *v == current,
+            })
+            .collect()
+    }
+}
+
+/// One input of a form, with the error the server found in it.
+pub struct FieldView {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+    pub error: Option<String>,
+    /// The input's type; ignored when `choices` is not empty (a select).
+    pub input: &'static str,
+    pub choices: Vec<Choice>,
+    pub hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/error.html")]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+pub struct LoginPage {
+    pub csrf: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// A row of a contact list.
+pub struct RowView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub valuation: &'static str,
+    pub created: String,
+    pub last_activity: String,
+}
+
+impl RowView {
+    pub fn of(r: &crate::contacts::sheet::Row) -> RowView {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        RowView {
+            id: r.id.clone(),
+            name: text(&r.name),
+            email: text(&r.email),
+            phone: text(&r.phone),
+            valuation: r.valuation,
+            created: when(&r.created_at),
+            last_activity: when_opt(&r.last_activity_at),
+        }
+    }
+}
+
+pub struct SegmentOption {
+    pub id: String,
+    pub name: String,
+    pub is_static: bool,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/contacts.html")]
+pub struct ContactsPage {
+    pub chrome: Chrome,
+    pub can_edit: bool,
+    pub can_admin: bool,
+    pub by_phone: bool,
+    pub search: String,
+    pub has_email: Vec<Choice>,
+    pub has_phone: Vec<Choice>,
+    pub push: Vec<Choice>,
+    pub valuation: Vec<Choice>,
+    pub segments: Vec<SegmentOption>,
+    pub include_invalid: bool,
+    pub rows: Vec<RowView>,
+    pub next_url: Option<String>,
+    pub export_url: String,
+    /// This page's own URL, for a bulk action to come back to.
+    pub back: String,
+    pub sites: Vec<String>,
+    pub error: Option<String>,
+    pub create: Vec<FieldView>,
+    pub create_error: Option<String>,
+    pub report: Option<crate::import::ImportReport>,
+    pub import_error: Option<String>,
+}
+
+impl ContactsPage {
+    fn has_static_segments(&self) -> bool {
+        self.segments.iter().any(|s| s.is_static)
+    }
+}
+
+pub struct TrackerView {
+    pub id: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+pub struct HistoryView {
+    pub at: String,
+    pub who: String,
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct CartLineView {
+    pub name: String,
+    pub product_id: String,
+    pub quantity: u32,
+    pub price: String,
+}
+
+pub struct CartBox {
+    pub lines: Vec<CartLineView>,
+    pub total: String,
+    pub updated: String,
+    pub abandoned: bool,
+}
+
+pub struct InterestView {
+    pub name: String,
+    pub product_id: String,
+    pub views: u64,
+    pub cart_adds: u64,
+    pub score: String,
+    pub last_seen: String,
+}
+
+pub struct MembershipView {
+    pub id: String,
+    pub name: String,
+    pub is_static: bool,
+}
+
+/// What the Profile and Activity tabs share: who the contact is.
+pub struct SheetHead {
+    pub id: String,
+    pub title: String,
+    pub subtitle: String,
+    pub valuation: &'static str,
+    pub merged_note: Option<String>,
+    pub invalid: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/profile.html")]
+pub struct ProfilePage {
+    pub chrome: Chrome,
+    pub head: SheetHead,
+    pub can_edit: bool,
+    pub can_admin: bool,
+    pub fields: Vec<FieldView>,
+    pub statuses: Vec<FieldView>,
+    pub custom: Vec<FieldView>,
+    pub new_custom: FieldView,
+    pub new_custom_value: FieldView,
+    pub form_error: Option<String>,
+    pub web_push: String,
+    pub value: Vec<Fact>,
+    pub ecommerce: Vec<Fact>,
+    pub cart: Option<CartBox>,
+    pub interest: Vec<InterestView>,
+    pub segments: Vec<MembershipView>,
+    pub addable: Vec<SegmentOption>,
+    pub trackers: Vec<TrackerView>,
+    pub history: Vec<HistoryView>,
+    pub history_more: bool,
+    pub counts: Vec<Fact>,
+}
+
+/// One event of the Activity tab.
+pub struct EventView {
+    pub at: String,
+    pub kind: String,
+    pub summary: String,
+    pub tracker: String,
+    pub properties: String,
+    pub context: String,
+}
+
+impl EventView {
+    pub fn of(e: &EventRecord) -> EventView {
+        let props: Value = serde_json::from_str(e.properties.get()).unwrap_or(Value::Null);
+        let context: Value = serde_json::from_str(e.context.get()).unwrap_or(Value::Null);
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        EventView {
+            at: when(&e.timestamp),
+            kind: e.kind.clone(),
+            summary: summary(&e.kind, &props, &context),
+            tracker: e.tracker_id.as_str().to_owned(),
+            properties: pretty(&props),
+            context: pretty(&context),
+        }
+    }
+}
+
+/// One line that says what an event was, from its properties.
+fn summary(kind: &str, p: &Value, context: &Value) -> String {
+    let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let n = |k: &str| {
+        p.get(k)
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .unwrap_or_default()
+    };
+    let product = |p: &Value| {
+        let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+        let id = p.get("product_id").and_then(Value::as_str).unwrap_or("");
+        format!("{name} ({id})")
+    };
+    match kind {
+        "page_view" => {
+            let url = s("url");
+            if url.is_empty() {
+                context
+                    .get("page_url")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            } else {
+                url
+            }
+        }
+        "product_view" => format!("{} · {} {}", product(p), n("price"), s("currency")),
+        "cart_add" | "cart_remove" => {
+            let q = p.get("quantity").and_then(Value::as_u64).unwrap_or(1);
+            format!("{} × {q}", product(p))
+        }
+        "cart_update" | "checkout_start" => {
+            let items = p
+                .get("cart")
+                .and_then(|c| c.get("items"))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            let cart = p.get("cart").unwrap_or(&Value::Null);
+            let total = cart.get("total").map(Value::to_string).unwrap_or_default();
+            let cur = cart.get("currency").and_then(Value::as_str).unwrap_or("");
+            format!("{items} items · {} {cur}", total.trim_matches('"'))
+        }
+        "purchase" => {
+            let cart = p.get("cart").unwrap_or(&Value::Null);
+            let total = cart.get("total").map(Value::to_string).unwrap_or_default();
+            let cur = cart.get("currency").and_then(Value::as_str).unwrap_or("");
+            format!(
+                "order {} · {} {cur}",
+                s("order_id"),
+                total.trim_matches('"')
+            )
+        }
+        "identify" => [s("email"), s("phone")]
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
+        "consent" | "push_permission" => s("state"),
+        "custom" => s("name"),
+        _ => String::new(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/activity.html")]
+pub struct ActivityPage {
+    pub chrome: Chrome,
+    pub head: SheetHead,
+    pub types: Vec<Choice>,
+    pub rows: Vec<EventView>,
+    pub more_url: Option<String>,
+    pub rows_url: Option<String>,
+    pub refresh_url: String,
+}
+
+/// More rows of the Activity tab, for "load more" in place.
+#[derive(Template)]
+#[template(path = "console/activity_rows.html")]
+pub struct ActivityRows {
+    pub rows: Vec<EventView>,
+}
+
+/// "Are you sure?": a form that posts `hidden` to `action` once confirmed.
+#[derive(Template)]
+#[template(path = "console/confirm.html")]
+pub struct ConfirmPage {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub message: String,
+    pub items: Vec<String>,
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub button: String,
+    pub back: String,
+}
+
+pub struct SegmentRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub kind: &'static str,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/segments.html")]
+pub struct SegmentsPage {
+    pub chrome: Chrome,
+    pub can_edit: bool,
+    pub segments: Vec<SegmentRow>,
+    pub form: Vec<FieldView>,
+    pub form_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/segment.html")]
+pub struct SegmentPage {
+    pub chrome: Chrome,
+    pub can_edit: bool,
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub created: String,
+    pub form: Vec<FieldView>,
+    pub form_error: Option<String>,
+    pub members: Vec<RowView>,
+    pub next_url: Option<String>,
+}
