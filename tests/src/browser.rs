@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 pub const SITE: &str = "test-shop";
 pub const TOKEN: &str = "browser-test-admin-token-0123";
+/// A viewer's token on the same edge: sees only contacts whose confidentiality is `free`.
+pub const VIEWER_TOKEN: &str = "browser-test-viewer-token-0123";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -145,6 +147,26 @@ impl Chrome {
             .unwrap_or_default()
     }
 
+    /// Sizes the window, so that pages are read (and shot) at a given width.
+    pub async fn set_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("cannot size the window: {e}"));
+    }
+
+    /// Saves a PNG of the viewport as `name`.png under [`screenshot_dir`].
+    pub async fn screenshot(&self, name: &str) {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("cannot take a screenshot: {e}"));
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
     /// Ends the session; ChromeDriver goes when `self` drops.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
@@ -243,7 +265,8 @@ impl Edge {
             dir.path().join("edge.toml"),
             format!(
                 "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\n\
-                 [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n",
+                 [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n\n\
+                 [[admins]]\nname = \"vera\"\ntoken = \"{VIEWER_TOKEN}\"\nrole = \"viewer\"\n",
                 sdk_dir().display()
             ),
         )
@@ -378,6 +401,56 @@ pub fn pkg_files() -> HashMap<String, (String, Vec<u8>)> {
             format!("/pkg/{name}"),
             (ctype.to_owned(), std::fs::read(&path).unwrap()),
         );
+    }
+    out
+}
+
+/// Where tests save screenshots: `FOOTPRINT_SCREENSHOTS` when set (`cargo xtask screenshots`
+/// points it at docs/screenshots), else target/screenshots, so a test run leaves the tree clean.
+pub fn screenshot_dir() -> PathBuf {
+    std::env::var_os("FOOTPRINT_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target").join("screenshots"))
+}
+
+/// The demo shop (`demo-shop/`) as `cargo xtask demo` serves it: every file by its path, the
+/// snippet's placeholders filled in with `edge` and [`SITE`], and `/` as `index.html`.
+pub fn demo_shop_files(edge: &str) -> HashMap<String, (String, Vec<u8>)> {
+    fn walk(dir: &Path, base: &Path, edge: &str, out: &mut HashMap<String, (String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, base, edge, out);
+                continue;
+            }
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let ctype = match path.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript; charset=utf-8",
+                Some("css") => "text/css; charset=utf-8",
+                Some("svg") => "image/svg+xml",
+                _ => "application/octet-stream",
+            };
+            let mut body = std::fs::read(&path).unwrap();
+            if !ctype.starts_with("image/") && ctype != "application/octet-stream" {
+                body = String::from_utf8(body)
+                    .unwrap()
+                    .replace("%%FOOTPRINT_EDGE%%", edge)
+                    .replace("%%FOOTPRINT_SITE_KEY%%", SITE)
+                    .into_bytes();
+            }
+            out.insert(format!("/{rel}"), (ctype.to_owned(), body));
+        }
+    }
+    let base = workspace().join("demo-shop");
+    let mut out = HashMap::new();
+    walk(&base, &base, edge, &mut out);
+    if let Some(index) = out.get("/index.html").cloned() {
+        out.insert("/".into(), index);
     }
     out
 }

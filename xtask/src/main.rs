@@ -2,7 +2,9 @@
 //!
 //! - `cargo xtask test`: install what the tests need, then run every check and test.
 //! - `cargo xtask sdk`: build `sdk-wasm/pkg/`, the npm package the edge also serves.
-//! - `cargo xtask demo`: build and run the edge on `./footprint-data`, printing URLs and token.
+//! - `cargo xtask demo`: build and run the edge on `./footprint-data` and the demo shop,
+//!   printing URLs and token.
+//! - `cargo xtask screenshots`: the browser journey, keeping its screenshots in docs/.
 //! - `cargo xtask bench ingest`: the ingest benchmark and the machine's two ceilings.
 //!
 //! It depends on nothing but std, so that it compiles in seconds on a fresh machine.
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["demo"] => demo(),
+        ["screenshots"] => screenshots(),
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         ["bench", "sdk-size"] => sdk::bench(),
@@ -44,15 +47,43 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
   test                   install what the tests need, then run every check and test
   sdk                    build sdk-wasm/pkg: the npm package and the script-tag files
-  demo                   run the edge on ./footprint-data and print its URLs and admin token
+  demo                   run the edge and the demo shop, and print their URLs and admin token
+  screenshots            run the browser journey and keep its screenshots in docs/screenshots
   bench ingest [--seconds N] [--connections N]
                          ingest throughput and latency, plus the HTTP and sled ceilings
   bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready
   bench sheets [--contacts N] [--events N] [--heavy-events N]
-  bench extract [--events N]   a personal-data extract of a contact with N events (1,000,000):
-                               time, and the edge's memory against a 10,000-event contact's
                          load a shop through ingest, then time sheets, activity, lookups,
-                         lists and merges; report RSS and bytes on disk";
+                         lists and merges; report RSS and bytes on disk
+  bench extract [--events N]
+                         a personal-data extract of a contact with N events (1,000,000):
+                         time, and the edge's memory against a 10,000-event contact's";
+
+/// The browser journey (tests/tests/browser/journey.rs), saving its screenshots where the
+/// README shows them.
+fn screenshots() -> Result {
+    sdk::build()?;
+    run(
+        "building the edge",
+        cargo().args(["build", "-p", "footprint-edge"]),
+    )?;
+    run(
+        "the browser journey",
+        cargo()
+            .args([
+                "test",
+                "-p",
+                "footprint-e2e",
+                "--test",
+                "browser",
+                "journey",
+            ])
+            .env(
+                "FOOTPRINT_SCREENSHOTS",
+                root().join("docs").join("screenshots"),
+            ),
+    )
+}
 
 fn root() -> PathBuf {
     // xtask's manifest sits one level below the workspace root.

@@ -372,14 +372,12 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
         let why = "Give an email or a mobile phone: contacts are found by them.".to_owned();
         return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
     }
-    let site = match crate::import::site(
+    let site = match form_site(
         field(&form, "site").map(str::to_owned),
         &state.ingest.site_keys(),
     ) {
         Ok(s) => s,
-        Err(e) => {
-            return contacts_page(state, signed, ListForm::default(), refuse(e.to_string())).await
-        }
+        Err(why) => return contacts_page(state, signed, ListForm::default(), refuse(why)).await,
     };
     let patch = match crate::contacts::patch::Patch::parse_in(&fields, state.contacts.region) {
         Ok(p) => p,
@@ -463,6 +461,15 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
     }
 }
 
+/// The site a console form names: as the import API decides it, but said for a form.
+fn form_site(asked: Option<String>, sites: &[String]) -> Result<String, String> {
+    let asked = asked.filter(|s| !s.trim().is_empty());
+    if asked.is_none() && sites.len() > 1 {
+        return Err("Choose the site.".into());
+    }
+    crate::import::site(asked, sites).map_err(|e| e.to_string())
+}
+
 /// Largest CSV the console's upload takes: as the API's import.
 const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 /// Largest text field of the upload form (the CSRF token, the site).
@@ -516,12 +523,9 @@ pub async fn import(
         let why = "Choose a CSV file to import.".to_owned();
         return contacts_page(state, signed, ListForm::default(), failed(why)).await;
     };
-    let site = match crate::import::site(site.filter(|s| !s.is_empty()), &state.ingest.site_keys())
-    {
+    let site = match form_site(site, &state.ingest.site_keys()) {
         Ok(s) => s,
-        Err(e) => {
-            return contacts_page(state, signed, ListForm::default(), failed(e.to_string())).await
-        }
+        Err(why) => return contacts_page(state, signed, ListForm::default(), failed(why)).await,
     };
     let who = signed.who().clone();
     let st = state.clone().into_inner();
@@ -650,7 +654,7 @@ const ERASE_WARNING: &str = "This erases the contact and the contacts merged int
 // ---------------------------------------------------------------------------------------------
 // The contact sheet
 
-fn head(sheet: &Sheet, now: i64) -> SheetHead {
+fn head(sheet: &Sheet) -> SheetHead {
     let p = &sheet.profile;
     let name: Vec<&str> = [&p.first_name, &p.last_name]
         .into_iter()
@@ -663,12 +667,13 @@ fn head(sheet: &Sheet, now: i64) -> SheetHead {
     } else {
         "Anonymous contact".into()
     };
+    // The email and phone under the name; the title is the email when there is no name.
     let subtitle = [p.email.as_deref(), p.mobile_phone.as_deref()]
         .into_iter()
         .flatten()
+        .filter(|v| *v != title)
         .collect::<Vec<_>>()
         .join(" · ");
-    let _ = now;
     SheetHead {
         id: sheet.id.clone(),
         title,
@@ -869,7 +874,6 @@ struct ProfileData {
     sheet: Sheet,
     history: crate::admin::HistoryPage,
     segments: Vec<crate::segments::SegmentView>,
-    now: i64,
 }
 
 async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<ProfileData, Fail> {
@@ -891,7 +895,6 @@ async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<P
             sheet,
             history,
             segments,
-            now: now.as_millis(),
         })
     })
     .await?)
@@ -911,9 +914,8 @@ fn profile_page(
         sheet,
         history,
         segments,
-        now,
     } = data;
-    let head = head(&sheet, now);
+    let head = head(&sheet);
     let custom = sheet
         .custom_fields
         .keys()
@@ -965,7 +967,7 @@ fn profile_page(
         Some(r) => {
             let score = match (r.r, r.f, r.m) {
                 (Some(r), Some(f), Some(m)) => format!("R{r} F{f} M{m}"),
-                _ => "not scored yet (the nightly job scores the site's buyers)".into(),
+                _ => "not scored yet (the background job scores the site's buyers)".into(),
             };
             value.push(Fact {
                 label: "RFM",
@@ -977,8 +979,12 @@ fn profile_page(
             value.push(Fact {
                 label: "Recency, frequency, monetary",
                 value: format!(
-                    "{} days · {} orders · {} {}",
-                    r.recency_days, r.frequency, r.monetary, r.currency
+                    "{} days · {} order{} · {} {}",
+                    r.recency_days,
+                    r.frequency,
+                    if r.frequency == 1 { "" } else { "s" },
+                    r.monetary,
+                    r.currency
                 ),
             });
         }
@@ -1367,7 +1373,7 @@ async fn activity_of(
     signed: &Signed,
     id: &str,
     q: &ActivityForm,
-) -> Result<(Sheet, crate::admin::ActivityPage, i64), Fail> {
+) -> Result<(Sheet, crate::admin::ActivityPage), Fail> {
     let id = contact_id(id)?;
     let who = signed.who().clone();
     let st = state.clone().into_inner();
@@ -1384,7 +1390,7 @@ async fn activity_of(
             before.as_deref(),
             Some(ACTIVITY_PAGE),
         )?;
-        Ok((sheet, page, now.as_millis()))
+        Ok((sheet, page))
     })
     .await?)
 }
@@ -1405,7 +1411,7 @@ pub async fn activity(
     q: web::Query<ActivityForm>,
 ) -> Answer {
     let signed = signed_in(&req, &state)?;
-    let (sheet, page, now) = activity_of(&state, &signed, &path, &q).await?;
+    let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
     let base = format!("/admin/contacts/{}/activity", sheet.id);
     let kind = nonempty(&q.kind).unwrap_or("");
     let mut types = vec![Choice {
@@ -1418,7 +1424,7 @@ pub async fn activity(
         label: t.as_str().into(),
         selected: t.as_str() == kind,
     }));
-    let head = head(&sheet, now);
+    let head = head(&sheet);
     let view = ActivityPage {
         chrome: chrome(
             &signed,
@@ -1451,7 +1457,7 @@ pub async fn activity_rows(
     q: web::Query<ActivityForm>,
 ) -> Answer {
     let signed = signed_in(&req, &state)?;
-    let (sheet, page, _) = activity_of(&state, &signed, &path, &q).await?;
+    let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
     let mut resp = html(
         StatusCode::OK,
         &ActivityRows {

@@ -285,6 +285,22 @@ impl EventView {
     }
 }
 
+/// A cart or an order: `2 items · 109.85 EUR`.
+fn cart_line(cart: &Value) -> String {
+    let items = cart
+        .get("items")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let total = match cart.get("total") {
+        Some(Value::String(t)) => t.clone(),
+        Some(t) => t.to_string(),
+        None => String::new(),
+    };
+    let currency = cart.get("currency").and_then(Value::as_str).unwrap_or("");
+    let noun = if items == 1 { "item" } else { "items" };
+    format!("{items} {noun} · {total} {currency}")
+}
+
 /// One line that says what an event was, from its properties.
 fn summary(kind: &str, p: &Value, context: &Value) -> String {
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
@@ -319,27 +335,8 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
             let q = p.get("quantity").and_then(Value::as_u64).unwrap_or(1);
             format!("{} × {q}", product(p))
         }
-        "cart_update" | "checkout_start" => {
-            let items = p
-                .get("cart")
-                .and_then(|c| c.get("items"))
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let cart = p.get("cart").unwrap_or(&Value::Null);
-            let total = cart.get("total").map(Value::to_string).unwrap_or_default();
-            let cur = cart.get("currency").and_then(Value::as_str).unwrap_or("");
-            format!("{items} items · {} {cur}", total.trim_matches('"'))
-        }
-        "purchase" => {
-            let cart = p.get("cart").unwrap_or(&Value::Null);
-            let total = cart.get("total").map(Value::to_string).unwrap_or_default();
-            let cur = cart.get("currency").and_then(Value::as_str).unwrap_or("");
-            format!(
-                "order {} · {} {cur}",
-                s("order_id"),
-                total.trim_matches('"')
-            )
-        }
+        "cart_update" | "checkout_start" => cart_line(p.get("cart").unwrap_or(&Value::Null)),
+        "purchase" => format!("order {} · {}", s("order_id"), cart_line(p)),
         "identify" => [s("email"), s("phone")]
             .into_iter()
             .filter(|v| !v.is_empty())

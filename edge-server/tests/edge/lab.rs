@@ -26,6 +26,25 @@ pub const T0: i64 = 1_795_168_800_000;
 pub const MIN: i64 = 60_000;
 pub const DAY: i64 = 86_400_000;
 
+/// A response as a browser sees it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Page {
+    /// Every value of header `name`.
+    pub fn header(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
 pub struct TestClock(pub AtomicI64);
 
 impl Clock for TestClock {
@@ -214,6 +233,46 @@ impl Lab {
         let resp = web_test::call_service(&app, req.to_request()).await;
         let status = resp.status().as_u16();
         (status, web_test::read_body(resp).await.to_vec())
+    }
+
+    /// A browser's request: no bearer token, only the cookies and headers given.
+    pub async fn browse(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Page {
+        let app = web_test::init_service(
+            App::new()
+                .app_data(self.state.clone())
+                .configure(routes::configure),
+        )
+        .await;
+        let mut req = web_test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(path);
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        if let Some((content_type, b)) = body {
+            req = req
+                .insert_header(("content-type", content_type))
+                .set_payload(b);
+        }
+        let resp = web_test::call_service(&app, req.to_request()).await;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let body = web_test::read_body(resp).await.to_vec();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
     }
 
     pub async fn sheet(&self, id: &str) -> Value {

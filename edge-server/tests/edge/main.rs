@@ -13,6 +13,7 @@ mod admin;
 mod admin_ops;
 mod cors;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
+mod console;
 mod contacts;
 mod errors;
 // Erasure and suppression, compaction, bulk actions, the personal-data extract.

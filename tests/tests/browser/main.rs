@@ -9,3 +9,5 @@ mod delivery;
 mod npm;
 // Web push: subscribePush's failure path and the service-worker helper.
 mod push;
+// The demo shop, the admin console and the journey between them.
+mod journey;

@@ -1,0 +1,516 @@
+//! The console over HTTP, as a browser uses it: sign-in and its cookie, CSRF on every form,
+//! roles, errors shown in place, the delete confirmation, "load more", the CSV upload, and
+//! escaping. The browser journey (tests/tests/browser/journey.rs) drives the same pages in
+//! Chromium.
+
+use serde_json::json;
+
+use crate::lab::*;
+use crate::util::TOKEN;
+
+/// A signed-in browser: its session cookie and the session's CSRF token.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+fn cookie_value(page: &Page, name: &str) -> Option<String> {
+    page.header("set-cookie").into_iter().find_map(|c| {
+        c.strip_prefix(&format!("{name}="))
+            .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+    })
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    body[at..at + 64].to_owned()
+}
+
+fn form(fields: &[(&str, &str)]) -> Option<(&'static str, Vec<u8>)> {
+    Some((
+        "application/x-www-form-urlencoded",
+        serde_urlencoded::to_string(fields).unwrap().into_bytes(),
+    ))
+}
+
+async fn sign_in(lab: &Lab, token: &str) -> Browser {
+    let login = lab.browse("GET", "/admin/login", &[], None).await;
+    let csrf = csrf_of(&login.body);
+    let pre = format!("fp_login={}", cookie_value(&login, "fp_login").unwrap());
+    let done = lab
+        .browse(
+            "POST",
+            "/admin/login",
+            &[("cookie", &pre)],
+            form(&[("csrf", &csrf), ("token", token)]),
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let cookie = format!("fp_session={}", cookie_value(&done, "fp_session").unwrap());
+    let page = lab
+        .browse("GET", "/admin/contacts", &[("cookie", &cookie)], None)
+        .await;
+    Browser {
+        csrf: csrf_of(&page.body),
+        cookie,
+    }
+}
+
+impl Browser {
+    async fn get(&self, lab: &Lab, path: &str) -> Page {
+        lab.browse("GET", path, &[("cookie", &self.cookie)], None)
+            .await
+    }
+
+    async fn post(&self, lab: &Lab, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        lab.browse("POST", path, &[("cookie", &self.cookie)], form(&all))
+            .await
+    }
+}
+
+async fn alice(lab: &Lab) -> String {
+    lab.send(vec![
+        product("ta", T0 - 5 * MIN, "linen"),
+        identify(
+            "ta",
+            T0 - 4 * MIN,
+            json!({"email": "alice@example.com", "first_name": "Alice"}),
+        ),
+    ])
+    .await;
+    lab.contact_of("ta").await
+}
+
+#[actix_web::test]
+async fn sign_in_gives_a_strict_http_only_cookie_and_sign_out_ends_it() {
+    let lab = Lab::new();
+    let anonymous = lab.browse("GET", "/admin/contacts", &[], None).await;
+    assert_eq!(anonymous.status, 303);
+    assert_eq!(anonymous.header("location"), ["/admin/login"]);
+
+    let login = lab.browse("GET", "/admin/login", &[], None).await;
+    assert_eq!(login.status, 200);
+    let csp = login.header("content-security-policy")[0].to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(login.header("x-frame-options"), ["DENY"]);
+    let csrf = csrf_of(&login.body);
+    let pre = format!("fp_login={}", cookie_value(&login, "fp_login").unwrap());
+
+    // A token that is not an admin's, and a form that did not come from this page.
+    let wrong = lab
+        .browse(
+            "POST",
+            "/admin/login",
+            &[("cookie", &pre)],
+            form(&[("csrf", &csrf), ("token", "not-a-token")]),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("That token is not valid"));
+    assert!(cookie_value(&wrong, "fp_session").is_none());
+    let forged = lab
+        .browse(
+            "POST",
+            "/admin/login",
+            &[],
+            form(&[("csrf", &csrf), ("token", TOKEN)]),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(cookie_value(&forged, "fp_session").is_none());
+
+    let ok = lab
+        .browse(
+            "POST",
+            "/admin/login",
+            &[("cookie", &pre), ("x-forwarded-proto", "https")],
+            form(&[("csrf", &csrf), ("token", TOKEN)]),
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    let set = ok
+        .header("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("fp_session="))
+        .unwrap()
+        .to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Secure"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    assert!(
+        !set.contains(TOKEN),
+        "the token never goes back to the browser"
+    );
+
+    let b = sign_in(&lab, TOKEN).await;
+    assert_eq!(b.get(&lab, "/admin/contacts").await.status, 200);
+    let out = b.post(&lab, "/admin/logout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(
+        b.get(&lab, "/admin/contacts").await.status,
+        303,
+        "signed out"
+    );
+}
+
+#[actix_web::test]
+async fn every_form_needs_the_sessions_csrf_token() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let b = sign_in(&lab, TOKEN).await;
+    let forged = |path: String, fields: Vec<(&'static str, &'static str)>| {
+        let lab = &lab;
+        let cookie = b.cookie.clone();
+        async move {
+            let mut all = vec![("csrf", "0".repeat(64))];
+            all.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+            let body = serde_urlencoded::to_string(&all).unwrap().into_bytes();
+            let p = lab
+                .browse(
+                    "POST",
+                    &path,
+                    &[("cookie", &cookie)],
+                    Some(("application/x-www-form-urlencoded", body)),
+                )
+                .await;
+            assert_eq!(p.status, 403, "{path}: {}", p.body);
+        }
+    };
+    forged(
+        format!("/admin/contacts/{id}"),
+        vec![("last_name", "Forged")],
+    )
+    .await;
+    forged(format!("/admin/contacts/{id}/delete"), vec![]).await;
+    forged(
+        "/admin/contacts/bulk".into(),
+        vec![("id", "1"), ("action", "suspend")],
+    )
+    .await;
+    forged(
+        "/admin/contacts/new".into(),
+        vec![("email", "eve@example.com")],
+    )
+    .await;
+    forged("/admin/segments".into(), vec![("name", "Forged")]).await;
+    forged("/admin/logout".into(), vec![]).await;
+    let s = lab.sheet(&id).await;
+    assert_eq!(s["profile"]["last_name"], serde_json::Value::Null);
+    assert_eq!(s["status"]["email"], "active");
+    assert_eq!(
+        b.get(&lab, "/admin/contacts").await.status,
+        200,
+        "still signed in"
+    );
+}
+
+#[actix_web::test]
+async fn a_viewer_is_offered_no_changes_and_is_refused_them_anyway() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let v = sign_in(&lab, VIEWER).await;
+    let sheet = v.get(&lab, &format!("/admin/contacts/{id}")).await;
+    assert_eq!(sheet.status, 200);
+    for absent in [
+        "id=\"apply\"",
+        "id=\"delete\"",
+        "id=\"download\"",
+        "id=\"add-to-segment\"",
+    ] {
+        assert!(!sheet.body.contains(absent), "a viewer sees {absent}");
+    }
+    assert!(sheet
+        .body
+        .contains("name=\"last_name\" value=\"\" readonly"));
+    let list = v.get(&lab, "/admin/contacts").await;
+    for absent in [
+        "id=\"bulk-apply\"",
+        "id=\"export\"",
+        "id=\"create-form\"",
+        "id=\"import-form\"",
+    ] {
+        assert!(!list.body.contains(absent), "a viewer sees {absent}");
+    }
+    let refused = v
+        .post(
+            &lab,
+            &format!("/admin/contacts/{id}"),
+            &[("last_name", "X")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("editor"), "{}", refused.body);
+    assert_eq!(
+        v.post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[("id", &id), ("action", "suspend")]
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        v.get(&lab, &format!("/admin/contacts/{id}/extract"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(v.get(&lab, "/admin/contacts/export.csv").await.status, 403);
+    assert_eq!(
+        lab.sheet(&id).await["profile"]["last_name"],
+        serde_json::Value::Null
+    );
+
+    // An editor may edit but not erase.
+    let e = sign_in(&lab, EDITOR).await;
+    let sheet = e.get(&lab, &format!("/admin/contacts/{id}")).await;
+    assert!(sheet.body.contains("id=\"apply\"") && !sheet.body.contains("id=\"delete\""));
+    assert_eq!(
+        e.get(&lab, &format!("/admin/contacts/{id}/delete"))
+            .await
+            .status,
+        403
+    );
+}
+
+#[actix_web::test]
+async fn apply_shows_a_refused_value_at_its_field_and_saves_nothing() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b
+        .post(
+            &lab,
+            &format!("/admin/contacts/{id}"),
+            &[("last_name", "Liddell"), ("birth_date", "1990-02-30")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.body.contains("id=\"e-birth_date\""),
+        "the error sits at its field"
+    );
+    assert!(page
+        .body
+        .contains("aria-invalid=\"true\" aria-describedby=\"e-birth_date\""));
+    assert!(
+        page.body.contains("value=\"Liddell\""),
+        "what was typed is kept"
+    );
+    assert_eq!(
+        lab.sheet(&id).await["profile"]["last_name"],
+        serde_json::Value::Null
+    );
+
+    let saved = b
+        .post(
+            &lab,
+            &format!("/admin/contacts/{id}"),
+            &[
+                ("last_name", "Liddell"),
+                ("custom_new_name", "size"),
+                ("custom_new_value", "42"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let s = lab.sheet(&id).await;
+    assert_eq!(s["profile"]["last_name"], "Liddell");
+    assert_eq!(s["custom_fields"]["size"], 42);
+    let after = b.get(&lab, &format!("/admin/contacts/{id}")).await;
+    assert!(after
+        .body
+        .contains("<p class=\"flash\" role=\"status\" id=\"flash\">Saved.</p>"));
+}
+
+#[actix_web::test]
+async fn a_bulk_delete_asks_first_then_erases() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let b = sign_in(&lab, TOKEN).await;
+    let ask = b
+        .post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[("id", &id), ("action", "delete")],
+        )
+        .await;
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains("Delete 1 contact?"));
+    assert_eq!(
+        lab.get(&format!("/v1/contacts/{id}")).await.0,
+        200,
+        "not yet"
+    );
+    let done = b
+        .post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[
+                ("id", &id),
+                ("action", "delete"),
+                ("confirm", "yes"),
+                ("back", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.header("location"),
+        ["/admin/contacts"],
+        "never back elsewhere"
+    );
+    assert_eq!(lab.get(&format!("/v1/contacts/{id}")).await.0, 410);
+}
+
+#[actix_web::test]
+async fn activity_loads_more_as_rows_with_the_next_url_in_a_header() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let views: Vec<_> = (0..60)
+        .map(|i| product("ta", T0 - 3 * MIN + i * 100, &format!("p{i}")))
+        .collect();
+    lab.send(views).await;
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{id}/activity")).await;
+    assert_eq!(page.body.matches("<span class=\"type\">").count(), 50);
+    let at = page.body.find("data-rows=\"").unwrap() + 11;
+    let rows_url = page.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&");
+    let more = b.get(&lab, &rows_url).await;
+    assert_eq!(more.status, 200);
+    assert_eq!(more.body.matches("<span class=\"type\">").count(), 12);
+    assert!(more.header("footprint-next").is_empty(), "the last rows");
+    assert!(!more.body.contains("<html"), "a fragment, not a page");
+
+    let filtered = b
+        .get(
+            &lab,
+            &format!("/admin/contacts/{id}/activity?type=identify"),
+        )
+        .await;
+    assert_eq!(
+        filtered
+            .body
+            .matches("<span class=\"type\">identify</span>")
+            .count(),
+        1
+    );
+    assert_eq!(filtered.body.matches("<span class=\"type\">").count(), 1);
+}
+
+#[actix_web::test]
+async fn an_uploaded_csv_shows_its_row_report() {
+    let lab = Lab::new();
+    let b = sign_in(&lab, TOKEN).await;
+    let csv = "email,first_name\nzoe@example.com,Zoe\nnot-an-email,Bad\n";
+    let boundary = "XyZzy";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"site\"\r\n\r\ntest-shop\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+        b.csrf
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let page = lab
+        .browse(
+            "POST",
+            "/admin/contacts/import",
+            &[("cookie", &b.cookie)],
+            Some((&content_type, body.into_bytes())),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(
+        "<strong>2</strong> rows: <strong>1</strong> created, <strong>0</strong> updated, \
+         <strong>1</strong> rejected."
+    ));
+    assert!(
+        page.body.contains("<td>3</td>"),
+        "the rejected row's number in the file"
+    );
+    let (_, list) = lab.get("/v1/contacts?email=zoe@example.com").await;
+    assert_eq!(list["contacts"][0]["name"], "Zoe");
+}
+
+#[actix_web::test]
+async fn what_a_shopper_sent_is_escaped_on_every_page() {
+    let lab = Lab::new();
+    lab.send(vec![
+        ev(
+            "tx",
+            "product_view",
+            T0 - MIN,
+            json!({"product_id": "x", "name": "<img src=x onerror=alert(1)>", "price": 1, "currency": "EUR"}),
+        ),
+        identify(
+            "tx",
+            T0 - MIN,
+            json!({"email": "mallory@example.com", "first_name": "</script><script>alert(2)</script>"}),
+        ),
+    ])
+    .await;
+    let id = lab.contact_of("tx").await;
+    let b = sign_in(&lab, TOKEN).await;
+    for path in [
+        format!("/admin/contacts/{id}"),
+        format!("/admin/contacts/{id}/activity"),
+        "/admin/contacts".to_owned(),
+    ] {
+        let page = b.get(&lab, &path).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("<img src=x"), "{path}");
+        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert!(
+            page.body
+                .contains("&#60;/script&#62;&#60;script&#62;alert(2)"),
+            "{path} shows the text"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_contact_created_by_hand_is_refused_when_its_email_is_taken() {
+    let lab = Lab::new();
+    let b = sign_in(&lab, TOKEN).await;
+    let fields = [
+        ("site", "test-shop"),
+        ("email", "Zoe@Example.com"),
+        ("first_name", "Zoe"),
+    ];
+    let made = b.post(&lab, "/admin/contacts/new", &fields).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let to = made.header("location")[0].to_owned();
+    let id = to.rsplit('/').next().unwrap().to_owned();
+    let s = lab.sheet(&id).await;
+    assert_eq!(s["profile"]["email"], "zoe@example.com");
+    assert_eq!(s["profile"]["first_name"], "Zoe");
+
+    let again = b.post(&lab, "/admin/contacts/new", &fields).await;
+    assert_eq!(again.status, 422);
+    assert!(again
+        .body
+        .contains(&format!("Contact {id} already has that email")));
+    let neither = b
+        .post(
+            &lab,
+            "/admin/contacts/new",
+            &[("site", "test-shop"), ("first_name", "X")],
+        )
+        .await;
+    assert_eq!(neither.status, 422);
+    assert!(neither.body.contains("Give an email or a mobile phone"));
+}

@@ -1,0 +1,411 @@
+//! The whole journey in a real browser: a shopper on the demo shop (its own origin, tracked by
+//! the snippet only), the same shopper on a second device, then an admin in the console
+//! reading, editing and exporting her sheet, a stored-XSS attempt, and a viewer who must not
+//! see a confidential contact.
+
+use std::io::Read;
+
+use fantoccini::Locator;
+use footprint_e2e::browser::{demo_shop_files, Chrome, Shop, TOKEN, VIEWER_TOKEN};
+use serde_json::Value;
+
+const ALICE: &str = "alice@example.com";
+// Viewed, added, then removed from the cart.
+const P1: (&str, &str) = ("shirt-linen-blue", "Linen shirt, blue");
+// Viewed, added, bought; viewed again on the second device.
+const P2: (&str, &str) = ("shirt-oxford-white", "Oxford shirt, white");
+const P2_PRICE: &str = "59.95";
+// Only viewed.
+const P3: (&str, &str) = ("shirt-flannel-red", "Flannel shirt, red check");
+const XSS_IMG: &str = "<img src=x onerror=alert(1)>";
+const XSS_SCRIPT: &str = "</script><script>alert(2)</script>";
+
+async fn click(c: &Chrome, css: &str) {
+    c.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn type_into(c: &Chrome, css: &str, text: &str) {
+    let el = c
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn choose(c: &Chrome, css: &str, value: &str) {
+    c.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("no option {value} in {css}: {e}"));
+}
+
+/// Every match's visible text, in document order.
+async fn texts(c: &Chrome, css: &str) -> Vec<String> {
+    let v = c
+        .eval(&format!(
+            "return Array.from(document.querySelectorAll({})).map(e => e.innerText.trim());",
+            Value::String(css.into())
+        ))
+        .await;
+    v.as_array()
+        .unwrap_or_else(|| panic!("{css}: {v}"))
+        .iter()
+        .map(|t| t.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn text(c: &Chrome, css: &str) -> String {
+    texts(c, css)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("nothing matches {css}"))
+}
+
+async fn value(c: &Chrome, css: &str) -> String {
+    let v = c
+        .eval(&format!(
+            "return document.querySelector({}).value;",
+            Value::String(css.into())
+        ))
+        .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits for a page whose path is `path` to have loaded.
+async fn at(c: &Chrome, path: &str) {
+    c.wait_for(&format!(
+        "location.pathname === {} && document.readyState === 'complete'",
+        Value::String(path.into())
+    ))
+    .await;
+}
+
+/// The shop's tracker is loaded: its queue is real, not the snippet's stub.
+async fn tracker_ready(c: &Chrome) -> String {
+    c.wait_for("window.footprint && typeof window.footprint.trackerId === 'function'")
+        .await;
+    c.eval("return footprint.trackerId();")
+        .await
+        .as_str()
+        .unwrap_or_else(|| panic!("no tracker id; console:\n{}", "?"))
+        .to_owned()
+}
+
+/// Everything this page queued is at the edge.
+async fn delivered(c: &Chrome) {
+    tracker_ready(c).await;
+    let ok = c.eval("return await footprint.flush();").await;
+    assert_eq!(ok, Value::Bool(true), "flush: {}", c.console().await);
+}
+
+/// Every visible form control has a label a screen reader announces.
+async fn labelled(c: &Chrome, page: &str) {
+    let unlabelled = c
+        .eval(
+            "return Array.from(document.querySelectorAll('input, select, textarea'))
+               .filter(e => e.type !== 'hidden')
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+               .map(e => e.name || e.id);",
+        )
+        .await;
+    assert_eq!(
+        unlabelled,
+        Value::Array(vec![]),
+        "unlabelled controls on {page}"
+    );
+}
+
+/// The page needs no sideways scrolling at the window's width.
+async fn fits(c: &Chrome, page: &str) {
+    let v = c
+        .eval("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .await;
+    let (w, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+    if w > inner {
+        // Name the widest elements, to say what to fix.
+        let wide = c
+            .eval(
+                "return Array.from(document.querySelectorAll('body *'))
+                   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll'))
+                   .slice(0, 5)
+                   .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+            )
+            .await;
+        panic!("{page} is {w}px wide in a {inner}px window: {wide}");
+    }
+}
+
+async fn no_dialog(c: &Chrome) {
+    assert!(
+        c.client.get_alert_text().await.is_err(),
+        "a dialog opened: shopper input ran as script"
+    );
+}
+
+async fn sign_in(c: &Chrome, edge: &str, token: &str) {
+    c.goto(&format!("{edge}/admin")).await;
+    at(c, "/admin/login").await;
+    labelled(c, "sign-in").await;
+    type_into(c, "#token", token).await;
+    click(c, "#sign-in").await;
+    at(c, "/admin/contacts").await;
+}
+
+async fn search(c: &Chrome, email: &str) {
+    type_into(c, "#s", email).await;
+    click(c, "#search").await;
+    c.wait_for("location.search.includes('s=')").await;
+    at(c, "/admin/contacts").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shoppers_journey_reads_right_in_the_console() {
+    let shop = Shop::start(Default::default());
+    for (path, file) in demo_shop_files(&shop.edge.url) {
+        shop.add(&path, file);
+    }
+    let (origin, edge) = (shop.site.origin.clone(), shop.edge.url.clone());
+    let page = |p: &str| format!("{origin}/{p}");
+
+    // 1. Shopper A, anonymous: three products, two into the cart, one out again, and leaves.
+    let a = Chrome::start().await;
+    a.set_size(1280, 1000).await;
+    for (id, _) in [P1, P2, P3] {
+        a.goto(&page(&format!("product.html?id={id}"))).await;
+        tracker_ready(&a).await;
+        if id != P3.0 {
+            click(&a, "#add-to-cart").await;
+            a.wait_for("document.getElementById('added').textContent !== ''")
+                .await;
+        }
+        delivered(&a).await;
+    }
+    a.screenshot("shop").await;
+    a.goto(&page("cart.html")).await;
+    click(&a, &format!("[data-remove=\"{}\"]", P1.0)).await;
+    a.wait_for("document.querySelectorAll('[data-line]').length === 1")
+        .await;
+    delivered(&a).await;
+    a.goto("about:blank").await;
+
+    // 2. She comes back, signs in, subscribes to the newsletter, and buys.
+    a.goto(&page("account.html")).await;
+    type_into(&a, "#login-email", ALICE).await;
+    click(&a, "#login").await;
+    a.wait_for("!document.getElementById('signed-in').hidden")
+        .await;
+    click(&a, "#newsletter-consent").await;
+    click(&a, "#newsletter-signup").await;
+    a.wait_for("document.getElementById('newsletter-state').textContent !== ''")
+        .await;
+    delivered(&a).await;
+    a.goto(&page("cart.html")).await;
+    click(&a, "#checkout").await;
+    at(&a, "/checkout.html").await;
+    click(&a, "#place-order").await;
+    at(&a, "/confirmation.html").await;
+    a.wait_for("document.getElementById('order')").await;
+    delivered(&a).await;
+    let order = text(&a, "#order strong").await;
+    assert!(order.starts_with("AN-"), "{order}");
+
+    // 3. Another device: she signs in there too and views a product.
+    let b = Chrome::start().await;
+    b.goto(&page("account.html")).await;
+    type_into(&b, "#login-email", ALICE).await;
+    click(&b, "#login").await;
+    b.wait_for("!document.getElementById('signed-in').hidden")
+        .await;
+    delivered(&b).await;
+    b.goto(&page(&format!("product.html?id={}", P2.0))).await;
+    delivered(&b).await;
+
+    // 4. An admin finds her and opens her sheet.
+    sign_in(&a, &edge, TOKEN).await;
+    labelled(&a, "contacts").await;
+    search(&a, ALICE).await;
+    assert_eq!(texts(&a, "#contacts td.email").await, [ALICE]);
+    a.screenshot("contacts").await;
+    click(&a, "#contacts a.view").await;
+    a.wait_for("document.getElementById('contact-title')").await;
+    let sheet_url = a.client.current_url().await.unwrap().to_string();
+    let id = sheet_url.rsplit('/').next().unwrap().to_owned();
+    labelled(&a, "profile").await;
+    assert_eq!(texts(&a, "#trackers li").await.len(), 2, "two devices");
+    let facts = texts(&a, "#ecommerce dd").await;
+    assert_eq!(facts[0], "1", "one purchase: {facts:?}");
+    assert_eq!(facts[1], format!("{P2_PRICE} EUR"), "its total: {facts:?}");
+    let cart = text(&a, "#cart-state").await;
+    assert!(
+        cart.starts_with("Empty"),
+        "the purchase emptied the cart: {cart}"
+    );
+    assert_eq!(
+        texts(&a, "#interest .name").await,
+        [P2.1, P1.1, P3.1],
+        "ranked by views and cart adds"
+    );
+    assert_eq!(value(&a, "#f-newsletter").await, "subscribed");
+    a.screenshot("profile").await;
+
+    // Activity: the anonymous views from before the login are there, older than any login.
+    click(&a, "#tab-activity").await;
+    at(&a, &format!("/admin/contacts/{id}/activity")).await;
+    labelled(&a, "activity").await;
+    let kinds = texts(&a, "#activity-rows .type").await;
+    let summaries = texts(&a, "#activity-rows .summary").await;
+    let oldest_login = kinds.iter().rposition(|k| k == "identify").unwrap();
+    for (pid, name) in [P1, P3] {
+        let i = kinds
+            .iter()
+            .zip(&summaries)
+            .position(|(k, s)| k == "product_view" && s.contains(pid))
+            .unwrap_or_else(|| panic!("no view of {name}: {kinds:?}"));
+        assert!(
+            i > oldest_login,
+            "the view of {name} is from before the login"
+        );
+    }
+    assert_eq!(kinds.iter().filter(|k| *k == "product_view").count(), 4);
+    a.screenshot("activity").await;
+    choose(&a, "#type", "cart_add").await;
+    click(&a, "#filter").await;
+    a.wait_for("location.search.includes('type=cart_add')")
+        .await;
+    at(&a, &format!("/admin/contacts/{id}/activity")).await;
+    assert_eq!(
+        texts(&a, "#activity-rows .type").await,
+        ["cart_add", "cart_add"]
+    );
+
+    // 5. The admin corrects her last name, adds her to a static segment, and downloads her
+    // personal data.
+    click(&a, "#tab-profile").await;
+    at(&a, &format!("/admin/contacts/{id}")).await;
+    type_into(&a, "#f-last_name", "Liddell").await;
+    click(&a, "#apply").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Saved.'")
+        .await;
+    let first_change = texts(&a, "#history tbody tr:first-child td").await;
+    assert_eq!(first_change[1..], ["tests", "last_name", "", "Liddell"]);
+
+    a.goto(&format!("{edge}/admin/segments")).await;
+    labelled(&a, "segments").await;
+    type_into(&a, "#f-name", "VIP").await;
+    choose(&a, "#f-kind", "static").await;
+    click(&a, "#create-segment").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Segment created.'")
+        .await;
+    a.goto(&sheet_url).await;
+    click(&a, "#add-to-segment").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Added to the segment.'")
+        .await;
+    assert_eq!(texts(&a, "#segments a").await, ["VIP"]);
+
+    let zip = a
+        .eval(
+            "const r = await fetch(document.getElementById('download').href);
+             const bytes = Array.from(new Uint8Array(await r.arrayBuffer()));
+             return {status: r.status, type: r.headers.get('content-type'), body: bytes};",
+        )
+        .await;
+    assert_eq!(zip["status"], 200, "{zip}");
+    assert_eq!(zip["type"], "application/zip");
+    let bytes: Vec<u8> = serde_json::from_value(zip["body"].clone()).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut profile = String::new();
+    archive
+        .by_name("profile.json")
+        .unwrap()
+        .read_to_string(&mut profile)
+        .unwrap();
+    let profile: Value = serde_json::from_str(&profile).unwrap();
+    assert_eq!(profile["profile"]["last_name"], "Liddell");
+    assert_eq!(profile["profile"]["email"], ALICE);
+
+    // 6. Stored XSS: what a shopper's browser sends is shown as text and never runs.
+    b.eval(&format!(
+        "footprint.productView({{productId: 'xss-img', name: {}, price: 1, currency: 'EUR'}});
+         footprint.productView({{productId: 'xss-script', name: {}, price: 1, currency: 'EUR'}});
+         return true;",
+        Value::String(XSS_IMG.into()),
+        Value::String(XSS_SCRIPT.into())
+    ))
+    .await;
+    delivered(&b).await;
+    a.goto(&sheet_url).await;
+    a.wait_for("document.getElementById('interest')").await;
+    no_dialog(&a).await;
+    let interest = texts(&a, "#interest .name").await;
+    assert!(interest.iter().any(|n| n == XSS_IMG), "{interest:?}");
+    assert!(interest.iter().any(|n| n == XSS_SCRIPT), "{interest:?}");
+    let injected = a
+        .eval("return document.querySelectorAll('img, main script').length;")
+        .await;
+    assert_eq!(injected, 0, "shopper text became elements");
+    a.goto(&format!("{edge}/admin/contacts/{id}/activity"))
+        .await;
+    a.wait_for("document.getElementById('activity-rows')").await;
+    no_dialog(&a).await;
+    let summaries = texts(&a, "#activity-rows .summary").await;
+    assert!(
+        summaries.iter().any(|s| s.contains(XSS_IMG)),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.iter().any(|s| s.contains(XSS_SCRIPT)),
+        "{summaries:?}"
+    );
+
+    // At a phone's width every page still reads without sideways scrolling.
+    a.set_size(390, 844).await;
+    for p in [
+        format!("/admin/contacts?s={ALICE}"),
+        format!("/admin/contacts/{id}"),
+        format!("/admin/contacts/{id}/activity"),
+        "/admin/segments".to_owned(),
+    ] {
+        a.goto(&format!("{edge}{p}")).await;
+        a.wait_for("document.readyState === 'complete'").await;
+        fits(&a, &p).await;
+    }
+    a.goto(&sheet_url).await;
+    a.screenshot("profile-390").await;
+    a.set_size(1280, 1000).await;
+
+    // 7. Made confidential, she is invisible to a viewer: not listed, not found by id.
+    a.goto(&sheet_url).await;
+    choose(&a, "#f-confidentiality", "confidential").await;
+    click(&a, "#apply").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Saved.'")
+        .await;
+    click(&a, "#sign-out").await;
+    at(&a, "/admin/login").await;
+    sign_in(&a, &edge, VIEWER_TOKEN).await;
+    assert!(
+        texts(&a, "#bulk-apply, #export, #create-form")
+            .await
+            .is_empty(),
+        "a viewer is offered no changes"
+    );
+    search(&a, ALICE).await;
+    assert_eq!(texts(&a, "#contacts td.email").await, Vec::<String>::new());
+    a.goto(&sheet_url).await;
+    a.wait_for("document.getElementById('error-message')").await;
+    assert_eq!(text(&a, "h1").await, "Not found");
+
+    b.close().await;
+    a.close().await;
+}
