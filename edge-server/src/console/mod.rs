@@ -8,8 +8,11 @@
 //! - Every response forbids inline script with its Content-Security-Policy. The one script,
 //!   `console.js`, only adds conveniences ("load more" in place); every page works without it.
 
+mod contacts;
 mod pages;
+mod segments;
 mod session;
+mod sheet;
 mod views;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -57,44 +60,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(pages::login)),
             )
             .route("/logout", web::post().to(pages::logout))
-            .route("/contacts", web::get().to(pages::contacts))
-            .route("/contacts/new", web::post().to(pages::create))
-            .route("/contacts/import", web::post().to(pages::import))
-            .route("/contacts/export.csv", web::get().to(pages::export))
-            .route("/contacts/bulk", web::post().to(pages::bulk))
+            .route("/contacts", web::get().to(contacts::list))
+            .route("/contacts/new", web::post().to(contacts::create))
+            .route("/contacts/import", web::post().to(contacts::import))
+            .route("/contacts/export.csv", web::get().to(contacts::export))
+            .route("/contacts/bulk", web::post().to(contacts::bulk))
             .service(
                 web::resource("/contacts/{id}")
-                    .route(web::get().to(pages::profile))
-                    .route(web::post().to(pages::apply)),
+                    .route(web::get().to(sheet::profile))
+                    .route(web::post().to(sheet::apply)),
             )
-            .route("/contacts/{id}/activity", web::get().to(pages::activity))
+            .route("/contacts/{id}/activity", web::get().to(sheet::activity))
             .route(
                 "/contacts/{id}/activity/rows",
-                web::get().to(pages::activity_rows),
+                web::get().to(sheet::activity_rows),
             )
             .route(
                 "/contacts/{id}/segments",
-                web::post().to(pages::sheet_segment),
+                web::post().to(sheet::sheet_segment),
             )
             .service(
                 web::resource("/contacts/{id}/delete")
-                    .route(web::get().to(pages::confirm_erase))
-                    .route(web::post().to(pages::erase)),
+                    .route(web::get().to(sheet::confirm_erase))
+                    .route(web::post().to(sheet::erase)),
             )
-            .route("/contacts/{id}/extract", web::get().to(pages::extract))
+            .route("/contacts/{id}/extract", web::get().to(sheet::extract))
             .service(
                 web::resource("/segments")
-                    .route(web::get().to(pages::segments))
-                    .route(web::post().to(pages::segment_create)),
+                    .route(web::get().to(segments::segments))
+                    .route(web::post().to(segments::segment_create)),
             )
             .service(
                 web::resource("/segments/{id}")
-                    .route(web::get().to(pages::segment))
-                    .route(web::post().to(pages::segment_update)),
+                    .route(web::get().to(segments::segment))
+                    .route(web::post().to(segments::segment_update)),
             )
             .route(
                 "/segments/{id}/delete",
-                web::post().to(pages::segment_delete),
+                web::post().to(segments::segment_delete),
             )
             .default_service(web::to(pages::not_found)),
     );

@@ -1,0 +1,496 @@
+//! The contact list: create, import, export, search, filters, the page of rows and their
+//! bulk actions.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::pages::{chrome, nonempty, url, State, PAGE};
+use super::session;
+use super::views::*;
+use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use crate::admin::ListQuery;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::routes::{admin_op, blocking, run_admin};
+use crate::store::{AdminKind, Done, ImportRow, RowOutcome};
+
+/// The contact list's search and filters, as the page's form sends them.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ListForm {
+    /// `email` (the default) or `phone`: what `s` is.
+    by: Option<String>,
+    s: Option<String>,
+    /// `yes` or `no`.
+    has_email: Option<String>,
+    has_phone: Option<String>,
+    /// `enabled` or `disabled`.
+    push: Option<String>,
+    segment: Option<String>,
+    valuation: Option<String>,
+    include_invalid: Option<String>,
+    cursor: Option<String>,
+}
+
+impl ListForm {
+    fn by_phone(&self) -> bool {
+        nonempty(&self.by) == Some("phone")
+    }
+
+    fn query(&self, limit: Option<usize>) -> ListQuery {
+        let yes_no = |v: &Option<String>| match nonempty(v) {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        };
+        let s = nonempty(&self.s).map(str::to_owned);
+        ListQuery {
+            // An email is searched by prefix, so a partly typed one finds its contacts too.
+            q: if self.by_phone() { None } else { s.clone() },
+            phone: if self.by_phone() { s } else { None },
+            has_email: yes_no(&self.has_email),
+            has_phone: yes_no(&self.has_phone),
+            push: nonempty(&self.push).map(str::to_owned),
+            segment: nonempty(&self.segment).map(str::to_owned),
+            valuation: nonempty(&self.valuation).map(str::to_owned),
+            include_invalid: nonempty(&self.include_invalid).map(|_| true),
+            cursor: nonempty(&self.cursor).map(str::to_owned),
+            limit,
+            ..ListQuery::default()
+        }
+    }
+
+    /// The form as a query string, with `cursor` in place of its own.
+    fn params(&self, cursor: Option<&str>) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("by", &self.by),
+            ("s", &self.s),
+            ("has_email", &self.has_email),
+            ("has_phone", &self.has_phone),
+            ("push", &self.push),
+            ("segment", &self.segment),
+            ("valuation", &self.valuation),
+            ("include_invalid", &self.include_invalid),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| nonempty(v).map(|v| (k, v)))
+        .chain(cursor.map(|c| ("cursor", c)))
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// What the contacts page shows besides the list.
+#[derive(Default)]
+struct Extra {
+    create: Option<(Vec<(String, String)>, String)>,
+    report: Option<crate::import::ImportReport>,
+    import_error: Option<String>,
+}
+
+async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extra) -> Answer {
+    let who = signed.who().clone();
+    let q = form.query(Some(PAGE));
+    let (list, segments) = {
+        let state = state.clone().into_inner();
+        blocking(move || {
+            let now = state.ingest.clock().now();
+            let list = crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now);
+            Ok((list, crate::segments::list(&state.store)?))
+        })
+        .await?
+    };
+    let (rows, next, error) = match list {
+        Ok(l) => (l.contacts, l.next, None),
+        // A bad search or filter is shown above the list, not as an error page.
+        Err(e @ ApiError::BadRequest { .. }) => (Vec::new(), None, Some(e.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    let status = match (&error, &extra.create, &extra.import_error) {
+        (Some(_), _, _) => StatusCode::BAD_REQUEST,
+        (_, Some(_), _) | (_, _, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
+    let chosen = |v: &Option<String>| nonempty(v).unwrap_or("").to_owned();
+    let segment = chosen(&form.segment);
+    let (create_values, create_error) = match extra.create {
+        Some((v, e)) => (v, Some(e)),
+        None => (Vec::new(), None),
+    };
+    let create_field = |name: &str, label: &str, input: &'static str| FieldView {
+        name: name.into(),
+        label: label.into(),
+        value: field(&create_values, name).unwrap_or("").to_owned(),
+        error: None,
+        input,
+        choices: Vec::new(),
+        hint: "",
+    };
+    let page = ContactsPage {
+        chrome: chrome(&signed, &state, "Contacts", "contacts"),
+        can_edit: signed.can(Role::Editor),
+        can_admin: signed.can(Role::Admin),
+        by_phone: form.by_phone(),
+        search: chosen(&form.s),
+        has_email: Choice::list(
+            &[("", "Any"), ("yes", "Yes"), ("no", "No")],
+            &chosen(&form.has_email),
+        ),
+        has_phone: Choice::list(
+            &[("", "Any"), ("yes", "Yes"), ("no", "No")],
+            &chosen(&form.has_phone),
+        ),
+        push: Choice::list(
+            &[
+                ("", "Any"),
+                ("enabled", "Enabled"),
+                ("disabled", "Not enabled"),
+            ],
+            &chosen(&form.push),
+        ),
+        valuation: Choice::list(
+            &[
+                ("", "Any"),
+                ("new", "New"),
+                ("frequent", "Frequent"),
+                ("dormant", "Dormant"),
+                ("lapsed", "Lapsed"),
+                ("inactive", "Inactive"),
+            ],
+            &chosen(&form.valuation),
+        ),
+        segments: segments
+            .iter()
+            .map(|s| SegmentOption {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                is_static: s.kind == "static",
+                selected: s.id == segment,
+            })
+            .collect(),
+        include_invalid: nonempty(&form.include_invalid).is_some(),
+        rows: rows.iter().map(RowView::of).collect(),
+        next_url: next.map(|c| url("/admin/contacts", &form.params(Some(&c)))),
+        export_url: url("/admin/contacts/export.csv", &form.params(None)),
+        back: url("/admin/contacts", &form.params(nonempty(&form.cursor))),
+        sites: state.ingest.site_keys(),
+        error,
+        create: vec![
+            create_field("email", "Email", "email"),
+            create_field("phone", "Mobile phone", "tel"),
+            create_field("first_name", "First name", "text"),
+            create_field("last_name", "Last name", "text"),
+        ],
+        create_error,
+        report: extra.report,
+        import_error: extra.import_error,
+    };
+    Ok(html(status, &page))
+}
+
+pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    contacts_page(state, signed, form.into_inner(), Extra::default()).await
+}
+
+/// `POST /admin/contacts/new` (editor): one contact, by hand. It goes through the import's
+/// upsert, so it is matched and validated exactly as a CSV row would be; an email or phone
+/// that already has a contact is refused here rather than quietly updating that contact.
+pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let refuse = |why: String| Extra {
+        create: Some((form.0.clone(), why)),
+        ..Extra::default()
+    };
+    let mut fields = Map::new();
+    for name in ["email", "phone", "first_name", "last_name"] {
+        if let Some(v) = field(&form, name).map(str::trim).filter(|v| !v.is_empty()) {
+            fields.insert(name.into(), Value::String(v.to_owned()));
+        }
+    }
+    if !fields.contains_key("email") && !fields.contains_key("phone") {
+        let why = "Give an email or a mobile phone: contacts are found by them.".to_owned();
+        return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
+    }
+    let site = match form_site(
+        field(&form, "site").map(str::to_owned),
+        &state.ingest.site_keys(),
+    ) {
+        Ok(s) => s,
+        Err(why) => return contacts_page(state, signed, ListForm::default(), refuse(why)).await,
+    };
+    let patch = match crate::contacts::patch::Patch::parse_in(&fields, state.contacts.region) {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("{}: {}", e.field, e.message);
+            return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
+        }
+    };
+    // Someone already has it: say who, rather than edit them from a "create" form.
+    let existing = {
+        let who = signed.who().clone();
+        let st = state.clone().into_inner();
+        let (email, phone) = (
+            fields
+                .get("email")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            fields
+                .get("phone")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        );
+        let site = site.clone();
+        blocking(move || {
+            let now = st.ingest.clock().now();
+            for q in [
+                email.map(|e| ListQuery {
+                    email: Some(e),
+                    ..ListQuery::default()
+                }),
+                phone.map(|p| ListQuery {
+                    phone: Some(p),
+                    ..ListQuery::default()
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let q = ListQuery {
+                    site: Some(site.clone()),
+                    include_invalid: Some(true),
+                    ..q
+                };
+                let found = crate::admin::list_contacts(&st.store, &q, &who, st.contacts, now)?;
+                if let Some(r) = found.contacts.first() {
+                    return Ok(Some(r.id.clone()));
+                }
+            }
+            Ok(None)
+        })
+        .await?
+    };
+    if let Some(id) = existing {
+        let why = format!("Contact {id} already has that email or phone; open it to edit it.");
+        return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
+    }
+    let kind = AdminKind::Import {
+        site,
+        rows: vec![ImportRow { row: 1, patch }],
+    };
+    let Done::Imported(outcomes) = run_admin(&state, admin_op(&state, signed.who(), kind)).await?
+    else {
+        return Err(ApiError::Internal.into());
+    };
+    match outcomes.into_iter().next() {
+        Some(RowOutcome::Created(id)) => {
+            state.console.flash(&signed.id, "Contact created.");
+            Ok(see_other(&format!("/admin/contacts/{id}")))
+        }
+        Some(RowOutcome::Updated(id)) => {
+            state.console.flash(
+                &signed.id,
+                "A contact with that email or phone appeared meanwhile; it was updated.",
+            );
+            Ok(see_other(&format!("/admin/contacts/{id}")))
+        }
+        Some(RowOutcome::Rejected(why)) => {
+            contacts_page(state, signed, ListForm::default(), refuse(why)).await
+        }
+        None => Err(ApiError::Internal.into()),
+    }
+}
+
+/// The site a console form names: as the import API decides it, but said for a form.
+fn form_site(asked: Option<String>, sites: &[String]) -> Result<String, String> {
+    let asked = asked.filter(|s| !s.trim().is_empty());
+    if asked.is_none() && sites.len() > 1 {
+        return Err("Choose the site.".into());
+    }
+    crate::import::site(asked, sites).map_err(|e| e.to_string())
+}
+
+/// Largest CSV the console's upload takes: as the API's import.
+const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+/// Largest text field of the upload form (the CSRF token, the site).
+const MAX_UPLOAD_FIELD: usize = 4096;
+
+/// `POST /admin/contacts/import` (editor): a CSV upload; the page shows the row report.
+pub async fn import(
+    req: HttpRequest,
+    state: State,
+    mut parts: actix_multipart::Multipart,
+) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let mut csrf = None;
+    let mut site = None;
+    let mut file: Option<Vec<u8>> = None;
+    while let Some(part) = parts.next().await {
+        let mut part = part.map_err(|e| bad_upload(e.to_string()))?;
+        let name = part.name().unwrap_or("").to_owned();
+        let limit = if name == "file" {
+            MAX_UPLOAD
+        } else {
+            MAX_UPLOAD_FIELD
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| bad_upload(e.to_string()))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit }.into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
+        match name.as_str() {
+            "csrf" => csrf = Some(text()),
+            "site" => site = Some(text()),
+            "file" => file = Some(bytes),
+            _ => {}
+        }
+    }
+    // The token is checked before anything of the upload is used.
+    match &csrf {
+        Some(t) if session::same_token(t, &signed.session.csrf) => {}
+        _ => return Err(Fail::Csrf),
+    }
+    signed.who().require(Role::Editor)?;
+    let failed = |why: String| Extra {
+        import_error: Some(why),
+        ..Extra::default()
+    };
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        let why = "Choose a CSV file to import.".to_owned();
+        return contacts_page(state, signed, ListForm::default(), failed(why)).await;
+    };
+    let site = match form_site(site, &state.ingest.site_keys()) {
+        Ok(s) => s,
+        Err(why) => return contacts_page(state, signed, ListForm::default(), failed(why)).await,
+    };
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    let report = blocking(move || {
+        let at = || st.ingest.clock().now().as_millis();
+        crate::import::run(
+            &st.store,
+            &who,
+            &site,
+            st.contacts.region,
+            &file[..],
+            at,
+            |_| {},
+        )
+    })
+    .await;
+    let extra = match report {
+        Ok(r) => Extra {
+            report: Some(r),
+            ..Extra::default()
+        },
+        Err(e @ (ApiError::BadRequest { .. } | ApiError::Unprocessable { .. })) => {
+            failed(e.to_string())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    contacts_page(state, signed, ListForm::default(), extra).await
+}
+
+fn bad_upload(why: String) -> Fail {
+    ApiError::bad_request(
+        "invalid_upload",
+        format!("the upload could not be read: {why}"),
+    )
+    .into()
+}
+
+/// `GET /admin/contacts/export.csv` (admin): the list as filtered, as the API exports it.
+pub async fn export(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let mut q = form.into_inner().query(None);
+    q.cursor = None;
+    Ok(crate::routes::export_csv(state, signed.session.who, q).await?)
+}
+
+/// Where a bulk action goes back to: the list it was started from, never elsewhere.
+fn back_to(form: &[(String, String)]) -> String {
+    match field(form, "back") {
+        Some(b) if b.starts_with("/admin/contacts") && !b.contains("//") => b.to_owned(),
+        _ => "/admin/contacts".into(),
+    }
+}
+
+/// `POST /admin/contacts/bulk`: the selected rows' action. A delete asks first.
+pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    let back = back_to(&form);
+    let ids: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if ids.is_empty() {
+        state
+            .console
+            .flash(&signed.id, "Select at least one contact first.");
+        return Ok(see_other(&back));
+    }
+    let action = field(&form, "action").unwrap_or("");
+    if action == "delete" && field(&form, "confirm") != Some("yes") {
+        signed.who().require(Role::Admin)?;
+        let mut hidden = vec![
+            ("csrf".to_owned(), signed.session.csrf.clone()),
+            ("action".to_owned(), "delete".to_owned()),
+            ("confirm".to_owned(), "yes".to_owned()),
+            ("back".to_owned(), back.clone()),
+        ];
+        hidden.extend(ids.iter().map(|id| ("id".to_owned(), (*id).to_owned())));
+        let n = ids.len();
+        let page = ConfirmPage {
+            chrome: chrome(&signed, &state, "Delete contacts", "contacts"),
+            heading: format!("Delete {n} contact{}?", if n == 1 { "" } else { "s" }),
+            message: ERASE_WARNING.into(),
+            items: ids.iter().map(|id| format!("Contact {id}")).collect(),
+            action: "/admin/contacts/bulk".into(),
+            hidden,
+            button: "Delete for good".into(),
+            back,
+        };
+        return Ok(html(StatusCode::OK, &page));
+    }
+    let body = json!({
+        "ids": ids,
+        "action": action,
+        "segment": field(&form, "segment").unwrap_or(""),
+    });
+    let (kind, needs) = crate::gdpr::parse_bulk(body.to_string().as_bytes())?;
+    signed.who().require(needs)?;
+    let done = run_admin(&state, admin_op(&state, signed.who(), kind)).await?;
+    let report = crate::gdpr::bulk_report(done)?;
+    let verb = match action {
+        "add_to_segment" => "Added to the segment",
+        "remove_from_segment" => "Removed from the segment",
+        "suspend" => "Suspended",
+        _ => "Deleted",
+    };
+    let mut note = format!("{verb}: {} done", report.done);
+    if report.failed > 0 {
+        let why: Vec<String> = report
+            .results
+            .iter()
+            .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {}", r.id, e.message)))
+            .take(3)
+            .collect();
+        note.push_str(&format!(", {} refused ({})", report.failed, why.join("; ")));
+    }
+    note.push('.');
+    state.console.flash(&signed.id, note);
+    Ok(see_other(&back))
+}
+
+pub(super) const ERASE_WARNING: &str =
+    "This erases the contact and the contacts merged into it: their \
+    events on every tracker, profile, history and segment memberships. It cannot be undone. \
+    Their trackers, email and phone go on the suppression list, so they are not tracked again.";

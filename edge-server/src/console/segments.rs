@@ -1,0 +1,352 @@
+//! Segments: the list, creating one, and a segment's page with its members.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::pages::{chrome, nonempty, url, State, PAGE};
+use super::views::*;
+use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use crate::admin::ListQuery;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::routes::{admin_op, blocking, run_admin};
+use crate::store::{AdminKind, Done};
+
+fn segment_form(
+    values: &[(String, String)],
+    errors: &[(String, String)],
+    creating: bool,
+) -> Vec<FieldView> {
+    let get = |k: &str| field(values, k).unwrap_or("").to_owned();
+    let err = |k: &str| field(errors, k).map(str::to_owned);
+    let mut form = vec![
+        FieldView {
+            name: "name".into(),
+            label: "Name".into(),
+            value: get("name"),
+            error: err("name"),
+            input: "text",
+            choices: Vec::new(),
+            hint: "",
+        },
+        FieldView {
+            name: "description".into(),
+            label: "Description".into(),
+            value: get("description"),
+            error: err("description"),
+            input: "text",
+            choices: Vec::new(),
+            hint: "",
+        },
+    ];
+    if creating {
+        form.push(FieldView {
+            name: "kind".into(),
+            label: "Type".into(),
+            choices: Choice::list(
+                &[
+                    ("static", "Static: contacts added by hand"),
+                    ("dynamic", "Dynamic: contacts a rule selects"),
+                ],
+                &get("kind"),
+            ),
+            value: get("kind"),
+            error: err("kind"),
+            input: "",
+            hint: "",
+        });
+    }
+    if creating || !get("rule").is_empty() {
+        form.push(FieldView {
+            name: "rule".into(),
+            label: "Rule (dynamic segments)".into(),
+            value: get("rule"),
+            error: err("rule"),
+            input: "textarea",
+            choices: Vec::new(),
+            hint: "JSON, as the API takes it: {\"field\": \"valuation\", \"op\": \"eq\", \"value\": \"new\"}",
+        });
+    }
+    form
+}
+
+/// The segment form's fields as the API's JSON; a rule that is not JSON is refused at its
+/// field.
+fn segment_body(
+    form: &[(String, String)],
+    creating: bool,
+) -> Result<Map<String, Value>, (String, String)> {
+    let mut body = Map::new();
+    for k in ["name", "description"] {
+        if let Some(v) = field(form, k) {
+            body.insert(k.into(), Value::String(v.trim().to_owned()));
+        }
+    }
+    if creating {
+        if let Some(k) = field(form, "kind").filter(|k| !k.is_empty()) {
+            body.insert("kind".into(), Value::String(k.to_owned()));
+        }
+    }
+    if let Some(rule) = field(form, "rule").map(str::trim).filter(|r| !r.is_empty()) {
+        let v: Value = serde_json::from_str(rule)
+            .map_err(|e| ("rule".to_owned(), format!("is not JSON: {e}")))?;
+        body.insert("rule".into(), v);
+    }
+    Ok(body)
+}
+
+async fn segments_page(
+    state: State,
+    signed: Signed,
+    values: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+    form_error: Option<String>,
+    status: StatusCode,
+) -> Answer {
+    let st = state.clone().into_inner();
+    let list = blocking(move || crate::segments::list(&st.store)).await?;
+    let page = SegmentsPage {
+        chrome: chrome(&signed, &state, "Segments", "segments"),
+        can_edit: signed.can(Role::Editor),
+        segments: list
+            .iter()
+            .map(|s| SegmentRow {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                description: s.description.clone(),
+                kind: s.kind,
+                created: s.created_at.get(..10).unwrap_or("").to_owned(),
+            })
+            .collect(),
+        form: segment_form(&values, &errors, true),
+        form_error,
+    };
+    Ok(html(status, &page))
+}
+
+pub async fn segments(req: HttpRequest, state: State) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    segments_page(state, signed, Vec::new(), Vec::new(), None, StatusCode::OK).await
+}
+
+/// A refused form, to show again: the errors at their fields, the line above the form, and
+/// the status.
+struct Refused {
+    errors: Vec<(String, String)>,
+    top: Option<String>,
+    status: StatusCode,
+}
+
+/// A refused segment form: at its field when the refusal names one.
+fn refused(e: ApiError) -> Result<Refused, Fail> {
+    let (errors, top, status) = match e {
+        ApiError::Unprocessable { field, message } => (
+            vec![(field.clone(), message)],
+            format!("Nothing was saved: fix the field marked below ({field})."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ApiError::Conflict(why) => (
+            Vec::new(),
+            format!("Nothing was saved: {why}"),
+            StatusCode::CONFLICT,
+        ),
+        e @ ApiError::BadRequest { .. } => (Vec::new(), e.to_string(), StatusCode::BAD_REQUEST),
+        e => return Err(e.into()),
+    };
+    Ok(Refused {
+        errors,
+        top: Some(top),
+        status,
+    })
+}
+
+pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let values = form.0.clone();
+    let body = match segment_body(&form, true) {
+        Ok(b) => b,
+        Err(e) => {
+            let top = Some("Nothing was saved: fix the field marked below (rule).".into());
+            return segments_page(
+                state,
+                signed,
+                values,
+                vec![e],
+                top,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let outcome = match crate::segments::parse_create(Value::Object(body).to_string().as_bytes()) {
+        Ok(s) => {
+            run_admin(
+                &state,
+                admin_op(&state, signed.who(), AdminKind::CreateSegment(Box::new(s))),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(Done::Segment(id)) => {
+            state.console.flash(&signed.id, "Segment created.");
+            Ok(see_other(&format!("/admin/segments/{id}")))
+        }
+        Ok(_) => Err(ApiError::Internal.into()),
+        Err(e) => {
+            let r = refused(e)?;
+            segments_page(state, signed, values, r.errors, r.top, r.status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MembersForm {
+    cursor: Option<String>,
+}
+
+async fn segment_page(
+    state: State,
+    signed: Signed,
+    id: &str,
+    cursor: Option<String>,
+    sent: Option<(Vec<(String, String)>, Refused)>,
+) -> Answer {
+    let id = crate::segments::segment_id(id)?;
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    let (seg, members) = blocking(move || {
+        let seg = crate::segments::view(&st.store, id)?;
+        let now = st.ingest.clock().now();
+        let q = ListQuery {
+            segment: Some(id.to_string()),
+            cursor,
+            limit: Some(PAGE),
+            ..ListQuery::default()
+        };
+        let members = crate::admin::list_contacts(&st.store, &q, &who, st.contacts, now)?;
+        Ok((seg, members))
+    })
+    .await?;
+    let rule = seg
+        .rule
+        .as_ref()
+        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default();
+    let (values, refused) = sent.unwrap_or_else(|| {
+        let values = vec![
+            ("name".into(), seg.name.clone()),
+            ("description".into(), seg.description.clone()),
+            ("rule".into(), rule),
+        ];
+        let fine = Refused {
+            errors: Vec::new(),
+            top: None,
+            status: StatusCode::OK,
+        };
+        (values, fine)
+    });
+    let page = SegmentPage {
+        chrome: chrome(&signed, &state, seg.name.clone(), "segments"),
+        can_edit: signed.can(Role::Editor),
+        id: seg.id.clone(),
+        name: seg.name.clone(),
+        kind: seg.kind,
+        created: format!(
+            "{} by {}",
+            seg.created_at.get(..10).unwrap_or(""),
+            seg.created_by
+        ),
+        form: segment_form(&values, &refused.errors, false),
+        form_error: refused.top,
+        members: members.contacts.iter().map(RowView::of).collect(),
+        next_url: members.next.map(|c| {
+            url(
+                &format!("/admin/segments/{}", seg.id),
+                &serde_urlencoded::to_string([("cursor", c)]).unwrap_or_default(),
+            )
+        }),
+    };
+    Ok(html(refused.status, &page))
+}
+
+pub async fn segment(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    q: web::Query<MembersForm>,
+) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let cursor = nonempty(&q.cursor).map(str::to_owned);
+    segment_page(state, signed, &path, cursor, None).await
+}
+
+pub async fn segment_update(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    form: Form,
+) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let id = crate::segments::segment_id(&path)?;
+    let values = form.0.clone();
+    let outcome = match segment_body(&form, false) {
+        Err((field, message)) => Err(ApiError::Unprocessable { field, message }),
+        Ok(body) => match crate::segments::parse_update(Value::Object(body).to_string().as_bytes())
+        {
+            Ok((name, description, rule)) => {
+                let kind = AdminKind::UpdateSegment {
+                    id,
+                    name,
+                    description,
+                    rule,
+                };
+                run_admin(&state, admin_op(&state, signed.who(), kind))
+                    .await
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
+        Ok(()) => {
+            state.console.flash(&signed.id, "Segment saved.");
+            Ok(see_other(&format!("/admin/segments/{id}")))
+        }
+        Err(e) => {
+            let r = refused(e)?;
+            segment_page(state, signed, &path, None, Some((values, r))).await
+        }
+    }
+}
+
+pub async fn segment_delete(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    form: Form,
+) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let id = crate::segments::segment_id(&path)?;
+    if field(&form, "confirm") != Some("yes") {
+        state.console.flash(
+            &signed.id,
+            "Not deleted: tick \"Yes, delete this segment\" first.",
+        );
+        return Ok(see_other(&format!("/admin/segments/{id}")));
+    }
+    run_admin(
+        &state,
+        admin_op(&state, signed.who(), AdminKind::DeleteSegment(id)),
+    )
+    .await?;
+    state.console.flash(&signed.id, "Segment deleted.");
+    Ok(see_other("/admin/segments"))
+}

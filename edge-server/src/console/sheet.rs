@@ -1,0 +1,825 @@
+//! The contact sheet: the Profile tab (edits, value, e-commerce, interest, segments, trackers,
+//! history, personal data) and the Activity tab.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::contacts::ERASE_WARNING;
+use super::pages::{chrome, nonempty, url, State};
+use super::views::*;
+use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use crate::auth::Role;
+use crate::contacts::sheet::Sheet;
+use crate::contacts::ContactId;
+use crate::error::ApiError;
+use crate::routes::{admin_op, blocking, run_admin, AppState};
+use crate::store::{AdminKind, Done};
+
+/// History entries shown on a sheet, newest first.
+const HISTORY_SHOWN: usize = 100;
+
+fn head(sheet: &Sheet) -> SheetHead {
+    let p = &sheet.profile;
+    let name: Vec<&str> = [&p.first_name, &p.last_name]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+        .collect();
+    let title = if !name.is_empty() {
+        name.join(" ")
+    } else if let Some(e) = &p.email {
+        e.clone()
+    } else {
+        "Anonymous contact".into()
+    };
+    // The email and phone under the name; the title is the email when there is no name.
+    let subtitle = [p.email.as_deref(), p.mobile_phone.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|v| *v != title)
+        .collect::<Vec<_>>()
+        .join(" · ");
+    SheetHead {
+        id: sheet.id.clone(),
+        title,
+        subtitle,
+        valuation: sheet.valuation,
+        merged_note: sheet.requested_id.as_ref().map(|r| {
+            format!(
+                "Contact {r} was merged into this one, contact {}: its activity is here.",
+                sheet.id
+            )
+        }),
+        invalid: !sheet.valid,
+    }
+}
+
+/// A custom field's value as the form shows it: a string bare, anything else as JSON.
+fn custom_text(raw: &str) -> String {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::String(s)) => s,
+        _ => raw.to_owned(),
+    }
+}
+
+/// `valid_until` as a `datetime-local` input holds it (UTC, to the minute).
+fn local_minute(t: &Option<footprint_protocol::Timestamp>) -> String {
+    t.map(|t| t.to_string().get(..16).unwrap_or("").to_owned())
+        .unwrap_or_default()
+}
+
+/// The editable fields and their current values, as the form names them.
+fn current_values(sheet: &Sheet) -> Vec<(String, String)> {
+    let p = &sheet.profile;
+    let s = &sheet.status;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut v = vec![
+        ("email".into(), text(&p.email)),
+        ("phone".into(), text(&p.mobile_phone)),
+        ("first_name".into(), text(&p.first_name)),
+        ("last_name".into(), text(&p.last_name)),
+        ("birth_date".into(), text(&p.birth_date)),
+        ("email_status".into(), text(&s.email)),
+        ("newsletter".into(), s.newsletter.clone()),
+        ("sms_status".into(), text(&s.sms)),
+        ("sms_subscription".into(), s.sms_subscription.clone()),
+        ("consent".into(), s.consent.to_owned()),
+        ("confidentiality".into(), sheet.confidentiality.to_owned()),
+        ("valid_until".into(), local_minute(&sheet.valid_until)),
+    ];
+    for (k, raw) in &sheet.custom_fields {
+        v.push((format!("custom.{k}"), custom_text(raw.get())));
+    }
+    v
+}
+
+/// One input of the Profile form: its name (the PATCH field), label, input type (empty for a
+/// select), the select's options, and a hint.
+struct Spec {
+    name: &'static str,
+    label: &'static str,
+    input: &'static str,
+    choices: &'static [(&'static str, &'static str)],
+    hint: &'static str,
+}
+
+const fn input(name: &'static str, label: &'static str, input: &'static str) -> Spec {
+    Spec {
+        name,
+        label,
+        input,
+        choices: &[],
+        hint: "",
+    }
+}
+
+const fn select(
+    name: &'static str,
+    label: &'static str,
+    choices: &'static [(&'static str, &'static str)],
+) -> Spec {
+    Spec {
+        name,
+        label,
+        input: "",
+        choices,
+        hint: "",
+    }
+}
+
+const fn hinted(spec: Spec, hint: &'static str) -> Spec {
+    Spec { hint, ..spec }
+}
+
+const SUBSCRIPTION: &[(&str, &str)] = &[
+    ("subscribed", "Subscribed"),
+    ("unsubscribed", "Unsubscribed"),
+    ("not_subscribed", "Not subscribed"),
+];
+
+const PROFILE_FIELDS: [Spec; 5] = [
+    input("email", "Email", "email"),
+    hinted(
+        input("phone", "Mobile phone", "tel"),
+        "E.164, or national in the edge's default region",
+    ),
+    input("first_name", "First name", "text"),
+    input("last_name", "Last name", "text"),
+    input("birth_date", "Birth date", "date"),
+];
+
+const STATUS_FIELDS: [Spec; 7] = [
+    select(
+        "email_status",
+        "Email status",
+        &[
+            ("", "— (no email)"),
+            ("active", "Active"),
+            ("bounced", "Bounced"),
+            ("blocked", "Blocked"),
+            ("paused", "Paused"),
+        ],
+    ),
+    select("newsletter", "Newsletter", SUBSCRIPTION),
+    select(
+        "sms_status",
+        "SMS status",
+        &[
+            ("", "— (no phone)"),
+            ("active", "Active"),
+            ("bounced", "Bounced"),
+            ("paused", "Paused"),
+        ],
+    ),
+    select("sms_subscription", "SMS subscription", SUBSCRIPTION),
+    select(
+        "consent",
+        "Consent",
+        &[("yes", "Yes"), ("no", "No"), ("not_set", "Not set")],
+    ),
+    select(
+        "confidentiality",
+        "Confidentiality",
+        &[
+            ("free", "Free: every role sees it"),
+            ("restricted", "Restricted: editors and admins"),
+            ("confidential", "Confidential: admins only"),
+        ],
+    ),
+    hinted(
+        input("valid_until", "Valid until (UTC)", "datetime-local"),
+        "Empty: valid for good",
+    ),
+];
+
+fn field_views(
+    specs: &[Spec],
+    values: &[(String, String)],
+    errors: &[(String, String)],
+) -> Vec<FieldView> {
+    specs
+        .iter()
+        .map(|s| {
+            let value = field(values, s.name).unwrap_or("").to_owned();
+            FieldView {
+                name: s.name.into(),
+                label: s.label.into(),
+                choices: Choice::list(s.choices, &value),
+                value,
+                error: field(errors, s.name).map(str::to_owned),
+                input: s.input,
+                hint: s.hint,
+            }
+        })
+        .collect()
+}
+
+/// What the Profile tab needs besides the sheet.
+struct ProfileData {
+    sheet: Sheet,
+    history: crate::admin::HistoryPage,
+    segments: Vec<crate::segments::SegmentView>,
+}
+
+async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<ProfileData, Fail> {
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    Ok(blocking(move || {
+        let now = st.ingest.clock().now();
+        let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
+        let history = crate::admin::contact_history(
+            &st.store,
+            &sheet.id,
+            &who,
+            None,
+            None,
+            Some(crate::admin::MAX_HISTORY_PAGE),
+        )?;
+        let segments = crate::segments::list(&st.store)?;
+        Ok(ProfileData {
+            sheet,
+            history,
+            segments,
+        })
+    })
+    .await?)
+}
+
+/// The Profile tab: `values` are the form's (the sheet's own, or what was just sent back with
+/// `errors`).
+fn profile_page(
+    signed: &Signed,
+    state: &AppState,
+    data: ProfileData,
+    values: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+    form_error: Option<String>,
+) -> ProfilePage {
+    let ProfileData {
+        sheet,
+        history,
+        segments,
+    } = data;
+    let head = head(&sheet);
+    let custom = sheet
+        .custom_fields
+        .keys()
+        .map(|k| {
+            let name = format!("custom.{k}");
+            FieldView {
+                value: field(&values, &name).unwrap_or("").to_owned(),
+                error: field(&errors, &name).map(str::to_owned),
+                name,
+                label: k.clone(),
+                input: "text",
+                choices: Vec::new(),
+                hint: "Empty removes it",
+            }
+        })
+        .collect();
+    let new_error = errors
+        .iter()
+        .find(|(k, _)| {
+            k.strip_prefix("custom.")
+                .is_some_and(|k| !sheet.custom_fields.contains_key(k))
+                || k == "custom"
+        })
+        .map(|(_, v)| v.clone());
+    let new_custom = FieldView {
+        name: "custom_new_name".into(),
+        label: "New custom field".into(),
+        value: field(&values, "custom_new_name").unwrap_or("").to_owned(),
+        error: new_error,
+        input: "text",
+        choices: Vec::new(),
+        hint: "",
+    };
+    let new_custom_value = FieldView {
+        name: "custom_new_value".into(),
+        label: "Its value".into(),
+        value: field(&values, "custom_new_value").unwrap_or("").to_owned(),
+        error: None,
+        input: "text",
+        choices: Vec::new(),
+        hint: "",
+    };
+    let e = &sheet.ecommerce;
+    let mut value = vec![Fact {
+        label: "Valuation",
+        value: sheet.valuation.to_owned(),
+    }];
+    match &sheet.rfm {
+        Some(r) => {
+            let score = match (r.r, r.f, r.m) {
+                (Some(r), Some(f), Some(m)) => format!("R{r} F{f} M{m}"),
+                _ => "not scored yet (the background job scores the site's buyers)".into(),
+            };
+            value.push(Fact {
+                label: "RFM",
+                value: match r.segment {
+                    Some(s) => format!("{score} · {s}"),
+                    None => score,
+                },
+            });
+            value.push(Fact {
+                label: "Recency, frequency, monetary",
+                value: format!(
+                    "{} days · {} order{} · {} {}",
+                    r.recency_days,
+                    r.frequency,
+                    if r.frequency == 1 { "" } else { "s" },
+                    r.monetary,
+                    r.currency
+                ),
+            });
+        }
+        None => value.push(Fact {
+            label: "RFM",
+            value: "no purchases yet".into(),
+        }),
+    }
+    if let Some(c) = &sheet.clv {
+        value.push(Fact {
+            label: "Customer lifetime value",
+            value: money(&c.historic_value),
+        });
+    }
+    let ecommerce = vec![
+        Fact {
+            label: "Purchases",
+            value: e.purchases.to_string(),
+        },
+        Fact {
+            label: "Total spent",
+            value: money(&e.total_spent),
+        },
+        Fact {
+            label: "Average order",
+            value: money(&e.average_order_value),
+        },
+        Fact {
+            label: "Last purchase",
+            value: when_opt(&e.last_purchase_at),
+        },
+        Fact {
+            label: "This month",
+            value: money(&e.totals.this_month),
+        },
+        Fact {
+            label: "This year",
+            value: money(&e.totals.this_year),
+        },
+        Fact {
+            label: "Last 12 months",
+            value: money(&e.totals.last_12_months),
+        },
+        Fact {
+            label: "Last 24 months",
+            value: money(&e.totals.last_24_months),
+        },
+    ];
+    let cart = e.cart.as_ref().map(|c| CartBox {
+        lines: c
+            .items
+            .iter()
+            .map(|i| CartLineView {
+                name: i.name.clone(),
+                product_id: i.product_id.clone(),
+                quantity: i.quantity,
+                price: format!("{} {}", i.price, c.currency),
+            })
+            .collect(),
+        total: format!("{} {}", c.total, c.currency),
+        updated: when(&c.updated_at),
+        abandoned: c.abandoned,
+    });
+    let member_ids: Vec<&str> = sheet.segments.iter().map(|m| m.id.as_str()).collect();
+    let mut changes: Vec<HistoryView> = history
+        .changes
+        .iter()
+        .rev()
+        .take(HISTORY_SHOWN)
+        .map(|h| HistoryView {
+            at: when(&h.at),
+            who: h.who.clone(),
+            field: h.field.clone(),
+            old: h.old.clone().unwrap_or_default(),
+            new: h.new.clone().unwrap_or_default(),
+        })
+        .collect();
+    changes.shrink_to_fit();
+    let c = &sheet.counts;
+    let counts = vec![
+        Fact {
+            label: "Events",
+            value: c.events.to_string(),
+        },
+        Fact {
+            label: "Page views",
+            value: c.page_views.to_string(),
+        },
+        Fact {
+            label: "Product views",
+            value: c.product_views.to_string(),
+        },
+        Fact {
+            label: "Cart adds",
+            value: c.cart_adds.to_string(),
+        },
+        Fact {
+            label: "Created",
+            value: when(&sheet.created_at),
+        },
+        Fact {
+            label: "Last activity",
+            value: when_opt(&sheet.last_activity_at),
+        },
+    ];
+    let web_push = {
+        let w = &sheet.status.web_push;
+        let permission = w.permission.unwrap_or("not asked");
+        if w.enabled {
+            format!(
+                "Enabled · {} subscription(s) · permission {permission}",
+                w.subscriptions.len()
+            )
+        } else {
+            format!("Not enabled · permission {permission}")
+        }
+    };
+    ProfilePage {
+        chrome: chrome(signed, state, head.title.clone(), "contacts"),
+        can_edit: signed.can(Role::Editor),
+        can_admin: signed.can(Role::Admin),
+        fields: field_views(&PROFILE_FIELDS, &values, &errors),
+        statuses: field_views(&STATUS_FIELDS, &values, &errors),
+        custom,
+        new_custom,
+        new_custom_value,
+        form_error,
+        web_push,
+        value,
+        ecommerce,
+        cart,
+        interest: sheet
+            .products_of_interest
+            .iter()
+            .map(|p| InterestView {
+                name: p.name.clone(),
+                product_id: p.product_id.clone(),
+                views: p.views,
+                cart_adds: p.cart_adds,
+                score: format!("{:.2}", p.score),
+                last_seen: when(&p.last_seen),
+            })
+            .collect(),
+        segments: sheet
+            .segments
+            .iter()
+            .map(|m| MembershipView {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                is_static: m.kind == "static",
+            })
+            .collect(),
+        addable: segments
+            .iter()
+            .filter(|s| s.kind == "static" && !member_ids.contains(&s.id.as_str()))
+            .map(|s| SegmentOption {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                is_static: true,
+                selected: false,
+            })
+            .collect(),
+        trackers: sheet
+            .trackers
+            .iter()
+            .map(|t| TrackerView {
+                id: t.id.clone(),
+                first_seen: when_opt(&t.first_seen),
+                last_seen: when_opt(&t.last_seen),
+                user_agent: t.user_agent.clone().unwrap_or_default(),
+                current: t.current,
+            })
+            .collect(),
+        history_more: history.changes.len() > HISTORY_SHOWN || history.truncated,
+        history: changes,
+        counts,
+        head,
+    }
+}
+
+fn contact_id(path: &str) -> Result<ContactId, Fail> {
+    Ok(crate::admin::contact_id(path)?)
+}
+
+pub async fn profile(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let data = load_profile(&state, &signed, contact_id(&path)?).await?;
+    let values = current_values(&data.sheet);
+    let page = profile_page(&signed, &state, data, values, Vec::new(), None);
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// The JSON patch of what the form changed, compared with the sheet as it is.
+fn patch_of(form: &[(String, String)], sheet: &Sheet) -> Map<String, Value> {
+    let current = current_values(sheet);
+    let mut patch = Map::new();
+    let mut custom = Map::new();
+    for (name, was) in &current {
+        let Some(now) = field(form, name).map(str::trim) else {
+            continue;
+        };
+        if now == was {
+            continue;
+        }
+        if let Some(key) = name.strip_prefix("custom.") {
+            let was_text = sheet
+                .custom_fields
+                .get(key)
+                .is_some_and(|raw| raw.get().starts_with('"'));
+            custom.insert(key.to_owned(), custom_value(now, was_text));
+            continue;
+        }
+        let value = if now.is_empty() {
+            Value::Null
+        } else if name == "valid_until" && now.len() == 16 {
+            // `datetime-local` gives minutes and no zone; the form says UTC.
+            Value::String(format!("{now}:00Z"))
+        } else {
+            Value::String(now.to_owned())
+        };
+        patch.insert(name.clone(), value);
+    }
+    if let Some(key) = field(form, "custom_new_name")
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        let v = field(form, "custom_new_value").unwrap_or("").trim();
+        custom.insert(key.to_owned(), custom_value(v, false));
+    }
+    if !custom.is_empty() {
+        patch.insert("custom".into(), Value::Object(custom));
+    }
+    patch
+}
+
+/// A custom field's new value: empty removes it; a field that held text keeps text; otherwise
+/// a number or a boolean is kept as one.
+fn custom_value(text: &str, was_text: bool) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    if !was_text {
+        if let Ok(v @ (Value::Number(_) | Value::Bool(_))) = serde_json::from_str(text) {
+            return v;
+        }
+    }
+    Value::String(text.to_owned())
+}
+
+/// `POST /admin/contacts/{id}` (editor): Apply. Only what changed is sent, as one PATCH; a
+/// refused value is shown at its field, with everything typed kept.
+pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form: Form) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let id = contact_id(&path)?;
+    let data = load_profile(&state, &signed, id).await?;
+    let id = crate::admin::contact_id(&data.sheet.id)?;
+    let patch = patch_of(&form, &data.sheet);
+    if patch.is_empty() {
+        state.console.flash(&signed.id, "Nothing changed.");
+        return Ok(see_other(&format!("/admin/contacts/{id}")));
+    }
+    let again = |data, errors: Vec<(String, String)>, top: Option<String>, status| {
+        let page = profile_page(&signed, &state, data, form.0.clone(), errors, top);
+        Ok(html(status, &page))
+    };
+    let parsed = crate::admin::parse_patch(Value::Object(patch).to_string().as_bytes());
+    let patch = match parsed {
+        Ok(p) => p,
+        Err(ApiError::Unprocessable { field, message }) => {
+            let field = if field == "mobile_phone" {
+                "phone".into()
+            } else {
+                field
+            };
+            let top = format!("Nothing was saved: fix the field marked below ({field}).");
+            return again(
+                data,
+                vec![(field, message)],
+                Some(top),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let kind = AdminKind::Patch {
+        id,
+        patch: Box::new(patch),
+    };
+    match run_admin(&state, admin_op(&state, signed.who(), kind)).await {
+        Ok(_) => {
+            state.console.flash(&signed.id, "Saved.");
+            Ok(see_other(&format!("/admin/contacts/{id}")))
+        }
+        Err(ApiError::Conflict(why)) => {
+            let top = format!("Nothing was saved: {why}");
+            again(data, Vec::new(), Some(top), StatusCode::CONFLICT)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/contacts/{id}/segments` (editor): "+ Add to segment", or `remove`.
+pub async fn sheet_segment(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    form: Form,
+) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Editor)?;
+    let id = contact_id(&path)?;
+    let segment = crate::segments::segment_id(field(&form, "segment").unwrap_or(""))?;
+    let add = field(&form, "remove").is_none();
+    let kind = AdminKind::Members {
+        segment,
+        contacts: vec![id],
+        add,
+    };
+    let Done::Each(each) = run_admin(&state, admin_op(&state, signed.who(), kind)).await? else {
+        return Err(ApiError::Internal.into());
+    };
+    let note = match each.into_iter().next().map(|(_, r)| r) {
+        Some(Ok(_)) if add => "Added to the segment.".to_owned(),
+        Some(Ok(_)) => "Removed from the segment.".to_owned(),
+        Some(Err(why)) => format!("Not changed: {why}"),
+        None => return Err(ApiError::Internal.into()),
+    };
+    state.console.flash(&signed.id, note);
+    Ok(see_other(&format!("/admin/contacts/{id}")))
+}
+
+pub async fn confirm_erase(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    signed.who().require(Role::Admin)?;
+    let id = contact_id(&path)?;
+    let page = ConfirmPage {
+        chrome: chrome(&signed, &state, "Delete contact", "contacts"),
+        heading: format!("Delete contact {id}?"),
+        message: ERASE_WARNING.into(),
+        items: Vec::new(),
+        action: format!("/admin/contacts/{id}/delete"),
+        hidden: vec![("csrf".into(), signed.session.csrf.clone())],
+        button: "Delete for good".into(),
+        back: format!("/admin/contacts/{id}"),
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// `POST /admin/contacts/{id}/delete` (admin): the erasure, once confirmed.
+pub async fn erase(req: HttpRequest, state: State, path: web::Path<String>, form: Form) -> Answer {
+    let signed = signed_post(&req, &state, &form)?;
+    signed.who().require(Role::Admin)?;
+    let id = contact_id(&path)?;
+    let op = admin_op(&state, signed.who(), AdminKind::Erase(vec![id]));
+    let (id, removed) = crate::gdpr::single(run_admin(&state, op).await?)?;
+    state.console.flash(
+        &signed.id,
+        format!(
+            "Contact {id} was erased: {} events, {} tracker(s). The data leaves the disk at \
+             the next compaction.",
+            removed.events, removed.trackers
+        ),
+    );
+    Ok(see_other("/admin/contacts"))
+}
+
+pub async fn extract(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let id = contact_id(&path)?;
+    Ok(crate::routes::extract_zip(state, signed.session.who, id).await?)
+}
+
+#[derive(Deserialize)]
+pub struct ActivityForm {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    before: Option<String>,
+}
+
+/// Events per step of the Activity tab.
+const ACTIVITY_PAGE: usize = 50;
+
+async fn activity_of(
+    state: &State,
+    signed: &Signed,
+    id: &str,
+    q: &ActivityForm,
+) -> Result<(Sheet, crate::admin::ActivityPage), Fail> {
+    let id = contact_id(id)?;
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    let kind = nonempty(&q.kind).map(str::to_owned);
+    let before = nonempty(&q.before).map(str::to_owned);
+    Ok(blocking(move || {
+        let now = st.ingest.clock().now();
+        let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
+        let page = crate::admin::contact_activity(
+            &st.store,
+            &sheet.id,
+            &who,
+            kind.as_deref(),
+            before.as_deref(),
+            Some(ACTIVITY_PAGE),
+        )?;
+        Ok((sheet, page))
+    })
+    .await?)
+}
+
+fn activity_params(kind: &Option<String>, before: Option<&str>) -> String {
+    let pairs: Vec<(&str, &str)> = nonempty(kind)
+        .map(|k| ("type", k))
+        .into_iter()
+        .chain(before.map(|b| ("before", b)))
+        .collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+pub async fn activity(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    q: web::Query<ActivityForm>,
+) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
+    let base = format!("/admin/contacts/{}/activity", sheet.id);
+    let kind = nonempty(&q.kind).unwrap_or("");
+    let mut types = vec![Choice {
+        value: String::new(),
+        label: "All types".into(),
+        selected: kind.is_empty(),
+    }];
+    types.extend(footprint_protocol::EventType::ALL.iter().map(|t| Choice {
+        value: t.as_str().into(),
+        label: t.as_str().into(),
+        selected: t.as_str() == kind,
+    }));
+    let head = head(&sheet);
+    let view = ActivityPage {
+        chrome: chrome(
+            &signed,
+            &state,
+            format!("{} · Activity", head.title),
+            "contacts",
+        ),
+        types,
+        rows: page.events.iter().map(EventView::of).collect(),
+        more_url: page
+            .next
+            .as_deref()
+            .map(|n| url(&base, &activity_params(&q.kind, Some(n)))),
+        rows_url: page
+            .next
+            .as_deref()
+            .map(|n| url(&format!("{base}/rows"), &activity_params(&q.kind, Some(n)))),
+        refresh_url: url(&base, &activity_params(&q.kind, None)),
+        head,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+/// The next rows of the Activity tab as a fragment, for "load more" in place; the URL of the
+/// rows after them is in the `Footprint-Next` header.
+pub async fn activity_rows(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    q: web::Query<ActivityForm>,
+) -> Answer {
+    let signed = signed_in(&req, &state)?;
+    let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
+    let mut resp = html(
+        StatusCode::OK,
+        &ActivityRows {
+            rows: page.events.iter().map(EventView::of).collect(),
+        },
+    );
+    if let Some(n) = page.next {
+        let next = url(
+            &format!("/admin/contacts/{}/activity/rows", sheet.id),
+            &activity_params(&q.kind, Some(&n)),
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&next) {
+            resp.headers_mut()
+                .insert(header::HeaderName::from_static("footprint-next"), v);
+        }
+    }
+    Ok(resp)
+}
