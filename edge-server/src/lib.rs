@@ -1,8 +1,9 @@
 //! Footprint's ingestion edge.
 //!
-//! `main.rs` only parses flags and calls [`server::run`]. Layers, outside in: [`routes`] (HTTP,
-//! the only module that knows actix) → [`ingest`] and [`admin`] (the domain) → [`store`] (the
-//! only module that knows sled). See ARCHITECTURE.md for the write path and its guarantees.
+//! `main.rs` only parses flags and calls [`server::run`]. Layers, outside in: [`routes`] (the
+//! HTTP API) and [`console`] (the admin console's pages), the only modules that know actix →
+//! [`ingest`] and [`admin`] (the domain) → [`store`] (the only module that knows sled). See
+//! ARCHITECTURE.md for the write path and its guarantees.
 
 pub mod admin;
 pub mod auth;

@@ -1,5 +1,6 @@
-//! The HTTP layer: the only module that knows actix. Handlers extract, call the domain, and map
-//! the result; [`ApiError`] becomes a status and a JSON body here and nowhere else.
+//! The HTTP API: with the console, the only module that knows actix. Handlers extract, call the
+//! domain, and map the result; [`ApiError`] becomes a status and a JSON body here and nowhere
+//! else (the console shows it as a page).
 
 use std::net::IpAddr;
 use std::sync::Arc;

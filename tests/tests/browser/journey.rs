@@ -5,6 +5,8 @@
 
 use std::io::Read;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use footprint_e2e::browser::{demo_shop_files, Chrome, Shop, TOKEN, VIEWER_TOKEN};
 use serde_json::Value;
@@ -163,9 +165,22 @@ async fn sign_in(c: &Chrome, edge: &str, token: &str) {
     at(c, "/admin/contacts").await;
 }
 
+/// Presses and releases `key` where the focus is.
+async fn press(c: &Chrome, key: Key) {
+    let k: char = key.into();
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: k })
+        .then(KeyAction::Up { value: k });
+    c.client
+        .perform_actions(keys)
+        .await
+        .unwrap_or_else(|e| panic!("cannot press a key: {e}"));
+}
+
+/// Searches from the keyboard: type, then Enter.
 async fn search(c: &Chrome, email: &str) {
     type_into(c, "#s", email).await;
-    click(c, "#search").await;
+    press(c, Key::Enter).await;
     c.wait_for("location.search.includes('s=')").await;
     at(c, "/admin/contacts").await;
 }
@@ -235,6 +250,14 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     // 4. An admin finds her and opens her sheet.
     sign_in(&a, &edge, TOKEN).await;
     labelled(&a, "contacts").await;
+    // From the keyboard, the first stop is "Skip to content", and it lands on the content.
+    press(&a, Key::Tab).await;
+    assert_eq!(
+        a.eval("return document.activeElement.textContent;").await,
+        "Skip to content"
+    );
+    press(&a, Key::Enter).await;
+    a.wait_for("document.activeElement.id === 'main'").await;
     search(&a, ALICE).await;
     assert_eq!(texts(&a, "#contacts td.email").await, [ALICE]);
     a.screenshot("contacts").await;
