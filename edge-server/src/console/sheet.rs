@@ -223,6 +223,17 @@ struct ProfileData {
     segments: Vec<crate::segments::SegmentView>,
 }
 
+/// The sheet alone: what Apply compares the form with.
+async fn load_sheet(state: &State, signed: &Signed, id: ContactId) -> Result<Sheet, Fail> {
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    Ok(blocking(move || {
+        let now = st.ingest.clock().now();
+        crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)
+    })
+    .await?)
+}
+
 async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<ProfileData, Fail> {
     let who = signed.who().clone();
     let st = state.clone().into_inner();
@@ -586,16 +597,18 @@ fn custom_value(text: &str, was_text: bool) -> Value {
 pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form: Form) -> Answer {
     let signed = signed_post(&req, &state, &form)?;
     signed.who().require(Role::Editor)?;
-    let id = contact_id(&path)?;
-    let data = load_profile(&state, &signed, id).await?;
-    let id = crate::admin::contact_id(&data.sheet.id)?;
-    let patch = patch_of(&form, &data.sheet);
+    // Only the sheet: the history and segments are read again only to show a refusal.
+    let sheet = load_sheet(&state, &signed, contact_id(&path)?).await?;
+    let id = crate::admin::contact_id(&sheet.id)?;
+    let patch = patch_of(&form, &sheet);
     if patch.is_empty() {
         state.console.flash(&signed.id, "Nothing changed.");
         return Ok(see_other(&format!("/admin/contacts/{id}")));
     }
-    let again = |data, errors: Vec<(String, String)>, top: Option<String>, status| {
-        let page = profile_page(&signed, &state, data, form.0.clone(), errors, top);
+    let (st, sg, sent) = (&state, &signed, &form.0);
+    let again = |errors: Vec<(String, String)>, top: String, status| async move {
+        let data = load_profile(st, sg, id).await?;
+        let page = profile_page(sg, st, data, sent.clone(), errors, Some(top));
         Ok(html(status, &page))
     };
     let parsed = crate::admin::parse_patch(Value::Object(patch).to_string().as_bytes());
@@ -609,11 +622,11 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
             };
             let top = format!("Nothing was saved: fix the field marked below ({field}).");
             return again(
-                data,
                 vec![(field, message)],
-                Some(top),
+                top,
                 StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            )
+            .await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -628,7 +641,7 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
         }
         Err(ApiError::Conflict(why)) => {
             let top = format!("Nothing was saved: {why}");
-            again(data, Vec::new(), Some(top), StatusCode::CONFLICT)
+            again(Vec::new(), top, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }
