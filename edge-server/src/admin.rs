@@ -700,6 +700,23 @@ pub fn contact_history(
     })
 }
 
+/// The latest `limit` changes of a contact and the contacts merged into it, newest first, and
+/// whether older ones remain.
+pub fn latest_history(
+    store: &Store,
+    c: &Contact,
+    limit: usize,
+) -> Result<(Vec<HistoryRow>, bool), ApiError> {
+    let mut ids = vec![c.id];
+    ids.extend(&c.merged_ids);
+    let (entries, more) = store.latest_history(&ids, limit).map_err(store_error)?;
+    let rows = entries
+        .into_iter()
+        .map(history_row)
+        .collect::<Result<_, _>>()?;
+    Ok((rows, more))
+}
+
 /// All of a contact's history and its merged contacts', oldest first: for the extract.
 pub fn full_history(store: &Store, c: &Contact) -> Result<Vec<HistoryRow>, ApiError> {
     let mut ids = vec![c.id];

@@ -219,7 +219,8 @@ fn field_views(
 /// What the Profile tab needs besides the sheet.
 struct ProfileData {
     sheet: Sheet,
-    history: crate::admin::HistoryPage,
+    /// The latest changes, newest first, and whether older ones remain.
+    history: (Vec<crate::admin::HistoryRow>, bool),
     segments: Vec<crate::segments::SegmentView>,
 }
 
@@ -239,15 +240,9 @@ async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<P
     let st = state.clone().into_inner();
     Ok(blocking(move || {
         let now = st.ingest.clock().now();
-        let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
-        let history = crate::admin::contact_history(
-            &st.store,
-            &sheet.id,
-            &who,
-            None,
-            None,
-            Some(crate::admin::MAX_HISTORY_PAGE),
-        )?;
+        let (sheet, contact) =
+            crate::admin::sheet_and_contact(&st.store, id, &who, st.contacts, now)?;
+        let history = crate::admin::latest_history(&st.store, &contact, HISTORY_SHOWN)?;
         let segments = crate::segments::list(&st.store)?;
         Ok(ProfileData {
             sheet,
@@ -407,11 +402,9 @@ fn profile_page(
         abandoned: c.abandoned,
     });
     let member_ids: Vec<&str> = sheet.segments.iter().map(|m| m.id.as_str()).collect();
-    let mut changes: Vec<HistoryView> = history
-        .changes
+    let (history, history_more) = history;
+    let changes: Vec<HistoryView> = history
         .iter()
-        .rev()
-        .take(HISTORY_SHOWN)
         .map(|h| HistoryView {
             at: when(&h.at),
             who: h.who.clone(),
@@ -420,7 +413,6 @@ fn profile_page(
             new: h.new.clone().unwrap_or_default(),
         })
         .collect();
-    changes.shrink_to_fit();
     let c = &sheet.counts;
     let counts = vec![
         Fact {
@@ -516,7 +508,7 @@ fn profile_page(
                 current: t.current,
             })
             .collect(),
-        history_more: history.changes.len() > HISTORY_SHOWN || history.truncated,
+        history_more,
         history: changes,
         counts,
         head,

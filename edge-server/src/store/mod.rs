@@ -734,11 +734,38 @@ impl Store {
         to: i64,
         limit: usize,
     ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+        self.history_page(ids, from, to, limit, false)
+    }
+
+    /// The latest `limit` changes of `ids`, newest first, and whether older ones remain: what
+    /// the console's sheet shows, read from the end rather than through everything before it.
+    pub fn latest_history(
+        &self,
+        ids: &[ContactId],
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+        self.history_page(ids, 0, i64::MAX, limit, true)
+    }
+
+    fn history_page(
+        &self,
+        ids: &[ContactId],
+        from: i64,
+        to: i64,
+        limit: usize,
+        newest_first: bool,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
         let mut all = Vec::new();
         for id in ids {
             let range = keys::history_from(id.get(), from)..keys::history_from(id.get(), to);
+            let range = self.tree().range(range);
+            let entries: Box<dyn Iterator<Item = _>> = if newest_first {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            };
             // Each id's entries come in time order; a few more than the page tell if more remain.
-            for kv in self.tree().range(range).take(limit + 1) {
+            for kv in entries.take(limit + 1) {
                 let (k, v) = kv?;
                 let e: HistoryEntry = record::decode_value(&v)
                     .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
@@ -747,6 +774,9 @@ impl Store {
             }
         }
         all.sort_by_key(|(at, n, _)| (*at, *n));
+        if newest_first {
+            all.reverse();
+        }
         let more = all.len() > limit;
         all.truncate(limit);
         Ok((all.into_iter().map(|(_, _, e)| e).collect(), more))

@@ -514,3 +514,31 @@ async fn a_contact_created_by_hand_is_refused_when_its_email_is_taken() {
     assert_eq!(neither.status, 422);
     assert!(neither.body.contains("Give an email or a mobile phone"));
 }
+
+#[actix_web::test]
+async fn the_sheet_shows_the_latest_changes_newest_first() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    for i in 0..102 {
+        let (status, _) = lab
+            .call(
+                "PATCH",
+                &format!("/v1/contacts/{id}"),
+                TOKEN,
+                Some(json!({"last_name": format!("Name{i}")})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{id}")).await;
+    let shown = page.body.matches("<td>last_name</td>").count();
+    assert_eq!(shown, 100, "the latest 100 changes");
+    // A change's row reads `field, old, new`.
+    let row = |old: u32| format!("<td>Name{old}</td><td>Name{}</td>", old + 1);
+    let newest = page.body.find(&row(100)).expect("the newest change");
+    let older = page.body.find(&row(99)).expect("the one before");
+    assert!(newest < older, "newest first");
+    assert!(!page.body.contains(&row(0)), "the oldest are not shown");
+    assert!(page.body.contains("Older changes are in the API"));
+}
