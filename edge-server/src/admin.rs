@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::contacts::patch::time_text;
 use crate::contacts::segment::Segment;
 use crate::contacts::sheet::{self, Sheet, View};
-use crate::contacts::{Contact, ContactId};
+use crate::contacts::{Confidentiality, Contact, ContactId, Pos};
 use crate::error::ApiError;
 use crate::identity::{Email, Phone, Region};
 use crate::store::{Cursor, HistoryEntry, Resolved, Store, StoreError, StoredEvent};
@@ -27,18 +27,43 @@ pub fn tracker_events(
 ) -> Result<EventPage, ApiError> {
     let tracker = TrackerId::new(tracker)
         .map_err(|e| ApiError::bad_request("invalid_tracker_id", format!("tracker_id {e}")))?;
-    // A tracker's raw events are its contact's: hidden as that contact is.
-    for (_, id) in store
-        .tracker_contacts(tracker.as_str())
-        .map_err(store_error)?
-    {
-        if resolve(store, id, who).is_err() {
-            return Err(ApiError::NotFound(format!(
-                "tracker {} has sent no events",
-                tracker.as_str()
-            )));
+    let unknown = || ApiError::NotFound(format!("tracker {} has sent no events", tracker.as_str()));
+    // A tracker's events are the contacts' whose spans hold them: a shared device's events
+    // before a login are another contact's. A caller cleared for every level reads them all;
+    // anyone else reads only the spans of the contacts it may see that hold the tracker now.
+    // (Earlier holders are not indexed by tracker; their events stay readable through their
+    // own activity.)
+    let visible: Option<Vec<(String, Pos, Option<Pos>)>> = if who.sees(Confidentiality::MAX) {
+        None
+    } else {
+        let mut spans = Vec::new();
+        for (site, id) in store
+            .tracker_contacts(tracker.as_str())
+            .map_err(store_error)?
+        {
+            let Ok(r) = resolve(store, id, who) else {
+                continue;
+            };
+            spans.extend(
+                r.contact
+                    .spans
+                    .iter()
+                    .filter(|s| s.tracker == tracker.as_str())
+                    .map(|s| (site.clone(), s.from, s.to)),
+            );
         }
-    }
+        if spans.is_empty() {
+            return Err(unknown());
+        }
+        Some(spans)
+    };
+    let keep = |site: &str, pos: Pos| {
+        visible.as_ref().is_none_or(|spans| {
+            spans
+                .iter()
+                .any(|(s, from, to)| s == site && pos >= *from && to.is_none_or(|to| pos < to))
+        })
+    };
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -47,10 +72,12 @@ pub fn tracker_events(
         ));
     }
     let before = before.map(parse_cursor).transpose()?;
-    let (events, next) = store.tracker_events(&tracker, before, limit).map_err(|e| {
-        tracing::error!(error = %e, "reading tracker events failed");
-        ApiError::Internal
-    })?;
+    let (events, next) = store
+        .tracker_events(&tracker, before, limit, keep)
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading tracker events failed");
+            ApiError::Internal
+        })?;
     let events = events
         .into_iter()
         .map(to_record)
@@ -598,7 +625,18 @@ pub fn tracker_contact(
     if let Some(s) = site {
         found.retain(|(site, _)| site == s);
     }
-    let (site, id) = match found.len() {
+    // A tracker whose contact the caller may not see is answered as one never seen, on every
+    // site: neither the 404 nor the list of sites may tell it apart.
+    let mut visible = Vec::with_capacity(found.len());
+    for (site, id) in found {
+        match resolve(store, id, who) {
+            Ok(r) => visible.push((site, r)),
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut found = visible;
+    let (site, r) = match found.len() {
         0 => {
             return Err(ApiError::NotFound(format!(
                 "tracker {} has sent no events{}",
@@ -619,7 +657,6 @@ pub fn tracker_contact(
             ));
         }
     };
-    let r = resolve(store, id, who)?;
     Ok(TrackerContact {
         tracker_id: tracker.as_str().to_owned(),
         site,

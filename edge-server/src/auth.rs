@@ -1,13 +1,16 @@
 //! Admin tokens: stored only as SHA-256 digests, checked in constant time, never logged.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::AdminConfig;
 use crate::contacts::Confidentiality;
+use crate::ratelimit::AuthThrottle;
 
 /// What an admin token may do. Ordered: each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,14 +104,77 @@ pub struct AdminIdentity {
     pub role: Role,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Admins {
     entries: Vec<AdminConfig>,
+    throttle: Arc<AuthThrottle>,
+}
+
+impl fmt::Debug for Admins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admins")
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a presented token was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// No such token.
+    Invalid,
+    /// This client failed too often: it is not even checked, for this many seconds.
+    Throttled { retry_after: u64 },
+}
+
+impl From<Denied> for crate::error::ApiError {
+    fn from(d: Denied) -> crate::error::ApiError {
+        match d {
+            Denied::Invalid => crate::error::ApiError::Unauthorized,
+            Denied::Throttled { retry_after } => crate::error::ApiError::RateLimited {
+                scope: "client after failed sign-ins",
+                retry_after,
+            },
+        }
+    }
 }
 
 impl Admins {
-    pub fn new(entries: Vec<AdminConfig>) -> Admins {
-        Admins { entries }
+    /// `failures_per_minute`: failed attempts one client may make before it is throttled.
+    pub fn new(entries: Vec<AdminConfig>, failures_per_minute: u32) -> Admins {
+        Admins {
+            entries,
+            throttle: Arc::new(AuthThrottle::new(failures_per_minute)),
+        }
+    }
+
+    /// The admin `presented` belongs to, when `client` has not spent its failures. A failure
+    /// is counted against `client`; a client that has spent them is refused without the
+    /// token being looked at, so a right guess then is refused too.
+    pub fn authenticate(
+        &self,
+        presented: &str,
+        client: Option<IpAddr>,
+    ) -> Result<AdminIdentity, Denied> {
+        if let Some(ip) = client {
+            self.throttle
+                .check(ip)
+                .map_err(|retry_after| Denied::Throttled { retry_after })?;
+        }
+        match self.verify(presented) {
+            Some(who) => Ok(who),
+            None => {
+                if let Some(ip) = client {
+                    self.throttle.fail(ip);
+                }
+                Err(Denied::Invalid)
+            }
+        }
+    }
+
+    /// Forgets clients whose failures are a minute old.
+    pub fn forget_idle(&self) {
+        self.throttle.forget_idle();
     }
 
     /// The admin a presented token belongs to. Every entry is compared, so the time taken does
@@ -134,18 +200,22 @@ mod tests {
 
     #[test]
     fn tokens_verify_by_digest_from_either_form() {
-        let admins = Admins::new(vec![
-            AdminConfig {
-                name: "a".into(),
-                token: TokenDigest::of_token("secret-1"),
-                role: Role::Admin,
-            },
-            AdminConfig {
-                name: "v".into(),
-                token: TokenDigest::from_hex(&hex::encode(Sha256::digest(b"secret-2"))).unwrap(),
-                role: Role::Viewer,
-            },
-        ]);
+        let admins = Admins::new(
+            vec![
+                AdminConfig {
+                    name: "a".into(),
+                    token: TokenDigest::of_token("secret-1"),
+                    role: Role::Admin,
+                },
+                AdminConfig {
+                    name: "v".into(),
+                    token: TokenDigest::from_hex(&hex::encode(Sha256::digest(b"secret-2")))
+                        .unwrap(),
+                    role: Role::Viewer,
+                },
+            ],
+            10,
+        );
         assert_eq!(admins.verify("secret-1").unwrap().name, "a");
         assert_eq!(admins.verify("secret-2").unwrap().role, Role::Viewer);
         assert_eq!(admins.verify("secret-3"), None);

@@ -25,6 +25,7 @@ pub struct Config {
     /// Admin tokens. Default: one dev admin `dev` with token `dev-admin-token`.
     pub admins: Vec<AdminConfig>,
     pub rate_limit: RateLimitConfig,
+    pub server: ServerConfig,
     pub store: StoreConfig,
     pub identity: IdentityConfig,
     pub contacts: ContactsConfig,
@@ -62,9 +63,17 @@ pub struct RateLimitConfig {
     pub per_site_per_second: u32,
     /// Default 10,000.
     pub per_site_burst: u32,
-    /// Take the client IP from the first `X-Forwarded-For` entry. Default false: only turn it on
-    /// behind a proxy you run, or clients can pick their own rate-limit key.
+    /// Take the client IP from `X-Forwarded-For`. Default false: only turn it on behind a proxy
+    /// you run, or clients can pick their own rate-limit key.
     pub trust_forwarded_for: bool,
+    /// How many proxies of yours stand in front of the edge and append to `X-Forwarded-For`.
+    /// The client is the entry that many places from the right: the rightmost for one proxy
+    /// (default 1). Entries further left were written by the client and are never trusted.
+    pub trusted_proxy_hops: u8,
+    /// Failed sign-ins and bad bearer tokens one client (an IPv4 address, or an IPv6 /64) may
+    /// make in a minute before every attempt of its gets 429 for the rest of that minute.
+    /// Default 10.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -75,6 +84,8 @@ impl Default for RateLimitConfig {
             per_site_per_second: 5_000,
             per_site_burst: 10_000,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
+            auth_failures_per_minute: 10,
         }
     }
 }
@@ -139,6 +150,36 @@ impl Default for StoreConfig {
     }
 }
 
+/// HTTP connection limits. Put the edge behind a reverse proxy with its own timeouts in
+/// production (README, "Production"); these bound what reaches the edge anyway.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The whole request body must arrive within this many seconds of the handler starting
+    /// to read it, else 408 and the connection is closed. Default 10: a batch is at most
+    /// 512 KiB. Bodies with their own larger limit (the 64 MiB CSV import) get
+    /// `import_timeout_seconds` instead.
+    pub body_timeout_seconds: u32,
+    /// The same for the CSV import's body. Default 300.
+    pub import_timeout_seconds: u32,
+    /// The request line and headers must arrive within this many seconds. Default 5.
+    pub header_timeout_seconds: u32,
+    /// Most connections open at once, per worker thread (one worker per core). Default
+    /// 10,000. The edge also raises its open-file limit to the system's hard limit at start.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_timeout_seconds: 10,
+            import_timeout_seconds: 300,
+            header_timeout_seconds: 5,
+            max_connections: 10_000,
+        }
+    }
+}
+
 /// Values that override the file: from flags first, then from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -180,6 +221,8 @@ struct RawConfig {
     #[serde(default)]
     rate_limit: RateLimitConfig,
     #[serde(default)]
+    server: ServerConfig,
+    #[serde(default)]
     store: StoreConfig,
     #[serde(default)]
     identity: RawIdentity,
@@ -208,6 +251,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_DATA_DIR: &str = "footprint-data";
 pub const DEV_SITE: &str = "demo-shop";
 pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+/// Shortest admin token a config file may give (the dev defaults' token is shorter, and only
+/// ever used on a developer's loopback). A `token_sha256` cannot be checked: its token is the
+/// operator's to make long.
+pub const MIN_TOKEN_CHARS: usize = 24;
 
 impl Config {
     /// Loads `path` if given, else the dev defaults, then applies `overrides`.
@@ -299,6 +346,18 @@ impl Config {
                 (Some(t), None) if t.is_empty() => {
                     return Err(invalid(key("token"), "must not be empty"))
                 }
+                // A short token can be guessed online despite the throttle; the dev defaults'
+                // token is documented and only ever on a developer's loopback.
+                (Some(t), None) if t.chars().count() < MIN_TOKEN_CHARS && !is_dev_default => {
+                    return Err(invalid(
+                        key("token"),
+                        format!(
+                            "is {} characters; use at least {MIN_TOKEN_CHARS} random ones, e.g. \
+                             from `openssl rand -hex 24`",
+                            t.chars().count()
+                        ),
+                    ))
+                }
                 (Some(t), None) => TokenDigest::of_token(&t),
                 (None, Some(h)) => {
                     TokenDigest::from_hex(&h).map_err(|m| invalid(key("token_sha256"), m))?
@@ -333,6 +392,32 @@ impl Config {
                 return Err(invalid(k, "must be at least 1"));
             }
         }
+        if rl.trusted_proxy_hops == 0 {
+            return Err(invalid(
+                "rate_limit.trusted_proxy_hops",
+                "must be at least 1 (the proxy in front of the edge); to ignore X-Forwarded-For \
+                 set trust_forwarded_for = false",
+            ));
+        }
+        if rl.auth_failures_per_minute == 0 {
+            return Err(invalid(
+                "rate_limit.auth_failures_per_minute",
+                "must be at least 1",
+            ));
+        }
+        let sv = raw.server;
+        for (k, v) in [
+            ("server.body_timeout_seconds", sv.body_timeout_seconds),
+            ("server.import_timeout_seconds", sv.import_timeout_seconds),
+            ("server.header_timeout_seconds", sv.header_timeout_seconds),
+        ] {
+            if v == 0 {
+                return Err(invalid(k, "must be at least 1"));
+            }
+        }
+        if sv.max_connections == 0 {
+            return Err(invalid("server.max_connections", "must be at least 1"));
+        }
         let st = raw.store;
         if st.queue_capacity == 0 {
             return Err(invalid("store.queue_capacity", "must be at least 1"));
@@ -358,6 +443,7 @@ impl Config {
             sites,
             admins,
             rate_limit: rl,
+            server: raw.server,
             store: st,
             identity,
             contacts: raw.contacts,
@@ -400,6 +486,7 @@ fn dev_defaults() -> RawConfig {
             role: "admin".into(),
         }],
         rate_limit: RateLimitConfig::default(),
+        server: ServerConfig::default(),
         store: StoreConfig::default(),
         identity: RawIdentity::default(),
         contacts: ContactsConfig::default(),
@@ -451,7 +538,7 @@ mod tests {
             origins = ["http://127.0.0.1:8080", "http://localhost:8080"]
             [[admins]]
             name = "ops"
-            token = "change-me"
+            token = "change-me-to-24-random-characters"
             role = "admin"
             "#,
             &Overrides::default(),
@@ -469,7 +556,7 @@ mod tests {
         assert!(err("[[sites]]\nkey = \"s\"\norigins = [\"http://a/\"]")
             .contains("sites[0].origins[0]"));
         let e = err(&format!(
-            "{SITE}[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"god\""
+            "{SITE}[[admins]]\nname = \"a\"\ntoken = \"t-is-at-least-24-characters\"\nrole = \"god\""
         ));
         assert!(e.contains("admins[0].role"), "{e}");
         let e = err(&format!(
@@ -479,6 +566,19 @@ mod tests {
         assert!(err(&format!("colour = 1\n{SITE}")).contains("colour"));
         assert!(err(&format!("{SITE}[rate_limit]\nper_ip_per_second = 0"))
             .contains("per_ip_per_second"));
+    }
+
+    #[test]
+    fn short_tokens_are_refused_outside_the_dev_defaults() {
+        let e = err(&format!(
+            "{SITE}[[admins]]\nname = \"a\"\ntoken = \"change-me\"\nrole = \"admin\""
+        ));
+        assert!(
+            e.contains("admins[0].token") && e.contains("is 9 characters") && e.contains("24"),
+            "{e}"
+        );
+        let dev = Config::load(None, &Overrides::default()).unwrap();
+        assert!(dev.is_dev_default && !dev.admins.is_empty());
     }
 
     #[test]

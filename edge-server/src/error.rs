@@ -9,6 +9,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Content-Type must be application/json or text/plain")]
     UnsupportedMediaType,
+    /// A request body with a `Content-Encoding` (gzip, br, ...): refused unread.
+    #[error("Content-Encoding `{0}` is not accepted; send the body uncompressed")]
+    ContentEncoding(String),
+    /// The body did not arrive in time; the connection is closed.
+    #[error("{0}; send the whole body at once, or raise server.body_timeout_seconds")]
+    BodyTimeout(String),
     #[error(
         "site_key `{0}` is not configured on this edge; check the data-site-key of your snippet"
     )]
@@ -61,6 +67,8 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::ContentEncoding(_) => "unsupported_encoding",
+            ApiError::BodyTimeout(_) => "body_timeout",
             ApiError::UnknownSite(_) => "unknown_site",
             ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => "origin_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",

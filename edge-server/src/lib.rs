@@ -7,11 +7,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod console;
 pub mod contacts;
 pub mod error;
 pub mod gdpr;
+pub mod guard;
 pub mod identity;
 pub mod import;
 pub mod ingest;

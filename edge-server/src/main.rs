@@ -29,11 +29,21 @@ struct Cli {
     /// Overrides the file.
     #[arg(long, env = "FOOTPRINT_SDK_DIR", global = true)]
     sdk_dir: Option<PathBuf>,
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line, the
+    /// same fields) for log shippers.
+    #[arg(long, env = "FOOTPRINT_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Benchmarks only: acknowledge events without storing them.
     #[arg(long, hide = true)]
     null_sink: bool,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -63,16 +73,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // Each event's fields at the top level, beside `timestamp`, `level`, `target` and
+        // `message`, so a shipper indexes `status` and `latency_ms` as they are.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 
-    let cli = Cli::parse();
     let overrides = Overrides {
         listen: cli.listen.clone(),
         data_dir: cli.data_dir.clone(),

@@ -1,13 +1,17 @@
 //! Request rate limits per client IP and per site (GCRA, via governor).
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use footprint_protocol::SiteKey;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::client::client_key;
 use crate::config::RateLimitConfig;
 
 pub struct RateLimits {
@@ -34,7 +38,7 @@ impl RateLimits {
 
     /// `Err(seconds to wait)` when the IP is over its limit.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), u64> {
-        self.check(&self.per_ip, &ip)
+        self.check(&self.per_ip, &client_key(ip))
     }
 
     pub fn check_site(&self, site: &SiteKey) -> Result<(), u64> {
@@ -63,9 +67,98 @@ impl RateLimits {
     }
 }
 
+/// Failed authentications per client: after `limit` in a minute, every attempt of that client
+/// is refused unseen until the minute is over, so a token cannot be guessed online. Kept by
+/// hand rather than with governor: a limiter there counts every request, while this one must
+/// count only failures yet refuse every request once they are spent.
+pub struct AuthThrottle {
+    limit: u32,
+    clients: Mutex<HashMap<IpAddr, Strikes>>,
+}
+
+struct Strikes {
+    since: Instant,
+    failures: u32,
+}
+
+/// The window failures are counted over.
+const AUTH_WINDOW: Duration = Duration::from_secs(60);
+/// Most clients tracked at once. Past it a new client's failures go uncounted until the
+/// minute's janitor forgets the idle ones: memory stays bounded under a flood of addresses,
+/// and with tokens of at least 24 random characters uncounted guesses still get nowhere.
+const MAX_TRACKED: usize = 100_000;
+
+impl AuthThrottle {
+    pub fn new(failures_per_minute: u32) -> AuthThrottle {
+        AuthThrottle {
+            limit: failures_per_minute.max(1),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` while `ip` has spent its failures.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        match clients.get(&client_key(ip)) {
+            Some(s) if s.failures >= self.limit => match AUTH_WINDOW.checked_sub(now - s.since) {
+                Some(left) => Err(u64::try_from(left.as_millis().div_ceil(1000))
+                    .unwrap_or(60)
+                    .max(1)),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failure of `ip`.
+    pub fn fail(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let key = client_key(ip);
+        if clients.len() >= MAX_TRACKED && !clients.contains_key(&key) {
+            return;
+        }
+        let s = clients.entry(key).or_insert(Strikes {
+            since: now,
+            failures: 0,
+        });
+        if now - s.since >= AUTH_WINDOW {
+            *s = Strikes {
+                since: now,
+                failures: 0,
+            };
+        }
+        s.failures = s.failures.saturating_add(1);
+    }
+
+    /// Forgets clients whose window is over.
+    pub fn forget_idle(&self) {
+        let now = Instant::now();
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients.retain(|_, s| now - s.since < AUTH_WINDOW);
+        clients.shrink_to_fit();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_sign_ins_are_throttled_per_client() {
+        let t = AuthThrottle::new(3);
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(t.check(ip).is_ok());
+            t.fail(ip);
+        }
+        let wait = t.check(ip).unwrap_err();
+        assert!((1..=60).contains(&wait), "{wait}");
+        // The same /64 is the same client; another /64 is not.
+        assert!(t.check("2001:db8::ffff".parse().unwrap()).is_err());
+        assert!(t.check("2001:db8:0:1::1".parse().unwrap()).is_ok());
+    }
 
     #[test]
     fn limits_after_the_burst_with_a_retry_time() {

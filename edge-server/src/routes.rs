@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use footprint_protocol::limits::MAX_BODY_BYTES;
 use footprint_protocol::ErrorBody;
 use futures_util::StreamExt;
@@ -18,8 +19,11 @@ use serde::Deserialize;
 
 use crate::admin::{ContactSettings, ListQuery};
 use crate::auth::{AdminIdentity, Admins, Role};
+use crate::client::ClientIps;
+use crate::config::Config;
 use crate::error::ApiError;
-use crate::ingest::{BatchRequest, Ingest};
+use crate::guard::BodyDeadlines;
+use crate::ingest::{BatchRequest, Clock, EventSink, Ingest};
 use crate::sdk::{Asset, SdkAssets};
 use crate::store::{AdminKind, AdminOp, Done, Refusal, Store};
 
@@ -31,7 +35,10 @@ pub struct AppState {
     pub ingest: Ingest,
     pub store: Store,
     pub admins: Admins,
-    pub trust_forwarded_for: bool,
+    /// How a request's client address is found (rate limits, the sign-in throttle).
+    pub clients: ClientIps,
+    /// How long a request body may take to arrive.
+    pub deadlines: BodyDeadlines,
     /// The tracker's files, when the edge serves the script tag.
     pub sdk: Option<SdkAssets>,
     pub contacts: ContactSettings,
@@ -115,7 +122,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::ContentEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnknownSite(_) | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -138,6 +148,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Unauthorized => {
                 resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            // The rest of the body may still be trickling in: the connection cannot be reused.
+            ApiError::BodyTimeout(_) => {
+                resp.force_close();
             }
             _ => {}
         }
@@ -194,19 +208,13 @@ fn origin(req: &HttpRequest) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    req.peer_addr().map(|a| a.ip())
+/// The client a request comes from (see `client::ClientIps`).
+pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    state.clients.of(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 /// Echoes `origin` when it is allowed, so the browser lets the tracker read the answer,
@@ -325,7 +333,7 @@ async fn batch(
 ) -> HttpResponse {
     let origin = origin(&req);
     let result = async {
-        if let Some(ip) = client_ip(&req, state.trust_forwarded_for) {
+        if let Some(ip) = client_ip(&req, &state) {
             state.ingest.check_ip(ip)?;
         }
         let body = read_body(&req, payload, MAX_BODY_BYTES).await?;
@@ -372,9 +380,7 @@ async fn read_body(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("body_read", format!("could not read the body: {e}"))
-        })?;
+        let chunk = chunk.map_err(|e| body_error(&e))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
@@ -383,15 +389,27 @@ async fn read_body(
     Ok(body)
 }
 
-/// The admin a request's bearer token belongs to.
-fn require_admin(req: &HttpRequest, admins: &Admins) -> Result<AdminIdentity, ApiError> {
+/// A failed body read: 408 when the deadline passed, else 400.
+pub(crate) fn body_error(e: &actix_web::error::PayloadError) -> ApiError {
+    if crate::guard::timed_out(e) {
+        ApiError::BodyTimeout(e.to_string())
+    } else {
+        ApiError::bad_request("body_read", format!("could not read the body: {e}"))
+    }
+}
+
+/// The admin a request's bearer token belongs to. A wrong token counts against the client's
+/// failures (`Admins::authenticate`); a missing one is no guess and does not.
+fn require_admin(req: &HttpRequest, state: &AppState) -> Result<AdminIdentity, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
-    admins.verify(token.trim()).ok_or(ApiError::Unauthorized)
+    Ok(state
+        .admins
+        .authenticate(token.trim(), client_ip(req, state))?)
 }
 
 #[derive(Deserialize)]
@@ -406,7 +424,7 @@ async fn tracker_events(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let page = web::block(move || {
         crate::admin::tracker_events(
@@ -434,7 +452,7 @@ async fn contact_sheet(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let sheet = blocking(move || {
@@ -459,7 +477,7 @@ async fn contact_activity(
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let q = query.into_inner();
     let page = blocking(move || {
@@ -481,7 +499,7 @@ async fn contacts_list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let q = query.into_inner();
@@ -499,7 +517,7 @@ async fn contacts_export(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     export_csv(state, who, query.into_inner()).await
 }
 
@@ -571,7 +589,7 @@ async fn tracker_contact(
     query: web::Query<SiteQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let site = query.into_inner().site;
@@ -610,7 +628,7 @@ async fn contact_patch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let id = crate::admin::contact_id(&path)?;
     let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
@@ -628,7 +646,7 @@ async fn contact_merge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let into = crate::admin::contact_id(&path)?;
     let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
@@ -667,7 +685,7 @@ async fn contact_history(
     query: web::Query<HistoryQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let q = query.into_inner();
     let page = blocking(move || {
@@ -708,6 +726,52 @@ pub fn state(s: AppState) -> web::Data<AppState> {
     web::Data::from(Arc::new(s))
 }
 
+impl AppState {
+    /// The state an edge serves from, built from its config: the binary and every in-process
+    /// test build it here. The tracker's files are added by whoever serves them.
+    pub fn new(
+        cfg: &Config,
+        store: Store,
+        sink: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+    ) -> AppState {
+        let secs = |s: u32| Duration::from_secs(u64::from(s));
+        AppState {
+            ingest: Ingest::new(cfg, sink, clock),
+            store,
+            admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),
+            clients: ClientIps::from_config(&cfg.rate_limit),
+            deadlines: BodyDeadlines {
+                body: secs(cfg.server.body_timeout_seconds),
+                import: secs(cfg.server.import_timeout_seconds),
+            },
+            sdk: None,
+            contacts: ContactSettings::from_config(cfg),
+            console: Default::default(),
+        }
+    }
+}
+
+/// The whole app: every route behind the request guard (`guard`) and the request log. The
+/// binary and the in-process tests build this same app.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(from_fn(crate::guard::guard))
+        .wrap(from_fn(log_request))
+        .configure(configure)
+}
+
 pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
     AdminOp {
         kind,
@@ -722,7 +786,7 @@ async fn segments_list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    require_admin(&req, &state)?;
     let state = state.into_inner();
     let list = blocking(move || crate::segments::list(&state.store)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "segments": list })))
@@ -734,7 +798,7 @@ async fn segment_create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let s = crate::segments::parse_create(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     let op = admin_op(&state, &who, AdminKind::CreateSegment(Box::new(s)));
@@ -753,7 +817,7 @@ async fn segment_get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state.admins)?;
+    require_admin(&req, &state)?;
     let state = state.into_inner();
     let view = blocking(move || crate::segments::get(&state.store, &path)).await?;
     Ok(HttpResponse::Ok().json(view))
@@ -766,7 +830,7 @@ async fn segment_update(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let id = crate::segments::segment_id(&path)?;
     let (name, description, rule) =
@@ -789,7 +853,7 @@ async fn segment_delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let id = crate::segments::segment_id(&path)?;
     run_admin(&state, admin_op(&state, &who, AdminKind::DeleteSegment(id))).await?;
@@ -811,7 +875,7 @@ async fn segment_members(
     query: web::Query<MembersQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let id = crate::segments::segment_id(&path)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
@@ -839,7 +903,7 @@ async fn segment_members_add(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let segment = crate::segments::segment_id(&path)?;
     let contacts =
@@ -861,7 +925,7 @@ async fn segment_member_remove(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let (segment, contact) = path.into_inner();
     let segment = crate::segments::segment_id(&segment)?;
@@ -888,7 +952,7 @@ async fn contact_erase(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Admin)?;
     let id = crate::admin::contact_id(&path)?;
     let op = admin_op(&state, &who, AdminKind::Erase(vec![id]));
@@ -908,7 +972,7 @@ async fn contacts_bulk(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     // The action decides the role; a body too bad to name one is refused below any role that
     // may do bulk actions at all.
     let (kind, needs) =
@@ -930,7 +994,7 @@ async fn store_compact(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Admin)?;
     let unavailable = |reason: String| ApiError::Unavailable {
         reason,
@@ -955,7 +1019,7 @@ async fn contact_extract(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     let id = crate::admin::contact_id(&path)?;
     extract_zip(state, who, id).await
 }
@@ -1008,7 +1072,7 @@ async fn contacts_import(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state.admins)?;
+    let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
     let site = crate::import::site(query.into_inner().site, &state.ingest.site_keys())?;
     let body = read_body(&req, payload, MAX_IMPORT_BODY).await?.freeze();

@@ -5,13 +5,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, HttpServer};
 
-use crate::admin::ContactSettings;
-use crate::auth::Admins;
 use crate::config::Config;
-use crate::ingest::{EventSink, Ingest, NullSink, SystemClock};
+use crate::ingest::{EventSink, NullSink, SystemClock};
 use crate::routes::{self, AppState};
 use crate::sdk::SdkAssets;
 use crate::store::Store;
@@ -58,28 +55,22 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         None => None,
     };
     let state = routes::state(AppState {
-        ingest: Ingest::new(&config, sink_impl, Arc::new(SystemClock)),
-        store: store.clone(),
-        admins: Admins::new(config.admins.clone()),
-        trust_forwarded_for: config.rate_limit.trust_forwarded_for,
         sdk,
-        contacts: ContactSettings::from_config(&config),
-        console: Default::default(),
+        ..AppState::new(&config, store.clone(), sink_impl, Arc::new(SystemClock))
     });
+    raise_open_file_limit();
 
     let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(app_state.clone())
-            .wrap(from_fn(routes::log_request))
-            .configure(routes::configure)
-    })
-    .shutdown_timeout(10)
-    .bind(config.listen)
-    .map_err(|source| ServeError::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let sv = config.server;
+    let server = HttpServer::new(move || routes::app(app_state.clone()))
+        .shutdown_timeout(10)
+        .max_connections(sv.max_connections)
+        .client_request_timeout(Duration::from_secs(u64::from(sv.header_timeout_seconds)))
+        .bind(config.listen)
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
 
     let addrs = server.addrs();
     // Polled once, the server starts its workers and takes over SIGTERM and SIGINT; only then
@@ -107,6 +98,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         loop {
             tick.tick().await;
             janitor_state.ingest.forget_idle_clients();
+            janitor_state.admins.forget_idle();
         }
     });
 
@@ -172,6 +164,21 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     store.shutdown();
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one: each connection is a file, and the
+/// usual soft limit of 1,024 would refuse connections (health checks among them) long before
+/// `server.max_connections`.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::info!(from = soft, to = hard, "raised the open-file limit"),
+            Err(e) => tracing::warn!(error = %e, soft, "cannot raise the open-file limit"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the open-file limit"),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

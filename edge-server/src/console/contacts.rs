@@ -414,18 +414,24 @@ pub async fn export(req: HttpRequest, state: State, form: web::Query<ListForm>) 
     Ok(crate::routes::export_csv(state, signed.session.who, q).await?)
 }
 
-/// Where a bulk action goes back to: the list it was started from, never elsewhere.
-fn back_to(form: &[(String, String)]) -> String {
+/// Where a bulk action goes back to: the list it was started from, never elsewhere. A value
+/// with control characters (a CR/LF would split the `Location` header) is a 400.
+fn back_to(form: &[(String, String)]) -> Result<String, Fail> {
     match field(form, "back") {
-        Some(b) if b.starts_with("/admin/contacts") && !b.contains("//") => b.to_owned(),
-        _ => "/admin/contacts".into(),
+        Some(b) if b.chars().any(char::is_control) => Err(Fail::Api(ApiError::bad_request(
+            "invalid_back",
+            "the form's `back` field holds control characters; go back to the contact list \
+             and start the action again",
+        ))),
+        Some(b) if b.starts_with("/admin/contacts") && !b.contains("//") => Ok(b.to_owned()),
+        _ => Ok("/admin/contacts".into()),
     }
 }
 
 /// `POST /admin/contacts/bulk`: the selected rows' action. A delete asks first.
 pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
     let signed = signed_post(&req, &state, &form)?;
-    let back = back_to(&form);
+    let back = back_to(&form)?;
     let ids: Vec<&str> = form
         .iter()
         .filter(|(k, _)| k == "id")

@@ -38,19 +38,27 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 const MAX_FORM: usize = 256 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(pages::home)).service(
+    cfg.service(
         web::scope("/admin")
             .wrap(from_fn(security_headers))
             .app_data(
                 web::FormConfig::default()
                     .limit(MAX_FORM)
                     .error_handler(|e, _| {
-                        Fail::from(ApiError::bad_request("invalid_form", e.to_string())).into()
+                        let err = match &e {
+                            actix_web::error::UrlencodedError::Payload(p) => {
+                                crate::routes::body_error(p)
+                            }
+                            _ => ApiError::bad_request("invalid_form", e.to_string()),
+                        };
+                        Fail::from(err).into()
                     }),
             )
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 Fail::from(ApiError::bad_request("invalid_query", e.to_string())).into()
             }))
+            // `/admin` itself, inside the scope so that it gets the console's headers too.
+            .route("", web::get().to(pages::home))
             .route("/", web::get().to(pages::home))
             .route("/console.css", web::get().to(pages::css))
             .route("/console.js", web::get().to(pages::js))

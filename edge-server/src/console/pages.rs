@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::session::{self, LOGIN_COOKIE};
 use super::views::*;
 use super::{cookie, field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use crate::auth::Denied;
 use crate::error::ApiError;
 use crate::routes::AppState;
 
@@ -119,17 +120,36 @@ pub async fn login(req: HttpRequest, state: State, form: Form) -> HttpResponse {
         );
     }
     let token = field(&form, "token").unwrap_or("").trim();
-    let Some(who) = state.admins.verify(token) else {
-        return login_page(
-            &req,
-            StatusCode::UNAUTHORIZED,
-            Some(
-                "That token is not valid. Use an admin token from the edge's config \
-                 ([[admins]]); `cargo xtask demo` prints one."
-                    .into(),
-            ),
-            None,
-        );
+    let client = crate::routes::client_ip(&req, &state);
+    let who = match state.admins.authenticate(token, client) {
+        Ok(who) => who,
+        Err(Denied::Invalid) => {
+            return login_page(
+                &req,
+                StatusCode::UNAUTHORIZED,
+                Some(
+                    "That token is not valid. Use an admin token from the edge's config \
+                     ([[admins]]); `cargo xtask demo` prints one."
+                        .into(),
+                ),
+                None,
+            )
+        }
+        Err(Denied::Throttled { retry_after }) => {
+            let mut resp = login_page(
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many wrong tokens from your address. Wait {retry_after} s, then paste \
+                     a valid token."
+                )),
+                None,
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
     };
     tracing::info!(admin = %who.name, "signed in to the console");
     let id = state.console.start(who);

@@ -245,6 +245,9 @@ pub enum Confidentiality {
 }
 
 impl Confidentiality {
+    /// The highest level: a caller cleared for it sees every contact.
+    pub const MAX: Confidentiality = Confidentiality::Confidential;
+
     pub const ALL: [Confidentiality; 3] = [
         Confidentiality::Free,
         Confidentiality::Restricted,

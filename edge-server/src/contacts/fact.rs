@@ -11,20 +11,24 @@ use footprint_protocol::{
 use crate::identity::{Email, Phone, Refused, Region};
 
 /// An amount in ten-thousandths of the currency's major unit. Every valid [`Amount`] has at
-/// most four decimals and is below 10^11, so this is exact and sums of a billion of them still
-/// fit an `i64`.
+/// most four decimals and is below 10^11, so one is below 10^15 units, and a sum of fewer than
+/// 2^64 of them (every event a store can hold) is below 2×10^34: an `i128` holds any sum, and
+/// the products averages take, exactly. An `i64` held only ~9,000 maximal purchases: past
+/// them a sheet showed a negative average order value, or panicked in a debug build.
+/// Stored records are postcard's zig-zag varints, whose bytes do not depend on the width:
+/// records written as `i64` read as `i128`.
 ///
 /// [`Amount`]: footprint_protocol::Amount
-pub type Units = i64;
+pub type Units = i128;
 
 /// Ten-thousandths per major unit.
-pub const UNITS: i64 = 10_000;
+pub const UNITS: Units = 10_000;
 
 fn units(a: footprint_protocol::Amount) -> Units {
     use rust_decimal::prelude::ToPrimitive;
     // Exact: at most 4 decimals and below 10^11 by the protocol's checks.
     (a.as_decimal() * rust_decimal::Decimal::from(UNITS))
-        .to_i64()
+        .to_i128()
         .unwrap_or(0)
 }
 

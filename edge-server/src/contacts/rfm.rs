@@ -124,7 +124,7 @@ mod tests {
     fn five_contacts_spread_over_the_five_scores() {
         let now = 1_000 * DAY_MS;
         let all: Vec<Inputs> = (1..=5)
-            .map(|k| inputs(k * 10, k as u64, k * 100, now))
+            .map(|k| inputs(k * 10, k as u64, Units::from(k * 100), now))
             .collect();
         let q = Quintiles::compute(&all, now).unwrap();
         assert_eq!(q.frequency, [1, 2, 3, 4]);

@@ -120,7 +120,7 @@ pub enum Cond {
     Choice(ChoiceField, Vec<String>, bool),
     Flag(FlagField, bool),
     Count(CountField, Cmp, u64),
-    Money(Period, Cmp, String, i64),
+    Money(Period, Cmp, String, super::fact::Units),
     Time(TimeField, TimeTest),
     Text(TextField, TextTest),
     Viewed(ViewedField, String, Option<i64>),
@@ -585,7 +585,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
 
 /// An amount in ten-thousandths: a JSON number or a decimal string, 0 or more, at most 4
 /// decimals.
-fn amount(v: Option<&Value>, at: &str) -> Result<i64, FieldError> {
+fn amount(v: Option<&Value>, at: &str) -> Result<super::fact::Units, FieldError> {
     let bad = || {
         FieldError::new(
             at,
@@ -604,7 +604,7 @@ fn amount(v: Option<&Value>, at: &str) -> Result<i64, FieldError> {
     }
     use rust_decimal::prelude::ToPrimitive;
     (d * rust_decimal::Decimal::from(UNITS))
-        .to_i64()
+        .to_i128()
         .ok_or_else(bad)
 }
 

@@ -30,7 +30,7 @@ impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let v = self.0.unsigned_abs();
-        let (whole, frac) = (v / UNITS as u64, v % UNITS as u64);
+        let (whole, frac) = (v / UNITS.unsigned_abs(), v % UNITS.unsigned_abs());
         let mut frac = format!("{frac:04}");
         while frac.len() > 2 && frac.ends_with('0') {
             frac.pop();
@@ -351,8 +351,12 @@ fn aov(spent: &ByCurrency, orders: &BTreeMap<String, u64>) -> BTreeMap<String, M
     spent
         .iter()
         .filter_map(|(c, v)| {
-            let n = i64::try_from(*orders.get(c)?).ok().filter(|n| *n > 0)?;
-            // Rounded half away from zero to the ten-thousandth.
+            let n = Units::from(*orders.get(c)?);
+            if n == 0 {
+                return None;
+            }
+            // Rounded half away from zero to the ten-thousandth; in i128 nothing here can
+            // overflow (see `Units`).
             Some((c.clone(), Money((2 * v + n) / (2 * n))))
         })
         .collect()

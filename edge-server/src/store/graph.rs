@@ -283,19 +283,56 @@ impl<'t> Working<'t> {
         self.history(from, at, who, merged("merged_into", into));
     }
 
-    /// A live contact the caller may see; the refusal to send otherwise.
+    /// A live contact the caller may see; the refusal to send otherwise. A contact the caller
+    /// may not see is refused exactly as an absent one, and so is a merged id whose survivor
+    /// it may not see: the refusal never names a hidden contact.
     fn visible(
         &mut self,
         id: ContactId,
         clearance: Confidentiality,
     ) -> Result<Result<&Contact, Refusal>, StoreError> {
+        if let Some(ContactRecord::Merged(into)) = self.record(id)? {
+            let into = *into;
+            return Ok(Err(self.merged_refusal(
+                id,
+                into,
+                clearance,
+                format!("contact {id} was merged into {into}; use {into}"),
+            )?));
+        }
         match self.record(id)? {
             Some(ContactRecord::Live(c)) if c.admin.confidentiality <= clearance => Ok(Ok(c)),
-            Some(ContactRecord::Merged(into)) => Ok(Err(Refusal::Conflict(format!(
-                "contact {id} was merged into {into}; use {into}"
-            )))),
             _ => Ok(Err(Refusal::NotFound(format!("no contact {id}")))),
         }
+    }
+
+    /// Whether `id` stands for a live contact the caller may see.
+    pub(in crate::store) fn shows(
+        &mut self,
+        id: ContactId,
+        clearance: Confidentiality,
+    ) -> Result<bool, StoreError> {
+        let Some(live) = self.resolve(id)? else {
+            return Ok(false);
+        };
+        Ok(matches!(self.record(live)?,
+            Some(ContactRecord::Live(c)) if c.admin.confidentiality <= clearance))
+    }
+
+    /// The refusal for an admin's operation on `id`, merged into `into`: `conflict`, which
+    /// names the survivor, when the caller may see it; else the absent contact's 404.
+    pub(in crate::store) fn merged_refusal(
+        &mut self,
+        id: ContactId,
+        into: ContactId,
+        clearance: Confidentiality,
+        conflict: String,
+    ) -> Result<Refusal, StoreError> {
+        Ok(if self.shows(into, clearance)? {
+            Refusal::Conflict(conflict)
+        } else {
+            Refusal::NotFound(format!("no contact {id}"))
+        })
     }
 
     /// The live contact an id asked for by an admin stands for (a merged id stands for its
@@ -565,10 +602,7 @@ impl<'t> Working<'t> {
                 };
                 if let Some(owner) = owner {
                     if owner != id {
-                        return Ok(Err(Refusal::Conflict(format!(
-                            "{what} {v} belongs to contact {owner}; to make them one, merge them \
-                             with POST /v1/contacts/{id}/merge {{\"from\": {owner}}}"
-                        ))));
+                        return Ok(Err(Refusal::Conflict(taken(what, v))));
                     }
                 }
             }
@@ -959,4 +993,15 @@ pub fn name_keys(c: &Contact) -> Vec<String> {
         out.push(l);
     }
     out
+}
+
+/// The refusal of an email or phone another contact of the site holds. It names no contact,
+/// so that it reads the same whether or not the caller may see the holder; a caller who may
+/// finds it with the list's filter.
+pub(in crate::store) fn taken(what: &str, value: &str) -> String {
+    format!(
+        "{what} {value} is already another contact's on this site; find it with \
+         GET /v1/contacts?{what}={value} and merge the two (POST /v1/contacts/{{id}}/merge), or \
+         leave it out"
+    )
 }

@@ -408,14 +408,15 @@ impl Store {
         }
     }
 
-    /// Up to `limit` events of one tracker, newest (last received) first, starting after
-    /// `before`. Returns the page and the cursor of its last event if more remain. One reverse
-    /// range scan over the tracker's chunks.
+    /// Up to `limit` events of one tracker that `keep(site, position)` accepts, newest (last
+    /// received) first, starting after `before`. Returns the page and the cursor of its last
+    /// event if more remain. One reverse range scan over the tracker's chunks.
     pub fn tracker_events(
         &self,
         tracker: &TrackerId,
         before: Option<Cursor>,
         limit: usize,
+        keep: impl Fn(&str, Pos) -> bool,
     ) -> Result<(Vec<StoredEvent>, Option<Cursor>), StoreError> {
         let prefix = keys::tracker_prefix(tracker);
         let end = match before {
@@ -438,6 +439,13 @@ impl Store {
             };
             for (index, fields) in events.into_iter().enumerate().take(upto).rev() {
                 if fields.kind == record::ERASED_KIND {
+                    continue;
+                }
+                let pos = Pos {
+                    seq,
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                };
+                if !keep(&header.site, pos) {
                     continue;
                 }
                 if out.len() == limit {

@@ -309,7 +309,13 @@ async fn a_patch_is_validated_whole_and_never_half_applied() {
     )
     .await;
     assert_eq!(status, 409, "{resp}");
-    assert!(resp["message"].as_str().unwrap().contains(&other), "{resp}");
+    // It says how to find the holder, never who it is: the same words whether or not the
+    // caller may see it (`refusals_never_name_a_contact_the_caller_may_not_see`).
+    let message = resp["message"].as_str().unwrap();
+    assert!(
+        message.contains("GET /v1/contacts?email=erin@example.com") && !message.contains(&other),
+        "{resp}"
+    );
     let (status, _) = lab
         .call(
             "PATCH",
@@ -677,4 +683,183 @@ async fn the_export_streams_every_page_and_defuses_formulas() {
         status, 400,
         "a bad filter is refused before the download starts: {body}"
     );
+}
+
+#[actix_web::test]
+async fn a_viewer_cannot_read_a_confidential_contacts_events_through_a_shared_device() {
+    let lab = Lab::new();
+    // Carla browses on a shared device and signs in; an admin makes her confidential.
+    let carla = known(&lab, "shared", "carla@example.com", T0 - 3 * HOUR).await;
+    lab.send(vec![product("shared", T0 - 3 * HOUR + MIN, "secret-gift")])
+        .await;
+    let (status, _) = patch(
+        &lab,
+        TOKEN,
+        &carla,
+        json!({"confidentiality": "confidential"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Then Dan signs in on the same device: the tracker moves to him; Carla keeps her past.
+    lab.send(vec![identify(
+        "shared",
+        T0 - HOUR,
+        json!({"email": "dan@example.com"}),
+    )])
+    .await;
+    lab.send(vec![product("shared", T0 - HOUR + MIN, "dans-shoes")])
+        .await;
+    let dan = lab.contact_of("shared").await;
+    assert_ne!(dan, carla);
+
+    let products = |body: &Value| -> Vec<String> {
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["properties"]["product_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (status, viewer) = lab
+        .call("GET", "/v1/trackers/shared/events", VIEWER, None)
+        .await;
+    assert_eq!(status, 200, "{viewer}");
+    assert_eq!(products(&viewer), ["dans-shoes"], "{viewer}");
+    assert!(
+        !viewer.to_string().contains("carla@example.com"),
+        "{viewer}"
+    );
+    // Pages are filled with what the caller may see: a page of 1 holds Dan's newest event.
+    let (_, first) = lab
+        .call("GET", "/v1/trackers/shared/events?limit=1", VIEWER, None)
+        .await;
+    assert_eq!(first["events"].as_array().unwrap().len(), 1);
+    // An admin, cleared for every level, reads the device's whole history.
+    let (_, admin) = lab.get("/v1/trackers/shared/events").await;
+    assert_eq!(products(&admin), ["dans-shoes", "secret-gift"]);
+}
+
+#[actix_web::test]
+async fn refusals_never_name_a_contact_the_caller_may_not_see() {
+    let lab = Lab::new();
+    let hidden = known(&lab, "th", "hidden@example.com", T0 - 2 * HOUR).await;
+    let (status, _) = patch(
+        &lab,
+        TOKEN,
+        &hidden,
+        json!({"confidentiality": "confidential"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = known(&lab, "tw", "seen@example.com", T0 - 2 * HOUR).await;
+    let mine = known(&lab, "tm", "mine@example.com", T0 - 2 * HOUR).await;
+    // An anonymous device that then logs in as the hidden contact: its id is merged into it.
+    lab.send(vec![page("ta", T0 - HOUR)]).await;
+    let merged = lab.contact_of("ta").await;
+    lab.send(vec![identify(
+        "ta",
+        T0 - HOUR + MIN,
+        json!({"email": "hidden@example.com"}),
+    )])
+    .await;
+
+    // PATCH to a hidden contact's email: the same words as to a visible one's, naming no one.
+    let (status, to_hidden) =
+        patch(&lab, EDITOR, &mine, json!({"email": "hidden@example.com"})).await;
+    assert_eq!(status, 409, "{to_hidden}");
+    let (status, to_seen) = patch(&lab, EDITOR, &mine, json!({"email": "seen@example.com"})).await;
+    assert_eq!(status, 409, "{to_seen}");
+    assert_eq!(
+        to_hidden["message"]
+            .as_str()
+            .unwrap()
+            .replace("hidden@example.com", "X"),
+        to_seen["message"]
+            .as_str()
+            .unwrap()
+            .replace("seen@example.com", "X")
+    );
+    assert!(
+        !to_hidden.to_string().contains(&format!(" {hidden}")),
+        "{to_hidden}"
+    );
+    let _ = seen;
+
+    // Merge from a hidden contact, and any operation on an id merged into one: as absent.
+    let absent = "987654";
+    let (s1, from_hidden) = lab
+        .call(
+            "POST",
+            &format!("/v1/contacts/{mine}/merge"),
+            EDITOR,
+            Some(json!({"from": hidden.parse::<u64>().unwrap()})),
+        )
+        .await;
+    let (s2, from_absent) = lab
+        .call(
+            "POST",
+            &format!("/v1/contacts/{mine}/merge"),
+            EDITOR,
+            Some(json!({"from": absent.parse::<u64>().unwrap()})),
+        )
+        .await;
+    assert_eq!((s1, s2), (404, 404), "{from_hidden} {from_absent}");
+    assert_eq!(
+        from_hidden["message"]
+            .as_str()
+            .unwrap()
+            .replace(&hidden, "N"),
+        from_absent["message"]
+            .as_str()
+            .unwrap()
+            .replace(absent, "N")
+    );
+    let (status, via_merged) = patch(&lab, EDITOR, &merged, json!({"first_name": "X"})).await;
+    assert_eq!(status, 404, "{via_merged}");
+    assert!(!via_merged.to_string().contains(&hidden), "{via_merged}");
+    // An admin, who sees the survivor, is told where the id went.
+    let (status, for_admin) = patch(&lab, TOKEN, &merged, json!({"first_name": "X"})).await;
+    assert_eq!(status, 409, "{for_admin}");
+    assert!(for_admin.to_string().contains(&hidden), "{for_admin}");
+
+    // An import row with the hidden contact's email: refused as any clash, naming no one.
+    let (status, report) = lab
+        .bytes(
+            "POST",
+            &format!("/v1/contacts/import?site={}", crate::util::SITE),
+            EDITOR,
+            Some(("text/csv", b"email\nhidden@example.com\n".to_vec())),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let report: Value = serde_json::from_slice(&report).unwrap();
+    let reason = report["rejections"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("already another contact's") && !reason.contains("may not see"),
+        "{reason}"
+    );
+    assert!(!reason.contains(&format!(" {hidden}")), "{reason}");
+
+    // The hidden contact's tracker is answered as one never seen.
+    let (s1, hidden_tracker) = lab
+        .call("GET", "/v1/trackers/th/contact", EDITOR, None)
+        .await;
+    let (s2, unknown_tracker) = lab
+        .call("GET", "/v1/trackers/tz/contact", EDITOR, None)
+        .await;
+    assert_eq!((s1, s2), (404, 404));
+    assert_eq!(
+        hidden_tracker["message"]
+            .as_str()
+            .unwrap()
+            .replace("th", "T"),
+        unknown_tracker["message"]
+            .as_str()
+            .unwrap()
+            .replace("tz", "T")
+    );
+    let (s1, _) = lab
+        .call("GET", "/v1/trackers/th/events", EDITOR, None)
+        .await;
+    assert_eq!(s1, 404);
 }

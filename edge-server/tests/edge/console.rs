@@ -373,6 +373,27 @@ async fn a_bulk_delete_asks_first_then_erases() {
 }
 
 #[actix_web::test]
+async fn a_cr_lf_in_the_bulk_forms_back_field_is_a_400_not_a_500() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    let b = sign_in(&lab, TOKEN).await;
+    let r = b
+        .post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[
+                ("id", &id),
+                ("action", "suspend"),
+                ("back", "/admin/contacts\r\nSet-Cookie: x=1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("control characters"), "{}", r.body);
+    assert!(r.header("set-cookie").is_empty());
+}
+
+#[actix_web::test]
 async fn activity_loads_more_as_rows_with_the_next_url_in_a_header() {
     let lab = Lab::new();
     let id = alice(&lab).await;
@@ -541,4 +562,45 @@ async fn the_sheet_shows_the_latest_changes_newest_first() {
     assert!(newest < older, "newest first");
     assert!(!page.body.contains(&row(0)), "the oldest are not shown");
     assert!(page.body.contains("Older changes are in the API"));
+}
+
+#[actix_web::test]
+async fn five_thousand_purchases_at_the_largest_amount_neither_overflow_nor_go_negative() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    // The largest amount the protocol accepts, 5,000 times: 5×10^18 ten-thousandths, past
+    // what an i64 could sum and average.
+    const MAX: &str = "99999999999.9999";
+    const MAX_NUM: f64 = 99_999_999_999.999_9;
+    for b in 0..10 {
+        let events = (0..500)
+            .map(|i| {
+                ev(
+                    "ta",
+                    "purchase",
+                    T0 - 3 * MIN,
+                    json!({"order_id": format!("o-{b}-{i}"), "total": MAX_NUM, "currency": "EUR",
+                           "items": [{"product_id": "p1", "name": "Gold", "price": MAX_NUM, "quantity": 1}]}),
+                )
+            })
+            .collect();
+        lab.send(events).await;
+    }
+    let sheet = lab.sheet(&id).await;
+    let e = &sheet["ecommerce"];
+    assert_eq!(e["purchases"], 5000, "{e}");
+    assert_eq!(e["average_order_value"]["EUR"], MAX, "{e}");
+    assert_eq!(e["total_spent"]["EUR"], "499999999999999.50", "{e}");
+    assert_eq!(sheet["clv"]["average_order_value"]["EUR"], MAX);
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("499999999999999.50"),
+        "the console shows it"
+    );
+    let (status, _) = lab
+        .bytes("GET", &format!("/v1/contacts/{id}/extract"), TOKEN, None)
+        .await;
+    assert_eq!(status, 200);
 }

@@ -2,11 +2,9 @@
 
 use std::sync::Arc;
 
-use actix_web::{test, App};
-use footprint_edge::admin::ContactSettings;
-use footprint_edge::auth::Admins;
+use actix_web::test;
 use footprint_edge::config::{Config, Overrides};
-use footprint_edge::ingest::{EventSink, Ingest, SystemClock};
+use footprint_edge::ingest::{EventSink, SystemClock};
 use footprint_edge::routes::{self, AppState};
 use footprint_edge::store::{PendingWrite, Store, StoreError, SubmitError, WriteRequest};
 
@@ -32,16 +30,13 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config::from_toml(&config(NO_LIMITS), &Overrides::default()).unwrap();
     let store = Store::open(dir.path(), &cfg.store).unwrap();
-    let state = routes::state(AppState {
-        ingest: Ingest::new(&cfg, sink, Arc::new(SystemClock)),
-        store: store.clone(),
-        admins: Admins::new(cfg.admins.clone()),
-        trust_forwarded_for: false,
-        sdk: None,
-        contacts: ContactSettings::from_config(&cfg),
-        console: Default::default(),
-    });
-    let app = test::init_service(App::new().app_data(state).configure(routes::configure)).await;
+    let state = routes::state(AppState::new(
+        &cfg,
+        store.clone(),
+        sink,
+        Arc::new(SystemClock),
+    ));
+    let app = test::init_service(routes::app(state)).await;
     let req = test::TestRequest::post()
         .uri("/v1/batch")
         .insert_header(("content-type", "application/json"))

@@ -5,9 +5,6 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix_web::test as web_test;
-use actix_web::App;
-use footprint_edge::admin::ContactSettings;
-use footprint_edge::auth::Admins;
 use footprint_edge::config::{Config, Overrides};
 use footprint_edge::ingest::{BatchRequest, Clock, Ingest};
 use footprint_edge::routes::{self, AppState};
@@ -131,15 +128,12 @@ impl Lab {
         let cfg = Config::from_toml(&config(&roles), &Overrides::default()).unwrap();
         let store = Store::open(dir.path(), &cfg.store).unwrap();
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
-        let state = routes::state(AppState {
-            ingest: Ingest::new(&cfg, Arc::new(store.clone()), clock.clone()),
-            store: store.clone(),
-            admins: Admins::new(cfg.admins.clone()),
-            trust_forwarded_for: false,
-            sdk: None,
-            contacts: ContactSettings::from_config(&cfg),
-            console: Default::default(),
-        });
+        let state = routes::state(AppState::new(
+            &cfg,
+            store.clone(),
+            Arc::new(store.clone()),
+            clock.clone(),
+        ));
         Lab {
             dir,
             ingest: Ingest::new(&cfg, Arc::new(store.clone()), clock.clone()),
@@ -215,12 +209,7 @@ impl Lab {
         token: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> (u16, Vec<u8>) {
-        let app = web_test::init_service(
-            App::new()
-                .app_data(self.state.clone())
-                .configure(routes::configure),
-        )
-        .await;
+        let app = web_test::init_service(routes::app(self.state.clone())).await;
         let mut req = web_test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path)
@@ -243,12 +232,7 @@ impl Lab {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Page {
-        let app = web_test::init_service(
-            App::new()
-                .app_data(self.state.clone())
-                .configure(routes::configure),
-        )
-        .await;
+        let app = web_test::init_service(routes::app(self.state.clone())).await;
         let mut req = web_test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path);

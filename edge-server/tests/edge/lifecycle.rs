@@ -180,8 +180,12 @@ fn a_bad_config_stops_startup_naming_the_key() {
             "sites[0].origins[0]",
         ),
         (
-            "[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"t\"\nrole = \"root\"\n",
+            "[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"a-token-of-24-characters\"\nrole = \"root\"\n",
             "admins[0].role",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[[admins]]\nname = \"a\"\ntoken = \"short\"\nrole = \"admin\"\n",
+            "admins[0].token",
         ),
         ("[[sites]]\nkey = \"s\"\nsurprise = true\n", "surprise"),
         ("sites = 3\n", "sites"),

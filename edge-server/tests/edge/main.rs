@@ -18,6 +18,9 @@ mod contacts;
 mod errors;
 // Erasure and suppression, compaction, bulk actions, the personal-data extract.
 mod gdpr;
+// What a hostile client did: compressed bodies, endless bodies, forged X-Forwarded-For,
+// guessed tokens, missing headers.
+mod hardening;
 // CSV import: good, bad and duplicate rows, the command line, 100,000 rows.
 mod import;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.

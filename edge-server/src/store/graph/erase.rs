@@ -67,9 +67,12 @@ impl Working<'_> {
         // admin did not name, so it is refused with the id to use.
         if let Some(ContactRecord::Merged(into)) = self.record(asked)? {
             let into = *into;
-            return Ok(Err(Refusal::Conflict(format!(
-                "contact {asked} was merged into {into}; erasing {into} erases both"
-            ))));
+            return Ok(Err(self.merged_refusal(
+                asked,
+                into,
+                op.clearance,
+                format!("contact {asked} was merged into {into}; erasing {into} erases both"),
+            )?));
         }
         let id = match self.visible_as(asked, op.clearance)? {
             Ok(id) => id,

@@ -78,6 +78,15 @@ impl Working<'_> {
                 Err(r) => RowOutcome::Rejected(r.to_string()),
             });
         };
+        // A contact the caller may not see holds the value as any other contact would: the
+        // row is refused in the same words as every clash, naming no one.
+        for (what, value, holder) in [("email", &email, by_email), ("phone", &phone, by_phone)] {
+            if let (Some(v), Some(h)) = (value, holder) {
+                if !self.shows(h, op.clearance)? {
+                    return Ok(RowOutcome::Rejected(super::taken(what, v)));
+                }
+            }
+        }
         if let (Some(e), Some(p)) = (by_email, by_phone) {
             if e != p {
                 return Ok(RowOutcome::Rejected(format!(
@@ -87,12 +96,6 @@ impl Working<'_> {
             }
         }
         let c = self.peek(id)?;
-        if c.admin.confidentiality > op.clearance {
-            return Ok(RowOutcome::Rejected(
-                "it matches a contact this token's role may not see; ask an admin to import it"
-                    .into(),
-            ));
-        }
         // An import adds what a contact lacks and corrects names and statuses; it never
         // replaces the email or phone a contact is found by, which moves its identity.
         for (what, have, want) in [("email", &c.email, &email), ("phone", &c.phone, &phone)] {

@@ -1,0 +1,130 @@
+//! What every request passes before a handler sees it, API and console alike:
+//!
+//! - a body with a `Content-Encoding` other than identity is refused (415). actix inflates
+//!   encoded bodies for its form and JSON extractors and checks their limits only after
+//!   inflating, so a 200 KB gzip bomb cost hundreds of megabytes before any sign-in. Nothing
+//!   we serve needs a compressed request: the tracker sends plain text.
+//! - the body must arrive before a deadline (`server.body_timeout_seconds`, the import's own
+//!   for the CSV import), else the read fails with 408 and the connection is closed, so a
+//!   client trickling a byte a second cannot hold a connection.
+//! - every response says `X-Content-Type-Options: nosniff`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpMessage, ResponseError};
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::error::ApiError;
+use crate::routes::AppState;
+
+/// The body deadlines, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadlines {
+    pub body: Duration,
+    pub import: Duration,
+}
+
+/// Paths whose body is a CSV import, which may be large and slow to upload.
+fn is_import(path: &str) -> bool {
+    path == "/v1/contacts/import" || path == "/admin/contacts/import"
+}
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    if let Some(encoding) = refused_encoding(&req) {
+        let err = ApiError::ContentEncoding(encoding);
+        let resp = if req.path().starts_with("/admin") {
+            crate::console::Fail::Api(err).error_response()
+        } else {
+            err.error_response()
+        };
+        return Ok(req.into_response(resp).map_into_right_body());
+    }
+    let deadlines = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.deadlines)
+        .unwrap_or(BodyDeadlines {
+            body: Duration::from_secs(10),
+            import: Duration::from_secs(300),
+        });
+    let limit = if is_import(req.path()) {
+        deadlines.import
+    } else {
+        deadlines.body
+    };
+    let payload = req.take_payload();
+    let timed: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline {
+        inner: payload,
+        sleep: Box::pin(tokio::time::sleep(limit)),
+        secs: limit.as_secs(),
+        expired: false,
+    });
+    req.set_payload(Payload::from(timed));
+    let mut res = next.call(req).await?;
+    let h = res.headers_mut();
+    if !h.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    Ok(res.map_body(|_, b| EitherBody::left(b.boxed())))
+}
+
+/// The request's `Content-Encoding`, when it is anything but identity.
+fn refused_encoding(req: &ServiceRequest) -> Option<String> {
+    let mut refused = None;
+    for v in req.headers().get_all(header::CONTENT_ENCODING) {
+        let text = v.to_str().unwrap_or("(not text)").trim();
+        if !text.eq_ignore_ascii_case("identity") && !text.is_empty() {
+            refused = Some(text.chars().take(40).collect());
+        }
+    }
+    refused
+}
+
+/// A request body that fails once its deadline passes.
+struct Deadline {
+    inner: Payload,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    secs: u64,
+    expired: bool,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if this.sleep.as_mut().poll(cx).is_ready() {
+            this.expired = true;
+            return Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the body did not arrive within {} s", this.secs),
+            )))));
+        }
+        Poll::Pending
+    }
+}
+
+/// Whether a body read failed because its deadline passed.
+pub fn timed_out(e: &PayloadError) -> bool {
+    matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
+}
