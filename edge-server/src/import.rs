@@ -8,9 +8,19 @@
 //! (the header is row 1) and never stops the others. Valid rows go to the writer thread in
 //! batches of [`BATCH_ROWS`], a few batches in flight, where each finds its contact by email,
 //! then phone, or creates one (`store/graph/import.rs`).
+//!
+//! Files as real tools save them are read as they are, decided once, before any row is
+//! applied (so an encoding never applies half a file):
+//! - the encoding: a byte-order mark names it (UTF-8, UTF-16); else UTF-8 when the whole file
+//!   is UTF-8; else Windows-1252, which Excel writes for "CSV" in Western European locales.
+//! - the separator: `,`, `;` (Excel in EU locales) or tab, whichever the header uses most.
+//! - empty trailing columns (`email,phone,,,`) and empty extra cells are ignored; unknown
+//!   columns are all named at once, and skipped when asked (`?ignore_unknown=true`).
+//! - the export's formula guard (a `'` before `= + - @`) is taken off, so an export imports
+//!   back as it was.
 
+use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
-use std::io::Read;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -41,9 +51,23 @@ const IN_FLIGHT: usize = 4;
 /// Rejected rows listed one by one; the count covers them all.
 pub const MAX_LISTED: usize = 1000;
 
+/// What the caller lets an import skip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Skip columns that are not importable instead of refusing the file.
+    pub ignore_unknown: bool,
+}
+
 /// What an import did.
 #[derive(Debug, Default, Serialize)]
 pub struct ImportReport {
+    /// How the file was read: `UTF-8`, `UTF-16LE`, `UTF-16BE` or `windows-1252`.
+    pub encoding: &'static str,
+    /// The separator found in the header: `,`, `;` or a tab.
+    pub separator: String,
+    /// Columns skipped as not importable (with `ignore_unknown`), by header name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_columns: Vec<String>,
     pub rows: u64,
     pub created: u64,
     pub updated: u64,
@@ -101,14 +125,76 @@ enum Column {
     /// One the export adds after the import's (`id`, the statuses, the times): an export
     /// imports back, and these are the edge's to compute, not the file's to set.
     ExportOnly,
+    /// Not importable, skipped at the caller's word.
+    Ignored,
 }
 
-fn header(record: &csv::StringRecord) -> Result<Vec<Column>, ApiError> {
+/// The file as text, decided once for the whole file: see the module's docs.
+fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static encoding_rs::Encoding), ApiError> {
+    use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+    if let Some((enc, bom)) = Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+        if had_errors {
+            return Err(bad_header(format!(
+                "the file starts with a {} byte-order mark but is not {} throughout; save it \
+                 again as \"CSV UTF-8\"",
+                enc.name(),
+                enc.name()
+            )));
+        }
+        return Ok((text, enc));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok((Cow::Borrowed(text), UTF_8)),
+        // Windows-1252 gives every byte a character: nothing is refused, and a file saved
+        // in another legacy encoding shows it in the report's `encoding` and its names.
+        Err(_) => Ok((
+            WINDOWS_1252.decode_without_bom_handling(bytes).0,
+            WINDOWS_1252,
+        )),
+    }
+}
+
+/// The separator the header line uses most, outside quotes: `,` when it uses none.
+fn separator(text: &str) -> u8 {
+    let line = text.split('\n').next().unwrap_or("");
+    let (mut quoted, mut counts) = (false, [0usize; 3]);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t'][best]
+    }
+}
+
+fn header(
+    record: &csv::StringRecord,
+    options: Options,
+) -> Result<(Vec<Column>, Vec<String>), ApiError> {
     let mut seen = HashSet::new();
     let mut cols = Vec::with_capacity(record.len());
-    for (i, raw) in record.iter().enumerate() {
-        // Spreadsheets often start a UTF-8 file with a byte-order mark.
-        let name = raw.trim().trim_start_matches('\u{feff}');
+    let mut unknown = Vec::new();
+    // Spreadsheets pad the header with empty columns; those at the end are no columns.
+    let names: Vec<&str> = record
+        .iter()
+        .map(|raw| raw.trim().trim_start_matches('\u{feff}').trim())
+        .collect();
+    let width = names
+        .iter()
+        .rposition(|n| !n.is_empty())
+        .map_or(0, |i| i + 1);
+    for (i, &name) in names[..width].iter().enumerate() {
         let col = if let Some(custom) = name.strip_prefix("custom.") {
             if custom.is_empty() {
                 return Err(bad_header(format!(
@@ -125,30 +211,47 @@ fn header(record: &csv::StringRecord) -> Result<Vec<Column>, ApiError> {
                     Column::ExportOnly
                 }
                 None => {
-                    return Err(bad_header(format!(
-                        "column {} `{name}` is not importable; use {} or custom.NAME",
-                        i + 1,
-                        COLUMNS.join(", ")
-                    )))
+                    unknown.push(format!("{} `{name}`", i + 1));
+                    cols.push(Column::Ignored);
+                    continue;
                 }
             }
         };
         let key = match &col {
             Column::Field(f) => (*f).to_owned(),
             Column::Custom(c) => format!("custom.{c}"),
-            Column::ExportOnly => name.to_ascii_lowercase(),
+            Column::ExportOnly | Column::Ignored => name.to_ascii_lowercase(),
         };
         if !seen.insert(key.clone()) {
             return Err(bad_header(format!("column `{key}` appears twice")));
         }
         cols.push(col);
     }
-    if !seen.contains("email") && !seen.contains("phone") {
-        return Err(bad_header(
-            "the header needs an email or a phone column: rows are matched by them".into(),
-        ));
+    if !unknown.is_empty() && !options.ignore_unknown {
+        let (these, are) = if unknown.len() == 1 {
+            ("column", "is")
+        } else {
+            ("columns", "are")
+        };
+        return Err(bad_header(format!(
+            "{these} {} {are} not importable; use {} or custom.NAME, or add \
+             ?ignore_unknown=true (--ignore-unknown on the command line) to skip {}",
+            unknown.join(", "),
+            COLUMNS.join(", "),
+            if unknown.len() == 1 { "it" } else { "them" }
+        )));
     }
-    Ok(cols)
+    if !seen.contains("email") && !seen.contains("phone") {
+        let hint = if cols.len() == 1 && names[0].contains(['|', ':']) {
+            "; the file's separator may be one the edge does not read (it reads , ; and tab)"
+        } else {
+            ""
+        };
+        return Err(bad_header(format!(
+            "the header needs an email or a phone column: rows are matched by them{hint}"
+        )));
+    }
+    Ok((cols, unknown))
 }
 
 fn bad_header(message: String) -> ApiError {
@@ -164,7 +267,7 @@ fn row_patch(
     let mut body = Map::new();
     let mut custom = Map::new();
     for (col, cell) in cols.iter().zip(record.iter()) {
-        let cell = cell.trim();
+        let cell = unguard(cell.trim());
         if cell.is_empty() {
             continue;
         }
@@ -175,7 +278,7 @@ fn row_patch(
             Column::Custom(name) => {
                 custom.insert(name.clone(), Value::String(cell.to_owned()));
             }
-            Column::ExportOnly => {}
+            Column::ExportOnly | Column::Ignored => {}
         }
     }
     if !custom.is_empty() {
@@ -187,21 +290,35 @@ fn row_patch(
     Patch::parse_in(&body, region).map_err(|e| e.to_string())
 }
 
-/// Imports CSV from `input` into `site` as `who`. `progress` hears the bytes read so far.
-/// Blocks: it waits on the writer thread, so run it off the async executor.
+/// A cell without the export's formula guard: the export writes `'` before a value that
+/// starts with `= + - @`, tab or CR (`admin::formula_safe`), and that `'` is not the value's.
+fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+/// Imports the CSV file `input` into `site` as `who`. `progress` hears the bytes read so
+/// far. Blocks: it waits on the writer thread, so run it off the async executor.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     store: &Store,
     who: &AdminIdentity,
     site: &str,
     region: Option<Region>,
-    input: impl Read,
+    input: &[u8],
+    options: Options,
     at: impl Fn() -> i64,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ApiError> {
+    let (text, encoding) = decode(input)?;
+    let delimiter = separator(&text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
     let mut records = reader.records();
     let head = match records.next() {
         Some(Ok(h)) => h,
@@ -212,8 +329,13 @@ pub fn run(
             ))
         }
     };
-    let cols = header(&head)?;
-    let mut report = ImportReport::default();
+    let (cols, ignored_columns) = header(&head, options)?;
+    let mut report = ImportReport {
+        encoding: encoding.name(),
+        separator: char::from(delimiter).to_string(),
+        ignored_columns,
+        ..ImportReport::default()
+    };
     let mut batch: Vec<ImportRow> = Vec::with_capacity(BATCH_ROWS);
     let mut pending: VecDeque<(Vec<u64>, tokio::sync::oneshot::Receiver<AdminResult>)> =
         VecDeque::new();
@@ -250,8 +372,11 @@ pub fn run(
         if let Some(r) = next.as_ref() {
             row += 1;
             report.rows += 1;
+            // Cells past the header's columns are fine when empty: spreadsheets pad rows.
+            let padded =
+                |rec: &csv::StringRecord| rec.iter().skip(cols.len()).any(|c| !c.trim().is_empty());
             let parsed = match r {
-                Ok(rec) if rec.len() != cols.len() => Err(format!(
+                Ok(rec) if rec.len() < cols.len() || padded(rec) => Err(format!(
                     "has {} cells; the header has {}",
                     rec.len(),
                     cols.len()
@@ -318,6 +443,7 @@ pub fn cli(
     file: &std::path::Path,
     site_asked: Option<String>,
     who: String,
+    options: Options,
 ) -> Result<String, String> {
     let sites: Vec<String> = config
         .sites
@@ -325,8 +451,9 @@ pub fn cli(
         .map(|s| s.key.as_str().to_owned())
         .collect();
     let site = site(site_asked, &sites).map_err(|e| e.to_string())?;
-    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    // Read whole: the encoding is decided for the whole file before any row is applied.
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     let store = Store::open(&config.data_dir, &config.store).map_err(|e| {
         format!(
             "cannot open the store in {}: {e}; is a server running on it? stop it first",
@@ -350,7 +477,8 @@ pub fn cli(
         &who,
         &site,
         config.identity.default_region,
-        std::io::BufReader::new(f),
+        &bytes,
+        options,
         clock,
         |n| bar.set_position(n),
     );
@@ -368,12 +496,57 @@ mod tests {
     fn an_export_header_is_an_import_header() {
         assert_eq!(crate::admin::EXPORT_COLUMNS[..COLUMNS.len()], COLUMNS);
         let export = csv::StringRecord::from(crate::admin::EXPORT_COLUMNS.to_vec());
-        let cols = header(&export).unwrap();
+        let (cols, _) = header(&export, Options::default()).unwrap();
         assert_eq!(
             cols.iter()
                 .filter(|c| matches!(c, Column::ExportOnly))
                 .count(),
             7
         );
+    }
+
+    #[test]
+    fn the_separator_is_the_one_the_header_uses() {
+        assert_eq!(separator("email,phone\na;b,c"), b',');
+        assert_eq!(separator("email;phone;first_name\n"), b';');
+        assert_eq!(separator("email\tphone\n"), b'\t');
+        assert_eq!(
+            separator("\"a;b\",email\n"),
+            b',',
+            "quoted separators do not count"
+        );
+        assert_eq!(separator("email\n"), b',');
+    }
+
+    #[test]
+    fn the_exports_formula_guard_comes_off_and_nothing_else() {
+        assert_eq!(unguard("'+34600111222"), "+34600111222");
+        assert_eq!(unguard("'-x"), "-x");
+        assert_eq!(unguard("'=1+1"), "=1+1");
+        assert_eq!(unguard("'Ali"), "'Ali");
+        assert_eq!(unguard("O'Brien"), "O'Brien");
+    }
+
+    #[test]
+    fn a_file_is_utf_8_or_windows_1252_as_a_whole() {
+        let (t, e) = decode("email\nzoë@example.com\n".as_bytes()).unwrap();
+        assert_eq!(
+            (t.as_ref(), e.name()),
+            ("email\nzoë@example.com\n", "UTF-8")
+        );
+        let (t, e) = decode(b"email\nzo\xeb@example.com\n").unwrap();
+        assert_eq!(
+            (t.as_ref(), e.name()),
+            ("email\nzoë@example.com\n", "windows-1252")
+        );
+        let (t, e) = decode(b"\xef\xbb\xbfemail\n").unwrap();
+        assert_eq!((t.as_ref(), e.name()), ("email\n", "UTF-8"));
+        assert!(decode(b"\xef\xbb\xbfemail\nzo\xeb\n").is_err());
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("email\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let (t, e) = decode(&utf16).unwrap();
+        assert_eq!((t.as_ref(), e.name()), ("email\n", "UTF-16LE"));
     }
 }

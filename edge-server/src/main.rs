@@ -61,6 +61,9 @@ enum Command {
         /// The name history records the changes under.
         #[arg(long, default_value = "import-cli")]
         who: String,
+        /// Skip columns that are not importable instead of refusing the file.
+        #[arg(long)]
+        ignore_unknown: bool,
     },
     /// Compact the store now (stop the server first), so that erased data leaves the disk.
     Compact,
@@ -112,8 +115,14 @@ fn main() -> ExitCode {
                 .block_on(server::run(config, sink))
                 .map_err(|e| e.to_string())
         }
-        Command::Import { file, site, who } => {
-            footprint_edge::import::cli(&config, &file, site, who)
+        Command::Import {
+            file,
+            site,
+            who,
+            ignore_unknown,
+        } => {
+            let options = footprint_edge::import::Options { ignore_unknown };
+            footprint_edge::import::cli(&config, &file, site, who, options)
                 .map(|report| println!("{report}"))
                 .map_err(|e| e.to_string())
         }

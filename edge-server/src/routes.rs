@@ -1060,6 +1060,8 @@ pub(crate) async fn extract_zip(
 #[serde(deny_unknown_fields)]
 struct ImportQuery {
     site: Option<String>,
+    /// Skip columns that are not importable instead of refusing the file.
+    ignore_unknown: Option<bool>,
 }
 
 /// Largest CSV import body: 100,000 rows of a few hundred bytes fit with room to spare.
@@ -1074,7 +1076,11 @@ async fn contacts_import(
 ) -> Result<HttpResponse, ApiError> {
     let who = require_admin(&req, &state)?;
     who.require(Role::Editor)?;
-    let site = crate::import::site(query.into_inner().site, &state.ingest.site_keys())?;
+    let query = query.into_inner();
+    let options = crate::import::Options {
+        ignore_unknown: query.ignore_unknown.unwrap_or(false),
+    };
+    let site = crate::import::site(query.site, &state.ingest.site_keys())?;
     let body = read_body(&req, payload, MAX_IMPORT_BODY).await?.freeze();
     let state = state.into_inner();
     let report = blocking(move || {
@@ -1085,6 +1091,7 @@ async fn contacts_import(
             &site,
             state.contacts.region,
             &body[..],
+            options,
             at,
             |_| {},
         )

@@ -328,6 +328,7 @@ pub async fn import(
     let mut csrf = None;
     let mut site = None;
     let mut file: Option<Vec<u8>> = None;
+    let mut ignore_unknown = false;
     while let Some(part) = parts.next().await {
         let mut part = part.map_err(|e| bad_upload(e.to_string()))?;
         let name = part.name().unwrap_or("").to_owned();
@@ -348,6 +349,7 @@ pub async fn import(
         match name.as_str() {
             "csrf" => csrf = Some(text()),
             "site" => site = Some(text()),
+            "ignore_unknown" => ignore_unknown = text() == "true",
             "file" => file = Some(bytes),
             _ => {}
         }
@@ -380,6 +382,7 @@ pub async fn import(
             &site,
             st.contacts.region,
             &file[..],
+            crate::import::Options { ignore_unknown },
             at,
             |_| {},
         )

@@ -517,16 +517,32 @@ impl Contact {
             FactKind::Cart(c) => latest(&mut self.cart, stamp(at, pos, c.clone())),
             FactKind::Purchase {
                 total, currency, ..
-            } if new_order => {
-                self.counts.purchases += 1;
-                let e = &mut self.ecommerce;
-                *e.orders.entry(currency.clone()).or_insert(0) += 1;
-                add(&mut e.spent, currency, *total);
-                add(e.months.entry(month_key(at)).or_default(), currency, *total);
-                e.first_purchase_at = earliest(e.first_purchase_at, Some(at));
-                e.last_purchase_at = latest_time(e.last_purchase_at, Some(at));
+            } => {
+                // Checking out empties the cart, the whole of it: a shop that sends no
+                // `cart_update` after `purchase` must not show an admin a "current cart" of
+                // what was just bought. A later cart event (newer stamp) wins as usual.
+                latest(
+                    &mut self.cart,
+                    stamp(
+                        at,
+                        pos,
+                        CartState {
+                            items: Vec::new(),
+                            total: 0,
+                            currency: currency.clone(),
+                        },
+                    ),
+                );
+                if new_order {
+                    self.counts.purchases += 1;
+                    let e = &mut self.ecommerce;
+                    *e.orders.entry(currency.clone()).or_insert(0) += 1;
+                    add(&mut e.spent, currency, *total);
+                    add(e.months.entry(month_key(at)).or_default(), currency, *total);
+                    e.first_purchase_at = earliest(e.first_purchase_at, Some(at));
+                    e.last_purchase_at = latest_time(e.last_purchase_at, Some(at));
+                }
             }
-            FactKind::Purchase { .. } => {}
             FactKind::Identify(i) => self.apply_traits(i, at, pos),
             FactKind::Consent(c) => latest(&mut self.consent, stamp(at, pos, *c)),
             FactKind::Newsletter(subscribed) => {

@@ -1,7 +1,9 @@
 //! Emails and phones as identity keys: normalised once, at the boundary, into types that
 //! cannot hold anything else.
 //!
-//! - An email is trimmed and lower-cased, and must look like `local@domain`.
+//! - Invisible characters (zero-width, BOM) and one pair of wrapping quotes are removed first,
+//!   from emails and phones alike.
+//! - An email is trimmed and lower-cased, and must be deliverable: `local@domain.tld`.
 //! - A phone is parsed with libphonenumber's metadata and written in E.164 (`+34600123456`). A
 //!   national number (`600 123 456`) needs the shop's default region.
 //! - Values that normalise to nothing, and known placeholders (`null`, `undefined`,
@@ -18,7 +20,10 @@ pub enum Refused {
     Empty,
     #[error("is a placeholder (`{0}`), not a real value; leave it out instead")]
     Placeholder(String),
-    #[error("is not an email address (expected local@domain)")]
+    #[error(
+        "is not a deliverable email address (expected local@domain.tld, without quotes, \
+         spaces or brackets)"
+    )]
     NotEmail,
     #[error("is not a valid phone number: {0}")]
     NotPhone(&'static str),
@@ -27,8 +32,30 @@ pub enum Refused {
 /// Values shops send when they have nothing, compared after trimming and lower-casing.
 const PLACEHOLDERS: [&str; 5] = ["null", "undefined", "anonymous", "0", "test@test"];
 
+/// Characters that print as nothing: zero-width spaces and joiners, direction marks, the
+/// word joiner, the byte-order mark and the soft hyphen. Copied out of a web page, a PDF or a
+/// spreadsheet, they make a second, undeliverable address of a real one.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// `raw` without invisible characters, trimmed, and without one pair of quotes around the
+/// whole (a value JSON-stringified twice arrives as `"x@example.com"`).
+fn unwrap(raw: &str) -> String {
+    let v: String = raw.chars().filter(|c| !invisible(*c)).collect();
+    let t = v.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|t| t.strip_suffix(q)) {
+            return inner.trim().to_owned();
+        }
+    }
+    t.to_owned()
+}
+
 fn common(raw: &str) -> Result<String, Refused> {
-    let v = raw.trim().to_lowercase();
+    let v = unwrap(raw).to_lowercase();
     if v.is_empty() {
         return Err(Refused::Empty);
     }
@@ -46,12 +73,24 @@ impl Email {
     pub fn normalize(raw: &str) -> Result<Email, Refused> {
         let v = common(raw)?;
         let (local, domain) = v.rsplit_once('@').ok_or(Refused::NotEmail)?;
-        let well_formed = !local.is_empty()
-            && !domain.is_empty()
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !v.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !well_formed {
+        // What a mail server delivers to: an unquoted local part (quoted ones are legal but
+        // no shop's form produces them, and a stray quote is far likelier) and a domain of
+        // dot-separated labels of letters, digits and hyphens.
+        let local_ok = !local.is_empty()
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "\"(),:;<>@[\\]".contains(c));
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
             return Err(Refused::NotEmail);
         }
         Ok(Email(v))
@@ -171,9 +210,42 @@ mod tests {
             "a b@example.com",
             "a@.com",
             "a@com.",
+            "a@localhost",
+            "a\"b@example.com",
+            "<a@example.com>",
+            "a@exa mple.com",
+            "a@example..com",
+            "\"a@example.com",
         ] {
             assert_eq!(Email::normalize(raw), Err(Refused::NotEmail), "{raw}");
         }
+    }
+
+    #[test]
+    fn invisible_characters_and_wrapping_quotes_do_not_split_people() {
+        let alice = Email::normalize("alice@example.com").unwrap();
+        for raw in [
+            "\"alice@example.com\"",
+            "'alice@example.com'",
+            " \"Alice@Example.com\" ",
+            "\u{FEFF}alice@example.com",
+            "ali\u{200B}ce@example.com",
+            "alice@exam\u{200D}ple.com\u{2060}",
+            "\"\u{FEFF}alice@example.com\"",
+        ] {
+            assert_eq!(Email::normalize(raw).as_ref(), Ok(&alice), "{raw:?}");
+        }
+        // Only one pair: what is left must be deliverable on its own.
+        assert_eq!(
+            Email::normalize("\"\"alice@example.com\"\""),
+            Err(Refused::NotEmail)
+        );
+        assert_eq!(
+            Phone::normalize("\"+34 600\u{200B}123 456\"", None)
+                .unwrap()
+                .as_str(),
+            "+34600123456"
+        );
     }
 
     #[test]

@@ -5,12 +5,13 @@
 
 use crate::contacts::ContactId;
 
-/// A contact as the rules see it: its id, and whether it is identified (it has an email or a
-/// phone).
+/// A contact as the rules see it: its id, whether it is identified (it has an email or a
+/// phone), and whether it has an email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContactRef {
     pub id: ContactId,
     pub identified: bool,
+    pub has_email: bool,
 }
 
 /// Which rule applied. Recorded with every merge and move, so that it could be undone.
@@ -41,12 +42,22 @@ pub enum Decision {
 pub struct Owners {
     pub email: Option<ContactRef>,
     pub phone: Option<ContactRef>,
+    /// The identify carries an email, and no contact has it.
+    pub fresh_email: bool,
 }
 
 impl Owners {
-    /// The contact the identify points at, if any.
+    /// The contact the identify points at, if any. The email decides here too: a new email
+    /// beside the phone of a contact that already has another email names someone other than
+    /// that contact, so the identify points at nobody (and keeps its email), and the phone
+    /// stays where it is. Only a phone's contact without an email is pointed at by a new
+    /// email, and gains it. (Before, the identify merged into the phone's contact and the new
+    /// email was dropped without a word.)
     pub fn owner(self) -> Option<ContactRef> {
-        self.email.or(self.phone)
+        match (self.email, self.phone) {
+            (None, Some(p)) if self.fresh_email && p.has_email => None,
+            (e, p) => e.or(p),
+        }
     }
 }
 
@@ -85,20 +96,29 @@ mod tests {
     const ANON: ContactRef = ContactRef {
         id: id(1),
         identified: false,
+        has_email: false,
     };
     const ALICE: ContactRef = ContactRef {
         id: id(2),
         identified: true,
+        has_email: true,
     };
     const BOB: ContactRef = ContactRef {
         id: id(3),
         identified: true,
+        has_email: true,
+    };
+    /// Known by her phone only.
+    const PHONE_ONLY: ContactRef = ContactRef {
+        id: id(4),
+        identified: true,
+        has_email: false,
     };
 
     fn by_email(c: ContactRef) -> Owners {
         Owners {
             email: Some(c),
-            phone: None,
+            ..Owners::default()
         }
     }
 
@@ -155,6 +175,7 @@ mod tests {
         let split = Owners {
             email: Some(ALICE),
             phone: Some(BOB),
+            fresh_email: false,
         };
         assert_eq!(
             decide(ANON, split, false),
@@ -166,12 +187,44 @@ mod tests {
         let phone_only = Owners {
             email: None,
             phone: Some(BOB),
+            fresh_email: false,
         };
         assert_eq!(
             decide(ANON, phone_only, false),
             Decision::Merge {
                 from: id(1),
                 into: id(3)
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_email_beside_another_contacts_phone_is_kept_not_dropped() {
+        // Bob has his own email; a new email with Bob's phone is someone else, by the email.
+        let new_email_bobs_phone = Owners {
+            email: None,
+            phone: Some(BOB),
+            fresh_email: true,
+        };
+        assert_eq!(
+            decide(ANON, new_email_bobs_phone, false),
+            Decision::IdentifyInPlace { contact: id(1) }
+        );
+        assert_eq!(
+            decide(ALICE, new_email_bobs_phone, true),
+            Decision::MoveToNewContact { from: id(2) }
+        );
+        // A contact known by its phone alone gains the email: it has none to contradict.
+        let new_email_her_phone = Owners {
+            email: None,
+            phone: Some(PHONE_ONLY),
+            fresh_email: true,
+        };
+        assert_eq!(
+            decide(ANON, new_email_her_phone, false),
+            Decision::Merge {
+                from: id(1),
+                into: id(4)
             }
         );
     }

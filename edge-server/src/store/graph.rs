@@ -714,8 +714,12 @@ impl<'t> Working<'t> {
         let Some(id) = self.resolve(id)? else {
             return Ok(None);
         };
-        let identified = self.peek(id)?.identified();
-        Ok(Some(ContactRef { id, identified }))
+        let c = self.peek(id)?;
+        Ok(Some(ContactRef {
+            id,
+            identified: c.identified(),
+            has_email: c.email.is_some(),
+        }))
     }
 
     /// Carries out the identity rules for an identify of `tracker`, whose contact is `id`.
@@ -732,15 +736,17 @@ impl<'t> Working<'t> {
     ) -> Result<(ContactId, BTreeMap<String, String>), StoreError> {
         let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
         let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
+        let email_owner = match &email_key {
+            Some(k) => self.owner(k)?,
+            None => None,
+        };
         let owners = Owners {
-            email: match &email_key {
-                Some(k) => self.owner(k)?,
-                None => None,
-            },
+            email: email_owner,
             phone: match &phone_key {
                 Some(k) => self.owner(k)?,
                 None => None,
             },
+            fresh_email: email_key.is_some() && email_owner.is_none(),
         };
         let c = self.peek(id)?;
         let differs = |have: &Option<String>, got: Option<&str>| matches!((have.as_deref(), got), (Some(h), Some(g)) if h != g);
@@ -749,6 +755,7 @@ impl<'t> Working<'t> {
         let me = ContactRef {
             id,
             identified: c.identified(),
+            has_email: c.email.is_some(),
         };
         let target = match decide(me, owners, conflicts) {
             Decision::IdentifyInPlace { contact } | Decision::Same { contact } => contact,

@@ -289,10 +289,9 @@ async fn a_cart_is_abandoned_after_an_hour_without_a_purchase() {
     lab.set_now(T0 + MIN);
     assert_eq!(lab.sheet(&id).await["ecommerce"]["cart"]["abandoned"], true);
     lab.send(vec![purchase("t", T0 + MIN, "o", 5.0)]).await;
-    assert_eq!(
-        lab.sheet(&id).await["ecommerce"]["cart"]["abandoned"],
-        false
-    );
+    // The purchase emptied the cart: nothing is left to abandon
+    // (`a_purchase_without_a_cart_update_empties_the_current_cart`).
+    assert!(lab.sheet(&id).await["ecommerce"]["cart"].is_null());
 }
 
 #[actix_web::test]
@@ -786,4 +785,64 @@ async fn the_shops_newsletter_events_set_the_status_and_the_latest_word_wins() {
     .await;
     assert_eq!(lab.contact_of("phone").await, id);
     assert_eq!(lab.sheet(&id).await["status"]["newsletter"], "unsubscribed");
+}
+
+#[actix_web::test]
+async fn a_new_email_beside_another_contacts_phone_is_kept_not_dropped() {
+    let lab = Lab::new();
+    lab.send(vec![identify(
+        "tb",
+        T0 - DAY,
+        json!({"email": "bea@example.com", "phone": "+34600555444"}),
+    )])
+    .await;
+    let bea = lab.contact_of("tb").await;
+    // Another shopper types a new email and, by mistake or on a shared line, Bea's phone.
+    lab.send(vec![
+        page("tn", T0 - 2 * MIN),
+        identify(
+            "tn",
+            T0 - MIN,
+            json!({"email": "nuno@example.com", "phone": "+34600555444"}),
+        ),
+    ])
+    .await;
+    let nuno = lab.contact_of("tn").await;
+    assert_ne!(nuno, bea, "the email decides: not Bea");
+    let n = lab.sheet(&nuno).await;
+    assert_eq!(n["profile"]["email"], "nuno@example.com", "{n}");
+    assert!(
+        n["profile"]["mobile_phone"].is_null(),
+        "the phone stays Bea's"
+    );
+    let b = lab.sheet(&bea).await;
+    assert_eq!(b["profile"]["email"], "bea@example.com");
+    assert_eq!(b["profile"]["mobile_phone"], "+34600555444");
+}
+
+#[actix_web::test]
+async fn a_purchase_without_a_cart_update_empties_the_current_cart() {
+    let lab = Lab::new();
+    lab.send(vec![
+        identify("tp", T0 - 60 * MIN, json!({"email": "pia@example.com"})),
+        cart("tp", T0 - 30 * MIN, 59.95),
+        purchase("tp", T0 - 20 * MIN, "order-1", 59.95),
+    ])
+    .await;
+    let id = lab.contact_of("tp").await;
+    let sheet = lab.sheet(&id).await;
+    assert!(
+        sheet["ecommerce"]["cart"].is_null(),
+        "{}",
+        sheet["ecommerce"]
+    );
+    assert_eq!(sheet["ecommerce"]["purchases"], 1);
+    // A cart filled after the purchase is the current cart again.
+    lab.send(vec![cart("tp", T0 - 10 * MIN, 12.5)]).await;
+    let sheet = lab.sheet(&id).await;
+    assert_eq!(
+        sheet["ecommerce"]["cart"]["total"], "12.50",
+        "{}",
+        sheet["ecommerce"]
+    );
 }

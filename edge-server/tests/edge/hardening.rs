@@ -241,3 +241,31 @@ fn the_admin_redirect_and_the_json_api_send_their_security_headers() {
         );
     }
 }
+
+#[test]
+fn json_logs_carry_the_same_fields_as_the_text_lines() {
+    let mut edge = Edge::start();
+    edge.kill9();
+    edge.args = vec!["--log-format".into(), "json".into()];
+    edge.spawn();
+    assert_eq!(edge.get("/healthz", None).status, 200);
+    edge.sigterm();
+    let log = edge.log();
+    // The first start wrote text lines; every line of the second is one JSON object.
+    let json_lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = json_lines
+        .iter()
+        .find(|l| l["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("no request line in:\n{log}"));
+    assert_eq!(request["message"], "request");
+    assert_eq!(request["method"], "GET");
+    assert_eq!(request["status"], 200);
+    assert!(request["latency_ms"].is_f64());
+    assert_eq!(request["level"], "INFO");
+    assert!(request["timestamp"].is_string());
+    assert!(json_lines.iter().any(|l| l["message"] == "listening"));
+}

@@ -284,3 +284,207 @@ fn the_command_line_imports_into_a_stopped_servers_store() {
     let history = edge.get(&format!("/v1/contacts/{id}/history"), Some(TOKEN));
     assert_eq!(history.json["changes"][0]["who"], "import-cli");
 }
+
+async fn import_bytes(lab: &Lab, query: &str, csv: Vec<u8>) -> (u16, Value) {
+    let (status, body) = lab
+        .bytes(
+            "POST",
+            &format!("/v1/contacts/import?site={SITE}{query}"),
+            TOKEN,
+            Some(("text/csv", csv)),
+        )
+        .await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[actix_web::test]
+async fn an_excel_file_saved_in_an_eu_locale_imports() {
+    let lab = Lab::new();
+    // Excel in Spain, France or Germany: `;`, a byte-order mark, CRLF.
+    let csv = "\u{feff}email;phone;first_name;last_name\r\n\
+               eu1@example.com;+34600111001;Ana;Ruiz\r\n\
+               eu2@example.com;+34600111002;\"Bea; Jr\";Sol\r\n";
+    let (status, report) = import_bytes(&lab, "", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
+    assert_eq!(report["separator"], ";");
+    let bea = by_email(&lab, "eu2@example.com").await;
+    assert_eq!(bea["profile"]["first_name"], "Bea; Jr");
+    assert_eq!(bea["profile"]["mobile_phone"], "+34600111002");
+    // Tabs too.
+    let (status, report) = import_bytes(
+        &lab,
+        "",
+        b"email\tfirst_name\neu3@example.com\tTab\n".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
+}
+
+#[actix_web::test]
+async fn every_unknown_column_is_named_at_once_and_can_be_skipped() {
+    let lab = Lab::new();
+    let csv = "email,shoe_size,first_name,loyalty tier,favourite colour\n\
+               u1@example.com,42,Uma,gold,red\n";
+    let (status, err) = import_bytes(&lab, "", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 400, "{err}");
+    let message = err["message"].as_str().unwrap();
+    for needle in [
+        "2 `shoe_size`",
+        "4 `loyalty tier`",
+        "5 `favourite colour`",
+        "ignore_unknown=true",
+    ] {
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+    let (status, report) =
+        import_bytes(&lab, "&ignore_unknown=true", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 1);
+    assert_eq!(report["ignored_columns"].as_array().unwrap().len(), 3);
+    let uma = by_email(&lab, "u1@example.com").await;
+    assert_eq!(uma["profile"]["first_name"], "Uma");
+    assert!(
+        uma["custom_fields"]
+            .as_object()
+            .is_none_or(|m| m.is_empty()),
+        "{uma}"
+    );
+}
+
+#[actix_web::test]
+async fn a_windows_1252_file_imports_its_accented_rows_whole() {
+    let lab = Lab::new();
+    // Saved as "CSV" by Excel in a Western European locale: é is 0xE9, ë 0xEB, ñ 0xF1.
+    let mut csv = b"email,first_name,last_name\n".to_vec();
+    csv.extend_from_slice(b"plain@example.com,Ann,Smith\n");
+    csv.extend_from_slice(b"jose@example.com,Jos\xe9,Nu\xf1ez\n");
+    csv.extend_from_slice(b"zoe@example.com,Zo\xeb,Br\xfcck\n");
+    let (status, report) = import_bytes(&lab, "", csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["encoding"], "windows-1252");
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(3), Some(0)),
+        "{report}"
+    );
+    let jose = by_email(&lab, "jose@example.com").await;
+    assert_eq!(jose["profile"]["first_name"], "José");
+    assert_eq!(jose["profile"]["last_name"], "Nuñez");
+    assert_eq!(
+        by_email(&lab, "zoe@example.com").await["profile"]["last_name"],
+        "Brück"
+    );
+    // A file that says it is UTF-8 (a BOM) and is not is refused whole: nothing applied.
+    let mut lying = b"\xef\xbb\xbfemail,first_name\nok@example.com,Ok\n".to_vec();
+    lying.extend_from_slice(b"bad@example.com,Jos\xe9\n");
+    let (status, err) = import_bytes(&lab, "", lying).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("CSV UTF-8"),
+        "{err}"
+    );
+    let (_, list) = lab.get("/v1/contacts?email=ok@example.com").await;
+    assert!(list["contacts"].as_array().unwrap().is_empty(), "{list}");
+}
+
+#[actix_web::test]
+async fn trailing_empty_columns_and_cells_are_ignored() {
+    let lab = Lab::new();
+    let csv = "email,phone,first_name,,,\n\
+               t1@example.com,,Tia,,,\n\
+               t2@example.com,,Teo,,,,,\n\
+               t3@example.com,,Ty\n";
+    let (status, report) = import_bytes(&lab, "", csv.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(3), Some(0)),
+        "{report}"
+    );
+    // A filled cell past the header is still a mistake worth a word.
+    let (_, report) = import_bytes(
+        &lab,
+        "",
+        b"email,first_name\nt4@example.com,T,extra\n".to_vec(),
+    )
+    .await;
+    assert_eq!(report["rejected"], 1, "{report}");
+}
+
+#[actix_web::test]
+async fn an_export_imports_back_into_an_empty_edge_with_every_field() {
+    let from = Lab::new();
+    let people = [
+        (
+            "f1@example.com",
+            "+34600222001",
+            "=SUM(A1)",
+            "-minus",
+            "1980-01-02",
+            "subscribed",
+        ),
+        (
+            "f2@example.com",
+            "+34600222002",
+            "+plus",
+            "@at",
+            "1991-12-31",
+            "unsubscribed",
+        ),
+        ("f3@example.com", "", "Plain", "O'Brien", "", ""),
+    ];
+    let mut csv = String::from("email,phone,first_name,last_name,birth_date,newsletter\n");
+    for p in &people {
+        // Written with the guard an export would add, so the source holds the raw values.
+        let _ = writeln!(
+            csv,
+            "{},{},\"{}\",\"{}\",{},{}",
+            p.0, p.1, p.2, p.3, p.4, p.5
+        );
+    }
+    let (status, report) = import_bytes(&from, "", csv.into_bytes()).await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (200, Some(3)),
+        "{report}"
+    );
+    let export = from.raw("GET", "/v1/contacts/export.csv", TOKEN).await;
+    assert!(
+        export.contains("'+34600222001") && export.contains("'=SUM(A1)"),
+        "{export}"
+    );
+
+    // Into an empty edge with the default config (no default phone region).
+    let to = Lab::new();
+    let (status, report) = import_bytes(&to, "", export.into_bytes()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["rejected"].as_u64()),
+        (Some(3), Some(0)),
+        "{report}"
+    );
+    for p in &people {
+        let a = by_email(&from, p.0).await;
+        let b = by_email(&to, p.0).await;
+        for (block, field) in [
+            ("profile", "email"),
+            ("profile", "mobile_phone"),
+            ("profile", "first_name"),
+            ("profile", "last_name"),
+            ("profile", "birth_date"),
+            ("status", "newsletter"),
+        ] {
+            assert_eq!(b[block][field], a[block][field], "{}: {block}.{field}", p.0);
+        }
+        assert_eq!(b["profile"]["first_name"], p.2);
+    }
+}

@@ -34,6 +34,8 @@ pub const NO_LIMITS: &str = "[rate_limit]\nper_ip_per_second = 1000000\nper_ip_b
 
 pub struct Edge {
     child: Option<Child>,
+    /// Flags added to every start, e.g. `--log-format json`.
+    pub args: Vec<String>,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub client: reqwest::blocking::Client,
@@ -49,6 +51,7 @@ impl Edge {
         std::fs::write(dir.path().join("edge.toml"), config).unwrap();
         let mut edge = Edge {
             child: None,
+            args: Vec::new(),
             url: String::new(),
             dir,
             client: reqwest::blocking::Client::builder()
@@ -82,6 +85,7 @@ impl Edge {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(self.data_dir())
+            .args(&self.args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(log)
