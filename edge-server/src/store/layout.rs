@@ -11,8 +11,10 @@
 //!   suppression.key    the suppression list's hash key (see `suppress.rs`)
 //! ```
 //!
-//! A crash mid-compaction leaves `CURRENT` naming the old generation, which is whole; the
-//! half-written new one is removed when the next compaction starts. A data directory written
+//! A crash mid-compaction leaves `CURRENT` naming one whole generation: the old one before the
+//! switch, the new one after it. Every other generation is removed when the store opens and
+//! when a compaction starts (`remove_stale`): a half-written new one, and an old one a crash
+//! left behind after the switch, with the erased values it still held. A data directory written
 //! before generations existed (sled's files at its top) is opened in place and moved into a
 //! generation by its first compaction.
 
@@ -66,10 +68,33 @@ impl Layout {
             }
             Err(e) => return Err(e),
         };
-        Ok(Layout {
+        let l = Layout {
             root: root.into(),
             gen,
-        })
+        };
+        l.remove_stale()?;
+        Ok(l)
+    }
+
+    /// Removes every generation `CURRENT` does not name, a legacy layout's files once a
+    /// generation replaced them, and a `CURRENT.tmp` a crash left.
+    pub fn remove_stale(&self) -> io::Result<()> {
+        if self.gen == 0 {
+            return Ok(());
+        }
+        let keep = gen_name(self.gen);
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let stale_gen = name.starts_with("gen-") && name != keep;
+            let legacy = LEGACY_FILES.contains(&name) || name.starts_with("snap.");
+            if stale_gen || legacy || name == "CURRENT.tmp" {
+                tracing::warn!(path = %entry.path().display(), "removing what a crash left of an earlier generation");
+                remove_any(&entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -84,8 +109,9 @@ impl Layout {
         }
     }
 
-    /// An empty directory for the next generation; a leftover of a crashed compaction is removed.
+    /// An empty directory for the next generation; what crashed compactions left is removed.
     pub fn prepare_next(&self) -> io::Result<PathBuf> {
+        self.remove_stale()?;
         let dir = self.root.join(gen_name(self.gen + 1));
         match fs::remove_dir_all(&dir) {
             Ok(()) => {}
@@ -197,5 +223,26 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, ["CURRENT", "gen-000001", "suppression.key"]);
+    }
+
+    #[test]
+    fn generations_a_crash_left_behind_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Layout::open(dir.path()).unwrap();
+        fs::create_dir_all(l.current()).unwrap();
+        fs::create_dir_all(l.prepare_next().unwrap()).unwrap();
+        // Killed after the switch, before the old generation was deleted.
+        let _retired = l.advance().unwrap();
+        fs::create_dir_all(dir.path().join("gen-000007")).unwrap();
+        fs::write(dir.path().join("CURRENT.tmp"), b"gen-000009").unwrap();
+        drop(l);
+        let l = Layout::open(dir.path()).unwrap();
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["CURRENT", "gen-000002"]);
+        assert_eq!(l.current(), dir.path().join("gen-000002"));
     }
 }

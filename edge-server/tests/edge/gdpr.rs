@@ -552,3 +552,64 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
     let r = edge.post_json(&batch(vec![page("tz2", T0)]));
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_erased_data_on_disk() {
+    use crate::util::{batch, Edge};
+    let mut edge = Edge::start();
+    let r = edge.post_json(&batch(vec![identify(
+        "tk",
+        T0,
+        json!({"email": "kim.killed@example.com", "last_name": "Zyxwvutsrq"}),
+    )]));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = edge.get("/v1/trackers/tk/contact", Some(TOKEN)).json["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = edge
+        .client
+        .delete(format!("{}/v1/contacts/{id}", edge.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!files_holding(&edge.data_dir(), b"Zyxwvutsrq").is_empty());
+    // The compaction dies right after `CURRENT` names the new generation, before the old
+    // one (which still holds Kim) is deleted.
+    edge.kill9();
+    edge.env = vec![(
+        "FOOTPRINT_FAILPOINT".into(),
+        "compaction-after-switch".into(),
+    )];
+    edge.spawn();
+    let died = edge
+        .client
+        .post(format!("{}/v1/admin/compact", edge.url))
+        .bearer_auth(TOKEN)
+        .send();
+    assert!(died.is_err(), "the process aborted mid-compaction");
+    assert!(edge.log().contains("failpoint compaction-after-switch"));
+    edge.kill9();
+    let left = files_holding(&edge.data_dir(), b"Zyxwvutsrq");
+    assert!(
+        left.iter().any(|f| f.contains("gen-000001")),
+        "the crash left the old generation: {left:?}"
+    );
+    // The next start removes every generation CURRENT does not name.
+    edge.env.clear();
+    edge.spawn();
+    assert_eq!(
+        files_holding(&edge.data_dir(), b"Zyxwvutsrq"),
+        Vec::<String>::new()
+    );
+    assert!(!edge.data_dir().join("gen-000001").exists());
+    let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
+    assert_eq!(gone.status, 410, "{}", gone.text);
+    // The pending-erasure marker came across: the store still says a compaction is due.
+    assert!(
+        edge.log().contains("removing what a crash left"),
+        "{}",
+        edge.log()
+    );
+}

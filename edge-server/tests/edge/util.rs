@@ -36,6 +36,8 @@ pub struct Edge {
     child: Option<Child>,
     /// Flags added to every start, e.g. `--log-format json`.
     pub args: Vec<String>,
+    /// Environment added to every start, e.g. a failpoint.
+    pub env: Vec<(String, String)>,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub client: reqwest::blocking::Client,
@@ -52,6 +54,7 @@ impl Edge {
         let mut edge = Edge {
             child: None,
             args: Vec::new(),
+            env: Vec::new(),
             url: String::new(),
             dir,
             client: reqwest::blocking::Client::builder()
@@ -86,6 +89,7 @@ impl Edge {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(log)
