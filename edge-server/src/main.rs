@@ -67,6 +67,27 @@ enum Command {
     },
     /// Compact the store now (stop the server first), so that erased data leaves the disk.
     Compact,
+    /// Back the store up into DIR (absent or empty), consistently, while the edge serves:
+    /// through the running edge's API when it has the data directory, else directly.
+    Backup {
+        /// Where the backup goes; made absolute here.
+        dir: PathBuf,
+        /// An admin token, to ask a running edge (at the config's listen address).
+        #[arg(long, env = "FOOTPRINT_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The running edge to ask, when it is not at the config's listen address.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Restore a backup into the data directory (stop the edge first).
+    Restore {
+        /// A directory `footprint-edge backup` wrote.
+        dir: PathBuf,
+        /// Replace the store the data directory holds; without it, only an empty one is
+        /// restored into.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Benchmarks only: measure sled's raw batched-write rate with the edge's own records.
     #[command(hide = true)]
     SledCeiling {
@@ -143,6 +164,23 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }),
+        Command::Backup { dir, token, url } => {
+            footprint_edge::backup::cli(&config, &dir, token.as_deref(), url.as_deref())
+                .map(|m| println!("{m}"))
+        }
+        Command::Restore { dir, replace } => {
+            footprint_edge::store::backup::restore(&dir, &config.data_dir, replace)
+                .map_err(|e| e.to_string())
+                .map(|m| {
+                    println!(
+                        "restored {} records (to chunk {}) taken at {} into {}",
+                        m.records,
+                        m.last_seq,
+                        footprint_edge::contacts::patch::time_text(m.taken_at),
+                        config.data_dir.display()
+                    )
+                })
+        }
         Command::SledCeiling { seconds } => {
             footprint_edge::store::ceiling::run(&config.data_dir, &config.store, seconds)
                 .map(|report| println!("{report}"))

@@ -70,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/contacts/bulk", web::post().to(contacts_bulk))
         .route("/v1/contacts/import", web::post().to(contacts_import))
         .route("/v1/admin/compact", web::post().to(store_compact))
+        .route("/v1/admin/backup", web::post().to(store_backup))
         .service(
             web::resource("/v1/contacts/{id}")
                 .route(web::get().to(contact_sheet))
@@ -1006,6 +1007,46 @@ async fn store_compact(
         .map_err(|e| unavailable(e.to_string()))?;
     match pending.await {
         Ok(Ok(c)) => Ok(HttpResponse::Ok().json(c)),
+        Ok(Err(e)) => Err(unavailable(e.to_string())),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupBody {
+    /// An absolute path on the edge's machine: absent, or an empty directory.
+    dir: std::path::PathBuf,
+}
+
+/// `POST /v1/admin/backup {"dir": "/abs/path"}` (admin): a consistent backup while serving
+/// (`store/backup.rs`); `footprint-edge backup DIR` calls this when the edge runs.
+async fn store_backup(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = require_admin(&req, &state)?;
+    who.require(Role::Admin)?;
+    let body: BackupBody = serde_json::from_slice(&read_body(&req, payload, MAX_ADMIN_BODY).await?)
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_body",
+                format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
+            )
+        })?;
+    let unavailable = |reason: String| ApiError::Unavailable {
+        reason,
+        retry_after: 5,
+    };
+    let now = state.ingest.clock().now().as_millis();
+    let pending = state
+        .store
+        .backup(body.dir, now)
+        .map_err(|e| unavailable(e.to_string()))?;
+    match pending.await {
+        Ok(Ok(m)) => Ok(HttpResponse::Ok().json(m)),
+        Ok(Err(crate::store::StoreError::Refused(why))) => Err(ApiError::Conflict(why)),
         Ok(Err(e)) => Err(unavailable(e.to_string())),
         Err(_) => Err(ApiError::Internal),
     }

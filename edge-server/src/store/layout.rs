@@ -30,6 +30,9 @@ pub(super) struct Layout {
     root: PathBuf,
     /// 0 for the legacy layout, where sled's files are `root` itself.
     gen: u64,
+    /// `LOCK`, locked for as long as this layout is open: one process owns a data directory
+    /// (a second one would remove the generation a running compaction is writing).
+    _lock: fs::File,
 }
 
 fn gen_name(gen: u64) -> String {
@@ -37,8 +40,24 @@ fn gen_name(gen: u64) -> String {
 }
 
 impl Layout {
+    /// Opens the data directory, or fails with `WouldBlock` when another process has it.
     pub fn open(root: &Path) -> io::Result<Layout> {
         fs::create_dir_all(root)?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("LOCK"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "another edge or command has this data directory open",
+                ))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
         let gen = match fs::read_to_string(root.join(CURRENT)) {
             Ok(text) => text
                 .trim()
@@ -61,6 +80,7 @@ impl Layout {
                     let l = Layout {
                         root: root.into(),
                         gen: 1,
+                        _lock: lock,
                     };
                     l.point_at(1)?;
                     return Ok(l);
@@ -71,6 +91,7 @@ impl Layout {
         let l = Layout {
             root: root.into(),
             gen,
+            _lock: lock,
         };
         l.remove_stale()?;
         Ok(l)
@@ -175,6 +196,21 @@ impl Retired {
     }
 }
 
+/// Bytes of every file under `dir`.
+pub(super) fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 fn remove_any(path: &Path) -> io::Result<()> {
     let r = if path.is_dir() {
         fs::remove_dir_all(path)
@@ -222,7 +258,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, ["CURRENT", "gen-000001", "suppression.key"]);
+        assert_eq!(left, ["CURRENT", "LOCK", "gen-000001", "suppression.key"]);
     }
 
     #[test]
@@ -235,6 +271,11 @@ mod tests {
         let _retired = l.advance().unwrap();
         fs::create_dir_all(dir.path().join("gen-000007")).unwrap();
         fs::write(dir.path().join("CURRENT.tmp"), b"gen-000009").unwrap();
+        assert_eq!(
+            Layout::open(dir.path()).err().map(|e| e.kind()),
+            Some(io::ErrorKind::WouldBlock),
+            "one owner at a time"
+        );
         drop(l);
         let l = Layout::open(dir.path()).unwrap();
         let mut left: Vec<String> = fs::read_dir(dir.path())
@@ -242,7 +283,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left, ["CURRENT", "gen-000002"]);
+        assert_eq!(left, ["CURRENT", "LOCK", "gen-000002"]);
         assert_eq!(l.current(), dir.path().join("gen-000002"));
     }
 }

@@ -4,6 +4,7 @@
 //! only after the `flush` that made its events durable. Reads go straight to sled from any
 //! thread. Key layout is in [`keys`], value layout in [`record`].
 
+pub mod backup;
 pub mod ceiling;
 mod graph;
 mod keys;
@@ -38,6 +39,22 @@ pub enum StoreError {
     Sled(String),
     #[error("{0}")]
     Corrupt(String),
+    /// The operation cannot be done as asked (a backup into a full directory, a restore over
+    /// a store); the message says what to do instead.
+    #[error("{0}")]
+    Refused(String),
+    /// Another process (a running edge, an import) has the data directory open.
+    #[error("the data directory {0} is in use by another edge or command; stop it first")]
+    Locked(String),
+}
+
+/// A data directory that cannot be opened; another owner is named as such.
+pub(crate) fn layout_error(dir: &Path, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::WouldBlock {
+        StoreError::Locked(dir.display().to_string())
+    } else {
+        StoreError::Sled(format!("data directory {}: {e}", dir.display()))
+    }
 }
 
 impl From<sled::Error> for StoreError {
@@ -294,8 +311,7 @@ pub struct Compacted {
 
 impl Store {
     pub fn open(dir: &Path, cfg: &StoreConfig) -> Result<Store, StoreError> {
-        let layout = layout::Layout::open(dir)
-            .map_err(|e| StoreError::Sled(format!("data directory {}: {e}", dir.display())))?;
+        let layout = layout::Layout::open(dir).map_err(|e| layout_error(dir, e))?;
         let suppressor = Suppressor::load_or_create(dir)?;
         let live = open_db(&layout.current(), cfg.cache_mb)?;
         let last_seq = match live.tree.get(keys::META_SEQ)? {
@@ -347,6 +363,18 @@ impl Store {
     pub fn compact(&self) -> Result<oneshot::Receiver<Result<Compacted, StoreError>>, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.send(writer::Command::Compact(tx))?;
+        Ok(rx)
+    }
+
+    /// Takes a backup into `dir` (absolute; absent or empty) while serving: the store as it is
+    /// after every write queued before this one (`backup.rs`).
+    pub fn backup(
+        &self,
+        dir: std::path::PathBuf,
+        taken_at: i64,
+    ) -> Result<oneshot::Receiver<Result<backup::Manifest, StoreError>>, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(writer::Command::Backup(dir, taken_at, tx))?;
         Ok(rx)
     }
 

@@ -35,6 +35,12 @@ pub(super) enum Command {
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
     /// Rewrite the store into a new generation (`layout.rs`).
     Compact(oneshot::Sender<Result<super::Compacted, StoreError>>),
+    /// Copy the store into a backup directory (`backup.rs`).
+    Backup(
+        std::path::PathBuf,
+        i64,
+        oneshot::Sender<Result<super::backup::Manifest, StoreError>>,
+    ),
     /// Finish what was queued before this, flush, and stop.
     Stop,
 }
@@ -112,7 +118,7 @@ impl Command {
     /// Whether it must run on its own, after everything before it is applied.
     fn exclusive(&self) -> bool {
         match self {
-            Command::Compact(_) => true,
+            Command::Compact(_) | Command::Backup(..) => true,
             Command::Admin(op, _) => op.kind.exclusive(),
             _ => false,
         }
@@ -139,6 +145,10 @@ impl Group {
             }
             Command::Compact(reply) => {
                 let _ = reply.send(Err(StoreError::Sled("a compaction was grouped".into())));
+                false
+            }
+            Command::Backup(_, _, reply) => {
+                let _ = reply.send(Err(StoreError::Sled("a backup was grouped".into())));
                 false
             }
             Command::Stop => true,
@@ -210,6 +220,22 @@ impl Writer {
                 }
                 let _ = reply.send(r);
             }
+            Command::Backup(dir, taken_at, reply) => {
+                let r = self.db.flush().map_err(StoreError::from).and_then(|_| {
+                    super::backup::take(&self.tree, self.layout.root(), &dir, taken_at)
+                });
+                match &r {
+                    Ok(m) => tracing::info!(
+                        dir = %dir.display(),
+                        records = m.records,
+                        bytes = m.bytes,
+                        ms = m.millis,
+                        "backup taken"
+                    ),
+                    Err(e) => tracing::error!(dir = %dir.display(), error = %e, "backup failed"),
+                }
+                let _ = reply.send(r);
+            }
             c => {
                 let mut group = Group::default();
                 group.take(c);
@@ -224,29 +250,15 @@ impl Writer {
     fn compact(&mut self) -> Result<super::Compacted, StoreError> {
         let t = std::time::Instant::now();
         let io = |e: std::io::Error| StoreError::Sled(format!("compaction: {e}"));
-        let bytes_before = dir_size(self.layout.root());
+        let bytes_before = super::layout::dir_size(self.layout.root());
         // Everything applied so far is in the copy, and durable in the old generation too.
         self.db.flush()?;
         let dir = self.layout.prepare_next().map_err(io)?;
         let next = super::open_db(&dir, self.cache_mb)?;
-        let mut batch = sled::Batch::default();
-        let mut in_batch = 0;
-        let mut records = 0u64;
-        for item in self.tree.iter() {
-            let (k, v) = item?;
-            // The pending-erasure marker is copied too, and cleared only once the old
-            // generation is gone: a crash between the switch and the delete must still find
-            // an erasure pending (and `Layout::open` removes the old generation).
-            batch.insert(k, v);
-            in_batch += 1;
-            records += 1;
-            if in_batch == COMPACT_BATCH {
-                next.tree.apply_batch(std::mem::take(&mut batch))?;
-                in_batch = 0;
-            }
-        }
-        next.tree.apply_batch(batch)?;
-        next.db.flush()?;
+        // The pending-erasure marker is copied too, and cleared only once the old generation
+        // is gone: a crash between the switch and the delete must still find an erasure
+        // pending (and `Layout::open` removes the old generation).
+        let records = super::backup::copy_records(&self.tree, &next.tree, &next.db)?;
         // Only once `CURRENT` names the copy do writes go to it: a crash before that restarts
         // on the old generation, whole.
         let retired = self.layout.advance().map_err(io)?;
@@ -261,7 +273,7 @@ impl Writer {
         Ok(super::Compacted {
             records,
             bytes_before,
-            bytes_after: dir_size(self.layout.root()),
+            bytes_after: super::layout::dir_size(self.layout.root()),
             millis: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     }
@@ -450,25 +462,7 @@ impl Writer {
     }
 }
 
-/// Records per `apply_batch` while compacting: large enough to amortise, small enough that
-/// the batch's memory stays a few MiB.
-const COMPACT_BATCH: usize = 10_000;
-
 /// The bytes of every file under `dir`.
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn answer_all(g: Applied, result: Result<(), StoreError>) {
     for (reply, outcomes) in g.replies {
         let _ = reply.send(result.clone().map(|()| outcomes));
