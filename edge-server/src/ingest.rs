@@ -186,6 +186,8 @@ impl Ingest {
         let mut rejected = Vec::new();
         let mut warnings = Vec::new();
         let mut events = Vec::with_capacity(batch.events.len());
+        // Each stored event's place in the batch, for the writer's warnings.
+        let mut origins = Vec::with_capacity(batch.events.len());
         for (index, raw) in batch.events.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             match prepare_event(raw.get(), batch.sent_at, received_at, self.region) {
@@ -194,12 +196,10 @@ impl Ingest {
                         warnings.push(Warning {
                             index,
                             message_id: ev.message_id.as_str().to_owned(),
-                            warning: format!(
-                                "{} {}; the event is stored but links no contact by it",
-                                r.field, r.why
-                            ),
+                            warning: r.warning(),
                         });
                     }
+                    origins.push((index, ev.message_id.as_str().to_owned()));
                     events.push(ev);
                 }
                 Err(error) => rejected.push(Rejection {
@@ -240,13 +240,22 @@ impl Ingest {
                     retry_after: 5,
                 }
             })?;
-        for o in outcomes {
+        for (o, (index, message_id)) in outcomes.into_iter().zip(origins) {
             match o {
                 // The browser is not told that its shopper was erased: it would only retry.
                 Outcome::Stored | Outcome::Suppressed => resp.accepted += 1,
                 Outcome::Duplicate => resp.duplicates += 1,
+                Outcome::NotKept(warning) => {
+                    resp.accepted += 1;
+                    resp.warnings.push(Warning {
+                        index,
+                        message_id,
+                        warning,
+                    });
+                }
             }
         }
+        resp.warnings.sort_by_key(|w| w.index);
         Ok(resp)
     }
 }

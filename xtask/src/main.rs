@@ -6,6 +6,7 @@
 //!   printing URLs and token.
 //! - `cargo xtask screenshots`: the browser journey, keeping its screenshots in docs/.
 //! - `cargo xtask bench ingest`: the ingest benchmark and the machine's two ceilings.
+//! - `cargo xtask bench hostile`: a contact at every cap: the writer's cost per event on it.
 //!
 //! It depends on nothing but std, so that it compiles in seconds on a fresh machine.
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         ["bench", "sdk-size"] => sdk::bench(),
         ["bench", "sheets", rest @ ..] => bench_sheets(rest),
         ["bench", "extract", rest @ ..] => bench_extract(rest),
+        ["bench", "hostile", rest @ ..] => bench_hostile(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -55,6 +57,9 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench sheets [--contacts N] [--events N] [--heavy-events N]
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk
+  bench hostile [--seconds N]
+                         one contact grown to every cap: the writer's cost per event on it,
+                         and another site's batch latency while it is flooded
   bench extract [--events N]
                          a personal-data extract of a contact with N events (1,000,000):
                          time, and the edge's memory against a 10,000-event contact's";
@@ -483,6 +488,37 @@ fn bench_sheets(rest: &[&str]) -> Result {
     Ok(())
 }
 
+fn bench_hostile(rest: &[&str]) -> Result {
+    let seconds = flag(rest, "--seconds", 20)?;
+    build_bench_binaries()?;
+    let work = env::temp_dir().join(format!("footprint-hostile-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let token = random_token()?;
+    let (mut child, url) = bench_edge(&work, &token, "admin")?;
+    eprintln!("xtask: growing one contact to every cap, then flooding it for {seconds} s");
+    let result = output(
+        Command::new(root().join("target/release/footprint-hostile-bench")).args([
+            "--url",
+            &url,
+            "--seconds",
+            &seconds.to_string(),
+        ]),
+    );
+    stop_edge(&mut child, Duration::from_secs(60));
+    let result = result.ok_or_else(|| {
+        format!(
+            "the hostile benchmark failed; the edge's log is {}",
+            work.join("edge.log").display()
+        )
+    })?;
+    println!();
+    println!("machine: {}", machine());
+    println!("{}", result.trim());
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
+
 fn bench_extract(rest: &[&str]) -> Result {
     let events = flag(rest, "--events", 1_000_000)?;
     build_bench_binaries()?;
@@ -512,14 +548,16 @@ fn bench_extract(rest: &[&str]) -> Result {
     Ok(())
 }
 
-/// Starts the release edge for a benchmark in `work` (config, `data/`, `edge.log`), with one
-/// site, no rate limits and an admin token of `role`; returns it and its URL.
+/// Starts the release edge for a benchmark in `work` (config, `data/`, `edge.log`), with two
+/// sites (`bench-shop`, and `other-shop` for what one site's load does to another), no rate
+/// limits and an admin token of `role`; returns it and its URL.
 fn bench_edge(work: &Path, token: &str, role: &str) -> Result<(Child, String)> {
     let config = work.join("bench.toml");
     fs::write(
         &config,
         format!(
             "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+             [[sites]]\nkey = \"other-shop\"\norigins = []\n\
              [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"{role}\"\n\
              [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
              per_site_per_second = 100000000\nper_site_burst = 100000000\n"

@@ -16,6 +16,11 @@
 //! - products of interest are capped at [`MAX_INTEREST`], and categories viewed at
 //!   [`MAX_CATEGORIES`]; past the cap the least recently seen is dropped, which depends on
 //!   order.
+//! - custom fields are capped at [`MAX_CUSTOM_FIELDS`] and push subscriptions at
+//!   [`MAX_PUSH_SUBSCRIPTIONS`]; past the cap a new key or endpoint is not kept (the batch
+//!   response says so), which depends on order too. Caps keep a hostile or buggy shopper from
+//!   growing one contact without bound, and with it the writer's cost per event on that
+//!   contact (BENCHMARKS.md, "Writer cost per event at the caps").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,6 +119,50 @@ fn latest<T>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
 
 /// Most products of interest a contact keeps.
 pub const MAX_INTEREST: usize = 100;
+/// Most custom fields a contact keeps.
+pub const MAX_CUSTOM_FIELDS: usize = 100;
+/// Most web push subscriptions (endpoints) a contact keeps.
+pub const MAX_PUSH_SUBSCRIPTIONS: usize = 20;
+
+/// What a fold could not keep because the contact was at a cap: the event is stored all the
+/// same, and the batch response warns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotKept {
+    pub custom_keys: Vec<String>,
+    pub push_endpoint: bool,
+}
+
+impl NotKept {
+    /// The batch response's warning, when something was not kept.
+    pub fn warning(&self) -> Option<String> {
+        if !self.custom_keys.is_empty() {
+            let shown: Vec<String> = self
+                .custom_keys
+                .iter()
+                .take(5)
+                .map(|k| format!("`{k}`"))
+                .collect();
+            let more = self.custom_keys.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            return Some(format!(
+                "properties.custom: a contact keeps at most {MAX_CUSTOM_FIELDS} custom fields; \
+                 {}{more} were not kept (the event is stored); reuse the keys you have",
+                shown.join(", ")
+            ));
+        }
+        self.push_endpoint.then(|| {
+            format!(
+                "properties.endpoint: a contact keeps at most {MAX_PUSH_SUBSCRIPTIONS} push \
+                 subscriptions; this one was not kept (the event is stored); unsubscribe \
+                 endpoints that are gone"
+            )
+        })
+    }
+}
 
 /// One tracker's stretch of history that belongs to this contact: its events at positions
 /// `from` up to, not including, `to` (open while the tracker still points here).
@@ -461,7 +510,8 @@ impl Contact {
 
     /// Folds in one event of tracker `tracker` at `pos`. `new_order` is false for a purchase
     /// whose order the site had already reported: it counts as activity, not as an order.
-    pub fn apply(&mut self, tracker: &str, pos: Pos, fact: &Fact, new_order: bool) {
+    pub fn apply(&mut self, tracker: &str, pos: Pos, fact: &Fact, new_order: bool) -> NotKept {
+        let mut not_kept = NotKept::default();
         let at = fact.at;
         fn stamp<T>(at: i64, pos: Pos, value: T) -> Stamped<T> {
             Stamped { at, pos, value }
@@ -543,7 +593,7 @@ impl Contact {
                     e.last_purchase_at = latest_time(e.last_purchase_at, Some(at));
                 }
             }
-            FactKind::Identify(i) => self.apply_traits(i, at, pos),
+            FactKind::Identify(i) => not_kept.custom_keys = self.apply_traits(i, at, pos),
             FactKind::Consent(c) => latest(&mut self.consent, stamp(at, pos, *c)),
             FactKind::Newsletter(subscribed) => {
                 let to = if *subscribed {
@@ -554,26 +604,34 @@ impl Contact {
                 latest(&mut self.extras.newsletter, stamp(at, pos, to.to_owned()));
             }
             FactKind::PushPermission(p) => latest(&mut self.push_permission, stamp(at, pos, *p)),
-            FactKind::PushSubscribe { endpoint } => self.fold_push(
-                endpoint.clone(),
-                PushSub {
-                    active: stamp(at, pos, true),
-                    subscribed: Some(stamp(at, pos, ())),
-                },
-            ),
-            FactKind::PushUnsubscribe { endpoint } => self.fold_push(
-                endpoint.clone(),
-                PushSub {
-                    active: stamp(at, pos, false),
-                    subscribed: None,
-                },
-            ),
+            FactKind::PushSubscribe { endpoint } => {
+                not_kept.push_endpoint = !self.fold_push(
+                    endpoint.clone(),
+                    PushSub {
+                        active: stamp(at, pos, true),
+                        subscribed: Some(stamp(at, pos, ())),
+                    },
+                );
+            }
+            // An unsubscribe of an endpoint not kept has nothing to change.
+            FactKind::PushUnsubscribe { endpoint } => {
+                self.fold_push(
+                    endpoint.clone(),
+                    PushSub {
+                        active: stamp(at, pos, false),
+                        subscribed: None,
+                    },
+                );
+            }
             FactKind::Other => {}
         }
+        not_kept
     }
 
-    /// One endpoint's subscription state: the latest state, the latest subscribe.
-    fn fold_push(&mut self, endpoint: String, theirs: PushSub) {
+    /// One endpoint's subscription state: the latest state, the latest subscribe. False when
+    /// the endpoint is new and the contact already keeps [`MAX_PUSH_SUBSCRIPTIONS`].
+    fn fold_push(&mut self, endpoint: String, theirs: PushSub) -> bool {
+        let full = self.push.len() >= MAX_PUSH_SUBSCRIPTIONS;
         match self.push.get_mut(&endpoint) {
             Some(ours) => {
                 if theirs.active.newer_than(&ours.active) {
@@ -582,16 +640,21 @@ impl Contact {
                 if let Some(s) = theirs.subscribed {
                     latest(&mut ours.subscribed, s);
                 }
+                true
             }
+            None if full => false,
             None => {
                 self.push.insert(endpoint, theirs);
+                true
             }
         }
     }
 
     /// An identify's traits: each field is the latest one sent. The email and phone are the
-    /// identity rules' business, not this fold's.
-    fn apply_traits(&mut self, i: &IdentifyFact, at: i64, pos: Pos) {
+    /// identity rules' business, not this fold's. Returns the custom keys not kept: new ones
+    /// past [`MAX_CUSTOM_FIELDS`].
+    fn apply_traits(&mut self, i: &IdentifyFact, at: i64, pos: Pos) -> Vec<String> {
+        let mut not_kept = Vec::new();
         let stamp = |v: &String| Stamped {
             at,
             pos,
@@ -607,12 +670,17 @@ impl Contact {
             latest(&mut self.birth_date, stamp(v));
         }
         for (k, v) in &i.custom {
+            if !self.custom.contains_key(k) && self.custom.len() >= MAX_CUSTOM_FIELDS {
+                not_kept.push(k.clone());
+                continue;
+            }
             let mut slot = self.custom.remove(k);
             latest(&mut slot, stamp(v));
             if let Some(s) = slot {
                 self.custom.insert(k.clone(), s);
             }
         }
+        not_kept
     }
 
     /// Adds one product's views and cart adds; the caller caps the list.
@@ -658,7 +726,9 @@ impl Contact {
         self.last_name = self.last_name.take().or(other.last_name);
         self.birth_date = self.birth_date.take().or(other.birth_date);
         for (k, v) in other.custom {
-            self.custom.entry(k).or_insert(v);
+            if self.custom.len() < MAX_CUSTOM_FIELDS || self.custom.contains_key(&k) {
+                self.custom.entry(k).or_insert(v);
+            }
         }
         let ch = &mut self.channels;
         ch.email_status = ch.email_status.take().or(other.channels.email_status);

@@ -127,12 +127,39 @@ impl IdentifyFact {
     }
 }
 
-/// A value of an identify that was refused, for the batch response's warnings.
+/// A value of an identify that was refused, for the batch response's warnings: the event is
+/// stored all the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefusedValue {
-    pub field: &'static str,
-    pub why: Refused,
+pub enum RefusedValue {
+    /// An email or phone that cannot be an identity key.
+    Key { field: &'static str, why: Refused },
+    /// A custom field too large for a contact to keep.
+    Custom { key: String },
 }
+
+impl RefusedValue {
+    /// The batch response's warning.
+    pub fn warning(&self) -> String {
+        match self {
+            RefusedValue::Key { field, why } => {
+                format!("{field} {why}; the event is stored but links no contact by it")
+            }
+            RefusedValue::Custom { key } => format!(
+                "properties.custom.{} is over {MAX_CUSTOM_KEY_BYTES} bytes of name or \
+                 {MAX_CUSTOM_VALUE_BYTES} bytes of JSON value; the event is stored, and the \
+                 contact does not keep it",
+                key.chars().take(MAX_CUSTOM_KEY_BYTES).collect::<String>()
+            ),
+        }
+    }
+}
+
+/// Longest custom field name a contact keeps, in bytes.
+pub const MAX_CUSTOM_KEY_BYTES: usize = 64;
+/// Longest custom field value a contact keeps, in bytes of JSON text. With
+/// [`super::aggregate::MAX_CUSTOM_FIELDS`] it bounds what custom fields add to a contact's
+/// record (and so the writer's cost per event on it) at about 110 KB.
+pub const MAX_CUSTOM_VALUE_BYTES: usize = 1024;
 
 fn cart_state(c: &Cart) -> CartState {
     let currency = c.currency.as_str().to_owned();
@@ -207,7 +234,7 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
             if let Some(raw) = i.email() {
                 match Email::normalize(raw) {
                     Ok(e) => f.email = Some(e),
-                    Err(why) => refused.push(RefusedValue {
+                    Err(why) => refused.push(RefusedValue::Key {
                         field: "properties.email",
                         why,
                     }),
@@ -216,7 +243,7 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
             if let Some(raw) = i.phone() {
                 match Phone::normalize(raw, region) {
                     Ok(p) => f.phone = Some(p),
-                    Err(why) => refused.push(RefusedValue {
+                    Err(why) => refused.push(RefusedValue::Key {
                         field: "properties.phone",
                         why,
                     }),
@@ -230,10 +257,14 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
             f.first_name = text(i.first_name());
             f.last_name = text(i.last_name());
             f.birth_date = i.birth_date().map(|d| d.to_string());
-            f.custom = i
-                .custom()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
-                .unwrap_or_default();
+            for (k, v) in i.custom().into_iter().flatten() {
+                let v = v.to_string();
+                if k.len() > MAX_CUSTOM_KEY_BYTES || v.len() > MAX_CUSTOM_VALUE_BYTES {
+                    refused.push(RefusedValue::Custom { key: k.clone() });
+                } else {
+                    f.custom.push((k.clone(), v));
+                }
+            }
             FactKind::Identify(f)
         }
         EventKind::Consent(c) => FactKind::Consent(c.state),

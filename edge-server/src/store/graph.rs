@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::contacts::aggregate::NotKept;
 use crate::contacts::patch::{Change, Patch};
 use crate::contacts::rfm::Inputs;
 use crate::contacts::sheet::rfm_inputs;
@@ -192,7 +193,7 @@ impl<'t> Working<'t> {
         tracker: &str,
         pos: Pos,
         fact: &Fact,
-    ) -> Result<(), StoreError> {
+    ) -> Result<NotKept, StoreError> {
         let tkey = keys::tracker(tracker, site);
         let known = match self.get_id(&tkey)? {
             Some(id) => self.resolve(id)?,
@@ -239,7 +240,7 @@ impl<'t> Working<'t> {
             _ => None,
         };
         let c = self.live(id)?;
-        c.apply(tracker, pos, fact, new_order);
+        let not_kept = c.apply(tracker, pos, fact, new_order);
         if let Some(before) = names_before {
             let after = name_keys(c);
             if before != after {
@@ -251,7 +252,7 @@ impl<'t> Working<'t> {
             let changes = diff(before, profile(self.peek(id)?));
             self.history(id, fact.at, &format!("tracker:{tracker}"), changes);
         }
-        Ok(())
+        Ok(not_kept)
     }
 
     /// Records `changes` in `id`'s history.

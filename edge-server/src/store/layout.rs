@@ -239,6 +239,7 @@ mod tests {
         l.advance().unwrap().remove().unwrap();
         assert_eq!(l.current(), next);
         assert!(!dir.path().join("gen-000001").exists());
+        drop(l);
         assert_eq!(Layout::open(dir.path()).unwrap().current(), next);
     }
 

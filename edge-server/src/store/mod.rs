@@ -211,13 +211,15 @@ pub struct WriteRequest {
 }
 
 /// What became of one event of a [`WriteRequest`], in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Stored,
     /// Its tracker belonged to an erased contact: acknowledged, and dropped.
     Suppressed,
     /// The site had sent this `message_id` before; the first copy is kept.
     Duplicate,
+    /// Stored, but its contact, at a cap, did not keep all of it: the warning says what.
+    NotKept(String),
 }
 
 /// The answer to a write, once it is durable.

@@ -363,13 +363,19 @@ impl Writer {
             // The contacts see the events in the order the request listed them.
             if let Some(g) = graph.as_mut() {
                 g.received_at = req.received_at.as_millis();
-                for (ev, pos) in req.events.iter().zip(positions) {
+                for (i, (ev, pos)) in req.events.iter().zip(positions).enumerate() {
                     let Some(pos) = pos else { continue };
-                    let r = g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact);
-                    if let Err(e) = r {
-                        read_error = Some(e);
-                        graph = None;
-                        break;
+                    match g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact) {
+                        Ok(not_kept) => {
+                            if let Some(w) = not_kept.warning() {
+                                outcomes[i] = Outcome::NotKept(w);
+                            }
+                        }
+                        Err(e) => {
+                            read_error = Some(e);
+                            graph = None;
+                            break;
+                        }
                     }
                 }
             }

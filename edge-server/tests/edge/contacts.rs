@@ -846,3 +846,82 @@ async fn a_purchase_without_a_cart_update_empties_the_current_cart() {
         sheet["ecommerce"]
     );
 }
+
+#[actix_web::test]
+async fn one_shopper_cannot_grow_a_contact_without_bound() {
+    let lab = Lab::new();
+    // A hostile (or buggy) page: 600 custom keys over 10 identifies, 40 push endpoints, and
+    // a 2 KB custom value.
+    let mut last = None;
+    for round in 0..10 {
+        let custom: serde_json::Map<String, Value> = (0..60)
+            .map(|k| (format!("k{round:02}_{k:02}"), json!("v")))
+            .collect();
+        let r = lab
+            .send(vec![identify(
+                "th",
+                T0 - DAY + round * MIN,
+                json!({"email": "hostile@example.com", "custom": custom}),
+            )])
+            .await;
+        last = Some(r);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.accepted, 1);
+    let warning = &last.warnings[0].warning;
+    assert!(
+        warning.contains("at most 100 custom fields") && warning.contains("and 55 more"),
+        "{warning}"
+    );
+    let pushes: Vec<Value> = (0..40)
+        .map(|e| {
+            ev(
+                "th",
+                "push_subscribe",
+                T0 - 60 * MIN,
+                json!({"endpoint": format!("https://push.example/h/{e}"), "keys": {"p256dh": "k", "auth": "a"}}),
+            )
+        })
+        .collect();
+    let r = lab.send(pushes).await;
+    assert_eq!(r.accepted, 40, "every event is stored");
+    assert_eq!(r.warnings.len(), 20, "{:?}", r.warnings);
+    assert!(r.warnings[0]
+        .warning
+        .contains("at most 20 push subscriptions"));
+    assert_eq!(
+        r.warnings[0].index, 20,
+        "the 21st endpoint is the first not kept"
+    );
+    let r = lab
+        .send(vec![identify(
+            "th",
+            T0 - MIN,
+            json!({"email": "hostile@example.com", "custom": {"k00_00": "x".repeat(2048)}}),
+        )])
+        .await;
+    assert!(
+        r.warnings[0].warning.contains("1024 bytes"),
+        "{:?}",
+        r.warnings
+    );
+
+    let id = lab.contact_of("th").await;
+    let sheet = lab.sheet(&id).await;
+    assert_eq!(sheet["custom_fields"].as_object().unwrap().len(), 100);
+    assert_eq!(
+        sheet["custom_fields"]["k00_00"], "v",
+        "the oversized value was not kept"
+    );
+    assert_eq!(
+        sheet["status"]["web_push"]["subscriptions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    // What the writer reads and writes per event on this contact stays bounded; the
+    // benchmark (`cargo xtask bench hostile`) times it.
+    let size = sheet.to_string().len();
+    assert!(size < 64 * 1024, "{size} bytes");
+}
