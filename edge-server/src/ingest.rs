@@ -215,6 +215,8 @@ impl Ingest {
             ..BatchResponse::default()
         };
         if events.is_empty() {
+            metrics::counter!("footprint_events_total", "outcome" => "rejected")
+                .increment(resp.rejected.len() as u64);
             return Ok(resp);
         }
         let write = WriteRequest {
@@ -256,6 +258,12 @@ impl Ingest {
             }
         }
         resp.warnings.sort_by_key(|w| w.index);
+        metrics::counter!("footprint_events_total", "outcome" => "accepted")
+            .increment(u64::from(resp.accepted));
+        metrics::counter!("footprint_events_total", "outcome" => "duplicate")
+            .increment(u64::from(resp.duplicates));
+        metrics::counter!("footprint_events_total", "outcome" => "rejected")
+            .increment(resp.rejected.len() as u64);
         Ok(resp)
     }
 }

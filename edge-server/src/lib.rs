@@ -24,3 +24,4 @@ pub mod sdk;
 pub mod segments;
 pub mod server;
 pub mod store;
+pub mod telemetry;

@@ -49,6 +49,7 @@ pub struct AppState {
 /// Registers every route; `main` and the tests build the same app from this.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
         .route("/readyz", web::get().to(readyz))
         .route("/v1/openapi.json", web::get().to(openapi))
         .service(
@@ -186,6 +187,20 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(_)) => unavailable("the writer stopped"),
         Err(_) => unavailable("a probe write took over 5 s"),
     }
+}
+
+/// `GET /metrics` (any admin token): Prometheus's text format (`telemetry.rs`).
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    require_admin(&req, &state)?;
+    let st = state.into_inner();
+    let bytes = blocking(move || Ok(st.store.disk_bytes())).await?;
+    let text = crate::telemetry::render(bytes).ok_or_else(|| ApiError::Unavailable {
+        reason: "another metrics recorder was installed in this process".into(),
+        retry_after: 60,
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 async fn openapi() -> HttpResponse {
@@ -713,10 +728,24 @@ pub async fn log_request(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let res = next.call(req).await;
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let seconds = start.elapsed().as_secs_f64();
+    let latency_ms = seconds * 1000.0;
     match &res {
         Ok(r) => {
-            tracing::info!(%method, %path, status = r.status().as_u16(), latency_ms, "request")
+            let status = r.status().as_u16();
+            tracing::info!(%method, %path, status, latency_ms, "request");
+            // The matched pattern, never the path: ids must not make new series.
+            let route = r
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            let method = method.to_string();
+            metrics::counter!("footprint_http_requests_total", "route" => route.clone(),
+                "method" => method.clone(), "status" => status.to_string())
+            .increment(1);
+            metrics::histogram!("footprint_http_request_duration_seconds", "route" => route,
+                "method" => method)
+            .record(seconds);
         }
         Err(e) => tracing::info!(%method, %path, error = %e, latency_ms, "request"),
     }
@@ -737,6 +766,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> AppState {
         let secs = |s: u32| Duration::from_secs(u64::from(s));
+        // Installed before the first request, so no early count is lost.
+        crate::telemetry::handle();
         AppState {
             ingest: Ingest::new(cfg, sink, clock),
             store,

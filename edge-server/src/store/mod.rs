@@ -268,6 +268,8 @@ pub struct Store {
 
 struct Inner {
     live: Shared,
+    /// The data directory.
+    root: std::path::PathBuf,
     tx: SyncSender<writer::Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
     suppressor: Suppressor,
@@ -342,6 +344,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 live: shared,
+                root: dir.to_owned(),
                 tx,
                 thread: Mutex::new(Some(thread)),
                 suppressor,
@@ -422,10 +425,21 @@ impl Store {
     }
 
     fn send(&self, c: writer::Command) -> Result<(), SubmitError> {
-        self.inner.tx.try_send(c).map_err(|e| match e {
-            TrySendError::Full(_) => SubmitError::Full,
-            TrySendError::Disconnected(_) => SubmitError::Closed,
+        // Counted in before the send, so the writer's count out never runs ahead of it.
+        let depth = metrics::gauge!("footprint_writer_queue_depth");
+        depth.increment(1.0);
+        self.inner.tx.try_send(c).map_err(|e| {
+            depth.decrement(1.0);
+            match e {
+                TrySendError::Full(_) => SubmitError::Full,
+                TrySendError::Disconnected(_) => SubmitError::Closed,
+            }
         })
+    }
+
+    /// Bytes of the data directory: the store on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        layout::dir_size(&self.inner.root)
     }
 
     /// Lets the writer finish everything queued, flush, and stop. Blocks until it has.

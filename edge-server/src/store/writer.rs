@@ -82,6 +82,7 @@ fn spawn_flusher(shared: super::Shared) -> std::io::Result<(SyncSender<Applied>,
                 // replaced was flushed by the compaction before it copied anything.
                 let db = shared.read().unwrap_or_else(|e| e.into_inner()).db.clone();
                 let result = db.flush().map(|_| ()).map_err(StoreError::from);
+                metrics::histogram!("footprint_flush_seconds").record(t.elapsed().as_secs_f64());
                 tracing::debug!(
                     groups = groups.len(),
                     flush_ms = t.elapsed().as_secs_f64() * 1e3,
@@ -172,7 +173,10 @@ impl Writer {
             let first = match held.take() {
                 Some(c) => c,
                 None => match self.rx.recv() {
-                    Ok(c) => c,
+                    Ok(c) => {
+                        queue_left();
+                        c
+                    }
                     Err(_) => break,
                 },
             };
@@ -183,7 +187,11 @@ impl Writer {
             }
             stopping = group.take(first);
             while !stopping && group.events < self.max_group_events {
-                match self.rx.try_recv() {
+                let next = self.rx.try_recv();
+                if next.is_ok() {
+                    queue_left();
+                }
+                match next {
                     Ok(c) if c.exclusive() => {
                         held = Some(c);
                         break;
@@ -415,6 +423,9 @@ impl Writer {
             Some(e) => Err(e),
             None => self.tree.apply_batch(batch).map_err(StoreError::from),
         };
+        metrics::histogram!("footprint_group_apply_seconds").record(t0.elapsed().as_secs_f64());
+        metrics::histogram!("footprint_group_commit_events")
+            .record(outcomes_all.iter().map(Vec::len).sum::<usize>() as f64);
         tracing::debug!(
             requests = writes.len(),
             seqs = self.last_seq - start_seq,
@@ -489,4 +500,9 @@ fn failpoint(name: &str) {
         eprintln!("failpoint {name}: aborting");
         std::process::abort();
     }
+}
+
+/// A command left the queue (`Store::send` counts them in).
+fn queue_left() {
+    metrics::gauge!("footprint_writer_queue_depth").decrement(1.0);
 }

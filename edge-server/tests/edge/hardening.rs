@@ -269,3 +269,58 @@ fn json_logs_carry_the_same_fields_as_the_text_lines() {
     assert!(request["timestamp"].is_string());
     assert!(json_lines.iter().any(|l| l["message"] == "listening"));
 }
+
+#[test]
+fn metrics_count_requests_events_and_the_writer_for_prometheus() {
+    let edge = Edge::start();
+    let r = edge.post_json(&batch(vec![
+        page_view("m-metrics-1", "t-metrics", &now_iso()),
+        page_view("m-metrics-2", "t-metrics", &now_iso()),
+    ]));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = edge.post_json(&batch(vec![page_view(
+        "m-metrics-1",
+        "t-metrics",
+        &now_iso(),
+    )]));
+    assert_eq!(r.json["duplicates"], 1);
+    assert_eq!(edge.get("/v1/contacts/42", Some(TOKEN)).status, 404);
+    edge.get("/metrics", None).assert_error(401, "unauthorized");
+    let m = edge.get("/metrics", Some(TOKEN));
+    assert_eq!(m.status, 200);
+    assert!(m
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let value = |needle: &str| -> f64 {
+        m.text
+            .lines()
+            .find(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no {needle} in:\n{}", m.text))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("footprint_events_total{outcome=\"accepted\"}"), 2.0);
+    assert_eq!(value("footprint_events_total{outcome=\"duplicate\"}"), 1.0);
+    // Routes by pattern, so an id never makes a series of its own.
+    assert_eq!(
+        value("footprint_http_requests_total{route=\"/v1/contacts/{id}\",method=\"GET\",status=\"404\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("footprint_http_requests_total{route=\"/v1/batch\",method=\"POST\",status=\"200\"}"),
+        2.0
+    );
+    assert!(m
+        .text
+        .contains("footprint_http_request_duration_seconds_bucket{"));
+    assert!(value("footprint_group_commit_events_count") >= 2.0);
+    assert!(value("footprint_group_apply_seconds_count") >= 2.0);
+    assert!(value("footprint_flush_seconds_count") >= 1.0);
+    assert_eq!(value("footprint_writer_queue_depth"), 0.0);
+    assert!(value("footprint_store_bytes") > 0.0);
+    assert!(value("process_resident_memory_bytes") > 1e6);
+}
