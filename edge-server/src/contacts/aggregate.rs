@@ -123,6 +123,10 @@ pub const MAX_INTEREST: usize = 100;
 pub const MAX_CUSTOM_FIELDS: usize = 100;
 /// Most web push subscriptions (endpoints) a contact keeps.
 pub const MAX_PUSH_SUBSCRIPTIONS: usize = 20;
+/// Most devices (tracker spans) a contact gathers through logins: a shopper whose cookies are
+/// cleared every week gathers 52 a year; a script that logs in from thousands of trackers as
+/// one email must not grow the contact (and the writer's cost per event on it) without bound.
+pub const MAX_SPANS: usize = 500;
 
 /// What a fold could not keep because the contact was at a cap: the event is stored all the
 /// same, and the batch response warns.
@@ -130,6 +134,8 @@ pub const MAX_PUSH_SUBSCRIPTIONS: usize = 20;
 pub struct NotKept {
     pub custom_keys: Vec<String>,
     pub push_endpoint: bool,
+    /// The identify would have joined the tracker to a contact at [`MAX_SPANS`].
+    pub device: bool,
 }
 
 impl NotKept {
@@ -152,6 +158,13 @@ impl NotKept {
                 "properties.custom: a contact keeps at most {MAX_CUSTOM_FIELDS} custom fields; \
                  {}{more} were not kept (the event is stored); reuse the keys you have",
                 shown.join(", ")
+            ));
+        }
+        if self.device {
+            return Some(format!(
+                "properties: the contact with this email or phone already has {MAX_SPANS} \
+                 devices, the most one keeps; this device was not joined to it (the event is \
+                 stored)"
             ));
         }
         self.push_endpoint.then(|| {

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::contacts::aggregate::NotKept;
+use crate::contacts::aggregate::{NotKept, MAX_SPANS};
 use crate::contacts::patch::{Change, Patch};
 use crate::contacts::rfm::Inputs;
 use crate::contacts::sheet::rfm_inputs;
@@ -213,11 +213,19 @@ impl<'t> Working<'t> {
             }
         };
         let mut profile_before = None;
+        let mut device_refused = false;
         if let FactKind::Identify(i) = &fact.kind {
             profile_before = Some(if i.has_key() {
-                let (target, before) = self.identify(site, tracker, pos, fact.at, id, i)?;
-                id = target;
-                before
+                match self.identify(site, tracker, pos, fact.at, id, i)? {
+                    Some((target, before)) => {
+                        id = target;
+                        before
+                    }
+                    None => {
+                        device_refused = true;
+                        profile(self.peek(id)?)
+                    }
+                }
             } else {
                 profile(self.peek(id)?)
             });
@@ -240,7 +248,8 @@ impl<'t> Working<'t> {
             _ => None,
         };
         let c = self.live(id)?;
-        let not_kept = c.apply(tracker, pos, fact, new_order);
+        let mut not_kept = c.apply(tracker, pos, fact, new_order);
+        not_kept.device = device_refused;
         if let Some(before) = names_before {
             let after = name_keys(c);
             if before != after {
@@ -725,7 +734,8 @@ impl<'t> Working<'t> {
 
     /// Carries out the identity rules for an identify of `tracker`, whose contact is `id`.
     /// Returns the contact the tracker points at afterwards, and that contact's profile before
-    /// the identify gave it any value (for its history).
+    /// the identify gave it any value (for its history). `None` when the rules would join the
+    /// tracker to a contact that already has [`MAX_SPANS`] devices: then nothing changes.
     fn identify(
         &mut self,
         site: &str,
@@ -734,7 +744,7 @@ impl<'t> Working<'t> {
         event_at: i64,
         id: ContactId,
         i: &IdentifyFact,
-    ) -> Result<(ContactId, BTreeMap<String, String>), StoreError> {
+    ) -> Result<Option<(ContactId, BTreeMap<String, String>)>, StoreError> {
         let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
         let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
         let email_owner = match &email_key {
@@ -758,7 +768,18 @@ impl<'t> Working<'t> {
             identified: c.identified(),
             has_email: c.email.is_some(),
         };
-        let target = match decide(me, owners, conflicts) {
+        let decision = decide(me, owners, conflicts);
+        let joining = match decision {
+            Decision::Merge { from, into } => Some((into, self.peek(from)?.spans.len())),
+            Decision::MoveTracker { to, .. } => Some((to, 1)),
+            _ => None,
+        };
+        if let Some((to, adding)) = joining {
+            if self.peek(to)?.spans.len() + adding > MAX_SPANS {
+                return Ok(None);
+            }
+        }
+        let target = match decision {
             Decision::IdentifyInPlace { contact } | Decision::Same { contact } => contact,
             Decision::MoveToNewContact { from } => {
                 let to = self.create(site, event_at);
@@ -814,7 +835,7 @@ impl<'t> Working<'t> {
         if claimed {
             self.apply_suppression(target, site, event_at, pos)?;
         }
-        Ok((target, before))
+        Ok(Some((target, before)))
     }
 
     /// Ends `tracker`'s stretch in `from` just before `pos` and starts one in `to` at `pos`.

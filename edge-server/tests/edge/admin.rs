@@ -115,6 +115,8 @@ fn the_openapi_document_describes_every_route() {
         "/v1/contacts/import",
         "/v1/contacts/{id}/extract",
         "/v1/admin/compact",
+        "/v1/admin/backup",
+        "/metrics",
         "/v1/segments",
         "/v1/segments/{id}",
         "/v1/segments/{id}/members",
@@ -128,7 +130,9 @@ fn the_openapi_document_describes_every_route() {
     assert!(paths["/v1/batch"]["options"].is_object());
     assert!(paths["/v1/contacts/{id}"]["patch"].is_object());
     assert!(paths["/v1/contacts/{id}"]["delete"].is_object());
-    for status in ["200", "400", "401", "403", "413", "415", "429", "503"] {
+    for status in [
+        "200", "400", "401", "403", "408", "413", "415", "429", "503",
+    ] {
         assert!(
             paths["/v1/batch"]["post"]["responses"][status].is_object(),
             "missing {status}"

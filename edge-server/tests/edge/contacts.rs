@@ -925,3 +925,42 @@ async fn one_shopper_cannot_grow_a_contact_without_bound() {
     let size = sheet.to_string().len();
     assert!(size < 64 * 1024, "{size} bytes");
 }
+
+#[actix_web::test]
+async fn a_contact_gathers_at_most_500_devices_through_logins() {
+    let lab = Lab::new();
+    // A script logs in as one shopper from fresh trackers; 50 a batch.
+    for b in 0..10 {
+        let events = (0..50)
+            .map(|d| {
+                identify(
+                    &format!("dev-{b}-{d}"),
+                    T0 - DAY + b * MIN,
+                    json!({"email": "many@example.com"}),
+                )
+            })
+            .collect();
+        let r = lab.send(events).await;
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+    let r = lab
+        .send(vec![identify(
+            "dev-one-too-many",
+            T0 - MIN,
+            json!({"email": "many@example.com"}),
+        )])
+        .await;
+    assert_eq!(r.accepted, 1);
+    assert!(
+        r.warnings[0].warning.contains("already has 500 devices"),
+        "{:?}",
+        r.warnings
+    );
+    let many = lab.contact_of("dev-0-0").await;
+    assert_eq!(
+        lab.sheet(&many).await["trackers"].as_array().unwrap().len(),
+        500
+    );
+    let alone = lab.contact_of("dev-one-too-many").await;
+    assert_ne!(alone, many, "the 501st device stays a contact of its own");
+}
