@@ -1028,16 +1028,25 @@ async fn store_compact(
 ) -> Result<HttpResponse, ApiError> {
     let who = require_admin(&req, &state)?;
     who.require(Role::Admin)?;
+    whole_store(state.store.compact()).await
+}
+
+/// The answer to a whole-store command on the writer thread (a compaction, a backup): its
+/// report, a 409 when it was refused as asked, else 503.
+async fn whole_store<T: serde::Serialize>(
+    queued: Result<
+        tokio::sync::oneshot::Receiver<Result<T, crate::store::StoreError>>,
+        crate::store::SubmitError,
+    >,
+) -> Result<HttpResponse, ApiError> {
     let unavailable = |reason: String| ApiError::Unavailable {
         reason,
         retry_after: 5,
     };
-    let pending = state
-        .store
-        .compact()
-        .map_err(|e| unavailable(e.to_string()))?;
+    let pending = queued.map_err(|e| unavailable(e.to_string()))?;
     match pending.await {
-        Ok(Ok(c)) => Ok(HttpResponse::Ok().json(c)),
+        Ok(Ok(report)) => Ok(HttpResponse::Ok().json(report)),
+        Ok(Err(crate::store::StoreError::Refused(why))) => Err(ApiError::Conflict(why)),
         Ok(Err(e)) => Err(unavailable(e.to_string())),
         Err(_) => Err(ApiError::Internal),
     }
@@ -1066,21 +1075,8 @@ async fn store_backup(
                 format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
             )
         })?;
-    let unavailable = |reason: String| ApiError::Unavailable {
-        reason,
-        retry_after: 5,
-    };
     let now = state.ingest.clock().now().as_millis();
-    let pending = state
-        .store
-        .backup(body.dir, now)
-        .map_err(|e| unavailable(e.to_string()))?;
-    match pending.await {
-        Ok(Ok(m)) => Ok(HttpResponse::Ok().json(m)),
-        Ok(Err(crate::store::StoreError::Refused(why))) => Err(ApiError::Conflict(why)),
-        Ok(Err(e)) => Err(unavailable(e.to_string())),
-        Err(_) => Err(ApiError::Internal),
-    }
+    whole_store(state.store.backup(body.dir, now)).await
 }
 
 /// `GET /v1/contacts/{id}/extract` (admin): the contact's personal data as a zip, written by a

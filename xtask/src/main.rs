@@ -490,54 +490,69 @@ fn bench_sheets(rest: &[&str]) -> Result {
 
 fn bench_hostile(rest: &[&str]) -> Result {
     let seconds = flag(rest, "--seconds", 20)?;
-    build_bench_binaries()?;
-    let work = env::temp_dir().join(format!("footprint-hostile-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&work);
-    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let token = random_token()?;
-    let (mut child, url) = bench_edge(&work, &token, "admin")?;
-    eprintln!("xtask: growing one contact to every cap, then flooding it for {seconds} s");
-    let result = output(
-        Command::new(root().join("target/release/footprint-hostile-bench")).args([
-            "--url",
-            &url,
-            "--seconds",
-            &seconds.to_string(),
-        ]),
-    );
-    stop_edge(&mut child, Duration::from_secs(60));
-    let result = result.ok_or_else(|| {
-        format!(
-            "the hostile benchmark failed; the edge's log is {}",
-            work.join("edge.log").display()
-        )
-    })?;
-    println!();
-    println!("machine: {}", machine());
-    println!("{}", result.trim());
-    let _ = fs::remove_dir_all(&work);
-    Ok(())
+    bench_against_edge(
+        "hostile",
+        "admin",
+        &format!("growing one contact to every cap, then flooding it for {seconds} s"),
+        |url, _, _| {
+            vec![
+                "--url".into(),
+                url.into(),
+                "--seconds".into(),
+                seconds.to_string(),
+            ]
+        },
+    )
 }
 
 fn bench_extract(rest: &[&str]) -> Result {
     let events = flag(rest, "--events", 1_000_000)?;
+    bench_against_edge(
+        "extract",
+        "admin",
+        &format!("loading a contact of {events} events, then extracting"),
+        |url, token, pid| {
+            vec![
+                "--url".into(),
+                url.into(),
+                "--token".into(),
+                token.into(),
+                "--pid".into(),
+                pid.to_string(),
+                "--events".into(),
+                events.to_string(),
+            ]
+        },
+    )
+}
+
+/// Runs `target/release/footprint-{name}-bench` against a fresh release edge whose admin
+/// token has `role`, with the flags `args` makes from the edge's URL, token and pid, and
+/// prints what it printed under the machine's description.
+fn bench_against_edge(
+    name: &str,
+    role: &str,
+    doing: &str,
+    args: impl FnOnce(&str, &str, u32) -> Vec<String>,
+) -> Result {
     build_bench_binaries()?;
-    let work = env::temp_dir().join(format!("footprint-extract-{}", std::process::id()));
+    let work = env::temp_dir().join(format!("footprint-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let token = random_token()?;
-    let (mut child, url) = bench_edge(&work, &token, "admin")?;
-    eprintln!("xtask: loading a contact of {events} events, then extracting");
+    let (mut child, url) = bench_edge(&work, &token, role)?;
+    eprintln!("xtask: {doing}");
     let result = output(
-        Command::new(root().join("target/release/footprint-extract-bench"))
-            .args(["--url", &url, "--token", &token])
-            .args(["--pid", &child.id().to_string()])
-            .args(["--events", &events.to_string()]),
+        Command::new(root().join(format!("target/release/footprint-{name}-bench"))).args(args(
+            &url,
+            &token,
+            child.id(),
+        )),
     );
     stop_edge(&mut child, Duration::from_secs(60));
     let result = result.ok_or_else(|| {
         format!(
-            "the extract benchmark failed; the edge's log is {}",
+            "the {name} benchmark failed; the edge's log is {}",
             work.join("edge.log").display()
         )
     })?;

@@ -744,7 +744,7 @@ impl<'t> Working<'t> {
         event_at: i64,
         id: ContactId,
         i: &IdentifyFact,
-    ) -> Result<Option<(ContactId, BTreeMap<String, String>)>, StoreError> {
+    ) -> Result<Option<(ContactId, Profile)>, StoreError> {
         let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
         let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
         let email_owner = match &email_key {
@@ -1023,6 +1023,9 @@ pub fn name_keys(c: &Contact) -> Vec<String> {
     }
     out
 }
+
+/// A contact's profile fields by name, as history compares them.
+type Profile = BTreeMap<String, String>;
 
 /// The refusal of an email or phone another contact of the site holds. It names no contact,
 /// so that it reads the same whether or not the caller may see the holder; a caller who may

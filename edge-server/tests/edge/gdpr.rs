@@ -504,19 +504,13 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
     assert_eq!(status, 404);
 }
 
-#[test]
-fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation() {
-    use crate::util::{batch, config, Edge, NO_LIMITS};
-    let mut edge = Edge::start_with(&config(&format!(
-        "{NO_LIMITS}[store]\ncompact_after_erase_minutes = 0\n"
-    )));
-    let r = edge.post_json(&batch(vec![identify(
-        "tz",
-        T0,
-        json!({"email": "zoe.erased@example.com"}),
-    )]));
+/// Identifies `tracker` with `traits` on a real edge, erases its contact, and returns the id.
+fn identify_then_erase(edge: &crate::util::Edge, tracker: &str, traits: Value) -> String {
+    let r = edge.post_json(&crate::util::batch(vec![identify(tracker, T0, traits)]));
     assert_eq!(r.status, 200, "{}", r.text);
-    let id = edge.get("/v1/trackers/tz/contact", Some(TOKEN)).json["contact"]["id"]
+    let id = edge
+        .get(&format!("/v1/trackers/{tracker}/contact"), Some(TOKEN))
+        .json["contact"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -527,6 +521,16 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
+    id
+}
+
+#[test]
+fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation() {
+    use crate::util::{batch, config, Edge, NO_LIMITS};
+    let mut edge = Edge::start_with(&config(&format!(
+        "{NO_LIMITS}[store]\ncompact_after_erase_minutes = 0\n"
+    )));
+    let id = identify_then_erase(&edge, "tz", json!({"email": "zoe.erased@example.com"}));
     // The job looks once a minute, and at start: a restart makes the due compaction run now.
     assert!(edge.sigterm().success());
     assert!(!files_holding(&edge.data_dir(), b"zoe.erased").is_empty());
@@ -555,25 +559,12 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
 
 #[test]
 fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_erased_data_on_disk() {
-    use crate::util::{batch, Edge};
-    let mut edge = Edge::start();
-    let r = edge.post_json(&batch(vec![identify(
+    let mut edge = crate::util::Edge::start();
+    let id = identify_then_erase(
+        &edge,
         "tk",
-        T0,
         json!({"email": "kim.killed@example.com", "last_name": "Zyxwvutsrq"}),
-    )]));
-    assert_eq!(r.status, 200, "{}", r.text);
-    let id = edge.get("/v1/trackers/tk/contact", Some(TOKEN)).json["contact"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = edge
-        .client
-        .delete(format!("{}/v1/contacts/{id}", edge.url))
-        .bearer_auth(TOKEN)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    );
     assert!(!files_holding(&edge.data_dir(), b"Zyxwvutsrq").is_empty());
     // The compaction dies right after `CURRENT` names the new generation, before the old
     // one (which still holds Kim) is deleted.

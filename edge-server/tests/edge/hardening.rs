@@ -125,22 +125,25 @@ fn a_body_that_never_finishes_gets_408_and_frees_its_connection() {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
+/// A one-event batch as a proxy forwards it, with `X-Forwarded-For: xff`.
+fn forwarded(edge: &Edge, message_id: &str, xff: &str) -> Resp {
+    Resp::from(
+        edge.client
+            .post(format!("{}/v1/batch", edge.url))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", xff)
+            .body(batch(vec![page_view(message_id, "t-xff", &now_iso())]).to_string())
+            .send()
+            .unwrap(),
+    )
+}
+
 #[test]
 fn the_leftmost_x_forwarded_for_entry_cannot_pick_the_rate_limit_key() {
     let edge = Edge::start_with(&config(
         "[rate_limit]\nper_ip_per_second = 1\nper_ip_burst = 3\ntrust_forwarded_for = true\n",
     ));
-    let send = |i: usize, xff: &str| {
-        Resp::from(
-            edge.client
-                .post(format!("{}/v1/batch", edge.url))
-                .header("content-type", "application/json")
-                .header("x-forwarded-for", xff)
-                .body(batch(vec![page_view(&format!("m-x{i}"), "t-xff", &now_iso())]).to_string())
-                .send()
-                .unwrap(),
-        )
-    };
+    let send = |i: usize, xff: &str| forwarded(&edge, &format!("m-x{i}"), xff);
     // The client invents a new leftmost entry each time; our proxy appended 203.0.113.9.
     for i in 0..3 {
         let r = send(i, &format!("198.51.100.{i}, 203.0.113.9"));
@@ -157,17 +160,7 @@ fn ipv6_clients_of_one_slash_64_share_one_rate_limit() {
     let edge = Edge::start_with(&config(
         "[rate_limit]\nper_ip_per_second = 1\nper_ip_burst = 2\ntrust_forwarded_for = true\n",
     ));
-    let send = |i: usize, ip: &str| {
-        Resp::from(
-            edge.client
-                .post(format!("{}/v1/batch", edge.url))
-                .header("content-type", "application/json")
-                .header("x-forwarded-for", ip)
-                .body(batch(vec![page_view(&format!("m-v6{i}"), "t-v6", &now_iso())]).to_string())
-                .send()
-                .unwrap(),
-        )
-    };
+    let send = |i: usize, ip: &str| forwarded(&edge, &format!("m-v6{i}"), ip);
     assert_eq!(send(0, "2001:db8:7:7::1").status, 200);
     assert_eq!(send(1, "2001:db8:7:7:1234::99").status, 200);
     send(2, "2001:db8:7:7:ffff:ffff:ffff:ffff").assert_error(429, "rate_limited");

@@ -386,7 +386,7 @@ async fn run(a: Args) -> Result<(), String> {
     }
     // Every tenth request goes to a heavy contact.
     let pick = |i: usize| -> &str {
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             &heavy_ids[i / 10 % heavy_ids.len()]
         } else {
             &ids[i]
