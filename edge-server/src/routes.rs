@@ -106,8 +106,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::delete().to(segment_member_remove),
         )
         .service(
+            // Compressed once at start (`sdk.rs`), not per request.
             web::scope("/sdk/v1")
-                .wrap(actix_web::middleware::Compress::default())
                 .route("/footprint.js", web::get().to(sdk_loader))
                 .route("/footprint-sw.js", web::get().to(sdk_worker))
                 .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
@@ -266,25 +266,39 @@ fn serve_asset(req: &HttpRequest, a: &Asset) -> HttpResponse {
     } else {
         "public, max-age=300"
     };
+    let chosen = a.pick(
+        req.headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == chosen.etag || t.trim() == "*")
+        });
     let mut resp = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     resp.insert_header((header::CACHE_CONTROL, cache))
-        .insert_header((header::ETAG, a.etag.as_str()))
+        .insert_header((header::ETAG, chosen.etag))
+        .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        // Shops may measure the tracker's download with the Resource Timing API.
+        .insert_header(("Timing-Allow-Origin", "*"))
         .insert_header(("Cross-Origin-Resource-Policy", "cross-origin"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    if let Some(coding) = chosen.coding {
+        resp.insert_header((header::CONTENT_ENCODING, coding));
+    }
     if fresh {
         resp.finish()
     } else {
-        resp.content_type(a.content_type).body(a.body.clone())
+        resp.content_type(a.content_type).body(chosen.body.clone())
     }
 }
 

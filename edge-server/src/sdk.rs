@@ -4,6 +4,11 @@
 //! The files come from `cargo xtask sdk`'s output directory (`sdk_dir`), read once at start.
 //! The build id is a hash of the glue and the wasm; the loader is served with it written in, so
 //! a new build reaches browsers within the loader's five-minute cache.
+//!
+//! Each file is compressed once, at start, at the highest settings (brotli 11, gzip 9): what a
+//! shopper downloads is the smallest form their browser takes, and no request pays for
+//! compression. The representation is picked by `Accept-Encoding` ([`Asset::pick`]), with a
+//! strong ETag of its own.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +26,85 @@ pub struct Asset {
     pub etag: String,
     /// Named by content: cache for a year. Otherwise for five minutes.
     pub immutable: bool,
+    /// The body compressed, best first: brotli, then gzip.
+    pub encoded: Vec<Encoded>,
+}
+
+/// A compressed representation of an asset.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The `Content-Encoding` token: `br` or `gzip`.
+    pub coding: &'static str,
+    pub body: Bytes,
+    /// The identity's ETag with the coding added: each representation validates apart.
+    pub etag: String,
+}
+
+/// What to send for one request: a body, its ETag, and its `Content-Encoding` if any.
+pub struct Chosen<'a> {
+    pub body: &'a Bytes,
+    pub etag: &'a str,
+    pub coding: Option<&'static str>,
+}
+
+impl Asset {
+    /// The representation for a request's `Accept-Encoding`: the first of ours (brotli, then
+    /// gzip) that it accepts with a quality above 0, else the file as it is.
+    pub fn pick(&self, accept_encoding: Option<&str>) -> Chosen<'_> {
+        let accepted = |coding: &str| {
+            accept_encoding.is_some_and(|header| {
+                header.split(',').any(|item| {
+                    let mut parts = item.split(';').map(str::trim);
+                    let name = parts.next().unwrap_or("");
+                    let refused = parts.any(|p| {
+                        p.strip_prefix("q=")
+                            .and_then(|q| q.parse::<f32>().ok())
+                            .is_some_and(|q| q <= 0.0)
+                    });
+                    name.eq_ignore_ascii_case(coding) && !refused
+                })
+            })
+        };
+        match self.encoded.iter().find(|e| accepted(e.coding)) {
+            Some(e) => Chosen {
+                body: &e.body,
+                etag: &e.etag,
+                coding: Some(e.coding),
+            },
+            None => Chosen {
+                body: &self.body,
+                etag: &self.etag,
+                coding: None,
+            },
+        }
+    }
+}
+
+/// `body` in brotli (quality 11) and gzip (level 9), when each is smaller than it.
+fn compress(body: &[u8], etag_hash: &str) -> Vec<Encoded> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    if brotli::BrotliCompress(&mut &body[..], &mut br, &params).is_ok() {
+        out.push(("br", br));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    if let Ok(gz) = gz.write_all(body).and_then(|()| gz.finish()) {
+        out.push(("gzip", gz));
+    }
+    out.into_iter()
+        .filter(|(_, b)| b.len() < body.len())
+        .map(|(coding, b)| Encoded {
+            coding,
+            body: Bytes::from(b),
+            etag: format!("\"{etag_hash}-{coding}\""),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +129,12 @@ fn hash_hex(parts: &[&[u8]], len: usize) -> String {
 }
 
 fn asset(body: Vec<u8>, content_type: &'static str, immutable: bool) -> Asset {
-    let etag = format!("\"{}\"", hash_hex(&[&body], 32));
+    let hash = hash_hex(&[&body], 32);
     Asset {
+        encoded: compress(&body, &hash),
         body: Bytes::from(body),
         content_type,
-        etag,
+        etag: format!("\"{hash}\""),
         immutable,
     }
 }
@@ -108,6 +193,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_smallest_accepted_representation_is_picked() {
+        let a = asset("let x = 1;\n".repeat(200).into_bytes(), JS, false);
+        assert_eq!(a.encoded.len(), 2);
+        let br = a.pick(Some("gzip, deflate, br, zstd"));
+        assert_eq!(br.coding, Some("br"));
+        assert!(
+            br.body.len() < a.encoded[1].body.len(),
+            "brotli is the smaller"
+        );
+        assert_ne!(br.etag, a.etag);
+        assert_eq!(a.pick(Some("gzip")).coding, Some("gzip"));
+        assert_eq!(a.pick(Some("br;q=0, gzip;q=0.5")).coding, Some("gzip"));
+        assert_eq!(a.pick(Some("identity")).coding, None);
+        assert_eq!(a.pick(None).coding, None);
+        let mut inflated = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&a.encoded[1].body[..]),
+            &mut inflated,
+        )
+        .unwrap();
+        assert_eq!(inflated, a.body.to_vec());
+    }
+
+    #[test]
     fn the_loader_names_the_build_and_old_builds_are_gone() {
         let dir = tempfile::tempdir().unwrap();
         for (name, body) in [
@@ -124,6 +233,8 @@ mod tests {
         assert!(a.versioned(a.build(), WASM).is_some());
         assert!(a.versioned("0000", WASM).is_none());
         assert!(a.versioned(a.build(), "Cargo.toml").is_none());
+        // A file too small to gain is not compressed; the loader's text is.
+        assert!(a.versioned(a.build(), WASM).unwrap().encoded.is_empty());
         std::fs::remove_file(dir.path().join(WASM)).unwrap();
         let err = SdkAssets::load(dir.path()).unwrap_err();
         assert!(err.contains("footprint_sdk_bg.wasm") && err.contains("cargo xtask sdk"));

@@ -6,8 +6,9 @@ use crate::util::{config, Edge, NO_LIMITS};
 
 fn edge_with_sdk() -> Edge {
     let sdk = tempfile::tempdir().unwrap().keep();
+    let glue = "export default async function () {}\n".repeat(100);
     for (name, body) in [
-        ("footprint_sdk.js", "export default async function () {}"),
+        ("footprint_sdk.js", glue.as_str()),
         ("footprint_sdk_bg.wasm", "\0asm\u{1}\0\0\0"),
         (
             "footprint.js",
@@ -63,6 +64,62 @@ fn the_loader_names_the_current_build_and_is_cached_briefly() {
         .assert_error(404, "not_found");
     edge.get(&format!("/sdk/v1/b/{build}/edge.toml"), None)
         .assert_error(404, "not_found");
+}
+
+#[test]
+fn the_tracker_is_served_precompressed_by_accept_encoding() {
+    let edge = edge_with_sdk();
+    let loader = edge.get("/sdk/v1/footprint.js", None);
+    let build = loader
+        .text
+        .split("/sdk/v1/b/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/sdk/v1/b/{build}/footprint_sdk.js", edge.url);
+    let get = |accept: Option<&str>, etag: Option<&str>| {
+        let mut r = edge.client.get(&url);
+        if let Some(a) = accept {
+            r = r.header("accept-encoding", a);
+        }
+        if let Some(e) = etag {
+            r = r.header("if-none-match", e);
+        }
+        r.send().unwrap()
+    };
+    let plain = get(None, None);
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    assert_eq!(plain.headers().get("timing-allow-origin").unwrap(), "*");
+    assert_eq!(plain.headers().get("vary").unwrap(), "Accept-Encoding");
+    let plain_etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    let plain_len = plain.bytes().unwrap().len();
+
+    let br = get(Some("gzip, deflate, br"), None);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let br_etag = br.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(
+        br_etag, plain_etag,
+        "each representation has its own validator"
+    );
+    let br_body = br.bytes().unwrap();
+    assert!(
+        br_body.len() < plain_len / 5,
+        "{} of {plain_len}",
+        br_body.len()
+    );
+    let mut text = Vec::new();
+    brotli::BrotliDecompress(&mut &br_body[..], &mut text).unwrap();
+    assert_eq!(text.len(), plain_len);
+
+    let gz = get(Some("gzip"), None);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(get(Some("br"), Some(&br_etag)).status(), 304);
+    assert_eq!(
+        get(Some("gzip"), Some(&br_etag)).status(),
+        200,
+        "another representation"
+    );
 }
 
 #[test]
