@@ -26,6 +26,16 @@ fn edge_with_sdk() -> Edge {
     ))
 }
 
+/// The build id the loader names.
+fn build_of(loader: &str) -> String {
+    loader
+        .split("/sdk/v1/b/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn the_loader_names_the_current_build_and_is_cached_briefly() {
     let edge = edge_with_sdk();
@@ -37,13 +47,7 @@ fn the_loader_names_the_current_build_and_is_cached_briefly() {
     );
     assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    let build = r
-        .text
-        .split("/sdk/v1/b/")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap()
-        .to_owned();
+    let build = build_of(&r.text);
     assert_eq!(build.len(), 16, "{}", r.text);
 
     let wasm = edge.get(&format!("/sdk/v1/b/{build}/footprint_sdk_bg.wasm"), None);
@@ -69,14 +73,7 @@ fn the_loader_names_the_current_build_and_is_cached_briefly() {
 #[test]
 fn the_tracker_is_served_precompressed_by_accept_encoding() {
     let edge = edge_with_sdk();
-    let loader = edge.get("/sdk/v1/footprint.js", None);
-    let build = loader
-        .text
-        .split("/sdk/v1/b/")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap()
-        .to_owned();
+    let build = build_of(&edge.get("/sdk/v1/footprint.js", None).text);
     let url = format!("{}/sdk/v1/b/{build}/footprint_sdk.js", edge.url);
     let get = |accept: Option<&str>, etag: Option<&str>| {
         let mut r = edge.client.get(&url);
