@@ -190,8 +190,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /metrics` (any admin token): Prometheus's text format (`telemetry.rs`).
-async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+async fn metrics(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.into_inner();
     let bytes = blocking(move || Ok(st.store.disk_bytes())).await?;
     let text = crate::telemetry::render(bytes).ok_or_else(|| ApiError::Unavailable {
@@ -428,6 +427,37 @@ pub(crate) fn body_error(e: &actix_web::error::PayloadError) -> ApiError {
     }
 }
 
+/// The caller of an API request, by bearer token, extracted before the handler runs: a missing
+/// or wrong token is a 401, a role below the extractor's a 403 that names the role needed.
+/// A handler asks for the least role it needs: `Viewer(who)`, `Editor(who)` or `Admin(who)`.
+macro_rules! caller {
+    ($name:ident, $role:expr) => {
+        pub struct $name(pub AdminIdentity);
+
+        impl actix_web::FromRequest for $name {
+            type Error = ApiError;
+            type Future = std::future::Ready<Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+                std::future::ready(caller(req, $role).map($name))
+            }
+        }
+    };
+}
+
+caller!(Viewer, Role::Viewer);
+caller!(Editor, Role::Editor);
+caller!(Admin, Role::Admin);
+
+fn caller(req: &HttpRequest, needs: Role) -> Result<AdminIdentity, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(ApiError::Internal)?;
+    let who = require_admin(req, state)?;
+    who.require(needs)?;
+    Ok(who)
+}
+
 /// The admin a request's bearer token belongs to. A wrong token counts against the client's
 /// failures (`Admins::authenticate`); a missing one is no guess and does not.
 fn require_admin(req: &HttpRequest, state: &AppState) -> Result<AdminIdentity, ApiError> {
@@ -449,12 +479,11 @@ struct PageQuery {
 }
 
 async fn tracker_events(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let page = web::block(move || {
         crate::admin::tracker_events(
@@ -478,11 +507,10 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 async fn contact_sheet(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let sheet = blocking(move || {
@@ -502,12 +530,11 @@ struct ActivityQuery {
 }
 
 async fn contact_activity(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let q = query.into_inner();
     let page = blocking(move || {
@@ -525,11 +552,10 @@ async fn contact_activity(
 }
 
 async fn contacts_list(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let q = query.into_inner();
@@ -543,11 +569,10 @@ async fn contacts_list(
 /// page at a time and hands it over a small channel, so memory stays that of a few pages
 /// however many contacts there are, and a client that leaves stops the reading.
 async fn contacts_export(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     export_csv(state, who, query.into_inner()).await
 }
 
@@ -614,12 +639,11 @@ struct SiteQuery {
 }
 
 async fn tracker_contact(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<SiteQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
     let site = query.into_inner().site;
@@ -653,13 +677,12 @@ pub(crate) async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, Api
 
 /// `PATCH /v1/contacts/{id}`: an editor's correction; answers with the updated sheet.
 async fn contact_patch(
+    Editor(who): Editor,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let id = crate::admin::contact_id(&path)?;
     let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     let kind = AdminKind::Patch {
@@ -671,13 +694,12 @@ async fn contact_patch(
 
 /// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.
 async fn contact_merge(
+    Editor(who): Editor,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let into = crate::admin::contact_id(&path)?;
     let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     edit_then_sheet(state, who, AdminKind::Merge { into, from }).await
@@ -710,12 +732,11 @@ struct HistoryQuery {
 }
 
 async fn contact_history(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<HistoryQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let state = state.into_inner();
     let q = query.into_inner();
     let page = blocking(move || {
@@ -828,11 +849,7 @@ pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -
 }
 
 /// `GET /v1/segments`: every segment, oldest first.
-async fn segments_list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
+async fn segments_list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
     let list = blocking(move || crate::segments::list(&state.store)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "segments": list })))
@@ -840,12 +857,11 @@ async fn segments_list(
 
 /// `POST /v1/segments` (editor): a static segment, or a dynamic one with a rule.
 async fn segment_create(
+    Editor(who): Editor,
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let s = crate::segments::parse_create(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     let op = admin_op(&state, &who, AdminKind::CreateSegment(Box::new(s)));
     let Done::Segment(id) = run_admin(&state, op).await? else {
@@ -859,11 +875,10 @@ async fn segment_create(
 }
 
 async fn segment_get(
-    req: HttpRequest,
+    _: Viewer,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&req, &state)?;
     let state = state.into_inner();
     let view = blocking(move || crate::segments::get(&state.store, &path)).await?;
     Ok(HttpResponse::Ok().json(view))
@@ -871,13 +886,12 @@ async fn segment_get(
 
 /// `PATCH /v1/segments/{id}` (editor): name, description, or a dynamic segment's rule.
 async fn segment_update(
+    Editor(who): Editor,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let id = crate::segments::segment_id(&path)?;
     let (name, description, rule) =
         crate::segments::parse_update(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
@@ -895,12 +909,10 @@ async fn segment_update(
 
 /// `DELETE /v1/segments/{id}` (editor).
 async fn segment_delete(
-    req: HttpRequest,
+    Editor(who): Editor,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let id = crate::segments::segment_id(&path)?;
     run_admin(&state, admin_op(&state, &who, AdminKind::DeleteSegment(id))).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -916,12 +928,11 @@ struct MembersQuery {
 
 /// `GET /v1/segments/{id}/members?cursor=`: the contact list filtered to the segment.
 async fn segment_members(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<MembersQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let id = crate::segments::segment_id(&path)?;
     let state = state.into_inner();
     let now = state.ingest.clock().now();
@@ -944,13 +955,12 @@ async fn segment_members(
 
 /// `POST /v1/segments/{id}/members {"contacts": [...]}` (editor): adds each; reports each.
 async fn segment_members_add(
+    Editor(who): Editor,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let segment = crate::segments::segment_id(&path)?;
     let contacts =
         crate::segments::parse_members(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
@@ -967,12 +977,10 @@ async fn segment_members_add(
 
 /// `DELETE /v1/segments/{id}/members/{contact}` (editor).
 async fn segment_member_remove(
-    req: HttpRequest,
+    Editor(who): Editor,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let (segment, contact) = path.into_inner();
     let segment = crate::segments::segment_id(&segment)?;
     let contact = crate::admin::contact_id(&contact)?;
@@ -994,12 +1002,10 @@ async fn segment_member_remove(
 
 /// `DELETE /v1/contacts/{id}` (admin): erases the contact; answers with what was removed.
 async fn contact_erase(
-    req: HttpRequest,
+    Admin(who): Admin,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Admin)?;
     let id = crate::admin::contact_id(&path)?;
     let op = admin_op(&state, &who, AdminKind::Erase(vec![id]));
     let at = op.at;
@@ -1014,11 +1020,11 @@ async fn contact_erase(
 
 /// `POST /v1/contacts/bulk`: one action over up to 1,000 contacts, reported per contact.
 async fn contacts_bulk(
+    Viewer(who): Viewer,
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     // The action decides the role; a body too bad to name one is refused below any role that
     // may do bulk actions at all.
     let (kind, needs) =
@@ -1036,12 +1042,7 @@ async fn contacts_bulk(
 
 /// `POST /v1/admin/compact` (admin): compacts the store now, so that erased data leaves the
 /// disk without waiting for the scheduled compaction.
-async fn store_compact(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Admin)?;
+async fn store_compact(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     whole_store(state.store.compact()).await
 }
 
@@ -1076,12 +1077,11 @@ struct BackupBody {
 /// `POST /v1/admin/backup {"dir": "/abs/path"}` (admin): a consistent backup while serving
 /// (`store/backup.rs`); `footprint-edge backup DIR` calls this when the edge runs.
 async fn store_backup(
+    _: Admin,
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Admin)?;
     let body: BackupBody = serde_json::from_slice(&read_body(&req, payload, MAX_ADMIN_BODY).await?)
         .map_err(|e| {
             ApiError::bad_request(
@@ -1097,11 +1097,10 @@ async fn store_backup(
 /// blocking thread a page of events at a time into a small channel, so memory stays flat
 /// however long the activity.
 async fn contact_extract(
-    req: HttpRequest,
+    Viewer(who): Viewer,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
     let id = crate::admin::contact_id(&path)?;
     extract_zip(state, who, id).await
 }
@@ -1151,13 +1150,12 @@ const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
 /// `POST /v1/contacts/import?site=` (editor): upserts CSV rows; answers with the row report.
 async fn contacts_import(
+    Editor(who): Editor,
     req: HttpRequest,
     query: web::Query<ImportQuery>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = require_admin(&req, &state)?;
-    who.require(Role::Editor)?;
     let query = query.into_inner();
     let options = crate::import::Options {
         ignore_unknown: query.ignore_unknown.unwrap_or(false),
