@@ -83,3 +83,13 @@ impl ApiError {
         }
     }
 }
+
+impl From<crate::store::Refusal> for ApiError {
+    /// An admin operation the store refused: what it names, with the status that fits.
+    fn from(r: crate::store::Refusal) -> ApiError {
+        match r {
+            crate::store::Refusal::NotFound(what) => ApiError::NotFound(what),
+            crate::store::Refusal::Conflict(why) => ApiError::Conflict(why),
+        }
+    }
+}

@@ -15,7 +15,7 @@ use crate::contacts::sheet::Sheet;
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
 use crate::segments::{contact_list, segment_id, Report};
-use crate::store::{AdminKind, Done, Erasure, Refusal, Store, StoreError};
+use crate::store::{AdminKind, Done, Erasure, Store, StoreError};
 use footprint_protocol::Timestamp;
 
 /// The answer to an erasure.
@@ -46,8 +46,7 @@ pub fn single(done: Done) -> Result<(ContactId, Erasure), ApiError> {
     };
     match each.pop() {
         Some((id, Ok(n))) => Ok((id, n)),
-        Some((_, Err(Refusal::NotFound(what)))) => Err(ApiError::NotFound(what)),
-        Some((_, Err(Refusal::Conflict(why)))) => Err(ApiError::Conflict(why)),
+        Some((_, Err(r))) => Err(r.into()),
         None => Err(ApiError::Internal),
     }
 }

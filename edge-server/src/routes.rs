@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use crate::guard::BodyDeadlines;
 use crate::ingest::{BatchRequest, Clock, EventSink, Ingest};
 use crate::sdk::{Asset, SdkAssets};
-use crate::store::{AdminKind, AdminOp, Done, Refusal, Store};
+use crate::store::{AdminKind, AdminOp, Done, Store};
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
 pub const OPENAPI: &str = include_str!("../../protocol/openapi.json");
@@ -665,8 +665,7 @@ pub(crate) async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, Api
     })?;
     match pending.await {
         Ok(Ok(Ok(done))) => Ok(done),
-        Ok(Ok(Err(Refusal::NotFound(what)))) => Err(ApiError::NotFound(what)),
-        Ok(Ok(Err(Refusal::Conflict(why)))) => Err(ApiError::Conflict(why)),
+        Ok(Ok(Err(r))) => Err(r.into()),
         Ok(Err(e)) => Err(ApiError::Unavailable {
             reason: e.to_string(),
             retry_after: 1,
@@ -994,8 +993,7 @@ async fn segment_member_remove(
     };
     match each.into_iter().next().map(|(_, r)| r) {
         Some(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
-        Some(Err(Refusal::NotFound(what))) => Err(ApiError::NotFound(what)),
-        Some(Err(Refusal::Conflict(why))) => Err(ApiError::Conflict(why)),
+        Some(Err(r)) => Err(r.into()),
         None => Err(ApiError::Internal),
     }
 }
