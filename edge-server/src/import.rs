@@ -346,6 +346,7 @@ pub fn run(
             kind: AdminKind::Import {
                 site: site.to_owned(),
                 rows,
+                create_only: false,
             },
             who: who.name.clone(),
             clearance: who.role.clearance(),
@@ -427,10 +428,12 @@ fn tally(
         _ => return Err(ApiError::Internal),
     };
     for (&row, o) in rows.iter().zip(outcomes) {
-        match o {
+        match &o {
             RowOutcome::Created(_) => report.created += 1,
             RowOutcome::Updated(_) => report.updated += 1,
-            RowOutcome::Rejected(why) => report.reject(row, why),
+            RowOutcome::Rejected(_) | RowOutcome::Taken { .. } => {
+                report.reject(row, o.refusal().unwrap_or_default())
+            }
         }
     }
     Ok(())

@@ -229,57 +229,12 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
             return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
         }
     };
-    // Someone already has it: say who, rather than edit them from a "create" form.
-    let existing = {
-        let who = signed.who().clone();
-        let st = state.clone().into_inner();
-        let (email, phone) = (
-            fields
-                .get("email")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            fields
-                .get("phone")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        );
-        let site = site.clone();
-        blocking(move || {
-            let now = st.ingest.clock().now();
-            for q in [
-                email.map(|e| ListQuery {
-                    email: Some(e),
-                    ..ListQuery::default()
-                }),
-                phone.map(|p| ListQuery {
-                    phone: Some(p),
-                    ..ListQuery::default()
-                }),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let q = ListQuery {
-                    site: Some(site.clone()),
-                    include_invalid: Some(true),
-                    ..q
-                };
-                let found = crate::admin::list_contacts(&st.store, &q, &who, st.contacts, now)?;
-                if let Some(r) = found.contacts.first() {
-                    return Ok(Some(r.id.clone()));
-                }
-            }
-            Ok(None)
-        })
-        .await?
-    };
-    if let Some(id) = existing {
-        let why = format!("Contact {id} already has that email or phone; open it to edit it.");
-        return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
-    }
+    // Create only: a contact that holds the email or phone is never edited from here, and
+    // is not named either, so a contact the admin may not see reads as any other.
     let kind = AdminKind::Import {
         site,
         rows: vec![ImportRow { row: 1, patch }],
+        create_only: true,
     };
     let Done::Imported(outcomes) = run_admin(&state, admin_op(&state, signed.who(), kind)).await?
     else {
@@ -290,17 +245,18 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
             state.console.flash(&signed.id, "Contact created.");
             Ok(see_other(&format!("/admin/contacts/{id}")))
         }
-        Some(RowOutcome::Updated(id)) => {
-            state.console.flash(
-                &signed.id,
-                "A contact with that email or phone appeared meanwhile; it was updated.",
+        Some(RowOutcome::Taken { field, .. }) => {
+            let why = format!(
+                "That {field} is already another contact's on this site. Search for it to open \
+                 that contact, or leave it out."
             );
-            Ok(see_other(&format!("/admin/contacts/{id}")))
+            contacts_page(state, signed, ListForm::default(), refuse(why)).await
         }
         Some(RowOutcome::Rejected(why)) => {
             contacts_page(state, signed, ListForm::default(), refuse(why)).await
         }
-        None => Err(ApiError::Internal.into()),
+        // A create-only row never updates.
+        Some(RowOutcome::Updated(_)) | None => Err(ApiError::Internal.into()),
     }
 }
 

@@ -379,9 +379,17 @@ impl<'t> Working<'t> {
                 }
                 Ok(Done::Erased(each))
             }
-            AdminKind::Import { site, rows } => {
-                Ok(Done::Imported(self.import(site, rows, op, pos)?))
-            }
+            AdminKind::Import {
+                site,
+                rows,
+                create_only,
+            } => Ok(Done::Imported(self.import(
+                site,
+                rows,
+                *create_only,
+                op,
+                pos,
+            )?)),
             AdminKind::Merge { into, from } => contact(self.admin_merge(*into, *from, op)?),
             AdminKind::CreateSegment(s) => self.create_segment(s, op)?,
             AdminKind::UpdateSegment {

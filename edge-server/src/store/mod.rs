@@ -119,10 +119,12 @@ pub enum AdminKind {
     /// Erases each contact and everything about it (`graph/erase.rs`). Runs in a group of its
     /// own, after the events before it are applied, so that it sees all of them.
     Erase(Vec<ContactId>),
-    /// Upserts a batch of CSV rows into `site`'s contacts.
+    /// Upserts a batch of CSV rows into `site`'s contacts; with `create_only` (the console's
+    /// "create"), a row whose email or phone a contact holds is `Taken`, never an update.
     Import {
         site: String,
         rows: Vec<ImportRow>,
+        create_only: bool,
     },
 }
 

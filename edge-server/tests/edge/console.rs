@@ -522,9 +522,24 @@ async fn a_contact_created_by_hand_is_refused_when_its_email_is_taken() {
 
     let again = b.post(&lab, "/admin/contacts/new", &fields).await;
     assert_eq!(again.status, 422);
-    assert!(again
-        .body
-        .contains(&format!("Contact {id} already has that email")));
+    let taken = "That email is already another contact&#39;s on this site.";
+    assert!(again.body.contains(taken), "{}", again.body);
+    // The same words when the holder is above the editor's clearance: no contact is named.
+    let (status, _) = lab
+        .call(
+            "PATCH",
+            &format!("/v1/contacts/{id}"),
+            TOKEN,
+            Some(json!({"confidentiality": "confidential"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let editor = sign_in(&lab, EDITOR).await;
+    let hidden = editor.post(&lab, "/admin/contacts/new", &fields).await;
+    assert_eq!(hidden.status, 422);
+    assert!(hidden.body.contains(taken), "{}", hidden.body);
+    assert!(!hidden.body.contains(&format!("/admin/contacts/{id}")));
+    assert_eq!(lab.sheet(&id).await["profile"]["first_name"], "Zoe");
     let neither = b
         .post(
             &lab,

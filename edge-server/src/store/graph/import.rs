@@ -21,6 +21,24 @@ pub enum RowOutcome {
     Created(ContactId),
     Updated(ContactId),
     Rejected(String),
+    /// Its `field` (email or phone) is another contact's that the row may not touch: one the
+    /// caller may not see, or any, for a create-only row. It names no contact, so that it
+    /// reads the same whoever holds the value.
+    Taken {
+        field: &'static str,
+        value: String,
+    },
+}
+
+impl RowOutcome {
+    /// Why a row was not applied, in the API's words; `None` when it was.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            RowOutcome::Rejected(why) => Some(why.clone()),
+            RowOutcome::Taken { field, value } => Some(super::taken(field, value)),
+            RowOutcome::Created(_) | RowOutcome::Updated(_) => None,
+        }
+    }
 }
 
 impl Working<'_> {
@@ -28,12 +46,13 @@ impl Working<'_> {
         &mut self,
         site: &str,
         rows: &[ImportRow],
+        create_only: bool,
         op: &AdminOp,
         pos: Pos,
     ) -> Result<Vec<RowOutcome>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(self.import_row(site, &row.patch, op, pos)?);
+            out.push(self.import_row(site, &row.patch, create_only, op, pos)?);
         }
         Ok(out)
     }
@@ -42,6 +61,7 @@ impl Working<'_> {
         &mut self,
         site: &str,
         patch: &Patch,
+        create_only: bool,
         op: &AdminOp,
         pos: Pos,
     ) -> Result<RowOutcome, StoreError> {
@@ -79,11 +99,15 @@ impl Working<'_> {
             });
         };
         // A contact the caller may not see holds the value as any other contact would: the
-        // row is refused in the same words as every clash, naming no one.
-        for (what, value, holder) in [("email", &email, by_email), ("phone", &phone, by_phone)] {
+        // row is refused in the same words as every clash, naming no one. So is any holder,
+        // for a row that may only create.
+        for (field, value, holder) in [("email", &email, by_email), ("phone", &phone, by_phone)] {
             if let (Some(v), Some(h)) = (value, holder) {
-                if !self.shows(h, op.clearance)? {
-                    return Ok(RowOutcome::Rejected(super::taken(what, v)));
+                if create_only || !self.shows(h, op.clearance)? {
+                    return Ok(RowOutcome::Taken {
+                        field,
+                        value: v.clone(),
+                    });
                 }
             }
         }
