@@ -159,6 +159,29 @@ pub fn uuid_v7(ms: i64, node: u64, counter: u64) -> String {
     )
 }
 
+/// Posts `events` as one batch of `site` to `url`, an edge's `/v1/batch`;
+/// the parsed answer, or why not. The benchmarks' one way to send.
+pub fn post_batch(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    site: &str,
+    events: Vec<Value>,
+) -> Result<Value, String> {
+    let body = serde_json::json!({"site_key": site, "sent_at": iso(now_ms()), "events": events});
+    let r = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let text = r.text().map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("batch refused: {status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
 /// An RFC 3339 time, as events carry them.
 pub fn iso(ms: i64) -> String {
     footprint_protocol::Timestamp::from_millis(ms)

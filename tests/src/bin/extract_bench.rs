@@ -10,7 +10,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use footprint_e2e::workload::{iso, now_ms};
+use footprint_e2e::workload::{iso, now_ms, post_batch};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -52,18 +52,7 @@ struct Loader {
 
 impl Loader {
     fn post(&self, events: Vec<Value>) -> Result<(), String> {
-        let body = json!({"site_key": self.site, "sent_at": iso(now_ms()), "events": events});
-        let r = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| e.to_string())?;
-        if !r.status().is_success() {
-            return Err(format!("batch refused: {}", r.status()));
-        }
-        Ok(())
+        post_batch(&self.client, &self.url, &self.site, events).map(|_| ())
     }
 
     /// `n` product views of `tracker`, after an identify as `email`.

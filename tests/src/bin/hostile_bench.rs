@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use footprint_e2e::workload::{iso, now_ms};
+use footprint_e2e::workload::{iso, now_ms, post_batch};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
@@ -49,20 +49,7 @@ impl Poster {
     }
 
     fn post(&self, site: &str, events: Vec<Value>) -> Result<Value, String> {
-        let body = json!({"site_key": site, "sent_at": iso(now_ms()), "events": events});
-        let r = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| e.to_string())?;
-        let status = r.status();
-        let text = r.text().map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("batch refused: {status}: {text}"));
-        }
-        serde_json::from_str(&text).map_err(|e| e.to_string())
+        post_batch(&self.client, &self.url, site, events)
     }
 }
 
