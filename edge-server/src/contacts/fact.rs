@@ -303,3 +303,18 @@ pub fn of_stored(
     let context: Context = serde_json::from_str(context_json).ok()?;
     Some(fact(of_kind(&kind, region).0, &context, at))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_stored_as_i64_reads_as_i128() {
+        // Records written before `Units` became i128 must still decode: postcard writes both
+        // as the same zig-zag varint.
+        for v in [0i64, 1, -1, 999_999_999_999_999, i64::MAX, i64::MIN] {
+            let old = postcard::to_allocvec(&v).unwrap();
+            assert_eq!(postcard::from_bytes::<Units>(&old).unwrap(), Units::from(v));
+        }
+    }
+}
