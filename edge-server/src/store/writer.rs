@@ -286,6 +286,10 @@ impl Writer {
         })
     }
 
+    /// One group commit, in its stages (`Staged`): each request's events are sorted into new,
+    /// duplicate and suppressed; the new ones are chunked per tracker and numbered; they are
+    /// folded into their contacts; the admin operations run after them; then everything goes
+    /// into one atomic `apply_batch`, and the answers to the flusher.
     fn commit(&mut self, group: Group, flusher: &SyncSender<Applied>) {
         let Group {
             writes,
@@ -294,135 +298,20 @@ impl Writer {
             ..
         } = group;
         let start_seq = self.last_seq;
-        let mut batch = sled::Batch::default();
+        let mut staged = Staged::new(&self.tree, &self.suppressor, &mut self.last_seq);
         // Within a group, a repeat is caught here; across groups, by the dedupe index.
         let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
         let mut outcomes_all = Vec::with_capacity(writes.len());
-        let mut read_error = None;
-
-        let mut graph = match Working::new(&self.tree, &self.suppressor) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                read_error = Some(e);
-                None
-            }
-        };
-
         for (req, _) in &writes {
-            let mut outcomes = Vec::with_capacity(req.events.len());
-            // One chunk per tracker; each keeps its events in batch order.
-            let mut chunks: BTreeMap<&TrackerId, Vec<NewRecord<'_>>> = BTreeMap::new();
-            // Trackers of erased contacts, looked up once per tracker in the request.
-            let mut suppressed: HashMap<&TrackerId, bool> = HashMap::new();
-            for (i, ev) in req.events.iter().enumerate() {
-                let gone = *suppressed.entry(&ev.tracker_id).or_insert_with(|| {
-                    let key = keys::suppressed_tracker(req.site.as_str(), ev.tracker_id.as_str());
-                    self.tree.contains_key(key).unwrap_or_else(|e| {
-                        read_error = Some(e.into());
-                        true
-                    })
-                });
-                if gone {
-                    outcomes.push(Outcome::Suppressed);
-                    continue;
-                }
-                let dkey = keys::dedupe(&req.site, &ev.message_id);
-                let known = match self.tree.contains_key(&dkey) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        read_error = Some(e.into());
-                        true
-                    }
-                };
-                if known || !seen.insert((&req.site, &ev.message_id)) {
-                    outcomes.push(Outcome::Duplicate);
-                    continue;
-                }
-                outcomes.push(Outcome::Stored);
-                chunks
-                    .entry(&ev.tracker_id)
-                    .or_default()
-                    .push((&ev.encoded, dkey, i));
-            }
-            let header = ChunkHeader {
-                site: req.site.as_str().to_owned(),
-                received_at: req.received_at.as_millis(),
-                sent_at: req.sent_at.as_millis(),
-            };
-            let mut positions = vec![None; req.events.len()];
-            for (tracker, evs) in chunks {
-                self.last_seq += 1;
-                let seq = keys::encode_u64(self.last_seq);
-                let types = evs
-                    .iter()
-                    .fold(0, |m, (_, _, i)| m | req.events[*i].type_bit);
-                batch.insert(
-                    keys::event_chunk(tracker, self.last_seq),
-                    record::encode_chunk(&header, types, evs.iter().map(|(e, _, _)| *e)),
-                );
-                for (index, (_, dkey, i)) in evs.into_iter().enumerate() {
-                    batch.insert(dkey, &seq[..]);
-                    positions[i] = Some(Pos {
-                        seq: self.last_seq,
-                        index: u32::try_from(index).unwrap_or(u32::MAX),
-                    });
-                }
-            }
-            // The contacts see the events in the order the request listed them.
-            if let Some(g) = graph.as_mut() {
-                g.received_at = req.received_at.as_millis();
-                for (i, (ev, pos)) in req.events.iter().zip(positions).enumerate() {
-                    let Some(pos) = pos else { continue };
-                    match g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact) {
-                        Ok(not_kept) => {
-                            if let Some(w) = not_kept.warning() {
-                                outcomes[i] = Outcome::NotKept(w);
-                            }
-                        }
-                        Err(e) => {
-                            read_error = Some(e);
-                            graph = None;
-                            break;
-                        }
-                    }
-                }
-            }
+            let (mut outcomes, chunks) = staged.sort(req, &mut seen);
+            let positions = staged.chunk(req, chunks);
+            staged.fold(req, &positions, &mut outcomes);
             outcomes_all.push(outcomes);
         }
-        // Admin operations after the group's events, stamped after them.
-        let mut admin_outcomes = Vec::with_capacity(admin.len());
-        for (op, _) in &admin {
-            let pos = Pos {
-                seq: self.last_seq,
-                index: u32::MAX,
-            };
-            match graph.as_mut().map(|g| g.admin(op, pos)) {
-                Some(Ok(outcome)) => admin_outcomes.push(outcome),
-                Some(Err(e)) => {
-                    read_error = Some(e);
-                    graph = None;
-                }
-                None => {}
-            }
-        }
-        for (at, _) in &probes {
-            batch.insert(
-                keys::PROBE,
-                &keys::encode_u64(u64::try_from(*at).unwrap_or(0))[..],
-            );
-        }
-        // The seq counter rides in the same atomic batch as the chunks it numbered, and the
-        // contacts in the same batch as the events they summarise.
-        batch.insert(keys::META_SEQ, &keys::encode_u64(self.last_seq)[..]);
-        if let Some(g) = graph {
-            g.finish(&mut batch);
-        }
-
+        let admin_outcomes = staged.admin(&admin);
+        let batch = staged.finish(&probes);
         let t0 = std::time::Instant::now();
-        let result = match read_error {
-            Some(e) => Err(e),
-            None => self.tree.apply_batch(batch).map_err(StoreError::from),
-        };
+        let result = batch.and_then(|b| self.tree.apply_batch(b).map_err(StoreError::from));
         metrics::histogram!("footprint_group_apply_seconds").record(t0.elapsed().as_secs_f64());
         metrics::histogram!("footprint_group_commit_events")
             .record(outcomes_all.iter().map(Vec::len).sum::<usize>() as f64);
@@ -432,25 +321,21 @@ impl Writer {
             apply_ms = t0.elapsed().as_secs_f64() * 1e3,
             "group applied"
         );
+        let replies = writes.into_iter().map(|(_, reply)| reply);
+        let probes = probes.into_iter().map(|(_, reply)| reply).collect();
         match result {
             Ok(()) => {
-                let replies = writes
-                    .into_iter()
-                    .map(|(_, reply)| reply)
-                    .zip(outcomes_all)
-                    .collect();
-                let probes = probes.into_iter().map(|(_, reply)| reply).collect();
-                let admin = admin
-                    .into_iter()
-                    .map(|(_, reply)| reply)
-                    .zip(admin_outcomes)
-                    .collect();
-                // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
-                if let Err(std::sync::mpsc::SendError(g)) = flusher.send(Applied {
-                    replies,
+                let applied = Applied {
+                    replies: replies.zip(outcomes_all).collect(),
                     probes,
-                    admin,
-                }) {
+                    admin: admin
+                        .into_iter()
+                        .map(|(_, reply)| reply)
+                        .zip(admin_outcomes)
+                        .collect(),
+                };
+                // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
+                if let Err(std::sync::mpsc::SendError(g)) = flusher.send(applied) {
                     answer_all(g, Err(StoreError::Sled("the flusher stopped".into())));
                 }
             }
@@ -458,24 +343,186 @@ impl Writer {
                 tracing::error!(error = %e, "group commit failed; its requests get 503");
                 // Nothing of this group was applied; hand its seqs out again.
                 self.last_seq = start_seq;
-                let replies = writes
-                    .into_iter()
-                    .map(|(_, reply)| (reply, Vec::new()))
-                    .collect();
-                let probes = probes.into_iter().map(|(_, reply)| reply).collect();
                 for (_, reply) in admin {
                     let _ = reply.send(Err(e.clone()));
                 }
-                answer_all(
-                    Applied {
-                        replies,
-                        probes,
-                        admin: Vec::new(),
-                    },
-                    Err(e),
-                );
+                let failed = Applied {
+                    replies: replies.map(|r| (r, Vec::new())).collect(),
+                    probes,
+                    admin: Vec::new(),
+                };
+                answer_all(failed, Err(e));
             }
         }
+    }
+}
+
+/// A group commit in the making: the batch it will apply, the contacts it changes (`Working`),
+/// and the first read error, which fails the whole group (nothing of it is applied).
+struct Staged<'w> {
+    tree: &'w sled::Tree,
+    last_seq: &'w mut u64,
+    batch: sled::Batch,
+    graph: Option<Working<'w>>,
+    error: Option<StoreError>,
+}
+
+/// The new events of one request, per tracker, in request order.
+type Chunks<'r> = BTreeMap<&'r TrackerId, Vec<NewRecord<'r>>>;
+
+impl<'w> Staged<'w> {
+    fn new(tree: &'w sled::Tree, suppressor: &'w super::Suppressor, last_seq: &'w mut u64) -> Self {
+        let (graph, error) = match Working::new(tree, suppressor) {
+            Ok(g) => (Some(g), None),
+            Err(e) => (None, Some(e)),
+        };
+        Staged {
+            tree,
+            last_seq,
+            batch: sled::Batch::default(),
+            graph,
+            error,
+        }
+    }
+
+    /// Records the first read error; the group will fail.
+    fn failed(&mut self, e: StoreError) {
+        self.error.get_or_insert(e);
+        self.graph = None;
+    }
+
+    /// Whether `key` is in the tree; a read error counts as present (and fails the group).
+    fn holds(&mut self, key: &[u8]) -> bool {
+        self.tree.contains_key(key).unwrap_or_else(|e| {
+            self.failed(e.into());
+            true
+        })
+    }
+
+    /// Each event's outcome so far (suppressed, duplicate, or stored), and the stored ones
+    /// per tracker.
+    fn sort<'r>(
+        &mut self,
+        req: &'r WriteRequest,
+        seen: &mut HashSet<(&'r SiteKey, &'r MessageId)>,
+    ) -> (Vec<Outcome>, Chunks<'r>) {
+        let mut outcomes = Vec::with_capacity(req.events.len());
+        let mut chunks = Chunks::new();
+        // Trackers of erased contacts, looked up once per tracker in the request.
+        let mut suppressed: HashMap<&TrackerId, bool> = HashMap::new();
+        for (i, ev) in req.events.iter().enumerate() {
+            let gone = match suppressed.get(&ev.tracker_id) {
+                Some(g) => *g,
+                None => {
+                    let key = keys::suppressed_tracker(req.site.as_str(), ev.tracker_id.as_str());
+                    let g = self.holds(&key);
+                    suppressed.insert(&ev.tracker_id, g);
+                    g
+                }
+            };
+            if gone {
+                outcomes.push(Outcome::Suppressed);
+                continue;
+            }
+            let dkey = keys::dedupe(&req.site, &ev.message_id);
+            if self.holds(&dkey) || !seen.insert((&req.site, &ev.message_id)) {
+                outcomes.push(Outcome::Duplicate);
+                continue;
+            }
+            outcomes.push(Outcome::Stored);
+            chunks
+                .entry(&ev.tracker_id)
+                .or_default()
+                .push((&ev.encoded, dkey, i));
+        }
+        (outcomes, chunks)
+    }
+
+    /// Writes one chunk per tracker under the next seqs, with the dedupe markers of its
+    /// events; returns each stored event's position.
+    fn chunk(&mut self, req: &WriteRequest, chunks: Chunks<'_>) -> Vec<Option<Pos>> {
+        let header = ChunkHeader {
+            site: req.site.as_str().to_owned(),
+            received_at: req.received_at.as_millis(),
+            sent_at: req.sent_at.as_millis(),
+        };
+        let mut positions = vec![None; req.events.len()];
+        for (tracker, evs) in chunks {
+            *self.last_seq += 1;
+            let n = *self.last_seq;
+            let seq = keys::encode_u64(n);
+            let types = evs
+                .iter()
+                .fold(0, |m, (_, _, i)| m | req.events[*i].type_bit);
+            self.batch.insert(
+                keys::event_chunk(tracker, n),
+                record::encode_chunk(&header, types, evs.iter().map(|(e, _, _)| *e)),
+            );
+            for (index, (_, dkey, i)) in evs.into_iter().enumerate() {
+                self.batch.insert(dkey, &seq[..]);
+                positions[i] = Some(Pos {
+                    seq: n,
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        positions
+    }
+
+    /// Folds the stored events into their contacts, in the order the request listed them;
+    /// what a contact at a cap did not keep becomes the event's outcome.
+    fn fold(&mut self, req: &WriteRequest, positions: &[Option<Pos>], outcomes: &mut [Outcome]) {
+        let Some(g) = self.graph.as_mut() else { return };
+        g.received_at = req.received_at.as_millis();
+        for (i, (ev, pos)) in req.events.iter().zip(positions).enumerate() {
+            let Some(pos) = *pos else { continue };
+            match g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact) {
+                Ok(not_kept) => {
+                    if let Some(w) = not_kept.warning() {
+                        outcomes[i] = Outcome::NotKept(w);
+                    }
+                }
+                Err(e) => return self.failed(e),
+            }
+        }
+    }
+
+    /// The group's admin operations, after its events and stamped after them.
+    fn admin(&mut self, ops: &[(Box<super::AdminOp>, AdminReply)]) -> Vec<AdminOutcome> {
+        let pos = Pos {
+            seq: *self.last_seq,
+            index: u32::MAX,
+        };
+        let mut outcomes = Vec::with_capacity(ops.len());
+        for (op, _) in ops {
+            let Some(g) = self.graph.as_mut() else { break };
+            match g.admin(op, pos) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => self.failed(e),
+            }
+        }
+        outcomes
+    }
+
+    /// The batch to apply: the probes, the seq counter (in the same atomic batch as the
+    /// chunks it numbered) and the changed contacts (with the events they summarise); or the
+    /// read error that fails the group.
+    fn finish(mut self, probes: &[(i64, ProbeReply)]) -> Result<sled::Batch, StoreError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        for (at, _) in probes {
+            self.batch.insert(
+                keys::PROBE,
+                &keys::encode_u64(u64::try_from(*at).unwrap_or(0))[..],
+            );
+        }
+        self.batch
+            .insert(keys::META_SEQ, &keys::encode_u64(*self.last_seq)[..]);
+        if let Some(g) = self.graph {
+            g.finish(&mut self.batch);
+        }
+        Ok(self.batch)
     }
 }
 
