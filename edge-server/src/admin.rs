@@ -37,10 +37,7 @@ pub fn tracker_events(
         None
     } else {
         let mut spans = Vec::new();
-        for (site, id) in store
-            .tracker_contacts(tracker.as_str())
-            .map_err(store_error)?
-        {
+        for (site, id) in store.tracker_contacts(tracker.as_str())? {
             let Ok(r) = resolve(store, id, who) else {
                 continue;
             };
@@ -129,11 +126,6 @@ impl ContactSettings {
     }
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "reading contacts failed");
-    ApiError::Internal
-}
-
 pub fn contact_id(s: &str) -> Result<ContactId, ApiError> {
     ContactId::parse(s).ok_or_else(|| {
         ApiError::bad_request(
@@ -157,10 +149,10 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 /// The contact `id` resolves to, when `who` may see it: one above the caller's clearance is
 /// answered exactly as an absent one.
 fn resolve(store: &Store, id: ContactId, who: &AdminIdentity) -> Result<Resolved, ApiError> {
-    match store.contact(id).map_err(store_error)? {
+    match store.contact(id)? {
         Some(r) if who.sees(r.contact.admin.confidentiality) => Ok(r),
         Some(_) => Err(ApiError::NotFound(format!("no contact {id}"))),
-        None => Err(match store.erased_at(id).map_err(store_error)? {
+        None => Err(match store.erased_at(id)? {
             Some(at) => ApiError::Gone(format!(
                 "contact {id} was erased at {}; only the record of its erasure remains, at \
                  /v1/contacts/{id}/history",
@@ -202,7 +194,7 @@ pub fn sheet_and_contact(
     now: Timestamp,
 ) -> Result<(Sheet, Contact), ApiError> {
     let r = resolve(store, id, who)?;
-    let q = store.quintiles(&r.contact.site).map_err(store_error)?;
+    let q = store.quintiles(&r.contact.site)?;
     let view = View {
         now: now.as_millis(),
         abandoned_after_ms: settings.abandoned_after_ms,
@@ -258,9 +250,7 @@ pub fn contact_activity(
     let mask = type_mask(types)?;
     let before = before.map(parse_cursor).transpose()?;
     let r = resolve(store, contact_id(id)?, who)?;
-    let (events, next) = store
-        .activity(&r.contact, mask, before.map(Into::into), limit)
-        .map_err(store_error)?;
+    let (events, next) = store.activity(&r.contact, mask, before.map(Into::into), limit)?;
     Ok(ActivityPage {
         contact_id: r.contact.id.to_string(),
         events: events
@@ -470,7 +460,7 @@ fn select<R>(
             Some((_, Some(rule))) => {
                 let mut cache = quintiles.borrow_mut();
                 if !cache.contains_key(&c.site) {
-                    let q = store.quintiles(&c.site).map_err(store_error)?;
+                    let q = store.quintiles(&c.site)?;
                     cache.insert(c.site.clone(), q);
                 }
                 let cx = crate::contacts::segment::Context {
@@ -499,11 +489,11 @@ fn select<R>(
     let by_index = if let Some(e) = &q.email {
         let e = Email::normalize(e)
             .map_err(|why| ApiError::bad_request("invalid_email", format!("email {why}")))?;
-        Some(store.by_email(e.as_str()).map_err(store_error)?)
+        Some(store.by_email(e.as_str())?)
     } else if let Some(p) = &q.phone {
         let p = Phone::normalize(p, settings.region)
             .map_err(|why| ApiError::bad_request("invalid_phone", format!("phone {why}")))?;
-        Some(store.by_phone(p.as_str()).map_err(store_error)?)
+        Some(store.by_phone(p.as_str())?)
     } else if let Some(text) = &q.q {
         let prefix = text.trim().to_lowercase();
         if prefix.is_empty() {
@@ -512,7 +502,7 @@ fn select<R>(
                 "q must not be empty: give the start of an email or a name",
             ));
         }
-        let found = store.search(&prefix, SEARCH_MAX).map_err(store_error)?;
+        let found = store.search(&prefix, SEARCH_MAX)?;
         Some(found.ok_or_else(|| {
             ApiError::bad_request(
                 "query_too_broad",
@@ -531,7 +521,7 @@ fn select<R>(
             let mut seen = std::collections::HashSet::new();
             let mut last = None;
             for id in ids.into_iter().filter(|id| cursor.is_none_or(|c| *id < c)) {
-                let Some(r) = store.contact(id).map_err(store_error)? else {
+                let Some(r) = store.contact(id)? else {
                     continue;
                 };
                 let c = r.contact;
@@ -561,7 +551,7 @@ fn select<R>(
                 _ => Box::new(store.contacts_before(cursor)),
             };
             for c in source {
-                let c = c.map_err(store_error)?;
+                let c = c?;
                 scanned += 1;
                 if keep(&c)? {
                     if rows.len() == limit {
@@ -593,7 +583,7 @@ fn list_segment(
         )
     };
     let n = id.parse::<u64>().map_err(|_| missing())?;
-    let s = store.segment(n).map_err(store_error)?.ok_or_else(missing)?;
+    let s = store.segment(n)?.ok_or_else(missing)?;
     let rule = s.parsed_rule().map_err(|e| {
         tracing::error!(segment = n, error = ?e, "a stored rule does not parse");
         ApiError::Internal
@@ -619,9 +609,7 @@ pub fn tracker_contact(
 ) -> Result<TrackerContact, ApiError> {
     let tracker = TrackerId::new(tracker)
         .map_err(|e| ApiError::bad_request("invalid_tracker_id", format!("tracker_id {e}")))?;
-    let mut found = store
-        .tracker_contacts(tracker.as_str())
-        .map_err(store_error)?;
+    let mut found = store.tracker_contacts(tracker.as_str())?;
     if let Some(s) = site {
         found.retain(|(site, _)| site == s);
     }
@@ -726,7 +714,7 @@ pub fn contact_history(
         Err(ApiError::Gone(_)) => vec![id],
         Err(e) => return Err(e),
     };
-    let (entries, truncated) = store.history(&ids, from, to, limit).map_err(store_error)?;
+    let (entries, truncated) = store.history(&ids, from, to, limit)?;
     Ok(HistoryPage {
         contact_id: ids[0].to_string(),
         changes: entries
@@ -746,7 +734,7 @@ pub fn latest_history(
 ) -> Result<(Vec<HistoryRow>, bool), ApiError> {
     let mut ids = vec![c.id];
     ids.extend(&c.merged_ids);
-    let (entries, more) = store.latest_history(&ids, limit).map_err(store_error)?;
+    let (entries, more) = store.latest_history(&ids, limit)?;
     let rows = entries
         .into_iter()
         .map(history_row)
@@ -758,9 +746,7 @@ pub fn latest_history(
 pub fn full_history(store: &Store, c: &Contact) -> Result<Vec<HistoryRow>, ApiError> {
     let mut ids = vec![c.id];
     ids.extend(&c.merged_ids);
-    let (entries, _) = store
-        .history(&ids, 0, i64::MAX, usize::MAX - 1)
-        .map_err(store_error)?;
+    let (entries, _) = store.history(&ids, 0, i64::MAX, usize::MAX - 1)?;
     entries.into_iter().map(history_row).collect()
 }
 

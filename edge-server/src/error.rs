@@ -93,3 +93,12 @@ impl From<crate::store::Refusal> for ApiError {
         }
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    /// A store failure on a read: logged with its detail, answered as a plain 500. (Writes
+    /// answer 503 with `Retry-After` where they are queued, not through this.)
+    fn from(e: crate::store::StoreError) -> ApiError {
+        tracing::error!(error = %e, "reading the store failed");
+        ApiError::Internal
+    }
+}

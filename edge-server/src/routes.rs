@@ -176,7 +176,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
         .error_response()
     };
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let pending = match state.store.probe(now) {
         Ok(p) => p,
         Err(e) => return unavailable(&e.to_string()),
@@ -512,7 +512,7 @@ async fn contact_sheet(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let sheet = blocking(move || {
         crate::admin::contact_sheet(&state.store, &path, &who, state.contacts, now)
     })
@@ -557,7 +557,7 @@ async fn contacts_list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let q = query.into_inner();
     let list =
         blocking(move || crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now))
@@ -584,7 +584,7 @@ pub(crate) async fn export_csv(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
     let worker = tx.clone();
     // A bad filter must be a 400, not a broken download: the first page is read before the
@@ -645,7 +645,7 @@ async fn tracker_contact(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let site = query.into_inner().site;
     let found = blocking(move || {
         crate::admin::tracker_contact(&state.store, &path, &who, site.as_deref(), now)
@@ -710,7 +710,7 @@ async fn edit_then_sheet(
     who: AdminIdentity,
     kind: AdminKind,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let op = admin_op(&state, &who, kind);
     let Done::Contact(id) = run_admin(&state, op).await? else {
         return Err(ApiError::Internal);
@@ -791,6 +791,11 @@ pub fn state(s: AppState) -> web::Data<AppState> {
 }
 
 impl AppState {
+    /// Now, by the edge's clock (a test moves it): the one way handlers read the time.
+    pub fn now(&self) -> footprint_protocol::Timestamp {
+        self.ingest.clock().now()
+    }
+
     /// The state an edge serves from, built from its config: the binary and every in-process
     /// test build it here. The tracker's files are added by whoever serves them.
     pub fn new(
@@ -843,7 +848,7 @@ pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -
         kind,
         who: who.name.clone(),
         clearance: who.role.clearance(),
-        at: state.ingest.clock().now().as_millis(),
+        at: state.now().as_millis(),
     }
 }
 
@@ -934,7 +939,7 @@ async fn segment_members(
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::segments::segment_id(&path)?;
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let m = query.into_inner();
     let list = blocking(move || {
         // A missing segment is a 404 here, not the list filter's 400.
@@ -1087,7 +1092,7 @@ async fn store_backup(
                 format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
             )
         })?;
-    let now = state.ingest.clock().now().as_millis();
+    let now = state.now().as_millis();
     whole_store(state.store.backup(body.dir, now)).await
 }
 
@@ -1111,7 +1116,7 @@ pub(crate) async fn extract_zip(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Admin)?;
     let state = state.into_inner();
-    let now = state.ingest.clock().now();
+    let now = state.now();
     let extract = {
         let state = state.clone();
         blocking(move || crate::gdpr::Extract::prepare(&state.store, id, &who, state.contacts, now))
@@ -1162,7 +1167,7 @@ async fn contacts_import(
     let body = read_body(&req, payload, MAX_IMPORT_BODY).await?.freeze();
     let state = state.into_inner();
     let report = blocking(move || {
-        let at = || state.ingest.clock().now().as_millis();
+        let at = || state.now().as_millis();
         crate::import::run(
             &state.store,
             &who,

@@ -10,7 +10,7 @@ use crate::contacts::patch::time_text;
 use crate::contacts::segment::{Membership, Rule, Segment, MAX_DESCRIPTION, MAX_NAME};
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
-use crate::store::{Refusal, Store, StoreError};
+use crate::store::{Refusal, Store};
 
 /// Contacts one request may add or remove.
 pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
@@ -48,11 +48,6 @@ impl SegmentView {
     }
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "reading segments failed");
-    ApiError::Internal
-}
-
 pub fn segment_id(s: &str) -> Result<u64, ApiError> {
     s.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         ApiError::bad_request(
@@ -63,12 +58,7 @@ pub fn segment_id(s: &str) -> Result<u64, ApiError> {
 }
 
 pub fn list(store: &Store) -> Result<Vec<SegmentView>, ApiError> {
-    Ok(store
-        .segments()
-        .map_err(store_error)?
-        .into_iter()
-        .map(SegmentView::of)
-        .collect())
+    Ok(store.segments()?.into_iter().map(SegmentView::of).collect())
 }
 
 pub fn get(store: &Store, id: &str) -> Result<SegmentView, ApiError> {
@@ -77,8 +67,7 @@ pub fn get(store: &Store, id: &str) -> Result<SegmentView, ApiError> {
 
 pub fn view(store: &Store, id: u64) -> Result<SegmentView, ApiError> {
     store
-        .segment(id)
-        .map_err(store_error)?
+        .segment(id)?
         .map(SegmentView::of)
         .ok_or_else(|| ApiError::NotFound(format!("no segment {id}")))
 }
@@ -91,7 +80,7 @@ pub fn memberships(
     cx: &crate::contacts::segment::Context<'_>,
 ) -> Result<Vec<Membership>, ApiError> {
     let mut out = Vec::new();
-    for s in store.segments().map_err(store_error)? {
+    for s in store.segments()? {
         let member = match s.parsed_rule() {
             Ok(None) => c.extras.segments.contains(&s.id),
             Ok(Some(rule)) => rule.holds(c, cx),

@@ -111,7 +111,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         loop {
             tick.tick().await;
             let store = rfm_store.clone();
-            let now = rfm_state.ingest.clock().now().as_millis();
+            let now = rfm_state.now().as_millis();
             let t = std::time::Instant::now();
             match web::block(move || store.recompute_rfm(now)).await {
                 Ok(Ok(n)) => tracing::info!(
@@ -136,7 +136,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
             tick.tick().await;
             let store = compact_store.clone();
             let pending = web::block(move || store.erasure_pending()).await;
-            let now = compact_state.ingest.clock().now().as_millis();
+            let now = compact_state.now().as_millis();
             match pending {
                 Ok(Ok(Some(oldest))) if now.saturating_sub(oldest) >= after_ms => {
                     match compact_store.compact() {

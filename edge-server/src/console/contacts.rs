@@ -96,7 +96,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
     let (list, segments) = {
         let state = state.clone().into_inner();
         blocking(move || {
-            let now = state.ingest.clock().now();
+            let now = state.now();
             let list = crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now);
             Ok((list, crate::segments::list(&state.store)?))
         })
@@ -331,7 +331,7 @@ pub async fn import(
     let who = signed.who().clone();
     let st = state.clone().into_inner();
     let report = blocking(move || {
-        let at = || st.ingest.clock().now().as_millis();
+        let at = || st.now().as_millis();
         crate::import::run(
             &st.store,
             &who,

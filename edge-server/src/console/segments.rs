@@ -221,7 +221,7 @@ async fn segment_page(
     let st = state.clone().into_inner();
     let (seg, members) = blocking(move || {
         let seg = crate::segments::view(&st.store, id)?;
-        let now = st.ingest.clock().now();
+        let now = st.now();
         let q = ListQuery {
             segment: Some(id.to_string()),
             cursor,

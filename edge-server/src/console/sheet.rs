@@ -229,7 +229,7 @@ async fn load_sheet(state: &State, signed: &Signed, id: ContactId) -> Result<She
     let who = signed.who().clone();
     let st = state.clone().into_inner();
     Ok(blocking(move || {
-        let now = st.ingest.clock().now();
+        let now = st.now();
         crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)
     })
     .await?)
@@ -239,7 +239,7 @@ async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<P
     let who = signed.who().clone();
     let st = state.clone().into_inner();
     Ok(blocking(move || {
-        let now = st.ingest.clock().now();
+        let now = st.now();
         let (sheet, contact) =
             crate::admin::sheet_and_contact(&st.store, id, &who, st.contacts, now)?;
         let history = crate::admin::latest_history(&st.store, &contact, HISTORY_SHOWN)?;
@@ -732,7 +732,7 @@ async fn activity_of(
     let kind = nonempty(&q.kind).map(str::to_owned);
     let before = nonempty(&q.before).map(str::to_owned);
     Ok(blocking(move || {
-        let now = st.ingest.clock().now();
+        let now = st.now();
         let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
         let page = crate::admin::contact_activity(
             &st.store,
