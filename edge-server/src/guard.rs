@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderValue};
@@ -33,6 +33,16 @@ pub struct BodyDeadlines {
     pub import: Duration,
 }
 
+impl From<&crate::config::ServerConfig> for BodyDeadlines {
+    fn from(s: &crate::config::ServerConfig) -> BodyDeadlines {
+        let secs = |n: u32| Duration::from_secs(u64::from(n));
+        BodyDeadlines {
+            body: secs(s.body_timeout_seconds),
+            import: secs(s.import_timeout_seconds),
+        }
+    }
+}
+
 /// Paths whose body is a CSV import, which may be large and slow to upload.
 fn is_import(path: &str) -> bool {
     path == "/v1/contacts/import" || path == "/admin/contacts/import"
@@ -41,7 +51,7 @@ fn is_import(path: &str) -> bool {
 pub async fn guard(
     mut req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(encoding) = refused_encoding(&req) {
         let err = ApiError::ContentEncoding(encoding);
         let resp = if req.path().starts_with("/admin") {
@@ -54,10 +64,7 @@ pub async fn guard(
     let deadlines = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.deadlines)
-        .unwrap_or(BodyDeadlines {
-            body: Duration::from_secs(10),
-            import: Duration::from_secs(300),
-        });
+        .unwrap_or_else(|| (&crate::config::ServerConfig::default()).into());
     let limit = if is_import(req.path()) {
         deadlines.import
     } else {
@@ -79,7 +86,7 @@ pub async fn guard(
             HeaderValue::from_static("nosniff"),
         );
     }
-    Ok(res.map_body(|_, b| EitherBody::left(b.boxed())))
+    Ok(res.map_into_left_body())
 }
 
 /// The request's `Content-Encoding`, when it is anything but identity.

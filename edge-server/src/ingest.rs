@@ -215,9 +215,7 @@ impl Ingest {
             ..BatchResponse::default()
         };
         if events.is_empty() {
-            metrics::counter!("footprint_events_total", "outcome" => "rejected")
-                .increment(resp.rejected.len() as u64);
-            return Ok(resp);
+            return Ok(counted(resp));
         }
         let write = WriteRequest {
             site: site.key.clone(),
@@ -258,14 +256,19 @@ impl Ingest {
             }
         }
         resp.warnings.sort_by_key(|w| w.index);
-        metrics::counter!("footprint_events_total", "outcome" => "accepted")
-            .increment(u64::from(resp.accepted));
-        metrics::counter!("footprint_events_total", "outcome" => "duplicate")
-            .increment(u64::from(resp.duplicates));
-        metrics::counter!("footprint_events_total", "outcome" => "rejected")
-            .increment(resp.rejected.len() as u64);
-        Ok(resp)
+        Ok(counted(resp))
     }
+}
+
+/// `resp`, once its events are counted by outcome for `/metrics`.
+fn counted(resp: BatchResponse) -> BatchResponse {
+    let count = |outcome: &'static str, n: u64| {
+        metrics::counter!("footprint_events_total", "outcome" => outcome).increment(n);
+    };
+    count("accepted", u64::from(resp.accepted));
+    count("duplicate", u64::from(resp.duplicates));
+    count("rejected", resp.rejected.len() as u64);
+    resp
 }
 
 fn check_content_type(ct: Option<&str>) -> Result<(), ApiError> {

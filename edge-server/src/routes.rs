@@ -804,7 +804,6 @@ impl AppState {
         sink: Arc<dyn EventSink>,
         clock: Arc<dyn Clock>,
     ) -> AppState {
-        let secs = |s: u32| Duration::from_secs(u64::from(s));
         // Installed before the first request, so no early count is lost.
         crate::telemetry::handle();
         AppState {
@@ -812,10 +811,7 @@ impl AppState {
             store,
             admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),
             clients: ClientIps::from_config(&cfg.rate_limit),
-            deadlines: BodyDeadlines {
-                body: secs(cfg.server.body_timeout_seconds),
-                import: secs(cfg.server.import_timeout_seconds),
-            },
+            deadlines: BodyDeadlines::from(&cfg.server),
             sdk: None,
             contacts: ContactSettings::from_config(cfg),
             console: Default::default(),
