@@ -502,6 +502,15 @@ fn select<R>(
                 "q must not be empty: give the start of an email or a name",
             ));
         }
+        if prefix.chars().count() < crate::store::MIN_SEARCH_CHARS {
+            return Err(ApiError::bad_request(
+                "query_too_short",
+                format!(
+                    "q must hold at least {} characters of an email or a name",
+                    crate::store::MIN_SEARCH_CHARS
+                ),
+            ));
+        }
         let found = store.search(&prefix, SEARCH_MAX)?;
         Some(found.ok_or_else(|| {
             ApiError::bad_request(

@@ -10,12 +10,14 @@
 //! DIR/
 //!   store/                  sled's files
 //!   suppression.key         the suppression list's key: without it erased emails come back
+//!   contact.keys            each contact's key: without it no contact or event reads
 //!   footprint-backup.json   written last: a backup without it is incomplete
 //! ```
 //!
 //! A restore copies a backup's records into a new generation of a data directory and makes
-//! it the one in use, with the backup's key. A backup holds personal data: erasures made after
-//! it do not reach it, so keep backups for a bounded time (ARCHITECTURE.md, "Backups").
+//! it the one in use, with the backup's keys. A backup holds personal data and its own copy
+//! of the contact keys: erasures made after it do not reach it, so keep backups for a bounded
+//! time (ARCHITECTURE.md, "Backups").
 
 use std::fs;
 use std::io::Write;
@@ -27,12 +29,13 @@ use super::{keys, layout, open_db, StoreError};
 
 const MANIFEST: &str = "footprint-backup.json";
 const STORE_DIR: &str = "store";
-const KEY_FILE: &str = "suppression.key";
+/// The key files beside the store, copied with it.
+const KEY_FILES: [&str; 2] = ["suppression.key", super::vault::KEY_FILE];
 /// Records per `apply_batch` while copying: large enough to amortise, small enough that the
 /// batch's memory stays a few MiB.
 const COPY_BATCH: usize = 10_000;
-/// The layout of a backup directory; a restore refuses any other.
-const FORMAT: u32 = 1;
+/// The layout of a backup directory; a restore refuses any other. 2: with `contact.keys`.
+const FORMAT: u32 = 2;
 
 /// What a backup holds, written beside it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +92,16 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Copies the key files from one directory to another, each synced.
+fn copy_keys(from: &Path, to: &Path) -> Result<(), StoreError> {
+    for name in KEY_FILES {
+        let path = from.join(name);
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        write_synced(&to.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
 /// Takes a backup of `tree` (whose data directory is `data_dir`) into `dir`, which must not
 /// exist or be empty. Called by the writer thread, which has flushed everything applied.
 pub(super) fn take(
@@ -124,9 +137,7 @@ pub(super) fn take(
         .and_then(|v| keys::decode_u64(&v))
         .unwrap_or(0);
     drop(copy);
-    let key = data_dir.join(KEY_FILE);
-    let key_text = fs::read(&key).map_err(io(&key))?;
-    write_synced(&dir.join(KEY_FILE), &key_text)?;
+    copy_keys(data_dir, dir)?;
     let manifest = Manifest {
         format: FORMAT,
         taken_at,
@@ -191,8 +202,7 @@ pub fn restore(dir: &Path, data_dir: &Path, replace: bool) -> Result<Manifest, S
         )));
     }
     drop(next);
-    let key = fs::read(dir.join(KEY_FILE)).map_err(io(&dir.join(KEY_FILE)))?;
-    write_synced(&data_dir.join(KEY_FILE), &key)?;
+    copy_keys(dir, data_dir)?;
     layout
         .advance()
         .map_err(io(data_dir))?

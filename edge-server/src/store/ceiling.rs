@@ -47,6 +47,10 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
         .mode(sled::Mode::HighThroughput)
         .open()?;
     let tree = db.open_tree("events")?;
+    // Sealed as the writer seals them, under one contact's key.
+    let vault = super::vault::Vault::open(dir, true)?;
+    vault.reserve(1)?;
+    let mut ring = vault.keyring();
     let site = SiteKey::new("bench").map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let start = Instant::now();
     let (mut events, mut records, mut commits, mut seq) = (0u64, 0u64, 0u64, 0u64);
@@ -77,10 +81,10 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
                     MessageId::new(message_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 batch.insert(keys::dedupe(&site, &mid), &keys::encode_u64(seq)[..]);
             }
-            batch.insert(
-                keys::event_chunk(&tracker, seq),
-                record::encode_chunk(&header, u32::MAX, encoded.iter().map(Vec::as_slice)),
-            );
+            let key = keys::event_chunk(&tracker, seq);
+            let runs = record::runs(encoded.iter().map(|e| (1, e.as_slice())));
+            let chunk = record::encode_chunk(&mut ring, &key, &header, u32::MAX, &runs)?;
+            batch.insert(key, chunk);
             events += 20;
             records += 21;
         }

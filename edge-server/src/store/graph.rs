@@ -21,7 +21,8 @@ use crate::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
-use super::suppress::Suppressor;
+use super::suppress::{Blind, Suppressor};
+use super::vault::{Keyring, Vault};
 use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
 use crate::contacts::segment::Segment;
 
@@ -31,15 +32,19 @@ mod import;
 pub use erase::Erasure;
 pub use import::{ImportRow, RowOutcome};
 
-/// An index key of a value and a site: `keys::email` or `keys::phone`.
-type IndexKey = fn(&str, &str) -> Vec<u8>;
-
 /// Follows merges at most this far; a longer chain means a corrupt graph.
 pub const MAX_MERGE_CHAIN: usize = 16;
 
 pub(super) struct Working<'t> {
     tree: &'t sled::Tree,
     suppressor: &'t Suppressor,
+    vault: &'t Vault,
+    /// The keys of the contacts this group reads or writes.
+    ring: Keyring,
+    /// Each contact's search terms as the group found it: what `finish` compares against.
+    terms_before: HashMap<ContactId, Vec<String>>,
+    /// Contacts erased in this group, whose keys are destroyed once it is on disk.
+    shred: Vec<ContactId>,
     /// When the edge received the request being folded in, for the identity log.
     pub received_at: i64,
     /// Raw records read or written this group: `None` is a deletion.
@@ -60,6 +65,7 @@ impl<'t> Working<'t> {
     pub fn new(
         tree: &'t sled::Tree,
         suppressor: &'t Suppressor,
+        vault: &'t Vault,
     ) -> Result<Working<'t>, StoreError> {
         let meta = |k: &[u8]| -> Result<u64, StoreError> {
             match tree.get(k)? {
@@ -71,6 +77,10 @@ impl<'t> Working<'t> {
         Ok(Working {
             tree,
             suppressor,
+            vault,
+            ring: vault.keyring(),
+            terms_before: HashMap::new(),
+            shred: Vec::new(),
             received_at: 0,
             kv: HashMap::new(),
             dirty_kv: BTreeSet::new(),
@@ -132,8 +142,12 @@ impl<'t> Working<'t> {
             let Some(bytes) = self.tree.get(keys::contact(id.get()))? else {
                 return Ok(None);
             };
-            let rec = record::decode_contact(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}")))?;
+            let rec = record::open_contact(&mut self.ring, id, &bytes)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("contact {id} is live but its key is gone"))
+            })?;
+            if let ContactRecord::Live(c) = &rec {
+                self.terms_before.insert(id, search_terms(c));
+            }
             self.contacts.insert(id, rec);
         }
         Ok(self.contacts.get_mut(&id))
@@ -193,7 +207,7 @@ impl<'t> Working<'t> {
         tracker: &str,
         pos: Pos,
         fact: &Fact,
-    ) -> Result<NotKept, StoreError> {
+    ) -> Result<(NotKept, ContactId), StoreError> {
         let tkey = keys::tracker(tracker, site);
         let known = match self.get_id(&tkey)? {
             Some(id) => self.resolve(id)?,
@@ -232,7 +246,7 @@ impl<'t> Working<'t> {
         }
         let new_order = match &fact.kind {
             FactKind::Purchase { order_id, .. } => {
-                let okey = keys::order(site, order_id);
+                let okey = keys::order(site, &self.suppressor.blind(Blind::Order, order_id));
                 let seen = self.get(&okey)?.is_some();
                 if !seen {
                     self.put(okey, Some(Vec::new()));
@@ -242,26 +256,24 @@ impl<'t> Working<'t> {
             }
             _ => false,
         };
-        // Only an identify's traits change a name: other events skip the name index.
-        let names_before = match fact.kind {
-            FactKind::Identify(_) => Some(name_keys(self.peek(id)?)),
-            _ => None,
-        };
         let c = self.live(id)?;
         let mut not_kept = c.apply(tracker, pos, fact, new_order);
         not_kept.device = device_refused;
-        if let Some(before) = names_before {
-            let after = name_keys(c);
-            if before != after {
-                self.rename(site, id, before, after);
-            }
-        }
         // What an identify changed goes into the contact's history, as the tracker's doing.
         if let Some(before) = profile_before {
             let changes = diff(before, profile(self.peek(id)?));
             self.history(id, fact.at, &format!("tracker:{tracker}"), changes);
         }
-        Ok(not_kept)
+        Ok((not_kept, id))
+    }
+
+    /// The index key of an email or phone on `site`: its keyed hash, never the value.
+    fn index_key(&self, what: Blind, value: &str, site: &str) -> Vec<u8> {
+        let hash = self.suppressor.blind(what, value);
+        match what {
+            Blind::Phone => keys::phone(&hash, site),
+            _ => keys::email(&hash, site),
+        }
     }
 
     /// Records `changes` in `id`'s history.
@@ -599,7 +611,6 @@ impl<'t> Working<'t> {
         };
         let site = c.site.clone();
         let (old_email, old_phone) = (c.email.clone(), c.phone.clone());
-        let names_before = name_keys(c);
         // Every check first: a refusal must leave nothing half-applied.
         let new_email = patch
             .email
@@ -609,12 +620,13 @@ impl<'t> Working<'t> {
             .phone
             .as_ref()
             .map(|p| p.as_ref().map(|p| p.as_str().to_owned()));
-        for (what, new, key) in [
-            ("email", &new_email, keys::email as IndexKey),
-            ("phone", &new_phone, keys::phone),
+        for (what, new, blind) in [
+            ("email", &new_email, Blind::Email),
+            ("phone", &new_phone, Blind::Phone),
         ] {
             if let Some(Some(v)) = new {
-                let owner = match self.get_id(&key(v, &site))? {
+                let key = self.index_key(blind, v, &site);
+                let owner = match self.get_id(&key)? {
                     Some(o) => self.resolve(o)?,
                     None => None,
                 };
@@ -632,21 +644,23 @@ impl<'t> Working<'t> {
                 "email",
                 new_email,
                 old_email,
-                keys::email as IndexKey,
+                Blind::Email,
                 (|c| &mut c.email) as Slot,
             ),
-            ("phone", new_phone, old_phone, keys::phone, |c| &mut c.phone),
+            ("phone", new_phone, old_phone, Blind::Phone, |c| {
+                &mut c.phone
+            }),
         ];
-        for (field, new, old, key, slot) in identity {
+        for (field, new, old, blind, slot) in identity {
             let Some(new) = new else { continue };
             if new == old {
                 continue;
             }
             if let Some(o) = &old {
-                self.put(key(o, &site), None);
+                self.put(self.index_key(blind, o, &site), None);
             }
             if let Some(n) = &new {
-                self.put_id(key(n, &site), id);
+                self.put_id(self.index_key(blind, n, &site), id);
             }
             slot(self.live(id)?).clone_from(&new);
             changes.extend(Change::new(field, old, new));
@@ -656,10 +670,6 @@ impl<'t> Working<'t> {
         changes.extend(patch.apply(c, op.at, pos));
         let lifted = was_blocked && c.channels.email_status.as_deref() != Some("blocked");
         let email = c.email.clone();
-        let names_after = name_keys(c);
-        if names_before != names_after {
-            self.rename(&site, id, names_before, names_after);
-        }
         // Unblocking an erased email's return lifts its suppression: the admin has decided.
         if let (true, Some(e)) = (lifted, email) {
             self.lift_suppression(&site, &e);
@@ -715,15 +725,6 @@ impl<'t> Working<'t> {
         Ok(Ok(into))
     }
 
-    fn rename(&mut self, site: &str, id: ContactId, before: Vec<String>, after: Vec<String>) {
-        for n in before.iter().filter(|n| !after.contains(n)) {
-            self.put(keys::name(n, site, id.get()), None);
-        }
-        for n in after.iter().filter(|n| !before.contains(n)) {
-            self.put(keys::name(n, site, id.get()), Some(Vec::new()));
-        }
-    }
-
     fn owner(&mut self, key: &[u8]) -> Result<Option<ContactRef>, StoreError> {
         let Some(id) = self.get_id(key)? else {
             return Ok(None);
@@ -753,8 +754,14 @@ impl<'t> Working<'t> {
         id: ContactId,
         i: &IdentifyFact,
     ) -> Result<Option<(ContactId, Profile)>, StoreError> {
-        let email_key = i.email.as_ref().map(|e| keys::email(e.as_str(), site));
-        let phone_key = i.phone.as_ref().map(|p| keys::phone(p.as_str(), site));
+        let email_key = i
+            .email
+            .as_ref()
+            .map(|e| self.index_key(Blind::Email, e.as_str(), site));
+        let phone_key = i
+            .phone
+            .as_ref()
+            .map(|p| self.index_key(Blind::Phone, p.as_str(), site));
         let email_owner = match &email_key {
             Some(k) => self.owner(k)?,
             None => None,
@@ -888,9 +895,6 @@ impl<'t> Working<'t> {
         for t in &moved {
             self.put_id(keys::tracker(t, site), into);
         }
-        for n in name_keys(&absorbed) {
-            self.put(keys::name(&n, site, from.get()), None);
-        }
         // Static memberships follow the contact; its extras go along in `absorb`.
         for &seg in &absorbed.extras.segments {
             self.put(keys::member(seg, from.get()).to_vec(), None);
@@ -900,10 +904,7 @@ impl<'t> Working<'t> {
             self.rfm_gone.push(keys::rfm(site, from.get()));
             self.rfm_dirty.insert(into);
         }
-        let before = name_keys(self.peek(into)?);
         self.live(into)?.absorb(absorbed);
-        let after = name_keys(self.peek(into)?);
-        self.rename(site, into, before, after);
         Ok(moved)
     }
 
@@ -936,8 +937,12 @@ impl<'t> Working<'t> {
         );
     }
 
-    /// Writes everything this group changed into `batch`.
-    pub fn finish(mut self, batch: &mut sled::Batch) {
+    /// Writes everything this group changed into `batch`, sealing what is personal under its
+    /// contact's key; returns the contacts erased, whose keys the writer destroys once the
+    /// batch is on disk (their `k` markers are in the batch, for a crash before that).
+    pub fn finish(mut self, batch: &mut sled::Batch) -> Result<Vec<ContactId>, StoreError> {
+        // Keys for the contacts this group created, on disk before anything is sealed.
+        self.vault.reserve(self.last_contact)?;
         for id in std::mem::take(&mut self.rfm_dirty) {
             if let Some(ContactRecord::Live(c)) = self.contacts.get(&id) {
                 if let Some((inputs, _)) = rfm_inputs(c) {
@@ -948,24 +953,76 @@ impl<'t> Working<'t> {
                 }
             }
         }
-        for key in self.rfm_gone {
+        for key in std::mem::take(&mut self.rfm_gone) {
             batch.remove(key);
         }
-        for key in self.dirty_kv {
-            match self.kv.remove(&key).flatten() {
+        for id in std::mem::take(&mut self.dirty_contacts) {
+            self.search_entries(id, batch)?;
+            if let Some(rec) = self.contacts.get(&id) {
+                let bytes = record::seal_contact(&mut self.ring, id, rec)?;
+                batch.insert(&keys::contact(id.get())[..], bytes);
+            }
+        }
+        for key in std::mem::take(&mut self.dirty_kv) {
+            let value = match self.kv.remove(&key).flatten() {
+                // History is made in the clear, for the group's later reads, and sealed here;
+                // an erased contact's last entry (when, by whom, how much) stays readable.
+                Some(v) => match keys::history_key_owner(&key).and_then(ContactId::new) {
+                    Some(owner) if !self.shred.contains(&owner) => {
+                        Some(record::seal_encoded(&mut self.ring, owner, &key, &v)?)
+                    }
+                    _ => Some(v),
+                },
+                None => None,
+            };
+            match value {
                 Some(v) => batch.insert(key, v),
                 None => batch.remove(key),
             }
         }
-        for id in self.dirty_contacts {
-            if let Some(rec) = self.contacts.get(&id) {
-                batch.insert(&keys::contact(id.get())[..], record::encode_contact(rec));
-            }
+        for id in &self.shred {
+            batch.insert(&keys::shred(id.get())[..], &[][..]);
         }
         batch.insert(keys::META_CONTACT, &keys::encode_u64(self.last_contact)[..]);
         batch.insert(keys::META_ID_LOG, &keys::encode_u64(self.last_change)[..]);
         batch.insert(keys::META_HISTORY, &keys::encode_u64(self.last_history)[..]);
         batch.insert(keys::META_SEGMENT, &keys::encode_u64(self.last_segment)[..]);
+        Ok(self.shred)
+    }
+
+    /// Brings `id`'s search entries in line with its terms now: a merged or erased contact
+    /// has none. Each entry holds its term sealed, so only the bucket's hash is in the clear.
+    fn search_entries(&mut self, id: ContactId, batch: &mut sled::Batch) -> Result<(), StoreError> {
+        let before = self.terms_before.remove(&id).unwrap_or_default();
+        let after = match self.contacts.get(&id) {
+            Some(ContactRecord::Live(c)) => search_terms(c),
+            _ => Vec::new(),
+        };
+        for term in before.iter().filter(|t| !after.contains(t)) {
+            for key in search_keys(self.suppressor, id, term) {
+                batch.remove(&key[..]);
+            }
+        }
+        for term in after.iter().filter(|t| !before.contains(t)) {
+            for key in search_keys(self.suppressor, id, term) {
+                let sealed = record::seal_value(&mut self.ring, id, &key, term)?;
+                batch.insert(&key[..], sealed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals a chunk's events run by run, under their owners' keys.
+    pub fn seal_chunk(
+        &mut self,
+        key: &[u8],
+        header: &record::ChunkHeader,
+        types: u32,
+        runs: &[record::Run<'_>],
+    ) -> Result<Vec<u8>, StoreError> {
+        // An event can belong to a contact this group just created.
+        self.vault.reserve(self.last_contact)?;
+        record::encode_chunk(&mut self.ring, key, header, types, runs)
     }
 }
 
@@ -1004,8 +1061,16 @@ fn diff(mut before: BTreeMap<String, String>, after: BTreeMap<String, String>) -
     changes
 }
 
-/// The lower-cased names a contact is found by: "first last" and "last".
-pub fn name_keys(c: &Contact) -> Vec<String> {
+/// A query shorter than this many characters is refused: the shortest bucket.
+pub const MIN_SEARCH_CHARS: usize = SEARCH_BUCKETS[0];
+
+/// The search index's bucket lengths, in characters. A term is filed under its first 2 and
+/// its first 5 characters; a query looks in the longest bucket it fills and opens only the
+/// terms there, so a precise query reads few entries even at millions of contacts.
+const SEARCH_BUCKETS: [usize; 2] = [2, 5];
+
+/// The lower-cased texts a contact is found by: its email, "first last" and "last".
+pub fn search_terms(c: &Contact) -> Vec<String> {
     let clean = |s: &str| -> String {
         s.chars()
             .filter(|c| !c.is_control())
@@ -1017,19 +1082,46 @@ pub fn name_keys(c: &Contact) -> Vec<String> {
     let first = c.first_name.as_ref().map(|s| clean(&s.value));
     let last = c.last_name.as_ref().map(|s| clean(&s.value));
     let mut out = Vec::new();
+    if let Some(e) = &c.email {
+        out.push(e.to_lowercase());
+    }
     let full = [first.as_deref(), last.as_deref()]
         .into_iter()
         .flatten()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    if !full.is_empty() {
+    if !full.is_empty() && !out.contains(&full) {
         out.push(full);
     }
     if let Some(l) = last.filter(|l| !l.is_empty() && !out.contains(l)) {
         out.push(l);
     }
     out
+}
+
+/// The bucket a query of `text` looks in, or the buckets a term of `text` is filed under.
+fn buckets(text: &str) -> impl Iterator<Item = &str> {
+    SEARCH_BUCKETS.into_iter().filter_map(move |n| {
+        let end = text.char_indices().nth(n).map_or(text.len(), |(i, _)| i);
+        (text[..end].chars().count() == n).then(|| &text[..end])
+    })
+}
+
+/// The search entries of one of `id`'s terms.
+fn search_keys(hash: &Suppressor, id: ContactId, term: &str) -> Vec<[u8; 33]> {
+    let t = hash.blind(Blind::Term, term);
+    let mut short = [0; 8];
+    short.copy_from_slice(&t[..8]);
+    buckets(term)
+        .map(|b| keys::search(&hash.blind(Blind::Bucket, b), id.get(), &short))
+        .collect()
+}
+
+/// The bucket key a query looks in: its longest bucket. `None` below [`MIN_SEARCH_CHARS`].
+pub fn search_bucket(hash: &Suppressor, query: &str) -> Option<[u8; 17]> {
+    let b = buckets(query).last()?;
+    Some(keys::search_bucket(&hash.blind(Blind::Bucket, b)))
 }
 
 /// A contact's profile fields by name, as history compares them.
@@ -1044,4 +1136,38 @@ pub(in crate::store) fn taken(what: &str, value: &str) -> String {
          GET /v1/contacts?{what}={value} and merge the two (POST /v1/contacts/{{id}}/merge), or \
          leave it out"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_term_is_filed_under_its_first_2_and_5_characters_counted_as_characters() {
+        fn b(t: &str) -> Vec<&str> {
+            buckets(t).collect()
+        }
+        assert_eq!(b("a"), Vec::<&str>::new());
+        assert_eq!(b("li"), ["li"]);
+        assert_eq!(b("alice.zq@example.com"), ["al", "alice"]);
+        // Characters, not bytes: "ñandú" is five of them.
+        assert_eq!(b("ñandú garcía"), ["ña", "ñandú"]);
+        assert_eq!(b("ñandú"), ["ña", "ñandú"]);
+    }
+
+    #[test]
+    fn a_query_looks_in_the_bucket_of_its_longest_filed_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Suppressor::load_or_create(dir.path()).unwrap();
+        let id = ContactId::new(9).unwrap();
+        let filed = search_keys(&s, id, "alice.zq@example.com");
+        assert_eq!(filed.len(), 2);
+        // "ali" looks among the "al" terms; "alice.z" among the "alice" ones.
+        for (query, bucket) in [("ali", 0), ("al", 0), ("alice.z", 1), ("alice", 1)] {
+            let b = search_bucket(&s, query).unwrap();
+            assert!(filed[bucket].starts_with(&b), "{query}");
+        }
+        assert_eq!(search_bucket(&s, "a"), None);
+        assert!(!filed[0].starts_with(&search_bucket(&s, "bo").unwrap()));
+    }
 }

@@ -13,10 +13,10 @@
 //! | `m:probe` | the time of the last readiness probe |
 //! | `t` len(tracker) tracker site | the contact the tracker points at now: id:u64 |
 //! | `c` id:u64 | a contact: its aggregate, or the id it was merged into |
-//! | `x` email 0 site | the contact with that normalised email: id:u64 |
-//! | `p` phone 0 site | the contact with that E.164 phone: id:u64 |
-//! | `n` name 0 site 0 id:u64 | (empty): a lower-cased name, for prefix search |
-//! | `o` len(site) site order_id | (empty): the site has reported this order |
+//! | `x` hash:16 site | the contact with that normalised email: id:u64 |
+//! | `p` hash:16 site | the contact with that E.164 phone: id:u64 |
+//! | `n` bucket:16 id:u64 term:8 | a search term (email or lower-cased name) sealed under the contact's key |
+//! | `o` len(site) site hash:16 | (empty): the site has reported this order |
 //! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
 //! | `g` n:u64 | the n-th identity change (merge or move), for audit and undo |
 //! | `m:contact`, `m:idlog` | the last contact id and identity-change number handed out |
@@ -28,9 +28,13 @@
 //! | `q` len(site) site tracker | (erased at:u64): a suppressed tracker, whose events are dropped |
 //! | `Q` hmac:32 | (erased at:u64): a suppressed email or phone, as a keyed hash |
 //! | `m:erased` | the time of the oldest erasure not yet compacted away |
+//! | `k` id:u64 | (empty): an erased contact whose key is still to be destroyed |
+//! | `m:format` | the data format: 2 since contacts are sealed |
 //!
-//! Emails, phones and names end with a 0 byte rather than starting with their length, so that
-//! a prefix of the text is a prefix of the key (search); none of them can hold a 0 byte.
+//! No key holds an email, phone, name or order id: sled keeps removed keys in its log as it
+//! keeps values, and a key cannot be sealed. They hold keyed hashes instead (`suppress.rs`):
+//! an exact lookup hashes the value it looks for, and search looks in the bucket of the
+//! query's first characters, then opens each term there and keeps those that match.
 
 use footprint_protocol::{MessageId, SiteKey, TrackerId};
 
@@ -49,6 +53,8 @@ const SEGMENT: u8 = b'G';
 const MEMBER: u8 = b's';
 const SUPPRESSED_TRACKER: u8 = b'q';
 const SUPPRESSED_VALUE: u8 = b'Q';
+const SHRED: u8 = b'k';
+pub const META_FORMAT: &[u8] = b"m:format";
 pub const META_ERASED: &[u8] = b"m:erased";
 pub const META_SEGMENT: &[u8] = b"m:seg";
 pub const META_SEQ: &[u8] = b"m:seq";
@@ -114,54 +120,59 @@ pub fn contact(id: u64) -> [u8; 9] {
     k
 }
 
-fn terminated(tag: u8, text: &str, site: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + text.len() + site.len());
+/// The email index entry of one site; with `site` empty, the prefix of every site's entry.
+pub fn email(hash: &[u8; 16], site: &str) -> Vec<u8> {
+    hashed(EMAIL, hash, site)
+}
+
+pub fn phone(hash: &[u8; 16], site: &str) -> Vec<u8> {
+    hashed(PHONE, hash, site)
+}
+
+fn hashed(tag: u8, hash: &[u8; 16], site: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17 + site.len());
     k.push(tag);
-    k.extend_from_slice(text.as_bytes());
-    k.push(0);
+    k.extend_from_slice(hash);
     k.extend_from_slice(site.as_bytes());
     k
 }
 
-/// The email index entry of one site; with `site` empty, the prefix of every site's entry.
-pub fn email(email: &str, site: &str) -> Vec<u8> {
-    terminated(EMAIL, email, site)
-}
-
-pub fn phone(phone: &str, site: &str) -> Vec<u8> {
-    terminated(PHONE, phone, site)
-}
-
-/// Every email index entry starting with `prefix`.
-pub fn email_search(prefix: &str) -> Vec<u8> {
-    let mut k = vec![EMAIL];
-    k.extend_from_slice(prefix.as_bytes());
+/// A search term's entry: `n bucket id term`. `term` (a hash of the whole term) keeps one
+/// contact's terms that share a bucket apart.
+pub fn search(bucket: &[u8; 16], id: u64, term: &[u8; 8]) -> [u8; 33] {
+    let mut k = [NAME; 33];
+    k[1..17].copy_from_slice(bucket);
+    k[17..25].copy_from_slice(&id.to_be_bytes());
+    k[25..].copy_from_slice(term);
     k
 }
 
-pub fn name(name: &str, site: &str, id: u64) -> Vec<u8> {
-    let mut k = terminated(NAME, name, site);
-    k.push(0);
-    k.extend_from_slice(&id.to_be_bytes());
+/// Every search entry in one bucket.
+pub fn search_bucket(bucket: &[u8; 16]) -> [u8; 17] {
+    let mut k = [NAME; 17];
+    k[1..].copy_from_slice(bucket);
     k
 }
 
-pub fn name_search(prefix: &str) -> Vec<u8> {
-    let mut k = vec![NAME];
-    k.extend_from_slice(prefix.as_bytes());
+/// The contact of a [`search`] key.
+pub fn search_key_id(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.get(17..25)?.try_into().ok()?))
+}
+
+pub fn order(site: &str, hash: &[u8; 16]) -> Vec<u8> {
+    let mut k = with_prefix(ORDER, site, 16);
+    k.extend_from_slice(hash);
     k
 }
 
-/// The contact id at the end of a [`name`] key.
-pub fn name_key_id(key: &[u8]) -> Option<u64> {
-    chunk_seq(key)
-}
-
-pub fn order(site: &str, order_id: &str) -> Vec<u8> {
-    let mut k = with_prefix(ORDER, site, order_id.len());
-    k.extend_from_slice(order_id.as_bytes());
+/// An erased contact whose key must still be destroyed (`vault.rs`).
+pub fn shred(id: u64) -> [u8; 9] {
+    let mut k = [SHRED; 9];
+    k[1..].copy_from_slice(&id.to_be_bytes());
     k
 }
+
+pub const SHRED_PREFIX: &[u8] = &[SHRED];
 
 pub fn rfm_all_sites() -> Vec<u8> {
     vec![RFM]
@@ -254,6 +265,14 @@ pub fn suppressed_value(hash: &[u8; 32]) -> [u8; 33] {
     let mut k = [SUPPRESSED_VALUE; 33];
     k[1..].copy_from_slice(hash);
     k
+}
+
+/// The contact of a [`history`] key; `None` for any other key.
+pub fn history_key_owner(key: &[u8]) -> Option<u64> {
+    match key {
+        [HISTORY, rest @ ..] if key.len() == 25 => decode_u64(&rest[..8]),
+        _ => None,
+    }
 }
 
 /// The `n` of a history key.

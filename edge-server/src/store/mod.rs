@@ -11,6 +11,7 @@ mod keys;
 mod layout;
 mod record;
 mod suppress;
+mod vault;
 mod writer;
 
 use std::fmt;
@@ -275,6 +276,7 @@ struct Inner {
     tx: SyncSender<writer::Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
     suppressor: Suppressor,
+    vault: vault::Vault,
 }
 
 /// The sled database in use. A compaction replaces it: readers take the current one for each
@@ -304,6 +306,76 @@ fn open_db(dir: &Path, cache_mb: u64) -> Result<Live, StoreError> {
     Ok(Live { db, tree })
 }
 
+/// The data format this edge writes: 2 since contacts are sealed under their own keys.
+const FORMAT: u64 = 2;
+
+/// Opens the contact keys of the data directory `dir`, whose database is `live`, and finishes
+/// any key destruction a crash interrupted. A new store gets format 2 and an empty key file;
+/// a store written before sealing (format 1) is refused, since its plaintext cannot be made
+/// unreadable in place.
+fn open_vault(dir: &Path, live: &Live) -> Result<vault::Vault, StoreError> {
+    let format = match live.tree.get(keys::META_FORMAT)? {
+        Some(v) => keys::decode_u64(&v).unwrap_or(0),
+        None if live.tree.get(keys::META_SEQ)?.is_none()
+            && live.tree.get(keys::META_CONTACT)?.is_none() =>
+        {
+            let fresh = vault::Vault::open(dir, true)?;
+            live.tree
+                .insert(keys::META_FORMAT, &keys::encode_u64(FORMAT)[..])?;
+            live.db.flush()?;
+            return Ok(fresh);
+        }
+        None => 1,
+    };
+    if format != FORMAT {
+        return Err(StoreError::Corrupt(format!(
+            "{} holds data format {format}, written by an older Footprint that kept contacts \
+             unsealed; this one reads format {FORMAT}. Export the contacts with the older \
+             binary (GET /v1/contacts/export) and import them into a new data directory",
+            dir.display()
+        )));
+    }
+    let vault = vault::Vault::open(dir, false)?;
+    let pending: Vec<u64> = live
+        .tree
+        .scan_prefix(keys::SHRED_PREFIX)
+        .keys()
+        .filter_map(|k| k.ok().and_then(|k| k.get(1..).and_then(keys::decode_u64)))
+        .collect();
+    if !pending.is_empty() {
+        tracing::warn!(
+            contacts = pending.len(),
+            "destroying the keys of contacts erased just before a crash"
+        );
+        shred_keys(&live.tree, &vault, pending.into_iter())?;
+        live.db.flush()?;
+    }
+    Ok(vault)
+}
+
+/// Destroys the keys of erased contacts, then their `k` markers: a crash in between leaves
+/// markers, and the next open destroys the keys again (zeros over zeros).
+fn shred_keys(
+    tree: &sled::Tree,
+    vault: &vault::Vault,
+    ids: impl Iterator<Item = u64>,
+) -> Result<(), StoreError> {
+    let ids: Vec<u64> = ids.collect();
+    vault.destroy(&ids)?;
+    let mut batch = sled::Batch::default();
+    for id in ids {
+        batch.remove(&keys::shred(id)[..]);
+    }
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+/// The most search terms one query opens: its bucket's size at most. A query whose bucket
+/// holds more is too broad (about 100 ms of work at this bound).
+pub const SEARCH_SCAN_MAX: usize = 50_000;
+
+pub use graph::MIN_SEARCH_CHARS;
+
 /// What a compaction did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Compacted {
@@ -320,6 +392,7 @@ impl Store {
         let layout = layout::Layout::open(dir).map_err(|e| layout_error(dir, e))?;
         let suppressor = Suppressor::load_or_create(dir)?;
         let live = open_db(&layout.current(), cfg.cache_mb)?;
+        let vault = open_vault(dir, &live)?;
         let last_seq = match live.tree.get(keys::META_SEQ)? {
             Some(v) => {
                 keys::decode_u64(&v).ok_or_else(|| StoreError::Corrupt("bad seq record".into()))?
@@ -335,6 +408,7 @@ impl Store {
             layout,
             cache_mb: cfg.cache_mb,
             suppressor: suppressor.clone(),
+            vault: vault.clone(),
             rx,
             last_seq,
             max_group_events: cfg.max_group_events,
@@ -350,6 +424,7 @@ impl Store {
                 tx,
                 thread: Mutex::new(Some(thread)),
                 suppressor,
+                vault,
             }),
         })
     }
@@ -471,19 +546,19 @@ impl Store {
         };
         let mut out = Vec::with_capacity(limit.min(512));
         let mut more = false;
+        let mut ring = self.inner.vault.keyring();
         'chunks: for item in self.tree().range(prefix.clone()..=end).rev() {
             let (key, value) = item?;
             let seq =
                 keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
-            let (header, events) =
-                record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let (header, events) = record::decode_chunk(&mut ring, &key, &value)?;
             let upto = match before {
                 Some(c) if c.seq == seq => usize::try_from(c.index)
                     .unwrap_or(usize::MAX)
                     .min(events.len()),
                 _ => events.len(),
             };
-            for (index, fields) in events.into_iter().enumerate().take(upto).rev() {
+            for (index, (_, fields)) in events.into_iter().enumerate().take(upto).rev() {
                 if fields.kind == record::ERASED_KIND {
                     continue;
                 }
@@ -556,6 +631,7 @@ struct SpanScan {
     types: u32,
     /// The current chunk's matching events, oldest first: popped from the back.
     buf: Vec<StoredEvent>,
+    ring: vault::Keyring,
 }
 
 impl SpanScan {
@@ -570,12 +646,11 @@ impl SpanScan {
             }
             let seq =
                 keys::chunk_seq(&key).ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
-            let (header, events) =
-                record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let (header, events) = record::decode_chunk(&mut self.ring, &key, &value)?;
             if header.site != self.site {
                 continue;
             }
-            for (index, fields) in events.into_iter().enumerate() {
+            for (index, (_, fields)) in events.into_iter().enumerate() {
                 let pos = Pos {
                     seq,
                     index: u32::try_from(index).unwrap_or(u32::MAX),
@@ -603,9 +678,7 @@ impl SpanScan {
 impl Store {
     fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
         match self.tree().get(keys::contact(id.get()))? {
-            Some(v) => record::decode_contact(&v)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("contact {id}: {e}"))),
+            Some(v) => record::open_contact(&mut self.inner.vault.keyring(), id, &v),
             None => Ok(None),
         }
     }
@@ -666,32 +739,47 @@ impl Store {
 
     /// Contacts with exactly this normalised email, on every site: an index lookup.
     pub fn by_email(&self, email: &str) -> Result<Vec<ContactId>, StoreError> {
+        let hash = self.inner.suppressor.blind(suppress::Blind::Email, email);
         let found =
-            self.ids_with_prefix(keys::email(email, ""), |_, v| keys::decode_u64(v), 1024)?;
+            self.ids_with_prefix(keys::email(&hash, ""), |_, v| keys::decode_u64(v), 1024)?;
         Ok(found.unwrap_or_default())
     }
 
     /// Contacts with exactly this E.164 phone, on every site.
     pub fn by_phone(&self, phone: &str) -> Result<Vec<ContactId>, StoreError> {
+        let hash = self.inner.suppressor.blind(suppress::Blind::Phone, phone);
         let found =
-            self.ids_with_prefix(keys::phone(phone, ""), |_, v| keys::decode_u64(v), 1024)?;
+            self.ids_with_prefix(keys::phone(&hash, ""), |_, v| keys::decode_u64(v), 1024)?;
         Ok(found.unwrap_or_default())
     }
 
     /// Contacts whose email or name starts with `prefix` (lower-case), newest first. `None`
-    /// when more than `max` index entries match: the caller asks for a longer prefix.
+    /// when the query is too broad: more than `max` contacts match, or its bucket holds more
+    /// than [`SEARCH_SCAN_MAX`] terms to open; the caller asks for a longer prefix. A prefix
+    /// shorter than [`MIN_SEARCH_CHARS`] finds nothing.
     pub fn search(&self, prefix: &str, max: usize) -> Result<Option<Vec<ContactId>>, StoreError> {
-        let Some(mut ids) =
-            self.ids_with_prefix(keys::email_search(prefix), |_, v| keys::decode_u64(v), max)?
-        else {
-            return Ok(None);
+        let Some(bucket) = graph::search_bucket(&self.inner.suppressor, prefix) else {
+            return Ok(Some(Vec::new()));
         };
-        let Some(named) =
-            self.ids_with_prefix(keys::name_search(prefix), |k, _| keys::name_key_id(k), max)?
-        else {
-            return Ok(None);
-        };
-        ids.extend(named);
+        let mut ring = self.inner.vault.keyring();
+        let mut ids = Vec::new();
+        for (scanned, item) in self.tree().scan_prefix(bucket).enumerate() {
+            let (k, v) = item?;
+            if scanned == SEARCH_SCAN_MAX {
+                return Ok(None);
+            }
+            let Some(id) = keys::search_key_id(&k).and_then(ContactId::new) else {
+                continue;
+            };
+            // A term whose key is gone belongs to a contact erased since the scan began.
+            let term: Option<String> = record::open_value(&mut ring, id, &k, &v)?;
+            if term.is_some_and(|t| t.starts_with(prefix)) {
+                if ids.len() == max {
+                    return Ok(None);
+                }
+                ids.push(id);
+            }
+        }
         ids.sort_unstable_by(|a, b| b.cmp(a));
         ids.dedup();
         Ok(Some(ids))
@@ -703,18 +791,23 @@ impl Store {
         before: Option<ContactId>,
     ) -> impl Iterator<Item = Result<Contact, StoreError>> + '_ {
         let end = keys::contact(before.map_or(u64::MAX, |b| b.get()));
+        let mut ring = self.inner.vault.keyring();
         self.tree()
             .range(&keys::contact(0)[..]..&end[..])
             .rev()
-            .filter_map(|item| {
-                let (_, v) = match item {
+            .filter_map(move |item| {
+                let (k, v) = match item {
                     Ok(kv) => kv,
                     Err(e) => return Some(Err(e.into())),
                 };
-                match record::decode_contact(&v) {
-                    Ok(ContactRecord::Live(c)) => Some(Ok(*c)),
-                    Ok(ContactRecord::Merged(_) | ContactRecord::Erased(_)) => None,
-                    Err(e) => Some(Err(StoreError::Corrupt(e.to_string()))),
+                let id = k
+                    .get(1..)
+                    .and_then(keys::decode_u64)
+                    .and_then(ContactId::new)?;
+                match record::open_contact(&mut ring, id, &v) {
+                    Ok(Some(ContactRecord::Live(c))) => Some(Ok(*c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
                 }
             })
     }
@@ -753,6 +846,7 @@ impl Store {
                 upto,
                 types,
                 buf: Vec::new(),
+                ring: self.inner.vault.keyring(),
             });
         }
         let mut out = Vec::with_capacity(limit.min(512));
@@ -810,6 +904,7 @@ impl Store {
         newest_first: bool,
     ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
         let mut all = Vec::new();
+        let mut ring = self.inner.vault.keyring();
         for id in ids {
             let range = keys::history_from(id.get(), from)..keys::history_from(id.get(), to);
             let range = self.tree().range(range);
@@ -821,8 +916,9 @@ impl Store {
             // Each id's entries come in time order; a few more than the page tell if more remain.
             for kv in entries.take(limit + 1) {
                 let (k, v) = kv?;
-                let e: HistoryEntry = record::decode_value(&v)
-                    .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
+                let Some(e) = record::open_value::<HistoryEntry>(&mut ring, *id, &k, &v)? else {
+                    continue;
+                };
                 // Entries made in the same millisecond keep the order they were made in.
                 all.push((e.at, keys::history_key_n(&k).unwrap_or(0), e));
             }

@@ -1,14 +1,16 @@
 //! The on-disk form of events. This is a disk contract: every value starts with a version byte,
 //! and the structs here are never used on the wire.
 //!
-//! A chunk is `[2] types:u32 lz4(header event*)`, each part postcard-encoded; `types` has bit
-//! `i` set when the chunk holds an event of `EventType::ALL[i]`, so that a filtered read skips
-//! chunks without decompressing them. Version 1 chunks (no `types`) are still read.
+//! What is personal is sealed under its contact's key (`vault.rs`): a live contact is
+//! `[5] sealed([4] postcard(aggregate) postcard(admin fields) postcard(extras))`, a history
+//! entry `[2] sealed(postcard(entry))`, and a chunk's events are sealed run by run
+//! ([`encode_chunk`]). Identity changes, RFM inputs, segments and `Merged`/`Erased` records
+//! hold no personal data and are `[1] postcard(value)`. Inside the seal, contact versions
+//! 2 and 3 still read.
 //!
-//! Identity changes, history and RFM inputs are `[1] postcard(value)`; contacts are
-//! `[2] postcard(aggregate) postcard(admin fields)` (version 1, without the admin fields, still
-//! reads). Events are encoded on
-//! the request's worker thread; the single writer thread concatenates and compresses them.
+//! A chunk's `types` has bit `i` set when it holds an event of `EventType::ALL[i]`, so that a
+//! filtered read skips chunks without opening them. Events are encoded on the request's
+//! worker thread; the single writer thread concatenates, compresses and seals them.
 //! Compression pays for itself: sled spends about 15 ns per value byte, and the events of one
 //! browser repeat the same user agent, URLs and product names, so chunks shrink 3-5×.
 
@@ -18,11 +20,16 @@ use footprint_protocol::EventType;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::keys;
+use super::vault::Keyring;
+use super::StoreError;
 use crate::contacts::{Contact, ContactId, Pos};
 
-const CHUNK_V1: u8 = 1;
-const CHUNK_V2: u8 = 2;
+/// Chunks 1 and 2 were plaintext: a data directory that holds them is refused at open.
+const CHUNK_V3: u8 = 3;
 const VALUE_V1: u8 = 1;
+/// `[2] nonce sealed(postcard(value))`: a value of one contact's, under its key.
+const VALUE_SEALED: u8 = 2;
 /// A live contact: version, the aggregate, then its [`AdminFields`](crate::contacts::AdminFields).
 const CONTACT_V2: u8 = 2;
 /// As v2, then its [`Extras`](crate::contacts::aggregate::Extras) (categories viewed, static
@@ -31,6 +38,8 @@ const CONTACT_V3: u8 = 3;
 /// As v3, with [`Extras::newsletter`](crate::contacts::aggregate::Extras) after its other
 /// fields.
 const CONTACT_V4: u8 = 4;
+/// `[5] nonce sealed(v4 record)`: a live contact, under its own key.
+const CONTACT_SEALED: u8 = 5;
 
 /// [`Extras`](crate::contacts::aggregate::Extras) as record v3 wrote it.
 #[derive(Deserialize)]
@@ -110,68 +119,149 @@ pub fn type_bit(kind: &str) -> u32 {
         .map_or(0, |i| 1 << i)
 }
 
-/// The `types` of a chunk; every bit for a version 1 chunk, which does not say.
+/// The `types` of a chunk; every bit for a chunk it cannot read, so that the reader reports it.
 pub fn chunk_types(bytes: &[u8]) -> u32 {
     match bytes {
-        [CHUNK_V2, a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
+        [CHUNK_V3, a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
         _ => u32::MAX,
     }
 }
 
-pub fn encode_chunk<'a>(
+/// One run of a chunk's events: whose they are and their encodings, in order. An owner of 0
+/// is a run of erased places.
+pub struct Run<'a> {
+    pub owner: u64,
+    pub events: Vec<&'a [u8]>,
+}
+
+/// A chunk: `[3] types:u32 postcard(header)`, then each run as `owner:u64 count:u32 len:u32`
+/// and `len` bytes: the run's events, lz4-compressed and sealed under the owner's key. A chunk
+/// holds the events of one request for one tracker; an identify in it can hand the tracker to
+/// another contact, so each contact's events are sealed apart, and destroying one contact's
+/// key leaves the others' readable.
+pub fn encode_chunk(
+    ring: &mut Keyring,
+    key: &[u8],
     h: &ChunkHeader,
     types: u32,
-    events: impl Iterator<Item = &'a [u8]>,
-) -> Vec<u8> {
+    runs: &[Run<'_>],
+) -> Result<Vec<u8>, StoreError> {
     let header = HeaderV1 {
         site: Cow::Borrowed(&h.site),
         received_at: h.received_at,
         sent_at: h.sent_at,
     };
-    let mut plain = postcard::to_allocvec(&header).unwrap_or_default();
-    for e in events {
-        plain.extend_from_slice(e);
-    }
-    let mut out = vec![CHUNK_V2];
+    let mut out = vec![CHUNK_V3];
     out.extend_from_slice(&types.to_be_bytes());
-    out.extend_from_slice(&lz4_flex::compress_prepend_size(&plain));
-    out
+    out.extend_from_slice(&postcard::to_allocvec(&header).unwrap_or_default());
+    let mut first = 0u32;
+    for run in runs {
+        let count = u32::try_from(run.events.len()).unwrap_or(u32::MAX);
+        let sealed = if run.owner == 0 {
+            Vec::new()
+        } else {
+            let plain = run.events.concat();
+            let packed = lz4_flex::compress_prepend_size(&plain);
+            ring.seal(run.owner, &run_aad(key, first), &packed)?
+        };
+        out.extend_from_slice(&run.owner.to_be_bytes());
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(
+            &u32::try_from(sealed.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        out.extend_from_slice(&sealed);
+        first = first.saturating_add(count);
+    }
+    Ok(out)
 }
 
-pub fn decode_chunk(bytes: &[u8]) -> Result<(ChunkHeader, Vec<EventFields>), DecodeError> {
-    let err = |e: postcard::Error| DecodeError(e.to_string());
-    let (version, rest) = bytes
-        .split_first()
-        .ok_or_else(|| DecodeError("empty".into()))?;
-    let rest = match *version {
-        CHUNK_V1 => rest,
-        CHUNK_V2 => rest
-            .get(4..)
-            .ok_or_else(|| DecodeError("truncated chunk".into()))?,
-        v => return Err(DecodeError(format!("unknown chunk version {v}"))),
+/// What a run is bound to: its chunk's key and its first index, so that no run opens in
+/// another chunk or at another place.
+fn run_aad(key: &[u8], first: u32) -> Vec<u8> {
+    let mut aad = key.to_vec();
+    aad.extend_from_slice(&first.to_be_bytes());
+    aad
+}
+
+/// A chunk's header and each event with its owner. The events of a run whose key was
+/// destroyed (an erased contact's) come back as erased places, owner 0.
+pub fn decode_chunk(
+    ring: &mut Keyring,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<(ChunkHeader, Vec<(u64, EventFields)>), StoreError> {
+    let bad = |why: String| StoreError::Corrupt(format!("event chunk: {why}"));
+    let rest = match bytes.split_first() {
+        Some((&CHUNK_V3, rest)) => rest.get(4..).ok_or_else(|| bad("truncated".into()))?,
+        Some((v, _)) => return Err(bad(format!("unknown chunk version {v}"))),
+        None => return Err(bad("empty".into())),
     };
-    let plain =
-        lz4_flex::decompress_size_prepended(rest).map_err(|e| DecodeError(e.to_string()))?;
-    let (h, mut rest) = postcard::take_from_bytes::<HeaderV1<'_>>(&plain).map_err(err)?;
+    let (h, mut rest) =
+        postcard::take_from_bytes::<HeaderV1<'_>>(rest).map_err(|e| bad(e.to_string()))?;
     let header = ChunkHeader {
         site: h.site.into_owned(),
         received_at: h.received_at,
         sent_at: h.sent_at,
     };
     let mut events = Vec::new();
+    let mut first = 0u32;
     while !rest.is_empty() {
-        let (e, tail) = postcard::take_from_bytes::<EventV1<'_>>(rest).map_err(err)?;
-        events.push(EventFields {
-            message_id: e.message_id.into_owned(),
-            kind: e.kind.into_owned(),
-            timestamp: e.timestamp,
-            client_timestamp: e.client_timestamp,
-            context_json: e.context.into_owned(),
-            properties_json: e.properties.into_owned(),
-        });
+        let (head, tail) = rest
+            .split_at_checked(16)
+            .ok_or_else(|| bad("truncated run".into()))?;
+        let owner = u64::from_be_bytes(head[..8].try_into().unwrap_or_default());
+        let count = u32::from_be_bytes(head[8..12].try_into().unwrap_or_default());
+        let len = u32::from_be_bytes(head[12..].try_into().unwrap_or_default());
+        let (sealed, tail) = tail
+            .split_at_checked(usize::try_from(len).unwrap_or(usize::MAX))
+            .ok_or_else(|| bad("truncated run".into()))?;
         rest = tail;
+        let opened = match owner {
+            0 => None,
+            _ => ring.open(owner, &run_aad(key, first), sealed)?,
+        };
+        first = first.saturating_add(count);
+        let Some(packed) = opened else {
+            events.extend((0..count).map(|_| (0, erased_place())));
+            continue;
+        };
+        let plain = lz4_flex::decompress_size_prepended(&packed).map_err(|e| bad(e.to_string()))?;
+        let mut body = &plain[..];
+        while !body.is_empty() {
+            let (e, tail) =
+                postcard::take_from_bytes::<EventV1<'_>>(body).map_err(|e| bad(e.to_string()))?;
+            events.push((
+                owner,
+                EventFields {
+                    message_id: e.message_id.into_owned(),
+                    kind: e.kind.into_owned(),
+                    timestamp: e.timestamp,
+                    client_timestamp: e.client_timestamp,
+                    context_json: e.context.into_owned(),
+                    properties_json: e.properties.into_owned(),
+                },
+            ));
+            body = tail;
+        }
     }
     Ok((header, events))
+}
+
+/// Splits a chunk's events into runs of one owner each, in order.
+pub fn runs<'a>(events: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<Run<'a>> {
+    let mut out: Vec<Run<'a>> = Vec::new();
+    for (owner, e) in events {
+        match out.last_mut() {
+            Some(r) if r.owner == owner => r.events.push(e),
+            _ => out.push(Run {
+                owner,
+                events: vec![e],
+            }),
+        }
+    }
+    out
 }
 
 /// One change to a contact, as its history keeps it.
@@ -202,16 +292,16 @@ pub enum ContactRecord {
 /// still points at the same event; readers skip these.
 pub const ERASED_KIND: &str = "erased";
 
-/// What an erased event leaves in its chunk: its place, nothing else.
-pub fn erased_event() -> Vec<u8> {
-    encode_event(&EventFields {
+/// An erased event's place in its chunk: nothing but its place.
+pub fn erased_place() -> EventFields {
+    EventFields {
         message_id: String::new(),
         kind: ERASED_KIND.to_owned(),
         timestamp: 0,
         client_timestamp: 0,
         context_json: String::new(),
         properties_json: String::new(),
-    })
+    }
 }
 
 /// One change to the identity graph, kept so that it can be audited and undone.
@@ -285,6 +375,93 @@ pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     }
 }
 
+/// A contact record as the store writes it: a live one sealed under its own key, bound to
+/// its sled key; `Merged` and `Erased` (an id and a time) in the clear.
+pub fn seal_contact(
+    ring: &mut Keyring,
+    id: ContactId,
+    rec: &ContactRecord,
+) -> Result<Vec<u8>, StoreError> {
+    match rec {
+        ContactRecord::Live(_) => {
+            let sealed = ring.seal(id.get(), &keys::contact(id.get()), &encode_contact(rec))?;
+            let mut out = Vec::with_capacity(1 + sealed.len());
+            out.push(CONTACT_SEALED);
+            out.extend_from_slice(&sealed);
+            Ok(out)
+        }
+        ContactRecord::Merged(_) | ContactRecord::Erased(_) => Ok(encode_value(rec)),
+    }
+}
+
+/// The record [`seal_contact`] wrote; `None` for a live record whose key is gone (a reader
+/// that raced the contact's erasure: it is absent now).
+pub fn open_contact(
+    ring: &mut Keyring,
+    id: ContactId,
+    bytes: &[u8],
+) -> Result<Option<ContactRecord>, StoreError> {
+    let corrupt = |e: DecodeError| StoreError::Corrupt(format!("contact {id}: {e}"));
+    match bytes.split_first() {
+        Some((&CONTACT_SEALED, sealed)) => {
+            match ring.open(id.get(), &keys::contact(id.get()), sealed)? {
+                Some(plain) => decode_contact(&plain).map(Some).map_err(corrupt),
+                None => Ok(None),
+            }
+        }
+        _ => decode_contact(bytes).map(Some).map_err(corrupt),
+    }
+}
+
+/// A value of `owner`'s (a history entry) sealed under its key and bound to `key`.
+pub fn seal_value<T: Serialize>(
+    ring: &mut Keyring,
+    owner: ContactId,
+    key: &[u8],
+    v: &T,
+) -> Result<Vec<u8>, StoreError> {
+    seal_encoded(ring, owner, key, &encode_value(v))
+}
+
+/// An [`encode_value`] of `owner`'s, sealed as [`seal_value`] would have written it.
+pub fn seal_encoded(
+    ring: &mut Keyring,
+    owner: ContactId,
+    key: &[u8],
+    encoded: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    match encoded.split_first() {
+        Some((&VALUE_V1, plain)) => {
+            let sealed = ring.seal(owner.get(), key, plain)?;
+            let mut out = Vec::with_capacity(1 + sealed.len());
+            out.push(VALUE_SEALED);
+            out.extend_from_slice(&sealed);
+            Ok(out)
+        }
+        _ => Ok(encoded.to_vec()),
+    }
+}
+
+/// A value [`seal_value`] or [`encode_value`] wrote; `None` when it was sealed under a key
+/// that is gone.
+pub fn open_value<T: DeserializeOwned>(
+    ring: &mut Keyring,
+    owner: ContactId,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<Option<T>, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("a value of contact {owner}: {e}"));
+    match bytes.split_first() {
+        Some((&VALUE_SEALED, sealed)) => match ring.open(owner.get(), key, sealed)? {
+            Some(plain) => postcard::from_bytes(&plain)
+                .map(Some)
+                .map_err(|e| corrupt(e.to_string())),
+            None => Ok(None),
+        },
+        _ => decode_value(bytes).map(Some).map_err(|e| corrupt(e.0)),
+    }
+}
+
 pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
     match bytes.split_first() {
         Some((&VALUE_V1, rest)) => {
@@ -299,8 +476,16 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
 mod tests {
     use super::*;
 
+    fn vault() -> (tempfile::TempDir, crate::store::vault::Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let v = crate::store::vault::Vault::open(dir.path(), true).unwrap();
+        v.reserve(3).unwrap();
+        (dir, v)
+    }
+
     #[test]
-    fn chunks_round_trip() {
+    fn chunks_round_trip_and_an_owners_erasure_leaves_the_others_runs() {
+        let (_dir, vault) = vault();
         let h = ChunkHeader {
             site: "s".into(),
             received_at: 10,
@@ -318,16 +503,25 @@ mod tests {
             message_id: "m2".into(),
             ..e1.clone()
         };
-        let bytes = encode_chunk(
-            &h,
-            type_bit("page_view"),
-            [encode_event(&e1), encode_event(&e2)]
-                .iter()
-                .map(Vec::as_slice),
-        );
-        let (h2, evs) = decode_chunk(&bytes).unwrap();
+        let e3 = EventFields {
+            message_id: "m3".into(),
+            ..e1.clone()
+        };
+        let encoded = [encode_event(&e1), encode_event(&e2), encode_event(&e3)];
+        let owners = [1, 1, 2];
+        let runs = runs(owners.iter().zip(&encoded).map(|(o, e)| (*o, e.as_slice())));
+        assert_eq!(runs.len(), 2);
+        let key = b"chunk key";
+        let bytes =
+            encode_chunk(&mut vault.keyring(), key, &h, type_bit("page_view"), &runs).unwrap();
+        assert!(!bytes.windows(5).any(|w| w == b"/path"));
+        let (h2, evs) = decode_chunk(&mut vault.keyring(), key, &bytes).unwrap();
         assert_eq!(h2, h);
-        assert_eq!(evs, vec![e1, e2]);
+        assert_eq!(evs, vec![(1, e1.clone()), (1, e2.clone()), (2, e3.clone())]);
+        assert!(decode_chunk(&mut vault.keyring(), b"another key", &bytes).is_err());
+        vault.destroy(&[1]).unwrap();
+        let (_, evs) = decode_chunk(&mut vault.keyring(), key, &bytes).unwrap();
+        assert_eq!(evs, vec![(0, erased_place()), (0, erased_place()), (2, e3)]);
     }
 
     #[test]
@@ -379,7 +573,31 @@ mod tests {
 
     #[test]
     fn unknown_versions_are_an_error() {
-        assert!(decode_chunk(&[9, 0]).is_err());
-        assert!(decode_chunk(&[]).is_err());
+        let (_dir, vault) = vault();
+        assert!(decode_chunk(&mut vault.keyring(), b"", &[9, 0]).is_err());
+        assert!(decode_chunk(&mut vault.keyring(), b"", &[]).is_err());
+        assert!(decode_chunk(&mut vault.keyring(), b"", &[3, 0, 0, 0, 0, 0, 9]).is_err());
+    }
+
+    #[test]
+    fn a_live_contact_is_sealed_and_a_merged_one_is_not() {
+        let (_dir, vault) = vault();
+        let id = ContactId::parse("2").unwrap();
+        let mut c = Contact::new(id, "shop", 1_000);
+        c.email = Some("ana@example.com".into());
+        let rec = ContactRecord::Live(Box::new(c));
+        let bytes = seal_contact(&mut vault.keyring(), id, &rec).unwrap();
+        assert!(!bytes.windows(3).any(|w| w == b"ana"));
+        assert_eq!(
+            open_contact(&mut vault.keyring(), id, &bytes).unwrap(),
+            Some(rec)
+        );
+        let merged = ContactRecord::Merged(ContactId::parse("3").unwrap());
+        let bytes = seal_contact(&mut vault.keyring(), id, &merged).unwrap();
+        vault.destroy(&[2]).unwrap();
+        assert_eq!(
+            open_contact(&mut vault.keyring(), id, &bytes).unwrap(),
+            Some(merged)
+        );
     }
 }

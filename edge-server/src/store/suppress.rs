@@ -5,6 +5,10 @@
 //! could test guesses. They are kept as HMAC-SHA256 under a random key of this edge's own,
 //! `suppression.key` in the data directory (outside the sled files, so compactions keep it).
 //! The site is part of the hashed text: suppression is per site, like the indexes.
+//!
+//! The same key, through a subkey of its own, hashes the values index keys are made of
+//! ([`Suppressor::blind`]): emails, phones, order ids and search buckets, which cannot be
+//! sealed in a key and must not stay readable in sled's log after an erasure.
 
 use std::fs;
 use std::io::Write;
@@ -24,9 +28,23 @@ pub enum Kind {
     Phone,
 }
 
+/// What an index hash stands for; part of the hashed text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blind {
+    Email,
+    Phone,
+    Order,
+    /// The first characters of a search term: a bucket of the search index.
+    Bucket,
+    /// A whole search term, to tell a contact's terms in one bucket apart.
+    Term,
+}
+
 #[derive(Clone)]
 pub struct Suppressor {
     key: [u8; 32],
+    /// HMAC(key, "index"): index hashes never equal a suppression entry's.
+    index: [u8; 32],
 }
 
 impl Suppressor {
@@ -46,7 +64,7 @@ impl Suppressor {
                         path.display()
                     ))
                 })?;
-                Ok(Suppressor { key })
+                Ok(Suppressor::new(key))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::random();
@@ -57,28 +75,55 @@ impl Suppressor {
                 let mut f = opts.open(&path).map_err(io)?;
                 writeln!(f, "{}", hex::encode(key)).map_err(io)?;
                 f.sync_all().map_err(io)?;
-                Ok(Suppressor { key })
+                Ok(Suppressor::new(key))
             }
             Err(e) => Err(io(e)),
         }
     }
 
+    fn new(key: [u8; 32]) -> Suppressor {
+        Suppressor {
+            key,
+            index: mac(&key, &[b"index"]),
+        }
+    }
+
     pub fn hash(&self, site: &str, kind: Kind, value: &str) -> [u8; 32] {
-        // HMAC takes a key of any length; new_from_slice cannot fail for it.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            return [0; 32];
-        };
         let tag: &[u8] = match kind {
             Kind::Email => b"email",
             Kind::Phone => b"phone",
         };
-        for part in [site.as_bytes(), tag, value.as_bytes()] {
-            mac.update(part);
-            // A separator no part holds, so ("ab", "c") never hashes as ("a", "bc").
-            mac.update(&[0]);
-        }
-        mac.finalize().into_bytes().into()
+        mac(&self.key, &[site.as_bytes(), tag, value.as_bytes()])
     }
+
+    /// The keyed hash an index key holds instead of `value`, truncated to 128 bits: enough
+    /// that two values never share one.
+    pub fn blind(&self, what: Blind, value: &str) -> [u8; 16] {
+        let tag: &[u8] = match what {
+            Blind::Email => b"email",
+            Blind::Phone => b"phone",
+            Blind::Order => b"order",
+            Blind::Bucket => b"bucket",
+            Blind::Term => b"term",
+        };
+        let full = mac(&self.index, &[tag, value.as_bytes()]);
+        let mut out = [0; 16];
+        out.copy_from_slice(&full[..16]);
+        out
+    }
+}
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length; new_from_slice cannot fail for it.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(part);
+        // A separator no part holds, so ("ab", "c") never hashes as ("a", "bc").
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

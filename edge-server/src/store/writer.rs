@@ -53,6 +53,7 @@ pub(super) struct Writer {
     pub layout: super::layout::Layout,
     pub cache_mb: u64,
     pub suppressor: super::Suppressor,
+    pub vault: super::vault::Vault,
     pub rx: Receiver<Command>,
     pub last_seq: u64,
     pub max_group_events: usize,
@@ -298,20 +299,29 @@ impl Writer {
             ..
         } = group;
         let start_seq = self.last_seq;
-        let mut staged = Staged::new(&self.tree, &self.suppressor, &mut self.last_seq);
+        let mut staged = Staged::new(
+            &self.tree,
+            &self.suppressor,
+            &self.vault,
+            &mut self.last_seq,
+        );
         // Within a group, a repeat is caught here; across groups, by the dedupe index.
         let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
         let mut outcomes_all = Vec::with_capacity(writes.len());
         for (req, _) in &writes {
             let (mut outcomes, chunks) = staged.sort(req, &mut seen);
-            let positions = staged.chunk(req, chunks);
-            staged.fold(req, &positions, &mut outcomes);
+            let (numbered, positions) = staged.chunk(req, chunks);
+            let owners = staged.fold(req, &positions, &mut outcomes);
+            staged.seal(req, numbered, &owners);
             outcomes_all.push(outcomes);
         }
         let admin_outcomes = staged.admin(&admin);
         let batch = staged.finish(&probes);
         let t0 = std::time::Instant::now();
-        let result = batch.and_then(|b| self.tree.apply_batch(b).map_err(StoreError::from));
+        let result = batch.and_then(|(b, shred)| {
+            self.tree.apply_batch(b)?;
+            Ok(shred)
+        });
         metrics::histogram!("footprint_group_apply_seconds").record(t0.elapsed().as_secs_f64());
         metrics::histogram!("footprint_group_commit_events")
             .record(outcomes_all.iter().map(Vec::len).sum::<usize>() as f64);
@@ -324,15 +334,24 @@ impl Writer {
         let replies = writes.into_iter().map(|(_, reply)| reply);
         let probes = probes.into_iter().map(|(_, reply)| reply).collect();
         match result {
-            Ok(()) => {
+            Ok(shred) => {
+                let mut admin: Vec<_> = admin
+                    .into_iter()
+                    .map(|(_, reply)| reply)
+                    .zip(admin_outcomes)
+                    .collect();
+                if let Err(e) = self.shred(&shred) {
+                    // The erasure is applied and its markers are on disk: the next start
+                    // destroys the keys. Until then the admin is told it did not finish.
+                    tracing::error!(error = %e, "erased contacts' keys not destroyed yet; the next start finishes it");
+                    for (reply, _) in admin.drain(..) {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
                 let applied = Applied {
                     replies: replies.zip(outcomes_all).collect(),
                     probes,
-                    admin: admin
-                        .into_iter()
-                        .map(|(_, reply)| reply)
-                        .zip(admin_outcomes)
-                        .collect(),
+                    admin,
                 };
                 // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
                 if let Err(std::sync::mpsc::SendError(g)) = flusher.send(applied) {
@@ -357,6 +376,20 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Destroys the keys of contacts an applied group erased: first the group goes to disk
+    /// (so that a crash cannot bring back a contact whose key is gone), then the keys, then
+    /// their markers, which `Store::open` finishes from after a crash in between.
+    fn shred(&self, ids: &[crate::contacts::ContactId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.db.flush()?;
+        failpoint("erasure-before-shred");
+        super::shred_keys(&self.tree, &self.vault, ids.iter().map(|id| id.get()))
+    }
+}
+
 /// A group commit in the making: the batch it will apply, the contacts it changes (`Working`),
 /// and the first read error, which fails the whole group (nothing of it is applied).
 struct Staged<'w> {
@@ -370,9 +403,22 @@ struct Staged<'w> {
 /// The new events of one request, per tracker, in request order.
 type Chunks<'r> = BTreeMap<&'r TrackerId, Vec<NewRecord<'r>>>;
 
+/// A chunk whose events are numbered but not yet sealed: whose each event is, the fold says.
+struct Numbered<'r> {
+    key: Vec<u8>,
+    types: u32,
+    /// Each event's encoding and its index in the request.
+    events: Vec<(&'r [u8], usize)>,
+}
+
 impl<'w> Staged<'w> {
-    fn new(tree: &'w sled::Tree, suppressor: &'w super::Suppressor, last_seq: &'w mut u64) -> Self {
-        let (graph, error) = match Working::new(tree, suppressor) {
+    fn new(
+        tree: &'w sled::Tree,
+        suppressor: &'w super::Suppressor,
+        vault: &'w super::vault::Vault,
+        last_seq: &'w mut u64,
+    ) -> Self {
+        let (graph, error) = match Working::new(tree, suppressor, vault) {
             Ok(g) => (Some(g), None),
             Err(e) => (None, Some(e)),
         };
@@ -438,14 +484,15 @@ impl<'w> Staged<'w> {
         (outcomes, chunks)
     }
 
-    /// Writes one chunk per tracker under the next seqs, with the dedupe markers of its
-    /// events; returns each stored event's position.
-    fn chunk(&mut self, req: &WriteRequest, chunks: Chunks<'_>) -> Vec<Option<Pos>> {
-        let header = ChunkHeader {
-            site: req.site.as_str().to_owned(),
-            received_at: req.received_at.as_millis(),
-            sent_at: req.sent_at.as_millis(),
-        };
+    /// Numbers one chunk per tracker with the next seqs and writes the dedupe markers of its
+    /// events; returns the chunks, to seal once their events' owners are known, and each
+    /// stored event's position.
+    fn chunk<'r>(
+        &mut self,
+        req: &WriteRequest,
+        chunks: Chunks<'r>,
+    ) -> (Vec<Numbered<'r>>, Vec<Option<Pos>>) {
+        let mut numbered = Vec::with_capacity(chunks.len());
         let mut positions = vec![None; req.events.len()];
         for (tracker, evs) in chunks {
             *self.last_seq += 1;
@@ -454,34 +501,69 @@ impl<'w> Staged<'w> {
             let types = evs
                 .iter()
                 .fold(0, |m, (_, _, i)| m | req.events[*i].type_bit);
-            self.batch.insert(
-                keys::event_chunk(tracker, n),
-                record::encode_chunk(&header, types, evs.iter().map(|(e, _, _)| *e)),
-            );
-            for (index, (_, dkey, i)) in evs.into_iter().enumerate() {
+            let mut events = Vec::with_capacity(evs.len());
+            for (index, (e, dkey, i)) in evs.into_iter().enumerate() {
                 self.batch.insert(dkey, &seq[..]);
                 positions[i] = Some(Pos {
                     seq: n,
                     index: u32::try_from(index).unwrap_or(u32::MAX),
                 });
+                events.push((e, i));
             }
+            numbered.push(Numbered {
+                key: keys::event_chunk(tracker, n),
+                types,
+                events,
+            });
         }
-        positions
+        (numbered, positions)
     }
 
     /// Folds the stored events into their contacts, in the order the request listed them;
-    /// what a contact at a cap did not keep becomes the event's outcome.
-    fn fold(&mut self, req: &WriteRequest, positions: &[Option<Pos>], outcomes: &mut [Outcome]) {
-        let Some(g) = self.graph.as_mut() else { return };
+    /// what a contact at a cap did not keep becomes the event's outcome. Returns the contact
+    /// each event went to (0 for one not stored).
+    fn fold(
+        &mut self,
+        req: &WriteRequest,
+        positions: &[Option<Pos>],
+        outcomes: &mut [Outcome],
+    ) -> Vec<u64> {
+        let mut owners = vec![0; req.events.len()];
+        let Some(g) = self.graph.as_mut() else {
+            return owners;
+        };
         g.received_at = req.received_at.as_millis();
         for (i, (ev, pos)) in req.events.iter().zip(positions).enumerate() {
             let Some(pos) = *pos else { continue };
             match g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact) {
-                Ok(not_kept) => {
+                Ok((not_kept, owner)) => {
+                    owners[i] = owner.get();
                     if let Some(w) = not_kept.warning() {
                         outcomes[i] = Outcome::NotKept(w);
                     }
                 }
+                Err(e) => {
+                    self.failed(e);
+                    break;
+                }
+            }
+        }
+        owners
+    }
+
+    /// Seals each chunk's events run by run under the keys of the contacts they went to, and
+    /// puts the chunks in the batch.
+    fn seal(&mut self, req: &WriteRequest, numbered: Vec<Numbered<'_>>, owners: &[u64]) {
+        let header = ChunkHeader {
+            site: req.site.as_str().to_owned(),
+            received_at: req.received_at.as_millis(),
+            sent_at: req.sent_at.as_millis(),
+        };
+        for chunk in numbered {
+            let Some(g) = self.graph.as_mut() else { return };
+            let runs = record::runs(chunk.events.iter().map(|(e, i)| (owners[*i], *e)));
+            match g.seal_chunk(&chunk.key, &header, chunk.types, &runs) {
+                Ok(bytes) => self.batch.insert(chunk.key, bytes),
                 Err(e) => return self.failed(e),
             }
         }
@@ -507,7 +589,10 @@ impl<'w> Staged<'w> {
     /// The batch to apply: the probes, the seq counter (in the same atomic batch as the
     /// chunks it numbered) and the changed contacts (with the events they summarise); or the
     /// read error that fails the group.
-    fn finish(mut self, probes: &[(i64, ProbeReply)]) -> Result<sled::Batch, StoreError> {
+    fn finish(
+        mut self,
+        probes: &[(i64, ProbeReply)],
+    ) -> Result<(sled::Batch, Vec<crate::contacts::ContactId>), StoreError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -519,10 +604,11 @@ impl<'w> Staged<'w> {
         }
         self.batch
             .insert(keys::META_SEQ, &keys::encode_u64(*self.last_seq)[..]);
-        if let Some(g) = self.graph {
-            g.finish(&mut self.batch);
-        }
-        Ok(self.batch)
+        let shred = match self.graph {
+            Some(g) => g.finish(&mut self.batch)?,
+            None => Vec::new(),
+        };
+        Ok((self.batch, shred))
     }
 }
 

@@ -1,5 +1,5 @@
-//! Erasure and what it leaves behind (nothing, once compacted), the suppression list, bulk
-//! actions, and the personal-data extract.
+//! Erasure and what it leaves behind (nothing readable, as soon as it returns; nothing at all,
+//! once compacted), the suppression list, bulk actions, and the personal-data extract.
 
 use std::io::Read;
 use std::path::Path;
@@ -29,6 +29,36 @@ fn files_holding(dir: &Path, needle: &[u8]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What an erased shopper left that the disk must never show in the clear.
+const ALICE_NEEDLES: [&str; 5] = [
+    ALICE,
+    ALICE_PHONE,
+    ALICE_LAST,
+    "order-alice-1",
+    "agent-of-ta",
+];
+
+/// Contact `id`'s key in the data directory's `contact.keys` (32 bytes a slot); `None` when it
+/// is destroyed (zeros) or was never made.
+fn contact_key(dir: &Path, id: &str) -> Option<Vec<u8>> {
+    let keys = std::fs::read(dir.join("contact.keys")).unwrap();
+    let at = id.parse::<usize>().unwrap() * 32;
+    let slot = keys.get(at..at + 32)?;
+    (slot != [0; 32]).then(|| slot.to_vec())
+}
+
+fn assert_nothing_of_alice_on_disk(dir: &Path, when: &str) {
+    // The scan finds what is there: tracker ids are kept in the clear.
+    assert!(!files_holding(dir, b"tshared").is_empty());
+    for needle in ALICE_NEEDLES {
+        assert_eq!(
+            files_holding(dir, needle.as_bytes()),
+            Vec::<String>::new(),
+            "{needle} is on disk in the clear {when}"
+        );
+    }
 }
 
 async fn all_activity(lab: &Lab, id: &str) -> Vec<Value> {
@@ -114,7 +144,8 @@ async fn alice_and_carol(lab: &Lab) -> (String, String) {
 }
 
 #[actix_web::test]
-async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compacted() {
+async fn an_erased_contact_is_gone_from_every_read_and_unreadable_on_disk_once_the_delete_returns()
+{
     let lab = Lab::new();
     let (alice, carol) = alice_and_carol(&lab).await;
     lab.send(vec![page("tbob", T0 - 10 * MIN)]).await;
@@ -122,8 +153,13 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
     let alice_events = all_activity(&lab, &alice).await.len() as u64;
     let carol_before = all_activity(&lab, &carol).await;
     assert_eq!(carol_before.len(), 2, "{carol_before:?}");
-    // The scan below can see what it looks for.
-    assert!(!files_holding(lab.data_dir(), ALICE.as_bytes()).is_empty());
+    let dir = lab.data_dir().to_owned();
+    // Alice's data is sealed from the first write: never in the clear, and readable only
+    // under her key.
+    assert_nothing_of_alice_on_disk(&dir, "before the erasure");
+    assert!(contact_key(&dir, &alice).is_some());
+    let carol_key = contact_key(&dir, &carol);
+    assert!(carol_key.is_some());
 
     let (status, refused) = lab
         .call("DELETE", &format!("/v1/contacts/{alice}"), EDITOR, None)
@@ -158,6 +194,17 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
         "{erased}"
     );
     assert!(erased["compaction_due_by"].is_string());
+
+    // As soon as the DELETE returns, before any compaction: sled's log still holds Alice's
+    // sealed records and events, but her key is gone, and with it every way to read them.
+    // Carol's key, which seals her half of the shared chunk, is untouched.
+    assert_eq!(
+        contact_key(&dir, &alice),
+        None,
+        "Alice's key survived her erasure"
+    );
+    assert_eq!(contact_key(&dir, &carol), carol_key);
+    assert_nothing_of_alice_on_disk(&dir, "right after the erasure");
 
     // Every read: the sheet says it was erased; lookups, search and lists find nothing.
     let (status, gone) = lab.get(&format!("/v1/contacts/{alice}")).await;
@@ -207,22 +254,10 @@ async fn an_erased_contact_is_gone_from_every_read_and_from_the_disk_once_compac
     );
     assert_eq!(lab.sheet(&bob).await["counts"]["events"], 1);
 
-    // After compaction not a byte of Alice is left in the data directory.
+    // A compaction gives the space back; the sealed leftovers go with the old generation.
     let (status, compacted) = lab.call("POST", "/v1/admin/compact", TOKEN, None).await;
     assert_eq!(status, 200, "{compacted}");
-    for needle in [
-        ALICE,
-        ALICE_PHONE,
-        ALICE_LAST,
-        "order-alice-1",
-        "agent-of-ta",
-    ] {
-        assert_eq!(
-            files_holding(lab.data_dir(), needle.as_bytes()),
-            Vec::<String>::new(),
-            "{needle} is still on disk"
-        );
-    }
+    assert_nothing_of_alice_on_disk(&dir, "after compaction");
     // The store works on after the swap: reads, and writes.
     assert_eq!(all_activity(&lab, &carol).await, carol_before);
     lab.send(vec![page("tbob", T0 - 5 * MIN)]).await;
@@ -533,10 +568,12 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
     let id = identify_then_erase(&edge, "tz", json!({"email": "zoe.erased@example.com"}));
     // The job looks once a minute, and at start: a restart makes the due compaction run now.
     assert!(edge.sigterm().success());
-    assert!(!files_holding(&edge.data_dir(), b"zoe.erased").is_empty());
+    let current_file = edge.data_dir().join("CURRENT");
+    let current = || std::fs::read_to_string(&current_file).unwrap();
+    assert_eq!(current().trim(), "gen-000001");
     edge.spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !files_holding(&edge.data_dir(), b"zoe.erased").is_empty() {
+    while current().trim() == "gen-000001" {
         assert!(
             std::time::Instant::now() < deadline,
             "no compaction within a minute of start; log:\n{}",
@@ -545,8 +582,7 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(edge.log().contains("store compacted"), "{}", edge.log());
-    let current = std::fs::read_to_string(edge.data_dir().join("CURRENT")).unwrap();
-    assert_eq!(current.trim(), "gen-000002");
+    assert_eq!(current().trim(), "gen-000002");
     let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
     assert_eq!(gone.status, 410, "{}", gone.text);
     // And on the next start, from the new generation.
@@ -558,14 +594,13 @@ fn a_due_compaction_runs_by_itself_and_the_store_reopens_on_the_new_generation()
 }
 
 #[test]
-fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_erased_data_on_disk() {
+fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_old_generation_on_disk() {
     let mut edge = crate::util::Edge::start();
     let id = identify_then_erase(
         &edge,
         "tk",
         json!({"email": "kim.killed@example.com", "last_name": "Zyxwvutsrq"}),
     );
-    assert!(!files_holding(&edge.data_dir(), b"Zyxwvutsrq").is_empty());
     // The compaction dies right after `CURRENT` names the new generation, before the old
     // one (which still holds Kim) is deleted.
     edge.kill9();
@@ -582,19 +617,15 @@ fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_erased_data_on_
     assert!(died.is_err(), "the process aborted mid-compaction");
     assert!(edge.log().contains("failpoint compaction-after-switch"));
     edge.kill9();
-    let left = files_holding(&edge.data_dir(), b"Zyxwvutsrq");
     assert!(
-        left.iter().any(|f| f.contains("gen-000001")),
-        "the crash left the old generation: {left:?}"
+        edge.data_dir().join("gen-000001").exists(),
+        "the crash left the old generation"
     );
     // The next start removes every generation CURRENT does not name.
     edge.env.clear();
     edge.spawn();
-    assert_eq!(
-        files_holding(&edge.data_dir(), b"Zyxwvutsrq"),
-        Vec::<String>::new()
-    );
     assert!(!edge.data_dir().join("gen-000001").exists());
+    assert_not_on_disk(&edge.data_dir(), &["kim.killed", "Zyxwvutsrq"]);
     let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
     assert_eq!(gone.status, 410, "{}", gone.text);
     // The pending-erasure marker came across: the store still says a compaction is due.
@@ -603,4 +634,60 @@ fn a_kill_between_the_generation_switch_and_the_delete_leaves_no_erased_data_on_
         "{}",
         edge.log()
     );
+}
+
+/// None of `needles` is on disk under `dir` in the clear.
+fn assert_not_on_disk(dir: &Path, needles: &[&str]) {
+    for needle in needles {
+        assert_eq!(
+            files_holding(dir, needle.as_bytes()),
+            Vec::<String>::new(),
+            "{needle} is on disk in the clear"
+        );
+    }
+}
+
+#[test]
+fn a_kill_after_an_erasure_is_on_disk_but_before_its_key_is_destroyed_destroys_it_at_start() {
+    let mut edge = crate::util::Edge::start();
+    let r = edge.post_json(&crate::util::batch(vec![identify(
+        "tkey",
+        T0,
+        json!({"email": "kai.keyed@example.com"}),
+    )]));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = edge.get("/v1/trackers/tkey/contact", Some(TOKEN)).json["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(contact_key(&edge.data_dir(), &id).is_some());
+    // The erasure's group is on disk; the process dies before the key is overwritten.
+    edge.kill9();
+    edge.env = vec![("FOOTPRINT_FAILPOINT".into(), "erasure-before-shred".into())];
+    edge.spawn();
+    let died = edge
+        .client
+        .delete(format!("{}/v1/contacts/{id}", edge.url))
+        .bearer_auth(TOKEN)
+        .send();
+    assert!(died.is_err(), "the process aborted mid-erasure");
+    assert!(edge.log().contains("failpoint erasure-before-shred"));
+    edge.kill9();
+    assert!(
+        contact_key(&edge.data_dir(), &id).is_some(),
+        "the crash came before the key was destroyed"
+    );
+    // The next start finds the erasure's marker and destroys the key before it serves.
+    edge.env.clear();
+    edge.spawn();
+    assert_eq!(contact_key(&edge.data_dir(), &id), None);
+    assert!(
+        edge.log()
+            .contains("destroying the keys of contacts erased just before a crash"),
+        "{}",
+        edge.log()
+    );
+    let gone = edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN));
+    assert_eq!(gone.status, 410, "{}", gone.text);
+    assert_not_on_disk(&edge.data_dir(), &["kai.keyed"]);
 }

@@ -14,8 +14,13 @@
 //!
 //! What stays: the dedupe markers of the erased events (a random message id and a number),
 //! so that a late retry of an erased event is not stored again; and one history entry that
-//! says when, by whom and how much was erased. sled keeps removed values in its log until a
-//! compaction rewrites the store (`layout.rs`); `m:erased` tells the compaction job one is due.
+//! says when, by whom and how much was erased.
+//!
+//! sled keeps removed values in its log until a compaction rewrites the store (`layout.rs`).
+//! What it keeps of these is sealed under the keys of the contact and of those merged into
+//! it (`vault.rs`), and the writer destroys those keys as soon as this group is on disk,
+//! before the erasure is answered: the leftovers are unreadable at once, and the compaction
+//! that `m:erased` asks for only gives the space back.
 
 use std::collections::BTreeSet;
 
@@ -28,7 +33,7 @@ use crate::contacts::patch::Change;
 use crate::contacts::{Contact, ContactId, Pos};
 use crate::store::keys;
 use crate::store::record::{self, ContactRecord, HistoryEntry, IdChange, ERASED_KIND};
-use crate::store::suppress::Kind;
+use crate::store::suppress::{Blind, Kind};
 use crate::store::{AdminOp, Refusal, StoreError};
 
 /// What an erasure removed: the answer to `DELETE /v1/contacts/{id}`, and its history entry.
@@ -89,7 +94,7 @@ impl Working<'_> {
 
         let orders = self.erase_events(&c, &mut n)?;
         for order in orders {
-            let key = keys::order(&site, &order);
+            let key = keys::order(&site, &self.suppressor.blind(Blind::Order, &order));
             if self.get(&key)?.is_some() {
                 self.put(key, None);
                 n.orders += 1;
@@ -104,9 +109,12 @@ impl Working<'_> {
         phones.extend(c.phone.clone());
         for &i in &ids {
             for k in self.keys_with_prefix(&keys::history_all(i.get()))? {
-                if let Some(v) = self.get_uncached(&k)? {
-                    let e: HistoryEntry = record::decode_value(&v)
-                        .map_err(|e| StoreError::Corrupt(format!("history entry: {e}")))?;
+                let v = self.get_uncached(&k)?;
+                let entry = match v {
+                    Some(v) => record::open_value::<HistoryEntry>(&mut self.ring, i, &k, &v)?,
+                    None => None,
+                };
+                if let Some(e) = entry {
                     let values = e.old.into_iter().chain(e.new);
                     match e.field.as_str() {
                         "email" => emails.extend(values),
@@ -118,16 +126,12 @@ impl Working<'_> {
                 n.history_entries += 1;
             }
         }
-        for (values, key, kind) in [
-            (
-                &emails,
-                keys::email as fn(&str, &str) -> Vec<u8>,
-                Kind::Email,
-            ),
-            (&phones, keys::phone, Kind::Phone),
+        for (values, blind, kind) in [
+            (&emails, Blind::Email, Kind::Email),
+            (&phones, Blind::Phone, Kind::Phone),
         ] {
             for v in values {
-                let k = key(v, &site);
+                let k = self.index_key(blind, v, &site);
                 if let Some(owner) = self.get_id(&k)? {
                     if ids.contains(&owner) {
                         self.put(k, None);
@@ -139,10 +143,8 @@ impl Working<'_> {
                 n.suppressed_values += 1;
             }
         }
-        for name in super::name_keys(&c) {
-            self.put(keys::name(&name, &site, id.get()), None);
-            n.index_entries += 1;
-        }
+        // Its search entries go when its record becomes `Erased` (`Working::finish`).
+        n.index_entries += super::search_terms(&c).len() as u64;
         for &seg in &c.extras.segments {
             self.put(keys::member(seg, id.get()).to_vec(), None);
             n.segment_memberships += 1;
@@ -166,6 +168,7 @@ impl Working<'_> {
         for &i in &ids {
             self.contacts.insert(i, ContactRecord::Erased(op.at));
             self.dirty_contacts.insert(i);
+            self.shred.push(i);
             n.contacts += 1;
         }
         if self.get(keys::META_ERASED)?.is_none() {
@@ -205,22 +208,21 @@ impl Working<'_> {
                 };
                 let seq = keys::chunk_seq(&key)
                     .ok_or_else(|| StoreError::Corrupt("bad chunk key".into()))?;
-                let (header, events) =
-                    record::decode_chunk(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (header, events) = record::decode_chunk(&mut self.ring, &key, &value)?;
                 if header.site != c.site {
                     continue;
                 }
                 let mut kept = 0;
                 let mut types = 0;
                 let mut encoded = Vec::with_capacity(events.len());
-                for (index, e) in events.into_iter().enumerate() {
+                for (index, (owner, e)) in events.into_iter().enumerate() {
                     let pos = Pos {
                         seq,
                         index: u32::try_from(index).unwrap_or(u32::MAX),
                     };
                     let inside = pos >= span.from && pos < end;
                     if e.kind == ERASED_KIND {
-                        encoded.push(record::erased_event());
+                        encoded.push((0, Vec::new()));
                     } else if inside {
                         if e.kind == "purchase" {
                             if let Ok(OrderOnly { order_id: Some(o) }) =
@@ -230,19 +232,19 @@ impl Working<'_> {
                             }
                         }
                         n.events += 1;
-                        encoded.push(record::erased_event());
+                        encoded.push((0, Vec::new()));
                     } else {
                         kept += 1;
                         types |= record::type_bit(&e.kind);
-                        encoded.push(record::encode_event(&e));
+                        encoded.push((owner, record::encode_event(&e)));
                     }
                 }
                 if kept == 0 {
                     self.put(key, None);
                     n.chunks_deleted += 1;
                 } else {
-                    let chunk =
-                        record::encode_chunk(&header, types, encoded.iter().map(Vec::as_slice));
+                    let runs = record::runs(encoded.iter().map(|(o, e)| (*o, e.as_slice())));
+                    let chunk = self.seal_chunk(&key, &header, types, &runs)?;
                     self.put(key, Some(chunk));
                     n.chunks_rewritten += 1;
                 }

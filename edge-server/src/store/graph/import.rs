@@ -1,10 +1,10 @@
 //! A CSV import's upsert, row by row, on the writer thread: each row finds its contact by
 //! email, then by phone, or creates one, and is then applied as an admin edit would be.
 
-use super::{IndexKey, Working};
+use super::Working;
 use crate::contacts::patch::{Change, Patch};
 use crate::contacts::{ContactId, Pos};
-use crate::store::keys;
+use crate::store::suppress::Blind;
 use crate::store::{AdminOp, StoreError};
 
 /// One row of an import, already validated: the edit it makes, and its number in the file
@@ -68,17 +68,17 @@ impl Working<'_> {
         let email = patch.email.clone().flatten().map(|e| e.as_str().to_owned());
         let phone = patch.phone.clone().flatten().map(|p| p.as_str().to_owned());
         let mut owner =
-            |v: &Option<String>, key: IndexKey| -> Result<Option<ContactId>, StoreError> {
+            |v: &Option<String>, what: Blind| -> Result<Option<ContactId>, StoreError> {
                 match v {
-                    Some(v) => match self.get_id(&key(v, site))? {
+                    Some(v) => match self.get_id(&self.index_key(what, v, site))? {
                         Some(id) => self.resolve(id),
                         None => Ok(None),
                     },
                     None => Ok(None),
                 }
             };
-        let by_email = owner(&email, keys::email)?;
-        let by_phone = owner(&phone, keys::phone)?;
+        let by_email = owner(&email, Blind::Email)?;
+        let by_phone = owner(&phone, Blind::Phone)?;
         let Some(id) = by_email.or(by_phone) else {
             let id = self.create(site, op.at);
             self.history(
