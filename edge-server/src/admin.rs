@@ -515,7 +515,12 @@ fn select<R>(
         Some(found.ok_or_else(|| {
             ApiError::bad_request(
                 "query_too_broad",
-                format!("q matches over {SEARCH_MAX} contacts; type more of the email or name"),
+                format!(
+                    "q is too broad: it matches over {SEARCH_MAX} contacts, or shares its \
+                     start with over {} others; type more of the email or name (6 characters \
+                     or more look in a narrower index)",
+                    crate::store::SEARCH_SCAN_MAX
+                ),
             )
         })?)
     } else {

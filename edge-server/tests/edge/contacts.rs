@@ -366,6 +366,27 @@ async fn lookups_use_the_indexes_and_search_matches_prefixes() {
     assert_eq!(ids(&r).len(), 2);
     let (_, r) = lab.get("/v1/contacts?q=ali").await;
     assert_eq!(ids(&r), [alice.as_str()]);
+    // Queries of 6 characters or more look in the narrower bucket: these cross from a
+    // term's 6-character bucket into the rest of it, and into the full name.
+    let bob = lab.contact_of("b").await;
+    for (q, want) in [
+        ("smithers", vec![bob.as_str()]),
+        ("smithe", vec![bob.as_str()]),
+        ("alice%40example.com", vec![alice.as_str()]),
+        ("alice%20smith", vec![alice.as_str()]),
+        ("Alice%20Smi", vec![alice.as_str()]),
+        ("alicia", vec![]),
+    ] {
+        let (status, r) = lab.get(&format!("/v1/contacts?q={q}")).await;
+        assert_eq!(status, 200, "{q}: {r}");
+        assert_eq!(ids(&r), want, "{q}");
+    }
+    let (status, r) = lab.get("/v1/contacts?q=al").await;
+    assert_eq!(
+        (status, r["error"].as_str()),
+        (400, Some("query_too_short")),
+        "{r}"
+    );
     let (_, r) = lab.get("/v1/contacts?has_email=false").await;
     assert_eq!(ids(&r), [lab.contact_of("anon").await]);
     let (_, r) = lab.get("/v1/contacts?valuation=dormant").await;

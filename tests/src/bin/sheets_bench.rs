@@ -4,7 +4,8 @@
 //!    few dozen events each, 30 % of them identified, some logging in on a second device (a
 //!    merge), and a few heavy contacts with 100,000 events each.
 //! 2. Measures, one request at a time over a kept-alive connection: the sheet, the first
-//!    activity page, a filtered activity page, an email lookup, a 50-row list page, and an
+//!    activity page, a filtered activity page, an email lookup, a search by the start of an
+//!    email, a 50-row list page, and an
 //!    identify that merges a contact of 10 events and of 100,000 events.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -418,6 +419,24 @@ async fn run(a: Args) -> Result<(), String> {
             return Err(format!("email lookup of user{k} found {v}"));
         }
     }
+    // Search opens every term in the bucket of the query's first 5 characters: here
+    // "user1" and the like, shared by a tenth of the identified shoppers, a worst case
+    // that real emails rarely reach.
+    let mut search = Timer::new();
+    for _ in 0..a.samples {
+        let k = rng.random_range(0..identified);
+        let t = Instant::now();
+        let v = get(
+            &client,
+            &format!("{base}/v1/contacts?q=user{k}%40bench"),
+            &a.token,
+        )
+        .await?;
+        search.record(t);
+        if v["contacts"].as_array().map_or(0, Vec::len) != 1 {
+            return Err(format!("search for user{k}@bench found {v}"));
+        }
+    }
     let mut list = Timer::new();
     for id in &ids {
         let t = Instant::now();
@@ -477,6 +496,10 @@ async fn run(a: Args) -> Result<(), String> {
     println!("{}", filtered.line("activity filtered"));
     println!("{}", filtered_heavy.line("activity filtered (heavy)"));
     println!("{}", lookup.line("email lookup"));
+    println!(
+        "{}",
+        search.line("search by the start of an email (q=user123@bench)")
+    );
     println!("{}", list.line("list page of 50"));
     println!(
         "{}",
