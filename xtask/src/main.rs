@@ -305,6 +305,18 @@ fn demo() -> Result {
     )?;
     let dir = root().join("target").join("demo");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // Demo data from before contacts were sealed (format 1, no `contact.keys`) is refused by
+    // today's edge; the demo's data is disposable, so it is set aside rather than lost.
+    let data = root().join("footprint-data");
+    if data.join("CURRENT").exists() && !data.join("contact.keys").exists() {
+        let aside = root().join("footprint-data.format-1");
+        fs::rename(&data, &aside)
+            .map_err(|e| format!("cannot move {} aside: {e}", data.display()))?;
+        eprintln!(
+            "xtask: the demo data was written by an older edge (format 1); moved it to {}",
+            aside.display()
+        );
+    }
     let token = random_token()?;
     let config = dir.join("footprint.toml");
     let text = format!(
