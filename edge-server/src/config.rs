@@ -32,6 +32,9 @@ pub struct Config {
     /// The tracker's build (`cargo xtask sdk` writes `sdk-wasm/pkg`), served under `/sdk/v1/`.
     /// Default: none, and those routes answer 404 saying how to enable them.
     pub sdk_dir: Option<PathBuf>,
+    /// `[first_party]`: the tracker and its batches also under paths of the operator's
+    /// choosing. Default: none.
+    pub first_party: Option<FirstParty>,
     /// True when no config file was given and the dev defaults are in force.
     pub is_dev_default: bool,
 }
@@ -180,6 +183,81 @@ impl Default for ServerConfig {
     }
 }
 
+/// First-party paths: the edge also serves the loader, the tracker's files and its batch
+/// endpoint under these paths, so that a reverse proxy on the shop's own domain can forward
+/// them (README, "First-party paths"). Requests to the shop's own domain and paths of its
+/// choosing are not on ad blockers' lists of tracking hosts, and the tracker's cookie is
+/// first-party anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstParty {
+    /// The loader, e.g. `/t/fp.js`. The tracker's versioned files are served beside it, under
+    /// `b/<build>/` (`/t/b/<build>/…`), and the push service worker as `footprint-sw.js`.
+    pub loader_path: String,
+    /// The batch endpoint, e.g. `/t/e`: the same as `POST /v1/batch`.
+    pub batch_path: String,
+}
+
+impl FirstParty {
+    /// The directory of the loader: where its versioned files and the worker are served.
+    pub fn dir(&self) -> &str {
+        let end = self.loader_path.rfind('/').map_or(0, |i| i + 1);
+        &self.loader_path[..end]
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        // Paths the edge already serves: a first-party path must not shadow one.
+        const TAKEN: [&str; 6] = ["/v1/", "/sdk/", "/admin", "/healthz", "/readyz", "/metrics"];
+        for (key, path) in [
+            ("first_party.loader_path", &self.loader_path),
+            ("first_party.batch_path", &self.batch_path),
+        ] {
+            let well_formed = path.starts_with('/')
+                && path.len() <= 64
+                && !path.contains("//")
+                && path.split('/').all(|seg| seg != "." && seg != "..")
+                && path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-._~".contains(&b));
+            if !well_formed {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "`{path}` must be an absolute path of at most 64 letters, digits and \
+                         / - . _ ~, such as /t/fp.js"
+                    ),
+                ));
+            }
+            if let Some(t) = TAKEN.iter().find(|t| path.starts_with(*t)) {
+                return Err(invalid(
+                    key,
+                    format!("`{path}` is under {t}, which the edge serves already; pick another"),
+                ));
+            }
+        }
+        if !self.loader_path.ends_with(".js") {
+            return Err(invalid(
+                "first_party.loader_path",
+                format!("`{}` must end with .js", self.loader_path),
+            ));
+        }
+        let dir = self.dir();
+        if self.batch_path == self.loader_path
+            || self.batch_path.starts_with(&format!("{dir}b/"))
+            || self.batch_path == format!("{dir}footprint-sw.js")
+        {
+            return Err(invalid(
+                "first_party.batch_path",
+                format!(
+                    "`{}` is one of the tracker's file paths under {dir}; pick another",
+                    self.batch_path
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Values that override the file: from flags first, then from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -228,6 +306,7 @@ struct RawConfig {
     identity: RawIdentity,
     #[serde(default)]
     contacts: ContactsConfig,
+    first_party: Option<FirstParty>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,6 +516,10 @@ impl Config {
                 .map_err(|m| invalid("identity.default_region", m))?,
         };
 
+        if let Some(fp) = &raw.first_party {
+            fp.check()?;
+        }
+
         Ok(Config {
             listen,
             data_dir,
@@ -448,6 +531,7 @@ impl Config {
             identity,
             contacts: raw.contacts,
             sdk_dir: ov.sdk_dir.clone().or(raw.sdk_dir),
+            first_party: raw.first_party,
             is_dev_default,
         })
     }
@@ -490,6 +574,7 @@ fn dev_defaults() -> RawConfig {
         store: StoreConfig::default(),
         identity: RawIdentity::default(),
         contacts: ContactsConfig::default(),
+        first_party: None,
     }
 }
 
@@ -591,5 +676,33 @@ mod tests {
         let c = Config::from_toml(&format!("listen = \"127.0.0.1:9\"\n{SITE}"), &ov).unwrap();
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn first_party_paths_must_not_shadow_the_edges_own() {
+        let fp = |loader: &str, batch: &str| {
+            Config::from_toml(
+                &format!(
+                    "{SITE}\n[first_party]\nloader_path = \"{loader}\"\nbatch_path = \"{batch}\"\n"
+                ),
+                &Overrides::default(),
+            )
+        };
+        let c = fp("/t/fp.js", "/t/e").unwrap();
+        let f = c.first_party.unwrap();
+        assert_eq!(f.dir(), "/t/");
+        for (loader, batch, says) in [
+            ("/v1/fp.js", "/t/e", "is under /v1/"),
+            ("/t/fp.js", "/sdk/e", "is under /sdk/"),
+            ("/t/fp", "/t/e", "must end with .js"),
+            ("/t/../fp.js", "/t/e", "absolute path"),
+            ("t/fp.js", "/t/e", "absolute path"),
+            ("/t/fp.js", "/t/b/x", "tracker's file paths"),
+            ("/t/fp.js", "/t/fp.js", "tracker's file paths"),
+            ("/t/fp.js", "/t/e?x", "absolute path"),
+        ] {
+            let e = fp(loader, batch).unwrap_err().to_string();
+            assert!(e.contains(says), "{loader} {batch}: {e}");
+        }
     }
 }

@@ -832,11 +832,46 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let first_party = state
+        .sdk
+        .as_ref()
+        .and_then(|s| s.first_party())
+        .map(|(paths, _)| paths.clone());
     App::new()
         .app_data(state)
         .wrap(from_fn(crate::guard::guard))
         .wrap(from_fn(log_request))
-        .configure(configure)
+        .configure(|cfg| {
+            // Registered first: a configured path is checked not to shadow the edge's own.
+            if let Some(fp) = &first_party {
+                first_party_routes(cfg, fp);
+            }
+            configure(cfg)
+        })
+}
+
+/// The first-party paths (`config::FirstParty`): the same handlers as `/sdk/v1/` and
+/// `/v1/batch`, under the operator's paths.
+fn first_party_routes(cfg: &mut web::ServiceConfig, fp: &crate::config::FirstParty) {
+    let dir = fp.dir();
+    cfg.route(&fp.loader_path, web::get().to(sdk_first_party_loader))
+        .route(&format!("{dir}footprint-sw.js"), web::get().to(sdk_worker))
+        .route(
+            &format!("{dir}b/{{build}}/{{file}}"),
+            web::get().to(sdk_versioned),
+        )
+        .service(
+            web::resource(&fp.batch_path)
+                .route(web::post().to(batch))
+                .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
+        );
+}
+
+async fn sdk_first_party_loader(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match state.sdk.as_ref().and_then(|s| s.first_party()) {
+        Some((_, loader)) => serve_asset(&req, loader),
+        None => sdk_missing(),
+    }
 }
 
 pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {

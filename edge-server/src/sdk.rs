@@ -3,7 +3,10 @@
 //!
 //! The files come from `cargo xtask sdk`'s output directory (`sdk_dir`), read once at start.
 //! The build id is a hash of the glue and the wasm; the loader is served with it written in, so
-//! a new build reaches browsers within the loader's five-minute cache.
+//! a new build reaches browsers within the loader's five-minute cache. The loader also gets the
+//! path of the batch endpoint written in: `/v1/batch`, or for the first-party loader the
+//! configured `first_party.batch_path`. It resolves both against its own URL, so that behind
+//! a reverse proxy on the shop's domain every request stays on that domain.
 //!
 //! Each file is compressed once, at start, at the highest settings (brotli 11, gzip 9): what a
 //! shopper downloads is the smallest form their browser takes, and no request pays for
@@ -15,6 +18,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+
+use crate::config::FirstParty;
 
 /// One file, ready to serve.
 #[derive(Debug, Clone)]
@@ -113,6 +118,8 @@ pub struct SdkAssets {
     loader: Asset,
     worker: Asset,
     versioned: HashMap<&'static str, Asset>,
+    /// The first-party paths and the loader that sends batches to theirs.
+    first_party: Option<(FirstParty, Asset)>,
 }
 
 /// Files of the versioned set: the wasm-bindgen glue and the wasm it loads.
@@ -140,8 +147,9 @@ fn asset(body: Vec<u8>, content_type: &'static str, immutable: bool) -> Asset {
 }
 
 impl SdkAssets {
-    /// Reads the SDK build in `dir`. The error names the missing file and how to make it.
-    pub fn load(dir: &Path) -> Result<SdkAssets, String> {
+    /// Reads the SDK build in `dir`, with a loader for the first-party paths when they are
+    /// configured. The error names the missing file and how to make it.
+    pub fn load(dir: &Path, first_party: Option<&FirstParty>) -> Result<SdkAssets, String> {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| {
                 format!(
@@ -153,16 +161,24 @@ impl SdkAssets {
         let glue = read(GLUE)?;
         let wasm = read(WASM)?;
         let build = hash_hex(&[&glue, &wasm], 16);
-        let loader = String::from_utf8(read("footprint.js")?)
+        let template = String::from_utf8(read("footprint.js")?)
             .map_err(|_| "footprint.js is not UTF-8".to_owned())?
             .replace("__FP_BUILD__", &build);
+        let loader = |batch: &str| {
+            asset(
+                template.replace("__FP_BATCH__", batch).into_bytes(),
+                JS,
+                false,
+            )
+        };
         let mut versioned = HashMap::new();
         versioned.insert(GLUE, asset(glue, JS, true));
         versioned.insert(WASM, asset(wasm, "application/wasm", true));
         Ok(SdkAssets {
-            loader: asset(loader.into_bytes(), JS, false),
+            loader: loader("/v1/batch"),
             worker: asset(read("footprint-sw.js")?, JS, false),
             versioned,
+            first_party: first_party.map(|fp| (fp.clone(), loader(&fp.batch_path))),
             build,
         })
     }
@@ -177,6 +193,11 @@ impl SdkAssets {
 
     pub fn worker(&self) -> &Asset {
         &self.worker
+    }
+
+    /// The first-party paths, if configured, and their loader.
+    pub fn first_party(&self) -> Option<(&FirstParty, &Asset)> {
+        self.first_party.as_ref().map(|(f, a)| (f, a))
     }
 
     /// A versioned file, only under the current build id: an old id is a 404 rather than new
@@ -222,21 +243,34 @@ mod tests {
         for (name, body) in [
             (GLUE, "glue"),
             (WASM, "\0asm"),
-            ("footprint.js", "import('/sdk/v1/b/__FP_BUILD__/x')"),
+            (
+                "footprint.js",
+                "import('b/__FP_BUILD__/x'); send('__FP_BATCH__')",
+            ),
             ("footprint-sw.js", "sw"),
         ] {
             std::fs::write(dir.path().join(name), body).unwrap();
         }
-        let a = SdkAssets::load(dir.path()).unwrap();
-        let loader = String::from_utf8(a.loader().body.to_vec()).unwrap();
+        let fp = FirstParty {
+            loader_path: "/t/fp.js".into(),
+            batch_path: "/t/e".into(),
+        };
+        let a = SdkAssets::load(dir.path(), Some(&fp)).unwrap();
+        let text = |a: &Asset| String::from_utf8(a.body.to_vec()).unwrap();
+        let loader = text(a.loader());
         assert!(loader.contains(a.build()) && !loader.contains("__FP_BUILD__"));
+        assert!(loader.contains("send('/v1/batch')"), "{loader}");
+        let (paths, first_party) = a.first_party().unwrap();
+        assert_eq!(paths, &fp);
+        let first_party = text(first_party);
+        assert!(first_party.contains(a.build()) && first_party.contains("send('/t/e')"));
         assert!(a.versioned(a.build(), WASM).is_some());
         assert!(a.versioned("0000", WASM).is_none());
         assert!(a.versioned(a.build(), "Cargo.toml").is_none());
         // A file too small to gain is not compressed; the loader's text is.
         assert!(a.versioned(a.build(), WASM).unwrap().encoded.is_empty());
         std::fs::remove_file(dir.path().join(WASM)).unwrap();
-        let err = SdkAssets::load(dir.path()).unwrap_err();
+        let err = SdkAssets::load(dir.path(), None).unwrap_err();
         assert!(err.contains("footprint_sdk_bg.wasm") && err.contains("cargo xtask sdk"));
     }
 }

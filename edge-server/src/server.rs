@@ -48,9 +48,21 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     };
     let sdk = match &config.sdk_dir {
         Some(dir) => {
-            let assets = SdkAssets::load(dir).map_err(ServeError::Sdk)?;
+            let fp = config.first_party.as_ref();
+            let assets = SdkAssets::load(dir, fp).map_err(ServeError::Sdk)?;
             tracing::info!(dir = %dir.display(), build = assets.build(), "serving the tracker under /sdk/v1/");
+            if let Some(fp) = fp {
+                tracing::info!(loader = %fp.loader_path, batch = %fp.batch_path, "and under the first-party paths");
+            }
             Some(assets)
+        }
+        // First-party paths serve the tracker's files: without them there is nothing to serve.
+        None if config.first_party.is_some() => {
+            return Err(ServeError::Sdk(
+                "[first_party] is set but no sdk_dir: the first-party paths serve the tracker, \
+                 so give sdk_dir (or --sdk-dir sdk-wasm/pkg) too"
+                    .into(),
+            ))
         }
         None => None,
     };

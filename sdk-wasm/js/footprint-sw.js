@@ -31,7 +31,9 @@
         },
       ],
     };
-    return fetch(cfg.endpoint.replace(/\/$/, "") + "/v1/batch", {
+    // An origin gets /v1/batch; a URL with a path (a first-party path) is the batch URL.
+    var e = cfg.endpoint.replace(/\/+$/, "");
+    return fetch(/^https?:\/\/[^/]+$/.test(e) ? e + "/v1/batch" : e, {
       method: "POST",
       body: JSON.stringify(body),
       credentials: "omit",

@@ -1,5 +1,7 @@
 /* Footprint loader: turns the stub queue into the real tracker. Served by the edge at
-   /sdk/v1/footprint.js; __FP_BUILD__ is replaced with the build id of the glue and wasm. */
+   /sdk/v1/footprint.js (and at a first-party path); __FP_BUILD__ is replaced with the build id
+   of the glue and wasm, __FP_BATCH__ with the batch path. Both resolve against this script's
+   own URL, so behind a shop's reverse proxy every request stays on the shop's domain. */
 (function (w, d) {
   var s = d.currentScript,
     q = w.footprint || [],
@@ -25,12 +27,14 @@
     var a = function (n) {
         return s.getAttribute("data-" + n);
       },
-      base = new URL(s.src).origin;
-    import(base + "/sdk/v1/b/__FP_BUILD__/footprint_sdk.js")
+      u = function (p) {
+        return new URL(p, s.src).href;
+      };
+    import(u("b/__FP_BUILD__/footprint_sdk.js"))
       .then(function (m) {
         return m.default().then(function () {
           var ok = m.init({
-            endpoint: base,
+            endpoint: u("__FP_BATCH__"),
             siteKey: a("site-key"),
             autoPageviews: a("auto-pageviews") != "false",
             respectDoNotTrack: a("respect-dnt") == "true",

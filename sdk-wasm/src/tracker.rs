@@ -35,7 +35,8 @@ const UTM_KEY: &str = "fp_utm";
 const TYPES: &'static str = r#"
 /** `init`'s config. */
 export interface Config {
-  /** The edge's origin (or its full `/v1/batch` URL). */
+  /** The edge's origin, to which `/v1/batch` is added, or the batch URL itself: any URL
+   * with a path, such as a first-party path on the shop's domain (`https://shop.example/t/e`). */
   endpoint: string;
   siteKey: string;
   /** Default 2000. */

@@ -184,6 +184,8 @@ impl Drop for Chrome {
 pub struct Site {
     server: Arc<tiny_http::Server>,
     pub origin: String,
+    /// Every request it forwarded, as `METHOD /path`.
+    pub forwarded: Arc<Mutex<Vec<String>>>,
 }
 
 /// Files by path: content type and body. Shared, so a test can add pages once it knows the
@@ -196,12 +198,30 @@ impl Site {
     }
 
     pub fn start_shared(files: Files) -> Site {
+        Site::start_forwarding(files, Arc::new(Mutex::new(None)))
+    }
+
+    /// A site that also forwards every request under a path prefix to another server, as a
+    /// shop's reverse proxy forwards its first-party paths to the edge (README, "First-party
+    /// paths"): same path, body, `Origin` and content type, and `X-Forwarded-For`.
+    pub fn start_forwarding(files: Files, forward: Forward) -> Site {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
         let origin = format!("http://{}", server.server_addr());
         let s = server.clone();
+        let forwarded = Arc::new(Mutex::new(Vec::new()));
+        let log = forwarded.clone();
         std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
             for req in s.incoming_requests() {
                 let path = req.url().split('?').next().unwrap_or("/").to_owned();
+                let target = forward.lock().ok().and_then(|f| f.clone());
+                if let Some((_, to)) = target.filter(|(p, _)| path.starts_with(p.as_str())) {
+                    if let Ok(mut l) = log.lock() {
+                        l.push(format!("{} {path}", req.method()));
+                    }
+                    forward_to(&client, req, &to);
+                    continue;
+                }
                 let file = files.lock().ok().and_then(|f| f.get(&path).cloned());
                 let resp = match file {
                     Some((ctype, body)) => tiny_http::Response::from_data(body)
@@ -217,8 +237,60 @@ impl Site {
                 let _ = req.respond(resp);
             }
         });
-        Site { server, origin }
+        Site {
+            server,
+            origin,
+            forwarded,
+        }
     }
+}
+
+/// Where a [`Site`] forwards: a path prefix and the server it goes to. Set once that server's
+/// URL is known.
+pub type Forward = Arc<Mutex<Option<(String, String)>>>;
+
+fn forward_to(client: &reqwest::blocking::Client, mut req: tiny_http::Request, to: &str) {
+    let header = |name: &'static str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let (origin, ctype) = (header("Origin"), header("Content-Type"));
+    let mut body = Vec::new();
+    let _ = std::io::Read::read_to_end(req.as_reader(), &mut body);
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .unwrap_or(reqwest::Method::GET);
+    let mut out = client
+        .request(method, format!("{to}{}", req.url()))
+        .header("X-Forwarded-For", "127.0.0.1")
+        .body(body);
+    for (k, v) in [("Origin", origin), ("Content-Type", ctype)] {
+        if let Some(v) = v {
+            out = out.header(k, v);
+        }
+    }
+    let resp = match out.send() {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("text/plain")
+                .to_owned();
+            let body = r.bytes().map(|b| b.to_vec()).unwrap_or_default();
+            tiny_http::Response::from_data(body)
+                .with_status_code(status)
+                .with_header(
+                    tiny_http::Header::from_bytes("Content-Type", ctype.as_bytes()).unwrap(),
+                )
+        }
+        Err(e) => {
+            tiny_http::Response::from_data(format!("proxy: {e}").into_bytes()).with_status_code(502)
+        }
+    };
+    let _ = req.respond(resp);
 }
 
 impl Drop for Site {
@@ -260,13 +332,18 @@ fn edge_binary() -> PathBuf {
 
 impl Edge {
     pub fn start(origin: &str) -> Edge {
+        Edge::start_with(origin, "")
+    }
+
+    /// As [`Edge::start`], with `extra` appended to its config file.
+    pub fn start_with(origin: &str, extra: &str) -> Edge {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("edge.toml"),
             format!(
                 "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\n\
                  [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n\n\
-                 [[admins]]\nname = \"vera\"\ntoken = \"{VIEWER_TOKEN}\"\nrole = \"viewer\"\n",
+                 [[admins]]\nname = \"vera\"\ntoken = \"{VIEWER_TOKEN}\"\nrole = \"viewer\"\n{extra}",
                 sdk_dir().display()
             ),
         )
@@ -372,6 +449,20 @@ impl Shop {
         let files: Files = Arc::new(Mutex::new(files));
         let site = Site::start_shared(files.clone());
         let edge = Edge::start(&site.origin);
+        Shop { site, edge, files }
+    }
+
+    /// A shop whose own server forwards everything under `/t/` to an edge configured with
+    /// first-party paths: the loader at `/t/fp.js`, batches at `/t/e`.
+    pub fn start_first_party() -> Shop {
+        let files: Files = Arc::new(Mutex::new(HashMap::new()));
+        let forward: Forward = Arc::new(Mutex::new(None));
+        let site = Site::start_forwarding(files.clone(), forward.clone());
+        let edge = Edge::start_with(
+            &site.origin,
+            "\n[first_party]\nloader_path = \"/t/fp.js\"\nbatch_path = \"/t/e\"\n",
+        );
+        *forward.lock().unwrap() = Some(("/t/".into(), edge.url.clone()));
         Shop { site, edge, files }
     }
 

@@ -35,7 +35,8 @@ impl Config {
             return Err(bad("", "expects a config object"));
         }
         let text = |camel: &str, snake: &str| cfg.field(camel, snake).and_then(|v| v.string());
-        // An origin (`https://edge.example`) or the batch URL itself.
+        // An origin (`https://edge.example`), to which `/v1/batch` is added, or the batch URL
+        // itself: any URL with a path, such as a first-party path (`https://shop.example/t/e`).
         let mut batch_url = match text("endpoint", "endpoint") {
             Some(mut e) if e.starts_with("https://") || e.starts_with("http://") => {
                 while e.ends_with('/') {
@@ -45,7 +46,14 @@ impl Config {
             }
             _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
         };
-        if !batch_url.ends_with("/v1/batch") {
+        // Bytes, not a substring search: `str::find` with a pattern brings in the two-way
+        // searcher, kilobytes of wasm for one check.
+        let host = if batch_url.starts_with("https://") {
+            8
+        } else {
+            7
+        };
+        if !batch_url.as_bytes()[host..].contains(&b'/') {
             batch_url.push_str("/v1/batch");
         }
         let site_key = match text("siteKey", "site_key") {
@@ -113,6 +121,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(full.batch_url, "http://127.0.0.1:8787/v1/batch");
+        // A first-party path behind the shop's own domain is the batch URL itself.
+        let first_party =
+            parse(r#"{"endpoint": "https://shop.example/t/e", "siteKey": "shop"}"#).unwrap();
+        assert_eq!(first_party.batch_url, "https://shop.example/t/e");
         assert_eq!((full.flush_interval_ms, full.max_batch), (500, 5));
         assert_eq!(full.cookie_domain.as_deref(), Some("shop.example"));
         assert!(!full.auto_pageviews && full.respect_dnt);

@@ -162,3 +162,53 @@ async fn a_csp_without_wasm_unsafe_eval_leaves_working_no_ops_and_one_warning() 
     assert!(warnings[0].contains("tracker unavailable"), "{log}");
     chrome.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_the_shops_own_proxy_every_request_stays_on_the_shops_domain() {
+    // The shop's server forwards /t/ to the edge, which serves the loader at /t/fp.js and
+    // takes batches at /t/e (`[first_party]`); the page names only its own origin.
+    let shop = Shop::start_first_party();
+    let (site, edge) = (&shop.site, &shop.edge);
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Linen shirt</title>
+<script>{log}</script>
+<script>{stub}</script>
+<script>footprint.productView({{productId: "sku-1", name: "Linen shirt", price: 49.9, currency: "EUR"}});</script>
+<script async src="/t/fp.js" data-site-key="{SITE}"></script>
+</head><body><h1>Linen shirt</h1></body></html>"#,
+        stub = stub(),
+        log = footprint_e2e::browser::CONSOLE_CAPTURE
+    );
+    shop.add("/p/sku-1", html(&page));
+
+    let chrome = Chrome::start().await;
+    chrome.goto(&format!("{}/p/sku-1", site.origin)).await;
+    let id = tracker_id(&chrome).await;
+    flush(&chrome).await;
+    assert_eq!(edge.types(&id).await, ["page_view", "product_view"], "{id}");
+    let fetched = chrome
+        .eval(
+            "return performance.getEntriesByType('resource').map(function (e) { return e.name; });",
+        )
+        .await;
+    let fetched: Vec<&str> = fetched
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // The page fetched the tracker from its own origin, and sent its batches there too: the
+    // shop's proxy carried all of it (a batch's `keepalive` fetch is not in resource timing).
+    assert!(
+        fetched.iter().all(|u| u.starts_with(&site.origin)),
+        "a request left the shop's domain: {fetched:?}"
+    );
+    let forwarded = site.forwarded.lock().unwrap().clone();
+    for want in ["GET /t/fp.js", "GET /t/b/", "POST /t/e"] {
+        assert!(
+            forwarded.iter().any(|f| f.starts_with(want)),
+            "the proxy carried no {want}: {forwarded:?}"
+        );
+    }
+    chrome.close().await;
+}
