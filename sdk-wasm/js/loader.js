@@ -39,6 +39,7 @@
             autoPageviews: a("auto-pageviews") != "false",
             respectDoNotTrack: a("respect-dnt") == "true",
             cookieDomain: a("cookie-domain") || undefined,
+            requireConsent: a("require-consent") != null && a("require-consent") != "false",
           }, m.dispatch);
           if (!ok) throw Error("init refused the config (see the warning above)");
           w.footprint = api(function (n, x) {

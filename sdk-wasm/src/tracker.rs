@@ -49,6 +49,9 @@ export interface Config {
   autoPageviews?: boolean;
   /** Default false. */
   respectDoNotTrack?: boolean;
+  /** Default false. True: until `consent("yes")` events stay in memory, nothing is sent and
+   * no cookie or storage is touched; `consent("no")` drops them. */
+  requireConsent?: boolean;
 }
 export interface PageProps { url?: string; path?: string; title?: string; referrer?: string }
 export interface Product {
@@ -101,7 +104,37 @@ struct State {
     fixed_context: page::Fixed,
     /// The time of the call being replayed from the stub's queue, for the next event only.
     call_time: Option<u64>,
+    /// Consent-gated collection (`requireConsent`): where the shopper's answer stands. Without
+    /// it, `consent()` only records the answer as an event.
+    gated: bool,
+    consent: Consent,
+    /// Events recorded before consent, in memory only, built once the tracker id is known.
+    held: Vec<Held>,
+    /// Cookies and storage are in use: from the start, or from the shopper's consent.
+    storage_ready: bool,
+    max_batch: usize,
 }
+
+/// The shopper's answer under `requireConsent`; `Given` when the shop does not gate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Consent {
+    Given,
+    Pending,
+    Refused,
+}
+
+/// An event recorded before consent: everything but the tracker id, which is not read (nor
+/// made) before the shopper agrees.
+struct Held {
+    message_id: String,
+    ty: EventType,
+    at: u64,
+    ctx: event::Context,
+    props: String,
+}
+
+/// Events held before consent, at most: a page that never gets an answer stays bounded.
+const MAX_HELD: usize = 100;
 
 /// Runs `f` on the tracker's state; the default when there is none or it is in use (a page
 /// hook re-entering the tracker).
@@ -201,43 +234,25 @@ impl State {
             cookie_domain,
             auto_pageviews: _,
             respect_dnt,
+            require_consent,
         } = cfg;
         let silenced = respect_dnt && page::do_not_track();
-        let tracker_id = platform::tracker_id(cookie_domain.as_deref())
-            .map_err(|_| problem("cannot run without cookies (document.cookie is unavailable)"))?;
-        let t = now();
-        let mut store = QueueStore::open(t, u64::from(flush_interval_ms) * 3, platform::fresh_uuid);
-        let local = LocalStorage::open();
-        let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
-        let queue = match store.as_mut() {
-            Some(s) => s.load(),
-            None => Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES),
-        };
-        let mut engine = Engine::new(queue, max_batch, opted_out);
-        if let Some(s) = &store {
-            for orphan in s.adopt_orphans(t) {
-                engine.adopt(orphan);
-            }
-        }
-        // The campaign a visit landed with stays on its events until the tab closes.
-        let session = LocalStorage::session();
-        let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
-        let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
-        if let (Some(s), Some(text)) = (&session, store_utm) {
-            let _ = s.set(UTM_KEY, &text);
-        }
-        Ok(State {
+        let mut state = State {
             batch_url,
             site_key,
             flush_interval_ms,
             cookie_domain,
             silenced,
-            tracker_id,
-            engine,
-            store,
+            tracker_id: String::new(),
+            engine: Engine::new(
+                Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES),
+                max_batch,
+                false,
+            ),
+            store: None,
             timer: None,
             sending: false,
-            landing_utm: landing,
+            landing_utm: Utm::for_visit(page::utm_here(), None).0,
             last_address: String::new(),
             untitled: Vec::new(),
             warned_drop: false,
@@ -246,7 +261,103 @@ impl State {
             flushes: Vec::new(),
             fixed_context: page::Fixed::read(),
             call_time: None,
-        })
+            gated: require_consent,
+            consent: Consent::Given,
+            held: Vec::new(),
+            storage_ready: false,
+            max_batch,
+        };
+        if require_consent {
+            state.consent = Consent::Pending;
+        } else {
+            state.open_storage()?;
+        }
+        Ok(state)
+    }
+
+    /// Starts using cookies and storage: the tracker id, the queue this tab left, the opt-out
+    /// flag and the visit's campaign. At `init`, or at the shopper's consent.
+    fn open_storage(&mut self) -> Result<(), Invalid> {
+        self.tracker_id = platform::tracker_id(self.cookie_domain.as_deref())
+            .map_err(|_| problem("cannot run without cookies (document.cookie is unavailable)"))?;
+        let t = now();
+        let mut store = QueueStore::open(
+            t,
+            u64::from(self.flush_interval_ms) * 3,
+            platform::fresh_uuid,
+        );
+        let local = LocalStorage::open();
+        let opted_out = local.as_ref().and_then(|l| l.get(OPT_OUT_KEY)).as_deref() == Some("1");
+        let queue = match store.as_mut() {
+            Some(s) => s.load(),
+            None => Queue::new(DEFAULT_MAX_EVENTS, DEFAULT_MAX_BYTES),
+        };
+        self.engine = Engine::new(queue, self.max_batch, opted_out);
+        if let Some(s) = &store {
+            for orphan in s.adopt_orphans(t) {
+                self.engine.adopt(orphan);
+            }
+        }
+        self.store = store;
+        // The campaign a visit landed with stays on its events until the tab closes.
+        let session = LocalStorage::session();
+        let stored = session.as_ref().and_then(|s| s.get(UTM_KEY));
+        let (landing, store_utm) = Utm::for_visit(page::utm_here(), stored.as_deref());
+        if let (Some(s), Some(text)) = (&session, store_utm) {
+            let _ = s.set(UTM_KEY, &text);
+        }
+        self.landing_utm = landing;
+        self.storage_ready = true;
+        Ok(())
+    }
+
+    /// The shopper's answer under `requireConsent` (`consent("yes" | "no")`). Yes: storage
+    /// opens and what was held is queued and sent. No: what was held, or queued since a
+    /// yes, is dropped, and nothing more is collected until a yes.
+    fn answer(&mut self, yes: bool) {
+        if !self.gated {
+            return;
+        }
+        match (self.consent, yes) {
+            (Consent::Given, true) | (Consent::Refused, false) => {}
+            (Consent::Pending | Consent::Refused, true) => {
+                if !self.storage_ready {
+                    if let Err(e) = self.open_storage() {
+                        warn(&e.message("consent"));
+                        return;
+                    }
+                }
+                self.consent = Consent::Given;
+                for h in core::mem::take(&mut self.held) {
+                    if let Ok(json) = event::event_json(
+                        &h.message_id,
+                        &self.tracker_id,
+                        h.ty,
+                        h.at,
+                        &h.ctx,
+                        &h.props,
+                    ) {
+                        let _ = self.engine.track(QueuedEvent {
+                            message_id: h.message_id,
+                            json,
+                        });
+                    }
+                }
+                self.persist();
+                self.schedule(0);
+            }
+            (Consent::Pending | Consent::Given, false) => {
+                self.held.clear();
+                if self.storage_ready {
+                    // Drops what is queued; the flag is the consent's, not stored as an
+                    // opt-out: the shop's banner asks again on the next page.
+                    self.engine.opt_out();
+                    self.engine.opt_in();
+                    self.persist();
+                }
+                self.consent = Consent::Refused;
+            }
+        }
     }
 
     fn on(&mut self, cb: Cb, v: JsValue) {
@@ -336,7 +447,7 @@ impl State {
 
     /// Builds, queues and persists one event. False (after a warning) when it was refused.
     fn record(&mut self, method: &str, ty: EventType, properties: Result<String, Invalid>) -> bool {
-        if self.silenced || self.engine.opted_out() {
+        if self.silenced || self.engine.opted_out() || self.consent == Consent::Refused {
             return false;
         }
         let props = match properties {
@@ -348,10 +459,30 @@ impl State {
         platform::random_bytes(&mut rnd);
         let message_id = uuid_v7(t, rnd);
         let ctx = page::context(&self.landing_utm, &self.fixed_context);
-        let json = match event::event_json(&message_id, &self.tracker_id, ty, t, &ctx, &props) {
+        // Before consent the tracker id is not known: the event is checked now (a mistake is
+        // the shop's to see at the call), under a stand-in id, and built again on consent.
+        let id = if self.storage_ready {
+            self.tracker_id.as_str()
+        } else {
+            HELD_ID
+        };
+        let json = match event::event_json(&message_id, id, ty, t, &ctx, &props) {
             Ok(j) => j,
             Err(e) => return invalid(method, e),
         };
+        if self.consent == Consent::Pending {
+            if self.held.len() == MAX_HELD {
+                self.held.remove(0);
+            }
+            self.held.push(Held {
+                message_id,
+                ty,
+                at: t,
+                ctx,
+                props,
+            });
+            return true;
+        }
         self.refresh();
         match self.engine.track(QueuedEvent { message_id, json }) {
             Tracked::Queued { dropped, send_now } => {
@@ -490,6 +621,7 @@ enum Api {
     Event(&'static str, EventType),
     Track,
     PushSubscribe,
+    Consent,
     TrackerId,
     Flush,
     Reset,
@@ -523,6 +655,20 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
             .into()
         }
         Api::PushSubscribe => with(|s| s.record_push_subscription(&a)).into(),
+        Api::Consent => with(|s| {
+            let props = event::properties(EventType::Consent, &a);
+            // A yes is recorded once collection is open; a no is not sent at all under
+            // `requireConsent`.
+            if let Ok(p) = &props {
+                match p.as_str() {
+                    r#"{"state":"yes"}"# => s.answer(true),
+                    r#"{"state":"no"}"# => s.answer(false),
+                    _ => {}
+                }
+            }
+            s.record("consent", EventType::Consent, props)
+        })
+        .into(),
         Api::TrackerId => with(|s| s.tracker_id.clone()).into(),
         Api::Flush => {
             let (p, settle) = platform::promise();
@@ -536,8 +682,10 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
             });
             p.into()
         }
-        Api::Reset => with(
-            |s| match platform::new_tracker_id(s.cookie_domain.as_deref()) {
+        // No cookie before consent: there is no id to reset.
+        Api::Reset => with(|s| match s.storage_ready {
+            false => String::new(),
+            true => match platform::new_tracker_id(s.cookie_domain.as_deref()) {
                 Ok(id) => {
                     s.tracker_id.clone_from(&id);
                     id
@@ -547,7 +695,7 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
                     s.tracker_id.clone()
                 }
             },
-        )
+        })
         .into(),
         Api::OptOut | Api::OptIn => with(|s| {
             let storage = LocalStorage::open();
@@ -572,6 +720,9 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
 }
 
 const UNDEFINED: JsValue = JsValue::UNDEFINED;
+
+/// The tracker id events are checked under before consent: a valid id no browser is given.
+const HELD_ID: &str = "00000000-0000-4000-8000-000000000000";
 
 // The API: free functions, one per method. The npm entry point and the loader gather them
 // into the tracker object (`Tracker` in index.d.ts), so that no export carries the borrow
@@ -667,7 +818,7 @@ pub fn track(
 /// `"yes"`, `"no"`, `"not_set"`, or a boolean.
 #[wasm_bindgen(unchecked_return_type = "boolean")]
 pub fn consent(#[wasm_bindgen(unchecked_param_type = "ConsentState")] state: JsValue) -> JsValue {
-    api(Api::Event("consent", EventType::Consent), state, UNDEFINED)
+    api(Api::Consent, state, UNDEFINED)
 }
 
 /// `"granted"`, `"denied"` or `"default"`.

@@ -4,10 +4,12 @@
 use std::io::Write;
 use std::path::Path;
 
-/// The hard budget for loader + glue + wasm, gzip -9 (the JS SDKs' anchor is about 30 KB).
-pub const BUDGET_GZIP: usize = 30 * 1024;
-/// Our target.
-pub const TARGET_GZIP: usize = 15 * 1024;
+/// The hard budget for loader + glue + wasm, gzip -9: issue 18's, once the tracker is on the
+/// design card's packages (serde, serde-wasm-bindgen, gloo), which cost bytes our own
+/// readers did not. Segment's analytics-next is about 30 KB.
+pub const BUDGET_GZIP: usize = 60 * 1024;
+/// Our target on those packages.
+pub const TARGET_GZIP: usize = 40 * 1024;
 
 pub struct FileSize {
     pub name: &'static str,

@@ -1,4 +1,5 @@
-//! The tracker's download size, from the SDK build (`cargo xtask sdk`): the budgets of issue 4.
+//! The tracker's download size, from the SDK build (`cargo xtask sdk`): the loader's budget of
+//! issue 4 and the whole download's of issue 18.
 //! `cargo xtask bench sdk-size` prints the same figures as a table.
 
 use footprint_e2e::browser::sdk_dir;

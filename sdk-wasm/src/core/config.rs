@@ -20,6 +20,9 @@ pub struct Config {
     pub cookie_domain: Option<String>,
     pub auto_pageviews: bool,
     pub respect_dnt: bool,
+    /// Consent-gated collection: until `consent("yes")`, events stay in memory, nothing is
+    /// sent and nothing is written to cookies or storage. Default off.
+    pub require_consent: bool,
 }
 
 fn bad(field: &str, problem: &'static str) -> Invalid {
@@ -87,6 +90,7 @@ impl Config {
             cookie_domain: text("cookieDomain", "cookie_domain"),
             auto_pageviews: flag("autoPageviews", "auto_pageviews", true),
             respect_dnt: flag("respectDoNotTrack", "respect_do_not_track", false),
+            require_consent: flag("requireConsent", "require_consent", false),
         })
     }
 }
@@ -112,12 +116,13 @@ mod tests {
                 cookie_domain: None,
                 auto_pageviews: true,
                 respect_dnt: false,
+                require_consent: false,
             }
         );
         let full = parse(
             r#"{"endpoint": "http://127.0.0.1:8787/v1/batch", "site_key": "shop",
                 "flushIntervalMs": 500, "maxBatch": 5, "cookieDomain": "shop.example",
-                "autoPageviews": false, "respectDoNotTrack": true}"#,
+                "autoPageviews": false, "respectDoNotTrack": true, "requireConsent": true}"#,
         )
         .unwrap();
         assert_eq!(full.batch_url, "http://127.0.0.1:8787/v1/batch");
@@ -127,7 +132,7 @@ mod tests {
         assert_eq!(first_party.batch_url, "https://shop.example/t/e");
         assert_eq!((full.flush_interval_ms, full.max_batch), (500, 5));
         assert_eq!(full.cookie_domain.as_deref(), Some("shop.example"));
-        assert!(!full.auto_pageviews && full.respect_dnt);
+        assert!(!full.auto_pageviews && full.respect_dnt && full.require_consent);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Delivery when the network and the page lifecycle are hostile: retries with backoff, an
-//! offline queue that survives a reload, beacons on pagehide, opt-out, SPA page views.
+//! offline queue that survives a reload, beacons on pagehide, opt-out, consent-gated
+//! collection, SPA page views.
 //!
 //! Pages import the npm build from their own origin (`/pkg/index.js`), as a shop that bundles
 //! the package does, and post to the real edge on another origin.
@@ -181,6 +182,70 @@ async fn opting_out_purges_stops_and_is_remembered() {
         ["custom"],
         "only what came after opt-in"
     );
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_require_consent_nothing_is_stored_or_sent_before_a_yes_and_a_no_drops_it_all() {
+    let s = setup();
+    // Every post goes through the proxy, which keeps each event's message id.
+    let proxy = FaultProxy::start(&s.edge.url, 0);
+    let url = s.add(
+        "/",
+        page(&proxy.url, "requireConsent: true, flushIntervalMs: 100"),
+    );
+    let chrome = Chrome::start().await;
+    chrome.goto(&url).await;
+    chrome.wait_for("window.tracker").await;
+    let held = chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    assert_eq!(held, Value::Bool(true), "a valid call is accepted and held");
+    assert_eq!(chrome.eval("return tracker.trackerId();").await, "");
+    // Ten flush intervals: nothing is sent, and nothing is written to the browser.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(chrome.eval("return document.cookie;").await, "");
+    assert_eq!(
+        chrome
+            .eval("return localStorage.length + sessionStorage.length;")
+            .await,
+        0
+    );
+    assert!(proxy.message_ids.lock().unwrap().is_empty());
+
+    // Yes: the held page view and product view go, under the tracker id now made.
+    chrome.eval("return tracker.consent('yes');").await;
+    let id = chrome.eval("return tracker.trackerId();").await;
+    let id = id.as_str().unwrap().to_owned();
+    assert!(!id.is_empty());
+    assert_eq!(chrome.eval("return await tracker.flush();").await, true);
+    assert_eq!(
+        s.edge.types(&id).await,
+        ["page_view", "product_view", "consent"]
+    );
+    let cookie = chrome.eval("return document.cookie;").await;
+    assert!(cookie.as_str().unwrap().contains(&id), "{cookie}");
+
+    // The next page asks again; this time the answer is no: nothing of it leaves.
+    chrome.client.refresh().await.unwrap();
+    chrome.wait_for("window.tracker").await;
+    chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    let sent_before = proxy.message_ids.lock().unwrap().len();
+    chrome.eval("return tracker.consent('no');").await;
+    let refused = chrome
+        .eval(&format!("return tracker.productView({PRODUCT});"))
+        .await;
+    assert_eq!(
+        refused,
+        Value::Bool(false),
+        "nothing is collected after a no"
+    );
+    assert_eq!(chrome.eval("return tracker.queued();").await, 0);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(proxy.message_ids.lock().unwrap().len(), sent_before);
+    assert_eq!(s.edge.types(&id).await.len(), 3);
     chrome.close().await;
 }
 
