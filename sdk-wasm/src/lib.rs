@@ -7,10 +7,9 @@
 //! - `tracker` (wasm32 only) is the `#[wasm_bindgen]` facade: the JavaScript API. It never lets
 //!   an exception or a panic reach the page.
 //!
-//! `no_std` (with `alloc`): the standard library's panic and formatting machinery would be a
-//! fifth of the download. Native builds, and browser test builds (feature `std`), link `std`.
-
-#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+//! With `std`: serde-wasm-bindgen and gloo need it. Its panic machinery is in the download
+//! but never runs (the code paths are free of panics: the hostile-input tests check it), and
+//! the build blanks the text only a panic would print (`cargo xtask sdk`).
 
 extern crate alloc;
 
@@ -30,12 +29,3 @@ pub use footprint_protocol as protocol;
 // SAFETY: wasm32-unknown-unknown without the `atomics` feature runs on one thread.
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
-
-/// The code paths are free of panics (hostile-input tests check it), so a panic is a bug; it
-/// stops the instance, as `panic = "abort"` would. With the `std` feature (wasm-bindgen-test
-/// builds, which link `std`) the standard library's handler is used instead.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
-#[panic_handler]
-fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
-    ::core::arch::wasm32::unreachable()
-}

@@ -175,9 +175,13 @@ pub fn init(
             problem("needs the module's dispatch export as its second argument"),
         );
     }
-    let config = match Config::read(&config) {
-        Ok(c) => c,
-        Err(e) => return invalid("init", e),
+    // A config is a few hundred bytes; 64 KiB is far past any real one.
+    let read = platform::plain(&config, 1 << 16)
+        .map(|v| Config::read(serde_wasm_bindgen::Deserializer::from(v)));
+    let config = match read {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => return invalid("init", e),
+        None => return invalid("init", problem("expects a config object with a JSON form")),
     };
     let auto = config.auto_pageviews;
     let state = match State::start(config) {

@@ -196,16 +196,8 @@ fn test() -> Result {
 /// would turn on its default `std` feature for the SDK's build.
 const WASM: [&str; 4] = ["-p", "footprint-sdk", "--target", "wasm32-unknown-unknown"];
 
-/// The same for the SDK's browser tests: wasm-bindgen-test links std, so the crate leaves the
-/// panic handler to it (feature `std`).
-const WASM_TESTS: [&str; 6] = [
-    "-p",
-    "footprint-sdk",
-    "--features",
-    "std",
-    "--target",
-    "wasm32-unknown-unknown",
-];
+/// The same for the SDK's browser tests (wasm-bindgen-test).
+const WASM_TESTS: [&str; 4] = WASM;
 
 /// `cargo clippy` over `scope`, every target, warnings as errors.
 fn clippy(scope: &[&str]) -> Command {

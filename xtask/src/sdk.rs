@@ -247,13 +247,13 @@ fn rename_in_glue(glue: &str, report: &[u8]) -> Result<String> {
 
 /// Drops code that only the function table keeps alive, and that nothing calls.
 ///
-/// Two kinds (see [`is_dead`]). wasm-bindgen emits a describe function for every import of
-/// every linked crate, and js-sys declares hundreds: each one that takes a closure type leaves
-/// that type's invoke shim in the table, which is how the describe function named it. And
-/// every panic site that would format a message puts `Display` implementations in the table.
-/// Their entries are pointed at one `unreachable` stub instead, which keeps every table index
-/// where Rust's vtables expect it, and wasm-opt then drops the code: about 45 shims and all of
-/// `core::fmt`. (The `wasm-snip` tool does the same to whole functions.) Were a future
+/// See [`is_dead`]. wasm-bindgen emits a describe function for every import of every linked
+/// crate, and js-sys declares hundreds: each one that takes a closure type leaves that type's
+/// invoke shim in the table, which is how the describe function named it. Their entries are
+/// pointed at one `unreachable` stub instead, which keeps every table index where Rust's
+/// vtables expect it, and wasm-opt then drops the code: about 45 shims. (The `wasm-snip` tool
+/// does the same to whole functions.) `Display` and `Debug` entries were snipped too while
+/// the tracker was `no_std`; serde's errors call them, so they stay. Were a future
 /// wasm-bindgen to call a shim through the table, the stub would trap, and the browser tests,
 /// where every callback goes through a closure, would fail at once.
 fn snip_dead_code(wasm: &Path, wasm_opt: &Path) -> Result {
@@ -328,19 +328,17 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
 /// Table entries nothing calls:
 /// - raw closure invoke shims (`wasm_bindgen::convert::closures::_::invoke::h<hash>`):
 ///   wasm-bindgen 0.2.130 calls the ones in use through exports, never through the table;
-/// - `Display` and `Debug` implementations: only `core::fmt` calls them, and only to format a
-///   panic message, which the crate's panic handler never does (it is `no_std` and does no
-///   formatting of its own). With them goes all of `core::fmt`;
 /// - js-sys's futures waker functions, which only a `RawWakerVTable` names.
 fn is_dead(name: &str) -> bool {
     let shim = name
         .strip_prefix("wasm_bindgen::convert::closures::_::invoke::h")
         .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    let fmt = name.starts_with('<')
-        && (name.ends_with("::fmt::Display>::fmt") || name.ends_with("::fmt::Debug>::fmt"));
+    // `Display` and `Debug` entries stay: serde's errors format their values through them
+    // (`invalid type: string "12", expected f64`), so snipping them traps on the first
+    // value of the wrong type.
     // js-sys's JSPI task waker: its vtable is static data, but the tracker runs no futures.
     let futures = name.contains("js_sys::futures::");
-    shim || fmt || futures
+    shim || futures
 }
 
 /// Text in the data section that only a panic message would show: source paths (a panic's

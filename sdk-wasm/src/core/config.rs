@@ -5,8 +5,9 @@ use alloc::string::String;
 
 use footprint_protocol::ids::is_site_key;
 
+use serde::{Deserialize, Deserializer};
+
 use super::event::Invalid;
-use super::input::Input;
 
 /// A checked config. Defaults: flush every 2 s or at 20 events, automatic page views on, Do
 /// Not Track not respected, no cookie domain (the cookie stays on the page's host).
@@ -32,22 +33,68 @@ fn bad(field: &str, problem: &'static str) -> Invalid {
     }
 }
 
+/// `init`'s config as the page writes it: camelCase, with the snake_case names shops paste
+/// from the wire format. `null` and `undefined` read as absent; members it does not know are
+/// ignored, as a newer page's config must still start an older tracker.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    endpoint: Option<String>,
+    #[serde(alias = "site_key")]
+    site_key: Option<String>,
+    #[serde(alias = "flush_interval_ms")]
+    flush_interval_ms: Option<f64>,
+    #[serde(alias = "max_batch")]
+    max_batch: Option<f64>,
+    #[serde(alias = "cookie_domain")]
+    cookie_domain: Option<String>,
+    #[serde(alias = "auto_pageviews")]
+    auto_pageviews: Option<bool>,
+    #[serde(alias = "respect_do_not_track")]
+    respect_do_not_track: Option<bool>,
+    #[serde(alias = "require_consent")]
+    require_consent: Option<bool>,
+}
+
+/// What each member must be, for the warning of a value of the wrong type: serde knows the
+/// member (through `serde_path_to_error`), and this says what the shop should have passed,
+/// in the same words as the checks after deserialising.
+fn must_be(member: &str) -> &'static str {
+    match member {
+        "endpoint" => ENDPOINT,
+        "siteKey" | "site_key" => SITE_KEY,
+        "flushIntervalMs" | "flush_interval_ms" | "maxBatch" | "max_batch" => OUT_OF_RANGE,
+        "cookieDomain" | "cookie_domain" => "must be a domain such as shop.example",
+        _ => "must be true or false",
+    }
+}
+
+const ENDPOINT: &str = "must be the edge's http(s) URL";
+const SITE_KEY: &str = "must be the site key the edge was configured with";
+const OUT_OF_RANGE: &str = "is out of range";
+
 impl Config {
-    pub fn read<I: Input>(cfg: &I) -> Result<Config, Invalid> {
-        if !cfg.is_object() {
-            return Err(bad("", "expects a config object"));
-        }
-        let text = |camel: &str, snake: &str| cfg.field(camel, snake).and_then(|v| v.string());
+    /// Reads and checks a config from any serde deserializer: `serde_wasm_bindgen`'s over the
+    /// page's object in the browser, serde_json's in the native tests.
+    pub fn read<'de, D: Deserializer<'de>>(cfg: D) -> Result<Config, Invalid> {
+        let raw: Raw = serde_path_to_error::deserialize(cfg).map_err(|e| {
+            let path = e.path().to_string();
+            match path.as_str() {
+                // The root itself: not an object.
+                "." => bad("", "expects a config object"),
+                member => bad(member, must_be(member)),
+            }
+        })?;
         // An origin (`https://edge.example`), to which `/v1/batch` is added, or the batch URL
         // itself: any URL with a path, such as a first-party path (`https://shop.example/t/e`).
-        let mut batch_url = match text("endpoint", "endpoint") {
+        let mut batch_url = match raw.endpoint {
             Some(mut e) if e.starts_with("https://") || e.starts_with("http://") => {
                 while e.ends_with('/') {
                     e.pop();
                 }
                 e
             }
-            _ => return Err(bad("endpoint", "must be the edge's http(s) URL")),
+            _ => return Err(bad("endpoint", ENDPOINT)),
         };
         // Bytes, not a substring search: `str::find` with a pattern brings in the two-way
         // searcher, kilobytes of wasm for one check.
@@ -59,38 +106,30 @@ impl Config {
         if !batch_url.as_bytes()[host..].contains(&b'/') {
             batch_url.push_str("/v1/batch");
         }
-        let site_key = match text("siteKey", "site_key") {
+        let site_key = match raw.site_key {
             Some(k) if is_site_key(&k) => k,
-            _ => {
-                return Err(bad(
-                    "siteKey",
-                    "must be the site key the edge was configured with",
-                ))
-            }
+            _ => return Err(bad("siteKey", SITE_KEY)),
         };
-        let number = |camel: &str, snake: &str, default: u32, lo: u32, hi: u32| match cfg
-            .field(camel, snake)
-        {
+        let number = |name: &str, v: Option<f64>, default: u32, lo: u32, hi: u32| match v {
             None => Ok(default),
-            Some(v) => match v.number() {
-                Some(n) if n >= f64::from(lo) && n <= f64::from(hi) => Ok(n as u32),
-                _ => Err(bad(camel, "is out of range")),
-            },
-        };
-        let flag = |camel: &str, snake: &str, default: bool| {
-            cfg.field(camel, snake)
-                .and_then(|v| v.boolean())
-                .unwrap_or(default)
+            Some(n) if n >= f64::from(lo) && n <= f64::from(hi) => Ok(n as u32),
+            Some(_) => Err(bad(name, OUT_OF_RANGE)),
         };
         Ok(Config {
             batch_url,
             site_key,
-            flush_interval_ms: number("flushIntervalMs", "flush_interval_ms", 2000, 100, 600_000)?,
-            max_batch: number("maxBatch", "max_batch", 20, 1, 500)? as usize,
-            cookie_domain: text("cookieDomain", "cookie_domain"),
-            auto_pageviews: flag("autoPageviews", "auto_pageviews", true),
-            respect_dnt: flag("respectDoNotTrack", "respect_do_not_track", false),
-            require_consent: flag("requireConsent", "require_consent", false),
+            flush_interval_ms: number(
+                "flushIntervalMs",
+                raw.flush_interval_ms,
+                2000,
+                100,
+                600_000,
+            )?,
+            max_batch: number("maxBatch", raw.max_batch, 20, 1, 500)? as usize,
+            cookie_domain: raw.cookie_domain,
+            auto_pageviews: raw.auto_pageviews.unwrap_or(true),
+            respect_dnt: raw.respect_do_not_track.unwrap_or(false),
+            require_consent: raw.require_consent.unwrap_or(false),
         })
     }
 }
@@ -100,7 +139,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Config, Invalid> {
-        Config::read(&serde_json::from_str::<serde_json::Value>(json).unwrap())
+        Config::read(serde_json::from_str::<serde_json::Value>(json).unwrap())
     }
 
     #[test]
@@ -157,6 +196,16 @@ mod tests {
                 r#"{"endpoint": "https://e", "siteKey": "s", "flushIntervalMs": "2s"}"#,
                 "flushIntervalMs is out of range",
             ),
+            // A wrong type names the member as the page wrote it.
+            (
+                r#"{"endpoint": "https://e", "site_key": 12}"#,
+                "site_key must be the site key",
+            ),
+            (
+                r#"{"endpoint": "https://e", "siteKey": "s", "requireConsent": "yes"}"#,
+                "requireConsent must be true or false",
+            ),
+            (r#"{"endpoint": 7, "siteKey": "s"}"#, "endpoint must be"),
         ] {
             let msg = parse(json).unwrap_err().message("init");
             assert!(msg.contains(want), "{json}: {msg}");

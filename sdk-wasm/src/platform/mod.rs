@@ -7,6 +7,8 @@ mod cookie;
 pub mod http;
 mod identity;
 mod input;
+
+pub use input::plain;
 pub mod lifecycle;
 pub mod page;
 mod queue_store;

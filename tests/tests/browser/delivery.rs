@@ -334,6 +334,62 @@ async fn bad_input_warns_once_and_returns_false_without_throwing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_init_config_gets_one_warning_naming_the_member_and_never_throws() {
+    let s = setup();
+    let edge = &s.edge.url;
+    let page = html(&format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
+<script>{CONSOLE_CAPTURE}</script>
+<script type="module">
+import {{ init }} from "/pkg/index.js";
+const cyclic = {{endpoint: "{edge}", siteKey: "{SITE}"}}; cyclic.self = cyclic;
+const throwing = {{ get endpoint() {{ throw new Error("boom"); }}, siteKey: "{SITE}" }};
+const trap = new Proxy({{}}, {{ get() {{ throw new Error("get"); }}, ownKeys() {{ throw new Error("keys"); }} }});
+const configs = [
+  {{endpoint: "{edge}", siteKey: 12}},
+  {{endpoint: "{edge}", site_key: "{SITE}", maxBatch: "x"}},
+  {{endpoint: "{edge}", siteKey: "{SITE}", requireConsent: "yes"}},
+  {{endpoint: ["{edge}"], siteKey: "{SITE}"}},
+  cyclic, throwing, trap,
+  {{endpoint: "{edge}", siteKey: "{SITE}", big: 10n}},
+  "config",
+];
+const results = [];
+for (const c of configs) {{
+  try {{ results.push(await init(c)); }} catch (e) {{ results.push("threw: " + e); }}
+}}
+results.push(!!(await init({{endpoint: "{edge}", siteKey: "{SITE}", autoPageviews: false}})));
+window.results = results;
+</script></head><body>shop</body></html>"#
+    ));
+    let url = s.add("/", page);
+    let chrome = Chrome::start().await;
+    chrome.goto(&url).await;
+    chrome.wait_for("window.results").await;
+    let results = chrome.eval("return window.results;").await;
+    let mut want = vec![Value::Bool(false); 9];
+    want.push(Value::Bool(true));
+    assert_eq!(results, Value::Array(want), "{}", chrome.console().await);
+    let log = chrome.console().await;
+    assert_eq!(
+        log.lines().count(),
+        9,
+        "one warning per refused config:\n{log}"
+    );
+    for line in [
+        "footprint.init: siteKey must be the site key",
+        "footprint.init: maxBatch is out of range",
+        "footprint.init: requireConsent must be true or false",
+        "footprint.init: endpoint must be the edge's http(s) URL",
+        "footprint.init: expects a config object with a JSON form",
+        "footprint.init: expects a config object",
+    ] {
+        assert!(log.contains(line), "no `{line}` in:\n{log}");
+    }
+    chrome.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_tabs_of_one_shop_never_send_the_same_event() {
     let s = setup();
     // A counting proxy (it fails nothing) sees every event each tab sends.
