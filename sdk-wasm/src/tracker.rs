@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use footprint_protocol::EventType;
+use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
@@ -84,8 +85,10 @@ struct State {
     tracker_id: String,
     engine: Engine,
     store: Option<QueueStore>,
-    /// The send timer's id, when one is set.
-    timer: Option<i32>,
+    /// The send timer, when one is set; dropping it cancels it (gloo-timers).
+    timer: Option<Timeout>,
+    /// The tick a page view waits for its title.
+    title_timer: Option<Timeout>,
     sending: bool,
     landing_utm: Utm,
     last_address: String,
@@ -193,7 +196,7 @@ pub fn init(
         Err(_) => return false,
     }
     platform::install(dispatch.unchecked_into());
-    lifecycle::install(auto);
+    lifecycle::install(auto, tick);
     with(|s| {
         if auto {
             // The landing page view is recorded at once, before any call the stub queued.
@@ -255,6 +258,7 @@ impl State {
             ),
             store: None,
             timer: None,
+            title_timer: None,
             sending: false,
             landing_utm: Utm::for_visit(page::utm_here(), None).0,
             last_address: String::new(),
@@ -367,12 +371,15 @@ impl State {
     fn on(&mut self, cb: Cb, v: JsValue) {
         match cb {
             Cb::SendTimer => {
+                // Dropped inside its own callback: wasm-bindgen frees the closure once the
+                // call returns.
                 self.timer = None;
                 self.send_all();
             }
             Cb::TitleTick => {
-                if !self.untitled.is_empty() {
-                    let mut seen = self.untitled.remove(0);
+                self.title_timer = None;
+                // Every navigation since the last tick, each with the title now.
+                for mut seen in core::mem::take(&mut self.untitled) {
                     seen.title = page::title();
                     self.record_page(&seen, None);
                 }
@@ -401,9 +408,7 @@ impl State {
         }
         self.last_address = addr;
         self.untitled.push(page::page());
-        if let (Some(w), Some(f)) = (platform::window(), platform::callback(Cb::TitleTick)) {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&f, 0);
-        }
+        self.title_timer = Some(Timeout::new(0, || tick(Cb::TitleTick)));
     }
 
     /// A page view of the page as it is now, which becomes the last address seen.
@@ -505,22 +510,11 @@ impl State {
 
     /// Sends after `delay_ms`, unless a send is already due sooner.
     fn schedule(&mut self, delay_ms: u32) {
-        let Some(w) = platform::window() else {
+        if self.timer.is_some() && delay_ms > 0 {
             return;
-        };
-        if let Some(id) = self.timer {
-            if delay_ms > 0 {
-                return;
-            }
-            w.clear_timeout_with_handle(id);
         }
-        self.timer = platform::callback(Cb::SendTimer).and_then(|f| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &f,
-                delay_ms.min(i32::MAX as u32) as i32,
-            )
-            .ok()
-        });
+        // Replacing the pending timer cancels it.
+        self.timer = Some(Timeout::new(delay_ms, || tick(Cb::SendTimer)));
     }
 
     /// Sends batches, one request at a time, until nothing is left or a send fails.
@@ -724,6 +718,11 @@ fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
 }
 
 const UNDEFINED: JsValue = JsValue::UNDEFINED;
+
+/// A timer or a page event reaching the tracker (gloo's callbacks).
+fn tick(cb: Cb) {
+    with(|s| s.on(cb, UNDEFINED));
+}
 
 /// The tracker id events are checked under before consent: a valid id no browser is given.
 const HELD_ID: &str = "00000000-0000-4000-8000-000000000000";

@@ -1,11 +1,12 @@
 //! Every callback the browser makes into the tracker goes through one function.
 //!
 //! That function is the wasm's own `dispatch` export, which the npm entry point and the loader
-//! hand to `init`. Timers, promise settlements, page events and the wrapped `history` methods
-//! each get it with a [`Cb`] tag bound as its first argument (`Function.prototype.bind`).
-//! Passing the export in, rather than wrapping a Rust closure, leaves wasm-bindgen's closure
-//! machinery (a kilobyte of wasm and glue) out of the download; and all callbacks meet in one
-//! handler, the tracker's `on_callback`.
+//! hand to `init`. Promise settlements and the wrapped `history` methods each get it with a
+//! [`Cb`] tag bound as its first argument (`Function.prototype.bind`), and all of them meet in
+//! one handler, the tracker's `on_callback`. Timers and page events are gloo's (gloo-timers,
+//! gloo-events), which call the tracker with the same tags; what stays here is what gloo does
+//! not do: settling promises we hand the page, the end-of-task microtask, and wrapping
+//! `history.pushState`, whose result and exceptions must reach the page.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;

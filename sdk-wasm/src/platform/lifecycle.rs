@@ -1,5 +1,7 @@
 //! Page lifecycle and navigation hooks. Listeners live as long as the page: the tracker is a
-//! singleton, so they are registered once and kept.
+//! singleton, so they are registered once and kept. The page events are gloo-events
+//! listeners; the `history` wrappers are not (gloo listens to events, it does not wrap
+//! methods), so they stay on the one `dispatch` callback (`callback.rs`).
 //!
 //! - [`Cb::Visibility`] (`visibilitychange`) and [`Cb::PageHide`]: the page may be going away.
 //! - [`Cb::PageShow`] (back/forward cache) and [`Cb::Online`]: it is back.
@@ -11,6 +13,7 @@
 
 use core::cell::RefCell;
 
+use gloo_events::EventListener;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -24,28 +27,30 @@ const WRAPPED: [(&str, Cb); 2] = [
     ("replaceState", Cb::ReplaceState),
 ];
 
-fn listen(target: &JsValue, event: &str, cb: Cb) {
+fn listen(target: &JsValue, event: &'static str, cb: Cb, on: fn(Cb)) {
     // Only ever `window` or `document` (or undefined, where there is no document).
-    if let (false, Some(f)) = (target.is_undefined(), callback(cb)) {
+    if !target.is_undefined() {
         let t = target.unchecked_ref::<web_sys::EventTarget>();
-        let _ = t.add_event_listener_with_callback(event, &f);
+        // Kept for the page's life: forgetting it leaks one closure per event kind, once.
+        EventListener::new(t, event, move |_| on(cb)).forget();
     }
 }
 
-/// Registers the lifecycle listeners, and the navigation hooks when `navigation`.
-pub fn install(navigation: bool) {
+/// Registers the lifecycle listeners, and the navigation hooks when `navigation`; `on` is
+/// what each page event calls.
+pub fn install(navigation: bool, on: fn(Cb)) {
     let Some(w) = window() else {
         return;
     };
     let doc: JsValue = w.document().map(Into::into).unwrap_or(JsValue::UNDEFINED);
-    listen(&doc, "visibilitychange", Cb::Visibility);
-    listen(&w, "pagehide", Cb::PageHide);
-    listen(&w, "pageshow", Cb::PageShow);
-    listen(&w, "online", Cb::Online);
+    listen(&doc, "visibilitychange", Cb::Visibility, on);
+    listen(&w, "pagehide", Cb::PageHide, on);
+    listen(&w, "pageshow", Cb::PageShow, on);
+    listen(&w, "online", Cb::Online, on);
     if !navigation {
         return;
     }
-    listen(&w, "popstate", Cb::PopState);
+    listen(&w, "popstate", Cb::PopState, on);
     let history = prop(&w, "history");
     let Ok(mut originals) = ORIGINALS.0.try_borrow_mut() else {
         return;
