@@ -1,6 +1,8 @@
-//! A small JSON writer, so that the wasm carries neither serde_json nor `core::fmt` (together
-//! they would be most of the SDK's bytes). Free-form objects are written by the browser's own
-//! `JSON.stringify` and only checked here ([`object_text`]).
+//! A small JSON writer, so that the wasm carries no serde_json. It was written to keep
+//! `core::fmt` out too, while the tracker was `no_std`; serde's errors bring it in now, and
+//! issue 18 weighs serde against this writer for what the tracker writes. Free-form objects
+//! are written by the browser's own `JSON.stringify` and only checked here
+//! ([`object_text`]).
 
 use alloc::string::String;
 

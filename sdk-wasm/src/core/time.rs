@@ -1,4 +1,5 @@
-//! Calendar arithmetic for timestamps and birth dates, without `core::fmt` or a date crate.
+//! Calendar arithmetic for timestamps and birth dates, without a date crate: two fixed
+//! layouts and a civil-from-days conversion are all the tracker needs.
 
 use alloc::string::String;
 

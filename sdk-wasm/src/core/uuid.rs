@@ -6,7 +6,7 @@ use alloc::string::String;
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Formats a UUIDv7 from a clock reading and 10 random bytes (from `crypto.getRandomValues` in
-/// the browser). Hand-written rather than `format!` to keep `core::fmt` out of the wasm.
+/// the browser). Hand-written rather than `format!`: a fixed layout needs no formatter.
 pub fn uuid_v7(unix_ms: u64, random: [u8; 10]) -> String {
     let mut b = [0u8; 16];
     // Zipped rather than sliced: no length check to panic on in the wasm.
