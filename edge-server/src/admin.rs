@@ -304,8 +304,6 @@ pub const LIST_SCAN_BUDGET: usize = 20_000;
 /// A search prefix matching more index entries than this is refused: type more of it.
 pub const SEARCH_MAX: usize = 10_000;
 
-const VALUATIONS: [&str; 5] = ["new", "frequent", "dormant", "lapsed", "inactive"];
-
 /// `GET /v1/contacts`: exact email or phone lookups through their indexes, prefix search over
 /// emails and names, or every contact; newest first, filtered.
 pub fn list_contacts(
@@ -398,7 +396,9 @@ fn export_row(c: &Contact, now: i64) -> Vec<String> {
         s(&c.channels.email_status),
         s(&c.channels.sms_status),
         s(&c.channels.sms_subscription),
-        sheet::valuation(c.last_activity_at, now).to_owned(),
+        sheet::valuation(c.last_activity_at, now)
+            .as_str()
+            .to_owned(),
         time(Some(c.created_at)),
         time(c.last_activity_at),
     ]
@@ -431,14 +431,18 @@ fn select<R>(
         .map(|s| list_segment(store, s))
         .transpose()?;
     let now = now.as_millis();
-    if let Some(v) = q.valuation.as_deref() {
-        if !VALUATIONS.contains(&v) {
-            return Err(ApiError::bad_request(
+    let valuation = match q.valuation.as_deref() {
+        None => None,
+        Some(v) => Some(sheet::Valuation::parse(v).ok_or_else(|| {
+            ApiError::bad_request(
                 "invalid_filter",
-                format!("valuation must be one of {}", VALUATIONS.join(", ")),
-            ));
-        }
-    }
+                format!(
+                    "valuation must be one of {}",
+                    sheet::Valuation::NAMES.join(", ")
+                ),
+            )
+        })?),
+    };
     let push = match q.push.as_deref() {
         None => None,
         Some("enabled") => Some(true),
@@ -480,9 +484,7 @@ fn select<R>(
             && q.site.as_ref().is_none_or(|s| &c.site == s)
             && q.has_email.is_none_or(|h| c.email.is_some() == h)
             && q.has_phone.is_none_or(|h| c.phone.is_some() == h)
-            && q.valuation
-                .as_deref()
-                .is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
+            && valuation.is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
             && push.is_none_or(|p| sheet::push_enabled(c) == p);
         Ok(plain && in_segment(c)?)
     };

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::admin::contact_id;
 use crate::contacts::patch::time_text;
-use crate::contacts::segment::{Membership, Rule, Segment, MAX_DESCRIPTION, MAX_NAME};
+use crate::contacts::segment::{Membership, Rule, Segment, SegmentKind, MAX_DESCRIPTION, MAX_NAME};
 use crate::contacts::{Contact, ContactId};
 use crate::error::ApiError;
 use crate::store::{Refusal, Store};
@@ -22,7 +22,7 @@ pub struct SegmentView {
     pub name: String,
     pub description: String,
     /// `static` or `dynamic`.
-    pub kind: &'static str,
+    pub kind: SegmentKind,
     /// A dynamic segment's rule, as stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<Box<serde_json::value::RawValue>>,
@@ -35,7 +35,7 @@ impl SegmentView {
     pub fn of(s: Segment) -> SegmentView {
         SegmentView {
             id: s.id.to_string(),
-            kind: if s.is_dynamic() { "dynamic" } else { "static" },
+            kind: s.kind(),
             rule: s
                 .rule
                 .and_then(|r| serde_json::value::RawValue::from_string(r).ok()),
@@ -92,7 +92,7 @@ pub fn memberships(
         if member {
             out.push(Membership {
                 id: s.id.to_string(),
-                kind: if s.is_dynamic() { "dynamic" } else { "static" },
+                kind: s.kind(),
                 name: s.name,
             });
         }
@@ -173,18 +173,25 @@ pub fn parse_create(body: &[u8]) -> Result<Segment, ApiError> {
         .filter(|r| !r.is_null())
         .map(rule)
         .transpose()?;
-    match (m.get("kind").and_then(Value::as_str), &rule) {
-        (None, _) | (Some("dynamic"), Some(_)) | (Some("static"), None) => {}
-        (Some("dynamic"), None) => {
+    let kind = match m.get("kind") {
+        None | Some(Value::Null) => None,
+        Some(k) => Some(
+            k.as_str()
+                .and_then(SegmentKind::parse)
+                .ok_or_else(|| unprocessable("kind", "must be static or dynamic"))?,
+        ),
+    };
+    match (kind, &rule) {
+        (None, _) | (Some(SegmentKind::Dynamic), Some(_)) | (Some(SegmentKind::Static), None) => {}
+        (Some(SegmentKind::Dynamic), None) => {
             return Err(unprocessable("rule", "is required for a dynamic segment"))
         }
-        (Some("static"), Some(_)) => {
+        (Some(SegmentKind::Static), Some(_)) => {
             return Err(unprocessable(
                 "rule",
                 "a static segment has no rule: its members are added by hand",
             ))
         }
-        _ => return Err(unprocessable("kind", "must be static or dynamic")),
     }
     Ok(Segment {
         id: 0,

@@ -13,6 +13,8 @@ use super::views::*;
 use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
 use crate::admin::ListQuery;
 use crate::auth::Role;
+use crate::contacts::segment::SegmentKind;
+use crate::contacts::sheet::Valuation;
 use crate::error::ApiError;
 use crate::routes::{admin_op, blocking, run_admin};
 use crate::store::{AdminKind, Done, ImportRow, RowOutcome};
@@ -151,14 +153,9 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
             &chosen(&form.push),
         ),
         valuation: Choice::list(
-            &[
-                ("", "Any"),
-                ("new", "New"),
-                ("frequent", "Frequent"),
-                ("dormant", "Dormant"),
-                ("lapsed", "Lapsed"),
-                ("inactive", "Inactive"),
-            ],
+            &std::iter::once(("", "Any"))
+                .chain(Valuation::ALL.map(|v| (v.as_str(), v.label())))
+                .collect::<Vec<_>>(),
             &chosen(&form.valuation),
         ),
         segments: segments
@@ -166,7 +163,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
             .map(|s| SegmentOption {
                 id: s.id.clone(),
                 name: s.name.clone(),
-                is_static: s.kind == "static",
+                is_static: s.kind == SegmentKind::Static,
                 selected: s.id == segment,
             })
             .collect(),

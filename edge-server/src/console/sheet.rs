@@ -12,6 +12,7 @@ use super::pages::{chrome, nonempty, url, State};
 use super::views::*;
 use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
 use crate::auth::Role;
+use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Sheet;
 use crate::contacts::ContactId;
 use crate::error::ApiError;
@@ -314,7 +315,7 @@ fn profile_page(
     let e = &sheet.ecommerce;
     let mut value = vec![Fact {
         label: "Valuation",
-        value: sheet.valuation.to_owned(),
+        value: sheet.valuation.as_str().to_owned(),
     }];
     match &sheet.rfm {
         Some(r) => {
@@ -484,12 +485,12 @@ fn profile_page(
             .map(|m| MembershipView {
                 id: m.id.clone(),
                 name: m.name.clone(),
-                is_static: m.kind == "static",
+                is_static: m.kind == SegmentKind::Static,
             })
             .collect(),
         addable: segments
             .iter()
-            .filter(|s| s.kind == "static" && !member_ids.contains(&s.id.as_str()))
+            .filter(|s| s.kind == SegmentKind::Static && !member_ids.contains(&s.id.as_str()))
             .map(|s| SegmentOption {
                 id: s.id.clone(),
                 name: s.name.clone(),

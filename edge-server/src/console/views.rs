@@ -9,6 +9,9 @@ use askama::Template;
 use footprint_protocol::{EventRecord, Timestamp};
 use serde_json::Value;
 
+use crate::contacts::segment::SegmentKind;
+use crate::contacts::sheet::Valuation;
+
 use crate::contacts::sheet::Money;
 
 /// A rendered page with `status`. A template that fails to render (it cannot, short of a bug)
@@ -113,7 +116,7 @@ pub struct RowView {
     pub name: String,
     pub email: String,
     pub phone: String,
-    pub valuation: &'static str,
+    pub valuation: Valuation,
     pub created: String,
     pub last_activity: String,
 }
@@ -228,7 +231,7 @@ pub struct SheetHead {
     pub id: String,
     pub title: String,
     pub subtitle: String,
-    pub valuation: &'static str,
+    pub valuation: Valuation,
     pub merged_note: Option<String>,
     pub invalid: bool,
 }
@@ -385,7 +388,7 @@ pub struct SegmentRow {
     pub id: String,
     pub name: String,
     pub description: String,
-    pub kind: &'static str,
+    pub kind: SegmentKind,
     pub created: String,
 }
 
@@ -406,7 +409,7 @@ pub struct SegmentPage {
     pub can_edit: bool,
     pub id: String,
     pub name: String,
-    pub kind: &'static str,
+    pub kind: SegmentKind,
     pub created: String,
     pub form: Vec<FieldView>,
     pub form_error: Option<String>,

@@ -71,9 +71,46 @@ pub struct Segment {
     pub updated_at: i64,
 }
 
+/// A static segment's members are added by hand; a dynamic one's rule selects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    Static,
+    Dynamic,
+}
+
+impl SegmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentKind::Static => "static",
+            SegmentKind::Dynamic => "dynamic",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SegmentKind> {
+        [SegmentKind::Static, SegmentKind::Dynamic]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for SegmentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Segment {
     pub fn is_dynamic(&self) -> bool {
         self.rule.is_some()
+    }
+
+    pub fn kind(&self) -> SegmentKind {
+        if self.is_dynamic() {
+            SegmentKind::Dynamic
+        } else {
+            SegmentKind::Static
+        }
     }
 
     /// The parsed rule; `None` for a static segment. A stored rule was checked when it was
@@ -95,8 +132,7 @@ impl Segment {
 pub struct Membership {
     pub id: String,
     pub name: String,
-    /// `static` or `dynamic`.
-    pub kind: &'static str,
+    pub kind: SegmentKind,
 }
 
 /// What a contact is tested against besides itself.
@@ -235,7 +271,7 @@ const RFM_SEGMENTS: [&str; 11] = [
 impl ChoiceField {
     fn values(self) -> &'static [&'static str] {
         match self {
-            ChoiceField::Valuation => &["new", "frequent", "dormant", "lapsed", "inactive"],
+            ChoiceField::Valuation => &sheet::Valuation::NAMES,
             ChoiceField::RfmSegment => &RFM_SEGMENTS,
             ChoiceField::EmailStatus => &["active", "bounced", "blocked", "paused"],
             ChoiceField::Newsletter | ChoiceField::SmsSubscription => {
@@ -251,7 +287,11 @@ impl ChoiceField {
     fn value(self, c: &Contact, cx: &Context<'_>) -> Option<String> {
         let now = cx.view.now;
         match self {
-            ChoiceField::Valuation => Some(sheet::valuation(c.last_activity_at, now).to_owned()),
+            ChoiceField::Valuation => Some(
+                sheet::valuation(c.last_activity_at, now)
+                    .as_str()
+                    .to_owned(),
+            ),
             ChoiceField::RfmSegment => sheet::rfm_segment(c, cx.quintiles, now).map(str::to_owned),
             ChoiceField::EmailStatus => sheet::email_status(c),
             ChoiceField::Newsletter => Some(sheet::newsletter(c)),

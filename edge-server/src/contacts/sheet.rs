@@ -79,7 +79,7 @@ pub struct Sheet {
     pub products_of_interest: Vec<InterestRow>,
     pub rfm: Option<Rfm>,
     pub clv: Option<Clv>,
-    pub valuation: &'static str,
+    pub valuation: Valuation,
     pub counts: super::aggregate::Counts,
     /// free | restricted | confidential: who may see this contact.
     pub confidentiality: &'static str,
@@ -215,7 +215,7 @@ pub struct Row {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub valuation: &'static str,
+    pub valuation: Valuation,
     pub created_at: Timestamp,
     pub last_activity_at: Option<Timestamp>,
 }
@@ -307,14 +307,62 @@ pub fn push_enabled(c: &Contact) -> bool {
     !denied && c.push.values().any(|s| s.active.value)
 }
 
+/// The emBlue valuation of a contact, by whole days since its last activity. One type, so
+/// that the API, the rule language and the console list its values from one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Valuation {
+    /// Active in the last 15 days.
+    New,
+    /// 16 to 45 days ago.
+    Frequent,
+    /// 46 to 120 days ago.
+    Dormant,
+    /// Longer ago.
+    Lapsed,
+    /// Never active.
+    Inactive,
+}
+
+impl Valuation {
+    pub const ALL: [Valuation; 5] = [
+        Valuation::New,
+        Valuation::Frequent,
+        Valuation::Dormant,
+        Valuation::Lapsed,
+        Valuation::Inactive,
+    ];
+    /// The names the API, the rule language and filters use, in the order of [`Self::ALL`].
+    pub const NAMES: [&'static str; 5] = ["new", "frequent", "dormant", "lapsed", "inactive"];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// How the console names it.
+    pub fn label(self) -> &'static str {
+        ["New", "Frequent", "Dormant", "Lapsed", "Inactive"][self as usize]
+    }
+
+    pub fn parse(name: &str) -> Option<Valuation> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Valuation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The emBlue valuation: by whole days since the last activity.
-pub fn valuation(last_activity_at: Option<i64>, now: i64) -> &'static str {
+pub fn valuation(last_activity_at: Option<i64>, now: i64) -> Valuation {
     match last_activity_at.map(|l| days_between(l, now)) {
-        None => "inactive",
-        Some(0..=15) => "new",
-        Some(16..=45) => "frequent",
-        Some(46..=120) => "dormant",
-        Some(_) => "lapsed",
+        None => Valuation::Inactive,
+        Some(0..=15) => Valuation::New,
+        Some(16..=45) => Valuation::Frequent,
+        Some(46..=120) => Valuation::Dormant,
+        Some(_) => Valuation::Lapsed,
     }
 }
 
@@ -581,16 +629,16 @@ mod tests {
     fn valuation_boundaries() {
         let now = 1_000 * DAY_MS;
         let ago = |d: i64| Some(now - d * DAY_MS);
-        assert_eq!(valuation(None, now), "inactive");
-        assert_eq!(valuation(ago(0), now), "new");
-        assert_eq!(valuation(ago(15), now), "new");
+        assert_eq!(valuation(None, now).as_str(), "inactive");
+        assert_eq!(valuation(ago(0), now).as_str(), "new");
+        assert_eq!(valuation(ago(15), now).as_str(), "new");
         // 15 days and 23 hours is still 15 whole days.
-        assert_eq!(valuation(Some(now - 16 * DAY_MS + 1), now), "new");
-        assert_eq!(valuation(ago(16), now), "frequent");
-        assert_eq!(valuation(ago(45), now), "frequent");
-        assert_eq!(valuation(ago(46), now), "dormant");
-        assert_eq!(valuation(ago(120), now), "dormant");
-        assert_eq!(valuation(ago(121), now), "lapsed");
+        assert_eq!(valuation(Some(now - 16 * DAY_MS + 1), now).as_str(), "new");
+        assert_eq!(valuation(ago(16), now).as_str(), "frequent");
+        assert_eq!(valuation(ago(45), now).as_str(), "frequent");
+        assert_eq!(valuation(ago(46), now).as_str(), "dormant");
+        assert_eq!(valuation(ago(120), now).as_str(), "dormant");
+        assert_eq!(valuation(ago(121), now).as_str(), "lapsed");
     }
 
     #[test]
