@@ -786,7 +786,14 @@ pub fn parse_patch(body: &[u8]) -> Result<crate::contacts::patch::Patch, ApiErro
             "the body must be a JSON object of fields to change",
         ));
     };
-    crate::contacts::patch::Patch::parse(&map).map_err(|e| ApiError::Unprocessable {
+    patch_from(&map)
+}
+
+/// [`parse_patch`] of fields already parsed: the console's form.
+pub fn patch_from(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<crate::contacts::patch::Patch, ApiError> {
+    crate::contacts::patch::Patch::parse(fields).map_err(|e| ApiError::Unprocessable {
         field: e.field,
         message: e.message,
     })

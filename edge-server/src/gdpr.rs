@@ -68,6 +68,11 @@ pub fn parse_bulk(body: &[u8]) -> Result<(AdminKind, Role), ApiError> {
             "the body must be a JSON object",
         ));
     };
+    bulk_from(map)
+}
+
+/// [`parse_bulk`] of a body already parsed: the console's bulk form.
+pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<(AdminKind, Role), ApiError> {
     if let Some(k) = map
         .keys()
         .find(|k| !["ids", "action", "segment"].contains(&k.as_str()))

@@ -161,11 +161,15 @@ fn rule(v: &Value) -> Result<String, ApiError> {
 
 /// `POST /v1/segments`: `{"name", "description"?, "rule"?}`; with a rule it is dynamic.
 pub fn parse_create(body: &[u8]) -> Result<Segment, ApiError> {
-    let m = object(
+    create_from(&object(
         body,
         r#"{"name": "...", "description"?: "...", "rule"?: {...}}"#,
-    )?;
-    only(&m, &["name", "description", "kind", "rule"])?;
+    )?)
+}
+
+/// [`parse_create`] of a body already parsed: the console's form, as fields.
+pub fn create_from(m: &Map<String, Value>) -> Result<Segment, ApiError> {
+    only(m, &["name", "description", "kind", "rule"])?;
     let name = name(m.get("name").unwrap_or(&Value::Null))?;
     let description = description(m.get("description").unwrap_or(&Value::Null))?;
     let rule = m
@@ -208,11 +212,15 @@ pub fn parse_create(body: &[u8]) -> Result<Segment, ApiError> {
 pub type SegmentChange = (Option<String>, Option<String>, Option<String>);
 
 pub fn parse_update(body: &[u8]) -> Result<SegmentChange, ApiError> {
-    let m = object(
+    update_from(&object(
         body,
         r#"{"name"?: "...", "description"?: "...", "rule"?: {...}}"#,
-    )?;
-    only(&m, &["name", "description", "rule"])?;
+    )?)
+}
+
+/// [`parse_update`] of a body already parsed.
+pub fn update_from(m: &Map<String, Value>) -> Result<SegmentChange, ApiError> {
+    only(m, &["name", "description", "rule"])?;
     if m.is_empty() {
         return Err(unprocessable(
             "name",

@@ -422,12 +422,14 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
         };
         return Ok(html(StatusCode::OK, &page));
     }
-    let body = json!({
-        "ids": ids,
-        "action": action,
-        "segment": field(&form, "segment").unwrap_or(""),
-    });
-    let (kind, needs) = crate::gdpr::parse_bulk(body.to_string().as_bytes())?;
+    let mut body = Map::new();
+    body.insert("ids".into(), json!(ids));
+    body.insert("action".into(), json!(action));
+    body.insert(
+        "segment".into(),
+        json!(field(&form, "segment").unwrap_or("")),
+    );
+    let (kind, needs) = crate::gdpr::bulk_from(&body)?;
     signed.who().require(needs)?;
     let done = run_admin(&state, admin_op(&state, signed.who(), kind)).await?;
     let report = crate::gdpr::bulk_report(done)?;

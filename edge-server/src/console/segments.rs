@@ -181,7 +181,7 @@ pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answe
             .await;
         }
     };
-    let outcome = match crate::segments::parse_create(Value::Object(body).to_string().as_bytes()) {
+    let outcome = match crate::segments::create_from(&body) {
         Ok(s) => {
             run_admin(
                 &state,
@@ -298,8 +298,7 @@ pub async fn segment_update(
     let values = form.0.clone();
     let outcome = match segment_body(&form, false) {
         Err((field, message)) => Err(ApiError::Unprocessable { field, message }),
-        Ok(body) => match crate::segments::parse_update(Value::Object(body).to_string().as_bytes())
-        {
+        Ok(body) => match crate::segments::update_from(&body) {
             Ok((name, description, rule)) => {
                 let kind = AdminKind::UpdateSegment {
                     id,

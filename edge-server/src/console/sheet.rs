@@ -604,7 +604,7 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
         let page = profile_page(sg, st, data, sent.clone(), errors, Some(top));
         Ok(html(status, &page))
     };
-    let parsed = crate::admin::parse_patch(Value::Object(patch).to_string().as_bytes());
+    let parsed = crate::admin::patch_from(&patch);
     let patch = match parsed {
         Ok(p) => p,
         Err(ApiError::Unprocessable { field, message }) => {
