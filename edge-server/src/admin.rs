@@ -10,7 +10,7 @@ use crate::contacts::patch::time_text;
 use crate::contacts::segment::Segment;
 use crate::contacts::sheet::{self, Sheet, View};
 use crate::contacts::{Confidentiality, Contact, ContactId, Pos};
-use crate::error::ApiError;
+use crate::error::{contact_id, ApiError};
 use crate::identity::{Email, Phone, Region};
 use crate::store::{Cursor, HistoryEntry, Resolved, Store, StoreError, StoredEvent};
 
@@ -124,15 +124,6 @@ impl ContactSettings {
             compact_after_erase_ms: i64::from(cfg.store.compact_after_erase_minutes) * 60_000,
         }
     }
-}
-
-pub fn contact_id(s: &str) -> Result<ContactId, ApiError> {
-    ContactId::parse(s).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_contact_id",
-            format!("`{s}` is not a contact id; ids are positive whole numbers"),
-        )
-    })
 }
 
 fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {

@@ -102,3 +102,15 @@ impl From<crate::store::StoreError> for ApiError {
         ApiError::Internal
     }
 }
+
+/// A contact id from a path or a query, or the 400 that says what one looks like. Here, beside
+/// the error it answers with, so that every module that takes ids (the API, the console,
+/// segments) shares it without depending on one another.
+pub fn contact_id(s: &str) -> Result<crate::contacts::ContactId, ApiError> {
+    crate::contacts::ContactId::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_contact_id",
+            format!("`{s}` is not a contact id; ids are positive whole numbers"),
+        )
+    })
+}

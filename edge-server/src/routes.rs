@@ -682,7 +682,7 @@ async fn contact_patch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::admin::contact_id(&path)?;
+    let id = crate::error::contact_id(&path)?;
     let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     let kind = AdminKind::Patch {
         id,
@@ -699,7 +699,7 @@ async fn contact_merge(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let into = crate::admin::contact_id(&path)?;
+    let into = crate::error::contact_id(&path)?;
     let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
     edit_then_sheet(state, who, AdminKind::Merge { into, from }).await
 }
@@ -1018,7 +1018,7 @@ async fn segment_member_remove(
 ) -> Result<HttpResponse, ApiError> {
     let (segment, contact) = path.into_inner();
     let segment = crate::segments::segment_id(&segment)?;
-    let contact = crate::admin::contact_id(&contact)?;
+    let contact = crate::error::contact_id(&contact)?;
     let kind = AdminKind::Members {
         segment,
         contacts: vec![contact],
@@ -1040,7 +1040,7 @@ async fn contact_erase(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::admin::contact_id(&path)?;
+    let id = crate::error::contact_id(&path)?;
     let op = admin_op(&state, &who, AdminKind::Erase(vec![id]));
     let at = op.at;
     let (id, removed) = crate::gdpr::single(run_admin(&state, op).await?)?;
@@ -1135,7 +1135,7 @@ async fn contact_extract(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::admin::contact_id(&path)?;
+    let id = crate::error::contact_id(&path)?;
     extract_zip(state, who, id).await
 }
 

@@ -5,11 +5,10 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::admin::contact_id;
 use crate::contacts::patch::time_text;
 use crate::contacts::segment::{Membership, Rule, Segment, SegmentKind, MAX_DESCRIPTION, MAX_NAME};
 use crate::contacts::{Contact, ContactId};
-use crate::error::ApiError;
+use crate::error::{contact_id, ApiError};
 use crate::store::{Refusal, Store};
 
 /// Contacts one request may add or remove.

@@ -517,7 +517,7 @@ fn profile_page(
 }
 
 fn contact_id(path: &str) -> Result<ContactId, Fail> {
-    Ok(crate::admin::contact_id(path)?)
+    Ok(crate::error::contact_id(path)?)
 }
 
 pub async fn profile(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
@@ -592,7 +592,7 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
     signed.who().require(Role::Editor)?;
     // Only the sheet: the history and segments are read again only to show a refusal.
     let sheet = load_sheet(&state, &signed, contact_id(&path)?).await?;
-    let id = crate::admin::contact_id(&sheet.id)?;
+    let id = crate::error::contact_id(&sheet.id)?;
     let patch = patch_of(&form, &sheet);
     if patch.is_empty() {
         state.console.flash(&signed.id, "Nothing changed.");
