@@ -540,15 +540,19 @@ async fn the_extract_holds_the_sheet_every_event_the_history_and_the_segments() 
 }
 
 /// Identifies `tracker` with `traits` on a real edge, erases its contact, and returns the id.
-fn identify_then_erase(edge: &crate::util::Edge, tracker: &str, traits: Value) -> String {
+/// Sends an identify for `tracker`; returns the id of its contact.
+fn identify_contact(edge: &crate::util::Edge, tracker: &str, traits: Value) -> String {
     let r = edge.post_json(&crate::util::batch(vec![identify(tracker, T0, traits)]));
     assert_eq!(r.status, 200, "{}", r.text);
-    let id = edge
-        .get(&format!("/v1/trackers/{tracker}/contact"), Some(TOKEN))
+    edge.get(&format!("/v1/trackers/{tracker}/contact"), Some(TOKEN))
         .json["contact"]["id"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+fn identify_then_erase(edge: &crate::util::Edge, tracker: &str, traits: Value) -> String {
+    let id = identify_contact(edge, tracker, traits);
     let r = edge
         .client
         .delete(format!("{}/v1/contacts/{id}", edge.url))
@@ -650,16 +654,7 @@ fn assert_not_on_disk(dir: &Path, needles: &[&str]) {
 #[test]
 fn a_kill_after_an_erasure_is_on_disk_but_before_its_key_is_destroyed_destroys_it_at_start() {
     let mut edge = crate::util::Edge::start();
-    let r = edge.post_json(&crate::util::batch(vec![identify(
-        "tkey",
-        T0,
-        json!({"email": "kai.keyed@example.com"}),
-    )]));
-    assert_eq!(r.status, 200, "{}", r.text);
-    let id = edge.get("/v1/trackers/tkey/contact", Some(TOKEN)).json["contact"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = identify_contact(&edge, "tkey", json!({"email": "kai.keyed@example.com"}));
     assert!(contact_key(&edge.data_dir(), &id).is_some());
     // The erasure's group is on disk; the process dies before the key is overwritten.
     edge.kill9();

@@ -61,16 +61,12 @@ impl Input for JsValue {
 }
 
 /// A plain copy of what the page passed, for serde to read: JSON's round trip runs every
-/// getter and Proxy trap once, inside a caught call, so that what `serde_wasm_bindgen` then
-/// reads cannot throw into the tracker. `None` when the value has no JSON form (a cycle, a
-/// BigInt, a getter that throws) or is longer than `max` UTF-16 units.
+/// getter and Proxy trap once, inside a caught call ([`Input::json`]), so that what
+/// `serde_wasm_bindgen` then reads cannot throw into the tracker. `None` when the value has no
+/// JSON form (a cycle, a BigInt, a getter that throws) or is longer than `max`.
 pub fn plain(v: &JsValue, max: usize) -> Option<JsValue> {
     if v.is_undefined() || v.is_null() {
         return Some(v.clone());
     }
-    let text = JSON::stringify(v).ok()?;
-    if !text.is_string() || text.length() as usize > max {
-        return None;
-    }
-    JSON::parse(&String::from(text)).ok()
+    JSON::parse(&v.json(max).ok()?).ok()
 }
