@@ -153,11 +153,8 @@ fn invalid(method: &str, e: Invalid) -> bool {
     false
 }
 
-fn problem(problem: &'static str) -> Invalid {
-    Invalid {
-        field: String::new(),
-        problem,
-    }
+fn problem(problem: &str) -> Invalid {
+    Invalid::new("", problem)
 }
 
 /// Starts the tracker. `config`: `{endpoint, siteKey, flushIntervalMs?, maxBatch?,
@@ -179,12 +176,9 @@ pub fn init(
         );
     }
     // A config is a few hundred bytes; 64 KiB is far past any real one.
-    let read = platform::plain(&config, 1 << 16)
-        .map(|v| Config::read(serde_wasm_bindgen::Deserializer::from(v)));
-    let config = match read {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return invalid("init", e),
-        None => return invalid("init", problem("expects a config object with a JSON form")),
+    let config = match platform::arg(&config).and_then(Config::read) {
+        Ok(c) => c,
+        Err(e) => return invalid("init", e),
     };
     let auto = config.auto_pageviews;
     let state = match State::start(config) {
@@ -418,7 +412,10 @@ impl State {
     }
 
     fn record_page(&mut self, seen: &Page, overrides: Option<&JsValue>) -> bool {
-        let props = event::page_view(seen, overrides);
+        let props = match overrides {
+            None => event::page_view::<serde_wasm_bindgen::Deserializer>(seen, None),
+            Some(o) => platform::arg(o).and_then(|o| event::page_view(seen, Some(o))),
+        };
         self.record("page", EventType::PageView, props)
     }
 
@@ -601,7 +598,8 @@ impl State {
 
     fn record_push_subscription(&mut self, subscription: &JsValue) -> bool {
         let json = subscription_json(subscription);
-        let props = event::properties(EventType::PushSubscribe, &json);
+        let props =
+            platform::arg(&json).and_then(|a| event::properties(EventType::PushSubscribe, a));
         self.record("pushSubscribe", EventType::PushSubscribe, props)
     }
 }
@@ -639,22 +637,26 @@ fn api(call: Api, a: JsValue, b: JsValue) -> JsValue {
 
 fn api_call(call: Api, a: JsValue, b: JsValue) -> JsValue {
     match call {
-        Api::Event(method, ty) => with(|s| s.record(method, ty, event::properties(ty, &a))).into(),
+        Api::Event(method, ty) => {
+            let props = platform::arg(&a).and_then(|a| event::properties(ty, a));
+            with(|s| s.record(method, ty, props)).into()
+        }
         Api::Page => {
             let overrides = present(a);
             with(|s| s.page_here(overrides.as_ref())).into()
         }
         Api::Track => {
-            let props = present(b);
-            with(|s| {
-                let props = event::custom(&a, props.as_ref());
-                s.record("track", EventType::Custom, props)
-            })
-            .into()
+            let props = platform::arg(&a).and_then(|name| match present(b) {
+                None => event::custom(name, None),
+                Some(p) => platform::arg(&p)
+                    .map_err(|e| Invalid::new("properties", &e.problem))
+                    .and_then(|p| event::custom(name, Some(p))),
+            });
+            with(|s| s.record("track", EventType::Custom, props)).into()
         }
         Api::PushSubscribe => with(|s| s.record_push_subscription(&a)).into(),
         Api::Consent => with(|s| {
-            let props = event::properties(EventType::Consent, &a);
+            let props = platform::arg(&a).and_then(|a| event::properties(EventType::Consent, a));
             // A yes is recorded once collection is open; a no is not sent at all under
             // `requireConsent`.
             if let Ok(p) = &props {

@@ -30,6 +30,7 @@ pub fn pkg_dir() -> PathBuf {
 }
 
 pub fn build() -> Result {
+    check_no_fmt(&root().join("sdk-wasm").join("src"))?;
     crate::ensure_wasm_target()?;
     crate::ensure_wasm_bindgen_cli()?;
     let wasm_opt = ensure_tool(BINARYEN, "wasm-opt", "132")?;
@@ -268,8 +269,11 @@ fn snip_dead_code(wasm: &Path, wasm_opt: &Path) -> Result {
     )?;
     let text =
         fs::read_to_string(&wat).map_err(|e| format!("cannot read {}: {e}", wat.display()))?;
-    let (snipped, count) = snip_elem(&text)?;
-    eprintln!("xtask: {count} dead entries of the function table snipped");
+    let (snipped, count, quieted) = snip_elem(&text)?;
+    eprintln!(
+        "xtask: {count} dead entries of the function table snipped, {quieted} formatting \
+         entries quieted"
+    );
     write(&wat, &snipped)?;
     run(
         "wasm-as",
@@ -284,10 +288,25 @@ fn snip_dead_code(wasm: &Path, wasm_opt: &Path) -> Result {
 }
 
 /// The text edit behind [`snip_dead_code`]: in the (one) element segment, every entry that
-/// [`is_dead`] says nothing calls becomes `$fp_snipped`, a function added before the segment.
-fn snip_elem(wat: &str) -> Result<(String, usize)> {
+/// [`is_dead`] says nothing calls becomes `$fp_snipped`, and every formatting entry that
+/// [`is_quiet`] picks becomes `$fp_quiet`, two functions added before the segment. Returns
+/// the text and the two counts.
+fn snip_elem(wat: &str) -> Result<(String, usize, usize)> {
+    // The formatting stub must have the entry's own type, or a call traps: only entries
+    // declared `(param i32 i32) (result i32)`, as `fmt(&self, &mut Formatter)` is, qualify.
+    let fmt_shaped: std::collections::HashSet<&str> = wat
+        .lines()
+        .filter_map(|l| l.strip_prefix(" (func $"))
+        .filter_map(|l| {
+            let (name, sig) = match l.strip_prefix('"') {
+                Some(q) => q.split_once("\" ")?,
+                None => l.split_once(' ')?,
+            };
+            (sig.trim_end() == "(param $0 i32) (param $1 i32) (result i32)").then_some(name)
+        })
+        .collect();
     let mut out = String::with_capacity(wat.len());
-    let mut count = 0;
+    let (mut count, mut quieted) = (0, 0);
     let mut segments = 0;
     for line in wat.split_inclusive('\n') {
         if !line.starts_with(" (elem ") {
@@ -296,6 +315,7 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
         }
         segments += 1;
         out.push_str(" (func $fp_snipped (unreachable))\n");
+        out.push_str(" (func $fp_quiet (param i32 i32) (result i32) (i32.const 0))\n");
         // Function names are `$name` up to a space or `)`, or `$"quoted, with spaces"`.
         let mut rest = line;
         while let Some(i) = rest.find('$') {
@@ -310,6 +330,9 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
             if is_dead(name) {
                 out.push_str("$fp_snipped");
                 count += 1;
+            } else if is_quiet(name) && fmt_shaped.contains(name) {
+                out.push_str("$fp_quiet");
+                quieted += 1;
             } else {
                 out.push_str(&rest[..end]);
             }
@@ -322,7 +345,78 @@ fn snip_elem(wat: &str) -> Result<(String, usize)> {
             "expected one element segment in the wasm, found {segments}"
         ));
     }
-    Ok((out, count))
+    Ok((out, count, quieted))
+}
+
+/// Formatting entries whose output nothing shows: `Display`, `Debug` and serde's `Expected`
+/// impls, which format values into serde's error messages and panic messages. They become a
+/// stub that writes nothing and reports success: a call cannot trap, and its text is empty.
+///
+/// Why that changes nothing a shop or a test sees: the tracker builds every text it shows
+/// (console warnings, cookies, bodies) by pushing strings, never through `core::fmt`
+/// (`cargo xtask sdk` checks the source for formatting macros, see [`check_no_fmt`]); serde's
+/// errors are dropped unread (a page's value is copied through JSON first and read through
+/// one visitor that takes every JSON value, so they do not even occur); and the tracker never
+/// panics (its text is blanked anyway). What it saves is float printing (Grisu and Dragon4),
+/// string escaping and the integer formatters: about 9 KB of gzipped wasm.
+fn is_quiet(name: &str) -> bool {
+    [
+        "::fmt::Display>::fmt",
+        "::fmt::Debug>::fmt",
+        "serde_core::de::Expected>::fmt",
+    ]
+    .iter()
+    .any(|t| name.contains(t))
+}
+
+/// Fails when the tracker's source formats text through `core::fmt`, which [`is_quiet`]
+/// silences in the build: every text it shows must be built by pushing strings. Test modules
+/// (from `#[cfg(test)]` on) and lines marked `// fmt: native only` are not in the wasm.
+fn check_no_fmt(src: &Path) -> Result {
+    const FORMATTING: [&str; 7] = [
+        "format!(",
+        "format_args!(",
+        "write!(",
+        "writeln!(",
+        ".to_string()",
+        "panic!(",
+        "print!(",
+    ];
+    let mut found = Vec::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries =
+            fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let text = fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let shipped = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (i, line) in shipped.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if FORMATTING.iter().any(|m| code.contains(m))
+                    && !line.contains("// fmt: native only")
+                {
+                    found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the tracker formats text through core::fmt, which its build silences \
+         (build the text with push_str instead):\n{}",
+        found.join("\n")
+    ))
 }
 
 /// Table entries nothing calls:

@@ -1,12 +1,12 @@
 //! `init`'s config: read from what the page passed, with the documented defaults.
 
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 
 use footprint_protocol::ids::is_site_key;
+use serde::Deserializer;
 
-use serde::{Deserialize, Deserializer};
-
+use super::args::{self, checked_types};
+use super::event::object;
 use super::event::Invalid;
 
 /// A checked config. Defaults: flush every 2 s or at 20 events, automatic page views on, Do
@@ -26,110 +26,88 @@ pub struct Config {
     pub require_consent: bool,
 }
 
-fn bad(field: &str, problem: &'static str) -> Invalid {
-    Invalid {
-        field: field.to_owned(),
-        problem,
-    }
-}
+/// The batch URL, from an origin (`https://edge.example`), to which `/v1/batch` is added, or
+/// from the batch URL itself: any URL with a path, such as a first-party path
+/// (`https://shop.example/t/e`).
+#[derive(Debug)]
+struct Endpoint(String);
 
-/// `init`'s config as the page writes it: camelCase, with the snake_case names shops paste
-/// from the wire format. `null` and `undefined` read as absent; members it does not know are
-/// ignored, as a newer page's config must still start an older tracker.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Raw {
-    endpoint: Option<String>,
-    #[serde(alias = "site_key")]
-    site_key: Option<String>,
-    #[serde(alias = "flush_interval_ms")]
-    flush_interval_ms: Option<f64>,
-    #[serde(alias = "max_batch")]
-    max_batch: Option<f64>,
-    #[serde(alias = "cookie_domain")]
-    cookie_domain: Option<String>,
-    #[serde(alias = "auto_pageviews")]
-    auto_pageviews: Option<bool>,
-    #[serde(alias = "respect_do_not_track")]
-    respect_do_not_track: Option<bool>,
-    #[serde(alias = "require_consent")]
-    require_consent: Option<bool>,
-}
+#[derive(Debug)]
+struct SiteKey(String);
 
-/// What each member must be, for the warning of a value of the wrong type: serde knows the
-/// member (through `serde_path_to_error`), and this says what the shop should have passed,
-/// in the same words as the checks after deserialising.
-fn must_be(member: &str) -> &'static str {
-    match member {
-        "endpoint" => ENDPOINT,
-        "siteKey" | "site_key" => SITE_KEY,
-        "flushIntervalMs" | "flush_interval_ms" | "maxBatch" | "max_batch" => OUT_OF_RANGE,
-        "cookieDomain" | "cookie_domain" => "must be a domain such as shop.example",
-        _ => "must be true or false",
-    }
-}
+/// A whole number of milliseconds or events, from `LO` to `HI`.
+#[derive(Debug)]
+struct Bounded<const LO: u32, const HI: u32>(u32);
 
-const ENDPOINT: &str = "must be the edge's http(s) URL";
-const SITE_KEY: &str = "must be the site key the edge was configured with";
-const OUT_OF_RANGE: &str = "is out of range";
+#[derive(Debug)]
+struct Domain(String);
+
+#[derive(Debug)]
+struct Flag(bool);
+
+checked_types! {
+    Endpoint(String) = |s| match s {
+        args::Raw::Str(mut e) if e.starts_with("https://") || e.starts_with("http://") => {
+            while e.ends_with('/') {
+                e.pop();
+            }
+            // Bytes, not a substring search: `str::find` with a pattern brings in the
+            // two-way searcher, kilobytes of wasm for one check.
+            let host = if e.starts_with("https://") { 8 } else { 7 };
+            if !e.as_bytes()[host..].contains(&b'/') {
+                e.push_str("/v1/batch");
+            }
+            Ok(e)
+        }
+        _ => Err("must be the edge's http(s) URL"),
+    };
+    SiteKey(String) = |s| match s {
+        args::Raw::Str(k) if is_site_key(&k) => Ok(k),
+        _ => Err("must be the site key the edge was configured with"),
+    };
+    Bounded<const LO: u32, const HI: u32>(u32) = |s| match s {
+        args::Raw::Num(n) if n >= f64::from(LO) && n <= f64::from(HI) => Ok(n as u32),
+        _ => Err("is out of range"),
+    };
+    Domain(String) = |s| match s {
+        args::Raw::Str(d) => Ok(d),
+        _ => Err("must be a domain such as shop.example"),
+    };
+    Flag(bool) = |s| match s {
+        args::Raw::Bool(b) => Ok(b),
+        _ => Err("must be true or false"),
+    };
+}
 
 impl Config {
     /// Reads and checks a config from any serde deserializer: `serde_wasm_bindgen`'s over the
     /// page's object in the browser, serde_json's in the native tests.
     pub fn read<'de, D: Deserializer<'de>>(cfg: D) -> Result<Config, Invalid> {
-        let raw: Raw = serde_path_to_error::deserialize(cfg).map_err(|e| {
-            let path = e.path().to_string();
-            match path.as_str() {
-                // The root itself: not an object.
-                "." => bad("", "expects a config object"),
-                member => bad(member, must_be(member)),
-            }
-        })?;
-        // An origin (`https://edge.example`), to which `/v1/batch` is added, or the batch URL
-        // itself: any URL with a path, such as a first-party path (`https://shop.example/t/e`).
-        let mut batch_url = match raw.endpoint {
-            Some(mut e) if e.starts_with("https://") || e.starts_with("http://") => {
-                while e.ends_with('/') {
-                    e.pop();
-                }
-                e
-            }
-            _ => return Err(bad("endpoint", ENDPOINT)),
-        };
-        // Bytes, not a substring search: `str::find` with a pattern brings in the two-way
-        // searcher, kilobytes of wasm for one check.
-        let host = if batch_url.starts_with("https://") {
-            8
-        } else {
-            7
-        };
-        if !batch_url.as_bytes()[host..].contains(&b'/') {
-            batch_url.push_str("/v1/batch");
-        }
-        let site_key = match raw.site_key {
-            Some(k) if is_site_key(&k) => k,
-            _ => return Err(bad("siteKey", SITE_KEY)),
-        };
-        let number = |name: &str, v: Option<f64>, default: u32, lo: u32, hi: u32| match v {
-            None => Ok(default),
-            Some(n) if n >= f64::from(lo) && n <= f64::from(hi) => Ok(n as u32),
-            Some(_) => Err(bad(name, OUT_OF_RANGE)),
+        // Members it does not know are ignored, as a newer page's config must still start
+        // an older tracker.
+        let raw =
+            object(args::read(cfg)?).map_err(|_| Invalid::new("", "expects a config object"))?;
+        let flag = |f: args::Raw, name, default| -> Result<bool, Invalid> {
+            Ok(f.opt::<Flag>("", name)?.map_or(default, |f| f.0))
         };
         Ok(Config {
-            batch_url,
-            site_key,
-            flush_interval_ms: number(
-                "flushIntervalMs",
-                raw.flush_interval_ms,
-                2000,
-                100,
-                600_000,
-            )?,
-            max_batch: number("maxBatch", raw.max_batch, 20, 1, 500)? as usize,
-            cookie_domain: raw.cookie_domain,
-            auto_pageviews: raw.auto_pageviews.unwrap_or(true),
-            respect_dnt: raw.respect_do_not_track.unwrap_or(false),
-            require_consent: raw.require_consent.unwrap_or(false),
+            batch_url: raw.endpoint.need::<Endpoint>("", "endpoint")?.0,
+            site_key: raw.site_key.need::<SiteKey>("", "siteKey")?.0,
+            flush_interval_ms: raw
+                .flush_interval_ms
+                .opt::<Bounded<100, 600_000>>("", "flushIntervalMs")?
+                .map_or(2000, |n| n.0),
+            max_batch: raw
+                .max_batch
+                .opt::<Bounded<1, 500>>("", "maxBatch")?
+                .map_or(20, |n| n.0) as usize,
+            cookie_domain: raw
+                .cookie_domain
+                .opt::<Domain>("", "cookieDomain")?
+                .map(|d| d.0),
+            auto_pageviews: flag(raw.auto_pageviews, "autoPageviews", true)?,
+            respect_dnt: flag(raw.respect_do_not_track, "respectDoNotTrack", false)?,
+            require_consent: flag(raw.require_consent, "requireConsent", false)?,
         })
     }
 }
@@ -178,12 +156,12 @@ mod tests {
     fn a_bad_config_names_the_field() {
         for (json, want) in [
             (r#"[]"#, "expects a config object"),
-            (r#"{"siteKey": "shop"}"#, "endpoint must be"),
+            (r#"{"siteKey": "shop"}"#, "endpoint is required"),
             (
                 r#"{"endpoint": "ftp://x", "siteKey": "shop"}"#,
                 "endpoint must be",
             ),
-            (r#"{"endpoint": "https://e"}"#, "siteKey must be"),
+            (r#"{"endpoint": "https://e"}"#, "siteKey is required"),
             (
                 r#"{"endpoint": "https://e", "siteKey": "a b"}"#,
                 "siteKey must be",
@@ -199,7 +177,7 @@ mod tests {
             // A wrong type names the member as the page wrote it.
             (
                 r#"{"endpoint": "https://e", "site_key": 12}"#,
-                "site_key must be the site key",
+                "siteKey must be the site key",
             ),
             (
                 r#"{"endpoint": "https://e", "siteKey": "s", "requireConsent": "yes"}"#,

@@ -1,8 +1,7 @@
-//! A small JSON writer, so that the wasm carries no serde_json. It was written to keep
-//! `core::fmt` out too, while the tracker was `no_std`; serde's errors bring it in now, and
-//! issue 18 weighs serde against this writer for what the tracker writes. Free-form objects
-//! are written by the browser's own `JSON.stringify` and only checked here
-//! ([`object_text`]).
+//! A small JSON writer for the events the tracker sends. Measured against serde writing them
+//! (serde-wasm-bindgen's serializer and the browser's `JSON.stringify`), it is N KB of
+//! gzipped wasm smaller (BENCHMARKS.md). Free-form objects are written by the browser's own
+//! `JSON.stringify` and only checked here ([`object_text`]).
 
 use alloc::string::String;
 
@@ -74,6 +73,33 @@ pub fn write_fixed(out: &mut String, negative: bool, digits: u64, decimals: u32)
         }
         out.push(char::from(b));
     }
+}
+
+/// How deep JSON text nests: 0 for a scalar, 1 for `[1]`, 2 for `{"a":[1]}`. Brackets
+/// inside strings do not count. Meant for text a JSON writer produced; it does not validate.
+pub fn depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Why a free-form object's JSON was refused for size.
@@ -167,6 +193,14 @@ mod tests {
         let fixed = object_text(r#"{"a":"x\ud800y","b":"\\ud800","c":"\u00e9"}"#.into()).unwrap();
         assert_eq!(fixed, r#"{"a":"x\ufffdy","b":"\\ud800","c":"\u00e9"}"#);
         serde_json::from_str::<serde_json::Value>(&fixed).unwrap();
+    }
+
+    #[test]
+    fn depth_counts_brackets_outside_strings() {
+        let deep = |n: usize| "{\"a\":".repeat(n) + "1" + &"}".repeat(n);
+        assert_eq!(depth(&deep(8)), 8);
+        assert_eq!(depth("1"), 0);
+        assert_eq!(depth(r#"[{"s":"[[[\"{{"},[2]]"#), 2);
     }
 
     #[test]

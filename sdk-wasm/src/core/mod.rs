@@ -2,12 +2,12 @@
 //! sight. It takes plain data, a clock reading and random bytes, so that it is tested natively
 //! with `cargo test`; the platform layer (storage, fetch, timers) only carries out its verdicts.
 
+pub mod args;
 pub mod backoff;
 pub mod config;
 pub mod engine;
 pub mod event;
 pub mod identity;
-pub mod input;
 pub mod json;
 pub mod queue;
 pub mod text;

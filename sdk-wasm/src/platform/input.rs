@@ -1,72 +1,53 @@
-//! The core's [`Input`] over the JavaScript values a page passes. Every read that can throw
-//! (a getter, a Proxy trap, a cycle in `JSON.stringify`) is caught and reads as absent or as
-//! a refusal.
+//! What the page passes, made safe for serde.
+//!
+//! The page's values can throw when read (a getter, a Proxy trap) or never end (a cycle).
+//! [`arg`] first makes a plain copy by a JSON round trip inside a caught call, bounded in
+//! size and nesting, so that what `serde_wasm_bindgen` then reads is inert data.
 
 use alloc::string::String;
 
-use js_sys::{Array, Reflect, JSON};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::JSON;
+use wasm_bindgen::JsValue;
 
-use crate::core::input::{Input, NO_JSON};
-use crate::core::json::TOO_LARGE;
+use crate::core::event::Invalid;
+use crate::core::json::depth;
 
-impl Input for JsValue {
-    fn member(&self, key: &str) -> Option<JsValue> {
-        if !JsValue::is_object(self) {
-            return None;
-        }
-        Reflect::get(self, &JsValue::from_str(key))
-            .ok()
-            .filter(|v| !v.is_null() && !v.is_undefined())
+/// The most JSON text a call's argument may be: twice an event's 32 KiB, so that what is
+/// refused for size is refused before it is copied, and what passes is bounded for the
+/// copy into the wasm.
+const MAX_ARG: usize = 64 * 1024;
+
+/// The deepest an argument may nest: a free-form object's 8 levels inside `identify`'s
+/// `custom`, with room to spare. It bounds serde's recursion, which a page could otherwise
+/// drive into a stack overflow.
+const MAX_DEPTH: usize = 12;
+
+/// A plain copy of `v`, or why there is none.
+pub fn plain(v: &JsValue, max: usize) -> Result<JsValue, &'static str> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(v.clone());
     }
-
-    fn string(&self) -> Option<String> {
-        self.as_string()
+    const NO_JSON: &str = "has no JSON form (a cycle, a BigInt, or a getter that throws)";
+    let text = JSON::stringify(v).map_err(|_| NO_JSON)?;
+    // A `toJSON` that returns `undefined` makes `JSON.stringify` return it too.
+    if !text.is_string() {
+        return Err(NO_JSON);
     }
-
-    fn number(&self) -> Option<f64> {
-        self.as_f64()
+    // Measured in UTF-16 units before the copy into the wasm, which is at least as many
+    // bytes: a huge object is refused without being copied.
+    if text.length() as usize > max {
+        return Err("is too large");
     }
-
-    fn boolean(&self) -> Option<bool> {
-        self.as_bool()
+    let text = String::from(text);
+    if depth(&text) > MAX_DEPTH {
+        return Err("is nested too deep");
     }
-
-    fn is_object(&self) -> bool {
-        JsValue::is_object(self) && !Array::is_array(self)
-    }
-
-    fn array_len(&self) -> Option<usize> {
-        Array::is_array(self).then(|| self.unchecked_ref::<Array>().length() as usize)
-    }
-
-    fn at(&self, index: usize) -> Option<JsValue> {
-        Some(self.unchecked_ref::<Array>().get(index as u32))
-    }
-
-    fn json(&self, max: usize) -> Result<String, &'static str> {
-        let text = JSON::stringify(self).map_err(|_| NO_JSON)?;
-        // A `toJSON` that returns `undefined` makes `JSON.stringify` return it too.
-        if !text.is_string() {
-            return Err(NO_JSON);
-        }
-        // Measured in UTF-16 units before the copy into the wasm, which is at least as many
-        // bytes: a huge object is refused without being copied.
-        let units = text.length() as usize;
-        if units > max {
-            return Err(TOO_LARGE);
-        }
-        Ok(String::from(text))
-    }
+    JSON::parse(&text).map_err(|_| NO_JSON)
 }
 
-/// A plain copy of what the page passed, for serde to read: JSON's round trip runs every
-/// getter and Proxy trap once, inside a caught call ([`Input::json`]), so that what
-/// `serde_wasm_bindgen` then reads cannot throw into the tracker. `None` when the value has no
-/// JSON form (a cycle, a BigInt, a getter that throws) or is longer than `max`.
-pub fn plain(v: &JsValue, max: usize) -> Option<JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Some(v.clone());
-    }
-    JSON::parse(&v.json(max).ok()?).ok()
+/// A call's argument, for serde to read.
+pub fn arg(v: &JsValue) -> Result<serde_wasm_bindgen::Deserializer, Invalid> {
+    plain(v, MAX_ARG)
+        .map(serde_wasm_bindgen::Deserializer::from)
+        .map_err(|problem| Invalid::new("", problem))
 }

@@ -333,6 +333,123 @@ async fn bad_input_warns_once_and_returns_false_without_throwing() {
     chrome.close().await;
 }
 
+/// Every member of every call, given values of the wrong type, and every call given values
+/// that cannot be read at all (a getter that throws, a Proxy, a cycle, a BigInt): each call
+/// returns false with exactly one warning naming the call and the member, nothing throws,
+/// and nothing is queued.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_member_refuses_a_wrong_type_by_name_and_no_call_throws() {
+    let s = setup();
+    let url = s.add(
+        "/",
+        page(&s.edge.url, "autoPageviews: false, flushIntervalMs: 600000"),
+    );
+    let chrome = Chrome::start().await;
+    open(&chrome, &url).await;
+    let report = chrome
+        .eval(
+            r#"
+const line = () => ({productId: 'p', name: 'n', price: 1, quantity: 1});
+const cart = () => ({items: [line()], total: 1, currency: 'EUR'});
+const bases = {
+  productView: () => ({productId: 'p', name: 'n', price: 1, currency: 'EUR',
+                       category: 'c', url: 'u', imageUrl: 'i'}),
+  cartAdd: () => ({productId: 'p', name: 'n', price: 1, currency: 'EUR', quantity: 1,
+                   cart: cart()}),
+  cartUpdate: () => ({cart: cart()}),
+  purchase: () => Object.assign({orderId: 'o'}, cart()),
+  identify: () => ({email: 'a@b.example', phone: '+34600000000', firstName: 'A',
+                    lastName: 'B', birthDate: '1990-01-31', custom: {tier: 'gold'}}),
+  consent: () => ({state: 'yes'}),
+  page: () => ({url: 'https://s.example/', path: '/', title: 't', referrer: 'r'}),
+};
+const scalars = {
+  productView: ['productId', 'name', 'price', 'currency', 'category', 'url', 'imageUrl'],
+  cartAdd: ['productId', 'name', 'price', 'currency', 'quantity', 'cart.total',
+            'cart.currency', 'cart.items[0].productId', 'cart.items[0].name',
+            'cart.items[0].price', 'cart.items[0].quantity'],
+  cartUpdate: ['cart.total', 'cart.currency', 'cart.items[0].price'],
+  purchase: ['orderId', 'total', 'currency', 'items[0].price', 'items[0].quantity'],
+  identify: ['email', 'phone', 'firstName', 'lastName', 'birthDate'],
+  consent: ['state'],
+  page: ['url', 'path', 'title', 'referrer'],
+};
+const nested = {
+  cartAdd: ['cart', 'cart.items', 'cart.items[0]'],
+  cartUpdate: ['cart', 'cart.items'],
+  purchase: ['items', 'items[0]'],
+  identify: ['custom'],
+};
+function set(obj, path, value) {
+  const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k];
+  o[keys[keys.length - 1]] = value;
+  return obj;
+}
+const report = [];
+function attempt(call, member, ...args) {
+  const before = window.__log.length;
+  let result;
+  try { result = tracker[call](...args); } catch (e) { result = 'threw: ' + e; }
+  const warnings = window.__log.slice(before);
+  report.push({call, member, result, warnings});
+}
+for (const [call, members] of Object.entries(scalars)) {
+  // An object, an array and (but for consent, where true means yes) a boolean are wrong
+  // for every scalar member.
+  const wrong = call === 'consent' ? [{a: 1}, [1], 7] : [{a: 1}, [1], true];
+  for (const m of members) for (const w of wrong) attempt(call, m, set(bases[call](), m, w));
+}
+for (const [call, members] of Object.entries(nested)) {
+  for (const m of members) for (const w of ['x', 7, m.endsWith('items') ? {a: 1} : [1]]) {
+    attempt(call, m, set(bases[call](), m, w));
+  }
+}
+const cyclic = bases.productView(); cyclic.self = cyclic;
+const throwing = bases.productView();
+Object.defineProperty(throwing, 'price', {get() { throw new Error('boom'); }, enumerable: true});
+const proxy = new Proxy(bases.productView(), {get() { throw new Error('get'); },
+                                              ownKeys() { throw new Error('keys'); }});
+const bigint = Object.assign(bases.productView(), {price: 10n});
+const deep = bases.identify(); let d = deep.custom;
+for (let i = 0; i < 40; i++) { d.x = {}; d = d.x; }
+for (const [m, arg] of [['', cyclic], ['', throwing], ['', proxy], ['', bigint]]) {
+  attempt('productView', m, arg);
+}
+attempt('identify', 'custom', deep);
+attempt('track', 'properties', 'x', cyclic);
+attempt('track', 'name', {a: 1});
+return {report, queued: tracker.queued()};
+"#,
+        )
+        .await;
+    let entries = report["report"].as_array().expect("a report");
+    assert!(entries.len() > 100, "{report}");
+    for e in entries {
+        let (call, member) = (e["call"].as_str().unwrap(), e["member"].as_str().unwrap());
+        assert_eq!(e["result"], Value::Bool(false), "{call} {member}: {e}");
+        let warnings = e["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "one warning for {call} {member}: {e}");
+        let w = warnings[0].as_str().unwrap();
+        let name = if member.is_empty() {
+            format!("footprint.{call}: has no JSON form")
+        } else if call == "identify" && member == "custom" && w.contains("deep") {
+            format!("footprint.{call}: ")
+        } else {
+            format!("footprint.{call}: {member} ")
+        };
+        assert!(w.starts_with(&name), "`{w}` should start with `{name}`");
+    }
+    assert_eq!(report["queued"], Value::from(0), "{report}");
+    assert!(
+        !chrome.console().await.contains("uncaught"),
+        "{}",
+        chrome.console().await
+    );
+    chrome.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hostile_init_config_gets_one_warning_naming_the_member_and_never_throws() {
     let s = setup();
@@ -381,7 +498,7 @@ window.results = results;
         "footprint.init: maxBatch is out of range",
         "footprint.init: requireConsent must be true or false",
         "footprint.init: endpoint must be the edge's http(s) URL",
-        "footprint.init: expects a config object with a JSON form",
+        "footprint.init: has no JSON form (a cycle, a BigInt, or a getter that throws)",
         "footprint.init: expects a config object",
     ] {
         assert!(log.contains(line), "no `{line}` in:\n{log}");
