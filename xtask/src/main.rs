@@ -18,6 +18,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 mod sdk;
+mod sdk_costs;
 mod shop;
 
 type Result<T = ()> = std::result::Result<T, String>;

@@ -63,12 +63,27 @@ pub fn build() -> Result {
     )?;
     let bg = pkg.join("footprint_sdk_bg.wasm");
     snip_dead_code(&bg, &wasm_opt)?;
+    // Optimised with its function names kept, for `bench sdk-size`'s table of what each
+    // package costs, and then stripped of them: the same code either way.
+    let named = crate::sdk_costs::names_copy();
+    if let Some(dir) = named.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
     run(
         "wasm-opt -Oz",
         Command::new(&wasm_opt)
-            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
+            .args(["-Oz", "--converge", "--debuginfo", "--strip-producers"])
             .args(WASM_OPT_FEATURES)
             .arg(&bg)
+            .arg("-o")
+            .arg(&named),
+    )?;
+    run(
+        "wasm-opt --strip-debug",
+        Command::new(&wasm_opt)
+            .args(["--strip-debug"])
+            .args(WASM_OPT_FEATURES)
+            .arg(&named)
             .arg("-o")
             .arg(&bg),
     )?;
@@ -278,6 +293,8 @@ fn snip_dead_code(wasm: &Path, wasm_opt: &Path) -> Result {
     run(
         "wasm-as",
         Command::new(bin.join("wasm-as"))
+            // Names kept for the table of what each package costs; stripped later.
+            .arg("--debuginfo")
             .args(WASM_OPT_FEATURES)
             .arg(&wat)
             .arg("-o")
@@ -622,9 +639,42 @@ fn ensure_tool(package: &str, bin: &str, want: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The table of what each package costs (see `sdk_costs`).
+fn print_package_costs() -> Result {
+    let named = crate::sdk_costs::names_copy();
+    let wasm = fs::read(&named).map_err(|e| format!("cannot read {}: {e}", named.display()))?;
+    let shipped = fs::read(pkg_dir().join("footprint_sdk_bg.wasm"))
+        .map_err(|e| format!("cannot read the wasm: {e}"))?;
+    let gzip = footprint_gzip_len(&shipped);
+    let (rows, total) = crate::sdk_costs::code_by_package(&wasm)?;
+    println!("\nWhat each package costs: function code in the final wasm ({total} bytes)");
+    println!("| package | code | share | ≈ gzip |");
+    println!("|---|---|---|---|");
+    for (package, bytes) in rows {
+        let share = bytes as f64 / total as f64;
+        println!(
+            "| {package} | {:.1} KB | {:.0} % | {:.1} KB |",
+            bytes as f64 / 1024.0,
+            share * 100.0,
+            share * gzip as f64 / 1024.0
+        );
+    }
+    println!("(≈ gzip: the share of the code times the wasm's gzip size, {gzip} bytes)\n");
+    Ok(())
+}
+
+/// gzip -9's size of `data`, as the budget test measures it (tests/src/size.rs).
+fn footprint_gzip_len(data: &[u8]) -> usize {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = e.write_all(data);
+    e.finish().map_or(0, |v| v.len())
+}
+
 /// `cargo xtask bench sdk-size`: builds the SDK, then measures it (tests/src/bin/sdk_bench.rs).
 pub fn bench() -> Result {
     build()?;
+    print_package_costs()?;
     crate::ensure_chromium()?;
     run(
         "building the edge and the SDK bench",
