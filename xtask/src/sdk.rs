@@ -63,27 +63,19 @@ pub fn build() -> Result {
     )?;
     let bg = pkg.join("footprint_sdk_bg.wasm");
     snip_dead_code(&bg, &wasm_opt)?;
-    // Optimised with its function names kept, for `bench sdk-size`'s table of what each
-    // package costs, and then stripped of them: the same code either way.
-    let named = crate::sdk_costs::names_copy();
-    if let Some(dir) = named.parent() {
+    // The snipped wasm, names and all, for `bench sdk-size`'s table of what each package
+    // costs (`print_package_costs` optimises it the same way, keeping the names).
+    let snipped = crate::sdk_costs::snipped_copy();
+    if let Some(dir) = snipped.parent() {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    fs::copy(&bg, &snipped).map_err(|e| format!("cannot copy the wasm: {e}"))?;
     run(
         "wasm-opt -Oz",
         Command::new(&wasm_opt)
-            .args(["-Oz", "--converge", "--debuginfo", "--strip-producers"])
+            .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
             .args(WASM_OPT_FEATURES)
             .arg(&bg)
-            .arg("-o")
-            .arg(&named),
-    )?;
-    run(
-        "wasm-opt --strip-debug",
-        Command::new(&wasm_opt)
-            .args(["--strip-debug"])
-            .args(WASM_OPT_FEATURES)
-            .arg(&named)
             .arg("-o")
             .arg(&bg),
     )?;
@@ -642,6 +634,18 @@ fn ensure_tool(package: &str, bin: &str, want: &str) -> Result<PathBuf> {
 /// The table of what each package costs (see `sdk_costs`).
 fn print_package_costs() -> Result {
     let named = crate::sdk_costs::names_copy();
+    let wasm_opt = ensure_tool(BINARYEN, "wasm-opt", "132")?;
+    // The shipped build's optimisation, with `--debuginfo` to keep the function names
+    // (stripping them in the same pass, as the build does, changes the output by ~0.1 KB).
+    run(
+        "wasm-opt -Oz, keeping names",
+        Command::new(&wasm_opt)
+            .args(["-Oz", "--converge", "--debuginfo", "--strip-producers"])
+            .args(WASM_OPT_FEATURES)
+            .arg(crate::sdk_costs::snipped_copy())
+            .arg("-o")
+            .arg(&named),
+    )?;
     let wasm = fs::read(&named).map_err(|e| format!("cannot read {}: {e}", named.display()))?;
     let shipped = fs::read(pkg_dir().join("footprint_sdk_bg.wasm"))
         .map_err(|e| format!("cannot read the wasm: {e}"))?;

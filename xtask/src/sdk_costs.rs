@@ -1,7 +1,7 @@
 //! What each package costs in the tracker's wasm, for `cargo xtask bench sdk-size`: the
-//! bytes of function code each crate contributes, read from a copy of the final wasm that
-//! keeps its function names (`cargo xtask sdk` writes it beside the build, see
-//! [`names_copy`]). gzip is not additive, so a crate's gzip figure is its share of the code
+//! bytes of function code each crate contributes, read from a copy of the wasm optimised as
+//! the shipped one is but keeping its function names ([`names_copy`], made from the copy
+//! `cargo xtask sdk` leaves of the snipped wasm, [`snipped_copy`]). gzip is not additive, so a crate's gzip figure is its share of the code
 //! times the wasm's gzip size: an estimate, labelled as one.
 
 use std::collections::BTreeMap;
@@ -14,8 +14,16 @@ pub fn names_copy() -> PathBuf {
     crate::root().join("target/sdk/footprint_sdk_bg.names.wasm")
 }
 
+/// Where `cargo xtask sdk` leaves the wasm as it is before `wasm-opt`, with its names.
+pub fn snipped_copy() -> PathBuf {
+    crate::root().join("target/sdk/footprint_sdk_bg.snipped.wasm")
+}
+
+/// Bytes of code per package, largest first.
+pub type Costs = Vec<(&'static str, usize)>;
+
 /// Code bytes per package, largest first, and the total.
-pub fn code_by_package(wasm: &[u8]) -> Result<(Vec<(&'static str, usize)>, usize), String> {
+pub fn code_by_package(wasm: &[u8]) -> Result<(Costs, usize), String> {
     let mut imported = 0u32;
     let mut sizes = Vec::new();
     let mut names = BTreeMap::new();
@@ -53,7 +61,7 @@ pub fn code_by_package(wasm: &[u8]) -> Result<(Vec<(&'static str, usize)>, usize
         *by.entry(package(name)).or_default() += size;
     }
     let mut rows: Vec<_> = by.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     Ok((rows, sizes.iter().sum()))
 }
 
