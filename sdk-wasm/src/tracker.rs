@@ -17,10 +17,11 @@ use gloo_timers::callback::Timeout;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use crate::core::args::Invalid;
 use crate::core::backoff::classify;
 use crate::core::config::Config;
 use crate::core::engine::{Engine, Settled, Tracked};
-use crate::core::event::{self, Invalid, Page, Utm};
+use crate::core::event::{self, Page, Utm};
 use crate::core::json::write_u64;
 use crate::core::queue::{Queue, QueuedEvent, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS};
 use crate::core::time::rfc3339;

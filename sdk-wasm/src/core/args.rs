@@ -1,7 +1,7 @@
 //! What the page passes to the tracker's calls, as serde reads it.
 //!
 //! A call's argument is read in one pass into [`Raw`] values: an object becomes the derived
-//! [`Args`](super::event::Args) struct, whose members are [`Member`]s of the checked types
+//! [`Args`] struct, whose members are `Raw` too; a call takes each through the checked types
 //! below. Each checked type takes a value and returns it repaired where that keeps its meaning
 //! (names cut to length, control characters made spaces, currency codes upper-cased, amounts
 //! rounded to 4 decimals), or the sentence a shop reads in its console: `must be a 3-letter
@@ -37,8 +37,122 @@ use serde::{Deserialize, Deserializer};
 
 use super::json::object_text;
 
-use super::event::{char_count, clean, Args, Invalid};
 use super::time::is_calendar_date;
+
+/// Why a call's input was refused: the field (a path such as `items[2].price`) and what it
+/// must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub problem: String,
+}
+
+impl Invalid {
+    pub fn new(field: &str, problem: &str) -> Invalid {
+        Invalid {
+            field: field.to_owned(),
+            problem: problem.to_owned(),
+        }
+    }
+
+    /// The one console line for this mistake: `footprint.cartAdd: price must be …`.
+    pub fn message(&self, method: &str) -> String {
+        let mut s = String::from("footprint.");
+        s.push_str(method);
+        s.push_str(": ");
+        if !self.field.is_empty() {
+            s.push_str(&self.field);
+            s.push(' ');
+        }
+        s.push_str(&self.problem);
+        s
+    }
+}
+
+/// Characters in `s`, counted without the standard library's vectorised counter (which is
+/// about a kilobyte of wasm): UTF-8 continuation bytes are `10xxxxxx`.
+pub fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
+/// Control characters to spaces, ASCII whitespace trimmed, cut to `max` characters: for names, titles and URLs,
+/// which the edge refuses with control characters and bounds in length.
+pub fn clean(s: &str, max: usize) -> String {
+    s.trim_ascii()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// Every member a call's argument may have, `init`'s config included, as the JavaScript API
+/// spells it (camelCase) or as the wire format does (snake_case), which shops paste. One
+/// struct serves every call and each call takes what it needs: serde derives one reader
+/// instead of one per call (which measured 12 KB of gzipped wasm more). Members nobody reads
+/// are ignored, as a newer page's calls must still reach an older tracker.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Args {
+    #[serde(alias = "product_id")]
+    pub(crate) product_id: Raw,
+    pub(crate) name: Raw,
+    pub(crate) price: Raw,
+    pub(crate) currency: Raw,
+    pub(crate) quantity: Raw,
+    pub(crate) category: Raw,
+    pub(crate) url: Raw,
+    #[serde(alias = "image_url")]
+    pub(crate) image_url: Raw,
+    pub(crate) cart: Raw,
+    pub(crate) items: Raw,
+    pub(crate) total: Raw,
+    #[serde(alias = "order_id")]
+    pub(crate) order_id: Raw,
+    pub(crate) email: Raw,
+    pub(crate) phone: Raw,
+    #[serde(alias = "first_name")]
+    pub(crate) first_name: Raw,
+    #[serde(alias = "last_name")]
+    pub(crate) last_name: Raw,
+    #[serde(alias = "birth_date")]
+    pub(crate) birth_date: Raw,
+    pub(crate) custom: Free,
+    /// `consent`'s or `pushPermission`'s: checked by the call, whose choices differ.
+    pub(crate) state: Raw,
+    pub(crate) endpoint: Raw,
+    pub(crate) keys: Raw,
+    pub(crate) p256dh: Raw,
+    pub(crate) auth: Raw,
+    #[serde(alias = "notification_id")]
+    pub(crate) notification_id: Raw,
+    pub(crate) campaign: Raw,
+    pub(crate) path: Raw,
+    pub(crate) title: Raw,
+    pub(crate) referrer: Raw,
+    // `init`'s config (`super::config`); its `endpoint` is the one above.
+    #[serde(alias = "site_key")]
+    pub(crate) site_key: Raw,
+    #[serde(alias = "flush_interval_ms")]
+    pub(crate) flush_interval_ms: Raw,
+    #[serde(alias = "max_batch")]
+    pub(crate) max_batch: Raw,
+    #[serde(alias = "cookie_domain")]
+    pub(crate) cookie_domain: Raw,
+    #[serde(alias = "auto_pageviews")]
+    pub(crate) auto_pageviews: Raw,
+    #[serde(alias = "respect_do_not_track")]
+    pub(crate) respect_do_not_track: Raw,
+    #[serde(alias = "require_consent")]
+    pub(crate) require_consent: Raw,
+}
+
+/// The object a call needs, or why the argument is not one.
+pub(crate) fn object(arg: Raw) -> Result<Args, Invalid> {
+    match arg {
+        Raw::Obj(a) => Ok(*a),
+        _ => Err(Invalid::new("", "expects an object")),
+    }
+}
 
 /// One value the page passed: a scalar, an object read as [`Args`], or an array.
 #[derive(Debug, Clone, Default, PartialEq)]

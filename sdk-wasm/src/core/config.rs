@@ -6,8 +6,7 @@ use footprint_protocol::ids::is_site_key;
 use serde::Deserializer;
 
 use super::args::{self, checked_types};
-use super::event::object;
-use super::event::Invalid;
+use super::args::{object, Invalid};
 
 /// A checked config. Defaults: flush every 2 s or at 20 events, automatic page views on, Do
 /// Not Track not respected, no cookie domain (the cookie stays on the page's host).

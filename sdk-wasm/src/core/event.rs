@@ -7,7 +7,6 @@
 //! call, not as a rejection in a network panel later. The member types and their repairs are
 //! in [`super::args`].
 
-use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
 use alloc::string::String;
 
@@ -18,41 +17,11 @@ use footprint_protocol::EventType;
 use serde::{Deserialize, Deserializer};
 
 use super::args::{
-    read, Check, ConsentState, Currency, Date, EventName, Exact, Free, Https, Id, Key, Lines,
-    Money, Name, Permission, Quantity, Raw, Text, NO_JSON,
+    clean, object, read, Args, Check, ConsentState, Currency, Date, EventName, Exact, Free, Https,
+    Id, Invalid, Key, Lines, Money, Name, Permission, Quantity, Raw, Text, NO_JSON,
 };
 use super::json::{round, write_fixed, write_str, write_u64};
 use super::time::rfc3339;
-
-/// Why a call's input was refused: the field (a path such as `items[2].price`) and what it
-/// must be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: String,
-    pub problem: String,
-}
-
-impl Invalid {
-    pub fn new(field: &str, problem: &str) -> Invalid {
-        Invalid {
-            field: field.to_owned(),
-            problem: problem.to_owned(),
-        }
-    }
-
-    /// The one console line for this mistake: `footprint.cartAdd: price must be …`.
-    pub fn message(&self, method: &str) -> String {
-        let mut s = String::from("footprint.");
-        s.push_str(method);
-        s.push_str(": ");
-        if !self.field.is_empty() {
-            s.push_str(&self.field);
-            s.push(' ');
-        }
-        s.push_str(&self.problem);
-        s
-    }
-}
 
 type Result<T> = core::result::Result<T, Invalid>;
 
@@ -128,22 +97,6 @@ impl Utm {
         }
         utm
     }
-}
-
-/// Characters in `s`, counted without the standard library's vectorised counter (which is
-/// about a kilobyte of wasm): UTF-8 continuation bytes are `10xxxxxx`.
-pub fn char_count(s: &str) -> usize {
-    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
-}
-
-/// Control characters to spaces, ASCII whitespace trimmed, cut to `max` characters: for names, titles and URLs,
-/// which the edge refuses with control characters and bounds in length.
-pub fn clean(s: &str, max: usize) -> String {
-    s.trim_ascii()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect()
 }
 
 /// One event, ready for the queue: the JSON text the edge receives.
@@ -230,75 +183,6 @@ impl<'a> Obj<'a> {
 
     fn close(self) {
         self.out.push('}');
-    }
-}
-
-/// Every member a call's argument may have, `init`'s config included, as the JavaScript API
-/// spells it (camelCase) or as the wire format does (snake_case), which shops paste. One
-/// struct serves every call and each call takes what it needs: serde derives one reader
-/// instead of one per call (which measured 12 KB of gzipped wasm more). Members nobody reads
-/// are ignored, as a newer page's calls must still reach an older tracker.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Args {
-    #[serde(alias = "product_id")]
-    product_id: Raw,
-    name: Raw,
-    price: Raw,
-    currency: Raw,
-    quantity: Raw,
-    category: Raw,
-    url: Raw,
-    #[serde(alias = "image_url")]
-    image_url: Raw,
-    cart: Raw,
-    items: Raw,
-    total: Raw,
-    #[serde(alias = "order_id")]
-    order_id: Raw,
-    email: Raw,
-    phone: Raw,
-    #[serde(alias = "first_name")]
-    first_name: Raw,
-    #[serde(alias = "last_name")]
-    last_name: Raw,
-    #[serde(alias = "birth_date")]
-    birth_date: Raw,
-    custom: Free,
-    /// `consent`'s or `pushPermission`'s: checked by the call, whose choices differ.
-    state: Raw,
-    pub(crate) endpoint: Raw,
-    keys: Raw,
-    p256dh: Raw,
-    auth: Raw,
-    #[serde(alias = "notification_id")]
-    notification_id: Raw,
-    campaign: Raw,
-    path: Raw,
-    title: Raw,
-    referrer: Raw,
-    // `init`'s config (`super::config`); its `endpoint` is the one above.
-    #[serde(alias = "site_key")]
-    pub(crate) site_key: Raw,
-    #[serde(alias = "flush_interval_ms")]
-    pub(crate) flush_interval_ms: Raw,
-    #[serde(alias = "max_batch")]
-    pub(crate) max_batch: Raw,
-    #[serde(alias = "cookie_domain")]
-    pub(crate) cookie_domain: Raw,
-    #[serde(alias = "auto_pageviews")]
-    pub(crate) auto_pageviews: Raw,
-    #[serde(alias = "respect_do_not_track")]
-    pub(crate) respect_do_not_track: Raw,
-    #[serde(alias = "require_consent")]
-    pub(crate) require_consent: Raw,
-}
-
-/// The object a call needs, or why the argument is not one.
-pub(crate) fn object(arg: Raw) -> Result<Args> {
-    match arg {
-        Raw::Obj(a) => Ok(*a),
-        _ => Err(Invalid::new("", "expects an object")),
     }
 }
 
@@ -821,6 +705,6 @@ mod tests {
         let (new, store) = Utm::for_visit(ad, Some(&utm.encode()));
         assert_eq!(new.0[0], "ad");
         assert_eq!(store, Some(new.encode()));
-        assert_eq!(char_count("a😀é"), 3);
+        assert_eq!(crate::core::args::char_count("a😀é"), 3);
     }
 }

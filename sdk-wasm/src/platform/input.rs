@@ -9,7 +9,7 @@ use alloc::string::String;
 use js_sys::JSON;
 use wasm_bindgen::JsValue;
 
-use crate::core::event::Invalid;
+use crate::core::args::Invalid;
 use crate::core::json::depth;
 
 /// The most JSON text a call's argument may be: twice an event's 32 KiB, so that what is
