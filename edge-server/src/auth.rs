@@ -2,56 +2,12 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
+pub use crate::access::{Role, TokenDigest};
 use crate::config::AdminConfig;
 use crate::contacts::Confidentiality;
 use crate::ratelimit::AuthThrottle;
-
-/// What an admin token may do. Ordered: each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Role, String> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "editor" => Ok(Role::Editor),
-            "admin" => Ok(Role::Admin),
-            _ => Err(format!("`{s}` is not a role; use viewer, editor or admin")),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Viewer => "viewer",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        })
-    }
-}
-
-impl Role {
-    /// The most confidential contact this role may see.
-    pub fn clearance(self) -> Confidentiality {
-        match self {
-            Role::Viewer => Confidentiality::Free,
-            Role::Editor => Confidentiality::Restricted,
-            Role::Admin => Confidentiality::Confidential,
-        }
-    }
-}
 
 impl AdminIdentity {
     /// Ok when this admin's role includes `needs`; otherwise the 403 that names it.
@@ -70,30 +26,6 @@ impl AdminIdentity {
     /// May see a contact at `level`.
     pub fn sees(&self, level: Confidentiality) -> bool {
         level <= self.role.clearance()
-    }
-}
-
-/// The SHA-256 of a token. Hashing first means every comparison is over 32 bytes, whatever the
-/// length of what a caller sends, and the config never has to hold the token itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenDigest([u8; 32]);
-
-impl TokenDigest {
-    pub fn of_token(token: &str) -> TokenDigest {
-        TokenDigest(Sha256::digest(token.as_bytes()).into())
-    }
-
-    pub fn from_hex(h: &str) -> Result<TokenDigest, String> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(h.trim(), &mut out)
-            .map_err(|_| "must be 64 hexadecimal digits (sha256 of the token)".to_owned())?;
-        Ok(TokenDigest(out))
-    }
-}
-
-impl fmt::Debug for TokenDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenDigest(..)")
     }
 }
 
@@ -183,7 +115,7 @@ impl Admins {
         let digest = TokenDigest::of_token(presented);
         let mut found = None;
         for entry in &self.entries {
-            if bool::from(entry.token.0.ct_eq(&digest.0)) && found.is_none() {
+            if entry.token.matches(&digest) && found.is_none() {
                 found = Some(AdminIdentity {
                     name: entry.name.clone(),
                     role: entry.role,
@@ -197,6 +129,7 @@ impl Admins {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn tokens_verify_by_digest_from_either_form() {

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use footprint_protocol::SiteKey;
 use serde::Deserialize;
 
-use crate::auth::{Role, TokenDigest};
+use crate::access::{Role, TokenDigest};
 use crate::identity::Region;
+pub use footprint_store::StoreConfig;
 
 /// The whole configuration of one edge process.
 #[derive(Debug, Clone)]
@@ -122,33 +123,6 @@ impl Default for ContactsConfig {
         ContactsConfig {
             abandoned_cart_after_minutes: 60,
             rfm_every_seconds: 600,
-        }
-    }
-}
-
-/// Tuning of the write path.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// sled's page cache, in MiB. Default 256.
-    pub cache_mb: u64,
-    /// Requests waiting for the writer before new ones get 503. Default 1,024.
-    pub queue_capacity: usize,
-    /// Most events one group commit covers. Default 20,000.
-    pub max_group_events: usize,
-    /// How long after an erasure the store is compacted, so that the erased values leave the
-    /// disk (a compaction rewrites the store; erasures within this window share one). Default
-    /// 60; 0 compacts at the next check, which runs every minute.
-    pub compact_after_erase_minutes: u32,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            cache_mb: 256,
-            queue_capacity: 1_024,
-            max_group_events: 20_000,
-            compact_after_erase_minutes: 60,
         }
     }
 }

@@ -36,8 +36,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this needs the {needs} role; the token `{name}` is a {has}")]
     Forbidden {
-        needs: crate::auth::Role,
-        has: crate::auth::Role,
+        needs: crate::access::Role,
+        has: crate::access::Role,
         name: String,
     },
     #[error("{0}")]

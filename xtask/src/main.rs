@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         ["bench", "sdk-size"] => sdk::bench(),
+        ["check-layers"] => check_layers(),
         ["bench", "sheets", rest @ ..] => bench_sheets(rest),
         ["bench", "extract", rest @ ..] => bench_extract(rest),
         ["bench", "hostile", rest @ ..] => bench_hostile(rest),
@@ -55,6 +56,7 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench ingest [--seconds N] [--connections N]
                          ingest throughput and latency, plus the HTTP and sled ceilings
   bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready
+  check-layers           the edge's crates depend only on what their layer may (part of test)
   bench sheets [--contacts N] [--events N] [--heavy-events N]
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk
@@ -140,10 +142,11 @@ fn test() -> Result {
         "cargo clippy (all targets, warnings are errors)",
         &mut clippy(&["--workspace"]),
     )?;
-    // The SDK's platform layer exists only on wasm32. Its shipped build is no_std; its browser
-    // tests link std (wasm-bindgen-test) and so build with the `std` feature.
+    check_layers()?;
+    // The SDK's platform layer exists only on wasm32: its shipped build and its browser tests
+    // are linted for that target.
     run(
-        "cargo clippy for wasm32 (the shipped, no_std build)",
+        "cargo clippy for wasm32 (the shipped build)",
         cargo()
             .arg("clippy")
             .args(WASM)
@@ -191,6 +194,60 @@ fn test() -> Result {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The edge's layering, from `cargo tree`: the domain is pure (no sled, no actix, no tokio),
+/// the store knows no actix, and only the store depends on sled directly.
+fn check_layers() -> Result {
+    eprintln!("xtask: checking the edge's layers (cargo tree)");
+    let tree = |args: &[&str]| -> Result<Vec<String>> {
+        let out = cargo()
+            .args([
+                "tree", "-e", "normal", "--prefix", "none", "--format", "{p}",
+            ])
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo tree failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect())
+    };
+    let forbid = |krate: &str, deps: &[String], banned: &[&str]| -> Result {
+        let found: Vec<&String> = deps
+            .iter()
+            .filter(|d| banned.contains(&d.as_str()))
+            .collect();
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{krate} depends on {found:?}, which its layer may not (ARCHITECTURE.md, \
+                 edge-server)"
+            ))
+        }
+    };
+    forbid(
+        "footprint-domain",
+        &tree(&["-p", "footprint-domain"])?,
+        &["sled", "actix-web", "actix-http", "tokio"],
+    )?;
+    forbid(
+        "footprint-store",
+        &tree(&["-p", "footprint-store"])?,
+        &["actix-web", "actix-http"],
+    )?;
+    forbid(
+        "footprint-edge (directly)",
+        &tree(&["-p", "footprint-edge", "--depth", "1"])?,
+        &["sled"],
+    )
 }
 
 /// The tracker's crate and the target it builds for. Alone: selecting footprint-protocol too

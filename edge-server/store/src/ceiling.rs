@@ -12,7 +12,7 @@ use footprint_protocol::{MessageId, SiteKey, TrackerId};
 use super::keys;
 use super::record::{self, ChunkHeader, EventFields};
 use super::StoreError;
-use crate::config::StoreConfig;
+use crate::StoreConfig;
 
 pub struct Report {
     pub events: u64,

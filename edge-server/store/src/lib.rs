@@ -1,4 +1,4 @@
-//! The event store: the only module that knows sled.
+//! The event store: the only crate that knows sled.
 //!
 //! Writes go through one writer thread with group commit ([`writer`]); a request is answered
 //! only after the `flush` that made its events durable. Reads go straight to sled from any
@@ -23,16 +23,43 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use tokio::sync::oneshot;
 
+/// Tuning of the write path (the `[store]` table of the edge's config).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// sled's page cache, in MiB. Default 256.
+    pub cache_mb: u64,
+    /// Requests waiting for the writer before new ones get 503. Default 1,024.
+    pub queue_capacity: usize,
+    /// Most events one group commit covers. Default 20,000.
+    pub max_group_events: usize,
+    /// How long after an erasure the store is compacted, so that the erased values leave the
+    /// disk (a compaction rewrites the store; erasures within this window share one). Default
+    /// 60; 0 compacts at the next check, which runs every minute.
+    pub compact_after_erase_minutes: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            cache_mb: 256,
+            queue_capacity: 1_024,
+            max_group_events: 20_000,
+            compact_after_erase_minutes: 60,
+        }
+    }
+}
+
 pub use graph::{Erasure, ImportRow, RowOutcome};
 pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
-use crate::contacts::patch::Patch;
-use crate::contacts::rfm::{Inputs, Quintiles};
-use crate::contacts::segment::Segment;
-use crate::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
+use footprint_domain::contacts::patch::Patch;
+use footprint_domain::contacts::rfm::{Inputs, Quintiles};
+use footprint_domain::contacts::segment::Segment;
+use footprint_domain::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
 
-use crate::config::StoreConfig;
+use serde::Deserialize;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

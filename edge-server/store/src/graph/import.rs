@@ -2,10 +2,10 @@
 //! email, then by phone, or creates one, and is then applied as an admin edit would be.
 
 use super::Working;
-use crate::contacts::patch::{Change, Patch};
-use crate::contacts::{ContactId, Pos};
-use crate::store::suppress::Blind;
-use crate::store::{AdminOp, StoreError};
+use crate::suppress::Blind;
+use crate::{AdminOp, StoreError};
+use footprint_domain::contacts::patch::{Change, Patch};
+use footprint_domain::contacts::{ContactId, Pos};
 
 /// One row of an import, already validated: the edit it makes, and its number in the file
 /// (the header is row 1) for the report.
@@ -42,7 +42,7 @@ impl RowOutcome {
 }
 
 impl Working<'_> {
-    pub(in crate::store) fn import(
+    pub(crate) fn import(
         &mut self,
         site: &str,
         rows: &[ImportRow],

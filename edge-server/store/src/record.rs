@@ -23,28 +23,28 @@ use serde::{Deserialize, Serialize};
 use super::keys;
 use super::vault::Keyring;
 use super::StoreError;
-use crate::contacts::{Contact, ContactId, Pos};
+use footprint_domain::contacts::{Contact, ContactId, Pos};
 
 /// Chunks 1 and 2 were plaintext: a data directory that holds them is refused at open.
 const CHUNK_V3: u8 = 3;
 const VALUE_V1: u8 = 1;
 /// `[2] nonce sealed(postcard(value))`: a value of one contact's, under its key.
 const VALUE_SEALED: u8 = 2;
-/// A live contact: version, the aggregate, then its [`AdminFields`](crate::contacts::AdminFields).
+/// A live contact: version, the aggregate, then its [`AdminFields`](footprint_domain::contacts::AdminFields).
 const CONTACT_V2: u8 = 2;
-/// As v2, then its [`Extras`](crate::contacts::aggregate::Extras) (categories viewed, static
+/// As v2, then its [`Extras`](footprint_domain::contacts::aggregate::Extras) (categories viewed, static
 /// segments).
 const CONTACT_V3: u8 = 3;
-/// As v3, with [`Extras::newsletter`](crate::contacts::aggregate::Extras) after its other
+/// As v3, with [`Extras::newsletter`](footprint_domain::contacts::aggregate::Extras) after its other
 /// fields.
 const CONTACT_V4: u8 = 4;
 /// `[5] nonce sealed(v4 record)`: a live contact, under its own key.
 const CONTACT_SEALED: u8 = 5;
 
-/// [`Extras`](crate::contacts::aggregate::Extras) as record v3 wrote it.
+/// [`Extras`](footprint_domain::contacts::aggregate::Extras) as record v3 wrote it.
 #[derive(Deserialize)]
 struct ExtrasV3 {
-    categories: Vec<crate::contacts::aggregate::CategorySeen>,
+    categories: Vec<footprint_domain::contacts::aggregate::CategorySeen>,
     segments: std::collections::BTreeSet<u64>,
 }
 
@@ -476,9 +476,9 @@ pub fn decode_value<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError>
 mod tests {
     use super::*;
 
-    fn vault() -> (tempfile::TempDir, crate::store::vault::Vault) {
+    fn vault() -> (tempfile::TempDir, crate::vault::Vault) {
         let dir = tempfile::tempdir().unwrap();
-        let v = crate::store::vault::Vault::open(dir.path(), true).unwrap();
+        let v = crate::vault::Vault::open(dir.path(), true).unwrap();
         v.reserve(3).unwrap();
         (dir, v)
     }
@@ -526,7 +526,7 @@ mod tests {
 
     #[test]
     fn contacts_written_as_v3_still_read_and_v4_round_trips() {
-        use crate::contacts::aggregate::{CategorySeen, Stamped};
+        use footprint_domain::contacts::aggregate::{CategorySeen, Stamped};
         let mut c = Contact::new(ContactId::parse("7").unwrap(), "shop", 1_000);
         c.extras.categories.push(CategorySeen {
             name: "Shirts".into(),

@@ -88,7 +88,7 @@ pub struct Sheet {
     /// False once `valid_until` has passed: the contact is out of lists and search.
     pub valid: bool,
     /// The static segments it was added to, and the dynamic ones whose rule holds now.
-    pub segments: Vec<super::segment::Membership>,
+    pub segments: Vec<super::membership::Membership>,
 }
 
 #[derive(Debug, Serialize)]

@@ -12,19 +12,21 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::contacts::aggregate::{NotKept, MAX_SPANS};
-use crate::contacts::patch::{Change, Patch};
-use crate::contacts::rfm::Inputs;
-use crate::contacts::sheet::rfm_inputs;
-use crate::contacts::{Confidentiality, Contact, ContactId, Fact, FactKind, IdentifyFact, Pos};
-use crate::identity::{decide, ContactRef, Decision, Owners};
+use footprint_domain::contacts::aggregate::{NotKept, MAX_SPANS};
+use footprint_domain::contacts::patch::{Change, Patch};
+use footprint_domain::contacts::rfm::Inputs;
+use footprint_domain::contacts::sheet::rfm_inputs;
+use footprint_domain::contacts::{
+    Confidentiality, Contact, ContactId, Fact, FactKind, IdentifyFact, Pos,
+};
+use footprint_domain::identity::{decide, ContactRef, Decision, Owners};
 
 use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
 use super::suppress::{Blind, Suppressor};
 use super::vault::{Keyring, Vault};
 use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
-use crate::contacts::segment::Segment;
+use footprint_domain::contacts::segment::Segment;
 
 mod erase;
 mod import;
@@ -221,7 +223,9 @@ impl<'t> Working<'t> {
                 let id = self.create(site, fact.at);
                 self.live(id)?
                     .spans
-                    .push(crate::contacts::aggregate::Span::open(tracker, pos));
+                    .push(footprint_domain::contacts::aggregate::Span::open(
+                        tracker, pos,
+                    ));
                 self.put_id(tkey.clone(), id);
                 id
             }
@@ -329,7 +333,7 @@ impl<'t> Working<'t> {
     }
 
     /// Whether `id` stands for a live contact the caller may see.
-    pub(in crate::store) fn shows(
+    pub(crate) fn shows(
         &mut self,
         id: ContactId,
         clearance: Confidentiality,
@@ -343,7 +347,7 @@ impl<'t> Working<'t> {
 
     /// The refusal for an admin's operation on `id`, merged into `into`: `conflict`, which
     /// names the survivor, when the caller may see it; else the absent contact's 404.
-    pub(in crate::store) fn merged_refusal(
+    pub(crate) fn merged_refusal(
         &mut self,
         id: ContactId,
         into: ContactId,
@@ -869,7 +873,9 @@ impl<'t> Working<'t> {
         }
         self.live(to)?
             .spans
-            .push(crate::contacts::aggregate::Span::open(tracker, pos));
+            .push(footprint_domain::contacts::aggregate::Span::open(
+                tracker, pos,
+            ));
         self.put_id(keys::tracker(tracker, site), to);
         Ok(())
     }
@@ -1132,7 +1138,7 @@ type Profile = BTreeMap<String, String>;
 /// The refusal of an email or phone another contact of the site holds. It names no contact,
 /// so that it reads the same whether or not the caller may see the holder; a caller who may
 /// finds it with the list's filter.
-pub(in crate::store) fn taken(what: &str, value: &str) -> String {
+pub(crate) fn taken(what: &str, value: &str) -> String {
     format!(
         "{what} {value} is already another contact's on this site; find it with \
          GET /v1/contacts?{what}={value} and merge the two (POST /v1/contacts/{{id}}/merge), or \

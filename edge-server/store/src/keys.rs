@@ -260,7 +260,7 @@ pub fn suppressed_tracker(site: &str, tracker: &str) -> Vec<u8> {
     k
 }
 
-/// An erased contact's email or phone, as a keyed hash ([`crate::store::Suppressor`]).
+/// An erased contact's email or phone, as a keyed hash ([`crate::Suppressor`]).
 pub fn suppressed_value(hash: &[u8; 32]) -> [u8; 33] {
     let mut k = [SUPPRESSED_VALUE; 33];
     k[1..].copy_from_slice(hash);

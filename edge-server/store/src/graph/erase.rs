@@ -28,13 +28,13 @@ use footprint_protocol::TrackerId;
 use serde::{Deserialize, Serialize};
 
 use super::Working;
-use crate::contacts::aggregate::UNSUBSCRIBED;
-use crate::contacts::patch::Change;
-use crate::contacts::{Contact, ContactId, Pos};
-use crate::store::keys;
-use crate::store::record::{self, ContactRecord, HistoryEntry, IdChange, ERASED_KIND};
-use crate::store::suppress::{Blind, Kind};
-use crate::store::{AdminOp, Refusal, StoreError};
+use crate::keys;
+use crate::record::{self, ContactRecord, HistoryEntry, IdChange, ERASED_KIND};
+use crate::suppress::{Blind, Kind};
+use crate::{AdminOp, Refusal, StoreError};
+use footprint_domain::contacts::aggregate::UNSUBSCRIBED;
+use footprint_domain::contacts::patch::Change;
+use footprint_domain::contacts::{Contact, ContactId, Pos};
 
 /// What an erasure removed: the answer to `DELETE /v1/contacts/{id}`, and its history entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ struct OrderOnly {
 }
 
 impl Working<'_> {
-    pub(in crate::store) fn erase(
+    pub(crate) fn erase(
         &mut self,
         asked: ContactId,
         op: &AdminOp,

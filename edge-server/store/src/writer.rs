@@ -22,7 +22,7 @@ use super::graph::Working;
 use super::keys;
 use super::record::{self, ChunkHeader};
 use super::{Outcome, StoreError, WriteRequest};
-use crate::contacts::Pos;
+use footprint_domain::contacts::Pos;
 
 pub(super) enum Command {
     Write(
@@ -380,7 +380,7 @@ impl Writer {
     /// Destroys the keys of contacts an applied group erased: first the group goes to disk
     /// (so that a crash cannot bring back a contact whose key is gone), then the keys, then
     /// their markers, which `Store::open` finishes from after a crash in between.
-    fn shred(&self, ids: &[crate::contacts::ContactId]) -> Result<(), StoreError> {
+    fn shred(&self, ids: &[footprint_domain::contacts::ContactId]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -592,7 +592,7 @@ impl<'w> Staged<'w> {
     fn finish(
         mut self,
         probes: &[(i64, ProbeReply)],
-    ) -> Result<(sled::Batch, Vec<crate::contacts::ContactId>), StoreError> {
+    ) -> Result<(sled::Batch, Vec<footprint_domain::contacts::ContactId>), StoreError> {
         if let Some(e) = self.error {
             return Err(e);
         }

@@ -38,6 +38,7 @@
 //! `{"field": "ecommerce.total_spent", "op": "gte", "value": 100, "currency": "EUR"}`;
 //! `{"field": "viewed.category", "op": "eq", "value": "Shoes", "within_days": 30}`.
 
+pub use super::membership::{Membership, SegmentKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -71,35 +72,6 @@ pub struct Segment {
     pub updated_at: i64,
 }
 
-/// A static segment's members are added by hand; a dynamic one's rule selects them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentKind {
-    Static,
-    Dynamic,
-}
-
-impl SegmentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SegmentKind::Static => "static",
-            SegmentKind::Dynamic => "dynamic",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<SegmentKind> {
-        [SegmentKind::Static, SegmentKind::Dynamic]
-            .into_iter()
-            .find(|k| k.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for SegmentKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl Segment {
     pub fn is_dynamic(&self) -> bool {
         self.rule.is_some()
@@ -125,14 +97,6 @@ impl Segment {
             })
             .transpose()
     }
-}
-
-/// A segment a contact belongs to, on its sheet.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Membership {
-    pub id: String,
-    pub name: String,
-    pub kind: SegmentKind,
 }
 
 /// What a contact is tested against besides itself.

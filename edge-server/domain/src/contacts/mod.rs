@@ -5,12 +5,14 @@
 //! - [`sheet`] renders an aggregate as the admin API's contact sheet.
 //! - [`patch`] validates and applies an admin's edit.
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
+//! - [`segment`] is the segments' rule language; [`membership`], what a sheet shows of them.
 //!
 //! All of it is pure: the store decides which contact an event belongs to (the identity rules
 //! in [`crate::identity`]) and keeps the aggregates in sled.
 
 pub mod aggregate;
 pub mod fact;
+pub mod membership;
 pub mod patch;
 pub mod rfm;
 pub mod segment;
