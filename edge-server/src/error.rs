@@ -1,4 +1,4 @@
-//! The one error type of the HTTP API. Each variant maps to one status in `routes`, with a JSON
+//! The one error type of the HTTP API. Each variant maps to one status in `http::api`, with a JSON
 //! body `{"error": code, "message": what to do}`. Internal detail is logged, not returned.
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,9 +1,10 @@
 //! Footprint's ingestion edge.
 //!
-//! `main.rs` only parses flags and calls [`server::run`]. Layers, outside in: [`routes`] (the
-//! HTTP API) and [`console`] (the admin console's pages), the only modules that know actix →
-//! [`ingest`] and [`admin`] (the domain) → [`store`] (the only module that knows sled). See
-//! ARCHITECTURE.md for the write path and its guarantees.
+//! `main.rs` only parses flags and calls [`server::run`]. Layers, outside in: [`http`] (the
+//! JSON API and the admin console, side by side; with `server` the only modules that know
+//! actix) → [`ingest`] and [`admin`] (the application's operations) → [`store`] (the
+//! `footprint-store` crate, the only one that knows sled) and the domain (`footprint-domain`:
+//! [`contacts`], [`identity`]). See ARCHITECTURE.md for the write path and its guarantees.
 
 pub mod access;
 pub mod admin;
@@ -11,14 +12,12 @@ pub mod auth;
 pub mod backup;
 pub mod client;
 pub mod config;
-pub mod console;
 pub mod error;
 pub mod gdpr;
-pub mod guard;
+pub mod http;
 pub mod import;
 pub mod ingest;
 pub mod ratelimit;
-pub mod routes;
 pub mod sdk;
 pub mod segments;
 pub mod server;

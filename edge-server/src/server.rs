@@ -8,8 +8,8 @@ use std::time::Duration;
 use actix_web::{web, HttpServer};
 
 use crate::config::Config;
+use crate::http::{self, AppState};
 use crate::ingest::{EventSink, NullSink, SystemClock};
-use crate::routes::{self, AppState};
 use crate::sdk::SdkAssets;
 use crate::store::Store;
 
@@ -66,7 +66,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         }
         None => None,
     };
-    let state = routes::state(AppState {
+    let state = http::state(AppState {
         sdk,
         ..AppState::new(&config, store.clone(), sink_impl, Arc::new(SystemClock))
     });
@@ -74,7 +74,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
 
     let app_state = state.clone();
     let sv = config.server;
-    let server = HttpServer::new(move || routes::app(app_state.clone()))
+    let server = HttpServer::new(move || http::app(app_state.clone()))
         .shutdown_timeout(10)
         .max_connections(sv.max_connections)
         .client_request_timeout(Duration::from_secs(u64::from(sv.header_timeout_seconds)))

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use actix_web::test;
 use footprint_edge::config::{Config, Overrides};
+use footprint_edge::http::{self, AppState};
 use footprint_edge::ingest::{EventSink, SystemClock};
-use footprint_edge::routes::{self, AppState};
 use footprint_edge::store::{PendingWrite, Store, StoreError, SubmitError, WriteRequest};
 
 use crate::util::{batch, config, now_iso, page_view, NO_LIMITS};
@@ -30,13 +30,13 @@ async fn post_with(sink: Arc<dyn EventSink>) -> (u16, Option<String>, serde_json
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config::from_toml(&config(NO_LIMITS), &Overrides::default()).unwrap();
     let store = Store::open(dir.path(), &cfg.store).unwrap();
-    let state = routes::state(AppState::new(
+    let state = http::state(AppState::new(
         &cfg,
         store.clone(),
         sink,
         Arc::new(SystemClock),
     ));
-    let app = test::init_service(routes::app(state)).await;
+    let app = test::init_service(http::app(state)).await;
     let req = test::TestRequest::post()
         .uri("/v1/batch")
         .insert_header(("content-type", "application/json"))

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use actix_web::test as web_test;
 use footprint_edge::config::{Config, Overrides};
+use footprint_edge::http::{self, AppState};
 use footprint_edge::ingest::{BatchRequest, Clock, Ingest};
-use footprint_edge::routes::{self, AppState};
 use footprint_edge::store::Store;
 use footprint_protocol::{BatchResponse, Timestamp};
 use serde_json::{json, Value};
@@ -128,7 +128,7 @@ impl Lab {
         let cfg = Config::from_toml(&config(&roles), &Overrides::default()).unwrap();
         let store = Store::open(dir.path(), &cfg.store).unwrap();
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
-        let state = routes::state(AppState::new(
+        let state = http::state(AppState::new(
             &cfg,
             store.clone(),
             Arc::new(store.clone()),
@@ -209,7 +209,7 @@ impl Lab {
         token: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> (u16, Vec<u8>) {
-        let app = web_test::init_service(routes::app(self.state.clone())).await;
+        let app = web_test::init_service(http::app(self.state.clone())).await;
         let mut req = web_test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path)
@@ -232,7 +232,7 @@ impl Lab {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Page {
-        let app = web_test::init_service(routes::app(self.state.clone())).await;
+        let app = web_test::init_service(http::app(self.state.clone())).await;
         let mut req = web_test::TestRequest::default()
             .method(method.parse().unwrap())
             .uri(path);

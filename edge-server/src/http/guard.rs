@@ -13,7 +13,6 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -24,24 +23,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::error::ApiError;
-use crate::routes::AppState;
-
-/// The body deadlines, from `[server]`.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyDeadlines {
-    pub body: Duration,
-    pub import: Duration,
-}
-
-impl From<&crate::config::ServerConfig> for BodyDeadlines {
-    fn from(s: &crate::config::ServerConfig) -> BodyDeadlines {
-        let secs = |n: u32| Duration::from_secs(u64::from(n));
-        BodyDeadlines {
-            body: secs(s.body_timeout_seconds),
-            import: secs(s.import_timeout_seconds),
-        }
-    }
-}
+use crate::http::state::AppState;
 
 /// Paths whose body is a CSV import, which may be large and slow to upload.
 fn is_import(path: &str) -> bool {
@@ -55,7 +37,7 @@ pub async fn guard(
     if let Some(encoding) = refused_encoding(&req) {
         let err = ApiError::ContentEncoding(encoding);
         let resp = if req.path().starts_with("/admin") {
-            crate::console::Fail::Api(err).error_response()
+            crate::http::console::fail::Fail::Api(err).error_response()
         } else {
             err.error_response()
         };
@@ -134,4 +116,13 @@ impl Stream for Deadline {
 /// Whether a body read failed because its deadline passed.
 pub fn timed_out(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut)
+}
+
+/// A failed body read: 408 when the deadline passed, else 400.
+pub(crate) fn body_error(e: &actix_web::error::PayloadError) -> ApiError {
+    if timed_out(e) {
+        ApiError::BodyTimeout(e.to_string())
+    } else {
+        ApiError::bad_request("body_read", format!("could not read the body: {e}"))
+    }
 }

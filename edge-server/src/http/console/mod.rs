@@ -9,23 +9,24 @@
 //!   `console.js`, only adds conveniences ("load more" in place); every page works without it.
 
 mod contacts;
+pub mod fail;
 mod pages;
 mod segments;
-mod session;
+pub mod session;
 mod sheet;
 mod views;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 
+pub use fail::{Answer, Fail};
 pub use session::Sessions;
 
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::http::state::AppState;
 use session::Session;
 
 /// What every console response says about itself. No inline script or style, nothing from
@@ -47,7 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .error_handler(|e, _| {
                         let err = match &e {
                             actix_web::error::UrlencodedError::Payload(p) => {
-                                crate::routes::body_error(p)
+                                crate::http::guard::body_error(p)
                             }
                             _ => ApiError::bad_request("invalid_form", e.to_string()),
                         };
@@ -137,76 +138,6 @@ async fn security_headers(
     }
     Ok(res)
 }
-
-/// Why a console request was not carried out. Each becomes a page, never JSON.
-#[derive(Debug)]
-pub enum Fail {
-    /// No session, or it ended: to the sign-in page.
-    SignIn,
-    /// The form's CSRF token is missing or wrong.
-    Csrf,
-    Api(ApiError),
-}
-
-impl From<ApiError> for Fail {
-    fn from(e: ApiError) -> Fail {
-        match e {
-            ApiError::Unauthorized => Fail::SignIn,
-            e => Fail::Api(e),
-        }
-    }
-}
-
-impl std::fmt::Display for Fail {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fail::SignIn => f.write_str("sign in first"),
-            Fail::Csrf => f.write_str(
-                "this form has expired or did not come from the console; go back, reload the \
-                 page and send it again",
-            ),
-            Fail::Api(e) => e.fmt(f),
-        }
-    }
-}
-
-impl ResponseError for Fail {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Fail::SignIn => StatusCode::SEE_OTHER,
-            Fail::Csrf => StatusCode::FORBIDDEN,
-            Fail::Api(e) => e.status_code(),
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Fail::SignIn => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/admin/login"))
-                .finish(),
-            _ => {
-                let status = self.status_code();
-                let title = match status {
-                    StatusCode::FORBIDDEN => "Not allowed",
-                    StatusCode::NOT_FOUND => "Not found",
-                    StatusCode::GONE => "Erased",
-                    StatusCode::CONFLICT => "Conflict",
-                    s if s.is_client_error() => "Cannot do that",
-                    _ => "Something went wrong",
-                };
-                views::html(
-                    status,
-                    &views::ErrorPage {
-                        title,
-                        message: self.to_string(),
-                    },
-                )
-            }
-        }
-    }
-}
-
-pub type Answer = Result<HttpResponse, Fail>;
 
 /// The signed-in admin of a request, with the session's id.
 struct Signed {

@@ -16,7 +16,7 @@ use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Sheet;
 use crate::contacts::ContactId;
 use crate::error::ApiError;
-use crate::routes::{admin_op, blocking, run_admin, AppState};
+use crate::http::state::{admin_op, blocking, run_admin, AppState};
 use crate::store::{AdminKind, Done};
 
 /// History entries shown on a sheet, newest first.
@@ -708,7 +708,7 @@ pub async fn erase(req: HttpRequest, state: State, path: web::Path<String>, form
 pub async fn extract(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
     let signed = signed_in(&req, &state)?;
     let id = contact_id(&path)?;
-    Ok(crate::routes::extract_zip(state, signed.session.who, id).await?)
+    Ok(crate::http::stream::extract_zip(state, signed.session.who, id).await?)
 }
 
 #[derive(Deserialize)]

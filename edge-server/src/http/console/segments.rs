@@ -11,7 +11,7 @@ use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed
 use crate::admin::ListQuery;
 use crate::auth::Role;
 use crate::error::ApiError;
-use crate::routes::{admin_op, blocking, run_admin};
+use crate::http::state::{admin_op, blocking, run_admin};
 use crate::store::{AdminKind, Done};
 
 fn segment_form(

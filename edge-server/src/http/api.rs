@@ -1,9 +1,7 @@
-//! The HTTP API: with the console, the only module that knows actix. Handlers extract, call the
-//! domain, and map the result; [`ApiError`] becomes a status and a JSON body here and nowhere
-//! else (the console shows it as a page).
+//! The JSON API, beside the console. Handlers extract, call the domain, and map the result;
+//! [`ApiError`] becomes a status and a JSON body here and nowhere else (the console shows it
+//! as a page). [`app`] is the whole app, the console's routes included.
 
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -17,34 +15,18 @@ use footprint_protocol::ErrorBody;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::admin::{ContactSettings, ListQuery};
-use crate::auth::{AdminIdentity, Admins, Role};
-use crate::client::ClientIps;
-use crate::config::Config;
+use crate::admin::ListQuery;
+use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
-use crate::guard::BodyDeadlines;
-use crate::ingest::{BatchRequest, Clock, EventSink, Ingest};
-use crate::sdk::{Asset, SdkAssets};
-use crate::store::{AdminKind, AdminOp, Done, Store};
+use crate::http::guard::body_error;
+use crate::http::state::{admin_op, blocking, client_ip, run_admin, AppState};
+use crate::http::stream::{export_csv, extract_zip};
+use crate::ingest::BatchRequest;
+use crate::sdk::Asset;
+use crate::store::{AdminKind, Done};
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
-pub const OPENAPI: &str = include_str!("../../protocol/openapi.json");
-
-/// Everything a handler may use.
-pub struct AppState {
-    pub ingest: Ingest,
-    pub store: Store,
-    pub admins: Admins,
-    /// How a request's client address is found (rate limits, the sign-in throttle).
-    pub clients: ClientIps,
-    /// How long a request body may take to arrive.
-    pub deadlines: BodyDeadlines,
-    /// The tracker's files, when the edge serves the script tag.
-    pub sdk: Option<SdkAssets>,
-    pub contacts: ContactSettings,
-    /// The console's signed-in admins.
-    pub console: crate::console::Sessions,
-}
+pub const OPENAPI: &str = include_str!("../../../protocol/openapi.json");
 
 /// Registers every route; `main` and the tests build the same app from this.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -112,7 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/footprint-sw.js", web::get().to(sdk_worker))
                 .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
         )
-        .configure(crate::console::configure)
+        .configure(crate::http::console::configure)
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()
         }))
@@ -221,15 +203,6 @@ fn origin(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-}
-
-/// The client a request comes from (see `client::ClientIps`).
-pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    state.clients.of(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 /// Echoes `origin` when it is allowed, so the browser lets the tracker read the answer,
@@ -418,15 +391,6 @@ async fn read_body(
     Ok(body)
 }
 
-/// A failed body read: 408 when the deadline passed, else 400.
-pub(crate) fn body_error(e: &actix_web::error::PayloadError) -> ApiError {
-    if crate::guard::timed_out(e) {
-        ApiError::BodyTimeout(e.to_string())
-    } else {
-        ApiError::bad_request("body_read", format!("could not read the body: {e}"))
-    }
-}
-
 /// The caller of an API request, by bearer token, extracted before the handler runs: a missing
 /// or wrong token is a 401, a role below the extractor's a 403 that names the role needed.
 /// A handler asks for the least role it needs: `Viewer(who)`, `Editor(who)` or `Admin(who)`.
@@ -499,13 +463,6 @@ async fn tracker_events(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Runs a blocking store read off the async executor.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    web::block(f).await.map_err(|_| ApiError::Internal)?
-}
-
 async fn contact_sheet(
     Viewer(who): Viewer,
     path: web::Path<String>,
@@ -576,62 +533,6 @@ async fn contacts_export(
     export_csv(state, who, query.into_inner()).await
 }
 
-/// The export as `who` asks for it; the API and the console both answer with this.
-pub(crate) async fn export_csv(
-    state: web::Data<AppState>,
-    who: AdminIdentity,
-    q: ListQuery,
-) -> Result<HttpResponse, ApiError> {
-    who.require(Role::Admin)?;
-    let state = state.into_inner();
-    let now = state.now();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
-    let worker = tx.clone();
-    // A bad filter must be a 400, not a broken download: the first page is read before the
-    // response starts.
-    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut first = Some(first_tx);
-        let r =
-            crate::admin::export_contacts(&state.store, &q, &who, state.contacts, now, |page| {
-                if let Some(f) = first.take() {
-                    let _ = f.send(Ok(()));
-                }
-                worker.blocking_send(Ok(web::Bytes::from(page))).is_ok()
-            });
-        match (r, first.take()) {
-            (Err(e), Some(f)) => {
-                let _ = f.send(Err(e));
-            }
-            (Err(e), None) => {
-                // Mid-stream: the client sees the body end early.
-                let _ = worker.blocking_send(Err(e));
-            }
-            (Ok(()), _) => {}
-        }
-    });
-    drop(tx);
-    first_rx.await.map_err(|_| ApiError::Internal)??;
-    let body = channel_body(rx);
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"contacts.csv\"",
-        ))
-        .streaming(body))
-}
-
-/// A response body fed by a blocking writer over a channel; it ends when the writer drops its
-/// sender, and an `Err` piece cuts it short.
-fn channel_body(
-    rx: tokio::sync::mpsc::Receiver<Result<web::Bytes, ApiError>>,
-) -> impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SiteQuery {
@@ -656,23 +557,6 @@ async fn tracker_contact(
 
 /// Largest admin request body (PATCH, merge): far above any real edit.
 const MAX_ADMIN_BODY: usize = 64 * 1024;
-
-/// Carries out an admin operation on the writer thread and waits until it is durable.
-pub(crate) async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, ApiError> {
-    let pending = state.store.admin(op).map_err(|e| ApiError::Unavailable {
-        reason: e.to_string(),
-        retry_after: 1,
-    })?;
-    match pending.await {
-        Ok(Ok(Ok(done))) => Ok(done),
-        Ok(Ok(Err(r))) => Err(r.into()),
-        Ok(Err(e)) => Err(ApiError::Unavailable {
-            reason: e.to_string(),
-            retry_after: 1,
-        }),
-        Err(_) => Err(ApiError::Internal),
-    }
-}
 
 /// `PATCH /v1/contacts/{id}`: an editor's correction; answers with the updated sheet.
 async fn contact_patch(
@@ -786,39 +670,6 @@ pub async fn log_request(
     res
 }
 
-pub fn state(s: AppState) -> web::Data<AppState> {
-    web::Data::from(Arc::new(s))
-}
-
-impl AppState {
-    /// Now, by the edge's clock (a test moves it): the one way handlers read the time.
-    pub fn now(&self) -> footprint_protocol::Timestamp {
-        self.ingest.clock().now()
-    }
-
-    /// The state an edge serves from, built from its config: the binary and every in-process
-    /// test build it here. The tracker's files are added by whoever serves them.
-    pub fn new(
-        cfg: &Config,
-        store: Store,
-        sink: Arc<dyn EventSink>,
-        clock: Arc<dyn Clock>,
-    ) -> AppState {
-        // Installed before the first request, so no early count is lost.
-        crate::telemetry::handle();
-        AppState {
-            ingest: Ingest::new(cfg, sink, clock),
-            store,
-            admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),
-            clients: ClientIps::from_config(&cfg.rate_limit),
-            deadlines: BodyDeadlines::from(&cfg.server),
-            sdk: None,
-            contacts: ContactSettings::from_config(cfg),
-            console: Default::default(),
-        }
-    }
-}
-
 /// The whole app: every route behind the request guard (`guard`) and the request log. The
 /// binary and the in-process tests build this same app.
 pub fn app(
@@ -839,7 +690,7 @@ pub fn app(
         .map(|(paths, _)| paths.clone());
     App::new()
         .app_data(state)
-        .wrap(from_fn(crate::guard::guard))
+        .wrap(from_fn(crate::http::guard::guard))
         .wrap(from_fn(log_request))
         .configure(|cfg| {
             // Registered first: a configured path is checked not to shadow the edge's own.
@@ -871,15 +722,6 @@ async fn sdk_first_party_loader(req: HttpRequest, state: web::Data<AppState>) ->
     match state.sdk.as_ref().and_then(|s| s.first_party()) {
         Some((_, loader)) => serve_asset(&req, loader),
         None => sdk_missing(),
-    }
-}
-
-pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
-    AdminOp {
-        kind,
-        who: who.name.clone(),
-        clearance: who.role.clearance(),
-        at: state.now().as_millis(),
     }
 }
 
@@ -1137,38 +979,6 @@ async fn contact_extract(
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::error::contact_id(&path)?;
     extract_zip(state, who, id).await
-}
-
-/// The extract as `who` asks for it; the API and the console both answer with this.
-pub(crate) async fn extract_zip(
-    state: web::Data<AppState>,
-    who: AdminIdentity,
-    id: crate::contacts::ContactId,
-) -> Result<HttpResponse, ApiError> {
-    who.require(Role::Admin)?;
-    let state = state.into_inner();
-    let now = state.now();
-    let extract = {
-        let state = state.clone();
-        blocking(move || crate::gdpr::Extract::prepare(&state.store, id, &who, state.contacts, now))
-            .await?
-    };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(4);
-    actix_web::rt::task::spawn_blocking(move || {
-        let out = crate::gdpr::BodyWriter::new(tx.clone());
-        if let Err(e) = crate::gdpr::write_extract(&state.store, extract, out) {
-            // Mid-stream: the client sees the body end early, and the zip is unreadable.
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    let body = channel_body(rx);
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"contact-{id}-personal-data.zip\""),
-        ))
-        .streaming(body))
 }
 
 #[derive(Deserialize)]

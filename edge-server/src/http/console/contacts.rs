@@ -16,7 +16,7 @@ use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
 use crate::error::ApiError;
-use crate::routes::{admin_op, blocking, run_admin};
+use crate::http::state::{admin_op, blocking, run_admin};
 use crate::store::{AdminKind, Done, ImportRow, RowOutcome};
 
 /// The contact list's search and filters, as the page's form sends them.
@@ -367,7 +367,7 @@ pub async fn export(req: HttpRequest, state: State, form: web::Query<ListForm>) 
     let signed = signed_in(&req, &state)?;
     let mut q = form.into_inner().query(None);
     q.cursor = None;
-    Ok(crate::routes::export_csv(state, signed.session.who, q).await?)
+    Ok(crate::http::stream::export_csv(state, signed.session.who, q).await?)
 }
 
 /// Where a bulk action goes back to: the list it was started from, never elsewhere. A value

@@ -13,7 +13,7 @@ use super::views::*;
 use super::{cookie, field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
 use crate::auth::Denied;
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::http::state::AppState;
 
 pub(super) type State = web::Data<AppState>;
 
@@ -49,14 +49,14 @@ pub async fn not_found() -> Answer {
 pub async fn css() -> HttpResponse {
     asset(
         "text/css; charset=utf-8",
-        include_str!("../../static/console.css"),
+        include_str!("../../../static/console.css"),
     )
 }
 
 pub async fn js() -> HttpResponse {
     asset(
         "text/javascript; charset=utf-8",
-        include_str!("../../static/console.js"),
+        include_str!("../../../static/console.js"),
     )
 }
 
@@ -120,7 +120,7 @@ pub async fn login(req: HttpRequest, state: State, form: Form) -> HttpResponse {
         );
     }
     let token = field(&form, "token").unwrap_or("").trim();
-    let client = crate::routes::client_ip(&req, &state);
+    let client = crate::http::state::client_ip(&req, &state);
     let who = match state.admins.authenticate(token, client) {
         Ok(who) => who,
         Err(Denied::Invalid) => {

@@ -1,0 +1,79 @@
+//! How a console request fails: as a page, never JSON, or as a redirect to sign-in. The
+//! request guard answers with it too, for `/admin` paths.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use super::views;
+use crate::error::ApiError;
+
+/// Why a console request was not carried out. Each becomes a page, never JSON.
+#[derive(Debug)]
+pub enum Fail {
+    /// No session, or it ended: to the sign-in page.
+    SignIn,
+    /// The form's CSRF token is missing or wrong.
+    Csrf,
+    Api(ApiError),
+}
+
+impl From<ApiError> for Fail {
+    fn from(e: ApiError) -> Fail {
+        match e {
+            ApiError::Unauthorized => Fail::SignIn,
+            e => Fail::Api(e),
+        }
+    }
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::SignIn => f.write_str("sign in first"),
+            Fail::Csrf => f.write_str(
+                "this form has expired or did not come from the console; go back, reload the \
+                 page and send it again",
+            ),
+            Fail::Api(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ResponseError for Fail {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Fail::SignIn => StatusCode::SEE_OTHER,
+            Fail::Csrf => StatusCode::FORBIDDEN,
+            Fail::Api(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Fail::SignIn => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin/login"))
+                .finish(),
+            _ => {
+                let status = self.status_code();
+                let title = match status {
+                    StatusCode::FORBIDDEN => "Not allowed",
+                    StatusCode::NOT_FOUND => "Not found",
+                    StatusCode::GONE => "Erased",
+                    StatusCode::CONFLICT => "Conflict",
+                    s if s.is_client_error() => "Cannot do that",
+                    _ => "Something went wrong",
+                };
+                views::html(
+                    status,
+                    &views::ErrorPage {
+                        title,
+                        message: self.to_string(),
+                    },
+                )
+            }
+        }
+    }
+}
+
+pub type Answer = Result<HttpResponse, Fail>;
