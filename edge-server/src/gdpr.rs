@@ -51,8 +51,22 @@ pub fn single(done: Done) -> Result<(ContactId, Erasure), ApiError> {
     }
 }
 
+/// A bulk action, checked: what to do, to whom, and the role it needs.
+#[derive(Debug)]
+pub struct Bulk {
+    kind: AdminKind,
+    pub needs: Role,
+}
+
+impl Bulk {
+    /// The store's command for it (the application layer runs it).
+    pub(crate) fn into_kind(self) -> AdminKind {
+        self.kind
+    }
+}
+
 /// `POST /v1/contacts/bulk`: what to do, to whom, and the role it needs.
-pub fn parse_bulk(body: &[u8]) -> Result<(AdminKind, Role), ApiError> {
+pub fn parse_bulk(body: &[u8]) -> Result<Bulk, ApiError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_json",
@@ -72,7 +86,7 @@ pub fn parse_bulk(body: &[u8]) -> Result<(AdminKind, Role), ApiError> {
 }
 
 /// [`parse_bulk`] of a body already parsed: the console's bulk form.
-pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<(AdminKind, Role), ApiError> {
+pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError> {
     if let Some(k) = map
         .keys()
         .find(|k| !["ids", "action", "segment"].contains(&k.as_str()))
@@ -96,7 +110,7 @@ pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<(AdminKind, Rol
             message: format!("{action} needs the id of a static segment"),
         })
     };
-    Ok(match action {
+    let (kind, needs) = match action {
         "add_to_segment" | "remove_from_segment" => (
             AdminKind::Members {
                 segment: segment()?,
@@ -114,7 +128,8 @@ pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<(AdminKind, Rol
                     .into(),
             })
         }
-    })
+    };
+    Ok(Bulk { kind, needs })
 }
 
 /// A bulk action's per-contact report.

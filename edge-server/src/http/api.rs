@@ -16,14 +16,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::admin::ListQuery;
+use crate::app::blocking;
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
 use crate::http::guard::body_error;
-use crate::http::state::{admin_op, blocking, client_ip, run_admin, AppState};
+use crate::http::state::{client_ip, AppState};
 use crate::http::stream::{export_csv, extract_zip};
 use crate::ingest::BatchRequest;
 use crate::sdk::Asset;
-use crate::store::{AdminKind, Done};
 
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
 pub const OPENAPI: &str = include_str!("../../../protocol/openapi.json");
@@ -568,11 +568,8 @@ async fn contact_patch(
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::error::contact_id(&path)?;
     let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let kind = AdminKind::Patch {
-        id,
-        patch: Box::new(patch),
-    };
-    edit_then_sheet(state, who, kind).await
+    let id = state.patch_contact(&who, id, patch).await?;
+    Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
 }
 
 /// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.
@@ -585,25 +582,8 @@ async fn contact_merge(
 ) -> Result<HttpResponse, ApiError> {
     let into = crate::error::contact_id(&path)?;
     let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    edit_then_sheet(state, who, AdminKind::Merge { into, from }).await
-}
-
-/// Carries out `kind` as `who`, then answers with the changed contact's sheet.
-async fn edit_then_sheet(
-    state: web::Data<AppState>,
-    who: AdminIdentity,
-    kind: AdminKind,
-) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
-    let op = admin_op(&state, &who, kind);
-    let Done::Contact(id) = run_admin(&state, op).await? else {
-        return Err(ApiError::Internal);
-    };
-    let state = state.into_inner();
-    let sheet =
-        blocking(move || crate::admin::sheet_of(&state.store, id, &who, state.contacts, now))
-            .await?;
-    Ok(HttpResponse::Ok().json(sheet))
+    let id = state.merge(&who, into, from).await?;
+    Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -740,12 +720,8 @@ async fn segment_create(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let s = crate::segments::parse_create(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let op = admin_op(&state, &who, AdminKind::CreateSegment(Box::new(s)));
-    let Done::Segment(id) = run_admin(&state, op).await? else {
-        return Err(ApiError::Internal);
-    };
-    let state = state.into_inner();
-    let view = blocking(move || crate::segments::view(&state.store, id)).await?;
+    let id = state.create_segment(&who, s).await?;
+    let view = state.app.segment(id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/segments/{id}")))
         .json(view))
@@ -772,16 +748,10 @@ async fn segment_update(
     let id = crate::segments::segment_id(&path)?;
     let (name, description, rule) =
         crate::segments::parse_update(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let kind = AdminKind::UpdateSegment {
-        id,
-        name,
-        description,
-        rule,
-    };
-    run_admin(&state, admin_op(&state, &who, kind)).await?;
-    let state = state.into_inner();
-    let view = blocking(move || crate::segments::view(&state.store, id)).await?;
-    Ok(HttpResponse::Ok().json(view))
+    state
+        .update_segment(&who, id, name, description, rule)
+        .await?;
+    Ok(HttpResponse::Ok().json(state.app.segment(id).await?))
 }
 
 /// `DELETE /v1/segments/{id}` (editor).
@@ -791,7 +761,7 @@ async fn segment_delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::segments::segment_id(&path)?;
-    run_admin(&state, admin_op(&state, &who, AdminKind::DeleteSegment(id))).await?;
+    state.delete_segment(&who, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -841,14 +811,7 @@ async fn segment_members_add(
     let segment = crate::segments::segment_id(&path)?;
     let contacts =
         crate::segments::parse_members(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let kind = AdminKind::Members {
-        segment,
-        contacts,
-        add: true,
-    };
-    let Done::Each(each) = run_admin(&state, admin_op(&state, &who, kind)).await? else {
-        return Err(ApiError::Internal);
-    };
+    let each = state.members(&who, segment, contacts, true).await?;
     Ok(HttpResponse::Ok().json(crate::segments::Report::of(each)))
 }
 
@@ -861,19 +824,8 @@ async fn segment_member_remove(
     let (segment, contact) = path.into_inner();
     let segment = crate::segments::segment_id(&segment)?;
     let contact = crate::error::contact_id(&contact)?;
-    let kind = AdminKind::Members {
-        segment,
-        contacts: vec![contact],
-        add: false,
-    };
-    let Done::Each(each) = run_admin(&state, admin_op(&state, &who, kind)).await? else {
-        return Err(ApiError::Internal);
-    };
-    match each.into_iter().next().map(|(_, r)| r) {
-        Some(Ok(_)) => Ok(HttpResponse::NoContent().finish()),
-        Some(Err(r)) => Err(r.into()),
-        None => Err(ApiError::Internal),
-    }
+    state.member(&who, segment, contact, false).await??;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /v1/contacts/{id}` (admin): erases the contact; answers with what was removed.
@@ -883,15 +835,7 @@ async fn contact_erase(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::error::contact_id(&path)?;
-    let op = admin_op(&state, &who, AdminKind::Erase(vec![id]));
-    let at = op.at;
-    let (id, removed) = crate::gdpr::single(run_admin(&state, op).await?)?;
-    Ok(HttpResponse::Ok().json(crate::gdpr::Erased::of(
-        id,
-        removed,
-        at,
-        state.contacts.compact_after_erase_ms,
-    )))
+    Ok(HttpResponse::Ok().json(state.erase(&who, id).await?))
 }
 
 /// `POST /v1/contacts/bulk`: one action over up to 1,000 contacts, reported per contact.
@@ -903,44 +847,21 @@ async fn contacts_bulk(
 ) -> Result<HttpResponse, ApiError> {
     // The action decides the role; a body too bad to name one is refused below any role that
     // may do bulk actions at all.
-    let (kind, needs) =
-        match crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                who.require(Role::Editor)?;
-                return Err(e);
-            }
-        };
-    who.require(needs)?;
-    let done = run_admin(&state, admin_op(&state, &who, kind)).await?;
-    Ok(HttpResponse::Ok().json(crate::gdpr::bulk_report(done)?))
+    let bulk = match crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            who.require(Role::Editor)?;
+            return Err(e);
+        }
+    };
+    who.require(bulk.needs)?;
+    Ok(HttpResponse::Ok().json(state.bulk(&who, bulk).await?))
 }
 
 /// `POST /v1/admin/compact` (admin): compacts the store now, so that erased data leaves the
 /// disk without waiting for the scheduled compaction.
 async fn store_compact(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    whole_store(state.store.compact()).await
-}
-
-/// The answer to a whole-store command on the writer thread (a compaction, a backup): its
-/// report, a 409 when it was refused as asked, else 503.
-async fn whole_store<T: serde::Serialize>(
-    queued: Result<
-        tokio::sync::oneshot::Receiver<Result<T, crate::store::StoreError>>,
-        crate::store::SubmitError,
-    >,
-) -> Result<HttpResponse, ApiError> {
-    let unavailable = |reason: String| ApiError::Unavailable {
-        reason,
-        retry_after: 5,
-    };
-    let pending = queued.map_err(|e| unavailable(e.to_string()))?;
-    match pending.await {
-        Ok(Ok(report)) => Ok(HttpResponse::Ok().json(report)),
-        Ok(Err(crate::store::StoreError::Refused(why))) => Err(ApiError::Conflict(why)),
-        Ok(Err(e)) => Err(unavailable(e.to_string())),
-        Err(_) => Err(ApiError::Internal),
-    }
+    Ok(HttpResponse::Ok().json(state.compact().await?))
 }
 
 #[derive(Deserialize)]
@@ -965,8 +886,7 @@ async fn store_backup(
                 format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
             )
         })?;
-    let now = state.now().as_millis();
-    whole_store(state.store.backup(body.dir, now)).await
+    Ok(HttpResponse::Ok().json(state.backup(body.dir).await?))
 }
 
 /// `GET /v1/contacts/{id}/extract` (admin): the contact's personal data as a zip, written by a

@@ -1,5 +1,5 @@
-//! What every handler shares, API and console alike: the state an edge serves from, the
-//! client a request comes from, and the helpers that run store work off the async executor.
+//! What every handler shares, API and console alike: the state an edge serves from (the
+//! application, `crate::app`, and what HTTP adds to it) and the client a request comes from.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -8,18 +8,18 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest};
 
 use crate::admin::ContactSettings;
-use crate::auth::{AdminIdentity, Admins};
+use crate::app::App;
+use crate::auth::Admins;
 use crate::client::ClientIps;
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::ingest::{Clock, EventSink, Ingest};
 use crate::sdk::SdkAssets;
-use crate::store::{AdminKind, AdminOp, Done, Store};
+use crate::store::Store;
 
 /// Everything a handler may use.
 pub struct AppState {
-    pub ingest: Ingest,
-    pub store: Store,
+    /// The application below HTTP; `AppState` derefs to it (`state.store`, `state.now()`).
+    pub app: Arc<App>,
     pub admins: Admins,
     /// How a request's client address is found (rate limits, the sign-in throttle).
     pub clients: ClientIps,
@@ -27,7 +27,6 @@ pub struct AppState {
     pub deadlines: BodyDeadlines,
     /// The tracker's files, when the edge serves the script tag.
     pub sdk: Option<SdkAssets>,
-    pub contacts: ContactSettings,
     /// The console's signed-in admins.
     pub console: crate::http::console::session::Sessions,
 }
@@ -58,49 +57,18 @@ impl From<&crate::config::ServerConfig> for BodyDeadlines {
     }
 }
 
-/// Runs a blocking store read off the async executor.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    web::block(f).await.map_err(|_| ApiError::Internal)?
-}
-
-/// Carries out an admin operation on the writer thread and waits until it is durable.
-pub(crate) async fn run_admin(state: &AppState, op: AdminOp) -> Result<Done, ApiError> {
-    let pending = state.store.admin(op).map_err(|e| ApiError::Unavailable {
-        reason: e.to_string(),
-        retry_after: 1,
-    })?;
-    match pending.await {
-        Ok(Ok(Ok(done))) => Ok(done),
-        Ok(Ok(Err(r))) => Err(r.into()),
-        Ok(Err(e)) => Err(ApiError::Unavailable {
-            reason: e.to_string(),
-            retry_after: 1,
-        }),
-        Err(_) => Err(ApiError::Internal),
-    }
-}
-
-pub(crate) fn admin_op(state: &AppState, who: &AdminIdentity, kind: AdminKind) -> AdminOp {
-    AdminOp {
-        kind,
-        who: who.name.clone(),
-        clearance: who.role.clearance(),
-        at: state.now().as_millis(),
-    }
-}
-
 pub fn state(s: AppState) -> web::Data<AppState> {
     web::Data::from(Arc::new(s))
 }
 
-impl AppState {
-    /// Now, by the edge's clock (a test moves it): the one way handlers read the time.
-    pub fn now(&self) -> footprint_protocol::Timestamp {
-        self.ingest.clock().now()
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
     }
+}
 
+impl AppState {
     /// The state an edge serves from, built from its config: the binary and every in-process
     /// test build it here. The tracker's files are added by whoever serves them.
     pub fn new(
@@ -112,13 +80,15 @@ impl AppState {
         // Installed before the first request, so no early count is lost.
         crate::telemetry::handle();
         AppState {
-            ingest: Ingest::new(cfg, sink, clock),
-            store,
+            app: Arc::new(App {
+                ingest: Ingest::new(cfg, sink, clock),
+                store,
+                contacts: ContactSettings::from_config(cfg),
+            }),
             admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),
             clients: ClientIps::from_config(&cfg.rate_limit),
             deadlines: BodyDeadlines::from(&cfg.server),
             sdk: None,
-            contacts: ContactSettings::from_config(cfg),
             console: Default::default(),
         }
     }

@@ -5,9 +5,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use crate::admin::ListQuery;
+use crate::app::blocking;
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
-use crate::http::state::{blocking, AppState};
+use crate::http::state::AppState;
 
 /// The export as `who` asks for it; the API and the console both answer with this.
 pub(crate) async fn export_csv(

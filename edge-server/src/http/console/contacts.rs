@@ -12,12 +12,12 @@ use super::session;
 use super::views::*;
 use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
 use crate::admin::ListQuery;
+use crate::app::blocking;
+use crate::app::{ImportRow, RowOutcome};
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
 use crate::error::ApiError;
-use crate::http::state::{admin_op, blocking, run_admin};
-use crate::store::{AdminKind, Done, ImportRow, RowOutcome};
 
 /// The contact list's search and filters, as the page's form sends them.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -228,15 +228,8 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
     };
     // Create only: a contact that holds the email or phone is never edited from here, and
     // is not named either, so a contact the admin may not see reads as any other.
-    let kind = AdminKind::Import {
-        site,
-        rows: vec![ImportRow { row: 1, patch }],
-        create_only: true,
-    };
-    let Done::Imported(outcomes) = run_admin(&state, admin_op(&state, signed.who(), kind)).await?
-    else {
-        return Err(ApiError::Internal.into());
-    };
+    let rows = vec![ImportRow { row: 1, patch }];
+    let outcomes = state.import(signed.who(), site, rows, true).await?;
     match outcomes.into_iter().next() {
         Some(RowOutcome::Created(id)) => {
             state.console.flash(&signed.id, "Contact created.");
@@ -429,10 +422,9 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
         "segment".into(),
         json!(field(&form, "segment").unwrap_or("")),
     );
-    let (kind, needs) = crate::gdpr::bulk_from(&body)?;
-    signed.who().require(needs)?;
-    let done = run_admin(&state, admin_op(&state, signed.who(), kind)).await?;
-    let report = crate::gdpr::bulk_report(done)?;
+    let bulk = crate::gdpr::bulk_from(&body)?;
+    signed.who().require(bulk.needs)?;
+    let report = state.bulk(signed.who(), bulk).await?;
     let verb = match action {
         "add_to_segment" => "Added to the segment",
         "remove_from_segment" => "Removed from the segment",

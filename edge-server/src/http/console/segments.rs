@@ -9,10 +9,9 @@ use super::pages::{chrome, nonempty, url, State, PAGE};
 use super::views::*;
 use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
 use crate::admin::ListQuery;
+use crate::app::blocking;
 use crate::auth::Role;
 use crate::error::ApiError;
-use crate::http::state::{admin_op, blocking, run_admin};
-use crate::store::{AdminKind, Done};
 
 fn segment_form(
     values: &[(String, String)],
@@ -182,21 +181,14 @@ pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answe
         }
     };
     let outcome = match crate::segments::create_from(&body) {
-        Ok(s) => {
-            run_admin(
-                &state,
-                admin_op(&state, signed.who(), AdminKind::CreateSegment(Box::new(s))),
-            )
-            .await
-        }
+        Ok(s) => state.create_segment(signed.who(), s).await,
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(Done::Segment(id)) => {
+        Ok(id) => {
             state.console.flash(&signed.id, "Segment created.");
             Ok(see_other(&format!("/admin/segments/{id}")))
         }
-        Ok(_) => Err(ApiError::Internal.into()),
         Err(e) => {
             let r = refused(e)?;
             segments_page(state, signed, values, r.errors, r.top, r.status).await
@@ -300,15 +292,9 @@ pub async fn segment_update(
         Err((field, message)) => Err(ApiError::Unprocessable { field, message }),
         Ok(body) => match crate::segments::update_from(&body) {
             Ok((name, description, rule)) => {
-                let kind = AdminKind::UpdateSegment {
-                    id,
-                    name,
-                    description,
-                    rule,
-                };
-                run_admin(&state, admin_op(&state, signed.who(), kind))
+                state
+                    .update_segment(signed.who(), id, name, description, rule)
                     .await
-                    .map(|_| ())
             }
             Err(e) => Err(e),
         },
@@ -341,11 +327,7 @@ pub async fn segment_delete(
         );
         return Ok(see_other(&format!("/admin/segments/{id}")));
     }
-    run_admin(
-        &state,
-        admin_op(&state, signed.who(), AdminKind::DeleteSegment(id)),
-    )
-    .await?;
+    state.delete_segment(signed.who(), id).await?;
     state.console.flash(&signed.id, "Segment deleted.");
     Ok(see_other("/admin/segments"))
 }

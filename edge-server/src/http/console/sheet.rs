@@ -11,13 +11,13 @@ use super::contacts::ERASE_WARNING;
 use super::pages::{chrome, nonempty, url, State};
 use super::views::*;
 use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Sheet;
 use crate::contacts::ContactId;
 use crate::error::ApiError;
-use crate::http::state::{admin_op, blocking, run_admin, AppState};
-use crate::store::{AdminKind, Done};
+use crate::http::state::AppState;
 
 /// History entries shown on a sheet, newest first.
 const HISTORY_SHOWN: usize = 100;
@@ -623,11 +623,7 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
         }
         Err(e) => return Err(e.into()),
     };
-    let kind = AdminKind::Patch {
-        id,
-        patch: Box::new(patch),
-    };
-    match run_admin(&state, admin_op(&state, signed.who(), kind)).await {
+    match state.patch_contact(signed.who(), id, patch).await {
         Ok(_) => {
             state.console.flash(&signed.id, "Saved.");
             Ok(see_other(&format!("/admin/contacts/{id}")))
@@ -652,19 +648,10 @@ pub async fn sheet_segment(
     let id = contact_id(&path)?;
     let segment = crate::segments::segment_id(field(&form, "segment").unwrap_or(""))?;
     let add = field(&form, "remove").is_none();
-    let kind = AdminKind::Members {
-        segment,
-        contacts: vec![id],
-        add,
-    };
-    let Done::Each(each) = run_admin(&state, admin_op(&state, signed.who(), kind)).await? else {
-        return Err(ApiError::Internal.into());
-    };
-    let note = match each.into_iter().next().map(|(_, r)| r) {
-        Some(Ok(_)) if add => "Added to the segment.".to_owned(),
-        Some(Ok(_)) => "Removed from the segment.".to_owned(),
-        Some(Err(why)) => format!("Not changed: {why}"),
-        None => return Err(ApiError::Internal.into()),
+    let note = match state.member(signed.who(), segment, id, add).await? {
+        Ok(_) if add => "Added to the segment.".to_owned(),
+        Ok(_) => "Removed from the segment.".to_owned(),
+        Err(why) => format!("Not changed: {why}"),
     };
     state.console.flash(&signed.id, note);
     Ok(see_other(&format!("/admin/contacts/{id}")))
@@ -692,14 +679,13 @@ pub async fn erase(req: HttpRequest, state: State, path: web::Path<String>, form
     let signed = signed_post(&req, &state, &form)?;
     signed.who().require(Role::Admin)?;
     let id = contact_id(&path)?;
-    let op = admin_op(&state, signed.who(), AdminKind::Erase(vec![id]));
-    let (id, removed) = crate::gdpr::single(run_admin(&state, op).await?)?;
+    let erased = state.erase(signed.who(), id).await?;
     state.console.flash(
         &signed.id,
         format!(
-            "Contact {id} was erased: {} events, {} tracker(s). The data leaves the disk at \
+            "Contact {} was erased: {} events, {} tracker(s). The data leaves the disk at \
              the next compaction.",
-            removed.events, removed.trackers
+            erased.id, erased.removed.events, erased.removed.trackers
         ),
     );
     Ok(see_other("/admin/contacts"))

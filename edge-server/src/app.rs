@@ -1,0 +1,255 @@
+//! The application layer: what the edge does for an admin, as typed operations that the JSON
+//! API and the console share. It owns the store, the clock (through ingest) and the contact
+//! settings; an operation takes who asks, carries the store's command to the writer thread,
+//! waits until it is durable, and answers in the domain's terms. The HTTP layer never sees the
+//! store's command language (`AdminKind`, `Done`).
+//!
+//! Who may see which contact is decided below this layer, once for reads (`admin::resolve`)
+//! and once for writes (the writer's `visible`), from the `clearance` every operation carries.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use footprint_protocol::Timestamp;
+
+use crate::admin::{ContactSettings, Sheet};
+use crate::auth::AdminIdentity;
+use crate::contacts::patch::Patch;
+use crate::contacts::segment::Segment;
+use crate::contacts::ContactId;
+use crate::error::ApiError;
+use crate::gdpr::{Bulk, Erased};
+use crate::ingest::Ingest;
+use crate::segments::{Report, SegmentView};
+use crate::store::{AdminKind, AdminOp, Done, Refusal, Store};
+
+pub use crate::store::{ImportRow, RowOutcome};
+
+/// The edge's state below HTTP.
+pub struct App {
+    pub ingest: Ingest,
+    pub store: Store,
+    pub contacts: ContactSettings,
+}
+
+/// Runs blocking store work (reads) off the async executor.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(f).await.map_err(|_| ApiError::Internal)?
+}
+
+impl App {
+    /// Now, by the edge's clock (a test moves it): the one way the edge reads the time.
+    pub fn now(&self) -> Timestamp {
+        self.ingest.clock().now()
+    }
+
+    /// Carries out `kind` as `who` on the writer thread and waits until it is durable.
+    async fn run(&self, who: &AdminIdentity, kind: AdminKind) -> Result<Done, ApiError> {
+        let op = AdminOp {
+            kind,
+            who: who.name.clone(),
+            clearance: who.role.clearance(),
+            at: self.now().as_millis(),
+        };
+        let unavailable = |reason: String| ApiError::Unavailable {
+            reason,
+            retry_after: 1,
+        };
+        let pending = self
+            .store
+            .admin(op)
+            .map_err(|e| unavailable(e.to_string()))?;
+        match pending.await {
+            Ok(Ok(Ok(done))) => Ok(done),
+            Ok(Ok(Err(r))) => Err(r.into()),
+            Ok(Err(e)) => Err(unavailable(e.to_string())),
+            Err(_) => Err(ApiError::Internal),
+        }
+    }
+
+    /// Edits a contact; answers with the contact edited.
+    pub async fn patch_contact(
+        &self,
+        who: &AdminIdentity,
+        id: ContactId,
+        patch: Patch,
+    ) -> Result<ContactId, ApiError> {
+        let patch = Box::new(patch);
+        contact(self.run(who, AdminKind::Patch { id, patch }).await?)
+    }
+
+    /// Merges `from` into `into`, as a login would; answers with the survivor.
+    pub async fn merge(
+        &self,
+        who: &AdminIdentity,
+        into: ContactId,
+        from: ContactId,
+    ) -> Result<ContactId, ApiError> {
+        contact(self.run(who, AdminKind::Merge { into, from }).await?)
+    }
+
+    /// A contact's sheet, as `who` may see it.
+    pub async fn sheet(
+        self: &Arc<Self>,
+        who: AdminIdentity,
+        id: ContactId,
+    ) -> Result<Sheet, ApiError> {
+        let app = Arc::clone(self);
+        let now = self.now();
+        blocking(move || crate::admin::sheet_of(&app.store, id, &who, app.contacts, now)).await
+    }
+
+    /// A new segment; answers with its id.
+    pub async fn create_segment(&self, who: &AdminIdentity, s: Segment) -> Result<u64, ApiError> {
+        match self.run(who, AdminKind::CreateSegment(Box::new(s))).await? {
+            Done::Segment(id) => Ok(id),
+            _ => Err(ApiError::Internal),
+        }
+    }
+
+    /// Renames, describes or changes the rule of a segment (`None`: unchanged).
+    pub async fn update_segment(
+        &self,
+        who: &AdminIdentity,
+        id: u64,
+        name: Option<String>,
+        description: Option<String>,
+        rule: Option<String>,
+    ) -> Result<(), ApiError> {
+        let kind = AdminKind::UpdateSegment {
+            id,
+            name,
+            description,
+            rule,
+        };
+        self.run(who, kind).await.map(drop)
+    }
+
+    pub async fn delete_segment(&self, who: &AdminIdentity, id: u64) -> Result<(), ApiError> {
+        self.run(who, AdminKind::DeleteSegment(id)).await.map(drop)
+    }
+
+    /// A segment as the API shows it.
+    pub async fn segment(self: &Arc<Self>, id: u64) -> Result<SegmentView, ApiError> {
+        let app = Arc::clone(self);
+        blocking(move || crate::segments::view(&app.store, id)).await
+    }
+
+    /// Adds contacts to a static segment, or removes them; each on its own.
+    pub async fn members(
+        &self,
+        who: &AdminIdentity,
+        segment: u64,
+        contacts: Vec<ContactId>,
+        add: bool,
+    ) -> Result<Vec<(ContactId, Result<ContactId, Refusal>)>, ApiError> {
+        let kind = AdminKind::Members {
+            segment,
+            contacts,
+            add,
+        };
+        match self.run(who, kind).await? {
+            Done::Each(each) => Ok(each),
+            _ => Err(ApiError::Internal),
+        }
+    }
+
+    /// Adds or removes one contact; what happened to it.
+    pub async fn member(
+        &self,
+        who: &AdminIdentity,
+        segment: u64,
+        contact: ContactId,
+        add: bool,
+    ) -> Result<Result<ContactId, Refusal>, ApiError> {
+        let each = self.members(who, segment, vec![contact], add).await?;
+        each.into_iter()
+            .next()
+            .map(|(_, r)| r)
+            .ok_or(ApiError::Internal)
+    }
+
+    /// Erases a contact and everything about it; what was removed.
+    pub async fn erase(&self, who: &AdminIdentity, id: ContactId) -> Result<Erased, ApiError> {
+        let at = self.now().as_millis();
+        let (id, removed) = crate::gdpr::single(self.run(who, AdminKind::Erase(vec![id])).await?)?;
+        Ok(Erased::of(
+            id,
+            removed,
+            at,
+            self.contacts.compact_after_erase_ms,
+        ))
+    }
+
+    /// One bulk action (its role already checked by the caller, from [`Bulk::needs`]).
+    pub async fn bulk(&self, who: &AdminIdentity, action: Bulk) -> Result<Report, ApiError> {
+        crate::gdpr::bulk_report(self.run(who, action.into_kind()).await?)
+    }
+
+    /// Upserts rows into `site`'s contacts (with `create_only`, a row whose email or phone a
+    /// contact holds is `Taken`); per row, in order.
+    pub async fn import(
+        &self,
+        who: &AdminIdentity,
+        site: String,
+        rows: Vec<ImportRow>,
+        create_only: bool,
+    ) -> Result<Vec<RowOutcome>, ApiError> {
+        let kind = AdminKind::Import {
+            site,
+            rows,
+            create_only,
+        };
+        match self.run(who, kind).await? {
+            Done::Imported(outcomes) => Ok(outcomes),
+            _ => Err(ApiError::Internal),
+        }
+    }
+}
+
+impl App {
+    /// Compacts the store now, so that erased data leaves the disk without waiting for the
+    /// scheduled compaction.
+    pub async fn compact(&self) -> Result<crate::store::Compacted, ApiError> {
+        whole_store(self.store.compact()).await
+    }
+
+    /// A consistent backup into `dir` while serving.
+    pub async fn backup(
+        &self,
+        dir: std::path::PathBuf,
+    ) -> Result<crate::store::backup::Manifest, ApiError> {
+        let now = self.now().as_millis();
+        whole_store(self.store.backup(dir, now)).await
+    }
+}
+
+/// The answer to a whole-store command on the writer thread (a compaction, a backup): its
+/// report, a 409 when it was refused as asked, else 503.
+async fn whole_store<T>(
+    queued: Result<
+        tokio::sync::oneshot::Receiver<Result<T, crate::store::StoreError>>,
+        crate::store::SubmitError,
+    >,
+) -> Result<T, ApiError> {
+    let unavailable = |reason: String| ApiError::Unavailable {
+        reason,
+        retry_after: 5,
+    };
+    let pending = queued.map_err(|e| unavailable(e.to_string()))?;
+    match pending.await {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(crate::store::StoreError::Refused(why))) => Err(ApiError::Conflict(why)),
+        Ok(Err(e)) => Err(unavailable(e.to_string())),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+fn contact(done: Done) -> Result<ContactId, ApiError> {
+    match done {
+        Done::Contact(id) => Ok(id),
+        _ => Err(ApiError::Internal),
+    }
+}
