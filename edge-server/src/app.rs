@@ -90,6 +90,15 @@ impl App {
         contact(self.run(who, AdminKind::Merge { into, from }).await?)
     }
 
+    /// Runs a read of the store off the async executor; `f` gets the application.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let app = Arc::clone(self);
+        blocking(move || f(&app)).await
+    }
+
     /// A contact's sheet, as `who` may see it.
     pub async fn sheet(
         self: &Arc<Self>,

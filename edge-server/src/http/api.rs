@@ -448,18 +448,18 @@ async fn tracker_events(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
-    let page = web::block(move || {
-        crate::admin::tracker_events(
-            &state.store,
-            &path,
-            &who,
-            query.before.as_deref(),
-            query.limit,
-        )
-    })
-    .await
-    .map_err(|_| ApiError::Internal)??;
+    let page = state
+        .app
+        .read(move |app| {
+            crate::admin::tracker_events(
+                &app.store,
+                &path,
+                &who,
+                query.before.as_deref(),
+                query.limit,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -468,12 +468,11 @@ async fn contact_sheet(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
     let now = state.now();
-    let sheet = blocking(move || {
-        crate::admin::contact_sheet(&state.store, &path, &who, state.contacts, now)
-    })
-    .await?;
+    let sheet = state
+        .app
+        .read(move |app| crate::admin::contact_sheet(&app.store, &path, &who, app.contacts, now))
+        .await?;
     Ok(HttpResponse::Ok().json(sheet))
 }
 
@@ -492,19 +491,20 @@ async fn contact_activity(
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
     let q = query.into_inner();
-    let page = blocking(move || {
-        crate::admin::contact_activity(
-            &state.store,
-            &path,
-            &who,
-            q.types.as_deref(),
-            q.before.as_deref(),
-            q.limit,
-        )
-    })
-    .await?;
+    let page = state
+        .app
+        .read(move |app| {
+            crate::admin::contact_activity(
+                &app.store,
+                &path,
+                &who,
+                q.types.as_deref(),
+                q.before.as_deref(),
+                q.limit,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -513,12 +513,12 @@ async fn contacts_list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
     let now = state.now();
     let q = query.into_inner();
-    let list =
-        blocking(move || crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now))
-            .await?;
+    let list = state
+        .app
+        .read(move |app| crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now))
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -545,13 +545,14 @@ async fn tracker_contact(
     query: web::Query<SiteQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
     let now = state.now();
     let site = query.into_inner().site;
-    let found = blocking(move || {
-        crate::admin::tracker_contact(&state.store, &path, &who, site.as_deref(), now)
-    })
-    .await?;
+    let found = state
+        .app
+        .read(move |app| {
+            crate::admin::tracker_contact(&app.store, &path, &who, site.as_deref(), now)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -600,19 +601,20 @@ async fn contact_history(
     query: web::Query<HistoryQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
     let q = query.into_inner();
-    let page = blocking(move || {
-        crate::admin::contact_history(
-            &state.store,
-            &path,
-            &who,
-            q.from.as_deref(),
-            q.to.as_deref(),
-            q.limit,
-        )
-    })
-    .await?;
+    let page = state
+        .app
+        .read(move |app| {
+            crate::admin::contact_history(
+                &app.store,
+                &path,
+                &who,
+                q.from.as_deref(),
+                q.to.as_deref(),
+                q.limit,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -707,8 +709,10 @@ async fn sdk_first_party_loader(req: HttpRequest, state: web::Data<AppState>) ->
 
 /// `GET /v1/segments`: every segment, oldest first.
 async fn segments_list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
-    let list = blocking(move || crate::segments::list(&state.store)).await?;
+    let list = state
+        .app
+        .read(move |app| crate::segments::list(&app.store))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "segments": list })))
 }
 
@@ -732,8 +736,10 @@ async fn segment_get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = state.into_inner();
-    let view = blocking(move || crate::segments::get(&state.store, &path)).await?;
+    let view = state
+        .app
+        .read(move |app| crate::segments::get(&app.store, &path))
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -781,22 +787,23 @@ async fn segment_members(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::segments::segment_id(&path)?;
-    let state = state.into_inner();
     let now = state.now();
     let m = query.into_inner();
-    let list = blocking(move || {
-        // A missing segment is a 404 here, not the list filter's 400.
-        crate::segments::view(&state.store, id)?;
-        let q = ListQuery {
-            segment: Some(id.to_string()),
-            cursor: m.cursor,
-            limit: m.limit,
-            include_invalid: m.include_invalid,
-            ..ListQuery::default()
-        };
-        crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now)
-    })
-    .await?;
+    let list = state
+        .app
+        .read(move |app| {
+            // A missing segment is a 404 here, not the list filter's 400.
+            crate::segments::view(&app.store, id)?;
+            let q = ListQuery {
+                segment: Some(id.to_string()),
+                cursor: m.cursor,
+                limit: m.limit,
+                include_invalid: m.include_invalid,
+                ..ListQuery::default()
+            };
+            crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
