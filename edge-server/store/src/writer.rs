@@ -331,47 +331,50 @@ impl Writer {
             apply_ms = t0.elapsed().as_secs_f64() * 1e3,
             "group applied"
         );
-        let replies = writes.into_iter().map(|(_, reply)| reply);
-        let probes = probes.into_iter().map(|(_, reply)| reply).collect();
+        // The answers, in the order the group asked.
+        let applied = Applied {
+            replies: writes
+                .into_iter()
+                .map(|(_, reply)| reply)
+                .zip(outcomes_all)
+                .collect(),
+            probes: probes.into_iter().map(|(_, reply)| reply).collect(),
+            admin: admin
+                .into_iter()
+                .map(|(_, reply)| reply)
+                .zip(admin_outcomes)
+                .collect(),
+        };
         match result {
-            Ok(shred) => {
-                let mut admin: Vec<_> = admin
-                    .into_iter()
-                    .map(|(_, reply)| reply)
-                    .zip(admin_outcomes)
-                    .collect();
-                if let Err(e) = self.shred(&shred) {
-                    // The erasure is applied and its markers are on disk: the next start
-                    // destroys the keys. Until then the admin is told it did not finish.
-                    tracing::error!(error = %e, "erased contacts' keys not destroyed yet; the next start finishes it");
-                    for (reply, _) in admin.drain(..) {
-                        let _ = reply.send(Err(e.clone()));
-                    }
-                }
-                let applied = Applied {
-                    replies: replies.zip(outcomes_all).collect(),
-                    probes,
-                    admin,
-                };
-                // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
-                if let Err(std::sync::mpsc::SendError(g)) = flusher.send(applied) {
-                    answer_all(g, Err(StoreError::Sled("the flusher stopped".into())));
-                }
-            }
+            Ok(shred) => self.hand_off(applied, &shred, flusher),
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; its requests get 503");
                 // Nothing of this group was applied; hand its seqs out again.
                 self.last_seq = start_seq;
-                for (_, reply) in admin {
-                    let _ = reply.send(Err(e.clone()));
-                }
-                let failed = Applied {
-                    replies: replies.map(|r| (r, Vec::new())).collect(),
-                    probes,
-                    admin: Vec::new(),
-                };
-                answer_all(failed, Err(e));
+                answer_all(applied, Err(e));
             }
+        }
+    }
+
+    /// An applied group: its erased contacts' keys destroyed, then its answers handed to the
+    /// flusher, which sends them once the group is durable.
+    fn hand_off(
+        &mut self,
+        mut applied: Applied,
+        shred: &[footprint_domain::contacts::ContactId],
+        flusher: &SyncSender<Applied>,
+    ) {
+        if let Err(e) = self.shred(shred) {
+            // The erasure is applied and its markers are on disk: the next start destroys
+            // the keys. Until then the admin is told it did not finish.
+            tracing::error!(error = %e, "erased contacts' keys not destroyed yet; the next start finishes it");
+            for (reply, _) in applied.admin.drain(..) {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+        // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
+        if let Err(std::sync::mpsc::SendError(g)) = flusher.send(applied) {
+            answer_all(g, Err(StoreError::Sled("the flusher stopped".into())));
         }
     }
 }
