@@ -93,7 +93,7 @@ pub(crate) fn to_record(e: StoredEvent) -> Result<EventRecord, ApiError> {
         message_id: e.fields.message_id,
         tracker_id: e.tracker_id,
         site_key: e.site,
-        kind: e.fields.kind,
+        kind: e.fields.kind.as_str().to_owned(),
         timestamp: ts(e.fields.timestamp)?,
         client_timestamp: ts(e.fields.client_timestamp)?,
         sent_at: ts(e.sent_at)?,
@@ -224,7 +224,7 @@ fn type_mask(types: Option<&str>) -> Result<u32, ApiError> {
                 format!("`{t}` is not an event type; use any of {}", all.join(", ")),
             )
         })?;
-        mask |= crate::store::type_bit(ty.as_str());
+        mask |= crate::store::type_bit(ty);
     }
     Ok(mask)
 }

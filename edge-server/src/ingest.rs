@@ -292,7 +292,7 @@ fn prepare_event(
     let timestamp = correct_timestamp(ev.timestamp, sent_at, received_at).as_millis();
     let fields = EventFields {
         message_id: ev.message_id.as_str().to_owned(),
-        kind: ev.kind.event_type().as_str().to_owned(),
+        kind: crate::store::StoredKind::Event(ev.kind.event_type()),
         timestamp,
         client_timestamp: ev.timestamp.as_millis(),
         context_json: serde_json::to_string(&ev.context).unwrap_or_else(|_| "{}".into()),

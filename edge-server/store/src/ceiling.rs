@@ -70,7 +70,7 @@ pub fn run(dir: &Path, cfg: &StoreConfig, seconds: u64) -> Result<Report, StoreE
                 let message_id = format!("0193a1b2-{seq:012x}-{i:04}");
                 let fields = EventFields {
                     message_id: message_id.clone(),
-                    kind: "product_view".into(),
+                    kind: record::Kind::Event(footprint_protocol::EventType::ProductView),
                     timestamp: 1,
                     client_timestamp: 1,
                     context_json: CONTEXT.into(),

@@ -51,7 +51,9 @@ impl Default for StoreConfig {
 }
 
 pub use graph::{Erasure, ImportRow, RowOutcome};
-pub use record::{type_bit, ContactRecord, EventFields, HistoryEntry, IdChange};
+pub use record::{
+    type_bit, ContactRecord, EventFields, HistoryEntry, IdChange, Kind as StoredKind,
+};
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
 use footprint_domain::contacts::patch::Patch;
@@ -225,7 +227,7 @@ impl NewEvent {
             tracker_id,
             message_id,
             encoded: record::encode_event(fields),
-            type_bit: record::type_bit(&fields.kind),
+            type_bit: fields.kind.type_bit(),
             fact,
         }
     }
@@ -586,7 +588,7 @@ impl Store {
                 _ => events.len(),
             };
             for (index, (_, fields)) in events.into_iter().enumerate().take(upto).rev() {
-                if fields.kind == record::ERASED_KIND {
+                if fields.kind == record::Kind::Erased {
                     continue;
                 }
                 let pos = Pos {
@@ -685,7 +687,7 @@ impl SpanScan {
                 if pos < self.from || pos >= self.upto {
                     continue;
                 }
-                if record::type_bit(&fields.kind) & self.types == 0 {
+                if fields.kind.type_bit() & self.types == 0 {
                     continue;
                 }
                 self.buf.push(StoredEvent {

@@ -76,7 +76,7 @@ struct EventV1<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFields {
     pub message_id: String,
-    pub kind: String,
+    pub kind: Kind,
     /// Skew-corrected event time, ms since the epoch.
     pub timestamp: i64,
     /// The event time as the browser sent it.
@@ -100,7 +100,7 @@ pub struct DecodeError(String);
 pub fn encode_event(e: &EventFields) -> Vec<u8> {
     let v = EventV1 {
         message_id: Cow::Borrowed(&e.message_id),
-        kind: Cow::Borrowed(&e.kind),
+        kind: Cow::Borrowed(e.kind.as_str()),
         timestamp: e.timestamp,
         client_timestamp: e.client_timestamp,
         context: Cow::Borrowed(&e.context_json),
@@ -111,11 +111,44 @@ pub fn encode_event(e: &EventFields) -> Vec<u8> {
     postcard::to_allocvec(&v).unwrap_or_default()
 }
 
+/// What a stored event is: an event of a type, or the place of an erased one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Event(EventType),
+    /// An erased event's place in its chunk (see [`erased_place`]).
+    Erased,
+}
+
+impl Kind {
+    /// As stored and as the API shows it: the event type's wire name, or `erased`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Event(t) => t.as_str(),
+            Kind::Erased => ERASED_KIND,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            ERASED_KIND => Some(Kind::Erased),
+            s => EventType::parse(s).map(Kind::Event),
+        }
+    }
+
+    /// Its bit in a chunk's `types`; none for an erased place.
+    pub fn type_bit(self) -> u32 {
+        match self {
+            Kind::Event(t) => type_bit(t),
+            Kind::Erased => 0,
+        }
+    }
+}
+
 /// The bit of an event type in a chunk's `types`.
-pub fn type_bit(kind: &str) -> u32 {
+pub fn type_bit(t: EventType) -> u32 {
     EventType::ALL
         .iter()
-        .position(|t| t.as_str() == kind)
+        .position(|&x| x == t)
         .map_or(0, |i| 1 << i)
 }
 
@@ -236,7 +269,8 @@ pub fn decode_chunk(
                 owner,
                 EventFields {
                     message_id: e.message_id.into_owned(),
-                    kind: e.kind.into_owned(),
+                    kind: Kind::parse(&e.kind)
+                        .ok_or_else(|| bad(format!("an event of unknown kind `{}`", e.kind)))?,
                     timestamp: e.timestamp,
                     client_timestamp: e.client_timestamp,
                     context_json: e.context.into_owned(),
@@ -296,7 +330,7 @@ pub const ERASED_KIND: &str = "erased";
 pub fn erased_place() -> EventFields {
     EventFields {
         message_id: String::new(),
-        kind: ERASED_KIND.to_owned(),
+        kind: Kind::Erased,
         timestamp: 0,
         client_timestamp: 0,
         context_json: String::new(),
@@ -493,7 +527,7 @@ mod tests {
         };
         let e1 = EventFields {
             message_id: "m1".into(),
-            kind: "page_view".into(),
+            kind: Kind::Event(EventType::PageView),
             timestamp: 5,
             client_timestamp: 4,
             context_json: "{}".into(),
@@ -512,8 +546,14 @@ mod tests {
         let runs = runs(owners.iter().zip(&encoded).map(|(o, e)| (*o, e.as_slice())));
         assert_eq!(runs.len(), 2);
         let key = b"chunk key";
-        let bytes =
-            encode_chunk(&mut vault.keyring(), key, &h, type_bit("page_view"), &runs).unwrap();
+        let bytes = encode_chunk(
+            &mut vault.keyring(),
+            key,
+            &h,
+            type_bit(EventType::PageView),
+            &runs,
+        )
+        .unwrap();
         assert!(!bytes.windows(5).any(|w| w == b"/path"));
         let (h2, evs) = decode_chunk(&mut vault.keyring(), key, &bytes).unwrap();
         assert_eq!(h2, h);

@@ -654,7 +654,7 @@ mod property {
                 .into_iter()
                 .map(|e| {
                     let f = fact::of_stored(
-                        &e.fields.kind,
+                        e.fields.kind.as_str(),
                         &e.fields.properties_json,
                         &e.fields.context_json,
                         e.fields.timestamp,

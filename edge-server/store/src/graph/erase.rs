@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Working;
 use crate::keys;
-use crate::record::{self, ContactRecord, HistoryEntry, IdChange, ERASED_KIND};
+use crate::record::{self, ContactRecord, HistoryEntry, IdChange};
 use crate::suppress::{Blind, Kind};
 use crate::{AdminOp, Refusal, StoreError};
 use footprint_domain::contacts::aggregate::UNSUBSCRIBED;
@@ -221,10 +221,10 @@ impl Working<'_> {
                         index: u32::try_from(index).unwrap_or(u32::MAX),
                     };
                     let inside = pos >= span.from && pos < end;
-                    if e.kind == ERASED_KIND {
+                    if e.kind == record::Kind::Erased {
                         encoded.push((0, Vec::new()));
                     } else if inside {
-                        if e.kind == "purchase" {
+                        if e.kind == record::Kind::Event(footprint_protocol::EventType::Purchase) {
                             if let Ok(OrderOnly { order_id: Some(o) }) =
                                 serde_json::from_str(&e.properties_json)
                             {
@@ -235,7 +235,7 @@ impl Working<'_> {
                         encoded.push((0, Vec::new()));
                     } else {
                         kept += 1;
-                        types |= record::type_bit(&e.kind);
+                        types |= e.kind.type_bit();
                         encoded.push((owner, record::encode_event(&e)));
                     }
                 }
