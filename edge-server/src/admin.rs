@@ -230,17 +230,26 @@ fn type_mask(types: Option<&str>) -> Result<u32, ApiError> {
 }
 
 /// `GET /v1/contacts/{id}/activity`: newest first, across all the contact's trackers.
+/// `GET /v1/contacts/{id}/activity`'s query: which event types (comma-separated), how many,
+/// and from which cursor back.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityQuery {
+    #[serde(rename = "type")]
+    pub types: Option<String>,
+    pub limit: Option<usize>,
+    pub before: Option<String>,
+}
+
 pub fn contact_activity(
     store: &Store,
     id: &str,
     who: &AdminIdentity,
-    types: Option<&str>,
-    before: Option<&str>,
-    limit: Option<usize>,
+    q: &ActivityQuery,
 ) -> Result<ActivityPage, ApiError> {
-    let limit = page_limit(limit)?;
-    let mask = type_mask(types)?;
-    let before = before.map(parse_cursor).transpose()?;
+    let limit = page_limit(q.limit)?;
+    let mask = type_mask(q.types.as_deref())?;
+    let before = q.before.as_deref().map(parse_cursor).transpose()?;
     let r = resolve(store, contact_id(id)?, who)?;
     let (events, next) = store.activity(&r.contact, mask, before.map(Into::into), limit)?;
     Ok(ActivityPage {
@@ -694,15 +703,23 @@ fn time_param(name: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
 
 /// The history of a contact and of the contacts merged into it, from `from` up to, not
 /// including, `to`.
+/// `GET /v1/contacts/{id}/history`'s query: a time window and how many changes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+}
+
 pub fn contact_history(
     store: &Store,
     id: &str,
     who: &AdminIdentity,
-    from: Option<&str>,
-    to: Option<&str>,
-    limit: Option<usize>,
+    q: &HistoryQuery,
 ) -> Result<HistoryPage, ApiError> {
-    let limit = limit.unwrap_or(100);
+    let (from, to) = (q.from.as_deref(), q.to.as_deref());
+    let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
             "invalid_limit",

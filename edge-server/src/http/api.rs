@@ -15,7 +15,8 @@ use footprint_protocol::ErrorBody;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::admin::ListQuery;
+use crate::admin::{ActivityQuery, HistoryQuery, ListQuery};
+
 use crate::app::blocking;
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
@@ -476,36 +477,16 @@ async fn contact_sheet(
     Ok(HttpResponse::Ok().json(sheet))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ActivityQuery {
-    #[serde(rename = "type")]
-    types: Option<String>,
-    limit: Option<usize>,
-    before: Option<String>,
-}
-
+/// `GET /v1/contacts/{id}/activity` (viewer).
 async fn contact_activity(
     Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let page = state
-        .app
-        .read(move |app| {
-            crate::admin::contact_activity(
-                &app.store,
-                &path,
-                &who,
-                q.types.as_deref(),
-                q.before.as_deref(),
-                q.limit,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    let read =
+        move |a: &crate::app::App| crate::admin::contact_activity(&a.store, &path, &who, &query);
+    Ok(HttpResponse::Ok().json(state.app.read(read).await?))
 }
 
 async fn contacts_list(
@@ -587,35 +568,15 @@ async fn contact_merge(
     Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HistoryQuery {
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<usize>,
-}
-
 async fn contact_history(
     Viewer(who): Viewer,
     path: web::Path<String>,
     query: web::Query<HistoryQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let page = state
-        .app
-        .read(move |app| {
-            crate::admin::contact_history(
-                &app.store,
-                &path,
-                &who,
-                q.from.as_deref(),
-                q.to.as_deref(),
-                q.limit,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    let read =
+        move |a: &crate::app::App| crate::admin::contact_history(&a.store, &path, &who, &query);
+    Ok(HttpResponse::Ok().json(state.app.read(read).await?))
 }
 
 /// Logs one line per request: method, path, status and latency. Never headers or query

@@ -647,31 +647,14 @@ impl<'t> Working<'t> {
         }
         let target = match decision {
             Decision::IdentifyInPlace { contact } | Decision::Same { contact } => contact,
-            Decision::MoveToNewContact { from } => {
-                let to = self.create(site, event_at);
+            Decision::MoveToNewContact { from } | Decision::MoveTracker { from, .. } => {
+                let (rule, to) = match decision {
+                    Decision::MoveTracker { to, .. } => ("move_tracker", to),
+                    _ => ("move_to_new_contact", self.create(site, event_at)),
+                };
                 self.move_tracker(site, tracker, pos, from, to)?;
-                self.log(
-                    site,
-                    "move_to_new_contact",
-                    event_at,
-                    pos,
-                    from,
-                    to,
-                    vec![tracker.to_owned()],
-                );
-                to
-            }
-            Decision::MoveTracker { from, to } => {
-                self.move_tracker(site, tracker, pos, from, to)?;
-                self.log(
-                    site,
-                    "move_tracker",
-                    event_at,
-                    pos,
-                    from,
-                    to,
-                    vec![tracker.to_owned()],
-                );
+                let trackers = vec![tracker.to_owned()];
+                self.log(site, rule, event_at, pos, from, to, trackers);
                 to
             }
             Decision::Merge { from, into } => {

@@ -716,19 +716,15 @@ async fn activity_of(
     let id = contact_id(id)?;
     let who = signed.who().clone();
     let st = state.clone().into_inner();
-    let kind = nonempty(&q.kind).map(str::to_owned);
-    let before = nonempty(&q.before).map(str::to_owned);
+    let query = crate::admin::ActivityQuery {
+        types: nonempty(&q.kind).map(str::to_owned),
+        before: nonempty(&q.before).map(str::to_owned),
+        limit: Some(ACTIVITY_PAGE),
+    };
     Ok(blocking(move || {
         let now = st.now();
         let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
-        let page = crate::admin::contact_activity(
-            &st.store,
-            &sheet.id,
-            &who,
-            kind.as_deref(),
-            before.as_deref(),
-            Some(ACTIVITY_PAGE),
-        )?;
+        let page = crate::admin::contact_activity(&st.store, &sheet.id, &who, &query)?;
         Ok((sheet, page))
     })
     .await?)
