@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
 use footprint_protocol::Timestamp;
 
 use crate::admin::{ContactSettings, Sheet};
@@ -32,11 +31,14 @@ pub struct App {
     pub contacts: ContactSettings,
 }
 
-/// Runs blocking store work (reads) off the async executor.
+/// Runs blocking store work (reads) off the async executor, on the runtime's blocking pool
+/// (tokio's, which actix runs on: this layer knows no web framework).
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    web::block(f).await.map_err(|_| ApiError::Internal)?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::Internal)?
 }
 
 impl App {
