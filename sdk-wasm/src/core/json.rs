@@ -102,9 +102,6 @@ pub fn depth(text: &str) -> usize {
     deepest
 }
 
-/// Why a free-form object's JSON was refused for size.
-pub const TOO_LARGE: &str = "is larger than 32 KiB as JSON";
-
 /// Checks the JSON text of a free-form object (written by `JSON.stringify`, so well formed)
 /// against the protocol: an object, nested at most [`MAX_JSON_DEPTH`] deep. Also repairs what
 /// `JSON.stringify` writes for a lone UTF-16 surrogate (`\ud800`), which the edge's parser

@@ -23,7 +23,7 @@ const MAX_ARG: usize = 64 * 1024;
 const MAX_DEPTH: usize = 12;
 
 /// A plain copy of `v`, or why there is none.
-pub fn plain(v: &JsValue, max: usize) -> Result<JsValue, &'static str> {
+fn plain(v: &JsValue) -> Result<JsValue, &'static str> {
     if v.is_undefined() || v.is_null() {
         return Ok(v.clone());
     }
@@ -35,7 +35,7 @@ pub fn plain(v: &JsValue, max: usize) -> Result<JsValue, &'static str> {
     }
     // Measured in UTF-16 units before the copy into the wasm, which is at least as many
     // bytes: a huge object is refused without being copied.
-    if text.length() as usize > max {
+    if text.length() as usize > MAX_ARG {
         return Err("is too large");
     }
     let text = String::from(text);
@@ -47,7 +47,7 @@ pub fn plain(v: &JsValue, max: usize) -> Result<JsValue, &'static str> {
 
 /// A call's argument, for serde to read.
 pub fn arg(v: &JsValue) -> Result<serde_wasm_bindgen::Deserializer, Invalid> {
-    plain(v, MAX_ARG)
+    plain(v)
         .map(serde_wasm_bindgen::Deserializer::from)
         .map_err(|problem| Invalid::new("", problem))
 }

@@ -8,7 +8,7 @@ pub mod http;
 mod identity;
 mod input;
 
-pub use input::{arg, plain};
+pub use input::arg;
 pub mod lifecycle;
 pub mod page;
 mod queue_store;
