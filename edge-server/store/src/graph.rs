@@ -382,6 +382,11 @@ impl<'t> Working<'t> {
     }
 
     /// Carries out one admin operation; on a refusal nothing has changed.
+    /// Sets `site`'s RFM cut points.
+    pub fn set_rfm_cuts(&mut self, site: &str, cuts: &footprint_domain::contacts::rfm::Quintiles) {
+        self.put(keys::rfm_cuts(site), Some(record::encode_value(cuts)));
+    }
+
     pub fn admin(&mut self, op: &AdminOp, pos: Pos) -> Result<Result<Done, Refusal>, StoreError> {
         self.received_at = op.at;
         let contact = |r: Result<ContactId, Refusal>| r.map(Done::Contact);

@@ -30,6 +30,7 @@
 //! | `m:erased` | the time of the oldest erasure not yet compacted away |
 //! | `k` id:u64 | (empty): an erased contact whose key is still to be destroyed |
 //! | `m:format` | the data format: 2 since contacts are sealed |
+//! | `m:applied` | the log position of the last command applied |
 //!
 //! No key holds an email, phone, name or order id: sled keeps removed keys in its log as it
 //! keeps values, and a key cannot be sealed. They hold keyed hashes instead (`suppress.rs`):
@@ -59,6 +60,7 @@ pub const META_ERASED: &[u8] = b"m:erased";
 pub const META_SEGMENT: &[u8] = b"m:seg";
 pub const META_SEQ: &[u8] = b"m:seq";
 pub const PROBE: &[u8] = b"m:probe";
+pub const META_APPLIED: &[u8] = b"m:applied";
 pub const META_CONTACT: &[u8] = b"m:contact";
 pub const META_ID_LOG: &[u8] = b"m:idlog";
 pub const META_HISTORY: &[u8] = b"m:hist";
@@ -173,6 +175,14 @@ pub fn shred(id: u64) -> [u8; 9] {
 }
 
 pub const SHRED_PREFIX: &[u8] = &[SHRED];
+
+/// Whether `key` is the host's own business rather than state that commands build: the
+/// readiness probe, the format, the pending-erasure marker (a compaction, which the host
+/// runs, clears it) and the shred markers of keys being destroyed. Two stores that applied
+/// the same commands hold the same records but these.
+pub fn is_host_only(key: &[u8]) -> bool {
+    key == PROBE || key == META_FORMAT || key == META_ERASED || key.first() == Some(&SHRED)
+}
 
 pub fn rfm_all_sites() -> Vec<u8> {
     vec![RFM]

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod ceiling;
+mod command;
 mod graph;
 mod keys;
 mod layout;
@@ -50,6 +51,7 @@ impl Default for StoreConfig {
     }
 }
 
+pub use command::{Command, DecodeError, Effect, Recorded};
 pub use graph::{Erasure, ImportRow, RowOutcome};
 pub use record::{
     type_bit, ContactRecord, EventFields, HistoryEntry, IdChange, Kind as StoredKind,
@@ -61,7 +63,7 @@ use footprint_domain::contacts::rfm::{Inputs, Quintiles};
 use footprint_domain::contacts::segment::Segment;
 use footprint_domain::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -104,7 +106,7 @@ pub enum SubmitError {
 
 /// An admin's change to contacts, carried out on the writer thread like identity changes, so
 /// that it is atomic and serialised with the events being folded in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminOp {
     pub kind: AdminKind,
     /// The token's name, for the history.
@@ -115,7 +117,7 @@ pub struct AdminOp {
     pub at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AdminKind {
     Patch {
         id: ContactId,
@@ -205,7 +207,7 @@ pub type AdminResult = Result<Result<Done, Refusal>, StoreError>;
 
 /// One event ready to store: its record is already encoded, and what it tells about its
 /// contact already boiled down, so the writer thread parses nothing.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
     pub tracker_id: TrackerId,
     pub message_id: MessageId,
@@ -234,10 +236,12 @@ impl NewEvent {
 }
 
 /// The accepted events of one request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WriteRequest {
     pub site: SiteKey,
+    #[serde(with = "command::millis")]
     pub received_at: Timestamp,
+    #[serde(with = "command::millis")]
     pub sent_at: Timestamp,
     pub events: Vec<NewEvent>,
 }
@@ -256,6 +260,11 @@ pub enum Outcome {
 
 /// The answer to a write, once it is durable.
 pub type PendingWrite = oneshot::Receiver<Result<Vec<Outcome>, StoreError>>;
+/// A sled record: key and value, as stored.
+pub type Record = (Vec<u8>, Vec<u8>);
+
+/// The answer to a command, once it is durable.
+pub type PendingEffect = oneshot::Receiver<Result<Effect, StoreError>>;
 
 /// A stored event with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +311,7 @@ struct Inner {
     live: Shared,
     /// The data directory.
     root: std::path::PathBuf,
-    tx: SyncSender<writer::Command>,
+    tx: SyncSender<writer::Job>,
     thread: Mutex<Option<JoinHandle<()>>>,
     suppressor: Suppressor,
     vault: vault::Vault,
@@ -428,6 +437,11 @@ impl Store {
             }
             None => 0,
         };
+        let applied = match live.tree.get(keys::META_APPLIED)? {
+            Some(v) => keys::decode_u64(&v)
+                .ok_or_else(|| StoreError::Corrupt("bad log position record".into()))?,
+            None => 0,
+        };
         let shared = Arc::new(RwLock::new(live.clone()));
         let (tx, rx) = sync_channel(cfg.queue_capacity);
         let w = writer::Writer {
@@ -440,7 +454,9 @@ impl Store {
             vault: vault.clone(),
             rx,
             last_seq,
+            applied,
             max_group_events: cfg.max_group_events,
+            tap: None,
         };
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
@@ -473,7 +489,7 @@ impl Store {
     /// erasures removed is gone from disk. Writes wait meanwhile (see `layout.rs`).
     pub fn compact(&self) -> Result<oneshot::Receiver<Result<Compacted, StoreError>>, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Compact(tx))?;
+        self.send(writer::Job::Compact(tx))?;
         Ok(rx)
     }
 
@@ -485,7 +501,7 @@ impl Store {
         taken_at: i64,
     ) -> Result<oneshot::Receiver<Result<backup::Manifest, StoreError>>, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Backup(dir, taken_at, tx))?;
+        self.send(writer::Job::Backup(dir, taken_at, tx))?;
         Ok(rx)
     }
 
@@ -509,15 +525,89 @@ impl Store {
     /// Queues a write. The returned receiver answers once the events are on disk.
     pub fn submit(&self, req: WriteRequest) -> Result<PendingWrite, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Write(req, tx))?;
+        self.send(writer::Job::Apply(
+            Command::Events(req),
+            Box::new(move |r| {
+                let _ = tx.send(r.map(|e| match e {
+                    Effect::Events(outcomes) => outcomes,
+                    _ => Vec::new(),
+                }));
+            }),
+        ))?;
         Ok(rx)
     }
 
     /// Queues an admin operation. The receiver answers once its change is on disk.
     pub fn admin(&self, op: AdminOp) -> Result<oneshot::Receiver<AdminResult>, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Admin(Box::new(op), tx))?;
+        self.send(writer::Job::Apply(
+            Command::Admin(op),
+            Box::new(move |r| {
+                let _ = tx.send(r.and_then(|e| match e {
+                    Effect::Admin(done) => Ok(done),
+                    other => Err(StoreError::Sled(format!(
+                        "an admin change came to {other:?}"
+                    ))),
+                }));
+            }),
+        ))?;
         Ok(rx)
+    }
+
+    /// Queues a command at the next position of this store's own log. The receiver answers
+    /// once its change is on disk.
+    pub fn apply(&self, command: Command) -> Result<PendingEffect, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(writer::Job::Apply(
+            command,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        Ok(rx)
+    }
+
+    /// Queues a command read off a replicated log at `position`: one at or below the last
+    /// position applied is a redelivery, answered [`Effect::AlreadyApplied`] and not applied.
+    pub fn apply_at(&self, position: u64, command: Command) -> Result<PendingEffect, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(writer::Job::ApplyAt(
+            position,
+            command,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))?;
+        Ok(rx)
+    }
+
+    /// Sends every command applied after this one, encoded, with its log position: what a
+    /// replica would need to apply to reach the same records.
+    pub fn tap(&self, to: std::sync::mpsc::Sender<Recorded>) -> Result<(), SubmitError> {
+        self.send(writer::Job::Tap(to))
+    }
+
+    /// Every record that commands built, in key order, as stored (sealed values sealed):
+    /// two stores that applied the same commands with the same secrets hold the same list.
+    /// The host's own records are left out ([`keys::is_host_only`]).
+    pub fn state_records(&self) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree().iter() {
+            let (k, v) = item?;
+            if !keys::is_host_only(&k) {
+                out.push((k.to_vec(), v.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The log position of the last command applied (0 before any).
+    pub fn applied(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .tree()
+            .get(keys::META_APPLIED)?
+            .and_then(|v| keys::decode_u64(&v))
+            .unwrap_or(0))
     }
 
     /// Writes and flushes a marker through the writer: answers once the store took a write.
@@ -526,11 +616,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<oneshot::Receiver<Result<(), StoreError>>, SubmitError> {
         let (tx, rx) = oneshot::channel();
-        self.send(writer::Command::Probe(now.as_millis(), tx))?;
+        self.send(writer::Job::Probe(now.as_millis(), tx))?;
         Ok(rx)
     }
 
-    fn send(&self, c: writer::Command) -> Result<(), SubmitError> {
+    fn send(&self, c: writer::Job) -> Result<(), SubmitError> {
         // Counted in before the send, so the writer's count out never runs ahead of it.
         let depth = metrics::gauge!("footprint_writer_queue_depth");
         depth.increment(1.0);
@@ -551,7 +641,7 @@ impl Store {
     /// Lets the writer finish everything queued, flush, and stop. Blocks until it has.
     pub fn shutdown(&self) {
         // A blocking send: the stop must queue behind every write already accepted.
-        let _ = self.inner.tx.send(writer::Command::Stop);
+        let _ = self.inner.tx.send(writer::Job::Stop);
         let handle = self.inner.thread.lock().ok().and_then(|mut h| h.take());
         if let Some(h) = handle {
             let _ = h.join();
@@ -1024,11 +1114,19 @@ impl Store {
         let mut n = 0;
         for (site, all) in by_site {
             n += all.len();
-            if let Some(q) = Quintiles::compute(&all, now) {
-                // Outside the writer: this key is only ever written here, and a lost update
-                // is recomputed on the next run.
-                self.tree()
-                    .insert(keys::rfm_cuts(&site), record::encode_value(&q))?;
+            if let Some(cuts) = Quintiles::compute(&all, now) {
+                // A command like any other write, so that a replica gets the same cut points
+                // rather than computing its own at another time.
+                let (tx, rx) = std::sync::mpsc::channel();
+                self.send(writer::Job::Apply(
+                    Command::RfmCuts { site, cuts },
+                    Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                ))
+                .map_err(|e| StoreError::Sled(format!("RFM cut points not queued: {e}")))?;
+                rx.recv()
+                    .map_err(|_| StoreError::Sled("the writer stopped".into()))??;
             }
         }
         Ok(n)

@@ -16,6 +16,12 @@
 //!   it sealed as erased.
 //! - The sled key of a value is its associated data, so a sealed value moved under another
 //!   key does not open.
+//! - The nonce is synthetic (SIV): a keyed hash of the sled key and the plaintext, under a
+//!   subkey of the contact's key. Sealing is thus a function of (key, sled key, plaintext),
+//!   so that two stores that applied the same commands with the same keys hold the same
+//!   bytes (the replay test, and cluster mode's projectors), and a nonce never repeats for
+//!   two different plaintexts. What it gives away is only that a record was rewritten with
+//!   the very bytes it held.
 //!
 //! The overwrite reaches the disk block on filesystems that write in place (ext4, xfs). On a
 //! copy-on-write filesystem (btrfs, ZFS) or under an SSD's wear levelling the old block can
@@ -30,6 +36,8 @@ use std::sync::Arc;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::StoreError;
 
@@ -115,7 +123,7 @@ impl Vault {
         f.sync_data().map_err(|e| io(&self.inner.path, e))
     }
 
-    fn key(&self, id: u64) -> Result<Option<XChaCha20Poly1305>, StoreError> {
+    fn key(&self, id: u64) -> Result<Option<Sealer>, StoreError> {
         if id >= self.inner.slots.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -127,7 +135,19 @@ impl Vault {
         if key == [0; SLOT as usize] {
             return Ok(None);
         }
-        Ok(Some(XChaCha20Poly1305::new(&key.into())))
+        // A subkey for the nonces, so that one key never serves two primitives.
+        let nonces = <Hmac<Sha256> as Mac>::new_from_slice(&key)
+            .map(|m| {
+                m.chain_update(b"footprint seal nonce")
+                    .finalize()
+                    .into_bytes()
+            })
+            .map_err(|_| StoreError::Corrupt(format!("contact {id}'s key is unusable")))?;
+        Ok(Some(Sealer {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+            nonces: <Hmac<Sha256> as Mac>::new_from_slice(&nonces)
+                .map_err(|_| StoreError::Corrupt(format!("contact {id}'s key is unusable")))?,
+        }))
     }
 
     /// A key cache for one read or one group commit.
@@ -143,14 +163,35 @@ fn io(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Sled(format!("contact keys {}: {e}", path.display()))
 }
 
+/// One contact's key, ready to seal: the cipher, and the keyed hash its nonces come from.
+struct Sealer {
+    cipher: XChaCha20Poly1305,
+    nonces: Hmac<Sha256>,
+}
+
+impl Sealer {
+    /// The synthetic nonce of `plain` under `aad`: a separator no length-prefixed part
+    /// needs, since the sled key's length is hashed first.
+    fn nonce(&self, aad: &[u8], plain: &[u8]) -> [u8; NONCE] {
+        let mut h = self.nonces.clone();
+        h.update(&(aad.len() as u64).to_be_bytes());
+        h.update(aad);
+        h.update(plain);
+        let full = h.finalize().into_bytes();
+        let mut out = [0; NONCE];
+        out.copy_from_slice(&full[..NONCE]);
+        out
+    }
+}
+
 /// Seals and opens values under contact keys, reading each key from the file once.
 pub struct Keyring {
     vault: Vault,
-    keys: HashMap<u64, Option<XChaCha20Poly1305>>,
+    keys: HashMap<u64, Option<Sealer>>,
 }
 
 impl Keyring {
-    fn cipher(&mut self, owner: u64) -> Result<Option<&XChaCha20Poly1305>, StoreError> {
+    fn cipher(&mut self, owner: u64) -> Result<Option<&Sealer>, StoreError> {
         if !self.keys.contains_key(&owner) {
             let k = self.vault.key(owner)?;
             self.keys.insert(owner, k);
@@ -163,8 +204,9 @@ impl Keyring {
         let cipher = self.cipher(owner)?.ok_or_else(|| {
             StoreError::Corrupt(format!("contact {owner} has no key to seal with"))
         })?;
-        let nonce: [u8; NONCE] = rand::random();
+        let nonce = cipher.nonce(aad, plain);
         let sealed = cipher
+            .cipher
             .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
             .map_err(|_| StoreError::Corrupt(format!("sealing for contact {owner} failed")))?;
         let mut out = Vec::with_capacity(NONCE + sealed.len());
@@ -189,6 +231,7 @@ impl Keyring {
         }
         let (nonce, ct) = sealed.split_at(NONCE);
         cipher
+            .cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
             .map(Some)
             .map_err(|_| bad())
@@ -217,6 +260,24 @@ mod tests {
         let reopened = Vault::open(dir.path(), false).unwrap();
         assert_eq!(reopened.keyring().open(2, b"c2", &sealed).unwrap(), None);
         assert!(reopened.keyring().open(1, b"c1", b"").is_err());
+    }
+
+    #[test]
+    fn sealing_is_a_function_of_key_sled_key_and_plaintext() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::open(dir.path(), true).unwrap();
+        v.reserve(2).unwrap();
+        let mut ring = v.keyring();
+        let a = ring.seal(1, b"c1", b"ana").unwrap();
+        assert_eq!(v.keyring().seal(1, b"c1", b"ana").unwrap(), a);
+        // Any other input gives another nonce, so no nonce serves two plaintexts.
+        for other in [
+            ring.seal(1, b"c1", b"anb").unwrap(),
+            ring.seal(1, b"c2", b"ana").unwrap(),
+            ring.seal(2, b"c1", b"ana").unwrap(),
+        ] {
+            assert_ne!(other[..NONCE], a[..NONCE]);
+        }
     }
 
     #[test]

@@ -18,19 +18,20 @@ use std::thread::JoinHandle;
 use footprint_protocol::{MessageId, SiteKey, TrackerId};
 use tokio::sync::oneshot;
 
+use super::command::{Command, Effect, Recorded};
 use super::graph::Working;
 use super::keys;
 use super::record::{self, ChunkHeader};
 use super::{Outcome, StoreError, WriteRequest};
 use footprint_domain::contacts::Pos;
 
-pub(super) enum Command {
-    Write(
-        WriteRequest,
-        oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
-    ),
-    /// An admin's change to contacts.
-    Admin(Box<super::AdminOp>, oneshot::Sender<super::AdminResult>),
+/// What the writer thread is asked to do: apply a command, or one of the host's own chores.
+pub(super) enum Job {
+    /// Applies a command at the next position of this store's own log (single-node mode).
+    Apply(Command, Reply),
+    /// Applies a command read off a replicated log at `position`. One at or below the last
+    /// position applied is a redelivery: it is skipped, and answered as such.
+    ApplyAt(u64, Command, Reply),
     /// Write and flush a marker: proves the store takes writes.
     Probe(i64, oneshot::Sender<Result<(), StoreError>>),
     /// Rewrite the store into a new generation (`layout.rs`).
@@ -41,9 +42,14 @@ pub(super) enum Command {
         i64,
         oneshot::Sender<Result<super::backup::Manifest, StoreError>>,
     ),
+    /// From now on, send every command applied, encoded, with its position.
+    Tap(std::sync::mpsc::Sender<Recorded>),
     /// Finish what was queued before this, flush, and stop.
     Stop,
 }
+
+/// Takes a command's effect once it is durable (or the error that kept it from being).
+pub(super) type Reply = Box<dyn FnOnce(Result<Effect, StoreError>) + Send>;
 
 pub(super) struct Writer {
     pub db: Arc<sled::Db>,
@@ -54,16 +60,18 @@ pub(super) struct Writer {
     pub cache_mb: u64,
     pub suppressor: super::Suppressor,
     pub vault: super::vault::Vault,
-    pub rx: Receiver<Command>,
+    pub rx: Receiver<Job>,
     pub last_seq: u64,
+    /// The log position of the last command applied.
+    pub applied: u64,
     pub max_group_events: usize,
+    pub tap: Option<std::sync::mpsc::Sender<Recorded>>,
 }
 
 /// A group whose writes are applied but not yet durable: what the flusher must answer.
 struct Applied {
-    replies: Vec<(Reply, Vec<Outcome>)>,
+    answers: Vec<(Reply, Result<Effect, StoreError>)>,
     probes: Vec<ProbeReply>,
-    admin: Vec<(AdminReply, AdminOutcome)>,
 }
 
 /// Groups applied but not yet flushed, at most. When the disk falls this far behind, the writer
@@ -100,61 +108,61 @@ fn spawn_flusher(shared: super::Shared) -> std::io::Result<(SyncSender<Applied>,
     Ok((tx, handle))
 }
 
-type Reply = oneshot::Sender<Result<Vec<Outcome>, StoreError>>;
 type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
-type AdminReply = oneshot::Sender<super::AdminResult>;
-type AdminOutcome = Result<super::Done, super::Refusal>;
 /// An accepted event's encoded record, its dedupe key and its index in the request.
 type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 
-/// The commands one group commit covers.
+/// One command of a group: the position it is applied at (`None`: the next of this store's
+/// own log), and who waits for it.
+struct Entry {
+    at: Option<u64>,
+    command: Command,
+    reply: Reply,
+}
+
+/// The commands one group commit covers, in the order they came.
 #[derive(Default)]
 struct Group {
-    writes: Vec<(WriteRequest, Reply)>,
+    entries: Vec<Entry>,
     probes: Vec<(i64, ProbeReply)>,
-    admin: Vec<(Box<super::AdminOp>, AdminReply)>,
     events: usize,
 }
 
-impl Command {
+impl Job {
     /// Whether it must run on its own, after everything before it is applied.
     fn exclusive(&self) -> bool {
         match self {
-            Command::Compact(_) | Command::Backup(..) => true,
-            Command::Admin(op, _) => op.kind.exclusive(),
+            Job::Compact(_) | Job::Backup(..) | Job::Tap(_) => true,
+            Job::Apply(c, _) | Job::ApplyAt(_, c, _) => c.exclusive(),
             _ => false,
         }
     }
 }
 
 impl Group {
-    /// Adds a command; true when it was the stop command. Never given an exclusive one.
-    fn take(&mut self, c: Command) -> bool {
-        match c {
-            Command::Write(req, reply) => {
-                self.events += req.events.len();
-                self.writes.push((req, reply));
-                false
-            }
-            Command::Probe(at, reply) => {
+    /// Adds a job; true when it was the stop. Never given an exclusive one but a command.
+    fn take(&mut self, job: Job) -> bool {
+        let (at, command, reply) = match job {
+            Job::Apply(command, reply) => (None, command, reply),
+            Job::ApplyAt(at, command, reply) => (Some(at), command, reply),
+            Job::Probe(at, reply) => {
                 self.probes.push((at, reply));
-                false
+                return false;
             }
-            Command::Admin(op, reply) => {
-                self.events += op.kind.weight();
-                self.admin.push((op, reply));
-                false
-            }
-            Command::Compact(reply) => {
+            Job::Compact(reply) => {
                 let _ = reply.send(Err(StoreError::Sled("a compaction was grouped".into())));
-                false
+                return false;
             }
-            Command::Backup(_, _, reply) => {
+            Job::Backup(_, _, reply) => {
                 let _ = reply.send(Err(StoreError::Sled("a backup was grouped".into())));
-                false
+                return false;
             }
-            Command::Stop => true,
-        }
+            Job::Tap(_) => return false,
+            Job::Stop => return true,
+        };
+        self.events += command.weight().max(1);
+        self.entries.push(Entry { at, command, reply });
+        false
     }
 }
 
@@ -169,7 +177,7 @@ impl Writer {
         };
         let mut stopping = false;
         // An exclusive command met while gathering a group: it runs right after that group.
-        let mut held: Option<Command> = None;
+        let mut held: Option<Job> = None;
         while !stopping {
             let first = match held.take() {
                 Some(c) => c,
@@ -211,9 +219,10 @@ impl Writer {
     }
 
     /// Runs an exclusive command: every group before it is already applied.
-    fn run_alone(&mut self, c: Command, flusher: &SyncSender<Applied>) {
+    fn run_alone(&mut self, c: Job, flusher: &SyncSender<Applied>) {
         match c {
-            Command::Compact(reply) => {
+            Job::Tap(tx) => self.tap = Some(tx),
+            Job::Compact(reply) => {
                 let r = self.compact();
                 match &r {
                     Ok(c) => tracing::info!(
@@ -229,7 +238,7 @@ impl Writer {
                 }
                 let _ = reply.send(r);
             }
-            Command::Backup(dir, taken_at, reply) => {
+            Job::Backup(dir, taken_at, reply) => {
                 let r = self.db.flush().map_err(StoreError::from).and_then(|_| {
                     super::backup::take(&self.tree, self.layout.root(), &dir, taken_at)
                 });
@@ -287,18 +296,14 @@ impl Writer {
         })
     }
 
-    /// One group commit, in its stages (`Staged`): each request's events are sorted into new,
-    /// duplicate and suppressed; the new ones are chunked per tracker and numbered; they are
-    /// folded into their contacts; the admin operations run after them; then everything goes
-    /// into one atomic `apply_batch`, and the answers to the flusher.
+    /// One group commit: each command applied in turn to the group's working state
+    /// (`Staged::apply`), then everything in one atomic `apply_batch`, and the answers to the
+    /// flusher.
     fn commit(&mut self, group: Group, flusher: &SyncSender<Applied>) {
         let Group {
-            writes,
-            probes,
-            admin,
-            ..
+            entries, probes, ..
         } = group;
-        let start_seq = self.last_seq;
+        let (start_seq, start_applied) = (self.last_seq, self.applied);
         let mut staged = Staged::new(
             &self.tree,
             &self.suppressor,
@@ -307,51 +312,70 @@ impl Writer {
         );
         // Within a group, a repeat is caught here; across groups, by the dedupe index.
         let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
-        let mut outcomes_all = Vec::with_capacity(writes.len());
-        for (req, _) in &writes {
-            let (mut outcomes, chunks) = staged.sort(req, &mut seen);
-            let (numbered, positions) = staged.chunk(req, chunks);
-            let owners = staged.fold(req, &positions, &mut outcomes);
-            staged.seal(req, numbered, &owners);
-            outcomes_all.push(outcomes);
+        let mut effects = Vec::with_capacity(entries.len());
+        // The commands applied, with their positions, for the tap.
+        let mut positions = Vec::with_capacity(entries.len());
+        for e in &entries {
+            let position = e.at.unwrap_or(self.applied + 1);
+            if position <= self.applied {
+                effects.push(Effect::AlreadyApplied);
+                continue;
+            }
+            self.applied = position;
+            positions.push((position, &e.command));
+            effects.push(staged.apply(&e.command, &mut seen));
         }
-        let admin_outcomes = staged.admin(&admin);
-        let batch = staged.finish(&probes);
+        let events: usize = effects.iter().map(Effect::events).sum();
+        let batch = staged.finish(&probes, self.applied);
         let t0 = std::time::Instant::now();
         let result = batch.and_then(|(b, shred)| {
             self.tree.apply_batch(b)?;
             Ok(shred)
         });
         metrics::histogram!("footprint_group_apply_seconds").record(t0.elapsed().as_secs_f64());
-        metrics::histogram!("footprint_group_commit_events")
-            .record(outcomes_all.iter().map(Vec::len).sum::<usize>() as f64);
+        metrics::histogram!("footprint_group_commit_events").record(events as f64);
         tracing::debug!(
-            requests = writes.len(),
+            commands = entries.len(),
             seqs = self.last_seq - start_seq,
             apply_ms = t0.elapsed().as_secs_f64() * 1e3,
             "group applied"
         );
+        if result.is_ok() {
+            self.record(&positions);
+        }
+        drop(positions);
         // The answers, in the order the group asked.
         let applied = Applied {
-            replies: writes
+            answers: entries
                 .into_iter()
-                .map(|(_, reply)| reply)
-                .zip(outcomes_all)
+                .map(|e| e.reply)
+                .zip(effects.into_iter().map(Ok))
                 .collect(),
             probes: probes.into_iter().map(|(_, reply)| reply).collect(),
-            admin: admin
-                .into_iter()
-                .map(|(_, reply)| reply)
-                .zip(admin_outcomes)
-                .collect(),
         };
         match result {
             Ok(shred) => self.hand_off(applied, &shred, flusher),
             Err(e) => {
                 tracing::error!(error = %e, "group commit failed; its requests get 503");
-                // Nothing of this group was applied; hand its seqs out again.
+                // Nothing of this group was applied; hand its seqs and positions out again.
                 self.last_seq = start_seq;
+                self.applied = start_applied;
                 answer_all(applied, Err(e));
+            }
+        }
+    }
+
+    /// Sends the applied commands to the tap, if one is set; a tap that hung up is dropped.
+    fn record(&mut self, applied: &[(u64, &Command)]) {
+        let Some(tap) = &self.tap else { return };
+        for (position, command) in applied {
+            let r = Recorded {
+                position: *position,
+                command: command.encode(),
+            };
+            if tap.send(r).is_err() {
+                self.tap = None;
+                return;
             }
         }
     }
@@ -368,8 +392,10 @@ impl Writer {
             // The erasure is applied and its markers are on disk: the next start destroys
             // the keys. Until then the admin is told it did not finish.
             tracing::error!(error = %e, "erased contacts' keys not destroyed yet; the next start finishes it");
-            for (reply, _) in applied.admin.drain(..) {
-                let _ = reply.send(Err(e.clone()));
+            for (_, effect) in &mut applied.answers {
+                if matches!(effect, Ok(Effect::Admin(_))) {
+                    *effect = Err(e.clone());
+                }
             }
         }
         // Blocks while MAX_UNFLUSHED_GROUPS wait: backpressure from the disk.
@@ -572,21 +598,45 @@ impl<'w> Staged<'w> {
         }
     }
 
-    /// The group's admin operations, after its events and stamped after them.
-    fn admin(&mut self, ops: &[(Box<super::AdminOp>, AdminReply)]) -> Vec<AdminOutcome> {
-        let pos = Pos {
-            seq: *self.last_seq,
-            index: u32::MAX,
-        };
-        let mut outcomes = Vec::with_capacity(ops.len());
-        for (op, _) in ops {
-            let Some(g) = self.graph.as_mut() else { break };
-            match g.admin(op, pos) {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(e) => self.failed(e),
+    /// Applies one command: the function every host of the store's writes runs, in log order
+    /// (`command.rs` says why it is deterministic). Its changes join the group's batch.
+    fn apply<'r>(
+        &mut self,
+        command: &'r Command,
+        seen: &mut HashSet<(&'r SiteKey, &'r MessageId)>,
+    ) -> Effect {
+        match command {
+            Command::Events(req) => {
+                let (mut outcomes, chunks) = self.sort(req, seen);
+                let (numbered, positions) = self.chunk(req, chunks);
+                let owners = self.fold(req, &positions, &mut outcomes);
+                self.seal(req, numbered, &owners);
+                Effect::Events(outcomes)
+            }
+            Command::Admin(op) => {
+                // Stamped after every event applied before it.
+                let pos = Pos {
+                    seq: *self.last_seq,
+                    index: u32::MAX,
+                };
+                let Some(g) = self.graph.as_mut() else {
+                    return Effect::AlreadyApplied;
+                };
+                match g.admin(op, pos) {
+                    Ok(outcome) => Effect::Admin(outcome),
+                    Err(e) => {
+                        self.failed(e);
+                        Effect::AlreadyApplied
+                    }
+                }
+            }
+            Command::RfmCuts { site, cuts } => {
+                if let Some(g) = self.graph.as_mut() {
+                    g.set_rfm_cuts(site, cuts);
+                }
+                Effect::Stored
             }
         }
-        outcomes
     }
 
     /// The batch to apply: the probes, the seq counter (in the same atomic batch as the
@@ -595,6 +645,7 @@ impl<'w> Staged<'w> {
     fn finish(
         mut self,
         probes: &[(i64, ProbeReply)],
+        applied: u64,
     ) -> Result<(sled::Batch, Vec<footprint_domain::contacts::ContactId>), StoreError> {
         if let Some(e) = self.error {
             return Err(e);
@@ -607,6 +658,10 @@ impl<'w> Staged<'w> {
         }
         self.batch
             .insert(keys::META_SEQ, &keys::encode_u64(*self.last_seq)[..]);
+        // In the same atomic batch as the commands' changes: a crash never applies a command
+        // twice or skips one.
+        self.batch
+            .insert(keys::META_APPLIED, &keys::encode_u64(applied)[..]);
         let shred = match self.graph {
             Some(g) => g.finish(&mut self.batch)?,
             None => Vec::new(),
@@ -615,16 +670,12 @@ impl<'w> Staged<'w> {
     }
 }
 
-/// The bytes of every file under `dir`.
 fn answer_all(g: Applied, result: Result<(), StoreError>) {
-    for (reply, outcomes) in g.replies {
-        let _ = reply.send(result.clone().map(|()| outcomes));
+    for (reply, effect) in g.answers {
+        reply(result.clone().and(effect));
     }
     for reply in g.probes {
         let _ = reply.send(result.clone());
-    }
-    for (reply, outcome) in g.admin {
-        let _ = reply.send(result.clone().map(|()| outcome));
     }
 }
 

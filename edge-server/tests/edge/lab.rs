@@ -120,7 +120,11 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
+        Lab::in_dir(tempfile::tempdir().unwrap())
+    }
+
+    /// A lab over `dir`, which may hold a data directory's secrets already.
+    pub fn in_dir(dir: tempfile::TempDir) -> Lab {
         let roles = format!(
             "[[admins]]\nname = \"vera\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n\
              [[admins]]\nname = \"eddie\"\ntoken = \"{EDITOR}\"\nrole = \"editor\"\n{NO_LIMITS}"

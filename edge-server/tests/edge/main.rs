@@ -26,6 +26,8 @@ mod import;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
 mod inproc;
 mod lifecycle;
+// Every write a command: a recorded command sequence replays to byte-identical records.
+mod replay;
 // The script-tag files: caching, validators, CORS.
 mod sdk;
 // Static and dynamic segments, the list's segment filter, membership on the sheet.

@@ -39,8 +39,8 @@ fn units(a: footprint_protocol::Amount) -> Units {
 pub const NEWSLETTER_SUBSCRIBE: &str = "newsletter_subscribe";
 pub const NEWSLETTER_UNSUBSCRIBE: &str = "newsletter_unsubscribe";
 
-/// One event, as the aggregate needs it.
-#[derive(Debug, Clone, PartialEq)]
+/// One event, as the aggregate needs it. Facts travel inside commands (serde, postcard).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fact {
     /// The event's (skew-corrected) time, ms since the epoch.
     pub at: i64,
@@ -48,7 +48,7 @@ pub struct Fact {
     pub kind: FactKind,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FactKind {
     PageView,
     ProductView {
@@ -108,7 +108,7 @@ pub struct CartState {
 
 /// What an `identify` carries once its values are normalised. `email` and `phone` are `None`
 /// when absent or refused; an identify with neither changes no mapping.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct IdentifyFact {
     pub email: Option<Email>,
     pub phone: Option<Phone>,

@@ -51,8 +51,9 @@ fn refuse(field: &str, message: impl Into<String>) -> FieldError {
 /// A set-or-clear: `None` is "not in the patch", `Some(None)` is `null`.
 pub type Edit<T> = Option<Option<T>>;
 
-/// A validated edit.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A validated edit. It travels inside commands (serde, postcard), so its fields' order is
+/// part of the command encoding.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Patch {
     pub email: Edit<Email>,
     pub phone: Edit<Phone>,

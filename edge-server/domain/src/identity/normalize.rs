@@ -153,6 +153,48 @@ impl Phone {
     }
 }
 
+/// Emails and phones travel inside commands (`footprint_store::Command`) as their normalised
+/// text. Reading one back checks only that shape: re-running the normalisation could refuse,
+/// after an upgrade of libphonenumber's metadata, a number that a command already recorded,
+/// and a recorded command must apply as it did when it was written.
+macro_rules! normalised_serde {
+    ($name:ident, $shape:expr, $what:literal) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                let shape: fn(&str) -> bool = $shape;
+                if shape(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(serde::de::Error::custom(concat!(
+                        "not a normalised ",
+                        $what
+                    )))
+                }
+            }
+        }
+    };
+}
+
+normalised_serde!(
+    Email,
+    |s| s.contains('@') && s.len() <= 320 && s.to_lowercase() == s,
+    "email"
+);
+normalised_serde!(
+    Phone,
+    |s| s
+        .strip_prefix('+')
+        .is_some_and(|d| (1..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())),
+    "phone"
+);
+
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)

@@ -9,7 +9,7 @@ use footprint_domain::contacts::{ContactId, Pos};
 
 /// One row of an import, already validated: the edit it makes, and its number in the file
 /// (the header is row 1) for the report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImportRow {
     pub row: u64,
     pub patch: Patch,

@@ -1,0 +1,294 @@
+//! Every change the store applies is a [`Command`]: a value with a stable, versioned binary
+//! encoding, applied by one deterministic function of (state, command, log position).
+//!
+//! The writer thread of single-node mode is one host of that function (`writer.rs`); cluster
+//! mode's projectors, reading the commands off a replicated log, are another. Both end with
+//! the same records, byte for byte, because applying a command:
+//!
+//! - reads no clock: every time it writes (an event's arrival, an edit's, an erasure's) is in
+//!   the command, stamped by the edge that accepted it;
+//! - allocates ids (contacts, chunks, history entries, segments) from counters kept in the
+//!   state, which only commands advance, in log order;
+//! - seals with synthetic nonces (`vault.rs`), so a sealed value depends only on the contact's
+//!   key and the plaintext;
+//! - iterates only ordered collections when it writes.
+//!
+//! Host-only records are not part of the state: the readiness probe, the pending-erasure
+//! marker that tells the host to compact, and the shred markers of keys being destroyed
+//! ([`crate::keys::is_host_only`]).
+//!
+//! # Encoding
+//!
+//! One version byte ([`VERSION`]), then the command in postcard's wire format, which postcard
+//! 1.x specifies and keeps stable. Enums are encoded by variant index and structs by field
+//! order, so adding a variant at the end is compatible and anything else is a new version: the
+//! test `the_encoding_of_version_1_is_pinned` fails on any change of the bytes. A decoder keeps
+//! reading every version a log may still hold.
+
+use footprint_domain::contacts::rfm::Quintiles;
+use serde::{Deserialize, Serialize};
+
+use crate::{AdminOp, Done, Outcome, Refusal, WriteRequest};
+
+/// The encoding version this build writes and the newest it reads.
+pub const VERSION: u8 = 1;
+
+/// A change to the store's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// The accepted events of one ingest request: deduplicated, folded into their contacts
+    /// and stored.
+    Events(WriteRequest),
+    /// An admin's change: an edit, a merge, a segment change, an import chunk, an erasure.
+    Admin(AdminOp),
+    /// A site's RFM cut points, computed off the writer from its purchasers' inputs.
+    RfmCuts { site: String, cuts: Quintiles },
+}
+
+/// What applying a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// What became of each event, in order.
+    Events(Vec<Outcome>),
+    /// What the admin's change did, or why it was refused (then nothing changed).
+    Admin(Result<Done, Refusal>),
+    Stored,
+    /// Its position was at or below the last one applied: a redelivery, skipped.
+    AlreadyApplied,
+}
+
+impl Effect {
+    /// The events it stored or turned away, for the group commit's metrics.
+    pub(crate) fn events(&self) -> usize {
+        match self {
+            Effect::Events(o) => o.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// A command as a store applied it: its log position and its encoding (`Store::tap`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub position: u64,
+    pub command: Vec<u8>,
+}
+
+/// Why bytes are not a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("an empty command")]
+    Empty,
+    #[error(
+        "command encoding version {0}; this build reads up to {VERSION}: upgrade it before it \
+         consumes this log"
+    )]
+    Version(u8),
+    #[error("a damaged command: {0}")]
+    Damaged(String),
+}
+
+impl Command {
+    /// The version byte, then postcard.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising into a Vec fails only for types postcard cannot express (maps with
+        // non-string keys are fine; sequences of unknown length are not), which no command has.
+        postcard::to_extend(self, vec![VERSION]).unwrap_or_else(|_| vec![VERSION])
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Command, DecodeError> {
+        match bytes.split_first() {
+            None => Err(DecodeError::Empty),
+            Some((&VERSION, rest)) => {
+                postcard::from_bytes(rest).map_err(|e| DecodeError::Damaged(e.to_string()))
+            }
+            Some((&v, _)) => Err(DecodeError::Version(v)),
+        }
+    }
+
+    /// How many events' worth of work it is, for the size of a group commit.
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Command::Events(req) => req.events.len(),
+            Command::Admin(op) => op.kind.weight(),
+            Command::RfmCuts { .. } => 1,
+        }
+    }
+
+    /// Whether it must run alone, after every earlier command is applied.
+    pub(crate) fn exclusive(&self) -> bool {
+        matches!(self, Command::Admin(op) if op.kind.exclusive())
+    }
+}
+
+/// Timestamps inside commands: ms since the epoch, a zig-zag varint, rather than the JSON
+/// form's RFC 3339 text.
+pub(crate) mod millis {
+    use footprint_protocol::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(t.as_millis())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let ms = i64::deserialize(d)?;
+        Timestamp::from_millis(ms).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AdminKind, EventFields, ImportRow, NewEvent, StoredKind};
+    use footprint_domain::contacts::patch::Patch;
+    use footprint_domain::contacts::segment::Segment;
+    use footprint_domain::contacts::{Confidentiality, ContactId, Fact, FactKind, IdentifyFact};
+    use footprint_domain::identity::{Email, Phone};
+    use footprint_protocol::{EventType, MessageId, SiteKey, Timestamp, TrackerId};
+
+    /// One command of every kind, with every optional part present somewhere.
+    fn samples() -> Vec<Command> {
+        let fields = EventFields {
+            message_id: "m-1".into(),
+            kind: StoredKind::Event(EventType::Identify),
+            timestamp: 1_795_168_800_000,
+            client_timestamp: 1_795_168_799_000,
+            context_json: "{}".into(),
+            properties_json: r#"{"email":"ana@example.com"}"#.into(),
+        };
+        let fact = Fact {
+            at: 1_795_168_800_000,
+            user_agent: Some("Firefox".into()),
+            kind: FactKind::Identify(IdentifyFact {
+                email: Some(Email::normalize("ana@example.com").unwrap()),
+                phone: Some(Phone::normalize("+34600123456", None).unwrap()),
+                first_name: Some("Ana".into()),
+                custom: vec![("size".into(), "42".into())],
+                ..IdentifyFact::default()
+            }),
+        };
+        let event = NewEvent::new(
+            TrackerId::new("t-1").unwrap(),
+            MessageId::new("m-1").unwrap(),
+            &fields,
+            fact,
+        );
+        let op = |kind| {
+            Command::Admin(AdminOp {
+                kind,
+                who: "vera".into(),
+                clearance: Confidentiality::Restricted,
+                at: 1_795_168_900_000,
+            })
+        };
+        let patch = Patch {
+            last_name: Some(Some("Ruiz".into())),
+            birth_date: Some(None),
+            newsletter: Some("subscribed".into()),
+            ..Patch::default()
+        };
+        vec![
+            Command::Events(WriteRequest {
+                site: SiteKey::new("shop").unwrap(),
+                received_at: Timestamp::from_millis(1_795_168_800_500).unwrap(),
+                sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
+                events: vec![event],
+            }),
+            op(AdminKind::Patch {
+                id: ContactId::new(7).unwrap(),
+                patch: Box::new(patch.clone()),
+            }),
+            op(AdminKind::Merge {
+                into: ContactId::new(7).unwrap(),
+                from: ContactId::new(9).unwrap(),
+            }),
+            op(AdminKind::CreateSegment(Box::new(Segment {
+                id: 0,
+                name: "VIP".into(),
+                description: String::new(),
+                rule: None,
+                created_at: 1,
+                created_by: "vera".into(),
+                updated_at: 1,
+            }))),
+            op(AdminKind::UpdateSegment {
+                id: 3,
+                name: None,
+                description: Some("d".into()),
+                rule: None,
+            }),
+            op(AdminKind::DeleteSegment(3)),
+            op(AdminKind::Members {
+                segment: 3,
+                contacts: vec![ContactId::new(7).unwrap()],
+                add: true,
+            }),
+            op(AdminKind::Suspend(vec![ContactId::new(7).unwrap()])),
+            op(AdminKind::Erase(vec![ContactId::new(9).unwrap()])),
+            op(AdminKind::Import {
+                site: "shop".into(),
+                rows: vec![ImportRow { row: 2, patch }],
+                create_only: false,
+            }),
+            Command::RfmCuts {
+                site: "shop".into(),
+                cuts: Quintiles {
+                    computed_at: 1_795_168_900_000,
+                    contacts: 5,
+                    recency_days: [1, 2, 3, 4],
+                    frequency: [1, 1, 2, 3],
+                    monetary: [10_000, 20_000, 30_000, 1_000_000_000_000_000],
+                },
+            },
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        for c in samples() {
+            let bytes = c.encode();
+            assert_eq!(bytes[0], VERSION);
+            assert_eq!(Command::decode(&bytes), Ok(c));
+        }
+    }
+
+    /// The bytes of version 1. When this fails, the encoding changed: a log written before
+    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 1 instead.
+    #[test]
+    fn the_encoding_of_version_1_is_pinned() {
+        let all: Vec<String> = samples().iter().map(|c| hex::encode(c.encode())).collect();
+        assert_eq!(all.join("\n"), PINNED.trim());
+    }
+
+    const PINNED: &str = "
+01000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432
+010100070000000101045275697a01000000010a737562736372696265640000000000047665726101c0cebc86bf68
+0101010709047665726101c0cebc86bf68
+0101020003564950000002047665726102047665726101c0cebc86bf68
+010103030001016400047665726101c0cebc86bf68
+01010403047665726101c0cebc86bf68
+01010503010701047665726101c0cebc86bf68
+0101060107047665726101c0cebc86bf68
+0101070109047665726101c0cebc86bf68
+0101080473686f7001020000000101045275697a01000000010a73756273637269626564000000000000047665726101c0cebc86bf68
+01020473686f70c0cebc86bf68050204060801010203a09c01c0b802e0d4038080b4ccd4dfc603
+";
+
+    #[test]
+    fn other_versions_and_damage_are_refused_with_a_reason() {
+        let mut bytes = samples()[1].encode();
+        assert_eq!(Command::decode(&[]), Err(DecodeError::Empty));
+        bytes[0] = 2;
+        assert!(Command::decode(&bytes)
+            .unwrap_err()
+            .to_string()
+            .contains("upgrade"));
+        bytes[0] = VERSION;
+        bytes.truncate(bytes.len() - 3);
+        assert!(matches!(
+            Command::decode(&bytes),
+            Err(DecodeError::Damaged(_))
+        ));
+    }
+}
