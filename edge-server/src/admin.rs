@@ -382,6 +382,7 @@ pub const EXPORT_COLUMNS: [&str; 13] = [
 
 fn export_row(c: &Contact, now: i64) -> Vec<String> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let name = |v: Option<&'static str>| v.unwrap_or_default().to_owned();
     let stamped = |v: &Option<crate::contacts::aggregate::Stamped<String>>| {
         v.as_ref().map(|v| v.value.clone()).unwrap_or_default()
     };
@@ -392,11 +393,11 @@ fn export_row(c: &Contact, now: i64) -> Vec<String> {
         stamped(&c.first_name),
         stamped(&c.last_name),
         stamped(&c.birth_date),
-        c.newsletter().to_owned(),
+        c.newsletter().as_str().to_owned(),
         c.id.to_string(),
-        s(&c.channels.email_status),
-        s(&c.channels.sms_status),
-        s(&c.channels.sms_subscription),
+        name(c.channels.email_status.map(|v| v.as_str())),
+        name(c.channels.sms_status.map(|v| v.as_str())),
+        name(c.channels.sms_subscription.map(|v| v.as_str())),
         sheet::valuation(c.last_activity_at, now)
             .as_str()
             .to_owned(),

@@ -185,7 +185,7 @@ mod tests {
         let patch = Patch {
             last_name: Some(Some("Ruiz".into())),
             birth_date: Some(None),
-            newsletter: Some("subscribed".into()),
+            newsletter: Some(footprint_domain::contacts::Subscription::Subscribed),
             ..Patch::default()
         };
         vec![

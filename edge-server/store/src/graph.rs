@@ -17,7 +17,7 @@ use footprint_domain::contacts::patch::{Change, Patch};
 use footprint_domain::contacts::rfm::Inputs;
 use footprint_domain::contacts::sheet::rfm_inputs;
 use footprint_domain::contacts::{
-    Confidentiality, Contact, ContactId, Fact, FactKind, IdentifyFact, Pos,
+    Confidentiality, Contact, ContactId, EmailStatus, Fact, FactKind, IdentifyFact, Pos, SmsStatus,
 };
 use footprint_domain::identity::{decide, ContactRef, Decision, Owners};
 
@@ -436,8 +436,8 @@ impl<'t> Working<'t> {
         pos: Pos,
     ) -> Result<Result<Done, Refusal>, StoreError> {
         let patch = Patch {
-            email_status: Some("paused".into()),
-            sms_status: Some("paused".into()),
+            email_status: Some(EmailStatus::Paused),
+            sms_status: Some(SmsStatus::Paused),
             ..Patch::default()
         };
         let mut each = Vec::with_capacity(ids.len());
@@ -522,9 +522,9 @@ impl<'t> Working<'t> {
             changes.extend(Change::new(field, old, new));
         }
         let c = self.live(id)?;
-        let was_blocked = c.channels.email_status.as_deref() == Some("blocked");
+        let was_blocked = c.channels.email_status == Some(EmailStatus::Blocked);
         changes.extend(patch.apply(c, op.at, pos));
-        let lifted = was_blocked && c.channels.email_status.as_deref() != Some("blocked");
+        let lifted = was_blocked && c.channels.email_status != Some(EmailStatus::Blocked);
         let email = c.email.clone();
         // Unblocking an erased email's return lifts its suppression: the admin has decided.
         if let (true, Some(e)) = (lifted, email) {

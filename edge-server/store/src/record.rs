@@ -574,7 +574,7 @@ mod tests {
             last_seen: 900,
         });
         c.extras.segments.insert(3);
-        c.channels.newsletter = Some("subscribed".into());
+        c.channels.newsletter = Some(footprint_domain::contacts::Subscription::Subscribed);
         // v3 as it was written: the aggregate, the admin fields, then the v3 extras.
         #[derive(Serialize)]
         struct V3<'a> {
@@ -601,7 +601,7 @@ mod tests {
         c.extras.newsletter = Some(Stamped {
             at: 5,
             pos: Pos::default(),
-            value: "unsubscribed".into(),
+            value: footprint_domain::contacts::Subscription::Unsubscribed,
         });
         let rec = ContactRecord::Live(Box::new(c.clone()));
         let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {

@@ -28,6 +28,7 @@ use footprint_protocol::{ConsentState, PushPermissionState};
 use serde::{Deserialize, Serialize};
 
 use super::fact::{CartState, Fact, FactKind, IdentifyFact, Units};
+use super::named::{EmailStatus, SmsStatus, Subscription};
 
 /// A contact's id. Never zero; handed out in increasing order by the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -270,10 +271,6 @@ impl Ecommerce {
     }
 }
 
-/// The newsletter statuses an event can set.
-pub const SUBSCRIBED: &str = "subscribed";
-pub const UNSUBSCRIBED: &str = "unsubscribed";
-
 /// The month key of a time: `year * 12 + month - 1`, in UTC.
 pub fn month_key(ms: i64) -> i32 {
     let dt = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
@@ -290,10 +287,10 @@ fn add(map: &mut ByCurrency, currency: &str, amount: Units) {
 /// from tracker events. `None` shows the default.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Channels {
-    pub email_status: Option<String>,
-    pub newsletter: Option<String>,
-    pub sms_status: Option<String>,
-    pub sms_subscription: Option<String>,
+    pub email_status: Option<EmailStatus>,
+    pub newsletter: Option<Subscription>,
+    pub sms_status: Option<SmsStatus>,
+    pub sms_subscription: Option<Subscription>,
 }
 
 /// Who may see a contact (SecuTix): viewers see `Free` contacts, editors `Restricted` ones
@@ -371,7 +368,7 @@ pub struct Extras {
     /// The newsletter status (record v4): set by the shop's `newsletter_subscribe` and
     /// `newsletter_unsubscribe` events and by admins, the latest winning. Before v4 only
     /// admins set it, in [`Channels::newsletter`], which is still read when this is unset.
-    pub newsletter: Option<Stamped<String>>,
+    pub newsletter: Option<Stamped<Subscription>>,
 }
 
 impl Extras {
@@ -483,31 +480,26 @@ impl Contact {
         }
     }
 
-    /// The newsletter status: `subscribed`, `unsubscribed` or `not_subscribed`.
-    pub fn newsletter(&self) -> &str {
+    /// The newsletter status.
+    pub fn newsletter(&self) -> Subscription {
         match &self.extras.newsletter {
-            Some(s) => &s.value,
+            Some(s) => s.value,
             None => self
                 .channels
                 .newsletter
-                .as_deref()
-                .unwrap_or("not_subscribed"),
+                .unwrap_or(Subscription::NotSubscribed),
         }
     }
 
     /// Sets the newsletter status as of `at`: an admin's edit or a suppression. Returns the
     /// status set before, `None` while it showed the default (as history records the other
     /// channels).
-    pub fn set_newsletter(&mut self, to: &str, at: i64, pos: Pos) -> Option<String> {
+    pub fn set_newsletter(&mut self, to: Subscription, at: i64, pos: Pos) -> Option<Subscription> {
         let old = match &self.extras.newsletter {
-            Some(s) => Some(s.value.clone()),
-            None => self.channels.newsletter.clone(),
+            Some(s) => Some(s.value),
+            None => self.channels.newsletter,
         };
-        self.extras.newsletter = Some(Stamped {
-            at,
-            pos,
-            value: to.to_owned(),
-        });
+        self.extras.newsletter = Some(Stamped { at, pos, value: to });
         old
     }
 
@@ -610,11 +602,11 @@ impl Contact {
             FactKind::Consent(c) => latest(&mut self.consent, stamp(at, pos, *c)),
             FactKind::Newsletter(subscribed) => {
                 let to = if *subscribed {
-                    SUBSCRIBED
+                    Subscription::Subscribed
                 } else {
-                    UNSUBSCRIBED
+                    Subscription::Unsubscribed
                 };
-                latest(&mut self.extras.newsletter, stamp(at, pos, to.to_owned()));
+                latest(&mut self.extras.newsletter, stamp(at, pos, to));
             }
             FactKind::PushPermission(p) => latest(&mut self.push_permission, stamp(at, pos, *p)),
             FactKind::PushSubscribe { endpoint } => {

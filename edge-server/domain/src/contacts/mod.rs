@@ -13,6 +13,7 @@
 pub mod aggregate;
 pub mod fact;
 pub mod membership;
+pub mod named;
 pub mod patch;
 pub mod rfm;
 pub mod segment;
@@ -20,3 +21,4 @@ pub mod sheet;
 
 pub use aggregate::{AdminFields, Confidentiality, Contact, ContactId, Pos};
 pub use fact::{Fact, FactKind, IdentifyFact};
+pub use named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};

@@ -11,6 +11,7 @@ use footprint_protocol::{BirthDate, ConsentState};
 use serde_json::{Map, Value};
 
 use super::aggregate::{Confidentiality, Contact, Pos, Stamped};
+use super::named::{Consent, EmailStatus, SmsStatus, Subscription};
 use crate::identity::{Email, Phone, Region};
 
 /// Longest first or last name, as for identify.
@@ -19,10 +20,6 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_CUSTOM_KEY_CHARS: usize = 64;
 /// Largest custom value, as JSON text.
 pub const MAX_CUSTOM_VALUE_BYTES: usize = 4096;
-
-pub const EMAIL_STATUSES: [&str; 4] = ["active", "bounced", "blocked", "paused"];
-pub const SMS_STATUSES: [&str; 3] = ["active", "bounced", "paused"];
-pub const SUBSCRIPTIONS: [&str; 3] = ["subscribed", "unsubscribed", "not_subscribed"];
 
 /// A refused value: the field (`custom.size` for a custom field) and what to send instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,10 +59,10 @@ pub struct Patch {
     pub birth_date: Edit<String>,
     /// Each value as JSON text; `None` removes the field.
     pub custom: BTreeMap<String, Option<String>>,
-    pub email_status: Option<String>,
-    pub newsletter: Option<String>,
-    pub sms_status: Option<String>,
-    pub sms_subscription: Option<String>,
+    pub email_status: Option<EmailStatus>,
+    pub newsletter: Option<Subscription>,
+    pub sms_status: Option<SmsStatus>,
+    pub sms_subscription: Option<Subscription>,
     pub consent: Option<ConsentState>,
     pub confidentiality: Option<Confidentiality>,
     /// Ms since the epoch; `Some(None)` revalidates.
@@ -86,6 +83,19 @@ impl Change {
             field: field.to_owned(),
             old,
             new,
+        })
+    }
+
+    /// A change of a named value (a status, a subscription), recorded by its name.
+    pub fn named<T: std::fmt::Display + PartialEq>(
+        field: &str,
+        old: Option<T>,
+        new: Option<T>,
+    ) -> Option<Change> {
+        (old != new).then(|| Change {
+            field: field.to_owned(),
+            old: old.map(|v| v.to_string()),
+            new: new.map(|v| v.to_string()),
         })
     }
 }
@@ -116,14 +126,16 @@ fn text<'a>(field: &str, v: &'a Value) -> Result<Option<&'a str>, FieldError> {
     }
 }
 
-fn one_of(field: &str, v: &Value, allowed: &[&str]) -> Result<String, FieldError> {
-    match v.as_str() {
-        Some(s) if allowed.contains(&s) => Ok(s.to_owned()),
-        _ => Err(refuse(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        )),
-    }
+/// One of a named set's values, by name.
+fn one_of<T>(
+    field: &str,
+    v: &Value,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+) -> Result<T, FieldError> {
+    v.as_str()
+        .and_then(parse)
+        .ok_or_else(|| refuse(field, format!("must be one of {}", names.join(", "))))
 }
 
 fn name(field: &str, v: &Value) -> Result<Option<String>, FieldError> {
@@ -246,15 +258,24 @@ impl Patch {
                         p.custom.insert(name.clone(), json);
                     }
                 }
-                "email_status" => p.email_status = Some(one_of(k, v, &EMAIL_STATUSES)?),
-                "newsletter" => p.newsletter = Some(one_of(k, v, &SUBSCRIPTIONS)?),
-                "sms_status" => p.sms_status = Some(one_of(k, v, &SMS_STATUSES)?),
-                "sms_subscription" => p.sms_subscription = Some(one_of(k, v, &SUBSCRIPTIONS)?),
+                "email_status" => {
+                    p.email_status = Some(one_of(k, v, EmailStatus::parse, EmailStatus::NAMES)?)
+                }
+                "newsletter" => {
+                    p.newsletter = Some(one_of(k, v, Subscription::parse, Subscription::NAMES)?)
+                }
+                "sms_status" => {
+                    p.sms_status = Some(one_of(k, v, SmsStatus::parse, SmsStatus::NAMES)?)
+                }
+                "sms_subscription" => {
+                    p.sms_subscription =
+                        Some(one_of(k, v, Subscription::parse, Subscription::NAMES)?)
+                }
                 "consent" => {
-                    p.consent = Some(match one_of(k, v, &["yes", "no", "not_set"])?.as_str() {
-                        "yes" => ConsentState::Yes,
-                        "no" => ConsentState::No,
-                        _ => ConsentState::NotSet,
+                    p.consent = Some(match one_of(k, v, Consent::parse, Consent::NAMES)? {
+                        Consent::Yes => ConsentState::Yes,
+                        Consent::No => ConsentState::No,
+                        Consent::NotSet => ConsentState::NotSet,
                     })
                 }
                 "confidentiality" => {
@@ -302,32 +323,27 @@ impl Patch {
                 None => c.custom.remove(k),
             };
         }
-        if let Some(new) = &self.newsletter {
+        if let Some(new) = self.newsletter {
             let old = c.set_newsletter(new, at, pos);
-            changes.extend(Change::new("newsletter", old, Some(new.clone())));
+            changes.extend(Change::named("newsletter", old, Some(new)));
         }
         let ch = &mut c.channels;
-        for (field, edit, slot) in [
-            ("email_status", &self.email_status, &mut ch.email_status),
-            ("sms_status", &self.sms_status, &mut ch.sms_status),
-            (
-                "sms_subscription",
-                &self.sms_subscription,
-                &mut ch.sms_subscription,
-            ),
-        ] {
-            if let Some(new) = edit {
-                changes.extend(Change::new(field, slot.clone(), Some(new.clone())));
-                *slot = Some(new.clone());
-            }
+        if let Some(new) = self.email_status {
+            changes.extend(Change::named("email_status", ch.email_status, Some(new)));
+            ch.email_status = Some(new);
+        }
+        if let Some(new) = self.sms_status {
+            changes.extend(Change::named("sms_status", ch.sms_status, Some(new)));
+            ch.sms_status = Some(new);
+        }
+        if let Some(new) = self.sms_subscription {
+            let old = ch.sms_subscription;
+            changes.extend(Change::named("sms_subscription", old, Some(new)));
+            ch.sms_subscription = Some(new);
         }
         if let Some(new) = self.consent {
-            let old = c.consent.as_ref().map(|s| consent_str(s.value).to_owned());
-            changes.extend(Change::new(
-                "consent",
-                old,
-                Some(consent_str(new).to_owned()),
-            ));
+            let old = c.consent.as_ref().map(|s| Consent::from(s.value));
+            changes.extend(Change::named("consent", old, Some(Consent::from(new))));
             c.consent = Some(Stamped {
                 at,
                 pos,
@@ -352,14 +368,6 @@ impl Patch {
             c.admin.valid_until = new;
         }
         changes
-    }
-}
-
-pub fn consent_str(c: ConsentState) -> &'static str {
-    match c {
-        ConsentState::Yes => "yes",
-        ConsentState::No => "no",
-        ConsentState::NotSet => "not_set",
     }
 }
 

@@ -25,6 +25,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::fact::Units;
+use super::named::RfmSegment;
 
 /// One purchasing contact's inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,20 +92,20 @@ impl Quintiles {
 }
 
 /// The grid's segment for scores `r`, `f`, `m` (each 1 to 5).
-pub fn segment(r: u8, f: u8, m: u8) -> &'static str {
+pub fn segment(r: u8, f: u8, m: u8) -> RfmSegment {
     let fm = (f + m).div_ceil(2);
     match (r, fm) {
-        (5, 1) => "new_customer",
-        (5, 2..=3) | (4, 2..=3) => "potential_loyalist",
-        (5, _) | (4, 5) => "champions",
-        (4, 1) => "promising",
-        (4, _) | (3, 4..) => "loyal",
-        (3, 3) => "need_attention",
-        (3, _) => "about_to_sleep",
-        (1..=2, 5) => "cannot_lose",
-        (1..=2, 3..=4) => "at_risk",
-        (2, _) => "hibernating",
-        _ => "lost",
+        (5, 1) => RfmSegment::NewCustomer,
+        (5, 2..=3) | (4, 2..=3) => RfmSegment::PotentialLoyalist,
+        (5, _) | (4, 5) => RfmSegment::Champions,
+        (4, 1) => RfmSegment::Promising,
+        (4, _) | (3, 4..) => RfmSegment::Loyal,
+        (3, 3) => RfmSegment::NeedAttention,
+        (3, _) => RfmSegment::AboutToSleep,
+        (1..=2, 5) => RfmSegment::CannotLose,
+        (1..=2, 3..=4) => RfmSegment::AtRisk,
+        (2, _) => RfmSegment::Hibernating,
+        _ => RfmSegment::Lost,
     }
 }
 

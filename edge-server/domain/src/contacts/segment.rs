@@ -44,6 +44,7 @@ use serde_json::{Map, Value};
 
 use super::aggregate::Contact;
 use super::fact::UNITS;
+use super::named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};
 use super::patch::FieldError;
 use super::rfm::Quintiles;
 use super::sheet::{self, Period, View};
@@ -218,51 +219,33 @@ pub enum ViewedField {
     Product,
 }
 
-const RFM_SEGMENTS: [&str; 11] = [
-    "champions",
-    "loyal",
-    "potential_loyalist",
-    "new_customer",
-    "promising",
-    "need_attention",
-    "about_to_sleep",
-    "at_risk",
-    "cannot_lose",
-    "hibernating",
-    "lost",
-];
-
 impl ChoiceField {
     fn values(self) -> &'static [&'static str] {
         match self {
-            ChoiceField::Valuation => &sheet::Valuation::NAMES,
-            ChoiceField::RfmSegment => &RFM_SEGMENTS,
-            ChoiceField::EmailStatus => &["active", "bounced", "blocked", "paused"],
-            ChoiceField::Newsletter | ChoiceField::SmsSubscription => {
-                &["subscribed", "unsubscribed", "not_subscribed"]
-            }
-            ChoiceField::SmsStatus => &["active", "bounced", "paused"],
-            ChoiceField::Consent => &["yes", "no", "not_set"],
+            ChoiceField::Valuation => sheet::Valuation::NAMES,
+            ChoiceField::RfmSegment => RfmSegment::NAMES,
+            ChoiceField::EmailStatus => EmailStatus::NAMES,
+            ChoiceField::Newsletter | ChoiceField::SmsSubscription => Subscription::NAMES,
+            ChoiceField::SmsStatus => SmsStatus::NAMES,
+            ChoiceField::Consent => Consent::NAMES,
             ChoiceField::Confidentiality => &["free", "restricted", "confidential"],
         }
     }
 
     /// The contact's value, as its sheet shows it; `None` where the sheet shows none.
-    fn value(self, c: &Contact, cx: &Context<'_>) -> Option<String> {
+    fn value(self, c: &Contact, cx: &Context<'_>) -> Option<&'static str> {
         let now = cx.view.now;
         match self {
-            ChoiceField::Valuation => Some(
-                sheet::valuation(c.last_activity_at, now)
-                    .as_str()
-                    .to_owned(),
-            ),
-            ChoiceField::RfmSegment => sheet::rfm_segment(c, cx.quintiles, now).map(str::to_owned),
-            ChoiceField::EmailStatus => sheet::email_status(c),
-            ChoiceField::Newsletter => Some(sheet::newsletter(c)),
-            ChoiceField::SmsStatus => sheet::sms_status(c),
-            ChoiceField::SmsSubscription => Some(sheet::sms_subscription(c)),
-            ChoiceField::Consent => Some(sheet::consent(c).to_owned()),
-            ChoiceField::Confidentiality => Some(c.admin.confidentiality.as_str().to_owned()),
+            ChoiceField::Valuation => Some(sheet::valuation(c.last_activity_at, now).as_str()),
+            ChoiceField::RfmSegment => {
+                sheet::rfm_segment(c, cx.quintiles, now).map(RfmSegment::as_str)
+            }
+            ChoiceField::EmailStatus => sheet::email_status(c).map(EmailStatus::as_str),
+            ChoiceField::Newsletter => Some(sheet::newsletter(c).as_str()),
+            ChoiceField::SmsStatus => sheet::sms_status(c).map(SmsStatus::as_str),
+            ChoiceField::SmsSubscription => Some(sheet::sms_subscription(c).as_str()),
+            ChoiceField::Consent => Some(sheet::consent(c).as_str()),
+            ChoiceField::Confidentiality => Some(c.admin.confidentiality.as_str()),
         }
     }
 }
@@ -617,7 +600,7 @@ impl Cond {
         let now = cx.view.now;
         match self {
             Cond::Choice(f, values, positive) => match f.value(c, cx) {
-                Some(v) => values.contains(&v) == *positive,
+                Some(v) => values.iter().any(|x| x == v) == *positive,
                 None => false,
             },
             Cond::Flag(f, want) => {

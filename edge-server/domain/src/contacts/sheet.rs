@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::aggregate::{month_key, ByCurrency, Contact, ContactId};
 use super::fact::{Units, UNITS};
+use super::named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};
 use super::rfm::{self, days_between, Inputs, Quintiles, DAY_MS};
 
 /// How a sheet is read: the clock, and the settings that turn the aggregate into statuses.
@@ -114,16 +115,16 @@ pub struct Profile {
 #[derive(Debug, Serialize)]
 pub struct Status {
     /// active | bounced | blocked | paused; null without an email.
-    pub email: Option<String>,
+    pub email: Option<EmailStatus>,
     /// subscribed | unsubscribed | not_subscribed
-    pub newsletter: String,
+    pub newsletter: Subscription,
     /// active | bounced | paused; null without a phone.
-    pub sms: Option<String>,
+    pub sms: Option<SmsStatus>,
     /// subscribed | unsubscribed | not_subscribed
-    pub sms_subscription: String,
+    pub sms_subscription: Subscription,
     pub web_push: WebPush,
     /// yes | no | not_set
-    pub consent: &'static str,
+    pub consent: Consent,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,7 +199,7 @@ pub struct Rfm {
     pub r: Option<u8>,
     pub f: Option<u8>,
     pub m: Option<u8>,
-    pub segment: Option<&'static str>,
+    pub segment: Option<RfmSegment>,
 }
 
 #[derive(Debug, Serialize)]
@@ -260,7 +261,7 @@ pub fn cart_abandoned(c: &Contact, v: View) -> bool {
 }
 
 /// The RFM grid's segment of `c`, when it has purchased and the site's quintiles exist.
-pub fn rfm_segment(c: &Contact, quintiles: Option<&Quintiles>, now: i64) -> Option<&'static str> {
+pub fn rfm_segment(c: &Contact, quintiles: Option<&Quintiles>, now: i64) -> Option<RfmSegment> {
     let (i, _) = rfm_inputs(c)?;
     let (r, f, m) = quintiles?.score(&i, now);
     Some(rfm::segment(r, f, m))
@@ -269,33 +270,31 @@ pub fn rfm_segment(c: &Contact, quintiles: Option<&Quintiles>, now: i64) -> Opti
 // A channel's status shows its default until an admin or the channel sets one; the email and
 // SMS statuses exist only once the contact has an email or a phone.
 
-pub fn email_status(c: &Contact) -> Option<String> {
-    let set = &c.channels.email_status;
-    c.email
-        .as_ref()
-        .map(|_| set.clone().unwrap_or_else(|| "active".into()))
+pub fn email_status(c: &Contact) -> Option<EmailStatus> {
+    let set = c.channels.email_status;
+    c.email.as_ref().map(|_| set.unwrap_or(EmailStatus::Active))
 }
 
-pub fn sms_status(c: &Contact) -> Option<String> {
-    let set = &c.channels.sms_status;
-    c.phone
-        .as_ref()
-        .map(|_| set.clone().unwrap_or_else(|| "active".into()))
+pub fn sms_status(c: &Contact) -> Option<SmsStatus> {
+    let set = c.channels.sms_status;
+    c.phone.as_ref().map(|_| set.unwrap_or(SmsStatus::Active))
 }
 
-pub fn newsletter(c: &Contact) -> String {
-    c.newsletter().to_owned()
+pub fn newsletter(c: &Contact) -> Subscription {
+    c.newsletter()
 }
 
-pub fn sms_subscription(c: &Contact) -> String {
-    (c.channels.sms_subscription.clone()).unwrap_or_else(|| "not_subscribed".into())
+pub fn sms_subscription(c: &Contact) -> Subscription {
+    c.channels
+        .sms_subscription
+        .unwrap_or(Subscription::NotSubscribed)
 }
 
 /// The latest consent event or admin edit; `not_set` without either.
-pub fn consent(c: &Contact) -> &'static str {
+pub fn consent(c: &Contact) -> Consent {
     c.consent
         .as_ref()
-        .map_or("not_set", |s| super::patch::consent_str(s.value))
+        .map_or(Consent::NotSet, |s| Consent::from(s.value))
 }
 
 /// Web push is enabled: an active subscription, and permission not since denied.
@@ -307,53 +306,7 @@ pub fn push_enabled(c: &Contact) -> bool {
     !denied && c.push.values().any(|s| s.active.value)
 }
 
-/// The emBlue valuation of a contact, by whole days since its last activity. One type, so
-/// that the API, the rule language and the console list its values from one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Valuation {
-    /// Active in the last 15 days.
-    New,
-    /// 16 to 45 days ago.
-    Frequent,
-    /// 46 to 120 days ago.
-    Dormant,
-    /// Longer ago.
-    Lapsed,
-    /// Never active.
-    Inactive,
-}
-
-impl Valuation {
-    pub const ALL: [Valuation; 5] = [
-        Valuation::New,
-        Valuation::Frequent,
-        Valuation::Dormant,
-        Valuation::Lapsed,
-        Valuation::Inactive,
-    ];
-    /// The names the API, the rule language and filters use, in the order of [`Self::ALL`].
-    pub const NAMES: [&'static str; 5] = ["new", "frequent", "dormant", "lapsed", "inactive"];
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-
-    /// How the console names it.
-    pub fn label(self) -> &'static str {
-        ["New", "Frequent", "Dormant", "Lapsed", "Inactive"][self as usize]
-    }
-
-    pub fn parse(name: &str) -> Option<Valuation> {
-        Self::ALL.into_iter().find(|v| v.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Valuation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::named::Valuation;
 
 /// The emBlue valuation: by whole days since the last activity.
 pub fn valuation(last_activity_at: Option<i64>, now: i64) -> Valuation {

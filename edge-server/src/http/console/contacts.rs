@@ -154,7 +154,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         ),
         valuation: Choice::list(
             &std::iter::once(("", "Any"))
-                .chain(Valuation::ALL.map(|v| (v.as_str(), v.label())))
+                .chain(Valuation::OPTIONS.iter().copied())
                 .collect::<Vec<_>>(),
             &chosen(&form.valuation),
         ),

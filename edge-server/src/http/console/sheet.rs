@@ -15,7 +15,8 @@ use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Sheet;
-use crate::contacts::ContactId;
+
+use crate::contacts::{Consent, ContactId, EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
 use crate::http::state::AppState;
 
@@ -76,17 +77,21 @@ fn current_values(sheet: &Sheet) -> Vec<(String, String)> {
     let p = &sheet.profile;
     let s = &sheet.status;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let name = |v: Option<&'static str>| v.unwrap_or_default().to_owned();
     let mut v = vec![
         ("email".into(), text(&p.email)),
         ("phone".into(), text(&p.mobile_phone)),
         ("first_name".into(), text(&p.first_name)),
         ("last_name".into(), text(&p.last_name)),
         ("birth_date".into(), text(&p.birth_date)),
-        ("email_status".into(), text(&s.email)),
-        ("newsletter".into(), s.newsletter.clone()),
-        ("sms_status".into(), text(&s.sms)),
-        ("sms_subscription".into(), s.sms_subscription.clone()),
-        ("consent".into(), s.consent.to_owned()),
+        ("email_status".into(), name(s.email.map(|v| v.as_str()))),
+        ("newsletter".into(), s.newsletter.as_str().to_owned()),
+        ("sms_status".into(), name(s.sms.map(|v| v.as_str()))),
+        (
+            "sms_subscription".into(),
+            s.sms_subscription.as_str().to_owned(),
+        ),
+        ("consent".into(), s.consent.as_str().to_owned()),
         ("confidentiality".into(), sheet.confidentiality.to_owned()),
         ("valid_until".into(), local_minute(&sheet.valid_until)),
     ];
@@ -97,12 +102,14 @@ fn current_values(sheet: &Sheet) -> Vec<(String, String)> {
 }
 
 /// One input of the Profile form: its name (the PATCH field), label, input type (empty for a
-/// select), the select's options, and a hint.
+/// select), the select's options (after a first, empty one labelled `blank`, when set), and a
+/// hint.
 struct Spec {
     name: &'static str,
     label: &'static str,
     input: &'static str,
     choices: &'static [(&'static str, &'static str)],
+    blank: &'static str,
     hint: &'static str,
 }
 
@@ -112,6 +119,7 @@ const fn input(name: &'static str, label: &'static str, input: &'static str) -> 
         label,
         input,
         choices: &[],
+        blank: "",
         hint: "",
     }
 }
@@ -126,6 +134,7 @@ const fn select(
         label,
         input: "",
         choices,
+        blank: "",
         hint: "",
     }
 }
@@ -134,11 +143,10 @@ const fn hinted(spec: Spec, hint: &'static str) -> Spec {
     Spec { hint, ..spec }
 }
 
-const SUBSCRIPTION: &[(&str, &str)] = &[
-    ("subscribed", "Subscribed"),
-    ("unsubscribed", "Unsubscribed"),
-    ("not_subscribed", "Not subscribed"),
-];
+/// A select whose first option is empty, labelled `blank`: a status that shows nothing yet.
+const fn or_blank(spec: Spec, blank: &'static str) -> Spec {
+    Spec { blank, ..spec }
+}
 
 const PROFILE_FIELDS: [Spec; 5] = [
     input("email", "Email", "email"),
@@ -152,34 +160,21 @@ const PROFILE_FIELDS: [Spec; 5] = [
 ];
 
 const STATUS_FIELDS: [Spec; 7] = [
-    select(
-        "email_status",
-        "Email status",
-        &[
-            ("", "— (no email)"),
-            ("active", "Active"),
-            ("bounced", "Bounced"),
-            ("blocked", "Blocked"),
-            ("paused", "Paused"),
-        ],
+    or_blank(
+        select("email_status", "Email status", EmailStatus::OPTIONS),
+        "— (no email)",
     ),
-    select("newsletter", "Newsletter", SUBSCRIPTION),
-    select(
-        "sms_status",
-        "SMS status",
-        &[
-            ("", "— (no phone)"),
-            ("active", "Active"),
-            ("bounced", "Bounced"),
-            ("paused", "Paused"),
-        ],
+    select("newsletter", "Newsletter", Subscription::OPTIONS),
+    or_blank(
+        select("sms_status", "SMS status", SmsStatus::OPTIONS),
+        "— (no phone)",
     ),
-    select("sms_subscription", "SMS subscription", SUBSCRIPTION),
     select(
-        "consent",
-        "Consent",
-        &[("yes", "Yes"), ("no", "No"), ("not_set", "Not set")],
+        "sms_subscription",
+        "SMS subscription",
+        Subscription::OPTIONS,
     ),
+    select("consent", "Consent", Consent::OPTIONS),
     select(
         "confidentiality",
         "Confidentiality",
@@ -207,7 +202,11 @@ fn field_views(
             FieldView {
                 name: s.name.into(),
                 label: s.label.into(),
-                choices: Choice::list(s.choices, &value),
+                choices: Choice::list(&[("", s.blank)], &value)
+                    .into_iter()
+                    .filter(|_| !s.blank.is_empty())
+                    .chain(Choice::list(s.choices, &value))
+                    .collect(),
                 value,
                 error: field(errors, s.name).map(str::to_owned),
                 input: s.input,

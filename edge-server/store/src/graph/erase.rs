@@ -32,9 +32,9 @@ use crate::keys;
 use crate::record::{self, ContactRecord, HistoryEntry, IdChange};
 use crate::suppress::{Blind, Kind};
 use crate::{AdminOp, Refusal, StoreError};
-use footprint_domain::contacts::aggregate::UNSUBSCRIBED;
 use footprint_domain::contacts::patch::Change;
 use footprint_domain::contacts::{Contact, ContactId, Pos};
+use footprint_domain::contacts::{EmailStatus, SmsStatus, Subscription};
 
 /// What an erasure removed: the answer to `DELETE /v1/contacts/{id}`, and its history entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,20 +309,23 @@ impl Working<'_> {
         let c = self.live(id)?;
         let mut changes = Vec::new();
         if email_hit {
-            let old = c.set_newsletter(UNSUBSCRIBED, at, pos);
-            changes.extend(Change::new("newsletter", old, Some(UNSUBSCRIBED.into())));
+            let to = Subscription::Unsubscribed;
+            let old = c.set_newsletter(to, at, pos);
+            changes.extend(Change::named("newsletter", old, Some(to)));
         }
         let ch = &mut c.channels;
-        let mut set = |field: &str, slot: &mut Option<String>, to: &str| {
-            let old = slot.replace(to.to_owned());
-            changes.extend(Change::new(field, old, Some(to.to_owned())));
-        };
         if email_hit {
-            set("email_status", &mut ch.email_status, "blocked");
+            let to = Some(EmailStatus::Blocked);
+            let old = std::mem::replace(&mut ch.email_status, to);
+            changes.extend(Change::named("email_status", old, to));
         }
         if phone_hit {
-            set("sms_status", &mut ch.sms_status, "paused");
-            set("sms_subscription", &mut ch.sms_subscription, "unsubscribed");
+            let to = Some(SmsStatus::Paused);
+            let old = std::mem::replace(&mut ch.sms_status, to);
+            changes.extend(Change::named("sms_status", old, to));
+            let to = Some(Subscription::Unsubscribed);
+            let old = std::mem::replace(&mut ch.sms_subscription, to);
+            changes.extend(Change::named("sms_subscription", old, to));
         }
         self.history(id, at, "suppression", changes);
         Ok(())
