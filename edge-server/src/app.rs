@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use footprint_protocol::Timestamp;
 
-use crate::admin::{ContactSettings, Sheet};
+use crate::admin::{ContactList, ContactSettings, ListQuery, Sheet};
 use crate::auth::AdminIdentity;
 use crate::contacts::patch::Patch;
 use crate::contacts::segment::Segment;
@@ -148,6 +148,44 @@ impl App {
         blocking(move || crate::segments::view(&app.store, id)).await
     }
 
+    /// A segment and a page of its members (`q.segment` is set to it): a missing segment is
+    /// a 404, not the list filter's 400.
+    pub async fn segment_with_members(
+        self: &Arc<Self>,
+        who: &AdminIdentity,
+        id: u64,
+        mut q: ListQuery,
+    ) -> Result<(SegmentView, ContactList), ApiError> {
+        let (app, who) = (Arc::clone(self), who.clone());
+        let now = self.now();
+        blocking(move || {
+            let seg = crate::segments::view(&app.store, id)?;
+            q.segment = Some(id.to_string());
+            let members = crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)?;
+            Ok((seg, members))
+        })
+        .await
+    }
+
+    /// Whether the store takes writes: a probe written and flushed through the writer within
+    /// 5 s.
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        let unavailable = |reason: String| ApiError::Unavailable {
+            reason,
+            retry_after: 1,
+        };
+        let pending = self
+            .store
+            .probe(self.now())
+            .map_err(|e| unavailable(e.to_string()))?;
+        match tokio::time::timeout(std::time::Duration::from_secs(5), pending).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
+            Ok(Err(_)) => Err(unavailable("the writer stopped".into())),
+            Err(_) => Err(unavailable("a probe write took over 5 s".into())),
+        }
+    }
+
     /// Adds contacts to a static segment, or removes them; each on its own.
     pub async fn members(
         &self,
@@ -221,6 +259,26 @@ impl App {
 }
 
 impl App {
+    /// Imports a CSV file (`import.rs`) into `site`'s contacts, on the blocking pool: the
+    /// rows go to the writer a chunk at a time. Each row is stamped with the time it is
+    /// applied.
+    pub async fn import_csv(
+        self: &Arc<Self>,
+        who: &AdminIdentity,
+        site: String,
+        file: impl AsRef<[u8]> + Send + 'static,
+        options: crate::import::Options,
+    ) -> Result<crate::import::ImportReport, ApiError> {
+        let (app, who) = (self.clone(), who.clone());
+        blocking(move || {
+            let at = || app.now().as_millis();
+            let region = app.contacts.region;
+            let file = file.as_ref();
+            crate::import::run(&app.store, &who, &site, region, file, options, at, |_| {})
+        })
+        .await
+    }
+
     /// Compacts the store now, so that erased data leaves the disk without waiting for the
     /// scheduled compaction.
     pub async fn compact(&self) -> Result<crate::store::Compacted, ApiError> {

@@ -85,8 +85,8 @@ pub fn parse_bulk(body: &[u8]) -> Result<Bulk, ApiError> {
     bulk_from(map)
 }
 
-/// [`parse_bulk`] of a body already parsed: the console's bulk form.
-pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError> {
+/// [`parse_bulk`] of a body already parsed.
+fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError> {
     if let Some(k) = map
         .keys()
         .find(|k| !["ids", "action", "segment"].contains(&k.as_str()))
@@ -99,37 +99,45 @@ pub fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError>
     }
     let ids = contact_list(map.get("ids"), "ids")?;
     let action = map.get("action").and_then(Value::as_str).unwrap_or("");
-    let segment = || -> Result<u64, ApiError> {
-        let text = match map.get("segment") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        segment_id(&text).map_err(|_| ApiError::Unprocessable {
-            field: "segment".into(),
-            message: format!("{action} needs the id of a static segment"),
-        })
+    let segment = match map.get("segment") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
     };
-    let (kind, needs) = match action {
-        "add_to_segment" | "remove_from_segment" => (
-            AdminKind::Members {
-                segment: segment()?,
-                contacts: ids,
-                add: action == "add_to_segment",
-            },
-            Role::Editor,
-        ),
-        "suspend" => (AdminKind::Suspend(ids), Role::Editor),
-        "delete" => (AdminKind::Erase(ids), Role::Admin),
-        _ => {
-            return Err(ApiError::Unprocessable {
-                field: "action".into(),
-                message: "must be one of add_to_segment, remove_from_segment, suspend, delete"
-                    .into(),
+    Bulk::new(action, ids, &segment)
+}
+
+impl Bulk {
+    /// `action` on `ids`; `segment` is the static segment's id, for a segment action. The
+    /// API's JSON and the console's form both come here.
+    pub fn new(action: &str, ids: Vec<ContactId>, segment: &str) -> Result<Bulk, ApiError> {
+        let segment = || -> Result<u64, ApiError> {
+            segment_id(segment).map_err(|_| ApiError::Unprocessable {
+                field: "segment".into(),
+                message: format!("{action} needs the id of a static segment"),
             })
-        }
-    };
-    Ok(Bulk { kind, needs })
+        };
+        let (kind, needs) = match action {
+            "add_to_segment" | "remove_from_segment" => (
+                AdminKind::Members {
+                    segment: segment()?,
+                    contacts: ids,
+                    add: action == "add_to_segment",
+                },
+                Role::Editor,
+            ),
+            "suspend" => (AdminKind::Suspend(ids), Role::Editor),
+            "delete" => (AdminKind::Erase(ids), Role::Admin),
+            _ => {
+                return Err(ApiError::Unprocessable {
+                    field: "action".into(),
+                    message: "must be one of add_to_segment, remove_from_segment, suspend, delete"
+                        .into(),
+                })
+            }
+        };
+        Ok(Bulk { kind, needs })
+    }
 }
 
 /// A bulk action's per-contact report.

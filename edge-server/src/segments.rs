@@ -242,15 +242,32 @@ pub fn parse_members(body: &[u8]) -> Result<Vec<ContactId>, ApiError> {
 
 /// A list of 1 to [`MAX_MEMBERS_PER_REQUEST`] contact ids, as strings or numbers.
 pub fn contact_list(v: Option<&Value>, field: &str) -> Result<Vec<ContactId>, ApiError> {
-    let list = v
-        .and_then(Value::as_array)
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| {
-            unprocessable(
-                field,
-                format!("must be an array of 1 to {MAX_MEMBERS_PER_REQUEST} contact ids"),
-            )
-        })?;
+    let list = v.and_then(Value::as_array).ok_or_else(|| {
+        unprocessable(
+            field,
+            format!("must be an array of 1 to {MAX_MEMBERS_PER_REQUEST} contact ids"),
+        )
+    })?;
+    let texts: Vec<String> = list
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        })
+        .collect();
+    contact_ids(&texts, field)
+}
+
+/// 1 to [`MAX_MEMBERS_PER_REQUEST`] contact ids, each as text: a JSON list's members or a
+/// form's repeated field.
+pub fn contact_ids(list: &[impl AsRef<str>], field: &str) -> Result<Vec<ContactId>, ApiError> {
+    if list.is_empty() {
+        return Err(unprocessable(
+            field,
+            format!("must be an array of 1 to {MAX_MEMBERS_PER_REQUEST} contact ids"),
+        ));
+    }
     if list.len() > MAX_MEMBERS_PER_REQUEST {
         return Err(unprocessable(
             field,
@@ -262,13 +279,8 @@ pub fn contact_list(v: Option<&Value>, field: &str) -> Result<Vec<ContactId>, Ap
     }
     list.iter()
         .enumerate()
-        .map(|(i, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => String::new(),
-            };
-            contact_id(&text)
+        .map(|(i, text)| {
+            contact_id(text.as_ref())
                 .map_err(|_| unprocessable(format!("{field}[{i}]"), "must be a contact id"))
         })
         .collect()

@@ -5,7 +5,6 @@
 //! so they are different origins and tracking is cross-origin, as on a real shop.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -358,29 +357,16 @@ impl Edge {
     }
 
     fn spawn(&mut self, listen: &str) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("edge.log"))
-            .unwrap();
-        let mut child = Command::new(edge_binary())
-            .arg("--config")
-            .arg(self.dir.path().join("edge.toml"))
-            .args(["--listen", listen, "--data-dir"])
-            .arg(self.dir.path().join("data"))
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.url = line
-            .trim()
-            .strip_prefix("footprint-edge listening on ")
-            .unwrap_or_else(|| panic!("edge did not start: {line}"))
-            .to_owned();
+        let (child, url) = crate::process::Launch {
+            bin: &edge_binary(),
+            dir: self.dir.path(),
+            data_dir: &self.dir.path().join("data"),
+            listen,
+            args: &[],
+            env: &[],
+        }
+        .spawn();
+        self.url = url;
         self.child = Some(child);
     }
 

@@ -1,5 +1,6 @@
 //! Shared pieces of Footprint's cross-crate tests and benchmarks.
 
 pub mod browser;
+pub mod process;
 pub mod size;
 pub mod workload;

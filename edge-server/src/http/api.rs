@@ -2,7 +2,7 @@
 //! [`ApiError`] becomes a status and a JSON body here and nowhere else (the console shows it
 //! as a page). [`app`] is the whole app, the console's routes included.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -151,25 +151,9 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "up"}))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let unavailable = |reason: &str| {
-        ApiError::Unavailable {
-            reason: reason.to_owned(),
-            retry_after: 1,
-        }
-        .error_response()
-    };
-    let now = state.now();
-    let pending = match state.store.probe(now) {
-        Ok(p) => p,
-        Err(e) => return unavailable(&e.to_string()),
-    };
-    match tokio::time::timeout(Duration::from_secs(5), pending).await {
-        Ok(Ok(Ok(()))) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
-        Ok(Ok(Err(e))) => unavailable(&e.to_string()),
-        Ok(Err(_)) => unavailable("the writer stopped"),
-        Err(_) => unavailable("a probe write took over 5 s"),
-    }
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.ready().await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
 /// `GET /metrics` (any admin token): Prometheus's text format (`telemetry.rs`).
@@ -335,26 +319,7 @@ async fn batch(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let origin = origin(&req);
-    let result = async {
-        if let Some(ip) = client_ip(&req, &state) {
-            state.ingest.check_ip(ip)?;
-        }
-        let body = read_body(&req, payload, MAX_BODY_BYTES).await?;
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        state
-            .ingest
-            .ingest(BatchRequest {
-                origin,
-                content_type,
-                body: &body,
-            })
-            .await
-    }
-    .await;
-    let (mut resp, allowed) = match result {
+    let (mut resp, allowed) = match ingest_batch(&req, payload, &state, origin).await {
         Ok(r) => (HttpResponse::Ok().json(r), true),
         Err(e) => {
             let allowed = !matches!(e, ApiError::OriginDenied { .. });
@@ -364,6 +329,30 @@ async fn batch(
     let allowed = allowed && origin.is_some_and(|o| state.ingest.origin_known(o));
     allow_origin(&mut resp, origin, allowed);
     resp
+}
+
+/// A batch's way in: the client's rate limit before the body is read, then the body with its
+/// cap, then ingest.
+async fn ingest_batch(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    origin: Option<&str>,
+) -> Result<footprint_protocol::BatchResponse, ApiError> {
+    if let Some(ip) = client_ip(req, state) {
+        state.ingest.check_ip(ip)?;
+    }
+    let body = read_body(req, payload, MAX_BODY_BYTES).await?;
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let batch = BatchRequest {
+        origin,
+        content_type,
+        body: &body,
+    };
+    state.ingest.ingest(batch).await
 }
 
 /// Reads the body, refusing it as soon as it passes the limit rather than after.
@@ -748,23 +737,14 @@ async fn segment_members(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::segments::segment_id(&path)?;
-    let now = state.now();
     let m = query.into_inner();
-    let list = state
-        .app
-        .read(move |app| {
-            // A missing segment is a 404 here, not the list filter's 400.
-            crate::segments::view(&app.store, id)?;
-            let q = ListQuery {
-                segment: Some(id.to_string()),
-                cursor: m.cursor,
-                limit: m.limit,
-                include_invalid: m.include_invalid,
-                ..ListQuery::default()
-            };
-            crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)
-        })
-        .await?;
+    let q = ListQuery {
+        cursor: m.cursor,
+        limit: m.limit,
+        include_invalid: m.include_invalid,
+        ..ListQuery::default()
+    };
+    let (_, list) = state.app.segment_with_members(&who, id, q).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -894,20 +874,6 @@ async fn contacts_import(
     };
     let site = crate::import::site(query.site, &state.ingest.site_keys())?;
     let body = read_body(&req, payload, MAX_IMPORT_BODY).await?.freeze();
-    let state = state.into_inner();
-    let report = blocking(move || {
-        let at = || state.now().as_millis();
-        crate::import::run(
-            &state.store,
-            &who,
-            &site,
-            state.contacts.region,
-            &body[..],
-            options,
-            at,
-            |_| {},
-        )
-    })
-    .await?;
+    let report = state.app.import_csv(&who, site, body, options).await?;
     Ok(HttpResponse::Ok().json(report))
 }

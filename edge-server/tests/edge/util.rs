@@ -1,8 +1,7 @@
 //! A real edge process per test, and small HTTP helpers.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -76,33 +75,18 @@ impl Edge {
 
     /// Starts the binary on the same data directory and waits for its listening line.
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("edge.log"))
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
-            .arg("--config")
-            .arg(self.dir.path().join("edge.toml"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(self.data_dir())
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("footprint-edge listening on ")
-            .unwrap_or_else(|| panic!("no listening line; got {line:?}; log:\n{}", self.log()));
-        self.url = url.to_owned();
+        let mut env = self.env.clone();
+        env.push(("RUST_LOG".to_owned(), "info".to_owned()));
+        let (child, url) = footprint_e2e::process::Launch {
+            bin: std::path::Path::new(env!("CARGO_BIN_EXE_footprint-edge")),
+            dir: self.dir.path(),
+            data_dir: &self.data_dir(),
+            listen: "127.0.0.1:0",
+            args: &self.args,
+            env: &env,
+        }
+        .spawn();
+        self.url = url;
         self.child = Some(child);
     }
 

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::pages::{chrome, nonempty, url, State, PAGE};
 use super::session;
@@ -15,6 +15,7 @@ use crate::admin::ListQuery;
 use crate::app::blocking;
 use crate::app::{ImportRow, RowOutcome};
 use crate::auth::Role;
+use crate::contacts::patch::Patch;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
 use crate::error::ApiError;
@@ -115,20 +116,9 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         (_, Some(_), _) | (_, _, Some(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
     };
-    let chosen = |v: &Option<String>| nonempty(v).unwrap_or("").to_owned();
-    let segment = chosen(&form.segment);
     let (create_values, create_error) = match extra.create {
         Some((v, e)) => (v, Some(e)),
         None => (Vec::new(), None),
-    };
-    let create_field = |name: &str, label: &str, input: &'static str| FieldView {
-        name: name.into(),
-        label: label.into(),
-        value: field(&create_values, name).unwrap_or("").to_owned(),
-        error: None,
-        input,
-        choices: Vec::new(),
-        hint: "",
     };
     let page = ContactsPage {
         chrome: chrome(&signed, &state, "Contacts", "contacts"),
@@ -136,37 +126,14 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         can_admin: signed.can(Role::Admin),
         by_phone: form.by_phone(),
         search: chosen(&form.s),
-        has_email: Choice::list(
-            &[("", "Any"), ("yes", "Yes"), ("no", "No")],
-            &chosen(&form.has_email),
+        has_email: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_email),
+        has_phone: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_phone),
+        push: any_of(
+            &[("enabled", "Enabled"), ("disabled", "Not enabled")],
+            &form.push,
         ),
-        has_phone: Choice::list(
-            &[("", "Any"), ("yes", "Yes"), ("no", "No")],
-            &chosen(&form.has_phone),
-        ),
-        push: Choice::list(
-            &[
-                ("", "Any"),
-                ("enabled", "Enabled"),
-                ("disabled", "Not enabled"),
-            ],
-            &chosen(&form.push),
-        ),
-        valuation: Choice::list(
-            &std::iter::once(("", "Any"))
-                .chain(Valuation::OPTIONS.iter().copied())
-                .collect::<Vec<_>>(),
-            &chosen(&form.valuation),
-        ),
-        segments: segments
-            .iter()
-            .map(|s| SegmentOption {
-                id: s.id.clone(),
-                name: s.name.clone(),
-                is_static: s.kind == SegmentKind::Static,
-                selected: s.id == segment,
-            })
-            .collect(),
+        valuation: any_of(Valuation::OPTIONS, &form.valuation),
+        segments: segment_options(&segments, &chosen(&form.segment)),
         include_invalid: nonempty(&form.include_invalid).is_some(),
         rows: rows.iter().map(RowView::of).collect(),
         next_url: next.map(|c| url("/admin/contacts", &form.params(Some(&c)))),
@@ -174,17 +141,56 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         back: url("/admin/contacts", &form.params(nonempty(&form.cursor))),
         sites: state.ingest.site_keys(),
         error,
-        create: vec![
-            create_field("email", "Email", "email"),
-            create_field("phone", "Mobile phone", "tel"),
-            create_field("first_name", "First name", "text"),
-            create_field("last_name", "Last name", "text"),
-        ],
+        create: create_fields(&create_values),
         create_error,
         report: extra.report,
         import_error: extra.import_error,
     };
     Ok(html(status, &page))
+}
+
+/// A filter's value as the form sent it, or empty.
+fn chosen(v: &Option<String>) -> String {
+    nonempty(v).unwrap_or("").to_owned()
+}
+
+/// A filter's choices: "Any" (empty), then `options`, with the form's current one selected.
+fn any_of(options: &[(&str, &str)], current: &Option<String>) -> Vec<Choice> {
+    let all: Vec<(&str, &str)> = std::iter::once(("", "Any"))
+        .chain(options.iter().copied())
+        .collect();
+    Choice::list(&all, &chosen(current))
+}
+
+fn segment_options(segments: &[crate::segments::SegmentView], chosen: &str) -> Vec<SegmentOption> {
+    segments
+        .iter()
+        .map(|s| SegmentOption {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            is_static: s.kind == SegmentKind::Static,
+            selected: s.id == chosen,
+        })
+        .collect()
+}
+
+/// The create form's inputs, holding what was sent when it is shown again.
+fn create_fields(values: &[(String, String)]) -> Vec<FieldView> {
+    let input = |name: &str, label: &str, input: &'static str| FieldView {
+        name: name.into(),
+        label: label.into(),
+        value: field(values, name).unwrap_or("").to_owned(),
+        error: None,
+        input,
+        choices: Vec::new(),
+        hint: "",
+    };
+    vec![
+        input("email", "Email", "email"),
+        input("phone", "Mobile phone", "tel"),
+        input("first_name", "First name", "text"),
+        input("last_name", "Last name", "text"),
+    ]
 }
 
 pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
@@ -198,56 +204,54 @@ pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) ->
 pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
     let signed = signed_post(&req, &state, &form)?;
     signed.who().require(Role::Editor)?;
-    let refuse = |why: String| Extra {
+    // Create only: a contact that holds the email or phone is never edited from here, and
+    // is not named either, so a contact the admin may not see reads as any other.
+    let outcome = match new_contact(&form, &state) {
+        Ok((site, patch)) => {
+            let rows = vec![ImportRow { row: 1, patch }];
+            let outcomes = state.import(signed.who(), site, rows, true).await?;
+            outcomes.into_iter().next()
+        }
+        Err(why) => Some(RowOutcome::Rejected(why)),
+    };
+    let why = match outcome {
+        Some(RowOutcome::Created(id)) => {
+            state.console.flash(&signed.id, "Contact created.");
+            return Ok(see_other(&format!("/admin/contacts/{id}")));
+        }
+        Some(RowOutcome::Taken { field, .. }) => format!(
+            "That {field} is already another contact's on this site. Search for it to open \
+             that contact, or leave it out."
+        ),
+        Some(RowOutcome::Rejected(why)) => why,
+        // A create-only row never updates.
+        Some(RowOutcome::Updated(_)) | None => return Err(ApiError::Internal.into()),
+    };
+    let extra = Extra {
         create: Some((form.0.clone(), why)),
         ..Extra::default()
     };
+    contacts_page(state, signed, ListForm::default(), extra).await
+}
+
+/// The create form as an import row's site and edit, or what to say instead.
+fn new_contact(form: &Form, state: &State) -> Result<(String, Patch), String> {
     let mut fields = Map::new();
     for name in ["email", "phone", "first_name", "last_name"] {
-        if let Some(v) = field(&form, name).map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(v) = field(form, name).map(str::trim).filter(|v| !v.is_empty()) {
             fields.insert(name.into(), Value::String(v.to_owned()));
         }
     }
     if !fields.contains_key("email") && !fields.contains_key("phone") {
-        let why = "Give an email or a mobile phone: contacts are found by them.".to_owned();
-        return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
+        return Err("Give an email or a mobile phone: contacts are found by them.".to_owned());
     }
-    let site = match form_site(
-        field(&form, "site").map(str::to_owned),
+    let site = form_site(
+        field(form, "site").map(str::to_owned),
         &state.ingest.site_keys(),
-    ) {
-        Ok(s) => s,
-        Err(why) => return contacts_page(state, signed, ListForm::default(), refuse(why)).await,
-    };
-    let patch = match crate::contacts::patch::Patch::parse_in(&fields, state.contacts.region) {
-        Ok(p) => p,
-        Err(e) => {
-            let why = format!("{}: {}", e.field, e.message);
-            return contacts_page(state, signed, ListForm::default(), refuse(why)).await;
-        }
-    };
-    // Create only: a contact that holds the email or phone is never edited from here, and
-    // is not named either, so a contact the admin may not see reads as any other.
-    let rows = vec![ImportRow { row: 1, patch }];
-    let outcomes = state.import(signed.who(), site, rows, true).await?;
-    match outcomes.into_iter().next() {
-        Some(RowOutcome::Created(id)) => {
-            state.console.flash(&signed.id, "Contact created.");
-            Ok(see_other(&format!("/admin/contacts/{id}")))
-        }
-        Some(RowOutcome::Taken { field, .. }) => {
-            let why = format!(
-                "That {field} is already another contact's on this site. Search for it to open \
-                 that contact, or leave it out."
-            );
-            contacts_page(state, signed, ListForm::default(), refuse(why)).await
-        }
-        Some(RowOutcome::Rejected(why)) => {
-            contacts_page(state, signed, ListForm::default(), refuse(why)).await
-        }
-        // A create-only row never updates.
-        Some(RowOutcome::Updated(_)) | None => Err(ApiError::Internal.into()),
-    }
+    )?;
+    let patch = Patch::parse_in(&fields, state.contacts.region)
+        .map_err(|e| format!("{}: {}", e.field, e.message))?;
+    Ok((site, patch))
 }
 
 /// The site a console form names: as the import API decides it, but said for a form.
@@ -265,86 +269,99 @@ const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 const MAX_UPLOAD_FIELD: usize = 4096;
 
 /// `POST /admin/contacts/import` (editor): a CSV upload; the page shows the row report.
-pub async fn import(
-    req: HttpRequest,
-    state: State,
-    mut parts: actix_multipart::Multipart,
-) -> Answer {
+pub async fn import(req: HttpRequest, state: State, parts: actix_multipart::Multipart) -> Answer {
     let signed = signed_in(&req, &state)?;
-    let mut csrf = None;
-    let mut site = None;
-    let mut file: Option<Vec<u8>> = None;
-    let mut ignore_unknown = false;
-    while let Some(part) = parts.next().await {
-        let mut part = part.map_err(|e| bad_upload(e.to_string()))?;
-        let name = part.name().unwrap_or("").to_owned();
-        let limit = if name == "file" {
-            MAX_UPLOAD
-        } else {
-            MAX_UPLOAD_FIELD
-        };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(|e| bad_upload(e.to_string()))?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit }.into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
-        match name.as_str() {
-            "csrf" => csrf = Some(text()),
-            "site" => site = Some(text()),
-            "ignore_unknown" => ignore_unknown = text() == "true",
-            "file" => file = Some(bytes),
-            _ => {}
-        }
-    }
+    let upload = Upload::read(parts).await?;
     // The token is checked before anything of the upload is used.
-    match &csrf {
+    match &upload.csrf {
         Some(t) if session::same_token(t, &signed.session.csrf) => {}
         _ => return Err(Fail::Csrf),
     }
     signed.who().require(Role::Editor)?;
-    let failed = |why: String| Extra {
-        import_error: Some(why),
-        ..Extra::default()
-    };
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
-        let why = "Choose a CSV file to import.".to_owned();
-        return contacts_page(state, signed, ListForm::default(), failed(why)).await;
-    };
-    let site = match form_site(site, &state.ingest.site_keys()) {
-        Ok(s) => s,
-        Err(why) => return contacts_page(state, signed, ListForm::default(), failed(why)).await,
-    };
-    let who = signed.who().clone();
-    let st = state.clone().into_inner();
-    let report = blocking(move || {
-        let at = || st.now().as_millis();
-        crate::import::run(
-            &st.store,
-            &who,
-            &site,
-            st.contacts.region,
-            &file[..],
-            crate::import::Options { ignore_unknown },
-            at,
-            |_| {},
-        )
-    })
-    .await;
-    let extra = match report {
+    let extra = match upload.run(&state, signed.who()).await? {
         Ok(r) => Extra {
             report: Some(r),
             ..Extra::default()
         },
-        Err(e @ (ApiError::BadRequest { .. } | ApiError::Unprocessable { .. })) => {
-            failed(e.to_string())
-        }
-        Err(e) => return Err(e.into()),
+        Err(why) => Extra {
+            import_error: Some(why),
+            ..Extra::default()
+        },
     };
     contacts_page(state, signed, ListForm::default(), extra).await
+}
+
+/// The import form's fields, each read with its cap.
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    site: Option<String>,
+    file: Option<Vec<u8>>,
+    ignore_unknown: bool,
+}
+
+impl Upload {
+    async fn read(mut parts: actix_multipart::Multipart) -> Result<Upload, Fail> {
+        let mut u = Upload::default();
+        while let Some(part) = parts.next().await {
+            let part = part.map_err(|e| bad_upload(e.to_string()))?;
+            let name = part.name().unwrap_or("").to_owned();
+            let limit = if name == "file" {
+                MAX_UPLOAD
+            } else {
+                MAX_UPLOAD_FIELD
+            };
+            let bytes = read_part(part, limit).await?;
+            let text = || String::from_utf8_lossy(&bytes).trim().to_owned();
+            match name.as_str() {
+                "csrf" => u.csrf = Some(text()),
+                "site" => u.site = Some(text()),
+                "ignore_unknown" => u.ignore_unknown = text() == "true",
+                "file" => u.file = Some(bytes),
+                _ => {}
+            }
+        }
+        Ok(u)
+    }
+
+    /// Imports the file; a file or site the admin can fix is said on the page (the inner
+    /// error), anything else is the request's failure.
+    async fn run(
+        self,
+        state: &State,
+        who: &crate::auth::AdminIdentity,
+    ) -> Result<Result<crate::import::ImportReport, String>, Fail> {
+        let Some(file) = self.file.filter(|f| !f.is_empty()) else {
+            return Ok(Err("Choose a CSV file to import.".to_owned()));
+        };
+        let site = match form_site(self.site, &state.ingest.site_keys()) {
+            Ok(s) => s,
+            Err(why) => return Ok(Err(why)),
+        };
+        let options = crate::import::Options {
+            ignore_unknown: self.ignore_unknown,
+        };
+        match state.app.import_csv(who, site, file, options).await {
+            Ok(r) => Ok(Ok(r)),
+            Err(e @ (ApiError::BadRequest { .. } | ApiError::Unprocessable { .. })) => {
+                Ok(Err(e.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// One part of a multipart form, refused once it passes `limit` bytes.
+async fn read_part(mut part: actix_multipart::Field, limit: usize) -> Result<Vec<u8>, Fail> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = part.next().await {
+        let chunk = chunk.map_err(|e| bad_upload(e.to_string()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit }.into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 fn bad_upload(why: String) -> Fail {
@@ -395,36 +412,46 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
     let action = field(&form, "action").unwrap_or("");
     if action == "delete" && field(&form, "confirm") != Some("yes") {
         signed.who().require(Role::Admin)?;
-        let mut hidden = vec![
-            ("csrf".to_owned(), signed.session.csrf.clone()),
-            ("action".to_owned(), "delete".to_owned()),
-            ("confirm".to_owned(), "yes".to_owned()),
-            ("back".to_owned(), back.clone()),
-        ];
-        hidden.extend(ids.iter().map(|id| ("id".to_owned(), (*id).to_owned())));
-        let n = ids.len();
-        let page = ConfirmPage {
-            chrome: chrome(&signed, &state, "Delete contacts", "contacts"),
-            heading: format!("Delete {n} contact{}?", if n == 1 { "" } else { "s" }),
-            message: ERASE_WARNING.into(),
-            items: ids.iter().map(|id| format!("Contact {id}")).collect(),
-            action: "/admin/contacts/bulk".into(),
-            hidden,
-            button: "Delete for good".into(),
-            back,
-        };
-        return Ok(html(StatusCode::OK, &page));
+        return Ok(confirm_delete(&signed, &state, &ids, back));
     }
-    let mut body = Map::new();
-    body.insert("ids".into(), json!(ids));
-    body.insert("action".into(), json!(action));
-    body.insert(
-        "segment".into(),
-        json!(field(&form, "segment").unwrap_or("")),
-    );
-    let bulk = crate::gdpr::bulk_from(&body)?;
+    let ids = crate::segments::contact_ids(&ids, "ids")?;
+    let bulk = crate::gdpr::Bulk::new(action, ids, field(&form, "segment").unwrap_or(""))?;
     signed.who().require(bulk.needs)?;
     let report = state.bulk(signed.who(), bulk).await?;
+    state.console.flash(&signed.id, bulk_note(action, &report));
+    Ok(see_other(&back))
+}
+
+/// The page that asks before a bulk delete, re-posting the selection with `confirm=yes`.
+fn confirm_delete(
+    signed: &Signed,
+    state: &State,
+    ids: &[&str],
+    back: String,
+) -> actix_web::HttpResponse {
+    let mut hidden = vec![
+        ("csrf".to_owned(), signed.session.csrf.clone()),
+        ("action".to_owned(), "delete".to_owned()),
+        ("confirm".to_owned(), "yes".to_owned()),
+        ("back".to_owned(), back.clone()),
+    ];
+    hidden.extend(ids.iter().map(|id| ("id".to_owned(), (*id).to_owned())));
+    let n = ids.len();
+    let page = ConfirmPage {
+        chrome: chrome(signed, state, "Delete contacts", "contacts"),
+        heading: format!("Delete {n} contact{}?", if n == 1 { "" } else { "s" }),
+        message: ERASE_WARNING.into(),
+        items: ids.iter().map(|id| format!("Contact {id}")).collect(),
+        action: "/admin/contacts/bulk".into(),
+        hidden,
+        button: "Delete for good".into(),
+        back,
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// What a bulk action did, as the list's flash says it.
+fn bulk_note(action: &str, report: &crate::segments::Report) -> String {
     let verb = match action {
         "add_to_segment" => "Added to the segment",
         "remove_from_segment" => "Removed from the segment",
@@ -442,8 +469,7 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
         note.push_str(&format!(", {} refused ({})", report.failed, why.join("; ")));
     }
     note.push('.');
-    state.console.flash(&signed.id, note);
-    Ok(see_other(&back))
+    note
 }
 
 pub(super) const ERASE_WARNING: &str =

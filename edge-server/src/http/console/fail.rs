@@ -77,3 +77,46 @@ impl ResponseError for Fail {
 }
 
 pub type Answer = Result<HttpResponse, Fail>;
+
+/// A refused form, to show again: the errors at their fields, the line above the form, and
+/// the status.
+pub struct Refused {
+    pub errors: Vec<(String, String)>,
+    pub top: Option<String>,
+    pub status: StatusCode,
+}
+
+impl Refused {
+    /// A form shown afresh.
+    pub const NONE: Refused = Refused {
+        errors: Vec::new(),
+        top: None,
+        status: StatusCode::OK,
+    };
+}
+
+impl Refused {
+    /// A refused form: at its field when the refusal names one. Errors that are not about
+    /// the form are the request's.
+    pub fn of(e: ApiError) -> Result<Refused, Fail> {
+        let (errors, top, status) = match e {
+            ApiError::Unprocessable { field, message } => (
+                vec![(field.clone(), message)],
+                format!("Nothing was saved: fix the field marked below ({field})."),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            ApiError::Conflict(why) => (
+                Vec::new(),
+                format!("Nothing was saved: {why}"),
+                StatusCode::CONFLICT,
+            ),
+            e @ ApiError::BadRequest { .. } => (Vec::new(), e.to_string(), StatusCode::BAD_REQUEST),
+            e => return Err(e.into()),
+        };
+        Ok(Refused {
+            errors,
+            top: Some(top),
+            status,
+        })
+    }
+}

@@ -21,7 +21,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub use fail::{Answer, Fail};
+pub use fail::{Answer, Fail, Refused};
 pub use session::Sessions;
 
 use crate::auth::{AdminIdentity, Role};

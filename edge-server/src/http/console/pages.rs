@@ -112,32 +112,41 @@ pub async fn login(req: HttpRequest, state: State, form: Form) -> HttpResponse {
         _ => false,
     };
     if !fresh {
-        return login_page(
-            &req,
-            StatusCode::FORBIDDEN,
-            Some("The sign-in form expired. Paste your token again.".into()),
-            None,
-        );
+        let why = "The sign-in form expired. Paste your token again.";
+        return login_page(&req, StatusCode::FORBIDDEN, Some(why.into()), None);
     }
     let token = field(&form, "token").unwrap_or("").trim();
     let client = crate::http::state::client_ip(&req, &state);
     let who = match state.admins.authenticate(token, client) {
         Ok(who) => who,
-        Err(Denied::Invalid) => {
-            return login_page(
-                &req,
-                StatusCode::UNAUTHORIZED,
-                Some(
-                    "That token is not valid. Use an admin token from the edge's config \
-                     ([[admins]]); `cargo xtask demo` prints one."
-                        .into(),
-                ),
-                None,
-            )
-        }
-        Err(Denied::Throttled { retry_after }) => {
+        Err(denied) => return login_refused(&req, denied),
+    };
+    tracing::info!(admin = %who.name, "signed in to the console");
+    let id = state.console.start(who);
+    let mut resp = see_other("/admin/contacts");
+    let _ = resp.add_cookie(&cookie(&req, session::COOKIE, id));
+    let mut gone = cookie(&req, LOGIN_COOKIE, String::new());
+    gone.make_removal();
+    let _ = resp.add_cookie(&gone);
+    resp
+}
+
+/// The sign-in page again, saying why the token was refused.
+fn login_refused(req: &HttpRequest, denied: Denied) -> HttpResponse {
+    match denied {
+        Denied::Invalid => login_page(
+            req,
+            StatusCode::UNAUTHORIZED,
+            Some(
+                "That token is not valid. Use an admin token from the edge's config \
+                 ([[admins]]); `cargo xtask demo` prints one."
+                    .into(),
+            ),
+            None,
+        ),
+        Denied::Throttled { retry_after } => {
             let mut resp = login_page(
-                &req,
+                req,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(format!(
                     "Too many wrong tokens from your address. Wait {retry_after} s, then paste \
@@ -148,17 +157,9 @@ pub async fn login(req: HttpRequest, state: State, form: Form) -> HttpResponse {
             if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            return resp;
+            resp
         }
-    };
-    tracing::info!(admin = %who.name, "signed in to the console");
-    let id = state.console.start(who);
-    let mut resp = see_other("/admin/contacts");
-    let _ = resp.add_cookie(&cookie(&req, session::COOKIE, id));
-    let mut gone = cookie(&req, LOGIN_COOKIE, String::new());
-    gone.make_removal();
-    let _ = resp.add_cookie(&gone);
-    resp
+    }
 }
 
 pub async fn logout(req: HttpRequest, state: State, form: Form) -> Answer {

@@ -1,13 +1,12 @@
 //! Segments: the list, creating one, and a segment's page with its members.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::pages::{chrome, nonempty, url, State, PAGE};
 use super::views::*;
-use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use super::{field, see_other, signed_in, signed_post, Answer, Form, Refused, Signed};
 use crate::admin::ListQuery;
 use crate::app::blocking;
 use crate::auth::Role;
@@ -73,10 +72,7 @@ fn segment_form(
 
 /// The segment form's fields as the API's JSON; a rule that is not JSON is refused at its
 /// field.
-fn segment_body(
-    form: &[(String, String)],
-    creating: bool,
-) -> Result<Map<String, Value>, (String, String)> {
+fn segment_body(form: &[(String, String)], creating: bool) -> Result<Map<String, Value>, ApiError> {
     let mut body = Map::new();
     for k in ["name", "description"] {
         if let Some(v) = field(form, k) {
@@ -89,8 +85,10 @@ fn segment_body(
         }
     }
     if let Some(rule) = field(form, "rule").map(str::trim).filter(|r| !r.is_empty()) {
-        let v: Value = serde_json::from_str(rule)
-            .map_err(|e| ("rule".to_owned(), format!("is not JSON: {e}")))?;
+        let v: Value = serde_json::from_str(rule).map_err(|e| ApiError::Unprocessable {
+            field: "rule".to_owned(),
+            message: format!("is not JSON: {e}"),
+        })?;
         body.insert("rule".into(), v);
     }
     Ok(body)
@@ -100,9 +98,7 @@ async fn segments_page(
     state: State,
     signed: Signed,
     values: Vec<(String, String)>,
-    errors: Vec<(String, String)>,
-    form_error: Option<String>,
-    status: StatusCode,
+    refused: Refused,
 ) -> Answer {
     let st = state.clone().into_inner();
     let list = blocking(move || crate::segments::list(&st.store)).await?;
@@ -119,68 +115,21 @@ async fn segments_page(
                 created: s.created_at.get(..10).unwrap_or("").to_owned(),
             })
             .collect(),
-        form: segment_form(&values, &errors, true),
-        form_error,
+        form: segment_form(&values, &refused.errors, true),
+        form_error: refused.top,
     };
-    Ok(html(status, &page))
+    Ok(html(refused.status, &page))
 }
 
 pub async fn segments(req: HttpRequest, state: State) -> Answer {
     let signed = signed_in(&req, &state)?;
-    segments_page(state, signed, Vec::new(), Vec::new(), None, StatusCode::OK).await
-}
-
-/// A refused form, to show again: the errors at their fields, the line above the form, and
-/// the status.
-struct Refused {
-    errors: Vec<(String, String)>,
-    top: Option<String>,
-    status: StatusCode,
-}
-
-/// A refused segment form: at its field when the refusal names one.
-fn refused(e: ApiError) -> Result<Refused, Fail> {
-    let (errors, top, status) = match e {
-        ApiError::Unprocessable { field, message } => (
-            vec![(field.clone(), message)],
-            format!("Nothing was saved: fix the field marked below ({field})."),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        ApiError::Conflict(why) => (
-            Vec::new(),
-            format!("Nothing was saved: {why}"),
-            StatusCode::CONFLICT,
-        ),
-        e @ ApiError::BadRequest { .. } => (Vec::new(), e.to_string(), StatusCode::BAD_REQUEST),
-        e => return Err(e.into()),
-    };
-    Ok(Refused {
-        errors,
-        top: Some(top),
-        status,
-    })
+    segments_page(state, signed, Vec::new(), Refused::NONE).await
 }
 
 pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answer {
     let signed = signed_post(&req, &state, &form)?;
     signed.who().require(Role::Editor)?;
-    let values = form.0.clone();
-    let body = match segment_body(&form, true) {
-        Ok(b) => b,
-        Err(e) => {
-            let top = Some("Nothing was saved: fix the field marked below (rule).".into());
-            return segments_page(
-                state,
-                signed,
-                values,
-                vec![e],
-                top,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let outcome = match crate::segments::create_from(&body) {
+    let outcome = match segment_body(&form, true).and_then(|b| crate::segments::create_from(&b)) {
         Ok(s) => state.create_segment(signed.who(), s).await,
         Err(e) => Err(e),
     };
@@ -189,10 +138,7 @@ pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answe
             state.console.flash(&signed.id, "Segment created.");
             Ok(see_other(&format!("/admin/segments/{id}")))
         }
-        Err(e) => {
-            let r = refused(e)?;
-            segments_page(state, signed, values, r.errors, r.top, r.status).await
-        }
+        Err(e) => segments_page(state, signed, form.0.clone(), Refused::of(e)?).await,
     }
 }
 
@@ -209,21 +155,12 @@ async fn segment_page(
     sent: Option<(Vec<(String, String)>, Refused)>,
 ) -> Answer {
     let id = crate::segments::segment_id(id)?;
-    let who = signed.who().clone();
-    let st = state.clone().into_inner();
-    let (seg, members) = blocking(move || {
-        let seg = crate::segments::view(&st.store, id)?;
-        let now = st.now();
-        let q = ListQuery {
-            segment: Some(id.to_string()),
-            cursor,
-            limit: Some(PAGE),
-            ..ListQuery::default()
-        };
-        let members = crate::admin::list_contacts(&st.store, &q, &who, st.contacts, now)?;
-        Ok((seg, members))
-    })
-    .await?;
+    let q = ListQuery {
+        cursor,
+        limit: Some(PAGE),
+        ..ListQuery::default()
+    };
+    let (seg, members) = state.app.segment_with_members(signed.who(), id, q).await?;
     let rule = seg
         .rule
         .as_ref()
@@ -236,12 +173,7 @@ async fn segment_page(
             ("description".into(), seg.description.clone()),
             ("rule".into(), rule),
         ];
-        let fine = Refused {
-            errors: Vec::new(),
-            top: None,
-            status: StatusCode::OK,
-        };
-        (values, fine)
+        (values, Refused::NONE)
     });
     let page = SegmentPage {
         chrome: chrome(&signed, &state, seg.name.clone(), "segments"),
@@ -287,17 +219,12 @@ pub async fn segment_update(
     let signed = signed_post(&req, &state, &form)?;
     signed.who().require(Role::Editor)?;
     let id = crate::segments::segment_id(&path)?;
-    let values = form.0.clone();
-    let outcome = match segment_body(&form, false) {
-        Err((field, message)) => Err(ApiError::Unprocessable { field, message }),
-        Ok(body) => match crate::segments::update_from(&body) {
-            Ok((name, description, rule)) => {
-                state
-                    .update_segment(signed.who(), id, name, description, rule)
-                    .await
-            }
-            Err(e) => Err(e),
-        },
+    let outcome = match segment_body(&form, false).and_then(|b| crate::segments::update_from(&b)) {
+        Ok((name, description, rule)) => {
+            let who = signed.who();
+            state.update_segment(who, id, name, description, rule).await
+        }
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(()) => {
@@ -305,8 +232,8 @@ pub async fn segment_update(
             Ok(see_other(&format!("/admin/segments/{id}")))
         }
         Err(e) => {
-            let r = refused(e)?;
-            segment_page(state, signed, &path, None, Some((values, r))).await
+            let sent = Some((form.0.clone(), Refused::of(e)?));
+            segment_page(state, signed, &path, None, sent).await
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::contacts::ERASE_WARNING;
 use super::pages::{chrome, nonempty, url, State};
 use super::views::*;
-use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Signed};
+use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Refused, Signed};
 use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
@@ -260,9 +260,13 @@ fn profile_page(
     state: &AppState,
     data: ProfileData,
     values: Vec<(String, String)>,
-    errors: Vec<(String, String)>,
-    form_error: Option<String>,
+    refused: Refused,
 ) -> ProfilePage {
+    let Refused {
+        errors,
+        top: form_error,
+        ..
+    } = refused;
     let ProfileData {
         sheet,
         history,
@@ -523,7 +527,7 @@ pub async fn profile(req: HttpRequest, state: State, path: web::Path<String>) ->
     let signed = signed_in(&req, &state)?;
     let data = load_profile(&state, &signed, contact_id(&path)?).await?;
     let values = current_values(&data.sheet);
-    let page = profile_page(&signed, &state, data, values, Vec::new(), None);
+    let page = profile_page(&signed, &state, data, values, Refused::NONE);
     Ok(html(StatusCode::OK, &page))
 }
 
@@ -597,41 +601,31 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
         state.console.flash(&signed.id, "Nothing changed.");
         return Ok(see_other(&format!("/admin/contacts/{id}")));
     }
-    let (st, sg, sent) = (&state, &signed, &form.0);
-    let again = |errors: Vec<(String, String)>, top: String, status| async move {
-        let data = load_profile(st, sg, id).await?;
-        let page = profile_page(sg, st, data, sent.clone(), errors, Some(top));
-        Ok(html(status, &page))
+    let outcome = match crate::admin::patch_from(&patch) {
+        Ok(p) => state.patch_contact(signed.who(), id, p).await.map(drop),
+        Err(e) => Err(e),
     };
-    let parsed = crate::admin::patch_from(&patch);
-    let patch = match parsed {
-        Ok(p) => p,
-        Err(ApiError::Unprocessable { field, message }) => {
-            let field = if field == "mobile_phone" {
-                "phone".into()
-            } else {
-                field
-            };
-            let top = format!("Nothing was saved: fix the field marked below ({field}).");
-            return again(
-                vec![(field, message)],
-                top,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-        Err(e) => return Err(e.into()),
+    let Err(e) = outcome else {
+        state.console.flash(&signed.id, "Saved.");
+        return Ok(see_other(&format!("/admin/contacts/{id}")));
     };
-    match state.patch_contact(signed.who(), id, patch).await {
-        Ok(_) => {
-            state.console.flash(&signed.id, "Saved.");
-            Ok(see_other(&format!("/admin/contacts/{id}")))
+    let refused = Refused::of(form_field(e))?;
+    let status = refused.status;
+    let data = load_profile(&state, &signed, id).await?;
+    let page = profile_page(&signed, &state, data, form.0.clone(), refused);
+    Ok(html(status, &page))
+}
+
+/// An error about the API's `mobile_phone` is about the form's `phone`.
+fn form_field(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Unprocessable { field, message } if field == "mobile_phone" => {
+            ApiError::Unprocessable {
+                field: "phone".into(),
+                message,
+            }
         }
-        Err(ApiError::Conflict(why)) => {
-            let top = format!("Nothing was saved: {why}");
-            again(Vec::new(), top, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e.into()),
+        e => e,
     }
 }
 
@@ -747,7 +741,30 @@ pub async fn activity(
     let signed = signed_in(&req, &state)?;
     let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
     let base = format!("/admin/contacts/{}/activity", sheet.id);
-    let kind = nonempty(&q.kind).unwrap_or("");
+    let at = |path: &str, next: Option<&str>| url(path, &activity_params(&q.kind, next));
+    let head = head(&sheet);
+    let view = ActivityPage {
+        chrome: chrome(
+            &signed,
+            &state,
+            format!("{} · Activity", head.title),
+            "contacts",
+        ),
+        types: type_choices(nonempty(&q.kind).unwrap_or("")),
+        rows: page.events.iter().map(EventView::of).collect(),
+        more_url: page.next.as_deref().map(|n| at(&base, Some(n))),
+        rows_url: page
+            .next
+            .as_deref()
+            .map(|n| at(&format!("{base}/rows"), Some(n))),
+        refresh_url: at(&base, None),
+        head,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+/// The activity filter's choices: every event type, after "All types".
+fn type_choices(kind: &str) -> Vec<Choice> {
     let mut types = vec![Choice {
         value: String::new(),
         label: "All types".into(),
@@ -758,28 +775,7 @@ pub async fn activity(
         label: t.as_str().into(),
         selected: t.as_str() == kind,
     }));
-    let head = head(&sheet);
-    let view = ActivityPage {
-        chrome: chrome(
-            &signed,
-            &state,
-            format!("{} · Activity", head.title),
-            "contacts",
-        ),
-        types,
-        rows: page.events.iter().map(EventView::of).collect(),
-        more_url: page
-            .next
-            .as_deref()
-            .map(|n| url(&base, &activity_params(&q.kind, Some(n)))),
-        rows_url: page
-            .next
-            .as_deref()
-            .map(|n| url(&format!("{base}/rows"), &activity_params(&q.kind, Some(n)))),
-        refresh_url: url(&base, &activity_params(&q.kind, None)),
-        head,
-    };
-    Ok(html(StatusCode::OK, &view))
+    types
 }
 
 /// The next rows of the Activity tab as a fragment, for "load more" in place; the URL of the
