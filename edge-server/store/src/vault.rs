@@ -135,18 +135,10 @@ impl Vault {
         if key == [0; SLOT as usize] {
             return Ok(None);
         }
-        // A subkey for the nonces, so that one key never serves two primitives.
-        let nonces = <Hmac<Sha256> as Mac>::new_from_slice(&key)
-            .map(|m| {
-                m.chain_update(b"footprint seal nonce")
-                    .finalize()
-                    .into_bytes()
-            })
-            .map_err(|_| StoreError::Corrupt(format!("contact {id}'s key is unusable")))?;
         Ok(Some(Sealer {
             cipher: XChaCha20Poly1305::new(&key.into()),
-            nonces: <Hmac<Sha256> as Mac>::new_from_slice(&nonces)
-                .map_err(|_| StoreError::Corrupt(format!("contact {id}'s key is unusable")))?,
+            key,
+            nonces: std::cell::OnceCell::new(),
         }))
     }
 
@@ -166,14 +158,17 @@ fn io(path: &Path, e: std::io::Error) -> StoreError {
 /// One contact's key, ready to seal: the cipher, and the keyed hash its nonces come from.
 struct Sealer {
     cipher: XChaCha20Poly1305,
-    nonces: Hmac<Sha256>,
+    key: [u8; SLOT as usize],
+    /// The nonces' keyed hash, made on the first seal: reads (a search opens a thousand
+    /// contacts' terms) never pay for it.
+    nonces: std::cell::OnceCell<Hmac<Sha256>>,
 }
 
 impl Sealer {
     /// The synthetic nonce of `plain` under `aad`: a separator no length-prefixed part
     /// needs, since the sled key's length is hashed first.
     fn nonce(&self, aad: &[u8], plain: &[u8]) -> [u8; NONCE] {
-        let mut h = self.nonces.clone();
+        let mut h = self.nonces.get_or_init(|| subkey_mac(&self.key)).clone();
         h.update(&(aad.len() as u64).to_be_bytes());
         h.update(aad);
         h.update(plain);
@@ -182,6 +177,24 @@ impl Sealer {
         out.copy_from_slice(&full[..NONCE]);
         out
     }
+}
+
+/// The keyed hash under a subkey of `key`, so that one key never serves two primitives.
+fn subkey_mac(key: &[u8; 32]) -> Hmac<Sha256> {
+    let sub: [u8; 32] = mac_of(key)
+        .chain_update(b"footprint seal nonce")
+        .finalize()
+        .into_bytes()
+        .into();
+    mac_of(&sub)
+}
+
+/// HMAC-SHA256 under a 32-byte key: padded with zeros to the block, as HMAC pads it, so
+/// that the fixed-size constructor (which cannot fail) takes it.
+fn mac_of(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block.into())
 }
 
 /// Seals and opens values under contact keys, reading each key from the file once.

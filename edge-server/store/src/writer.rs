@@ -112,6 +112,15 @@ type ProbeReply = oneshot::Sender<Result<(), StoreError>>;
 /// An accepted event's encoded record, its dedupe key and its index in the request.
 type NewRecord<'a> = (&'a [u8], Vec<u8>, usize);
 
+/// A group staged: each command's effect and position (`None`: a redelivery, skipped), and
+/// the batch to apply with the contacts whose keys to destroy after it, or the read error
+/// that fails the group.
+struct Staging {
+    effects: Vec<Effect>,
+    positions: Vec<Option<u64>>,
+    batch: Result<(sled::Batch, Vec<footprint_domain::contacts::ContactId>), StoreError>,
+}
+
 /// One command of a group: the position it is applied at (`None`: the next of this store's
 /// own log), and who waits for it.
 struct Entry {
@@ -297,41 +306,24 @@ impl Writer {
     }
 
     /// One group commit: each command applied in turn to the group's working state
-    /// (`Staged::apply`), then everything in one atomic `apply_batch`, and the answers to the
+    /// (`stage`), then everything in one atomic `apply_batch`, and the answers to the
     /// flusher.
     fn commit(&mut self, group: Group, flusher: &SyncSender<Applied>) {
         let Group {
             entries, probes, ..
         } = group;
         let (start_seq, start_applied) = (self.last_seq, self.applied);
-        let mut staged = Staged::new(
-            &self.tree,
-            &self.suppressor,
-            &self.vault,
-            &mut self.last_seq,
-        );
-        // Within a group, a repeat is caught here; across groups, by the dedupe index.
-        let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
-        let mut effects = Vec::with_capacity(entries.len());
-        // The commands applied, with their positions, for the tap.
-        let mut positions = Vec::with_capacity(entries.len());
-        for e in &entries {
-            let position = e.at.unwrap_or(self.applied + 1);
-            if position <= self.applied {
-                effects.push(Effect::AlreadyApplied);
-                continue;
-            }
-            self.applied = position;
-            positions.push((position, &e.command));
-            effects.push(staged.apply(&e.command, &mut seen));
-        }
-        let events: usize = effects.iter().map(Effect::events).sum();
-        let batch = staged.finish(&probes, self.applied);
+        let Staging {
+            effects,
+            positions,
+            batch,
+        } = self.stage(&entries, &probes);
         let t0 = std::time::Instant::now();
         let result = batch.and_then(|(b, shred)| {
             self.tree.apply_batch(b)?;
             Ok(shred)
         });
+        let events: usize = effects.iter().map(Effect::events).sum();
         metrics::histogram!("footprint_group_apply_seconds").record(t0.elapsed().as_secs_f64());
         metrics::histogram!("footprint_group_commit_events").record(events as f64);
         tracing::debug!(
@@ -341,10 +333,8 @@ impl Writer {
             "group applied"
         );
         if result.is_ok() {
-            self.record(&positions);
+            self.record(&entries, &positions);
         }
-        drop(positions);
-        // The answers, in the order the group asked.
         let applied = Applied {
             answers: entries
                 .into_iter()
@@ -365,13 +355,47 @@ impl Writer {
         }
     }
 
+    /// Applies the group's commands in order, each at its log position (a redelivery, at or
+    /// below the last position applied, is skipped): their effects, their positions (`None`
+    /// for one skipped), and the batch to apply or the read error that fails the group.
+    fn stage(&mut self, entries: &[Entry], probes: &[(i64, ProbeReply)]) -> Staging {
+        let mut staged = Staged::new(
+            &self.tree,
+            &self.suppressor,
+            &self.vault,
+            &mut self.last_seq,
+        );
+        // Within a group, a repeat is caught here; across groups, by the dedupe index.
+        let mut seen: HashSet<(&SiteKey, &MessageId)> = HashSet::new();
+        let mut effects = Vec::with_capacity(entries.len());
+        let mut positions = Vec::with_capacity(entries.len());
+        for e in entries {
+            let position = e.at.unwrap_or(self.applied + 1);
+            if position <= self.applied {
+                effects.push(Effect::AlreadyApplied);
+                positions.push(None);
+                continue;
+            }
+            self.applied = position;
+            positions.push(Some(position));
+            effects.push(staged.apply(&e.command, &mut seen));
+        }
+        let batch = staged.finish(probes, self.applied);
+        Staging {
+            effects,
+            positions,
+            batch,
+        }
+    }
+
     /// Sends the applied commands to the tap, if one is set; a tap that hung up is dropped.
-    fn record(&mut self, applied: &[(u64, &Command)]) {
+    fn record(&mut self, entries: &[Entry], positions: &[Option<u64>]) {
         let Some(tap) = &self.tap else { return };
-        for (position, command) in applied {
+        for (e, position) in entries.iter().zip(positions) {
+            let Some(position) = *position else { continue };
             let r = Recorded {
-                position: *position,
-                command: command.encode(),
+                position,
+                command: e.command.encode(),
             };
             if tap.send(r).is_err() {
                 self.tap = None;

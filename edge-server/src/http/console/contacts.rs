@@ -214,24 +214,28 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
         }
         Err(why) => Some(RowOutcome::Rejected(why)),
     };
-    let why = match outcome {
-        Some(RowOutcome::Created(id)) => {
-            state.console.flash(&signed.id, "Contact created.");
-            return Ok(see_other(&format!("/admin/contacts/{id}")));
-        }
-        Some(RowOutcome::Taken { field, .. }) => format!(
-            "That {field} is already another contact's on this site. Search for it to open \
-             that contact, or leave it out."
-        ),
-        Some(RowOutcome::Rejected(why)) => why,
-        // A create-only row never updates.
-        Some(RowOutcome::Updated(_)) | None => return Err(ApiError::Internal.into()),
-    };
+    if let Some(RowOutcome::Created(id)) = outcome {
+        state.console.flash(&signed.id, "Contact created.");
+        return Ok(see_other(&format!("/admin/contacts/{id}")));
+    }
     let extra = Extra {
-        create: Some((form.0.clone(), why)),
+        create: Some((form.0.clone(), not_created(outcome)?)),
         ..Extra::default()
     };
     contacts_page(state, signed, ListForm::default(), extra).await
+}
+
+/// Why the create form's row was not created, in the form's words.
+fn not_created(outcome: Option<RowOutcome>) -> Result<String, Fail> {
+    match outcome {
+        Some(RowOutcome::Taken { field, .. }) => Ok(format!(
+            "That {field} is already another contact's on this site. Search for it to open \
+             that contact, or leave it out."
+        )),
+        Some(RowOutcome::Rejected(why)) => Ok(why),
+        // A create-only row never updates.
+        _ => Err(ApiError::Internal.into()),
+    }
 }
 
 /// The create form as an import row's site and edit, or what to say instead.
