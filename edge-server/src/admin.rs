@@ -155,17 +155,6 @@ fn resolve(store: &Store, id: ContactId, who: &AdminIdentity) -> Result<Resolved
     }
 }
 
-/// `GET /v1/contacts/{id}`: the sheet. A merged id answers with the contact it went into.
-pub fn contact_sheet(
-    store: &Store,
-    id: &str,
-    who: &AdminIdentity,
-    settings: ContactSettings,
-    now: Timestamp,
-) -> Result<Sheet, ApiError> {
-    sheet_of(store, contact_id(id)?, who, settings, now)
-}
-
 pub fn sheet_of(
     store: &Store,
     id: ContactId,

@@ -148,6 +148,17 @@ impl App {
         blocking(move || crate::segments::view(&app.store, id)).await
     }
 
+    /// A page of the contact list, as `q` filters it and the caller may see it.
+    pub async fn list(
+        self: &Arc<Self>,
+        who: AdminIdentity,
+        q: ListQuery,
+    ) -> Result<ContactList, ApiError> {
+        let app = Arc::clone(self);
+        let now = self.now();
+        blocking(move || crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)).await
+    }
+
     /// A segment and a page of its members (`q.segment` is set to it): a missing segment is
     /// a 404, not the list filter's 400.
     pub async fn segment_with_members(

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::admin::{ActivityQuery, HistoryQuery, ListQuery};
 
-use crate::app::blocking;
+use crate::app::{blocking, App as Application};
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
 use crate::http::guard::body_error;
@@ -453,17 +453,14 @@ async fn tracker_events(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// `GET /v1/contacts/{id}`: the sheet. A merged id answers with the contact it went into.
 async fn contact_sheet(
     Viewer(who): Viewer,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
-    let sheet = state
-        .app
-        .read(move |app| crate::admin::contact_sheet(&app.store, &path, &who, app.contacts, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(sheet))
+    let id = crate::error::contact_id(&path)?;
+    Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
 }
 
 /// `GET /v1/contacts/{id}/activity` (viewer).
@@ -473,8 +470,7 @@ async fn contact_activity(
     query: web::Query<ActivityQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let read =
-        move |a: &crate::app::App| crate::admin::contact_activity(&a.store, &path, &who, &query);
+    let read = move |a: &Application| crate::admin::contact_activity(&a.store, &path, &who, &query);
     Ok(HttpResponse::Ok().json(state.app.read(read).await?))
 }
 
@@ -483,13 +479,7 @@ async fn contacts_list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
-    let q = query.into_inner();
-    let list = state
-        .app
-        .read(move |app| crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now))
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(state.app.list(who, query.into_inner()).await?))
 }
 
 /// `GET /v1/contacts/export.csv` (admin): streams the list as CSV. A blocking thread reads a
@@ -529,32 +519,68 @@ async fn tracker_contact(
 /// Largest admin request body (PATCH, merge): far above any real edit.
 const MAX_ADMIN_BODY: usize = 64 * 1024;
 
+/// An admin request's JSON body, read with its cap ([`MAX_ADMIN_BODY`]) and its deadline
+/// before the handler runs.
+struct AdminBody(web::BytesMut);
+
+impl actix_web::FromRequest for AdminBody {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload).into_inner();
+        Box::pin(async move {
+            let payload = payload.map_err(|_| ApiError::Internal)?;
+            read_body(&req, payload, MAX_ADMIN_BODY)
+                .await
+                .map(AdminBody)
+        })
+    }
+}
+
+/// An editor's change to the contact in the path: who, which contact, and the JSON body. The
+/// caller is checked first, then the id, then the body is read.
+struct ContactEdit {
+    who: AdminIdentity,
+    id: crate::contacts::ContactId,
+    body: web::BytesMut,
+}
+
+impl actix_web::FromRequest for ContactEdit {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let who = caller(req, Role::Editor);
+        let id = crate::error::contact_id(req.match_info().get("id").unwrap_or(""));
+        let body = AdminBody::from_request(req, payload);
+        Box::pin(async move {
+            let (who, id) = (who?, id?);
+            let body = body.await?.0;
+            Ok(ContactEdit { who, id, body })
+        })
+    }
+}
+
 /// `PATCH /v1/contacts/{id}`: an editor's correction; answers with the updated sheet.
 async fn contact_patch(
-    Editor(who): Editor,
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
+    e: ContactEdit,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::error::contact_id(&path)?;
-    let patch = crate::admin::parse_patch(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let id = state.patch_contact(&who, id, patch).await?;
-    Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
+    let patch = crate::admin::parse_patch(&e.body)?;
+    let id = state.patch_contact(&e.who, e.id, patch).await?;
+    Ok(HttpResponse::Ok().json(state.app.sheet(e.who, id).await?))
 }
 
 /// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.
 async fn contact_merge(
-    Editor(who): Editor,
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
+    e: ContactEdit,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let into = crate::error::contact_id(&path)?;
-    let from = crate::admin::parse_merge(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
-    let id = state.merge(&who, into, from).await?;
-    Ok(HttpResponse::Ok().json(state.app.sheet(who, id).await?))
+    let from = crate::admin::parse_merge(&e.body)?;
+    let id = state.merge(&e.who, e.id, from).await?;
+    Ok(HttpResponse::Ok().json(state.app.sheet(e.who, id).await?))
 }
 
 async fn contact_history(
@@ -563,8 +589,7 @@ async fn contact_history(
     query: web::Query<HistoryQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let read =
-        move |a: &crate::app::App| crate::admin::contact_history(&a.store, &path, &who, &query);
+    let read = move |a: &Application| crate::admin::contact_history(&a.store, &path, &who, &query);
     Ok(HttpResponse::Ok().json(state.app.read(read).await?))
 }
 
@@ -669,11 +694,10 @@ async fn segments_list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResp
 /// `POST /v1/segments` (editor): a static segment, or a dynamic one with a rule.
 async fn segment_create(
     Editor(who): Editor,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: AdminBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let s = crate::segments::parse_create(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let s = crate::segments::parse_create(&body.0)?;
     let id = state.create_segment(&who, s).await?;
     let view = state.app.segment(id).await?;
     Ok(HttpResponse::Created()
@@ -696,14 +720,12 @@ async fn segment_get(
 /// `PATCH /v1/segments/{id}` (editor): name, description, or a dynamic segment's rule.
 async fn segment_update(
     Editor(who): Editor,
-    req: HttpRequest,
     path: web::Path<String>,
-    payload: web::Payload,
+    body: AdminBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::segments::segment_id(&path)?;
-    let (name, description, rule) =
-        crate::segments::parse_update(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let (name, description, rule) = crate::segments::parse_update(&body.0)?;
     state
         .update_segment(&who, id, name, description, rule)
         .await?;
@@ -751,14 +773,12 @@ async fn segment_members(
 /// `POST /v1/segments/{id}/members {"contacts": [...]}` (editor): adds each; reports each.
 async fn segment_members_add(
     Editor(who): Editor,
-    req: HttpRequest,
     path: web::Path<String>,
-    payload: web::Payload,
+    body: AdminBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let segment = crate::segments::segment_id(&path)?;
-    let contacts =
-        crate::segments::parse_members(&read_body(&req, payload, MAX_ADMIN_BODY).await?)?;
+    let contacts = crate::segments::parse_members(&body.0)?;
     let each = state.members(&who, segment, contacts, true).await?;
     Ok(HttpResponse::Ok().json(crate::segments::Report::of(each)))
 }
@@ -789,13 +809,12 @@ async fn contact_erase(
 /// `POST /v1/contacts/bulk`: one action over up to 1,000 contacts, reported per contact.
 async fn contacts_bulk(
     Viewer(who): Viewer,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: AdminBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     // The action decides the role; a body too bad to name one is refused below any role that
     // may do bulk actions at all.
-    let bulk = match crate::gdpr::parse_bulk(&read_body(&req, payload, MAX_ADMIN_BODY).await?) {
+    let bulk = match crate::gdpr::parse_bulk(&body.0) {
         Ok(parsed) => parsed,
         Err(e) => {
             who.require(Role::Editor)?;
@@ -823,17 +842,15 @@ struct BackupBody {
 /// (`store/backup.rs`); `footprint-edge backup DIR` calls this when the edge runs.
 async fn store_backup(
     _: Admin,
-    req: HttpRequest,
-    payload: web::Payload,
+    body: AdminBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body: BackupBody = serde_json::from_slice(&read_body(&req, payload, MAX_ADMIN_BODY).await?)
-        .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_body",
-                format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
-            )
-        })?;
+    let body: BackupBody = serde_json::from_slice(&body.0).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("send {{\"dir\": \"/absolute/path\"}}: {e}"),
+        )
+    })?;
     Ok(HttpResponse::Ok().json(state.backup(body.dir).await?))
 }
 

@@ -130,16 +130,13 @@ named! {
 named! {
     /// The RFM grid's segment of a purchasing contact.
     pub enum RfmSegment ("an RFM segment") {
-        Champions = "champions", "Champions";
-        Loyal = "loyal", "Loyal";
+        // In the grid's order, best first; `rfm::segment` says which scores make each.
+        Champions = "champions", "Champions"; Loyal = "loyal", "Loyal";
         PotentialLoyalist = "potential_loyalist", "Potential loyalist";
-        NewCustomer = "new_customer", "New customer";
-        Promising = "promising", "Promising";
+        NewCustomer = "new_customer", "New customer"; Promising = "promising", "Promising";
         NeedAttention = "need_attention", "Need attention";
-        AboutToSleep = "about_to_sleep", "About to sleep";
-        AtRisk = "at_risk", "At risk";
-        CannotLose = "cannot_lose", "Cannot lose";
-        Hibernating = "hibernating", "Hibernating";
+        AboutToSleep = "about_to_sleep", "About to sleep"; AtRisk = "at_risk", "At risk";
+        CannotLose = "cannot_lose", "Cannot lose"; Hibernating = "hibernating", "Hibernating";
         Lost = "lost", "Lost";
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::pages::{chrome, nonempty, url, State, PAGE};
 use super::views::*;
-use super::{field, see_other, signed_in, signed_post, Answer, Form, Refused, Signed};
+use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Refused, Signed};
 use crate::admin::ListQuery;
 use crate::app::blocking;
 use crate::auth::Role;
@@ -210,15 +210,25 @@ pub async fn segment(
     segment_page(state, signed, &path, cursor, None).await
 }
 
+/// An editor's signed form about the segment in the path: who, and which segment.
+fn editing(
+    req: &HttpRequest,
+    state: &State,
+    form: &Form,
+    path: &str,
+) -> Result<(Signed, u64), Fail> {
+    let signed = signed_post(req, state, form)?;
+    signed.who().require(Role::Editor)?;
+    Ok((signed, crate::segments::segment_id(path)?))
+}
+
 pub async fn segment_update(
     req: HttpRequest,
     state: State,
     path: web::Path<String>,
     form: Form,
 ) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
-    signed.who().require(Role::Editor)?;
-    let id = crate::segments::segment_id(&path)?;
+    let (signed, id) = editing(&req, &state, &form, &path)?;
     let outcome = match segment_body(&form, false).and_then(|b| crate::segments::update_from(&b)) {
         Ok((name, description, rule)) => {
             let who = signed.who();
@@ -244,9 +254,7 @@ pub async fn segment_delete(
     path: web::Path<String>,
     form: Form,
 ) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
-    signed.who().require(Role::Editor)?;
-    let id = crate::segments::segment_id(&path)?;
+    let (signed, id) = editing(&req, &state, &form, &path)?;
     if field(&form, "confirm") != Some("yes") {
         state.console.flash(
             &signed.id,
