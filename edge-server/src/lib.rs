@@ -12,6 +12,7 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod gdpr;

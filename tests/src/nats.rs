@@ -123,6 +123,10 @@ impl Cluster {
         }
     }
 
+    pub fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some()
+    }
+
     /// Starts node `i` again on its ports and store.
     pub fn restart(&mut self, i: usize) {
         self.kill9(i);

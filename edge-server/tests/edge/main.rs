@@ -12,6 +12,8 @@ mod admin;
 // Roles, confidentiality, edits, history, invalidation, explicit merges.
 mod admin_ops;
 mod cors;
+// Cluster mode's write path: the log sink, a 3-node NATS cluster, two projectors.
+mod cluster;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
 mod console;
 mod contacts;

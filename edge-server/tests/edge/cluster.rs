@@ -1,0 +1,206 @@
+//! Cluster mode's write path (issue 20, first steps), in process: ingest's log sink publishes
+//! each batch's events to a 3-node NATS JetStream cluster on loopback, and two projectors
+//! apply them into their own stores, while the stream's leader is killed with `kill -9` and a
+//! projector stops and catches up from its stored position.
+
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use footprint_e2e::nats::Cluster;
+use footprint_edge::cluster::projector;
+use footprint_edge::cluster::sink::LogSink;
+use footprint_edge::cluster::{Log, LogConfig};
+use footprint_edge::config::{Config, Overrides};
+use footprint_edge::ingest::{BatchRequest, Ingest};
+use footprint_edge::store::{Store, StoreConfig};
+use footprint_protocol::TrackerId;
+use serde_json::json;
+
+use crate::lab::{identify, iso, page, TestClock, MIN, T0};
+use crate::util::{config, NO_LIMITS, SITE};
+
+fn seeded(secrets: &(Vec<u8>, String)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contact.keys"), &secrets.0).unwrap();
+    std::fs::write(dir.path().join("suppression.key"), &secrets.1).unwrap();
+    dir
+}
+
+/// A projector of `partition` running on its own task until `stop` is sent.
+struct Running {
+    store: Store,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn project(log: &Log, partition: u32, dir: &std::path::Path) -> Running {
+    let store = Store::open(dir, &StoreConfig::default()).unwrap();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let (log, s) = (log.clone(), store.clone());
+    let task = tokio::spawn(async move {
+        // A projector whose consumer fails (a node going away mid-read) starts again from its
+        // store's position, as the binary's will.
+        while !*rx.borrow() {
+            if projector::run(&log, partition, &s, rx.clone())
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    Running { store, stop, task }
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        self.store.shutdown();
+    }
+}
+
+/// Posts one batch as a tracker does: again after a 503, with the same message ids.
+async fn send(ingest: &Ingest, site: &str, events: Vec<serde_json::Value>) -> u64 {
+    let body = json!({"site_key": site, "sent_at": iso(T0), "events": events}).to_string();
+    for _ in 0..300 {
+        let r = ingest
+            .ingest(BatchRequest {
+                origin: None,
+                content_type: Some("application/json"),
+                body: body.as_bytes(),
+            })
+            .await;
+        if let Ok(resp) = r {
+            return u64::from(resp.accepted + resp.duplicates);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("a batch was not acknowledged within 30 s");
+}
+
+/// Waits until every store has applied the partition's last command.
+async fn caught_up(log: &Log, partition: u32, stores: &[&Store]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let last = loop {
+        if let Ok(s) = log.stream().await {
+            if let Ok(m) = s
+                .get_last_raw_message_by_subject(&log.subject(partition))
+                .await
+            {
+                break m.sequence;
+            }
+        }
+        assert!(Instant::now() < deadline, "the stream did not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for store in stores {
+        while store.applied().unwrap() < last {
+            assert!(Instant::now() < deadline, "a projector did not catch up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a_restart() {
+    let mut nats = Cluster::start(3);
+    let config = LogConfig {
+        urls: nats.urls(),
+        stream: "FOOTPRINT".into(),
+        replicas: 3,
+        partitions: 3,
+        duplicate_window: Duration::from_secs(120),
+    };
+    let mut log = None;
+    for _ in 0..200 {
+        if let Ok(l) = Log::connect(config.clone()).await {
+            log = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = log.expect("the cluster made no stream within 20 s");
+    let partition = log.partition(SITE);
+    // Another site's commands go to another partition, between this one's in the stream: a
+    // projector's positions have gaps, as they do with many sites.
+    assert_ne!(log.partition("other-shop"), partition);
+    let cfg = Config::from_toml(&config_text(), &Overrides::default()).unwrap();
+    let clock = Arc::new(TestClock(AtomicI64::new(T0)));
+    let ingest = Ingest::new(&cfg, Arc::new(LogSink::new(Arc::new(log.clone()))), clock);
+
+    let secrets: (Vec<u8>, String) = (
+        (0..4096 * 32).map(|_| rand::random::<u8>()).collect(),
+        (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect::<String>()
+            + "\n",
+    );
+    let (dir_a, dir_b) = (seeded(&secrets), seeded(&secrets));
+    let a = project(&log, partition, dir_a.path());
+    let mut b = Some(project(&log, partition, dir_b.path()));
+
+    let mut acked = 0;
+    for n in 0..60i64 {
+        if n == 20 {
+            let mut s = log.stream().await.unwrap();
+            let info = s.info().await.unwrap();
+            let leader = info
+                .cluster
+                .as_ref()
+                .and_then(|c| c.leader.clone())
+                .unwrap();
+            nats.kill9(leader.trim_start_matches('n').parse().unwrap());
+        }
+        if n == 30 {
+            // A projector goes away; it catches up from its store when it comes back.
+            b.take().unwrap().stop().await;
+        }
+        if n == 40 {
+            for i in 0..3 {
+                if !nats.is_running(i) {
+                    nats.restart(i);
+                }
+            }
+            b = Some(project(&log, partition, dir_b.path()));
+        }
+        let tracker = format!("t{}", n % 12);
+        let at = T0 + n * MIN;
+        let mut events = vec![page(&tracker, at)];
+        if n % 4 == 3 {
+            let email = format!("s{}@example.com", n % 5);
+            events.push(identify(&tracker, at + 1, json!({"email": email})));
+        }
+        acked += send(&ingest, SITE, events).await;
+        send(&ingest, "other-shop", vec![page(&format!("o{n}"), at)]).await;
+    }
+    assert!(acked >= 60, "{acked} events acknowledged");
+    let b = b.unwrap();
+    caught_up(&log, partition, &[&a.store, &b.store]).await;
+
+    // Every acknowledged event is in both projections, and they are the same bytes.
+    let events: usize = (0..12)
+        .map(|t| {
+            let tracker = TrackerId::new(format!("t{t}")).unwrap();
+            let (events, _) = a
+                .store
+                .tracker_events(&tracker, None, 1000, |_, _| true)
+                .unwrap();
+            events.len()
+        })
+        .sum();
+    assert_eq!(events as u64, acked);
+    let (ra, rb) = (
+        a.store.state_records().unwrap(),
+        b.store.state_records().unwrap(),
+    );
+    assert!(ra.len() > 50, "{} records", ra.len());
+    assert!(ra == rb, "the two projections differ");
+    a.stop().await;
+    b.stop().await;
+}
+
+fn config_text() -> String {
+    config(NO_LIMITS)
+}
