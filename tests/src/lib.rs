@@ -3,5 +3,6 @@
 pub mod browser;
 pub mod nats;
 pub mod process;
+pub mod secrets;
 pub mod size;
 pub mod workload;

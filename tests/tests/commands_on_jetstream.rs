@@ -11,6 +11,7 @@ use footprint_domain::contacts::patch::Patch;
 use footprint_domain::contacts::{Confidentiality, ContactId, Fact, FactKind, IdentifyFact};
 use footprint_domain::identity::Email;
 use footprint_e2e::nats::Cluster;
+use footprint_e2e::secrets::Secrets;
 use footprint_protocol::{EventType, MessageId, SiteKey, Timestamp, TrackerId};
 use footprint_store::{
     AdminKind, AdminOp, Command, Effect, EventFields, NewEvent, Store, StoreConfig, StoredKind,
@@ -80,14 +81,6 @@ fn commands() -> Vec<Command> {
             })
         })
         .collect()
-}
-
-/// A new data directory with the deployment's secrets, which every projector shares.
-fn seeded(secrets: &(Vec<u8>, String)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contact.keys"), &secrets.0).unwrap();
-    std::fs::write(dir.path().join("suppression.key"), &secrets.1).unwrap();
-    dir
 }
 
 /// Publishes with its id, retrying through elections: a retry of a message whose ack was
@@ -160,15 +153,9 @@ async fn commands_on_an_r3_stream_survive_a_leader_kill_and_project_byte_identic
     let info = stream.info().await.unwrap();
     assert_eq!(info.state.messages, COMMANDS as u64);
 
-    let secrets: (Vec<u8>, String) = (
-        (0..4096 * 32).map(|_| rand::random::<u8>()).collect(),
-        (0..32)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect::<String>()
-            + "\n",
-    );
+    let secrets = Secrets::new();
     // The store a single node would hold: the commands applied directly, in order.
-    let direct_dir = seeded(&secrets);
+    let direct_dir = secrets.data_dir();
     let direct = Store::open(direct_dir.path(), &StoreConfig::default()).unwrap();
     for (n, c) in commands.iter().enumerate() {
         direct
@@ -184,7 +171,7 @@ async fn commands_on_an_r3_stream_survive_a_leader_kill_and_project_byte_identic
     // Two projectors read the log; the second is also handed every tenth message again, as
     // a consumer is after a crash before its ack.
     for redeliver in [false, true] {
-        let dir = seeded(&secrets);
+        let dir = secrets.data_dir();
         let projector = Store::open(dir.path(), &StoreConfig::default()).unwrap();
         let mut skipped = 0;
         for seq in 1..=COMMANDS as u64 {

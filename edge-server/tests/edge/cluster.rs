@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use footprint_e2e::nats::Cluster;
+use footprint_e2e::secrets::Secrets;
 use footprint_edge::cluster::projector;
 use footprint_edge::cluster::sink::LogSink;
 use footprint_edge::cluster::{Log, LogConfig};
@@ -19,13 +20,6 @@ use serde_json::json;
 
 use crate::lab::{identify, iso, page, TestClock, MIN, T0};
 use crate::util::{config, NO_LIMITS, SITE};
-
-fn seeded(secrets: &(Vec<u8>, String)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contact.keys"), &secrets.0).unwrap();
-    std::fs::write(dir.path().join("suppression.key"), &secrets.1).unwrap();
-    dir
-}
 
 /// A projector of `partition` running on its own task until `stop` is sent.
 struct Running {
@@ -130,14 +124,8 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
     let clock = Arc::new(TestClock(AtomicI64::new(T0)));
     let ingest = Ingest::new(&cfg, Arc::new(LogSink::new(Arc::new(log.clone()))), clock);
 
-    let secrets: (Vec<u8>, String) = (
-        (0..4096 * 32).map(|_| rand::random::<u8>()).collect(),
-        (0..32)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect::<String>()
-            + "\n",
-    );
-    let (dir_a, dir_b) = (seeded(&secrets), seeded(&secrets));
+    let secrets = Secrets::new();
+    let (dir_a, dir_b) = (secrets.data_dir(), secrets.data_dir());
     let a = project(&log, partition, dir_a.path());
     let mut b = Some(project(&log, partition, dir_b.path()));
 

@@ -3,28 +3,12 @@
 
 use std::sync::mpsc;
 
+use footprint_e2e::secrets::Secrets;
 use footprint_edge::store::{AdminKind, Command, Effect, Recorded, Store, StoreConfig};
 use serde_json::json;
 
 use crate::lab::{cart, identify, page, product, purchase, Lab, DAY, EDITOR, MIN, T0};
 use crate::util::{SITE, TOKEN};
-
-/// A new data directory's secrets: the suppression key and 4,096 contact keys, the same in
-/// every store of the test (as cluster mode's projectors share a deployment's).
-fn seeded(secrets: &(Vec<u8>, String)) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contact.keys"), &secrets.0).unwrap();
-    std::fs::write(dir.path().join("suppression.key"), &secrets.1).unwrap();
-    dir
-}
-
-fn secrets() -> (Vec<u8>, String) {
-    let keys: Vec<u8> = (0..4096 * 32).map(|_| rand::random::<u8>()).collect();
-    let suppression: String = (0..32)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect();
-    (keys, suppression + "\n")
-}
 
 /// Drives the in-process edge through every kind of write: events that create, identify and
 /// merge contacts, a duplicate, an edit, an explicit merge, segment changes, membership, an
@@ -169,8 +153,8 @@ fn kind(c: &Command) -> &'static str {
 
 #[actix_web::test]
 async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identical_records() {
-    let secrets = secrets();
-    let lab = Lab::in_dir(seeded(&secrets));
+    let secrets = Secrets::new();
+    let lab = Lab::in_dir(secrets.data_dir());
     let (tx, rx) = mpsc::channel::<Recorded>();
     lab.store.tap(tx).unwrap();
     script(&lab).await;
@@ -210,7 +194,7 @@ async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identica
     // Two replays: one queues every command at once (the writer groups them as it likes),
     // one waits for each (a group each).
     for all_at_once in [true, false] {
-        let dir = seeded(&secrets);
+        let dir = secrets.data_dir();
         let replica = Store::open(dir.path(), &StoreConfig::default()).unwrap();
         let mut pending = Vec::new();
         for (position, c) in &commands {
