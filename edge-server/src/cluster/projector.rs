@@ -52,7 +52,8 @@ pub async fn run(
             .apply_at(seq, command)
             .map_err(|e| read(e.to_string()))?;
         pending.push_back(rx);
-        while pending.len() >= IN_FLIGHT || (!pending.is_empty() && messages_idle(&pending)) {
+        // The window full, wait for the oldest; otherwise only take answers already there.
+        while pending.len() >= IN_FLIGHT || front_done(&pending) {
             settle(pending.pop_front()).await?;
         }
     }
@@ -62,9 +63,8 @@ pub async fn run(
     Ok(())
 }
 
-/// Whether to wait for the oldest pending command now rather than read on: always, once the
-/// window is full; otherwise as soon as it is done, so that waiting readers see it.
-fn messages_idle(pending: &std::collections::VecDeque<PendingEffect>) -> bool {
+/// Whether the oldest pending command has its answer, so that settling it does not wait.
+fn front_done(pending: &std::collections::VecDeque<PendingEffect>) -> bool {
     pending.front().is_some_and(|rx| !rx.is_empty())
 }
 
