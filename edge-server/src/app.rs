@@ -107,9 +107,9 @@ impl App {
         who: AdminIdentity,
         id: ContactId,
     ) -> Result<Sheet, ApiError> {
-        let app = Arc::clone(self);
         let now = self.now();
-        blocking(move || crate::admin::sheet_of(&app.store, id, &who, app.contacts, now)).await
+        self.read(move |app| crate::admin::sheet_of(&app.store, id, &who, app.contacts, now))
+            .await
     }
 
     /// A new segment; answers with its id.
@@ -144,8 +144,8 @@ impl App {
 
     /// A segment as the API shows it.
     pub async fn segment(self: &Arc<Self>, id: u64) -> Result<SegmentView, ApiError> {
-        let app = Arc::clone(self);
-        blocking(move || crate::segments::view(&app.store, id)).await
+        self.read(move |app| crate::segments::view(&app.store, id))
+            .await
     }
 
     /// A page of the contact list, as `q` filters it and the caller may see it.
@@ -154,9 +154,9 @@ impl App {
         who: AdminIdentity,
         q: ListQuery,
     ) -> Result<ContactList, ApiError> {
-        let app = Arc::clone(self);
         let now = self.now();
-        blocking(move || crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)).await
+        self.read(move |app| crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now))
+            .await
     }
 
     /// A segment and a page of its members (`q.segment` is set to it): a missing segment is
@@ -167,9 +167,9 @@ impl App {
         id: u64,
         mut q: ListQuery,
     ) -> Result<(SegmentView, ContactList), ApiError> {
-        let (app, who) = (Arc::clone(self), who.clone());
+        let who = who.clone();
         let now = self.now();
-        blocking(move || {
+        self.read(move |app| {
             let seg = crate::segments::view(&app.store, id)?;
             q.segment = Some(id.to_string());
             let members = crate::admin::list_contacts(&app.store, &q, &who, app.contacts, now)?;

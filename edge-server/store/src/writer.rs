@@ -643,14 +643,16 @@ impl<'w> Staged<'w> {
                     seq: *self.last_seq,
                     index: u32::MAX,
                 };
+                // Without a graph the group has already failed: every answer of it will be
+                // the error, so the effect given here is never seen.
                 let Some(g) = self.graph.as_mut() else {
-                    return Effect::AlreadyApplied;
+                    return Effect::Stored;
                 };
                 match g.admin(op, pos) {
                     Ok(outcome) => Effect::Admin(outcome),
                     Err(e) => {
                         self.failed(e);
-                        Effect::AlreadyApplied
+                        Effect::Stored
                     }
                 }
             }
