@@ -36,6 +36,9 @@ pub struct Config {
     /// `[first_party]`: the tracker and its batches also under paths of the operator's
     /// choosing. Default: none.
     pub first_party: Option<FirstParty>,
+    /// `[cluster]`: run as part of a cluster on a replicated NATS JetStream log (README,
+    /// "Running a cluster"). Default: none, one process on its own sled store.
+    pub cluster: Option<ClusterConfig>,
     /// True when no config file was given and the dev defaults are in force.
     pub is_dev_default: bool,
 }
@@ -232,6 +235,146 @@ impl FirstParty {
     }
 }
 
+/// What a process does in a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterRole {
+    /// Takes batches and admin requests over HTTP; keeps nothing on disk. Batches go to the
+    /// log; admin requests go to a projector over NATS.
+    Edge,
+    /// Applies the log into its sled view in `data_dir` and answers admin requests over NATS.
+    Projector,
+    /// Both in one process: admin requests are answered from its own view.
+    Both,
+}
+
+impl ClusterRole {
+    /// Whether the process keeps a view (a sled store) of the log.
+    pub fn projects(self) -> bool {
+        matches!(self, ClusterRole::Projector | ClusterRole::Both)
+    }
+
+    /// Whether the process serves batches and admins over HTTP.
+    pub fn serves(self) -> bool {
+        matches!(self, ClusterRole::Edge | ClusterRole::Both)
+    }
+}
+
+/// `[cluster]`: where the log is, how it is laid out, and this process's part.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// NATS servers, e.g. `["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]`. The client
+    /// fails over among them. Required.
+    pub urls: Vec<String>,
+    /// `edge`, `projector` or `both`. Required.
+    pub role: ClusterRole,
+    /// The JetStream stream's name; its subjects are `<stream>.p.<partition>` and
+    /// `<stream>.admin`. Default `FOOTPRINT`.
+    pub stream: String,
+    /// Copies of each command: 3 (default) lets one NATS node fail without losing an ack.
+    pub replicas: usize,
+    /// Partitions sites are spread over; fixed for the life of the stream. Default 16.
+    pub partitions: u32,
+    /// How long JetStream remembers a batch's `Nats-Msg-Id` for deduplication. Default 120.
+    pub duplicate_window_seconds: u32,
+    /// How long an edge waits for a projector's answer to an admin request, and an admin
+    /// write for its command to be applied. Default 30.
+    pub request_timeout_seconds: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    urls: Option<Vec<String>>,
+    role: Option<String>,
+    stream: Option<String>,
+    replicas: Option<usize>,
+    partitions: Option<u32>,
+    duplicate_window_seconds: Option<u32>,
+    request_timeout_seconds: Option<u32>,
+}
+
+impl RawCluster {
+    fn check(self) -> Result<ClusterConfig, ConfigError> {
+        let urls = self.urls.unwrap_or_default();
+        if urls.is_empty() {
+            return Err(invalid(
+                "cluster.urls",
+                "give the NATS servers, e.g. urls = [\"nats://127.0.0.1:4222\"]",
+            ));
+        }
+        for (i, u) in urls.iter().enumerate() {
+            if u.parse::<async_nats::ServerAddr>().is_err() {
+                return Err(invalid(
+                    format!("cluster.urls[{i}]"),
+                    format!("`{u}` is not a NATS address like nats://127.0.0.1:4222"),
+                ));
+            }
+        }
+        let role = match self.role.as_deref() {
+            Some("edge") => ClusterRole::Edge,
+            Some("projector") => ClusterRole::Projector,
+            Some("both") => ClusterRole::Both,
+            Some(other) => {
+                return Err(invalid(
+                    "cluster.role",
+                    format!("`{other}` is not a role; use edge, projector or both"),
+                ))
+            }
+            None => return Err(invalid("cluster.role", "give edge, projector or both")),
+        };
+        let stream = self.stream.unwrap_or_else(|| "FOOTPRINT".into());
+        // JetStream names: no dots, spaces, wildcards or path separators.
+        if stream.is_empty()
+            || stream.len() > 32
+            || !stream
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(invalid(
+                "cluster.stream",
+                format!("`{stream}` must be 1 to 32 letters, digits, - or _"),
+            ));
+        }
+        let replicas = self.replicas.unwrap_or(3);
+        if !(1..=5).contains(&replicas) {
+            return Err(invalid(
+                "cluster.replicas",
+                format!("{replicas} must be 1 to 5 (JetStream's limit); 3 survives one node"),
+            ));
+        }
+        let partitions = self.partitions.unwrap_or(16);
+        if !(1..=1024).contains(&partitions) {
+            return Err(invalid(
+                "cluster.partitions",
+                format!("{partitions} must be 1 to 1024"),
+            ));
+        }
+        let duplicate_window_seconds = self.duplicate_window_seconds.unwrap_or(120);
+        if duplicate_window_seconds == 0 {
+            return Err(invalid(
+                "cluster.duplicate_window_seconds",
+                "must be at least 1",
+            ));
+        }
+        let request_timeout_seconds = self.request_timeout_seconds.unwrap_or(30);
+        if request_timeout_seconds == 0 {
+            return Err(invalid(
+                "cluster.request_timeout_seconds",
+                "must be at least 1",
+            ));
+        }
+        Ok(ClusterConfig {
+            urls,
+            role,
+            stream,
+            replicas,
+            partitions,
+            duplicate_window_seconds,
+            request_timeout_seconds,
+        })
+    }
+}
+
 /// Values that override the file: from flags first, then from the environment.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -281,6 +424,7 @@ struct RawConfig {
     #[serde(default)]
     contacts: ContactsConfig,
     first_party: Option<FirstParty>,
+    cluster: Option<RawCluster>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -493,6 +637,7 @@ impl Config {
         if let Some(fp) = &raw.first_party {
             fp.check()?;
         }
+        let cluster = raw.cluster.map(RawCluster::check).transpose()?;
 
         Ok(Config {
             listen,
@@ -506,6 +651,7 @@ impl Config {
             contacts: raw.contacts,
             sdk_dir: ov.sdk_dir.clone().or(raw.sdk_dir),
             first_party: raw.first_party,
+            cluster,
             is_dev_default,
         })
     }
@@ -549,6 +695,7 @@ fn dev_defaults() -> RawConfig {
         identity: RawIdentity::default(),
         contacts: ContactsConfig::default(),
         first_party: None,
+        cluster: None,
     }
 }
 

@@ -303,7 +303,7 @@ fn unguard(cell: &str) -> &str {
 /// far. Blocks: it waits on the writer thread, so run it off the async executor.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    store: &Store,
+    writes: &crate::app::Writes,
     who: &AdminIdentity,
     site: &str,
     region: Option<Region>,
@@ -353,7 +353,7 @@ pub fn run(
             at: at(),
         };
         loop {
-            match store.admin(op.clone()) {
+            match writes.admin(op.clone()) {
                 Ok(rx) => return Ok((numbers, rx)),
                 // A full queue is busy ingest: an import can wait its turn.
                 Err(SubmitError::Full) => {
@@ -476,7 +476,7 @@ pub fn cli(
     };
     let clock = || crate::ingest::Clock::now(&crate::ingest::SystemClock).as_millis();
     let result = run(
-        &store,
+        &crate::app::Writes::Store(store.clone()),
         &who,
         &site,
         config.identity.default_region,

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::identity::Region;
 use crate::ratelimit::RateLimits;
 use crate::store::{
-    EventFields, NewEvent, Outcome, PendingWrite, Store, SubmitError, WriteRequest,
+    EventFields, NewEvent, Outcome, PendingWrite, Store, StoreError, SubmitError, WriteRequest,
 };
 
 /// Where the server's time comes from; tests use a fixed one.
@@ -233,11 +233,18 @@ impl Ingest {
                 reason: "the writer stopped".into(),
                 retry_after: 1,
             })?
-            .map_err(|e| {
-                tracing::error!(error = %e, "write failed");
-                ApiError::Unavailable {
-                    reason: "storage error".into(),
-                    retry_after: 5,
+            .map_err(|e| match e {
+                // Cluster mode: the log is electing or out of reach; the batch was not taken.
+                StoreError::Unavailable(reason) => ApiError::Unavailable {
+                    reason,
+                    retry_after: 1,
+                },
+                e => {
+                    tracing::error!(error = %e, "write failed");
+                    ApiError::Unavailable {
+                        reason: "storage error".into(),
+                        retry_after: 5,
+                    }
                 }
             })?;
         for (o, (index, message_id)) in outcomes.into_iter().zip(origins) {

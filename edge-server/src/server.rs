@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use actix_web::{web, HttpServer};
 
-use crate::config::Config;
+use crate::app::Writes;
+use crate::cluster::{Log, LogConfig, LogError};
+use crate::config::{ClusterConfig, Config};
+use crate::http::state::Front;
 use crate::http::{self, AppState};
 use crate::ingest::{EventSink, NullSink, SystemClock};
 use crate::sdk::SdkAssets;
@@ -34,6 +37,9 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
              pass --config FILE for anything else"
         );
     }
+    if let Some(cluster) = config.cluster.clone() {
+        return run_cluster(config, cluster).await;
+    }
     if sink == SinkKind::Null {
         tracing::warn!("null sink: events are acknowledged and NOT stored (benchmark mode)");
     }
@@ -46,7 +52,170 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         SinkKind::Store => Arc::new(store.clone()),
         SinkKind::Null => Arc::new(NullSink),
     };
-    let sdk = match &config.sdk_dir {
+    let sdk = load_sdk(&config)?;
+    let front = Front::new(&config, sink_impl, Arc::new(SystemClock), sdk);
+    let writes = Writes::Store(store.clone());
+    let state = http::state(AppState::assemble(&config, front, store.clone(), writes));
+    raise_open_file_limit();
+
+    let app_state = state.clone();
+    let server = HttpServer::new(move || http::app(app_state.clone()));
+    let Some(server) = start(server, &config).await? else {
+        // Stopped before it started: nothing was accepted, so nothing waits to be flushed.
+        store.shutdown();
+        return Ok(());
+    };
+    spawn_upkeep(state.clone(), &config);
+
+    // actix handles SIGINT and SIGTERM: it stops accepting and lets in-flight requests finish.
+    server.await.map_err(ServeError::Server)?;
+    tracing::info!("HTTP server stopped; flushing the store");
+    store.shutdown();
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Runs one process of a cluster (`[cluster]`): a view of the log and its responder to admin
+/// requests when the role projects, the HTTP edge when it serves, until SIGINT or SIGTERM.
+async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError> {
+    use crate::cluster::{commands::Commands, projector, rpc, sink::LogSink};
+
+    let log = Log::connect(LogConfig::of(&c)).await.map_err(|e| match e {
+        LogError::Connect { .. } => ServeError::Cluster(format!(
+            "cluster.urls: {e}; check that the NATS servers run and the urls name them"
+        )),
+        e => ServeError::Cluster(format!(
+            "cluster.stream / cluster.replicas: {e}; a stream of {} replicas needs as many \
+                 JetStream nodes, and an existing stream must have the same settings",
+            c.replicas
+        )),
+    })?;
+    tracing::info!(urls = %c.urls.join(","), stream = %c.stream, role = ?c.role, "joined the cluster");
+    let wait = Duration::from_secs(u64::from(c.request_timeout_seconds));
+    let sink: Arc<dyn EventSink> = Arc::new(LogSink::new(Arc::new(log.clone())));
+    raise_open_file_limit();
+
+    let mut view = None;
+    if c.role.projects() {
+        let store =
+            Store::open(&config.data_dir, &config.store).map_err(|source| ServeError::Store {
+                dir: config.data_dir.display().to_string(),
+                source,
+            })?;
+        let at = store.applied().map_err(|source| ServeError::Store {
+            dir: config.data_dir.display().to_string(),
+            source,
+        })?;
+        tracing::info!(position = at, "projecting the log from the view's position");
+        let progress = projector::Progress::new(at);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = actix_web::rt::spawn(projector::run_until_stopped(
+            log.clone(),
+            store.clone(),
+            progress.clone(),
+            stopped,
+        ));
+        let sessions = sessions_bucket(&log, &c).await?;
+        let front = Front::new(&config, sink.clone(), Arc::new(SystemClock), None);
+        let commands = Commands::new(log.clone(), progress.clone(), wait);
+        let mut st = AppState::assemble(&config, front, store.clone(), Writes::Log(commands));
+        st.console = crate::http::console::Sessions::shared(sessions);
+        let state = http::state(st);
+        let service =
+            std::rc::Rc::new(actix_web::test::init_service(http::app(state.clone())).await);
+        let requests = log
+            .client()
+            .queue_subscribe(rpc::subject(&c.stream), rpc::QUEUE.into())
+            .await
+            .map_err(|e| ServeError::Cluster(format!("cluster.urls: cannot subscribe: {e}")))?;
+        actix_web::rt::spawn(rpc::serve(requests, log.clone(), progress, wait, service));
+        spawn_upkeep(state.clone(), &config);
+        view = Some((store, stop, task, state));
+    }
+
+    let started = if c.role.serves() {
+        let front = web::Data::new(Front::new(
+            &config,
+            sink,
+            Arc::new(SystemClock),
+            load_sdk(&config)?,
+        ));
+        let edge = web::Data::new(http::edge::EdgeState {
+            forwarder: crate::cluster::rpc::Forwarder::new(&log, wait),
+            log: log.clone(),
+            admins: crate::auth::Admins::new(
+                config.admins.clone(),
+                config.rate_limit.auth_failures_per_minute,
+            ),
+        });
+        let janitor = front.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                janitor.ingest.forget_idle_clients();
+            }
+        });
+        start(
+            HttpServer::new(move || http::edge::app(front.clone(), edge.clone())),
+            &config,
+        )
+        .await?
+    } else {
+        // A projector alone answers only liveness, readiness and metrics over HTTP.
+        let state = view.as_ref().map(|(_, _, _, s)| s.clone());
+        let state = state.ok_or(ServeError::Cluster("cluster.role: nothing to run".into()))?;
+        start(
+            HttpServer::new(move || http::api::probe_app(state.clone())),
+            &config,
+        )
+        .await?
+    };
+    let result = match started {
+        Some(server) => server.await.map_err(ServeError::Server),
+        None => Ok(()),
+    };
+    if let Some((store, stop, task, _)) = view {
+        let _ = stop.send(true);
+        let _ = task.await;
+        tracing::info!("projector stopped; flushing its view");
+        store.shutdown();
+    }
+    tracing::info!("shut down cleanly");
+    result
+}
+
+/// The console's sessions, shared by every projector (`console::session`).
+async fn sessions_bucket(
+    log: &Log,
+    c: &ClusterConfig,
+) -> Result<async_nats::jetstream::kv::Store, ServeError> {
+    use async_nats::jetstream::kv;
+    let bucket = format!("{}_sessions", c.stream);
+    let js = log.jetstream();
+    let made = js
+        .create_key_value(kv::Config {
+            bucket: bucket.clone(),
+            history: 1,
+            max_age: crate::http::console::session::LIFETIME,
+            num_replicas: c.replicas,
+            storage: async_nats::jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await;
+    match made {
+        Ok(store) => Ok(store),
+        Err(made) => js.get_key_value(&bucket).await.map_err(|e| {
+            ServeError::Cluster(format!(
+                "cluster.replicas: the sessions bucket {bucket} is not available ({made}; {e})"
+            ))
+        }),
+    }
+}
+
+/// The tracker's files, when the config serves them.
+fn load_sdk(config: &Config) -> Result<Option<SdkAssets>, ServeError> {
+    match &config.sdk_dir {
         Some(dir) => {
             let fp = config.first_party.as_ref();
             let assets = SdkAssets::load(dir, fp).map_err(ServeError::Sdk)?;
@@ -54,27 +223,38 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
             if let Some(fp) = fp {
                 tracing::info!(loader = %fp.loader_path, batch = %fp.batch_path, "and under the first-party paths");
             }
-            Some(assets)
+            Ok(Some(assets))
         }
         // First-party paths serve the tracker's files: without them there is nothing to serve.
-        None if config.first_party.is_some() => {
-            return Err(ServeError::Sdk(
-                "[first_party] is set but no sdk_dir: the first-party paths serve the tracker, \
-                 so give sdk_dir (or --sdk-dir sdk-wasm/pkg) too"
-                    .into(),
-            ))
-        }
-        None => None,
-    };
-    let state = http::state(AppState {
-        sdk,
-        ..AppState::new(&config, store.clone(), sink_impl, Arc::new(SystemClock))
-    });
-    raise_open_file_limit();
+        None if config.first_party.is_some() => Err(ServeError::Sdk(
+            "[first_party] is set but no sdk_dir: the first-party paths serve the tracker, \
+             so give sdk_dir (or --sdk-dir sdk-wasm/pkg) too"
+                .into(),
+        )),
+        None => Ok(None),
+    }
+}
 
-    let app_state = state.clone();
+/// Binds and starts `server` with the config's limits, and announces where it listens once
+/// it took over the stop signals; `None` when it was stopped before it started.
+async fn start<F, I, S, B>(
+    server: HttpServer<F, I, S, B>,
+    config: &Config,
+) -> Result<Option<actix_web::dev::Server>, ServeError>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_web::dev::ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig>
+        + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_web::dev::Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
     let sv = config.server;
-    let server = HttpServer::new(move || http::app(app_state.clone()))
+    let server = server
         .shutdown_timeout(10)
         .max_connections(sv.max_connections)
         .client_request_timeout(Duration::from_secs(u64::from(sv.header_timeout_seconds)))
@@ -83,7 +263,6 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
             addr: config.listen,
             source,
         })?;
-
     let addrs = server.addrs();
     // Polled once, the server starts its workers and takes over SIGTERM and SIGINT; only then
     // is it announced, so that a stop sent right after the listening line is a graceful one.
@@ -92,9 +271,7 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut server).poll(cx)))
             .await;
     if let std::task::Poll::Ready(r) = started {
-        // Stopped before it started: nothing was accepted, so nothing waits to be flushed.
-        store.shutdown();
-        return r.map_err(ServeError::Server);
+        return r.map(|()| None).map_err(ServeError::Server);
     }
     for addr in addrs {
         tracing::info!(%addr, "listening");
@@ -103,7 +280,12 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
         println!("footprint-edge listening on http://{addr}");
     }
     let _ = std::io::stdout().flush();
+    Ok(Some(server))
+}
 
+/// The timers of a process that holds a store: idle clients forgotten, RFM cut points
+/// recomputed (a command, through `writes`), erased data compacted away.
+fn spawn_upkeep(state: web::Data<AppState>, config: &Config) {
     let janitor_state = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -115,43 +297,59 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
     });
 
     // RFM quintiles: once at start, then on a timer, off the executor.
-    let rfm_store = store.clone();
     let rfm_state = state.clone();
     let every = Duration::from_secs(u64::from(config.contacts.rfm_every_seconds));
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let store = rfm_store.clone();
+            let store = rfm_state.store.clone();
             let now = rfm_state.now().as_millis();
             let t = std::time::Instant::now();
-            match web::block(move || store.recompute_rfm(now)).await {
-                Ok(Ok(n)) => tracing::info!(
-                    purchasers = n,
+            let cuts = match web::block(move || store.rfm_cuts(now)).await {
+                Ok(Ok(cuts)) => cuts,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "RFM recomputation failed");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::error!("RFM recomputation did not finish");
+                    continue;
+                }
+            };
+            let (purchasers, commands) = cuts;
+            let mut failed = None;
+            for command in commands {
+                if let Err(e) = rfm_state.writes.command(command).await {
+                    failed = Some(e);
+                }
+            }
+            match failed {
+                None => tracing::info!(
+                    purchasers,
                     ms = t.elapsed().as_secs_f64() * 1e3,
                     "RFM quintiles recomputed"
                 ),
-                Ok(Err(e)) => tracing::error!(error = %e, "RFM recomputation failed"),
-                Err(_) => tracing::error!("RFM recomputation did not finish"),
+                Some(e) => tracing::error!(error = %e, "RFM cut points not stored"),
             }
         }
     });
 
     // Erasures leave the disk at the next compaction: due `compact_after_erase_minutes` after
-    // the oldest erasure not yet compacted. Checked every minute.
-    let compact_store = store.clone();
-    let compact_state = state.clone();
+    // the oldest erasure not yet compacted. Checked every minute. A compaction rewrites this
+    // process's own files and changes no record, so in cluster mode each view does its own.
+    let compact_state = state;
     let after_ms = i64::from(config.store.compact_after_erase_minutes) * 60_000;
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let store = compact_store.clone();
+            let store = compact_state.store.clone();
             let pending = web::block(move || store.erasure_pending()).await;
             let now = compact_state.now().as_millis();
             match pending {
                 Ok(Ok(Some(oldest))) if now.saturating_sub(oldest) >= after_ms => {
-                    match compact_store.compact() {
+                    match compact_state.store.compact() {
                         Ok(rx) => match rx.await {
                             Ok(Ok(_)) => {}
                             Ok(Err(e)) => {
@@ -169,13 +367,6 @@ pub async fn run(config: Config, sink: SinkKind) -> Result<(), ServeError> {
             }
         }
     });
-
-    // actix handles SIGINT and SIGTERM: it stops accepting and lets in-flight requests finish.
-    server.await.map_err(ServeError::Server)?;
-    tracing::info!("HTTP server stopped; flushing the store");
-    store.shutdown();
-    tracing::info!("shut down cleanly");
-    Ok(())
 }
 
 /// Raises the soft limit on open files to the hard one: each connection is a file, and the
@@ -207,6 +398,8 @@ pub enum ServeError {
     },
     #[error("sdk_dir: {0}")]
     Sdk(String),
+    #[error("{0}")]
+    Cluster(String),
     #[error("server error: {0}")]
     Server(std::io::Error),
 }

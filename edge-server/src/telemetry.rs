@@ -48,9 +48,11 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// The scrape: gauges read now, then everything in Prometheus's text format.
-pub fn render(store_bytes: u64) -> Option<String> {
+pub fn render(store_bytes: Option<u64>) -> Option<String> {
     let handle = handle()?;
-    metrics::gauge!("footprint_store_bytes").set(store_bytes as f64);
+    if let Some(bytes) = store_bytes {
+        metrics::gauge!("footprint_store_bytes").set(bytes as f64);
+    }
     if let Some(rss) = resident_bytes() {
         metrics::gauge!("process_resident_memory_bytes").set(rss as f64);
     }

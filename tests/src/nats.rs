@@ -123,6 +123,11 @@ impl Cluster {
         }
     }
 
+    /// Node `i`'s process id while it runs, to stop and continue it (a hung peer).
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].child.as_ref().map(|c| c.id())
+    }
+
     pub fn is_running(&self, i: usize) -> bool {
         self.nodes[i].child.is_some()
     }

@@ -22,9 +22,15 @@ impl Secrets {
     /// A new data directory holding these secrets, for `Store::open`.
     pub fn data_dir(&self) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("contact.keys"), &self.contact_keys).unwrap();
-        std::fs::write(dir.path().join("suppression.key"), &self.suppression_key).unwrap();
+        self.write_to(dir.path());
         dir
+    }
+
+    /// Puts these secrets in `dir` (made if missing), as a new data directory's.
+    pub fn write_to(&self, dir: &std::path::Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("contact.keys"), &self.contact_keys).unwrap();
+        std::fs::write(dir.join("suppression.key"), &self.suppression_key).unwrap();
     }
 }
 

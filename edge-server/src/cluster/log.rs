@@ -36,8 +36,22 @@ pub enum LogError {
 /// A connection to the log. Cheap to clone.
 #[derive(Clone)]
 pub struct Log {
+    client: async_nats::Client,
     js: jetstream::Context,
     config: LogConfig,
+}
+
+impl LogConfig {
+    /// The log as `[cluster]` lays it out.
+    pub fn of(c: &crate::config::ClusterConfig) -> LogConfig {
+        LogConfig {
+            urls: c.urls.clone(),
+            stream: c.stream.clone(),
+            replicas: c.replicas,
+            partitions: c.partitions,
+            duplicate_window: Duration::from_secs(u64::from(c.duplicate_window_seconds)),
+        }
+    }
 }
 
 impl Log {
@@ -53,15 +67,29 @@ impl Log {
             .map(|u| u.parse::<async_nats::ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| connect_error(e.to_string()))?;
-        let client = async_nats::connect(addrs.as_slice())
+        let client = async_nats::ConnectOptions::new()
+            .name("footprint")
+            .connect(addrs.as_slice())
             .await
             .map_err(|e| connect_error(e.to_string()))?;
         let log = Log {
-            js: jetstream::new(client),
+            js: jetstream::new(client.clone()),
+            client,
             config,
         };
-        log.stream().await?;
-        Ok(log)
+        // A cluster that just started elects its JetStream leader first: until then stream
+        // requests time out. Reachable servers get that long; a wrong setting fails after it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match log.stream().await {
+                Ok(_) => return Ok(log),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(e) => {
+                    tracing::info!(error = %e, "waiting for JetStream to take the stream");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
     }
 
     /// The stream, made if it is missing.
@@ -70,7 +98,7 @@ impl Log {
         self.js
             .get_or_create_stream(stream::Config {
                 name: c.stream.clone(),
-                subjects: vec![format!("{}.p.*", c.stream)],
+                subjects: vec![format!("{}.p.*", c.stream), self.admin_subject()],
                 num_replicas: c.replicas,
                 storage: stream::StorageType::File,
                 duplicate_window: c.duplicate_window,
@@ -94,6 +122,47 @@ impl Log {
         format!("{}.p.{partition}", self.config.stream)
     }
 
+    /// Where admins' commands go. They name contacts, not sites, and every projector holds
+    /// every partition, so one subject keeps them in one order with the events.
+    pub fn admin_subject(&self) -> String {
+        format!("{}.admin", self.config.stream)
+    }
+
+    /// The core NATS connection, for request-reply and the sessions bucket.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// The stream position of the last message on `subject`; 0 when it has none.
+    pub async fn last_position(&self, subject: &str) -> Result<u64, LogError> {
+        // Without the stream's info: one request to its leader, not two.
+        let stream = self
+            .js
+            .get_stream_no_info(&self.config.stream)
+            .await
+            .map_err(|e| LogError::Stream(e.to_string()))?;
+        match stream.get_last_raw_message_by_subject(subject).await {
+            Ok(m) => Ok(m.sequence),
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(0),
+            Err(e) => Err(LogError::Read(e.to_string())),
+        }
+    }
+
+    /// Appends an admin's command; like [`Log::append`].
+    pub async fn append_admin(&self, id: &str, command: &Command) -> Result<u64, LogError> {
+        self.publish(self.admin_subject(), id, command)
+            .await
+            .map(|(seq, _)| seq)
+    }
+
     /// Appends a command to its partition and waits for the stream's ack (a quorum of its
     /// replicas holds it). Returns its stream sequence, and whether the stream had already
     /// taken a command with this `id` within its duplicate window.
@@ -103,12 +172,21 @@ impl Log {
         id: &str,
         command: &Command,
     ) -> Result<(u64, bool), LogError> {
+        self.publish(self.subject(partition), id, command).await
+    }
+
+    async fn publish(
+        &self,
+        subject: String,
+        id: &str,
+        command: &Command,
+    ) -> Result<(u64, bool), LogError> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", id);
         let publish = |e: String| LogError::Publish(e);
         let ack = self
             .js
-            .publish_with_headers(self.subject(partition), headers, command.encode().into())
+            .publish_with_headers(subject, headers, command.encode().into())
             .await
             .map_err(|e| publish(e.to_string()))?
             .await

@@ -14,8 +14,17 @@
 //! Not yet wired into the binary: the `[cluster]` config, the read path to projectors and
 //! admin writes over the log come next.
 
+pub mod commands;
 pub mod log;
 pub mod projector;
+pub mod rpc;
 pub mod sink;
 
 pub use log::{Log, LogConfig, LogError};
+
+/// 16 random bytes as hex: a `Nats-Msg-Id` for a command no retry repeats.
+pub fn random_id() -> String {
+    let mut b = [0u8; 16];
+    rand::fill(&mut b);
+    hex::encode(b)
+}

@@ -1,9 +1,17 @@
-//! A projector: one partition of the log, applied in order into a local store.
+//! A projector: the log, applied in order into a local store (its view).
+//!
+//! A view holds every partition: the stream's sequence is one order over all of them, so a
+//! view's position is one number, stored in the same batch as the changes it made.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
-use footprint_store::{Command, PendingEffect, Store};
+use footprint_store::{Command, Effect, PendingEffect, Store};
+use tokio::sync::{oneshot, watch};
 
 use super::{Log, LogError};
 
@@ -11,14 +19,87 @@ use super::{Log, LogError};
 /// catching up pays one fsync per group, not per command.
 const IN_FLIGHT: usize = 1024;
 
-/// Applies `partition`'s commands to `store` from the one after its last applied position,
-/// until the log ends the stream of messages or `stop` turns true. Each command is applied
-/// at its stream sequence, so one the store already holds is skipped.
+/// What a running projector tells the rest of its process: how far its view is, and the
+/// effect of the admin commands this process appended and waits on.
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    applied: watch::Sender<u64>,
+    waiters: Mutex<HashMap<String, oneshot::Sender<Effect>>>,
+}
+
+impl Progress {
+    /// Progress of a view at `position`.
+    pub fn new(position: u64) -> Progress {
+        Progress {
+            inner: Arc::new(Shared {
+                applied: watch::channel(position).0,
+                waiters: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Waits for the effect of the command appended with message id `id`. Called before the
+    /// append, so the answer cannot come first.
+    pub fn expect(&self, id: &str) -> oneshot::Receiver<Effect> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters().insert(id.to_owned(), tx);
+        rx
+    }
+
+    /// Stops waiting for `id` (its append failed, or its caller gave up).
+    pub fn forget(&self, id: &str) {
+        self.waiters().remove(id);
+    }
+
+    /// The last position the view holds durably.
+    pub fn applied(&self) -> u64 {
+        *self.inner.applied.borrow()
+    }
+
+    /// Whether the view reaches `position` within `wait`.
+    pub async fn reached(&self, position: u64, wait: Duration) -> bool {
+        let mut rx = self.inner.applied.subscribe();
+        tokio::time::timeout(wait, rx.wait_for(|&p| p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Effect>>> {
+        self.inner.waiters.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn settled(&self, position: u64, id: Option<&str>, effect: Effect) {
+        if let Some(tx) = id.and_then(|id| self.waiters().remove(id)) {
+            let _ = tx.send(effect);
+        }
+        self.inner.applied.send_if_modified(|p| {
+            let moved = position > *p;
+            *p = (*p).max(position);
+            moved
+        });
+    }
+}
+
+/// A command handed to the store and not yet answered.
+struct Pending {
+    position: u64,
+    /// The `Nats-Msg-Id` of an admin's command: someone in this process may wait on it.
+    admin_id: Option<String>,
+    effect: PendingEffect,
+}
+
+/// Applies the log to `store` from the one after its last applied position, until the log
+/// ends the stream of messages or `stop` turns true. Each command is applied at its stream
+/// sequence, so one the store already holds is skipped.
 pub async fn run(
     log: &Log,
-    partition: u32,
     store: &Store,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    progress: &Progress,
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(), LogError> {
     let read = |e: String| LogError::Read(e);
     let from = store.applied().map_err(|e| read(e.to_string()))? + 1;
@@ -26,7 +107,6 @@ pub async fn run(
         .stream()
         .await?
         .create_consumer(OrderedConfig {
-            filter_subject: log.subject(partition),
             deliver_policy: DeliverPolicy::ByStartSequence {
                 start_sequence: from,
             },
@@ -35,43 +115,90 @@ pub async fn run(
         .await
         .map_err(|e| read(e.to_string()))?;
     let mut messages = consumer.messages().await.map_err(|e| read(e.to_string()))?;
-    let mut pending: std::collections::VecDeque<PendingEffect> = Default::default();
-    loop {
+    let admin = log.admin_subject();
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    let failed = loop {
         let next = tokio::select! {
             m = messages.next() => m,
             _ = stop.changed() => None,
         };
-        let Some(message) = next else { break };
-        let message = message.map_err(|e| read(e.to_string()))?;
-        let seq = message
-            .info()
-            .map_err(|e| read(e.to_string()))?
-            .stream_sequence;
-        let command = Command::decode(&message.payload).map_err(|e| read(e.to_string()))?;
-        let rx = store
-            .apply_at(seq, command)
-            .map_err(|e| read(e.to_string()))?;
-        pending.push_back(rx);
+        let Some(message) = next else { break None };
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => break Some(read(e.to_string())),
+        };
+        let position = match message.info() {
+            Ok(info) => info.stream_sequence,
+            Err(e) => break Some(read(e.to_string())),
+        };
+        let command = match Command::decode(&message.payload) {
+            Ok(c) => c,
+            // Not ours to skip: every projector must apply the same commands. Stopping here
+            // keeps the view at the last good position until an operator looks.
+            Err(e) => break Some(read(format!("the command at {position}: {e}"))),
+        };
+        let admin_id = (message.subject.as_str() == admin)
+            .then(|| {
+                let headers = message.headers.as_ref()?;
+                Some(headers.get("Nats-Msg-Id")?.as_str().to_owned())
+            })
+            .flatten();
+        let effect = match store.apply_at(position, command) {
+            Ok(e) => e,
+            Err(e) => break Some(read(e.to_string())),
+        };
+        pending.push_back(Pending {
+            position,
+            admin_id,
+            effect,
+        });
         // The window full, wait for the oldest; otherwise only take answers already there.
         while pending.len() >= IN_FLIGHT || front_done(&pending) {
-            settle(pending.pop_front()).await?;
+            settle(pending.pop_front(), progress).await?;
+        }
+    };
+    // What the store took is applied whatever the log does next: its effects still go to
+    // whoever waits on them, before a restarted consumer redelivers the same positions.
+    while let Some(p) = pending.pop_front() {
+        settle(Some(p), progress).await?;
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+/// Runs the projector until `stop`, starting it again from its store's position whenever the
+/// log goes away (a node failing, an election): a backoff up to 5 s between tries.
+pub async fn run_until_stopped(
+    log: Log,
+    store: Store,
+    progress: Progress,
+    stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    while !*stop.borrow() {
+        match run(&log, &store, &progress, stop.clone()).await {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
+                    "projector stopped reading the log; starting again from its position");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
         }
     }
-    while let Some(rx) = pending.pop_front() {
-        settle(Some(rx)).await?;
-    }
-    Ok(())
 }
 
 /// Whether the oldest pending command has its answer, so that settling it does not wait.
-fn front_done(pending: &std::collections::VecDeque<PendingEffect>) -> bool {
-    pending.front().is_some_and(|rx| !rx.is_empty())
+fn front_done(pending: &VecDeque<Pending>) -> bool {
+    pending.front().is_some_and(|p| !p.effect.is_empty())
 }
 
-async fn settle(rx: Option<PendingEffect>) -> Result<(), LogError> {
-    let Some(rx) = rx else { return Ok(()) };
-    rx.await
+async fn settle(p: Option<Pending>, progress: &Progress) -> Result<(), LogError> {
+    let Some(p) = p else { return Ok(()) };
+    let effect = p
+        .effect
+        .await
         .map_err(|_| LogError::Read("the store stopped".into()))?
-        .map(drop)
-        .map_err(|e| LogError::Read(e.to_string()))
+        .map_err(|e| LogError::Read(e.to_string()))?;
+    progress.settled(p.position, p.admin_id.as_deref(), effect);
+    Ok(())
 }

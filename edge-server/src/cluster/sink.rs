@@ -45,7 +45,7 @@ impl EventSink for LogSink {
                 // answered as stored here (protocol/README.md says so).
                 Ok((_, true)) => Ok(vec![Outcome::Duplicate; n]),
                 Ok((_, false)) => Ok(vec![Outcome::Stored; n]),
-                Err(e) => Err(StoreError::Sled(e.to_string())),
+                Err(e) => Err(StoreError::Unavailable(e.to_string())),
             };
             let _ = tx.send(answer);
         });

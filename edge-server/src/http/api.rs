@@ -21,7 +21,7 @@ use crate::app::{blocking, App as Application};
 use crate::auth::{AdminIdentity, Role};
 use crate::error::ApiError;
 use crate::http::guard::body_error;
-use crate::http::state::{client_ip, AppState};
+use crate::http::state::{client_ip, AppState, Front};
 use crate::http::stream::{export_csv, extract_zip};
 use crate::ingest::BatchRequest;
 use crate::sdk::Asset;
@@ -29,17 +29,30 @@ use crate::sdk::Asset;
 /// The OpenAPI description of this API: the public contract, kept beside the protocol.
 pub const OPENAPI: &str = include_str!("../../../protocol/openapi.json");
 
-/// Registers every route; `main` and the tests build the same app from this.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// The public routes, which need no store: batches, the tracker's files, the contract and
+/// liveness. A cluster's edge serves these itself (`http::edge`).
+pub fn public(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/metrics", web::get().to(metrics))
-        .route("/readyz", web::get().to(readyz))
         .route("/v1/openapi.json", web::get().to(openapi))
         .service(
             web::resource("/v1/batch")
                 .route(web::post().to(batch))
                 .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
         )
+        .service(
+            // Compressed once at start (`sdk.rs`), not per request.
+            web::scope("/sdk/v1")
+                .route("/footprint.js", web::get().to(sdk_loader))
+                .route("/footprint-sw.js", web::get().to(sdk_worker))
+                .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
+        );
+}
+
+/// Registers every route; `main` and the tests build the same app from this.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    public(cfg);
+    cfg.route("/metrics", web::get().to(metrics))
+        .route("/readyz", web::get().to(readyz))
         .route(
             "/v1/trackers/{tracker_id}/events",
             web::get().to(tracker_events),
@@ -87,13 +100,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/v1/segments/{id}/members/{contact}",
             web::delete().to(segment_member_remove),
-        )
-        .service(
-            // Compressed once at start (`sdk.rs`), not per request.
-            web::scope("/sdk/v1")
-                .route("/footprint.js", web::get().to(sdk_loader))
-                .route("/footprint-sw.js", web::get().to(sdk_worker))
-                .route("/b/{build}/{file}", web::get().to(sdk_versioned)),
         )
         .configure(crate::http::console::configure)
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
@@ -160,7 +166,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn metrics(_: Viewer, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.into_inner();
     let bytes = blocking(move || Ok(st.store.disk_bytes())).await?;
-    let text = crate::telemetry::render(bytes).ok_or_else(|| ApiError::Unavailable {
+    let text = crate::telemetry::render(Some(bytes)).ok_or_else(|| ApiError::Unavailable {
         reason: "another metrics recorder was installed in this process".into(),
         retry_after: 60,
     })?;
@@ -175,7 +181,7 @@ async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::NotFound(format!(
         "no route for {} {}; see /v1/openapi.json",
         req.method(),
@@ -259,14 +265,14 @@ fn serve_asset(req: &HttpRequest, a: &Asset) -> HttpResponse {
     }
 }
 
-async fn sdk_loader(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn sdk_loader(req: HttpRequest, state: web::Data<Front>) -> HttpResponse {
     match &state.sdk {
         Some(s) => serve_asset(&req, s.loader()),
         None => sdk_missing(),
     }
 }
 
-async fn sdk_worker(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn sdk_worker(req: HttpRequest, state: web::Data<Front>) -> HttpResponse {
     match &state.sdk {
         Some(s) => serve_asset(&req, s.worker()),
         None => sdk_missing(),
@@ -276,7 +282,7 @@ async fn sdk_worker(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
 async fn sdk_versioned(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
+    state: web::Data<Front>,
 ) -> HttpResponse {
     let (build, file) = path.into_inner();
     match state.sdk.as_ref().map(|s| s.versioned(&build, &file)) {
@@ -290,7 +296,7 @@ async fn sdk_versioned(
     }
 }
 
-async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn preflight(req: HttpRequest, state: web::Data<Front>) -> HttpResponse {
     let origin = origin(&req);
     // A preflight carries no body and so no site key: the origin must belong to some site, and
     // the POST itself is checked against its own site.
@@ -313,11 +319,7 @@ async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     }
 }
 
-async fn batch(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<Front>) -> HttpResponse {
     let origin = origin(&req);
     let (mut resp, allowed) = match ingest_batch(&req, payload, &state, origin).await {
         Ok(r) => (HttpResponse::Ok().json(r), true),
@@ -336,10 +338,10 @@ async fn batch(
 async fn ingest_batch(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &Front,
     origin: Option<&str>,
 ) -> Result<footprint_protocol::BatchResponse, ApiError> {
-    if let Some(ip) = client_ip(req, state) {
+    if let Some(ip) = state.client_ip(req) {
         state.ingest.check_ip(ip)?;
     }
     let body = read_body(req, payload, MAX_BODY_BYTES).await?;
@@ -356,7 +358,7 @@ async fn ingest_batch(
 }
 
 /// Reads the body, refusing it as soon as it passes the limit rather than after.
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
@@ -641,11 +643,13 @@ pub fn app(
     >,
 > {
     let first_party = state
+        .front
         .sdk
         .as_ref()
         .and_then(|s| s.first_party())
         .map(|(paths, _)| paths.clone());
     App::new()
+        .app_data(state.front.clone())
         .app_data(state)
         .wrap(from_fn(crate::http::guard::guard))
         .wrap(from_fn(log_request))
@@ -658,9 +662,33 @@ pub fn app(
         })
 }
 
+/// A projector's own HTTP app in cluster mode: liveness, readiness (its view takes writes)
+/// and metrics. Admins reach it through an edge, over NATS.
+pub fn probe_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state.front.clone())
+        .app_data(state)
+        .wrap(from_fn(crate::http::guard::guard))
+        .wrap(from_fn(log_request))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .default_service(web::to(not_found))
+}
+
 /// The first-party paths (`config::FirstParty`): the same handlers as `/sdk/v1/` and
 /// `/v1/batch`, under the operator's paths.
-fn first_party_routes(cfg: &mut web::ServiceConfig, fp: &crate::config::FirstParty) {
+pub(crate) fn first_party_routes(cfg: &mut web::ServiceConfig, fp: &crate::config::FirstParty) {
     let dir = fp.dir();
     cfg.route(&fp.loader_path, web::get().to(sdk_first_party_loader))
         .route(&format!("{dir}footprint-sw.js"), web::get().to(sdk_worker))
@@ -675,7 +703,7 @@ fn first_party_routes(cfg: &mut web::ServiceConfig, fp: &crate::config::FirstPar
         );
 }
 
-async fn sdk_first_party_loader(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn sdk_first_party_loader(req: HttpRequest, state: web::Data<Front>) -> HttpResponse {
     match state.sdk.as_ref().and_then(|s| s.first_party()) {
         Some((_, loader)) => serve_asset(&req, loader),
         None => sdk_missing(),
@@ -875,7 +903,7 @@ struct ImportQuery {
 }
 
 /// Largest CSV import body: 100,000 rows of a few hundred bytes fit with room to spare.
-const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_IMPORT_BODY: usize = 64 * 1024 * 1024;
 
 /// `POST /v1/contacts/import?site=` (editor): upserts CSV rows; answers with the row report.
 async fn contacts_import(

@@ -23,10 +23,10 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::error::ApiError;
-use crate::http::state::AppState;
+use crate::http::state::Front;
 
 /// Paths whose body is a CSV import, which may be large and slow to upload.
-fn is_import(path: &str) -> bool {
+pub(crate) fn is_import(path: &str) -> bool {
     path == "/v1/contacts/import" || path == "/admin/contacts/import"
 }
 
@@ -44,7 +44,7 @@ pub async fn guard(
         return Ok(req.into_response(resp).map_into_right_body());
     }
     let deadlines = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Front>>()
         .map(|s| s.deadlines)
         .unwrap_or_else(|| (&crate::config::ServerConfig::default()).into());
     let limit = if is_import(req.path()) {

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod console;
+pub mod edge;
 pub mod guard;
 pub mod state;
 pub mod stream;

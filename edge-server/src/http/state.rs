@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest};
 
 use crate::admin::ContactSettings;
-use crate::app::App;
+use crate::app::{App, Writes};
 use crate::auth::Admins;
 use crate::client::ClientIps;
 use crate::config::Config;
@@ -16,28 +16,59 @@ use crate::ingest::{Clock, EventSink, Ingest};
 use crate::sdk::SdkAssets;
 use crate::store::Store;
 
-/// Everything a handler may use.
+/// Everything an admin's handler may use.
 pub struct AppState {
     /// The application below HTTP; `AppState` derefs to it (`state.store`, `state.now()`).
     pub app: Arc<App>,
+    /// What the public routes use; also registered on its own.
+    pub front: web::Data<Front>,
     pub admins: Admins,
-    /// How a request's client address is found (rate limits, the sign-in throttle).
-    pub clients: ClientIps,
-    /// How long a request body may take to arrive.
-    pub deadlines: BodyDeadlines,
-    /// The tracker's files, when the edge serves the script tag.
-    pub sdk: Option<SdkAssets>,
     /// The console's signed-in admins.
     pub console: crate::http::console::session::Sessions,
 }
 
+/// What the public routes need (batches, the tracker's files, the request guard), in every
+/// mode: a cluster's edge serves them without a store.
+pub struct Front {
+    pub ingest: Arc<Ingest>,
+    /// The tracker's files, when the edge serves the script tag.
+    pub sdk: Option<SdkAssets>,
+    /// How a request's client address is found (rate limits, the sign-in throttle).
+    pub clients: ClientIps,
+    /// How long a request body may take to arrive.
+    pub deadlines: BodyDeadlines,
+}
+
+impl Front {
+    pub fn new(
+        cfg: &Config,
+        sink: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+        sdk: Option<SdkAssets>,
+    ) -> Front {
+        // Installed before the first request, so no early count is lost.
+        crate::telemetry::handle();
+        Front {
+            ingest: Arc::new(Ingest::new(cfg, sink, clock)),
+            sdk,
+            clients: ClientIps::from_config(&cfg.rate_limit),
+            deadlines: BodyDeadlines::from(&cfg.server),
+        }
+    }
+
+    /// The client a request comes from (see `client::ClientIps`).
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        self.clients.of(req.peer_addr().map(|a| a.ip()), forwarded)
+    }
+}
+
 /// The client a request comes from (see `client::ClientIps`).
 pub(crate) fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    state.clients.of(req.peer_addr().map(|a| a.ip()), forwarded)
+    state.front.client_ip(req)
 }
 
 /// The body deadlines, from `[server]`.
@@ -77,18 +108,23 @@ impl AppState {
         sink: Arc<dyn EventSink>,
         clock: Arc<dyn Clock>,
     ) -> AppState {
-        // Installed before the first request, so no early count is lost.
-        crate::telemetry::handle();
+        let writes = Writes::Store(store.clone());
+        AppState::assemble(cfg, Front::new(cfg, sink, clock, None), store, writes)
+    }
+
+    /// The state of a process whose public routes are `front`, whose reads see `store` and
+    /// whose admins' changes go to `writes` (cluster mode: the log).
+    pub fn assemble(cfg: &Config, front: Front, store: Store, writes: Writes) -> AppState {
+        let front = web::Data::new(front);
         AppState {
             app: Arc::new(App {
-                ingest: Ingest::new(cfg, sink, clock),
+                ingest: Arc::clone(&front.ingest),
                 store,
+                writes,
                 contacts: ContactSettings::from_config(cfg),
             }),
+            front,
             admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),
-            clients: ClientIps::from_config(&cfg.rate_limit),
-            deadlines: BodyDeadlines::from(&cfg.server),
-            sdk: None,
             console: Default::default(),
         }
     }

@@ -78,6 +78,10 @@ pub enum StoreError {
     /// Another process (a running edge, an import) has the data directory open.
     #[error("the data directory {0} is in use by another edge or command; stop it first")]
     Locked(String),
+    /// Cluster mode: the replicated log did not take or apply the write (an election, a node
+    /// down); the message says which. Worth a retry.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// A data directory that cannot be opened; another owner is named as such.
@@ -1103,6 +1107,27 @@ impl Store {
     /// Recomputes every site's RFM cut points from its purchasers' inputs. Returns how many
     /// purchasers it scored.
     pub fn recompute_rfm(&self, now: i64) -> Result<usize, StoreError> {
+        let (n, commands) = self.rfm_cuts(now)?;
+        for command in commands {
+            let (tx, rx) = std::sync::mpsc::channel();
+            self.send(writer::Job::Apply(
+                command,
+                Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            ))
+            .map_err(|e| StoreError::Sled(format!("RFM cut points not queued: {e}")))?;
+            rx.recv()
+                .map_err(|_| StoreError::Sled("the writer stopped".into()))??;
+        }
+        Ok(n)
+    }
+
+    /// The RFM cut points of every site with purchasers, as of `now`, as commands (one per
+    /// site), with the number of purchasers they cover. They are commands like any other
+    /// write, so that a replica gets the same cut points rather than computing its own at
+    /// another time.
+    pub fn rfm_cuts(&self, now: i64) -> Result<(usize, Vec<Command>), StoreError> {
         let mut by_site: std::collections::BTreeMap<String, Vec<Inputs>> = Default::default();
         for item in self.tree().scan_prefix(keys::rfm_all_sites()) {
             let (k, v) = item?;
@@ -1112,24 +1137,14 @@ impl Store {
             by_site.entry(site).or_default().push(inputs);
         }
         let mut n = 0;
+        let mut commands = Vec::new();
         for (site, all) in by_site {
             n += all.len();
             if let Some(cuts) = Quintiles::compute(&all, now) {
-                // A command like any other write, so that a replica gets the same cut points
-                // rather than computing its own at another time.
-                let (tx, rx) = std::sync::mpsc::channel();
-                self.send(writer::Job::Apply(
-                    Command::RfmCuts { site, cuts },
-                    Box::new(move |r| {
-                        let _ = tx.send(r);
-                    }),
-                ))
-                .map_err(|e| StoreError::Sled(format!("RFM cut points not queued: {e}")))?;
-                rx.recv()
-                    .map_err(|_| StoreError::Sled("the writer stopped".into()))??;
+                commands.push(Command::RfmCuts { site, cuts });
             }
         }
-        Ok(n)
+        Ok((n, commands))
     }
 
     /// A site's RFM cut points, once computed.

@@ -48,9 +48,17 @@ impl Edge {
     }
 
     pub fn start_with(config: &str) -> Edge {
+        let mut edge = Edge::stopped(config);
+        edge.spawn();
+        edge
+    }
+
+    /// An edge with its config written and not started: a test may put files in its data
+    /// directory first.
+    pub fn stopped(config: &str) -> Edge {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("edge.toml"), config).unwrap();
-        let mut edge = Edge {
+        Edge {
             child: None,
             args: Vec::new(),
             env: Vec::new(),
@@ -60,9 +68,7 @@ impl Edge {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
-        };
-        edge.spawn();
-        edge
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -121,7 +121,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         None => (Vec::new(), None),
     };
     let page = ContactsPage {
-        chrome: chrome(&signed, &state, "Contacts", "contacts"),
+        chrome: chrome(&signed, "Contacts", "contacts"),
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
         by_phone: form.by_phone(),
@@ -194,7 +194,7 @@ fn create_fields(values: &[(String, String)]) -> Vec<FieldView> {
 }
 
 pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     contacts_page(state, signed, form.into_inner(), Extra::default()).await
 }
 
@@ -202,7 +202,7 @@ pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) ->
 /// upsert, so it is matched and validated exactly as a CSV row would be; an email or phone
 /// that already has a contact is refused here rather than quietly updating that contact.
 pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Editor)?;
     // Create only: a contact that holds the email or phone is never edited from here, and
     // is not named either, so a contact the admin may not see reads as any other.
@@ -215,7 +215,7 @@ pub async fn create(req: HttpRequest, state: State, form: Form) -> Answer {
         Err(why) => Some(RowOutcome::Rejected(why)),
     };
     if let Some(RowOutcome::Created(id)) = outcome {
-        state.console.flash(&signed.id, "Contact created.");
+        state.console.flash(&signed.id, "Contact created.").await;
         return Ok(see_other(&format!("/admin/contacts/{id}")));
     }
     let extra = Extra {
@@ -274,7 +274,7 @@ const MAX_UPLOAD_FIELD: usize = 4096;
 
 /// `POST /admin/contacts/import` (editor): a CSV upload; the page shows the row report.
 pub async fn import(req: HttpRequest, state: State, parts: actix_multipart::Multipart) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let upload = Upload::read(parts).await?;
     // The token is checked before anything of the upload is used.
     match &upload.csrf {
@@ -378,7 +378,7 @@ fn bad_upload(why: String) -> Fail {
 
 /// `GET /admin/contacts/export.csv` (admin): the list as filtered, as the API exports it.
 pub async fn export(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let mut q = form.into_inner().query(None);
     q.cursor = None;
     Ok(crate::http::stream::export_csv(state, signed.session.who, q).await?)
@@ -400,7 +400,7 @@ fn back_to(form: &[(String, String)]) -> Result<String, Fail> {
 
 /// `POST /admin/contacts/bulk`: the selected rows' action. A delete asks first.
 pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     let back = back_to(&form)?;
     let ids: Vec<&str> = form
         .iter()
@@ -410,29 +410,28 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
     if ids.is_empty() {
         state
             .console
-            .flash(&signed.id, "Select at least one contact first.");
+            .flash(&signed.id, "Select at least one contact first.")
+            .await;
         return Ok(see_other(&back));
     }
     let action = field(&form, "action").unwrap_or("");
     if action == "delete" && field(&form, "confirm") != Some("yes") {
         signed.who().require(Role::Admin)?;
-        return Ok(confirm_delete(&signed, &state, &ids, back));
+        return Ok(confirm_delete(&signed, &ids, back));
     }
     let ids = crate::segments::contact_ids(&ids, "ids")?;
     let bulk = crate::gdpr::Bulk::new(action, ids, field(&form, "segment").unwrap_or(""))?;
     signed.who().require(bulk.needs)?;
     let report = state.bulk(signed.who(), bulk).await?;
-    state.console.flash(&signed.id, bulk_note(action, &report));
+    state
+        .console
+        .flash(&signed.id, bulk_note(action, &report))
+        .await;
     Ok(see_other(&back))
 }
 
 /// The page that asks before a bulk delete, re-posting the selection with `confirm=yes`.
-fn confirm_delete(
-    signed: &Signed,
-    state: &State,
-    ids: &[&str],
-    back: String,
-) -> actix_web::HttpResponse {
+fn confirm_delete(signed: &Signed, ids: &[&str], back: String) -> actix_web::HttpResponse {
     let mut hidden = vec![
         ("csrf".to_owned(), signed.session.csrf.clone()),
         ("action".to_owned(), "delete".to_owned()),
@@ -442,7 +441,7 @@ fn confirm_delete(
     hidden.extend(ids.iter().map(|id| ("id".to_owned(), (*id).to_owned())));
     let n = ids.len();
     let page = ConfirmPage {
-        chrome: chrome(signed, state, "Delete contacts", "contacts"),
+        chrome: chrome(signed, "Delete contacts", "contacts"),
         heading: format!("Delete {n} contact{}?", if n == 1 { "" } else { "s" }),
         message: ERASE_WARNING.into(),
         items: ids.iter().map(|id| format!("Contact {id}")).collect(),

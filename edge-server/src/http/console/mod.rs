@@ -143,6 +143,8 @@ async fn security_headers(
 struct Signed {
     id: String,
     session: Session,
+    /// The message left for the page a GET shows ("Saved."), taken when signed in.
+    flash: Option<String>,
 }
 
 impl Signed {
@@ -155,13 +157,19 @@ impl Signed {
     }
 }
 
-fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Signed, Fail> {
+async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Signed, Fail> {
     let id = req
         .cookie(session::COOKIE)
         .map(|c| c.value().to_owned())
         .ok_or(Fail::SignIn)?;
-    let session = state.console.get(&id).ok_or(Fail::SignIn)?;
-    Ok(Signed { id, session })
+    let session = state.console.get(&id).await.ok_or(Fail::SignIn)?;
+    // Only a page shows the message; a post leaves it for the page it redirects to.
+    let flash = if req.method() == actix_web::http::Method::GET {
+        state.console.take_flash(&id).await
+    } else {
+        None
+    };
+    Ok(Signed { id, session, flash })
 }
 
 /// A posted form: its fields in order, repeated names kept (a bulk action's `id`s).
@@ -174,12 +182,12 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The signed-in admin of a form post whose CSRF token matches the session's.
-fn signed_post(
+async fn signed_post(
     req: &HttpRequest,
     state: &AppState,
     form: &[(String, String)],
 ) -> Result<Signed, Fail> {
-    let signed = signed_in(req, state)?;
+    let signed = signed_in(req, state).await?;
     match field(form, "csrf") {
         Some(t) if session::same_token(t, &signed.session.csrf) => Ok(signed),
         _ => Err(Fail::Csrf),

@@ -20,19 +20,14 @@ pub(super) type State = web::Data<AppState>;
 /// Contacts per page of a list.
 pub(super) const PAGE: usize = 50;
 
-pub(super) fn chrome(
-    signed: &Signed,
-    state: &AppState,
-    title: impl Into<String>,
-    nav: &'static str,
-) -> Chrome {
+pub(super) fn chrome(signed: &Signed, title: impl Into<String>, nav: &'static str) -> Chrome {
     Chrome {
         title: title.into(),
         nav,
         who: signed.who().name.clone(),
         role: signed.who().role.to_string(),
         csrf: signed.session.csrf.clone(),
-        flash: state.console.take_flash(&signed.id),
+        flash: signed.flash.clone(),
     }
 }
 
@@ -76,7 +71,7 @@ pub struct LoginQuery {
 }
 
 pub async fn login_form(req: HttpRequest, state: State, q: web::Query<LoginQuery>) -> HttpResponse {
-    if signed_in(&req, &state).is_ok() {
+    if signed_in(&req, &state).await.is_ok() {
         return see_other("/admin/contacts");
     }
     let notice = q
@@ -122,7 +117,7 @@ pub async fn login(req: HttpRequest, state: State, form: Form) -> HttpResponse {
         Err(denied) => return login_refused(&req, denied),
     };
     tracing::info!(admin = %who.name, "signed in to the console");
-    let id = state.console.start(who);
+    let id = state.console.start(who).await;
     let mut resp = see_other("/admin/contacts");
     let _ = resp.add_cookie(&cookie(&req, session::COOKIE, id));
     let mut gone = cookie(&req, LOGIN_COOKIE, String::new());
@@ -163,8 +158,8 @@ fn login_refused(req: &HttpRequest, denied: Denied) -> HttpResponse {
 }
 
 pub async fn logout(req: HttpRequest, state: State, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
-    state.console.end(&signed.id);
+    let signed = signed_post(&req, &state, &form).await?;
+    state.console.end(&signed.id).await;
     let mut resp = see_other("/admin/login?signed_out=1");
     let mut gone = cookie(&req, session::COOKIE, String::new());
     gone.make_removal();

@@ -103,7 +103,7 @@ async fn segments_page(
     let st = state.clone().into_inner();
     let list = blocking(move || crate::segments::list(&st.store)).await?;
     let page = SegmentsPage {
-        chrome: chrome(&signed, &state, "Segments", "segments"),
+        chrome: chrome(&signed, "Segments", "segments"),
         can_edit: signed.can(Role::Editor),
         segments: list
             .iter()
@@ -122,12 +122,12 @@ async fn segments_page(
 }
 
 pub async fn segments(req: HttpRequest, state: State) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     segments_page(state, signed, Vec::new(), Refused::NONE).await
 }
 
 pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Editor)?;
     let outcome = match segment_body(&form, true).and_then(|b| crate::segments::create_from(&b)) {
         Ok(s) => state.create_segment(signed.who(), s).await,
@@ -135,7 +135,7 @@ pub async fn segment_create(req: HttpRequest, state: State, form: Form) -> Answe
     };
     match outcome {
         Ok(id) => {
-            state.console.flash(&signed.id, "Segment created.");
+            state.console.flash(&signed.id, "Segment created.").await;
             Ok(see_other(&format!("/admin/segments/{id}")))
         }
         Err(e) => segments_page(state, signed, form.0.clone(), Refused::of(e)?).await,
@@ -176,7 +176,7 @@ async fn segment_page(
         (values, Refused::NONE)
     });
     let page = SegmentPage {
-        chrome: chrome(&signed, &state, seg.name.clone(), "segments"),
+        chrome: chrome(&signed, seg.name.clone(), "segments"),
         can_edit: signed.can(Role::Editor),
         id: seg.id.clone(),
         name: seg.name.clone(),
@@ -205,19 +205,19 @@ pub async fn segment(
     path: web::Path<String>,
     q: web::Query<MembersForm>,
 ) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let cursor = nonempty(&q.cursor).map(str::to_owned);
     segment_page(state, signed, &path, cursor, None).await
 }
 
 /// An editor's signed form about the segment in the path: who, and which segment.
-fn editing(
+async fn editing(
     req: &HttpRequest,
     state: &State,
     form: &Form,
     path: &str,
 ) -> Result<(Signed, u64), Fail> {
-    let signed = signed_post(req, state, form)?;
+    let signed = signed_post(req, state, form).await?;
     signed.who().require(Role::Editor)?;
     Ok((signed, crate::segments::segment_id(path)?))
 }
@@ -228,7 +228,7 @@ pub async fn segment_update(
     path: web::Path<String>,
     form: Form,
 ) -> Answer {
-    let (signed, id) = editing(&req, &state, &form, &path)?;
+    let (signed, id) = editing(&req, &state, &form, &path).await?;
     let outcome = match segment_body(&form, false).and_then(|b| crate::segments::update_from(&b)) {
         Ok((name, description, rule)) => {
             let who = signed.who();
@@ -238,7 +238,7 @@ pub async fn segment_update(
     };
     match outcome {
         Ok(()) => {
-            state.console.flash(&signed.id, "Segment saved.");
+            state.console.flash(&signed.id, "Segment saved.").await;
             Ok(see_other(&format!("/admin/segments/{id}")))
         }
         Err(e) => {
@@ -254,15 +254,18 @@ pub async fn segment_delete(
     path: web::Path<String>,
     form: Form,
 ) -> Answer {
-    let (signed, id) = editing(&req, &state, &form, &path)?;
+    let (signed, id) = editing(&req, &state, &form, &path).await?;
     if field(&form, "confirm") != Some("yes") {
-        state.console.flash(
-            &signed.id,
-            "Not deleted: tick \"Yes, delete this segment\" first.",
-        );
+        state
+            .console
+            .flash(
+                &signed.id,
+                "Not deleted: tick \"Yes, delete this segment\" first.",
+            )
+            .await;
         return Ok(see_other(&format!("/admin/segments/{id}")));
     }
     state.delete_segment(signed.who(), id).await?;
-    state.console.flash(&signed.id, "Segment deleted.");
+    state.console.flash(&signed.id, "Segment deleted.").await;
     Ok(see_other("/admin/segments"))
 }

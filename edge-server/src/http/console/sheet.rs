@@ -18,7 +18,6 @@ use crate::contacts::sheet::Sheet;
 
 use crate::contacts::{Consent, ContactId, EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
-use crate::http::state::AppState;
 
 /// History entries shown on a sheet, newest first.
 const HISTORY_SHOWN: usize = 100;
@@ -257,7 +256,6 @@ async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<P
 /// `errors`).
 fn profile_page(
     signed: &Signed,
-    state: &AppState,
     data: ProfileData,
     values: Vec<(String, String)>,
     refused: Refused,
@@ -457,7 +455,7 @@ fn profile_page(
         }
     };
     ProfilePage {
-        chrome: chrome(signed, state, head.title.clone(), "contacts"),
+        chrome: chrome(signed, head.title.clone(), "contacts"),
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
         fields: field_views(&PROFILE_FIELDS, &values, &errors),
@@ -524,10 +522,10 @@ fn contact_id(path: &str) -> Result<ContactId, Fail> {
 }
 
 pub async fn profile(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let data = load_profile(&state, &signed, contact_id(&path)?).await?;
     let values = current_values(&data.sheet);
-    let page = profile_page(&signed, &state, data, values, Refused::NONE);
+    let page = profile_page(&signed, data, values, Refused::NONE);
     Ok(html(StatusCode::OK, &page))
 }
 
@@ -591,14 +589,14 @@ fn custom_value(text: &str, was_text: bool) -> Value {
 /// `POST /admin/contacts/{id}` (editor): Apply. Only what changed is sent, as one PATCH; a
 /// refused value is shown at its field, with everything typed kept.
 pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Editor)?;
     // Only the sheet: the history and segments are read again only to show a refusal.
     let sheet = load_sheet(&state, &signed, contact_id(&path)?).await?;
     let id = crate::error::contact_id(&sheet.id)?;
     let patch = patch_of(&form, &sheet);
     if patch.is_empty() {
-        state.console.flash(&signed.id, "Nothing changed.");
+        state.console.flash(&signed.id, "Nothing changed.").await;
         return Ok(see_other(&format!("/admin/contacts/{id}")));
     }
     let outcome = match crate::admin::patch_from(&patch) {
@@ -606,13 +604,13 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
         Err(e) => Err(e),
     };
     let Err(e) = outcome else {
-        state.console.flash(&signed.id, "Saved.");
+        state.console.flash(&signed.id, "Saved.").await;
         return Ok(see_other(&format!("/admin/contacts/{id}")));
     };
     let refused = Refused::of(form_field(e))?;
     let status = refused.status;
     let data = load_profile(&state, &signed, id).await?;
-    let page = profile_page(&signed, &state, data, form.0.clone(), refused);
+    let page = profile_page(&signed, data, form.0.clone(), refused);
     Ok(html(status, &page))
 }
 
@@ -636,7 +634,7 @@ pub async fn sheet_segment(
     path: web::Path<String>,
     form: Form,
 ) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Editor)?;
     let id = contact_id(&path)?;
     let segment = crate::segments::segment_id(field(&form, "segment").unwrap_or(""))?;
@@ -646,16 +644,16 @@ pub async fn sheet_segment(
         Ok(_) => "Removed from the segment.".to_owned(),
         Err(why) => format!("Not changed: {why}"),
     };
-    state.console.flash(&signed.id, note);
+    state.console.flash(&signed.id, note).await;
     Ok(see_other(&format!("/admin/contacts/{id}")))
 }
 
 pub async fn confirm_erase(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     signed.who().require(Role::Admin)?;
     let id = contact_id(&path)?;
     let page = ConfirmPage {
-        chrome: chrome(&signed, &state, "Delete contact", "contacts"),
+        chrome: chrome(&signed, "Delete contact", "contacts"),
         heading: format!("Delete contact {id}?"),
         message: ERASE_WARNING.into(),
         items: Vec::new(),
@@ -669,23 +667,26 @@ pub async fn confirm_erase(req: HttpRequest, state: State, path: web::Path<Strin
 
 /// `POST /admin/contacts/{id}/delete` (admin): the erasure, once confirmed.
 pub async fn erase(req: HttpRequest, state: State, path: web::Path<String>, form: Form) -> Answer {
-    let signed = signed_post(&req, &state, &form)?;
+    let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Admin)?;
     let id = contact_id(&path)?;
     let erased = state.erase(signed.who(), id).await?;
-    state.console.flash(
-        &signed.id,
-        format!(
-            "Contact {} was erased: {} events, {} tracker(s). The data leaves the disk at \
+    state
+        .console
+        .flash(
+            &signed.id,
+            format!(
+                "Contact {} was erased: {} events, {} tracker(s). The data leaves the disk at \
              the next compaction.",
-            erased.id, erased.removed.events, erased.removed.trackers
-        ),
-    );
+                erased.id, erased.removed.events, erased.removed.trackers
+            ),
+        )
+        .await;
     Ok(see_other("/admin/contacts"))
 }
 
 pub async fn extract(req: HttpRequest, state: State, path: web::Path<String>) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let id = contact_id(&path)?;
     Ok(crate::http::stream::extract_zip(state, signed.session.who, id).await?)
 }
@@ -738,18 +739,13 @@ pub async fn activity(
     path: web::Path<String>,
     q: web::Query<ActivityForm>,
 ) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
     let base = format!("/admin/contacts/{}/activity", sheet.id);
     let at = |path: &str, next: Option<&str>| url(path, &activity_params(&q.kind, next));
     let head = head(&sheet);
     let view = ActivityPage {
-        chrome: chrome(
-            &signed,
-            &state,
-            format!("{} · Activity", head.title),
-            "contacts",
-        ),
+        chrome: chrome(&signed, format!("{} · Activity", head.title), "contacts"),
         types: type_choices(nonempty(&q.kind).unwrap_or("")),
         rows: page.events.iter().map(EventView::of).collect(),
         more_url: page.next.as_deref().map(|n| at(&base, Some(n))),
@@ -786,7 +782,7 @@ pub async fn activity_rows(
     path: web::Path<String>,
     q: web::Query<ActivityForm>,
 ) -> Answer {
-    let signed = signed_in(&req, &state)?;
+    let signed = signed_in(&req, &state).await?;
     let (sheet, page) = activity_of(&state, &signed, &path, &q).await?;
     let mut resp = html(
         StatusCode::OK,

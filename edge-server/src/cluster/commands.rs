@@ -1,0 +1,82 @@
+//! Where an admin's change goes in cluster mode: onto the log, answered once this process's
+//! own view applied it (read-your-writes), with the effect the one apply function gave.
+
+use std::time::Duration;
+
+use footprint_store::{AdminOp, AdminResult, Command, Effect, StoreError, SubmitError};
+use tokio::sync::oneshot;
+
+use super::projector::Progress;
+use super::Log;
+
+/// Appends commands and waits for this process's projector to apply them.
+#[derive(Clone)]
+pub struct Commands {
+    log: Log,
+    progress: Progress,
+    /// How long an appended command may take to be applied here.
+    wait: Duration,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Commands {
+    /// Must be made inside the runtime the appends run on.
+    pub fn new(log: Log, progress: Progress, wait: Duration) -> Commands {
+        Commands {
+            log,
+            progress,
+            wait,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// Appends an admin's change; the answer comes once this view applied it. Same contract as
+    /// `Store::admin`, so the application layer and the CSV import take either.
+    pub fn admin(&self, op: AdminOp) -> Result<oneshot::Receiver<AdminResult>, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            let answer = match this.apply(Command::Admin(op)).await {
+                Ok(Effect::Admin(done)) => Ok(done),
+                Ok(other) => Err(StoreError::Corrupt(format!(
+                    "an admin change came to {other:?}"
+                ))),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(answer);
+        });
+        Ok(rx)
+    }
+
+    /// Appends `command` to the admin subject and waits until this view applied it.
+    pub async fn apply(&self, command: Command) -> Result<Effect, StoreError> {
+        let id = super::random_id();
+        let effect = self.progress.expect(&id);
+        if let Err(e) = self.log.append_admin(&id, &command).await {
+            self.progress.forget(&id);
+            return Err(StoreError::Unavailable(e.to_string()));
+        }
+        match tokio::time::timeout(self.wait, effect).await {
+            Ok(Ok(effect)) => Ok(effect),
+            Ok(Err(_)) => Err(StoreError::Unavailable(
+                "the projector stopped before applying the change".into(),
+            )),
+            Err(_) => {
+                self.progress.forget(&id);
+                Err(StoreError::Unavailable(format!(
+                    "the change is in the log but was not applied here within {} s; it will \
+                     be: look again before repeating it",
+                    self.wait.as_secs()
+                )))
+            }
+        }
+    }
+}
