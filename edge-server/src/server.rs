@@ -92,7 +92,10 @@ async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError>
     })?;
     tracing::info!(urls = %c.urls.join(","), stream = %c.stream, role = ?c.role, "joined the cluster");
     let wait = Duration::from_secs(u64::from(c.request_timeout_seconds));
-    let sink: Arc<dyn EventSink> = Arc::new(LogSink::new(Arc::new(log.clone())));
+    let keys = crate::cluster::keys::Keys::open(&log)
+        .await
+        .map_err(|e| ServeError::Cluster(format!("cluster.replicas: {e}")))?;
+    let sink: Arc<dyn EventSink> = Arc::new(LogSink::new(Arc::new(log.clone()), keys.clone()));
     raise_open_file_limit();
 
     let mut view = None;
@@ -113,11 +116,12 @@ async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError>
             log.clone(),
             store.clone(),
             progress.clone(),
+            keys.clone(),
             stopped,
         ));
         let sessions = sessions_bucket(&log, &c).await?;
         let front = Front::new(&config, sink.clone(), Arc::new(SystemClock), None);
-        let commands = Commands::new(log.clone(), progress.clone(), wait);
+        let commands = Commands::new(log.clone(), keys.clone(), progress.clone(), wait);
         let mut st = AppState::assemble(&config, front, store.clone(), Writes::Log(commands));
         st.console = crate::http::console::Sessions::shared(sessions);
         let state = http::state(st);

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use footprint_store::{AdminOp, AdminResult, Command, Effect, StoreError, SubmitError};
+use footprint_store::{AdminKind, AdminOp, AdminResult, Command, Effect, StoreError, SubmitError};
 use tokio::sync::oneshot;
 
+use super::keys::{self, Keys};
 use super::projector::Progress;
 use super::Log;
 
@@ -13,6 +14,7 @@ use super::Log;
 #[derive(Clone)]
 pub struct Commands {
     log: Log,
+    keys: std::sync::Arc<Keys>,
     progress: Progress,
     /// How long an appended command may take to be applied here.
     wait: Duration,
@@ -21,9 +23,15 @@ pub struct Commands {
 
 impl Commands {
     /// Must be made inside the runtime the appends run on.
-    pub fn new(log: Log, progress: Progress, wait: Duration) -> Commands {
+    pub fn new(
+        log: Log,
+        keys: std::sync::Arc<Keys>,
+        progress: Progress,
+        wait: Duration,
+    ) -> Commands {
         Commands {
             log,
+            keys,
             progress,
             wait,
             runtime: tokio::runtime::Handle::current(),
@@ -56,11 +64,32 @@ impl Commands {
         Ok(rx)
     }
 
+    /// Appends `command`; a PATCH sealed under its contact's key, since it holds the values
+    /// an erasure must take out of the log too.
+    async fn append(&self, id: &str, command: &Command) -> Result<u64, super::LogError> {
+        let contact = match command {
+            Command::Admin(AdminOp {
+                kind: AdminKind::Patch { id, .. },
+                ..
+            }) => Some(id.get()),
+            _ => None,
+        };
+        match contact {
+            Some(c) => {
+                let name = keys::name_of_contact(c);
+                let key = self.keys.for_writing(&name).await?;
+                let sealed = keys::seal(&key, &name, &command.encode());
+                self.log.append_admin_sealed(id, &name, sealed).await
+            }
+            None => self.log.append_admin(id, command).await,
+        }
+    }
+
     /// Appends `command` to the admin subject and waits until this view applied it.
     pub async fn apply(&self, command: Command) -> Result<Effect, StoreError> {
         let id = super::random_id();
         let effect = self.progress.expect(&id);
-        if let Err(e) = self.log.append_admin(&id, &command).await {
+        if let Err(e) = self.append(&id, &command).await {
             self.progress.forget(&id);
             return Err(StoreError::Unavailable(e.to_string()));
         }

@@ -163,6 +163,20 @@ impl Log {
             .map(|(seq, _)| seq)
     }
 
+    /// Appends an admin's command sealed under the key `key_name`.
+    pub async fn append_admin_sealed(
+        &self,
+        id: &str,
+        key_name: &str,
+        sealed: Vec<u8>,
+    ) -> Result<u64, LogError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(super::keys::HEADER, key_name);
+        self.send(self.admin_subject(), id, headers, sealed)
+            .await
+            .map(|(seq, _)| seq)
+    }
+
     /// Appends a command to its partition and waits for the stream's ack (a quorum of its
     /// replicas holds it). Returns its stream sequence, and whether the stream had already
     /// taken a command with this `id` within its duplicate window.
@@ -175,18 +189,43 @@ impl Log {
         self.publish(self.subject(partition), id, command).await
     }
 
+    /// Appends a command sealed under the key `key_name` (`cluster::keys`) to `partition`;
+    /// like [`Log::append`].
+    pub async fn append_sealed(
+        &self,
+        partition: u32,
+        id: &str,
+        key_name: &str,
+        sealed: Vec<u8>,
+    ) -> Result<(u64, bool), LogError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(super::keys::HEADER, key_name);
+        self.send(self.subject(partition), id, headers, sealed)
+            .await
+    }
+
     async fn publish(
         &self,
         subject: String,
         id: &str,
         command: &Command,
     ) -> Result<(u64, bool), LogError> {
-        let mut headers = async_nats::HeaderMap::new();
+        self.send(subject, id, async_nats::HeaderMap::new(), command.encode())
+            .await
+    }
+
+    async fn send(
+        &self,
+        subject: String,
+        id: &str,
+        mut headers: async_nats::HeaderMap,
+        payload: Vec<u8>,
+    ) -> Result<(u64, bool), LogError> {
         headers.insert("Nats-Msg-Id", id);
         let publish = |e: String| LogError::Publish(e);
         let ack = self
             .js
-            .publish_with_headers(subject, headers, command.encode().into())
+            .publish_with_headers(subject, headers, payload.into())
             .await
             .map_err(|e| publish(e.to_string()))?
             .await

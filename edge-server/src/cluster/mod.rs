@@ -15,6 +15,7 @@
 //! admin writes over the log come next.
 
 pub mod commands;
+pub mod keys;
 pub mod log;
 pub mod projector;
 pub mod rpc;

@@ -13,7 +13,14 @@ use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use footprint_store::{Command, Effect, PendingEffect, Store};
 use tokio::sync::{oneshot, watch};
 
+use super::keys::{self, Keys};
 use super::{Log, LogError};
+
+/// How long after a view applied an erasure it destroys the erased trackers' keys: every
+/// other live view has applied the same commands by then (they run milliseconds apart), so
+/// none meets a message whose key is gone. One that is further behind skips such messages
+/// (ARCHITECTURE.md, "Cluster mode": rebuilding a view).
+const SHRED_AFTER: Duration = Duration::from_secs(10);
 
 /// Commands applied but not yet durable, at most: the writer groups them, so a projector
 /// catching up pays one fsync per group, not per command.
@@ -89,6 +96,8 @@ struct Pending {
     position: u64,
     /// The `Nats-Msg-Id` of an admin's command: someone in this process may wait on it.
     admin_id: Option<String>,
+    /// The key a tracker's events were sealed under.
+    key: Option<String>,
     effect: PendingEffect,
 }
 
@@ -99,6 +108,7 @@ pub async fn run(
     log: &Log,
     store: &Store,
     progress: &Progress,
+    keys: &std::sync::Arc<Keys>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), LogError> {
     let read = |e: String| LogError::Read(e);
@@ -121,6 +131,16 @@ pub async fn run(
         let next = tokio::select! {
             m = messages.next() => m,
             _ = stop.changed() => None,
+            // While the log is quiet, the last commands' answers are still taken as they come:
+            // someone may be waiting on one.
+            answer = async { (&mut pending.front_mut().expect("not empty").effect).await },
+                if !pending.is_empty() =>
+            {
+                if let Some(p) = pending.pop_front() {
+                    finish(p, answer, progress, keys)?;
+                }
+                continue;
+            }
         };
         let Some(message) = next else { break None };
         let message = match message {
@@ -131,7 +151,27 @@ pub async fn run(
             Ok(info) => info.stream_sequence,
             Err(e) => break Some(read(e.to_string())),
         };
-        let command = match Command::decode(&message.payload) {
+        let key = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(keys::HEADER))
+            .map(|v| v.as_str().to_owned());
+        let plain = match &key {
+            Some(name) => match keys.for_reading(name).await {
+                Ok(Some(k)) => match keys::open(&k, name, &message.payload) {
+                    Some(p) => p,
+                    None => break Some(read(format!("the command at {position} does not open"))),
+                },
+                // Erased: what it held is gone from every view already (SHRED_AFTER).
+                Ok(None) => {
+                    tracing::warn!(position, "skipping a command whose tracker was erased");
+                    continue;
+                }
+                Err(e) => break Some(e),
+            },
+            None => message.payload.to_vec(),
+        };
+        let command = match Command::decode(&plain) {
             Ok(c) => c,
             // Not ours to skip: every projector must apply the same commands. Stopping here
             // keeps the view at the last good position until an operator looks.
@@ -150,17 +190,18 @@ pub async fn run(
         pending.push_back(Pending {
             position,
             admin_id,
+            key,
             effect,
         });
         // The window full, wait for the oldest; otherwise only take answers already there.
         while pending.len() >= IN_FLIGHT || front_done(&pending) {
-            settle(pending.pop_front(), progress).await?;
+            settle(pending.pop_front(), progress, keys).await?;
         }
     };
     // What the store took is applied whatever the log does next: its effects still go to
     // whoever waits on them, before a restarted consumer redelivers the same positions.
     while let Some(p) = pending.pop_front() {
-        settle(Some(p), progress).await?;
+        settle(Some(p), progress, keys).await?;
     }
     failed.map_or(Ok(()), Err)
 }
@@ -171,11 +212,12 @@ pub async fn run_until_stopped(
     log: Log,
     store: Store,
     progress: Progress,
+    keys: std::sync::Arc<Keys>,
     stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_millis(100);
     while !*stop.borrow() {
-        match run(&log, &store, &progress, stop.clone()).await {
+        match run(&log, &store, &progress, &keys, stop.clone()).await {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
@@ -192,13 +234,59 @@ fn front_done(pending: &VecDeque<Pending>) -> bool {
     pending.front().is_some_and(|p| !p.effect.is_empty())
 }
 
-async fn settle(p: Option<Pending>, progress: &Progress) -> Result<(), LogError> {
-    let Some(p) = p else { return Ok(()) };
-    let effect = p
-        .effect
-        .await
+async fn settle(
+    p: Option<Pending>,
+    progress: &Progress,
+    keys: &std::sync::Arc<Keys>,
+) -> Result<(), LogError> {
+    let Some(mut p) = p else { return Ok(()) };
+    let answer = (&mut p.effect).await;
+    finish(p, answer, progress, keys)
+}
+
+/// Hands a command's answer to whoever waits on it, and moves the view's progress.
+fn finish(
+    p: Pending,
+    answer: Result<Result<Effect, footprint_store::StoreError>, oneshot::error::RecvError>,
+    progress: &Progress,
+    keys: &std::sync::Arc<Keys>,
+) -> Result<(), LogError> {
+    let effect = answer
         .map_err(|_| LogError::Read("the store stopped".into()))?
         .map_err(|e| LogError::Read(e.to_string()))?;
+    let shred = to_shred(&effect, p.key);
+    if !shred.is_empty() {
+        let keys = std::sync::Arc::clone(keys);
+        tokio::spawn(async move {
+            tokio::time::sleep(SHRED_AFTER).await;
+            match keys.destroy(&shred).await {
+                Ok(()) => tracing::info!(keys = shred.len(), "erased trackers' keys destroyed"),
+                Err(e) => tracing::error!(error = %e, "erased trackers' keys not destroyed"),
+            }
+        });
+    }
     progress.settled(p.position, p.admin_id.as_deref(), effect);
     Ok(())
+}
+
+/// The keys whose data an effect leaves nowhere to be read from: the trackers of erased
+/// contacts, and a message whose events were all turned away as an erased shopper's.
+fn to_shred(effect: &Effect, key: Option<String>) -> Vec<String> {
+    use footprint_store::{Done, Outcome};
+    match effect {
+        Effect::Admin(Ok(Done::Erased(each))) => each
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(|e| {
+                let trackers = e.tracker_ids.iter().map(|t| keys::name(&e.site, t));
+                trackers.chain(e.contact_ids.iter().map(|&c| keys::name_of_contact(c)))
+            })
+            .collect(),
+        Effect::Events(outcomes)
+            if !outcomes.is_empty() && outcomes.iter().all(|o| *o == Outcome::Suppressed) =>
+        {
+            key.into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
 }

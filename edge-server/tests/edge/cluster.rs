@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use footprint_e2e::nats::Cluster;
 use footprint_e2e::secrets::Secrets;
+use footprint_edge::cluster::keys::Keys;
 use footprint_edge::cluster::projector;
 use footprint_edge::cluster::sink::LogSink;
 use footprint_edge::cluster::{Log, LogConfig};
@@ -28,16 +29,16 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn project(log: &Log, dir: &std::path::Path) -> Running {
+fn project(log: &Log, keys: &Arc<Keys>, dir: &std::path::Path) -> Running {
     let store = Store::open(dir, &StoreConfig::default()).unwrap();
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let (log, s) = (log.clone(), store.clone());
+    let (log, s, keys) = (log.clone(), store.clone(), keys.clone());
     let task = tokio::spawn(async move {
         // A projector whose consumer fails (a node going away mid-read) starts again from its
         // store's position, as the binary's will.
         while !*rx.borrow() {
             let progress = projector::Progress::new(s.applied().unwrap());
-            if projector::run(&log, &s, &progress, rx.clone())
+            if projector::run(&log, &s, &progress, &keys, rx.clone())
                 .await
                 .is_err()
             {
@@ -120,12 +121,14 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
     assert_ne!(log.partition("other-shop"), partition);
     let cfg = Config::from_toml(&config_text(), &Overrides::default()).unwrap();
     let clock = Arc::new(TestClock(AtomicI64::new(T0)));
-    let ingest = Ingest::new(&cfg, Arc::new(LogSink::new(Arc::new(log.clone()))), clock);
+    let keys = Keys::open(&log).await.unwrap();
+    let sink = LogSink::new(Arc::new(log.clone()), keys.clone());
+    let ingest = Ingest::new(&cfg, Arc::new(sink), clock);
 
     let secrets = Secrets::new();
     let (dir_a, dir_b) = (secrets.data_dir(), secrets.data_dir());
-    let a = project(&log, dir_a.path());
-    let mut b = Some(project(&log, dir_b.path()));
+    let a = project(&log, &keys, dir_a.path());
+    let mut b = Some(project(&log, &keys, dir_b.path()));
 
     let mut acked = 0;
     for n in 0..60i64 {
@@ -149,7 +152,7 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
                     nats.restart(i);
                 }
             }
-            b = Some(project(&log, dir_b.path()));
+            b = Some(project(&log, &keys, dir_b.path()));
         }
         let tracker = format!("t{}", n % 12);
         let at = T0 + n * MIN;

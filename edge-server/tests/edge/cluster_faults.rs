@@ -59,8 +59,8 @@ fn run_load(load: Arc<Load>, urls: Arc<Mutex<Vec<String>>>) {
         let mut events = vec![page_view(&format!("m{n}"), &tracker, &now_iso())];
         if n % 10 == 9 {
             events.push(json!({"message_id": format!("i{n}"), "tracker_id": tracker,
-                "type": "identify", "timestamp": now_iso(),
-                "traits": {"email": format!("s{}@example.com", n % 7)}}));
+                "type": "identify", "timestamp": now_iso(), "context": {"user_agent": "test"},
+                "properties": {"email": format!("s{}@example.com", n % 7)}}));
         }
         let body = json!({"site_key": SITE, "sent_at": now_iso(), "events": events}).to_string();
         loop {
@@ -231,14 +231,14 @@ fn wait_under_load(d: &Deployment, seconds: u64) {
     println!("  {} batches acknowledged in {seconds} s", after - before);
 }
 
-#[test]
-fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a_hung_node() {
+/// 3 NATS nodes, 2 projectors sealing under the same contact keys (so that their bytes can
+/// be compared), 2 edges.
+fn deploy() -> (Cluster, Vec<Edge>, Vec<Edge>) {
     let nats = Cluster::start(3);
     let secrets = Secrets::new();
     let projectors: Vec<Edge> = (0..2)
         .map(|_| {
             let mut p = Edge::stopped(&cluster_config(&nats, "projector"));
-            // Views seal under the same contact keys, so their bytes can be compared.
             secrets.write_to(&p.data_dir());
             p.spawn();
             p
@@ -247,6 +247,12 @@ fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a
     let edges: Vec<Edge> = (0..2)
         .map(|_| Edge::start_with(&cluster_config(&nats, "edge")))
         .collect();
+    (nats, edges, projectors)
+}
+
+#[test]
+fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a_hung_node() {
+    let (nats, edges, projectors) = deploy();
     let load = Arc::new(Load::default());
     let urls = Arc::new(Mutex::new(Vec::new()));
     let mut d = Deployment {
@@ -296,4 +302,232 @@ fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a
     d.load.stop.store(true, Ordering::SeqCst);
     d.resume();
     worker.join().unwrap();
+}
+
+/// Sends a batch through `edge` until it is acknowledged.
+fn send(edge: &Edge, events: Vec<serde_json::Value>) {
+    let body = json!({"site_key": SITE, "sent_at": now_iso(), "events": events});
+    for _ in 0..300 {
+        if edge.post_json(&body).status == 200 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("a batch was not acknowledged in 30 s");
+}
+
+/// The contact of a tracker, once a view has it.
+fn contact_of(edge: &Edge, tracker: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = edge.get(&format!("/v1/trackers/{tracker}/contact"), Some(TOKEN));
+        if r.status == 200 {
+            return r.json["contact"]["id"].as_str().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn identify(tracker: &str, email: &str) -> Vec<serde_json::Value> {
+    vec![
+        page_view(&format!("p-{tracker}"), tracker, &now_iso()),
+        json!({"message_id": format!("i-{tracker}"), "tracker_id": tracker, "type": "identify",
+            "timestamp": now_iso(), "context": {"user_agent": "test"},
+            "properties": {"email": email}}),
+    ]
+}
+
+/// What each message of the log opens to, by key name: `None` for those whose key is gone.
+fn log_contents(nats: &Cluster) -> Vec<(Option<String>, Option<Vec<u8>>)> {
+    use footprint_edge::cluster::keys;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let addrs: Vec<async_nats::ServerAddr> =
+            nats.urls().iter().map(|u| u.parse().unwrap()).collect();
+        let client = async_nats::connect(addrs.as_slice()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream("FOOTPRINT").await.unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let bucket = js.get_key_value("FOOTPRINT_keys").await.unwrap();
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            let Ok(m) = stream.get_raw_message(seq).await else {
+                continue;
+            };
+            let name = m.headers.get(keys::HEADER).map(|v| v.as_str().to_owned());
+            let plain = match &name {
+                Some(n) => match bucket.get(n).await.unwrap() {
+                    Some(k) => keys::open(&k[..].try_into().unwrap(), n, &m.payload),
+                    None => None,
+                },
+                None => Some(m.payload.to_vec()),
+            };
+            out.push((name, plain));
+        }
+        out
+    })
+}
+
+/// The value a response's `Set-Cookie` gives `name`.
+fn cookie(r: &reqwest::blocking::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_owned()
+}
+
+fn grep(dir: &std::path::Path, needle: &str) -> String {
+    let out = std::process::Command::new("grep")
+        .args(["-rl", "--binary-files=text", needle])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
+    use footprint_edge::cluster::keys;
+    let (nats, edges, projectors) = deploy();
+    let (a, b) = (&edges[0], &edges[1]);
+    send(a, identify("t-erase", "erase-me-7f3a@example.com"));
+    send(b, identify("t-keep", "keep-4b2c@example.com"));
+    let gone = contact_of(b, "t-erase");
+    let kept = contact_of(a, "t-keep");
+
+    // Read-your-writes across edges: each change through one edge is in the very next read
+    // through the other, whichever projector answers either.
+    for (i, (write, read)) in [(a, b), (b, a), (a, b), (b, a)].into_iter().enumerate() {
+        let name = format!("Zq9-Ana-{i}");
+        let r = write
+            .client
+            .patch(format!("{}/v1/contacts/{gone}", write.url))
+            .bearer_auth(TOKEN)
+            .json(&json!({"first_name": name}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+        let sheet = read.get(&format!("/v1/contacts/{gone}"), Some(TOKEN));
+        assert_eq!(sheet.status, 200, "{}", sheet.text);
+        assert_eq!(
+            sheet.json["profile"]["first_name"],
+            name.as_str(),
+            "{}",
+            sheet.text
+        );
+    }
+
+    // The console: signed in through one edge, used through the other.
+    let browser = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .get(format!("{}/admin/login", a.url))
+        .send()
+        .unwrap();
+    let pre = cookie(&login, "fp_login");
+    let page = login.text().unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let done = browser
+        .post(format!("{}/admin/login", a.url))
+        .header("cookie", format!("fp_login={pre}"))
+        .form(&[("csrf", csrf.as_str()), ("token", TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let session = cookie(&done, "fp_session");
+    for edge in [b, a, b] {
+        let sheet = browser
+            .get(format!("{}/admin/contacts/{kept}", edge.url))
+            .header("cookie", format!("fp_session={session}"))
+            .send()
+            .unwrap();
+        assert_eq!(sheet.status(), 200);
+        let html = sheet.text().unwrap();
+        assert!(
+            html.contains("keep-4b2c"),
+            "{}",
+            &html[..html.len().min(2000)]
+        );
+    }
+
+    // Before the erasure the log holds the shopper, readable under its keys.
+    let erased_key = keys::name(SITE, "t-erase");
+    let patch_key = keys::name_of_contact(gone);
+    let before = log_contents(&nats);
+    let opened = |log: &[(Option<String>, Option<Vec<u8>>)], name: &str| {
+        log.iter()
+            .filter(|(n, p)| n.as_deref() == Some(name) && p.is_some())
+            .count()
+    };
+    assert!(opened(&before, &erased_key) >= 1);
+    assert_eq!(opened(&before, &patch_key), 4);
+
+    let r = b
+        .client
+        .delete(format!("{}/v1/contacts/{gone}", b.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    for edge in [a, b] {
+        edge.get(&format!("/v1/contacts/{gone}"), Some(TOKEN))
+            .assert_error(410, "erased");
+    }
+    // The keys go once every live view has applied the erasure (projector::SHRED_AFTER).
+    std::thread::sleep(Duration::from_secs(13));
+    let after = log_contents(&nats);
+    assert!(after
+        .iter()
+        .any(|(n, _)| n.as_deref() == Some(erased_key.as_str())));
+    assert_eq!(
+        opened(&after, &erased_key),
+        0,
+        "the erased tracker's events still open"
+    );
+    assert_eq!(
+        opened(&after, &patch_key),
+        0,
+        "the erased contact's edits still open"
+    );
+    assert!(opened(&after, &keys::name(SITE, "t-keep")) >= 1);
+    let kept_plain = after
+        .iter()
+        .filter_map(|(_, p)| p.as_ref())
+        .any(|p| p.windows(9).any(|w| w == b"keep-4b2c"));
+    assert!(kept_plain, "the other shopper's events no longer open");
+    // Nothing of the erased shopper in the clear, anywhere on disk: every NATS node's store
+    // (streams, RAFT logs, the sessions bucket) and both views.
+    for needle in ["erase-me-7f3a", "Zq9-Ana"] {
+        assert_eq!(
+            grep(nats.dir.path(), needle),
+            "",
+            "{needle} in NATS's files"
+        );
+        for p in &projectors {
+            assert_eq!(grep(&p.data_dir(), needle), "", "{needle} in a view");
+        }
+    }
+    println!(
+        "erasure: {} log messages, {} of the erased shopper's now unreadable",
+        after.len(),
+        after
+            .iter()
+            .filter(|(n, p)| p.is_none() && n.is_some())
+            .count()
+    );
 }

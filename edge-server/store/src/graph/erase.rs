@@ -55,6 +55,15 @@ pub struct Erasure {
     pub orders: u64,
     /// Emails and phones put on the suppression list (as keyed hashes).
     pub suppressed_values: u64,
+    /// The contact's site and every tracker it was ever seen on: cluster mode shreds their
+    /// keys in the log (`cluster::keys`). Not stored, not answered.
+    #[serde(skip)]
+    pub site: String,
+    #[serde(skip)]
+    pub tracker_ids: Vec<String>,
+    /// The contact and those merged into it, by id.
+    #[serde(skip)]
+    pub contact_ids: Vec<u64>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +164,11 @@ impl Working<'_> {
         }
         // Only the trackers that point here now are this shopper's; one that moved to another
         // contact keeps working for that one (its events before the move are erased above).
+        n.site = site.as_str().to_owned();
+        n.contact_ids = ids.iter().map(|i| i.get()).collect();
+        n.tracker_ids = c.spans.iter().map(|s| s.tracker.clone()).collect();
+        n.tracker_ids.sort();
+        n.tracker_ids.dedup();
         for s in c.spans.iter().filter(|s| s.to.is_none()) {
             let tkey = keys::tracker(&s.tracker, &site);
             self.put(tkey, None);
