@@ -69,6 +69,9 @@ impl Log {
             .map_err(|e| connect_error(e.to_string()))?;
         let client = async_nats::ConnectOptions::new()
             .name("footprint")
+            // A hung server (SIGSTOP, a frozen VM) keeps its TCP connection open: only missed
+            // pings tell. The default 60 s would stall every write through it that long.
+            .ping_interval(Duration::from_secs(1))
             .connect(addrs.as_slice())
             .await
             .map_err(|e| connect_error(e.to_string()))?;

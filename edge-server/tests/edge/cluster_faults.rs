@@ -28,6 +28,9 @@ fn cluster_config(nats: &Cluster, role: &str) -> String {
     ))
 }
 
+/// Trackers sending at once.
+const SENDERS: u64 = 4;
+
 /// What the load has had acknowledged, and whether it should pause.
 #[derive(Default)]
 struct Load {
@@ -35,26 +38,35 @@ struct Load {
     /// Answers other than 200 (503 during an election, a refused connection to a dead edge).
     refused: AtomicU64,
     pause: AtomicBool,
-    idle: AtomicBool,
+    /// Senders paused, between batches.
+    idle: AtomicU64,
     stop: AtomicBool,
 }
 
-/// Sends one batch at a time, as trackers do: on anything but 200, the same batch again to
-/// the other edge after a pause, until it is acknowledged.
-fn run_load(load: Arc<Load>, urls: Arc<Mutex<Vec<String>>>) {
+/// One sender: batches `first`, `first + SENDERS`, … one at a time, as a tracker sends: on
+/// anything but 200, the same batch again to the other edge after a pause, until it is
+/// acknowledged.
+fn run_load(load: Arc<Load>, urls: Arc<Mutex<Vec<String>>>, first: u64) {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let mut n = 0u64;
-    let mut turn = 0usize;
+    let mut n = first;
+    let mut turn = first as usize;
+    let mut idle = false;
     while !load.stop.load(Ordering::SeqCst) {
         if load.pause.load(Ordering::SeqCst) {
-            load.idle.store(true, Ordering::SeqCst);
+            if !idle {
+                idle = true;
+                load.idle.fetch_add(1, Ordering::SeqCst);
+            }
             std::thread::sleep(Duration::from_millis(20));
             continue;
         }
-        load.idle.store(false, Ordering::SeqCst);
+        if idle {
+            idle = false;
+            load.idle.fetch_sub(1, Ordering::SeqCst);
+        }
         let tracker = format!("t{}", n % TRACKERS);
         let mut events = vec![page_view(&format!("m{n}"), &tracker, &now_iso())];
         if n % 10 == 9 {
@@ -83,7 +95,7 @@ fn run_load(load: Arc<Load>, urls: Arc<Mutex<Vec<String>>>) {
             }
         }
         load.acked.lock().unwrap().insert(n);
-        n += 1;
+        n += SENDERS;
         turn += 1;
     }
 }
@@ -100,7 +112,7 @@ impl Deployment {
     fn pause(&self) {
         self.load.pause.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !self.load.idle.load(Ordering::SeqCst) {
+        while self.load.idle.load(Ordering::SeqCst) < SENDERS {
             assert!(
                 Instant::now() < deadline,
                 "a batch was not acknowledged in 120 s"
@@ -110,8 +122,11 @@ impl Deployment {
     }
 
     fn resume(&self) {
-        self.load.idle.store(false, Ordering::SeqCst);
         self.load.pause.store(false, Ordering::SeqCst);
+        // Every sender takes up the load again before the next fault.
+        while self.load.idle.load(Ordering::SeqCst) > 0 && !self.load.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn publish_urls(&self) {
@@ -122,9 +137,12 @@ impl Deployment {
     /// the two views byte-identical. Prints the counts.
     fn check(&mut self, phase: &str) {
         self.pause();
-        let acked = self.load.acked.lock().unwrap().len() as u64;
-        // One page view a batch; identifies change contacts and are not listed as events.
-        let events = acked;
+        let (acked, events) = {
+            let acked = self.load.acked.lock().unwrap();
+            // A page view a batch, and an identify in every tenth.
+            let identifies = acked.iter().filter(|n| *n % 10 == 9).count();
+            (acked.len() as u64, (acked.len() + identifies) as u64)
+        };
         for edge in &self.edges {
             let deadline = Instant::now() + Duration::from_secs(90);
             loop {
@@ -173,7 +191,7 @@ impl Deployment {
             std::thread::sleep(Duration::from_secs(1));
         };
         println!(
-            "{phase}: {acked} batches acknowledged, each page view readable through both edges; {} answers other than 200 along the way; views identical ({records} records)",
+            "{phase}: {acked} batches ({events} events) acknowledged, all readable through both edges; {} answers other than 200 along the way; views identical ({records} records)",
             self.load.refused.load(Ordering::SeqCst)
         );
         self.resume();
@@ -263,7 +281,12 @@ fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a
         load: load.clone(),
     };
     d.publish_urls();
-    let worker = std::thread::spawn(move || run_load(load, urls));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|first| {
+            let (load, urls) = (load.clone(), urls.clone());
+            std::thread::spawn(move || run_load(load, urls, first))
+        })
+        .collect();
     wait_under_load(&d, 3);
     d.check("start");
 
@@ -301,7 +324,9 @@ fn acknowledged_events_survive_a_leader_kill_an_edge_kill_a_projector_kill_and_a
 
     d.load.stop.store(true, Ordering::SeqCst);
     d.resume();
-    worker.join().unwrap();
+    for s in senders {
+        s.join().unwrap();
+    }
 }
 
 /// Sends a batch through `edge` until it is acknowledged.
