@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+mod cluster;
 mod sdk;
 mod sdk_costs;
 mod shop;
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["test"] => test(),
         ["demo"] => demo(),
+        ["cluster"] => cluster(),
+        ["bench", "cluster", rest @ ..] => bench_cluster(rest),
         ["screenshots"] => screenshots(),
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
@@ -54,6 +57,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   test                   install what the tests need, then run every check and test
   sdk                    build sdk-wasm/pkg: the npm package and the script-tag files
   demo                   run the edge and the demo shop, and print their URLs and admin token
+  cluster                the demo shop on a local cluster (3 NATS nodes, 2 projectors,
+                         2 edges), fresh under target/cluster; prints URLs and admin token
   screenshots            run the browser journey and keep its screenshots in docs/screenshots
   bench ingest [--seconds N] [--connections N]
                          ingest throughput and latency, plus the HTTP and sled ceilings
@@ -61,6 +66,9 @@ const USAGE: &str = "usage: cargo xtask <task>
   check-layers           the edge's crates depend only on what their layer may (part of test)
   nats-server            install the pinned NATS server into target/tools (once; test does it)
                          and print its path
+  bench cluster [--seconds N] [--connections N] [--no-fsync]
+                         durable ingest through a local cluster against single-node mode,
+                         bytes per event in the log and the views, sheet reads via an edge
   bench sheets [--contacts N] [--events N] [--heavy-events N]
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk
@@ -97,7 +105,7 @@ fn screenshots() -> Result {
     )
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     // xtask's manifest sits one level below the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -125,6 +133,10 @@ fn run(what: &str, cmd: &mut Command) -> Result {
 
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
+    if !out.status.success() {
+        // What the tool said on its way out is the only clue to why.
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -473,6 +485,140 @@ fn demo() -> Result {
     }
 }
 
+/// `cargo xtask cluster`: the demo shop on a local cluster (3 NATS nodes, 2 projectors, 2
+/// edges), fresh each run under target/cluster.
+fn cluster() -> Result {
+    let nats = ensure_nats_server()?;
+    sdk::build()?;
+    run(
+        "building the edge",
+        cargo().args(["build", "--release", "-p", "footprint-edge"]),
+    )?;
+    let token = random_token()?;
+    let config = format!(
+        "[[sites]]\nkey = \"demo-shop\"\norigins = [\"http://127.0.0.1:8080\", \"http://localhost:8080\"]\n\
+         [[admins]]\nname = \"demo\"\ntoken = \"{token}\"\nrole = \"admin\"\n"
+    );
+    let dir = root().join("target/cluster");
+    let mut local =
+        cluster::Local::start(&nats, dir.clone(), &config, Some(&sdk::pkg_dir()), true)?;
+    let url = local.edges[0].1.clone();
+    let shop_addr = "127.0.0.1:8080";
+    let listener = std::net::TcpListener::bind(shop_addr)
+        .map_err(|e| format!("cannot serve the demo shop on {shop_addr}: {e}"))?;
+    shop::serve(
+        listener,
+        root().join("demo-shop"),
+        shop::Vars {
+            edge: url.clone(),
+            site_key: "demo-shop".into(),
+        },
+    );
+    println!();
+    println!(
+        "  Footprint cluster is running: 3 NATS nodes, 2 projectors, 2 edges. Ctrl-C stops it."
+    );
+    println!();
+    println!("  shop          http://{shop_addr}/   (tracked through edge 1)");
+    for (i, (_, u)) in local.edges.iter().enumerate() {
+        println!("  edge {}        {u}", i + 1);
+    }
+    for (i, (_, u)) in local.projectors.iter().enumerate() {
+        println!("  projector {}   {u}   (healthz, readyz, metrics)", i + 1);
+    }
+    println!("  nats          {}", local.nats_urls.join(","));
+    println!("  site key: demo-shop");
+    println!("  console       {url}/admin   (any edge; sign in with the admin token)");
+    println!("  admin token   {token}");
+    println!("  logs, data    {}", dir.display());
+    println!();
+    Err(local.wait_any())
+}
+
+/// `cargo xtask bench cluster`: durable ingest through the cluster against single-node mode
+/// in the same run, and admin sheet reads through an edge.
+fn bench_cluster(rest: &[&str]) -> Result {
+    let seconds = flag(rest, "--seconds", 20)?;
+    let connections = flag(rest, "--connections", 64)?;
+    let nats = ensure_nats_server()?;
+    build_bench_binaries()?;
+    let work = env::temp_dir().join(format!("footprint-cluster-bench-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let limits = "[rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+                  per_site_per_second = 100000000\nper_site_burst = 100000000\n";
+    let single = work.join("single.toml");
+    fs::write(
+        &single,
+        format!("[[sites]]\nkey = \"bench-shop\"\norigins = []\n{limits}"),
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!("xtask: 1/3 single-node ingest, durable ({seconds} s, {connections} connections)");
+    let one = load_phase(&work, &single, "single", false, seconds, connections)?;
+
+    eprintln!("xtask: 2/3 cluster ingest through edge 1, acknowledged by the log's quorum");
+    let token = random_token()?;
+    let config = format!(
+        "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+         [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"viewer\"\n{limits}"
+    );
+    // `--no-fsync`: NATS's default sync interval instead of ours, to measure what fsyncs cost.
+    let fsync_each = !rest.contains(&"--no-fsync");
+    let local = cluster::Local::start(&nats, work.join("cluster"), &config, None, fsync_each)?;
+    let url = local.edges[0].1.clone();
+    let through = output(
+        Command::new(root().join("target/release/footprint-loadgen"))
+            .args(["--url", &url, "--site-key", "bench-shop"])
+            .args(["--seconds", &seconds.to_string()])
+            .args(["--connections", &connections.to_string()]),
+    )
+    .ok_or("the load generator failed against the cluster")?;
+    eprintln!("xtask: through the cluster: {}", through.trim());
+    let log_bytes = dir_size(&work.join("cluster/nats0"));
+    let view_bytes = dir_size(&work.join("cluster/projector1"));
+
+    eprintln!("xtask: 3/3 admin sheet reads through edge 2 (a small site loaded first)");
+    let sheets = output(
+        Command::new(root().join("target/release/footprint-sheets-bench"))
+            .args(["--url", &local.edges[1].1, "--token", &token])
+            .args([
+                "--contacts",
+                "2000",
+                "--events",
+                "40000",
+                "--heavy-events",
+                "2000",
+            ])
+            .args(["--samples", "500"]),
+    )
+    .ok_or("the sheets bench failed against the cluster")?;
+    drop(local);
+    println!();
+    println!("machine: {}", machine());
+    println!("single node (durable): {}", one.trim());
+    println!(
+        "cluster, 3 NATS R3 + 2 projectors + 2 edges, through edge 1: {}",
+        through.trim()
+    );
+    let sent = number_after(&through, "events_per_s=").unwrap_or(0.0)
+        * number_after(&through, "seconds=").unwrap_or(0.0);
+    if sent > 0.0 {
+        println!(
+            "log bytes per event (one NATS node's store, RAFT log included): {:.0}; view bytes per event: {:.0}",
+            log_bytes as f64 / sent,
+            view_bytes as f64 / sent
+        );
+    }
+    for line in sheets
+        .lines()
+        .filter(|l| l.starts_with("sheet") || l.starts_with("load"))
+    {
+        println!("through edge 2: {line}");
+    }
+    let _ = fs::remove_dir_all(&work);
+    Ok(())
+}
+
 fn random_token() -> Result<String> {
     let mut bytes = [0u8; 24];
     fs::File::open("/dev/urandom")
@@ -482,7 +628,7 @@ fn random_token() -> Result<String> {
 }
 
 /// The edge prints `footprint-edge listening on http://ADDR` on stdout once bound.
-fn read_listening_line(child: &mut Child) -> Result<String> {
+pub(crate) fn read_listening_line(child: &mut Child) -> Result<String> {
     let stdout = child.stdout.take().ok_or("the edge has no stdout")?;
     let mut line = String::new();
     BufReader::new(stdout)
@@ -721,7 +867,7 @@ fn build_bench_binaries() -> Result {
 }
 
 /// SIGTERM, so the edge flushes and exits as in production; SIGKILL after `grace`.
-fn stop_edge(child: &mut Child, grace: Duration) {
+pub(crate) fn stop_edge(child: &mut Child, grace: Duration) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

@@ -246,6 +246,19 @@ async fn get(client: &reqwest::Client, url: &str, token: &str) -> Result<Value, 
     Ok(v)
 }
 
+/// GETs `url` until it answers, for up to two minutes: in cluster mode an acknowledged event
+/// reaches the views a moment later.
+async fn get_settled(client: &reqwest::Client, url: &str, token: &str) -> Result<Value, String> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        match get(client, url, token).await {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+}
+
 /// GETs `path(id)` for each target in turn; returns the timings of regular and of heavy
 /// contacts.
 async fn time_split(
@@ -367,7 +380,7 @@ async fn run(a: Args) -> Result<(), String> {
     let mut ids = Vec::new();
     for _ in 0..a.samples {
         let n = rng.random_range(0..regular);
-        let v = get(
+        let v = get_settled(
             &client,
             &format!("{base}/v1/trackers/{}/contact", tracker(n)),
             &a.token,
@@ -377,7 +390,7 @@ async fn run(a: Args) -> Result<(), String> {
     }
     let mut heavy_ids = Vec::new();
     for h in 0..HEAVY_KNOWN {
-        let v = get(
+        let v = get_settled(
             &client,
             &format!("{base}/v1/trackers/{}/contact", tracker(1_000_000_000 + h)),
             &a.token,
