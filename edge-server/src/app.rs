@@ -39,7 +39,7 @@ pub struct App {
 #[derive(Clone)]
 pub enum Writes {
     Store(Store),
-    Log(crate::cluster::commands::Commands),
+    Log(Box<crate::cluster::commands::Commands>),
 }
 
 impl Writes {

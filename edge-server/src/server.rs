@@ -122,7 +122,12 @@ async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError>
         let sessions = sessions_bucket(&log, &c).await?;
         let front = Front::new(&config, sink.clone(), Arc::new(SystemClock), None);
         let commands = Commands::new(log.clone(), keys.clone(), progress.clone(), wait);
-        let mut st = AppState::assemble(&config, front, store.clone(), Writes::Log(commands));
+        let mut st = AppState::assemble(
+            &config,
+            front,
+            store.clone(),
+            Writes::Log(Box::new(commands)),
+        );
         st.console = crate::http::console::Sessions::shared(sessions);
         let state = http::state(st);
         let service =

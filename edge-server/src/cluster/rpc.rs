@@ -113,8 +113,9 @@ impl Forwarder {
 
     /// The largest request body one message carries, as the NATS servers allow.
     pub fn max_body(&self) -> usize {
-        usize::try_from(self.client.server_info().max_payload)
-            .unwrap_or(usize::MAX)
+        self.client
+            .server_info()
+            .max_payload
             .saturating_sub(16 * 1024)
     }
 

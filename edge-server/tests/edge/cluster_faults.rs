@@ -547,6 +547,16 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
             assert_eq!(grep(&p.data_dir(), needle), "", "{needle} in a view");
         }
     }
+    // The whole log down: batches are refused with 503 and Retry-After, never acknowledged.
+    let mut nats = nats;
+    for i in 0..3 {
+        nats.kill9(i);
+    }
+    let body = json!({"site_key": SITE, "sent_at": now_iso(),
+        "events": [page_view("after-nats", "t-late", &now_iso())]});
+    let r = a.post_json(&body);
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert!(r.header("retry-after").is_some());
     println!(
         "erasure: {} log messages, {} of the erased shopper's now unreadable",
         after.len(),

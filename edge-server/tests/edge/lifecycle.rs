@@ -171,6 +171,35 @@ fn a_stop_sent_right_after_the_listening_line_is_graceful() {
 }
 
 #[test]
+fn an_unreachable_cluster_stops_startup_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.path().join("cluster.toml");
+    std::fs::write(
+        &path,
+        format!("[[sites]]\nkey = \"s\"\n[cluster]\nurls = [\"nats://127.0.0.1:{port}\"]\nrole = \"edge\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+        .arg("--config")
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cluster.urls") && err.contains(&port.to_string()),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_config_stops_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -189,6 +218,26 @@ fn a_bad_config_stops_startup_naming_the_key() {
         ),
         ("[[sites]]\nkey = \"s\"\nsurprise = true\n", "surprise"),
         ("sites = 3\n", "sites"),
+        (
+            "[[sites]]\nkey = \"s\"\n[cluster]\nrole = \"edge\"\n",
+            "cluster.urls",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[cluster]\nurls = [\"nats://h:99999\"]\nrole = \"edge\"\n",
+            "cluster.urls[0]",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[cluster]\nurls = [\"nats://h:4222\"]\nrole = \"leader\"\n",
+            "cluster.role",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[cluster]\nurls = [\"nats://h:4222\"]\nrole = \"edge\"\nreplicas = 7\n",
+            "cluster.replicas",
+        ),
+        (
+            "[[sites]]\nkey = \"s\"\n[cluster]\nurls = [\"nats://h:4222\"]\nrole = \"edge\"\nstream = \"a.b\"\n",
+            "cluster.stream",
+        ),
     ];
     for (text, key) in cases {
         let path = dir.path().join("bad.toml");
