@@ -157,6 +157,30 @@ impl Local {
         Ok((child, url))
     }
 
+    /// CPU seconds (user + system) each kind of process has used so far: NATS nodes,
+    /// projectors, edges. Read from /proc, to say where a benchmark's time went.
+    pub fn cpu_seconds(&self) -> [(&'static str, f64); 3] {
+        let of = |pid: u32| -> f64 {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return 0.0;
+            };
+            // Fields after the command's closing parenthesis: utime and stime are the 12th
+            // and 13th, in clock ticks (100 a second on Linux).
+            let rest = stat.rsplit(')').next().unwrap_or("");
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            (ticks(11) + ticks(12)) / 100.0
+        };
+        [
+            ("NATS nodes", self.nats.iter().map(|c| of(c.id())).sum()),
+            (
+                "projectors",
+                self.projectors.iter().map(|(c, _)| of(c.id())).sum(),
+            ),
+            ("edges", self.edges.iter().map(|(c, _)| of(c.id())).sum()),
+        ]
+    }
+
     /// Waits until one of the processes exits; says which.
     pub fn wait_any(&mut self) -> String {
         loop {

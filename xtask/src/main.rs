@@ -566,6 +566,7 @@ fn bench_cluster(rest: &[&str]) -> Result {
     let fsync_each = !rest.contains(&"--no-fsync");
     let local = cluster::Local::start(&nats, work.join("cluster"), &config, None, fsync_each)?;
     let url = local.edges[0].1.clone();
+    let cpu_before = local.cpu_seconds();
     let through = output(
         Command::new(root().join("target/release/footprint-loadgen"))
             .args(["--url", &url, "--site-key", "bench-shop"])
@@ -574,6 +575,15 @@ fn bench_cluster(rest: &[&str]) -> Result {
     )
     .ok_or("the load generator failed against the cluster")?;
     eprintln!("xtask: through the cluster: {}", through.trim());
+    // The views are still applying what was acknowledged: let them finish, so that their
+    // share of the work is counted too.
+    std::thread::sleep(Duration::from_secs(5));
+    let cpu: Vec<String> = local
+        .cpu_seconds()
+        .iter()
+        .zip(cpu_before)
+        .map(|((what, after), (_, before))| format!("{what} {:.1} s", after - before))
+        .collect();
     let log_bytes = dir_size(&work.join("cluster/nats0"));
     let view_bytes = dir_size(&work.join("cluster/projector1"));
 
@@ -609,6 +619,11 @@ fn bench_cluster(rest: &[&str]) -> Result {
             view_bytes as f64 / sent
         );
     }
+    println!(
+        "CPU during the cluster run ({seconds} s on {} cores, the load generator not counted): {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu.join(", ")
+    );
     for line in sheets
         .lines()
         .filter(|l| l.starts_with("sheet") || l.starts_with("load"))
