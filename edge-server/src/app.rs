@@ -20,7 +20,8 @@ use crate::error::ApiError;
 use crate::gdpr::{Bulk, Erased};
 use crate::ingest::Ingest;
 use crate::segments::{Report, SegmentView};
-use crate::store::{AdminKind, AdminOp, Command, Done, Refusal, Store, StoreError, SubmitError};
+use crate::store::{AdminKind, AdminOp, Done, Refusal, Store};
+pub use crate::writes::Writes;
 
 pub use crate::store::{ImportRow, RowOutcome};
 
@@ -32,43 +33,6 @@ pub struct App {
     /// Where admins' changes go.
     pub writes: Writes,
     pub contacts: ContactSettings,
-}
-
-/// Where an admin's change is carried out: single-node mode's writer thread, or in cluster
-/// mode the log (answered once this process's view applied it).
-#[derive(Clone)]
-pub enum Writes {
-    Store(Store),
-    Log(Box<crate::cluster::commands::Commands>),
-}
-
-impl Writes {
-    /// Queues an admin's change; the answer comes once it is durable and applied.
-    pub fn admin(
-        &self,
-        op: AdminOp,
-    ) -> Result<tokio::sync::oneshot::Receiver<crate::store::AdminResult>, SubmitError> {
-        match self {
-            Writes::Store(store) => store.admin(op),
-            Writes::Log(log) => log.admin(op),
-        }
-    }
-
-    /// Carries out a command that is no admin's (the RFM cut points) and waits for it.
-    pub async fn command(&self, command: Command) -> Result<(), StoreError> {
-        match self {
-            Writes::Store(store) => {
-                let pending = store
-                    .apply(command)
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                pending
-                    .await
-                    .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
-                    .map(drop)
-            }
-            Writes::Log(log) => log.apply(command).await.map(drop),
-        }
-    }
 }
 
 /// Runs blocking store work (reads) off the async executor, on the runtime's blocking pool

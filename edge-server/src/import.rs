@@ -303,7 +303,7 @@ fn unguard(cell: &str) -> &str {
 /// far. Blocks: it waits on the writer thread, so run it off the async executor.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    writes: &crate::app::Writes,
+    writes: &crate::writes::Writes,
     who: &AdminIdentity,
     site: &str,
     region: Option<Region>,
@@ -476,7 +476,7 @@ pub fn cli(
     };
     let clock = || crate::ingest::Clock::now(&crate::ingest::SystemClock).as_millis();
     let result = run(
-        &crate::app::Writes::Store(store.clone()),
+        &crate::writes::Writes::Store(store.clone()),
         &who,
         &site,
         config.identity.default_region,

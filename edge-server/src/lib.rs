@@ -24,6 +24,7 @@ pub mod sdk;
 pub mod segments;
 pub mod server;
 pub mod telemetry;
+pub mod writes;
 
 // The domain and the store are crates of their own (ARCHITECTURE.md); their modules keep the
 // paths they had inside this crate.

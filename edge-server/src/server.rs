@@ -119,7 +119,15 @@ async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError>
             keys.clone(),
             stopped,
         ));
-        let sessions = sessions_bucket(&log, &c).await?;
+        // The console's sessions, shared by every projector (`console::session`).
+        let sessions = log
+            .bucket(
+                "sessions",
+                async_nats::jetstream::stream::StorageType::File,
+                crate::http::console::session::LIFETIME,
+            )
+            .await
+            .map_err(|e| ServeError::Cluster(format!("cluster.replicas: {e}")))?;
         let front = Front::new(&config, sink.clone(), Arc::new(SystemClock), None);
         let commands = Commands::new(log.clone(), keys.clone(), progress.clone(), wait);
         let mut st = AppState::assemble(
@@ -192,34 +200,6 @@ async fn run_cluster(config: Config, c: ClusterConfig) -> Result<(), ServeError>
     }
     tracing::info!("shut down cleanly");
     result
-}
-
-/// The console's sessions, shared by every projector (`console::session`).
-async fn sessions_bucket(
-    log: &Log,
-    c: &ClusterConfig,
-) -> Result<async_nats::jetstream::kv::Store, ServeError> {
-    use async_nats::jetstream::kv;
-    let bucket = format!("{}_sessions", c.stream);
-    let js = log.jetstream();
-    let made = js
-        .create_key_value(kv::Config {
-            bucket: bucket.clone(),
-            history: 1,
-            max_age: crate::http::console::session::LIFETIME,
-            num_replicas: c.replicas,
-            storage: async_nats::jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await;
-    match made {
-        Ok(store) => Ok(store),
-        Err(made) => js.get_key_value(&bucket).await.map_err(|e| {
-            ServeError::Cluster(format!(
-                "cluster.replicas: the sessions bucket {bucket} is not available ({made}; {e})"
-            ))
-        }),
-    }
 }
 
 /// The tracker's files, when the config serves them.

@@ -450,17 +450,7 @@ fn demo() -> Result {
         .spawn()
         .map_err(|e| format!("cannot start the edge: {e}"))?;
     let url = read_listening_line(&mut child)?;
-    let shop_addr = "127.0.0.1:8080";
-    let listener = std::net::TcpListener::bind(shop_addr)
-        .map_err(|e| format!("cannot serve the demo shop on {shop_addr}: {e}"))?;
-    shop::serve(
-        listener,
-        root().join("demo-shop"),
-        shop::Vars {
-            edge: url.clone(),
-            site_key: "demo-shop".into(),
-        },
-    );
+    let shop_addr = serve_demo_shop(&url)?;
     println!();
     println!("  Footprint demo is running. Ctrl-C stops it.");
     println!();
@@ -503,17 +493,7 @@ fn cluster() -> Result {
     let mut local =
         cluster::Local::start(&nats, dir.clone(), &config, Some(&sdk::pkg_dir()), true)?;
     let url = local.edges[0].1.clone();
-    let shop_addr = "127.0.0.1:8080";
-    let listener = std::net::TcpListener::bind(shop_addr)
-        .map_err(|e| format!("cannot serve the demo shop on {shop_addr}: {e}"))?;
-    shop::serve(
-        listener,
-        root().join("demo-shop"),
-        shop::Vars {
-            edge: url.clone(),
-            site_key: "demo-shop".into(),
-        },
-    );
+    let shop_addr = serve_demo_shop(&url)?;
     println!();
     println!(
         "  Footprint cluster is running: 3 NATS nodes, 2 projectors, 2 edges. Ctrl-C stops it."
@@ -632,6 +612,22 @@ fn bench_cluster(rest: &[&str]) -> Result {
     }
     let _ = fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// Serves the demo shop on its own origin, its tracker pointed at `edge`; returns where.
+fn serve_demo_shop(edge: &str) -> Result<&'static str> {
+    let shop_addr = "127.0.0.1:8080";
+    let listener = std::net::TcpListener::bind(shop_addr)
+        .map_err(|e| format!("cannot serve the demo shop on {shop_addr}: {e}"))?;
+    shop::serve(
+        listener,
+        root().join("demo-shop"),
+        shop::Vars {
+            edge: edge.to_owned(),
+            site_key: "demo-shop".into(),
+        },
+    );
+    Ok(shop_addr)
 }
 
 fn random_token() -> Result<String> {

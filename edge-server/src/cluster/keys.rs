@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::{kv, stream::StorageType};
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
@@ -56,29 +56,14 @@ pub fn name_of_contact(id: u64) -> String {
 impl Keys {
     /// Opens (or makes) the bucket beside `log`'s stream, and follows destructions.
     pub async fn open(log: &Log) -> Result<std::sync::Arc<Keys>, LogError> {
-        let c = log.config();
-        let bucket = format!("{}_keys", c.stream);
-        let js = log.jetstream();
-        let made = js
-            .create_key_value(kv::Config {
-                bucket: bucket.clone(),
-                history: 1,
-                num_replicas: c.replicas,
-                storage: async_nats::jetstream::stream::StorageType::Memory,
-                ..Default::default()
-            })
-            .await;
-        let store = match made {
-            Ok(s) => s,
-            Err(made) => js
-                .get_key_value(&bucket)
-                .await
-                .map_err(|e| LogError::Stream(format!("the keys bucket {bucket}: {made}; {e}")))?,
-        };
+        // Memory storage: never on a disk, the RAFT log included (see above).
+        let store = log
+            .bucket("keys", StorageType::Memory, std::time::Duration::ZERO)
+            .await?;
         let keys = std::sync::Arc::new(Keys {
             bucket: store,
             cache: Mutex::default(),
-            gone: format!("{}.keys.gone", c.stream),
+            gone: format!("{}.keys.gone", log.config().stream),
             client: log.client().clone(),
         });
         let mut gone = log

@@ -144,6 +144,36 @@ impl Log {
         &self.config
     }
 
+    /// The key-value bucket `<stream>_<name>`, made if it is missing, replicated like the
+    /// stream. An existing bucket is taken as it is.
+    pub async fn bucket(
+        &self,
+        name: &str,
+        storage: stream::StorageType,
+        max_age: Duration,
+    ) -> Result<jetstream::kv::Store, LogError> {
+        let bucket = format!("{}_{name}", self.config.stream);
+        let made = self
+            .js
+            .create_key_value(jetstream::kv::Config {
+                bucket: bucket.clone(),
+                history: 1,
+                max_age,
+                num_replicas: self.config.replicas,
+                storage,
+                ..Default::default()
+            })
+            .await;
+        match made {
+            Ok(store) => Ok(store),
+            Err(made) => self.js.get_key_value(&bucket).await.map_err(|e| {
+                LogError::Stream(format!(
+                    "the bucket {bucket} is not available ({made}; {e})"
+                ))
+            }),
+        }
+    }
+
     /// The stream position of the last message on `subject`; 0 when it has none.
     pub async fn last_position(&self, subject: &str) -> Result<u64, LogError> {
         // Without the stream's info: one request to its leader, not two.

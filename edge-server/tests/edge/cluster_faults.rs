@@ -220,17 +220,25 @@ fn readable(edge: &Edge, tracker: &str) -> usize {
     }
 }
 
-/// The stream's leader, by the node names the harness gives (`n0`, `n1`, …).
-fn leader(nats: &Cluster) -> usize {
-    let rt = tokio::runtime::Builder::new_current_thread()
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
-        let addrs: Vec<async_nats::ServerAddr> =
-            nats.urls().iter().map(|u| u.parse().unwrap()).collect();
-        let client = async_nats::connect(addrs.as_slice()).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+        .unwrap()
+        .block_on(f)
+}
+
+/// A JetStream client of the test's NATS cluster.
+async fn jetstream(nats: &Cluster) -> async_nats::jetstream::Context {
+    let addrs: Vec<async_nats::ServerAddr> =
+        nats.urls().iter().map(|u| u.parse().unwrap()).collect();
+    async_nats::jetstream::new(async_nats::connect(addrs.as_slice()).await.unwrap())
+}
+
+/// The stream's leader, by the node names the harness gives (`n0`, `n1`, …).
+fn leader(nats: &Cluster) -> usize {
+    block_on(async {
+        let js = jetstream(nats).await;
         let mut stream = js.get_stream("FOOTPRINT").await.unwrap();
         let info = stream.info().await.unwrap();
         let name = info
@@ -366,15 +374,8 @@ fn identify(tracker: &str, email: &str) -> Vec<serde_json::Value> {
 /// What each message of the log opens to, by key name: `None` for those whose key is gone.
 fn log_contents(nats: &Cluster) -> Vec<(Option<String>, Option<Vec<u8>>)> {
     use footprint_edge::cluster::keys;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let addrs: Vec<async_nats::ServerAddr> =
-            nats.urls().iter().map(|u| u.parse().unwrap()).collect();
-        let client = async_nats::connect(addrs.as_slice()).await.unwrap();
-        let js = async_nats::jetstream::new(client);
+    block_on(async {
+        let js = jetstream(nats).await;
         let mut stream = js.get_stream("FOOTPRINT").await.unwrap();
         let last = stream.info().await.unwrap().state.last_sequence;
         let bucket = js.get_key_value("FOOTPRINT_keys").await.unwrap();
