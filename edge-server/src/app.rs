@@ -296,8 +296,19 @@ impl App {
 
     /// Compacts the store now, so that erased data leaves the disk without waiting for the
     /// scheduled compaction.
+    /// In cluster mode every view compacts (the request goes through the log), and the
+    /// answer is this process's.
     pub async fn compact(&self) -> Result<crate::store::Compacted, ApiError> {
-        whole_store(self.store.compact()).await
+        match &self.writes {
+            Writes::Store(store) => whole_store(store.compact()).await,
+            Writes::Log(log) => log.compact().await.map_err(|e| match e {
+                crate::store::StoreError::Refused(why) => ApiError::Conflict(why),
+                e => ApiError::Unavailable {
+                    reason: e.to_string(),
+                    retry_after: 5,
+                },
+            }),
+        }
     }
 
     /// A consistent backup into `dir` while serving.

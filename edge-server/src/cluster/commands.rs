@@ -85,6 +85,27 @@ impl Commands {
         }
     }
 
+    /// Asks every view to compact its files, through the log; answers with this view's
+    /// compaction. Compacting a large view takes a while: up to 10 minutes are waited.
+    pub async fn compact(&self) -> Result<footprint_store::Compacted, StoreError> {
+        let id = super::random_id();
+        let done = self.progress.expect_compaction(&id);
+        if let Err(e) = self.log.append_compaction(&id).await {
+            self.progress.forget(&id);
+            return Err(StoreError::Unavailable(e.to_string()));
+        }
+        match tokio::time::timeout(Duration::from_secs(600), done).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(StoreError::Unavailable("the projector stopped".into())),
+            Err(_) => {
+                self.progress.forget(&id);
+                Err(StoreError::Unavailable(
+                    "the compaction did not finish within 10 minutes; it goes on".into(),
+                ))
+            }
+        }
+    }
+
     /// Appends `command` to the admin subject and waits until this view applied it.
     pub async fn apply(&self, command: Command) -> Result<Effect, StoreError> {
         let id = super::random_id();

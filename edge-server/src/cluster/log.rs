@@ -196,6 +196,15 @@ impl Log {
             .map(|(seq, _)| seq)
     }
 
+    /// Appends a request that every view compact its files (no command: nothing changes).
+    pub async fn append_compaction(&self, id: &str) -> Result<u64, LogError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(super::projector::OP, super::projector::COMPACT);
+        self.send(self.admin_subject(), id, headers, Vec::new())
+            .await
+            .map(|(seq, _)| seq)
+    }
+
     /// Appends an admin's command sealed under the key `key_name`.
     pub async fn append_admin_sealed(
         &self,

@@ -36,7 +36,15 @@ pub struct Progress {
 struct Shared {
     applied: watch::Sender<u64>,
     waiters: Mutex<HashMap<String, oneshot::Sender<Effect>>>,
+    compactions: Mutex<HashMap<String, oneshot::Sender<Compaction>>>,
 }
+
+/// What a compaction asked through the log came to, on this view.
+pub type Compaction = Result<footprint_store::Compacted, footprint_store::StoreError>;
+
+/// The header of a message that asks every view to compact (it carries no command).
+pub const OP: &str = "Fp-Op";
+pub const COMPACT: &str = "compact";
 
 impl Progress {
     /// Progress of a view at `position`.
@@ -45,6 +53,7 @@ impl Progress {
             inner: Arc::new(Shared {
                 applied: watch::channel(position).0,
                 waiters: Mutex::default(),
+                compactions: Mutex::default(),
             }),
         }
     }
@@ -60,6 +69,32 @@ impl Progress {
     /// Stops waiting for `id` (its append failed, or its caller gave up).
     pub fn forget(&self, id: &str) {
         self.waiters().remove(id);
+        self.compactions().remove(id);
+    }
+
+    /// Waits for this view's compaction asked by the message with id `id`.
+    pub fn expect_compaction(&self, id: &str) -> oneshot::Receiver<Compaction> {
+        let (tx, rx) = oneshot::channel();
+        self.compactions().insert(id.to_owned(), tx);
+        rx
+    }
+
+    fn compactions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Compaction>>> {
+        self.inner
+            .compactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A position that carried no command (a compaction's request) is behind the view.
+    fn passed(&self, position: u64) {
+        self.inner.applied.send_if_modified(|p| {
+            let moved = position > *p;
+            *p = (*p).max(position);
+            moved
+        });
     }
 
     /// The last position the view holds durably.
@@ -151,11 +186,46 @@ pub async fn run(
             Ok(info) => info.stream_sequence,
             Err(e) => break Some(read(e.to_string())),
         };
-        let key = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(keys::HEADER))
-            .map(|v| v.as_str().to_owned());
+        let header = |name: &str| {
+            message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_owned())
+        };
+        if header(OP).as_deref() == Some(COMPACT) {
+            // Every view compacts its own files where the request sits in the log: what was
+            // applied before it is settled first, so erased data before it leaves the disk.
+            while let Some(p) = pending.pop_front() {
+                settle(Some(p), progress, keys).await?;
+            }
+            let done = match store.compact() {
+                Ok(rx) => rx.await.unwrap_or_else(|_| {
+                    Err(footprint_store::StoreError::Sled(
+                        "the store stopped".into(),
+                    ))
+                }),
+                Err(e) => Err(footprint_store::StoreError::Unavailable(e.to_string())),
+            };
+            match &done {
+                Ok(c) => tracing::info!(
+                    position,
+                    records = c.records,
+                    bytes_before = c.bytes_before,
+                    bytes_after = c.bytes_after,
+                    "compacted as the log asked"
+                ),
+                Err(e) => tracing::error!(error = %e, "a compaction asked through the log failed"),
+            }
+            if let Some(tx) =
+                header("Nats-Msg-Id").and_then(|id| progress.compactions().remove(&id))
+            {
+                let _ = tx.send(done);
+            }
+            progress.passed(position);
+            continue;
+        }
+        let key = header(keys::HEADER);
         let plain = match &key {
             Some(name) => match keys.for_reading(name).await {
                 Ok(Some(k)) => match keys::open(&k, name, &message.payload) {

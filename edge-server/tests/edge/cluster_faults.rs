@@ -514,6 +514,27 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
         edge.get(&format!("/v1/contacts/{gone}"), Some(TOKEN))
             .assert_error(410, "erased");
     }
+    // A compaction asked through one edge reaches every view, through the log; reads wait for
+    // it like for any admin change.
+    let r = a
+        .client
+        .post(format!("{}/v1/admin/compact", a.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !projectors
+        .iter()
+        .all(|p| p.log().contains("compacted as the log asked"))
+    {
+        assert!(Instant::now() < deadline, "a view did not compact");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        b.get(&format!("/v1/contacts/{kept}"), Some(TOKEN)).status,
+        200
+    );
     // The keys go once every live view has applied the erasure (projector::SHRED_AFTER).
     std::thread::sleep(Duration::from_secs(13));
     let after = log_contents(&nats);
