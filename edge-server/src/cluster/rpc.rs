@@ -168,8 +168,9 @@ impl Forwarder {
         let Some(head) = part.head.filter(|_| part.seq == 0) else {
             return unavailable("a projector's answer began out of order");
         };
-        let mut resp =
-            HttpResponse::build(StatusCode::from_u16(head.status).unwrap_or(StatusCode::OK));
+        let mut resp = HttpResponse::build(
+            StatusCode::from_u16(head.status).unwrap_or(StatusCode::BAD_GATEWAY),
+        );
         for (name, value) in &head.headers {
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
