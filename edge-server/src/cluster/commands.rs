@@ -52,31 +52,89 @@ impl Commands {
         let (tx, rx) = oneshot::channel();
         let this = self.clone();
         self.runtime.spawn(async move {
-            let answer = match this.apply(Command::Admin(op)).await {
-                Ok(Effect::Admin(done)) => Ok(done),
-                Ok(other) => Err(StoreError::Corrupt(format!(
-                    "an admin change came to {other:?}"
-                ))),
-                Err(e) => Err(e),
+            let answer = match op.kind {
+                AdminKind::Import { .. } => this.import(op).await,
+                _ => this.admin_one(op).await,
             };
             let _ = tx.send(answer);
         });
         Ok(rx)
     }
 
+    async fn admin_one(&self, op: AdminOp) -> AdminResult {
+        match self.apply(Command::Admin(op)).await? {
+            Effect::Admin(done) => Ok(done),
+            other => Err(StoreError::Corrupt(format!(
+                "an admin change came to {other:?}"
+            ))),
+        }
+    }
+
+    /// An import chunk goes to the log a row at a time, each sealed under the key of the
+    /// email or phone it names, so that erasing the contact destroys what the log holds of
+    /// it and nothing of the chunk's other rows. Rows are independent: applied one by one
+    /// in order, they come to what the chunk would.
+    async fn import(&self, op: AdminOp) -> AdminResult {
+        let AdminKind::Import {
+            site,
+            rows,
+            create_only,
+        } = op.kind
+        else {
+            return self.admin_one(op).await;
+        };
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let one = AdminOp {
+                kind: AdminKind::Import {
+                    site: site.clone(),
+                    rows: vec![row],
+                    create_only,
+                },
+                who: op.who.clone(),
+                clearance: op.clearance,
+                at: op.at,
+            };
+            match self.admin_one(one).await? {
+                Ok(footprint_store::Done::Imported(mut each)) => outcomes.append(&mut each),
+                Ok(other) => {
+                    return Err(StoreError::Corrupt(format!("an import came to {other:?}")))
+                }
+                Err(refused) => return Ok(Err(refused)),
+            }
+        }
+        Ok(Ok(footprint_store::Done::Imported(outcomes)))
+    }
+
     /// Appends `command`; a PATCH sealed under its contact's key, since it holds the values
     /// an erasure must take out of the log too.
     async fn append(&self, id: &str, command: &Command) -> Result<u64, super::LogError> {
-        let contact = match command {
+        let sealed_under = match command {
             Command::Admin(AdminOp {
                 kind: AdminKind::Patch { id, .. },
                 ..
-            }) => Some(id.get()),
+            }) => Some(keys::name_of_contact(id.get())),
+            // One row (`import`): under the email or phone it names.
+            Command::Admin(AdminOp {
+                kind: AdminKind::Import { site, rows, .. },
+                ..
+            }) => rows.first().and_then(|r| {
+                let email = r
+                    .patch
+                    .email
+                    .as_ref()
+                    .and_then(|e| e.as_ref().map(|e| e.as_str()));
+                let phone = r
+                    .patch
+                    .phone
+                    .as_ref()
+                    .and_then(|p| p.as_ref().map(|p| p.as_str()));
+                email.or(phone).map(|v| keys::name_of_value(site, v))
+            }),
             _ => None,
         };
-        match contact {
-            Some(c) => {
-                let name = keys::name_of_contact(c);
+        match sealed_under {
+            Some(name) => {
                 let key = self.keys.for_writing(&name).await?;
                 let sealed = keys::seal(&key, &name, &command.encode());
                 self.log.append_admin_sealed(id, &name, sealed).await

@@ -53,6 +53,12 @@ pub fn name_of_contact(id: u64) -> String {
     name("\0contact", &id.to_string())
 }
 
+/// The key of an imported row that names `value` (its email, else its phone): an erasure
+/// knows every email and phone its contact was known by.
+pub fn name_of_value(site: &str, value: &str) -> String {
+    name(site, &format!("\0value:{value}"))
+}
+
 impl Keys {
     /// Opens (or makes) the bucket beside `log`'s stream, and follows destructions.
     pub async fn open(log: &Log) -> Result<std::sync::Arc<Keys>, LogError> {

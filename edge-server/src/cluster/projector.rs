@@ -349,7 +349,9 @@ fn to_shred(effect: &Effect, key: Option<String>) -> Vec<String> {
             .filter_map(|(_, r)| r.as_ref().ok())
             .flat_map(|e| {
                 let trackers = e.tracker_ids.iter().map(|t| keys::name(&e.site, t));
-                trackers.chain(e.contact_ids.iter().map(|&c| keys::name_of_contact(c)))
+                let contacts = e.contact_ids.iter().map(|&c| keys::name_of_contact(c));
+                let values = e.values.iter().map(|v| keys::name_of_value(&e.site, v));
+                trackers.chain(contacts).chain(values)
             })
             .collect(),
         Effect::Events(outcomes)

@@ -491,6 +491,24 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
         );
     }
 
+    // An imported contact, erased with the other below.
+    let r = a
+        .client
+        .post(format!("{}/v1/contacts/import?site={SITE}", a.url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/csv")
+        .body("email,first_name\nimp-5k2@example.com,Imported\nimp-other@example.com,Kept\n")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let found = b.get("/v1/contacts?email=imp-5k2@example.com", Some(TOKEN));
+    let imported: u64 = found.json["contacts"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", found.text))
+        .parse()
+        .unwrap();
+    let imported_key = keys::name_of_value(SITE, "imp-5k2@example.com");
+
     // Before the erasure the log holds the shopper, readable under its keys.
     let erased_key = keys::name(SITE, "t-erase");
     let patch_key = keys::name_of_contact(gone);
@@ -502,6 +520,7 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
     };
     assert!(opened(&before, &erased_key) >= 1);
     assert_eq!(opened(&before, &patch_key), 4);
+    assert_eq!(opened(&before, &imported_key), 1);
 
     let r = b
         .client
@@ -510,9 +529,18 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    let r = a
+        .client
+        .delete(format!("{}/v1/contacts/{imported}", a.url))
+        .bearer_auth(TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
     for edge in [a, b] {
-        edge.get(&format!("/v1/contacts/{gone}"), Some(TOKEN))
-            .assert_error(410, "erased");
+        for id in [gone, imported] {
+            edge.get(&format!("/v1/contacts/{id}"), Some(TOKEN))
+                .assert_error(410, "erased");
+        }
     }
     // A compaction asked through one edge reaches every view, through the log; reads wait for
     // it like for any admin change.
@@ -551,6 +579,16 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
         0,
         "the erased contact's edits still open"
     );
+    assert_eq!(
+        opened(&after, &imported_key),
+        0,
+        "the erased contact's imported row still opens"
+    );
+    assert_eq!(
+        opened(&after, &keys::name_of_value(SITE, "imp-other@example.com")),
+        1,
+        "the other imported row no longer opens"
+    );
     assert!(opened(&after, &keys::name(SITE, "t-keep")) >= 1);
     let kept_plain = after
         .iter()
@@ -559,7 +597,7 @@ fn admin_changes_the_console_and_an_erasure_work_through_any_edge() {
     assert!(kept_plain, "the other shopper's events no longer open");
     // Nothing of the erased shopper in the clear, anywhere on disk: every NATS node's store
     // (streams, RAFT logs, the sessions bucket) and both views.
-    for needle in ["erase-me-7f3a", "Zq9-Ana"] {
+    for needle in ["erase-me-7f3a", "Zq9-Ana", "imp-5k2"] {
         assert_eq!(
             grep(nats.dir.path(), needle),
             "",

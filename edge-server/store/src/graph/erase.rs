@@ -64,6 +64,9 @@ pub struct Erasure {
     /// The contact and those merged into it, by id.
     #[serde(skip)]
     pub contact_ids: Vec<u64>,
+    /// Every email and phone it was known by (normalised).
+    #[serde(skip)]
+    pub values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +138,7 @@ impl Working<'_> {
                 n.history_entries += 1;
             }
         }
+        n.values = emails.iter().chain(phones.iter()).cloned().collect();
         for (values, blind, kind) in [
             (&emails, Blind::Email, Kind::Email),
             (&phones, Blind::Phone, Kind::Phone),
