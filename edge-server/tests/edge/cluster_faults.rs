@@ -201,23 +201,7 @@ impl Deployment {
 /// A tracker's events, through the admin API's pages, which the edge forwards; 0 while it
 /// cannot answer.
 fn readable(edge: &Edge, tracker: &str) -> usize {
-    let mut n = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/trackers/{tracker}/events?limit=500&before={c}"),
-            None => format!("/v1/trackers/{tracker}/events?limit=500"),
-        };
-        let r = edge.get(&path, Some(TOKEN));
-        if r.status != 200 {
-            return 0;
-        }
-        n += r.json["events"].as_array().map_or(0, Vec::len);
-        match r.json["next"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return n,
-        }
-    }
+    edge.try_all_events(tracker).map_or(0, |e| e.len())
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

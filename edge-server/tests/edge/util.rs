@@ -160,6 +160,12 @@ impl Edge {
 
     /// Every event of a tracker, newest first, through the admin API's pages.
     pub fn all_events(&self, tracker: &str) -> Vec<Value> {
+        self.try_all_events(tracker)
+            .unwrap_or_else(|r| panic!("{} {}", r.status, r.text))
+    }
+
+    /// The same, or the first answer that was not a page.
+    pub fn try_all_events(&self, tracker: &str) -> Result<Vec<Value>, Box<Resp>> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -168,11 +174,13 @@ impl Edge {
                 None => format!("/v1/trackers/{tracker}/events?limit=500"),
             };
             let r = self.get(&path, Some(TOKEN));
-            assert_eq!(r.status, 200, "{}", r.text);
+            if r.status != 200 {
+                return Err(Box::new(r));
+            }
             out.extend(r.json["events"].as_array().unwrap().iter().cloned());
             match r.json["next"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
-                None => return out,
+                None => return Ok(out),
             }
         }
     }
