@@ -150,7 +150,7 @@ async fn commands_on_an_r3_stream_survive_a_leader_kill_and_project_byte_identic
         let seq = publish(&js, &format!("c{n}"), c.encode()).await;
         assert_eq!(seq, n as u64 + 1, "each command once, in order");
     }
-    let info = stream.info().await.unwrap();
+    let info = again("the stream's info", || stream.get_info()).await;
     assert_eq!(info.state.messages, COMMANDS as u64);
 
     let secrets = Secrets::new();
@@ -175,7 +175,7 @@ async fn commands_on_an_r3_stream_survive_a_leader_kill_and_project_byte_identic
         let projector = Store::open(dir.path(), &StoreConfig::default()).unwrap();
         let mut skipped = 0;
         for seq in 1..=COMMANDS as u64 {
-            let msg = stream.get_raw_message(seq).await.unwrap();
+            let msg = again("reading a message", || stream.get_raw_message(seq)).await;
             let c = Command::decode(&msg.payload).unwrap();
             let times = if redeliver && seq % 10 == 0 { 2 } else { 1 };
             for _ in 0..times {
@@ -193,5 +193,24 @@ async fn commands_on_an_r3_stream_survive_a_leader_kill_and_project_byte_identic
             "redeliver={redeliver}: the projection differs"
         );
     }
-    stream.purge().await.unwrap();
+    again("purging", || async { stream.purge().await }).await;
+}
+
+/// Right after the restart the stream may still be electing: "temporarily unavailable" is
+/// worth another try for up to 30 s, as a consumer would retry.
+async fn again<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("{what}: {e}; again");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
 }
