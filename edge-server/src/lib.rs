@@ -13,6 +13,7 @@ pub mod auth;
 pub mod backup;
 pub mod client;
 pub mod cluster;
+pub mod clv;
 pub mod config;
 pub mod error;
 pub mod gdpr;

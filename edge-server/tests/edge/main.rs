@@ -14,6 +14,8 @@ mod admin_ops;
 mod cors;
 // Cluster mode's write path: the log sink, a 3-node NATS cluster, two projectors.
 mod cluster;
+// `footprint-edge clv fit` against the published CDNOW parameters.
+mod clv;
 // The same with processes: 3 NATS nodes, 2 edges, 2 projectors, four faults under load.
 mod cluster_faults;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.

@@ -11,6 +11,7 @@
 //! in [`crate::identity`]) and keeps the aggregates in sled.
 
 pub mod aggregate;
+pub mod clv;
 pub mod fact;
 pub mod membership;
 pub mod named;

@@ -1,0 +1,91 @@
+//! `footprint-edge clv fit FILE` against the published CDNOW analyses: the BG/NBD parameters
+//! of Fader, Hardie & Lee (2005) and the Gamma-Gamma ones of Fader & Hardie (2013), as the
+//! reference implementation (`lifetimes`) also prints them, to 2 decimals.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The CDNOW summary `cargo xtask test` fetches into the tool directory.
+fn cdnow() -> PathBuf {
+    std::env::var_os("FOOTPRINT_CDNOW")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/tools/lifetimes-0.11.3/cdnow_summary.csv");
+            p.exists().then_some(p)
+        })
+        .expect("no CDNOW summary: run `cargo xtask test`, which fetches it")
+}
+
+fn fit(file: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_footprint-edge"))
+        .args(["clv", "fit"])
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cdnow_fit_gives_the_published_parameters() {
+    let (ok, out, err) = fit(&cdnow());
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let at = |path: &str| -> f64 {
+        let mut x = &v;
+        for k in path.split('.') {
+            x = &x[k];
+        }
+        x.as_f64().unwrap_or_else(|| panic!("{path} in {out}"))
+    };
+    for (path, published) in [
+        ("bg_nbd.r", 0.24),
+        ("bg_nbd.alpha", 4.41),
+        ("bg_nbd.a", 0.79),
+        ("bg_nbd.b", 2.43),
+        ("bg_nbd.log_likelihood", -9582.43),
+        ("gamma_gamma.p", 6.25),
+        ("gamma_gamma.q", 3.74),
+        ("gamma_gamma.gamma", 15.45),
+    ] {
+        let got = at(path);
+        assert!(
+            ((got * 100.0).round() / 100.0 - published).abs() < 1e-9,
+            "{path}: {got:.4}, published {published}"
+        );
+    }
+}
+
+#[test]
+fn a_file_with_another_header_or_a_bad_cell_is_refused_saying_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, "id,x,t_x,T,zbar\n1,2,30.43,38.86,22.35\n").unwrap();
+    let (ok, _, err) = fit(&file);
+    assert!(!ok);
+    assert!(
+        err.contains("customer,frequency,recency,T,monetary_value"),
+        "{err}"
+    );
+    std::fs::write(
+        &file,
+        "customer,frequency,recency,T,monetary_value\n1,2,30.43,38.86,22.35\n2,x,1,2,3\n",
+    )
+    .unwrap();
+    let (ok, _, err) = fit(&file);
+    assert!(!ok);
+    assert!(err.contains("line 3, frequency"), "{err}");
+    std::fs::write(
+        &file,
+        "customer,frequency,recency,T,monetary_value\n1,2,40,38.86,22.35\n",
+    )
+    .unwrap();
+    let (ok, _, err) = fit(&file);
+    assert!(!ok && err.contains("line 2: recency"), "{err}");
+}
