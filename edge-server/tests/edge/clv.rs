@@ -94,7 +94,10 @@ fn a_file_with_another_header_or_a_bad_cell_is_refused_saying_where() {
 /// (frequency, recency, T, monetary value, probability alive, expected purchases in the next
 /// 39 and 52 weeks, expected value of a purchase). Our fit of the same file must give the
 /// same, to 4 decimals.
-const REFERENCE: [(f64, f64, f64, f64, f64, f64, f64, f64); 6] = [
+/// A customer and what lifetimes expects of it.
+type Expected = (f64, f64, f64, f64, f64, f64, f64, f64);
+
+const REFERENCE: [Expected; 6] = [
     (
         2.0, 30.43, 38.86, 22.35, 0.726609, 1.225910, 1.558584, 24.658616,
     ), // customer 1
