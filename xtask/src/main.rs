@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         ["demo"] => demo(),
         ["cluster"] => cluster(),
         ["bench", "cluster", rest @ ..] => bench_cluster(rest),
+        ["bench", "clv", rest @ ..] => bench_clv(rest),
         ["screenshots"] => screenshots(),
         ["sdk"] => sdk::build(),
         ["bench", "ingest", rest @ ..] => bench_ingest(rest),
@@ -72,6 +73,9 @@ const USAGE: &str = "usage: cargo xtask <task>
   bench cluster [--seconds N] [--connections N] [--no-fsync]
                          durable ingest through a local cluster against single-node mode,
                          bytes per event in the log and the views, sheet reads via an edge
+  bench clv [--customers N]
+                         fit BG/NBD and Gamma-Gamma to N customers (1,000,000) made from
+                         the CDNOW summary, through `footprint-edge clv fit`
   bench sheets [--contacts N] [--events N] [--heavy-events N]
                          load a shop through ingest, then time sheets, activity, lookups,
                          lists and merges; report RSS and bytes on disk
@@ -556,6 +560,56 @@ fn cluster() -> Result {
     println!("  logs, data    {}", dir.display());
     println!();
     Err(local.wait_any())
+}
+
+/// `cargo xtask bench clv`: `footprint-edge clv fit` on N customers. They are the CDNOW
+/// summary's, each copy observed up to 26 weeks longer (a day at a time): a shop's
+/// summaries are in days, so histories repeat, as they do here.
+fn bench_clv(rest: &[&str]) -> Result {
+    let customers = flag(rest, "--customers", 1_000_000)?;
+    let cdnow = ensure_cdnow()?;
+    run(
+        "building the edge",
+        cargo().args(["build", "--release", "-p", "footprint-edge"]),
+    )?;
+    let text = fs::read_to_string(&cdnow).map_err(|e| e.to_string())?;
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let work = env::temp_dir().join(format!("footprint-clv-bench-{}", std::process::id()));
+    fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let file = work.join("customers.csv");
+    let mut csv = String::from("customer,frequency,recency,T,monetary_value\n");
+    for i in 0..customers as usize {
+        let r = &rows[i % rows.len()];
+        let days = (i / rows.len()) % 183;
+        let t: f64 = r[3].parse().map_err(|_| "a bad T in the CDNOW summary")?;
+        csv.push_str(&format!(
+            "{i},{},{},{:.2},{}\n",
+            r[1],
+            r[2],
+            t + days as f64 / 7.0,
+            r[4]
+        ));
+    }
+    fs::write(&file, csv).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let fit = output(
+        Command::new(root().join("target/release/footprint-edge")).args([
+            "clv".as_ref(),
+            "fit".as_ref(),
+            file.as_os_str(),
+        ]),
+    )
+    .ok_or("the fit failed")?;
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = fs::remove_dir_all(&work);
+    println!("machine: {}", machine());
+    println!("customers={customers} seconds={seconds:.2} (reading the CSV included)");
+    println!("fit: {}", fit.trim());
+    Ok(())
 }
 
 /// `cargo xtask bench cluster`: durable ingest through the cluster against single-node mode
