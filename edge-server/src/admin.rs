@@ -175,15 +175,15 @@ pub fn sheet_and_contact(
     now: Timestamp,
 ) -> Result<(Sheet, Contact), ApiError> {
     let r = resolve(store, id, who)?;
-    let q = store.quintiles(&r.contact.site)?;
+    let models = store.site_models(&r.contact.site)?;
     let view = View {
         now: now.as_millis(),
         abandoned_after_ms: settings.abandoned_after_ms,
     };
-    let mut sheet = sheet::render(&r.contact, r.requested, q.as_ref(), view);
+    let mut sheet = sheet::render(&r.contact, r.requested, &models, view);
     let cx = crate::contacts::segment::Context {
         view,
-        quintiles: q.as_ref(),
+        models: &models,
     };
     sheet.segments = crate::segments::memberships(store, &r.contact, &cx)?;
     Ok((sheet, r.contact))
@@ -447,23 +447,26 @@ fn select<R>(
     };
     let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
     let include_invalid = q.include_invalid.unwrap_or(false);
-    let quintiles = std::cell::RefCell::new(std::collections::HashMap::new());
+    let models = std::cell::RefCell::new(std::collections::HashMap::new());
     let in_segment = |c: &Contact| -> Result<bool, ApiError> {
         Ok(match &segment {
             None => true,
             Some((s, None)) => c.extras.segments.contains(&s.id),
             Some((_, Some(rule))) => {
-                let mut cache = quintiles.borrow_mut();
+                let mut cache = models.borrow_mut();
                 if !cache.contains_key(&c.site) {
-                    let q = store.quintiles(&c.site)?;
-                    cache.insert(c.site.clone(), q);
+                    let m = store.site_models(&c.site)?;
+                    cache.insert(c.site.clone(), m);
                 }
+                let Some(models) = cache.get(&c.site) else {
+                    return Ok(false);
+                };
                 let cx = crate::contacts::segment::Context {
                     view: sheet::View {
                         now,
                         abandoned_after_ms: settings.abandoned_after_ms,
                     },
-                    quintiles: cache.get(&c.site).and_then(Option::as_ref),
+                    models,
                 };
                 rule.holds(c, &cx)
             }

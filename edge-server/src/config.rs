@@ -119,6 +119,16 @@ pub struct ContactsConfig {
     pub abandoned_cart_after_minutes: u32,
     /// How often the RFM quintiles are recomputed, in seconds. Default 600.
     pub rfm_every_seconds: u32,
+    /// How often the CLV models are fitted, in seconds. Default 3600: a fit of a million
+    /// purchasers takes a few seconds of one core, and predictions move slowly.
+    pub clv_every_seconds: u32,
+    /// A site's currency gets CLV predictions once it has this many purchasing contacts.
+    /// Default 100.
+    pub clv_min_customers: u64,
+    /// ... of whom this many bought more than once. Default 20.
+    pub clv_min_repeat_customers: u64,
+    /// ... and its first order is at least this many days old. Default 90.
+    pub clv_min_history_days: u64,
 }
 
 impl Default for ContactsConfig {
@@ -126,6 +136,20 @@ impl Default for ContactsConfig {
         ContactsConfig {
             abandoned_cart_after_minutes: 60,
             rfm_every_seconds: 600,
+            clv_every_seconds: 3600,
+            clv_min_customers: 100,
+            clv_min_repeat_customers: 20,
+            clv_min_history_days: 90,
+        }
+    }
+}
+
+impl ContactsConfig {
+    pub fn clv_rules(&self) -> crate::contacts::predict::FitRules {
+        crate::contacts::predict::FitRules {
+            min_customers: self.clv_min_customers,
+            min_repeat_customers: self.clv_min_repeat_customers,
+            min_history_days: self.clv_min_history_days,
         }
     }
 }
@@ -624,6 +648,15 @@ impl Config {
         }
         if raw.contacts.rfm_every_seconds == 0 {
             return Err(invalid("contacts.rfm_every_seconds", "must be at least 1"));
+        }
+        if raw.contacts.clv_every_seconds == 0 {
+            return Err(invalid("contacts.clv_every_seconds", "must be at least 1"));
+        }
+        if raw.contacts.clv_min_customers < 2 {
+            return Err(invalid(
+                "contacts.clv_min_customers",
+                "must be at least 2: a model of one customer predicts nothing",
+            ));
         }
         let identity = IdentityConfig {
             default_region: raw

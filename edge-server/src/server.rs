@@ -272,8 +272,57 @@ where
     Ok(Some(server))
 }
 
-/// The timers of a process that holds a store: idle clients forgotten, RFM cut points
-/// recomputed (a command, through `writes`), erased data compacted away.
+/// Every `seconds`, computes a site model with `job` on the blocking pool and stores the
+/// commands it returns through `writes`.
+fn spawn_model_job<F>(state: web::Data<AppState>, seconds: u32, what: &'static str, job: F)
+where
+    F: Fn(&Store, i64) -> Result<(usize, Vec<crate::store::Command>), crate::store::StoreError>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+{
+    let every = Duration::from_secs(u64::from(seconds));
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let store = state.store.clone();
+            let now = state.now().as_millis();
+            let t = std::time::Instant::now();
+            let job = job.clone();
+            let (purchasers, commands) = match web::block(move || job(&store, now)).await {
+                Ok(Ok(done)) => done,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, what, "model computation failed");
+                    continue;
+                }
+                Err(_) => {
+                    tracing::error!(what, "model computation did not finish");
+                    continue;
+                }
+            };
+            let mut failed = None;
+            for command in commands {
+                if let Err(e) = state.writes.command(command).await {
+                    failed = Some(e);
+                }
+            }
+            match failed {
+                None => tracing::info!(
+                    purchasers,
+                    ms = t.elapsed().as_secs_f64() * 1e3,
+                    what,
+                    "site models recomputed"
+                ),
+                Some(e) => tracing::error!(error = %e, what, "site models not stored"),
+            }
+        }
+    });
+}
+
+/// The timers of a process that holds a store: idle clients forgotten, RFM cut points and
+/// CLV models recomputed (a command, through `writes`), erased data compacted away.
 fn spawn_upkeep(state: web::Data<AppState>, config: &Config) {
     let janitor_state = state.clone();
     actix_web::rt::spawn(async move {
@@ -285,44 +334,21 @@ fn spawn_upkeep(state: web::Data<AppState>, config: &Config) {
         }
     });
 
-    // RFM quintiles: once at start, then on a timer, off the executor.
-    let rfm_state = state.clone();
-    let every = Duration::from_secs(u64::from(config.contacts.rfm_every_seconds));
-    actix_web::rt::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            let store = rfm_state.store.clone();
-            let now = rfm_state.now().as_millis();
-            let t = std::time::Instant::now();
-            let cuts = match web::block(move || store.rfm_cuts(now)).await {
-                Ok(Ok(cuts)) => cuts,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "RFM recomputation failed");
-                    continue;
-                }
-                Err(_) => {
-                    tracing::error!("RFM recomputation did not finish");
-                    continue;
-                }
-            };
-            let (purchasers, commands) = cuts;
-            let mut failed = None;
-            for command in commands {
-                if let Err(e) = rfm_state.writes.command(command).await {
-                    failed = Some(e);
-                }
-            }
-            match failed {
-                None => tracing::info!(
-                    purchasers,
-                    ms = t.elapsed().as_secs_f64() * 1e3,
-                    "RFM quintiles recomputed"
-                ),
-                Some(e) => tracing::error!(error = %e, "RFM cut points not stored"),
-            }
-        }
-    });
+    // RFM quintiles and CLV models: once at start, then each on its timer, off the executor.
+    // They are commands like any other write, so a cluster's views get the same models.
+    let rules = config.contacts.clv_rules();
+    spawn_model_job(
+        state.clone(),
+        config.contacts.rfm_every_seconds,
+        "RFM quintiles",
+        move |store, now| store.rfm_cuts(now),
+    );
+    spawn_model_job(
+        state.clone(),
+        config.contacts.clv_every_seconds,
+        "CLV models",
+        move |store, now| store.clv_fits(now, rules),
+    );
 
     // Erasures leave the disk at the next compaction: due `compact_after_erase_minutes` after
     // the oldest erasure not yet compacted. Checked every minute. A compaction rewrites this

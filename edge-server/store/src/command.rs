@@ -25,6 +25,7 @@
 //! test `the_encoding_of_version_1_is_pinned` fails on any change of the bytes. A decoder keeps
 //! reading every version a log may still hold.
 
+use footprint_domain::contacts::predict::SiteClv;
 use footprint_domain::contacts::rfm::Quintiles;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,8 @@ pub enum Command {
     Admin(AdminOp),
     /// A site's RFM cut points, computed off the writer from its purchasers' inputs.
     RfmCuts { site: String, cuts: Quintiles },
+    /// A site's CLV models, fitted off the writer from its purchasers' histories.
+    ClvModels { site: String, models: SiteClv },
 }
 
 /// What applying a command did.
@@ -111,7 +114,7 @@ impl Command {
         match self {
             Command::Events(req) => req.events.len(),
             Command::Admin(op) => op.kind.weight(),
-            Command::RfmCuts { .. } => 1,
+            Command::RfmCuts { .. } | Command::ClvModels { .. } => 1,
         }
     }
 

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use footprint_domain::contacts::aggregate::{NotKept, MAX_SPANS};
 use footprint_domain::contacts::patch::{Change, Patch};
+use footprint_domain::contacts::predict::History;
 use footprint_domain::contacts::rfm::Inputs;
 use footprint_domain::contacts::sheet::rfm_inputs;
 use footprint_domain::contacts::{
@@ -381,12 +382,21 @@ impl<'t> Working<'t> {
             .map_err(|_| absent()))
     }
 
-    /// Carries out one admin operation; on a refusal nothing has changed.
     /// Sets `site`'s RFM cut points.
     pub fn set_rfm_cuts(&mut self, site: &str, cuts: &footprint_domain::contacts::rfm::Quintiles) {
         self.put(keys::rfm_cuts(site), Some(record::encode_value(cuts)));
     }
 
+    /// Sets `site`'s CLV models.
+    pub fn set_clv_models(
+        &mut self,
+        site: &str,
+        models: &footprint_domain::contacts::predict::SiteClv,
+    ) {
+        self.put(keys::clv_models(site), Some(record::encode_value(models)));
+    }
+
+    /// Carries out one admin operation; on a refusal nothing has changed.
     pub fn admin(&mut self, op: &AdminOp, pos: Pos) -> Result<Result<Done, Refusal>, StoreError> {
         self.received_at = op.at;
         let contact = |r: Result<ContactId, Refusal>| r.map(Done::Contact);
@@ -743,6 +753,7 @@ impl<'t> Working<'t> {
         }
         if absorbed.ecommerce.last_purchase_at.is_some() {
             self.rfm_gone.push(keys::rfm(site, from.get()));
+            self.rfm_gone.push(keys::clv(site, from.get()));
             self.rfm_dirty.insert(into);
         }
         self.live(into)?.absorb(absorbed);
@@ -790,6 +801,12 @@ impl<'t> Working<'t> {
                     let key = keys::rfm(&c.site, id.get());
                     self.kv
                         .insert(key.clone(), Some(record::encode_value::<Inputs>(&inputs)));
+                    self.dirty_kv.insert(key);
+                }
+                if let Some(history) = History::of(c) {
+                    let key = keys::clv(&c.site, id.get());
+                    self.kv
+                        .insert(key.clone(), Some(record::encode_value(&history)));
                     self.dirty_kv.insert(key);
                 }
             }

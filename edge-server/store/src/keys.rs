@@ -18,9 +18,11 @@
 //! | `n` bucket:16 id:u64 term:8 | a search term (email or lower-cased name) sealed under the contact's key |
 //! | `o` len(site) site hash:16 | (empty): the site has reported this order |
 //! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
+//! | `v` len(site) site id:u64 | a purchasing contact's history for the CLV models |
 //! | `g` n:u64 | the n-th identity change (merge or move), for audit and undo |
 //! | `m:contact`, `m:idlog` | the last contact id and identity-change number handed out |
 //! | `m:rfm:` site | the site's RFM cut points |
+//! | `m:clv:` site | the site's CLV models, per currency |
 //! | `h` id:u64 at:u64 n:u64 | one change in a contact's history |
 //! | `G` id:u64 | a segment: its name and, for a dynamic one, its rule |
 //! | `s` segment:u64 contact:u64 | (empty): a member of a static segment |
@@ -48,6 +50,7 @@ const PHONE: u8 = b'p';
 const NAME: u8 = b'n';
 const ORDER: u8 = b'o';
 const RFM: u8 = b'r';
+const CLV: u8 = b'v';
 const ID_LOG: u8 = b'g';
 const HISTORY: u8 = b'h';
 const SEGMENT: u8 = b'G';
@@ -65,6 +68,7 @@ pub const META_CONTACT: &[u8] = b"m:contact";
 pub const META_ID_LOG: &[u8] = b"m:idlog";
 pub const META_HISTORY: &[u8] = b"m:hist";
 const META_RFM: &[u8] = b"m:rfm:";
+const META_CLV: &[u8] = b"m:clv:";
 
 fn with_prefix(tag: u8, id: &str, extra: usize) -> Vec<u8> {
     // Ids are at most 64 bytes by their types, so the length always fits a byte.
@@ -194,7 +198,7 @@ pub fn rfm(site: &str, id: u64) -> Vec<u8> {
     k
 }
 
-/// The site of an [`rfm`] key.
+/// The site of an [`rfm`] or a [`clv`] key.
 pub fn rfm_key_site(key: &[u8]) -> Option<&str> {
     let len = usize::from(*key.get(1)?);
     std::str::from_utf8(key.get(2..2 + len)?).ok()
@@ -202,6 +206,23 @@ pub fn rfm_key_site(key: &[u8]) -> Option<&str> {
 
 pub fn rfm_cuts(site: &str) -> Vec<u8> {
     let mut k = META_RFM.to_vec();
+    k.extend_from_slice(site.as_bytes());
+    k
+}
+
+pub fn clv_all_sites() -> Vec<u8> {
+    vec![CLV]
+}
+
+/// A purchasing contact's CLV history: beside its [`rfm`] inputs, kept by the same writes.
+pub fn clv(site: &str, id: u64) -> Vec<u8> {
+    let mut k = with_prefix(CLV, site, 8);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub fn clv_models(site: &str) -> Vec<u8> {
+    let mut k = META_CLV.to_vec();
     k.extend_from_slice(site.as_bytes());
     k
 }

@@ -59,8 +59,10 @@ pub use record::{
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
 use footprint_domain::contacts::patch::Patch;
+use footprint_domain::contacts::predict::{FitRules, History, SiteClv};
 use footprint_domain::contacts::rfm::{Inputs, Quintiles};
 use footprint_domain::contacts::segment::Segment;
+use footprint_domain::contacts::sheet::SiteModels;
 use footprint_domain::contacts::{Confidentiality, Contact, ContactId, Fact, Pos};
 
 use serde::{Deserialize, Serialize};
@@ -1109,18 +1111,24 @@ impl Store {
     pub fn recompute_rfm(&self, now: i64) -> Result<usize, StoreError> {
         let (n, commands) = self.rfm_cuts(now)?;
         for command in commands {
-            let (tx, rx) = std::sync::mpsc::channel();
-            self.send(writer::Job::Apply(
-                command,
-                Box::new(move |r| {
-                    let _ = tx.send(r);
-                }),
-            ))
-            .map_err(|e| StoreError::Sled(format!("RFM cut points not queued: {e}")))?;
-            rx.recv()
-                .map_err(|_| StoreError::Sled("the writer stopped".into()))??;
+            self.apply_now(command)?;
         }
         Ok(n)
+    }
+
+    /// Applies one command through the writer and waits for it to be on disk.
+    fn apply_now(&self, command: Command) -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.send(writer::Job::Apply(
+            command,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        ))
+        .map_err(|e| StoreError::Sled(format!("not queued: {e}")))?;
+        rx.recv()
+            .map_err(|_| StoreError::Sled("the writer stopped".into()))??;
+        Ok(())
     }
 
     /// The RFM cut points of every site with purchasers, as of `now`, as commands (one per
@@ -1145,6 +1153,52 @@ impl Store {
             }
         }
         Ok((n, commands))
+    }
+
+    /// The CLV models of every site with purchasers, fitted as of `now` by `rules`, as
+    /// commands (one per site, for the reason given at [`Store::rfm_cuts`]), with the number
+    /// of purchasers they cover. The fit is CPU work: call it off the executor.
+    pub fn clv_fits(&self, now: i64, rules: FitRules) -> Result<(usize, Vec<Command>), StoreError> {
+        let mut by_site: std::collections::BTreeMap<String, Vec<History>> = Default::default();
+        for item in self.tree().scan_prefix(keys::clv_all_sites()) {
+            let (k, v) = item?;
+            let site = keys::rfm_key_site(&k).unwrap_or_default().to_owned();
+            let h: History =
+                record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            by_site.entry(site).or_default().push(h);
+        }
+        let mut n = 0;
+        let mut commands = Vec::new();
+        for (site, all) in by_site {
+            n += all.len();
+            let models = SiteClv::fit(&all, now, rules);
+            commands.push(Command::ClvModels { site, models });
+        }
+        Ok((n, commands))
+    }
+
+    /// Fits and stores every site's CLV models now (tests and single-node tools; the server
+    /// runs [`Store::clv_fits`] on its timer and sends the commands through its writes).
+    pub fn refit_clv(&self, now: i64, rules: FitRules) -> Result<usize, StoreError> {
+        let (n, commands) = self.clv_fits(now, rules)?;
+        for command in commands {
+            self.apply_now(command)?;
+        }
+        Ok(n)
+    }
+
+    /// What a sheet and a rule read of `site` besides its contacts.
+    pub fn site_models(&self, site: &str) -> Result<SiteModels, StoreError> {
+        let clv = match self.tree().get(keys::clv_models(site))? {
+            Some(v) => {
+                Some(record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            }
+            None => None,
+        };
+        Ok(SiteModels {
+            quintiles: self.quintiles(site)?,
+            clv,
+        })
     }
 
     /// A site's RFM cut points, once computed.

@@ -38,7 +38,10 @@ const CONTACT_V3: u8 = 3;
 /// As v3, with [`Extras::newsletter`](footprint_domain::contacts::aggregate::Extras) after its other
 /// fields.
 const CONTACT_V4: u8 = 4;
-/// `[5] nonce sealed(v4 record)`: a live contact, under its own key.
+/// As v4, with the first orders, tags, reference and notes after [`Extras::newsletter`](footprint_domain::contacts::aggregate::Extras).
+const CONTACT_V6: u8 = 6;
+/// `[5] nonce sealed(contact record)`: a live contact, under its own key. (So the next
+/// record version after v4 is v6.)
 const CONTACT_SEALED: u8 = 5;
 
 /// [`Extras`](footprint_domain::contacts::aggregate::Extras) as record v3 wrote it.
@@ -46,6 +49,16 @@ const CONTACT_SEALED: u8 = 5;
 struct ExtrasV3 {
     categories: Vec<footprint_domain::contacts::aggregate::CategorySeen>,
     segments: std::collections::BTreeSet<u64>,
+}
+
+/// [`Extras`](footprint_domain::contacts::aggregate::Extras) as record v4 wrote it.
+#[derive(Deserialize)]
+struct ExtrasV4 {
+    categories: Vec<footprint_domain::contacts::aggregate::CategorySeen>,
+    segments: std::collections::BTreeSet<u64>,
+    newsletter: Option<
+        footprint_domain::contacts::aggregate::Stamped<footprint_domain::contacts::Subscription>,
+    >,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -371,7 +384,7 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V4];
+            let mut out = vec![CONTACT_V6];
             if let (Ok(a), Ok(b), Ok(x)) = (
                 postcard::to_allocvec(rec),
                 postcard::to_allocvec(&c.admin),
@@ -389,7 +402,7 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
-        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4), rest)) => {
+        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6), rest)) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
             let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
             if let ContactRecord::Live(c) = &mut rec {
@@ -400,6 +413,11 @@ pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
                     c.extras.categories = old.categories;
                     c.extras.segments = old.segments;
                 } else if v == CONTACT_V4 {
+                    let old: ExtrasV4 = postcard::from_bytes(rest).map_err(bad)?;
+                    c.extras.categories = old.categories;
+                    c.extras.segments = old.segments;
+                    c.extras.newsletter = old.newsletter;
+                } else if v == CONTACT_V6 {
                     c.extras = postcard::from_bytes(rest).map_err(bad)?;
                 }
             }
@@ -609,6 +627,37 @@ mod tests {
         };
         assert_eq!(*new, c);
         assert_eq!(new.newsletter(), "unsubscribed");
+
+        // v4 as it was written: the v3 extras and the newsletter; v6's fields read empty.
+        #[derive(Serialize)]
+        struct V4<'a> {
+            categories: &'a [CategorySeen],
+            segments: &'a std::collections::BTreeSet<u64>,
+            newsletter: &'a Option<Stamped<footprint_domain::contacts::Subscription>>,
+        }
+        let mut v4 = vec![CONTACT_V4];
+        v4.extend(postcard::to_allocvec(&rec).unwrap());
+        v4.extend(postcard::to_allocvec(&c.admin).unwrap());
+        v4.extend(
+            postcard::to_allocvec(&V4 {
+                categories: &c.extras.categories,
+                segments: &c.extras.segments,
+                newsletter: &c.extras.newsletter,
+            })
+            .unwrap(),
+        );
+        let ContactRecord::Live(old) = decode_contact(&v4).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*old, c);
+
+        c.extras.tags.insert("vip".into());
+        c.extras.reference = Some("CRM-1".into());
+        let rec = ContactRecord::Live(Box::new(c.clone()));
+        let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*new, c);
     }
 
     #[test]

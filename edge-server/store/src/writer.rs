@@ -662,6 +662,12 @@ impl<'w> Staged<'w> {
                 }
                 Effect::Stored
             }
+            Command::ClvModels { site, models } => {
+                if let Some(g) = self.graph.as_mut() {
+                    g.set_clv_models(site, models);
+                }
+                Effect::Stored
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use footprint_edge::store::{AdminKind, Command, Effect, Recorded, Store, StoreCo
 use serde_json::json;
 
 use crate::lab::{cart, identify, page, product, purchase, Lab, DAY, EDITOR, MIN, T0};
-use crate::util::{SITE, TOKEN};
+use crate::util::{self, SITE, TOKEN};
 
 /// Drives the in-process edge through every kind of write: events that create, identify and
 /// merge contacts, a duplicate, an edit, an explicit merge, segment changes, membership, an
@@ -123,6 +123,7 @@ async fn script(lab: &Lab) {
         )
         .await);
     assert!(lab.store.recompute_rfm(T0 + DAY).unwrap() > 0);
+    assert!(lab.store.refit_clv(T0 + DAY, util::clv_rules(2)).unwrap() > 0);
     lab.set_now(T0 + 2 * DAY);
     ok(lab
         .call("DELETE", &format!("/v1/contacts/{bo}"), TOKEN, None)
@@ -137,6 +138,7 @@ fn kind(c: &Command) -> &'static str {
     match c {
         Command::Events(_) => "events",
         Command::RfmCuts { .. } => "rfm cuts",
+        Command::ClvModels { .. } => "clv models",
         Command::Admin(op) => match op.kind {
             AdminKind::Patch { .. } => "patch",
             AdminKind::Merge { .. } => "merge",
@@ -172,6 +174,7 @@ async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identica
     assert_eq!(
         kinds,
         [
+            "clv models",
             "create segment",
             "delete segment",
             "erase",

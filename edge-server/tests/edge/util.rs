@@ -261,3 +261,12 @@ pub fn page_view(message_id: &str, tracker: &str, timestamp: &str) -> Value {
 pub fn batch(events: Vec<Value>) -> Value {
     serde_json::json!({"site_key": SITE, "sent_at": now_iso(), "events": events})
 }
+
+/// CLV fit rules for tests: `min_customers` purchasers, one repeat buyer, a week of history.
+pub fn clv_rules(min_customers: u64) -> footprint_edge::contacts::predict::FitRules {
+    footprint_edge::contacts::predict::FitRules {
+        min_customers,
+        min_repeat_customers: 1,
+        min_history_days: 7,
+    }
+}

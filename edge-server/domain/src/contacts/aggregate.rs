@@ -110,6 +110,24 @@ fn latest_time(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+/// Keeps the earlier of the entry's value and `new`.
+fn earliest_stamped<K: Ord, T>(
+    slot: std::collections::btree_map::Entry<'_, K, Stamped<T>>,
+    new: Stamped<T>,
+) {
+    use std::collections::btree_map::Entry;
+    match slot {
+        Entry::Occupied(mut cur) => {
+            if cur.get().newer_than(&new) {
+                cur.insert(new);
+            }
+        }
+        Entry::Vacant(v) => {
+            v.insert(new);
+        }
+    }
+}
+
 /// Keeps the later of `slot` and `new`.
 fn latest<T>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
     match slot {
@@ -369,6 +387,30 @@ pub struct Extras {
     /// `newsletter_unsubscribe` events and by admins, the latest winning. Before v4 only
     /// admins set it, in [`Channels::newsletter`], which is still read when this is unset.
     pub newsletter: Option<Stamped<Subscription>>,
+    /// Record v6: each currency's first order (its time and total), the earliest winning:
+    /// what tells the CLV models' repeat orders from the first (`predict::History`).
+    pub first_orders: BTreeMap<String, Stamped<Units>>,
+    /// Record v6: free labels an admin puts on the contact (emBlue), at most [`MAX_TAGS`],
+    /// each unique without regard to case.
+    pub tags: BTreeSet<String>,
+    /// Record v6: the shop's own id for the contact (an external CRM's), unique per site.
+    pub reference: Option<String>,
+    /// Record v6: admins' notes, oldest first, at most [`MAX_NOTES`].
+    pub notes: Vec<Note>,
+}
+
+/// Most tags a contact keeps.
+pub const MAX_TAGS: usize = 30;
+/// Most notes a contact keeps; an admin deletes one to add another.
+pub const MAX_NOTES: usize = 100;
+
+/// A timestamped, authored note on a contact (SecuTix). Free text: personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Unique on its contact: its creation time in ms, made unique by the writer.
+    pub id: i64,
+    pub author: String,
+    pub text: String,
 }
 
 impl Extras {
@@ -407,6 +449,27 @@ impl Extras {
         if let Some(n) = other.newsletter {
             latest(&mut self.newsletter, n);
         }
+        for (currency, first) in other.first_orders {
+            earliest_stamped(self.first_orders.entry(currency), first);
+        }
+        // The merged contact's tags join ours up to the cap, ours first.
+        for tag in other.tags {
+            if self.tags.len() >= MAX_TAGS {
+                break;
+            }
+            if !self.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+                self.tags.insert(tag);
+            }
+        }
+        // A reference is unique per site, so the merged contact's is free to move here only
+        // when this one has none; the store drops its index entry otherwise.
+        if self.reference.is_none() {
+            self.reference = other.reference;
+        }
+        self.notes.extend(other.notes);
+        self.notes.sort_by_key(|n| n.id);
+        let excess = self.notes.len().saturating_sub(MAX_NOTES);
+        self.notes.drain(..excess);
     }
 
     /// When a product of category `name` was last viewed.
@@ -596,6 +659,10 @@ impl Contact {
                     add(e.months.entry(month_key(at)).or_default(), currency, *total);
                     e.first_purchase_at = earliest(e.first_purchase_at, Some(at));
                     e.last_purchase_at = latest_time(e.last_purchase_at, Some(at));
+                    earliest_stamped(
+                        self.extras.first_orders.entry(currency.clone()),
+                        stamp(at, pos, *total),
+                    );
                 }
             }
             FactKind::Identify(i) => not_kept.custom_keys = self.apply_traits(i, at, pos),

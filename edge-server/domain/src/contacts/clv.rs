@@ -9,7 +9,7 @@
 
 use argmin::core::{CostFunction, Error, Executor, State};
 use argmin::solver::neldermead::NelderMead;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One customer's purchase history, as the models read it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,7 +26,7 @@ pub struct Summary {
 
 /// The BG/NBD model's parameters: purchase rates are Gamma(r, α); the chance of dropping out
 /// after a purchase is Beta(a, b).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
@@ -37,7 +37,7 @@ pub struct BgNbd {
 }
 
 /// The Gamma-Gamma model's parameters for the value of a purchase.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GammaGamma {
     pub p: f64,
     pub q: f64,

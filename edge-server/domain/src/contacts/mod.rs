@@ -5,6 +5,8 @@
 //! - [`sheet`] renders an aggregate as the admin API's contact sheet.
 //! - [`patch`] validates and applies an admin's edit.
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
+//! - [`clv`] fits the lifetime-value models; [`predict`], a site's fit and a contact's
+//!   prediction from it.
 //! - [`segment`] is the segments' rule language; [`membership`], what a sheet shows of them.
 //!
 //! All of it is pure: the store decides which contact an event belongs to (the identity rules
@@ -16,6 +18,7 @@ pub mod fact;
 pub mod membership;
 pub mod named;
 pub mod patch;
+pub mod predict;
 pub mod rfm;
 pub mod segment;
 pub mod sheet;

@@ -25,10 +25,15 @@
 //! | choice | `valuation`, `rfm.segment`, `status.email`, `status.newsletter`, `status.sms`, `status.sms_subscription`, `status.consent`, `confidentiality` | `eq`, `ne` (a string); `in`, `not_in` (strings). Only the field's values are accepted. |
 //! | yes/no | `ecommerce.cart.abandoned`, `web_push.enabled`, `identified`, `has_email`, `has_phone` | `eq` (`true` or `false`) |
 //! | count | `ecommerce.purchases`, `counts.events`, `counts.page_views`, `counts.product_views`, `counts.cart_adds` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a whole number) |
-//! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
+//! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months`, `clv.predicted_12_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
+//! | probability | `clv.probability_alive` | `gt`, `gte`, `lt`, `lte` (a number from 0 to 1) |
 //! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
 //! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
 //! | viewed | `viewed.category`, `viewed.product` (a product id) | `eq` (a string, any case for categories), with optional `"within_days": N` |
+//!
+//! The `clv.` fields read the sheet's `clv.predicted`: a contact without a prediction (no
+//! order, no model fitted for its currency) or predicted in another currency than the rule's
+//! fails them.
 //!
 //! A field a contact lacks (no purchase yet, no RFM score) makes its condition false, and its
 //! `ne`, `not_in` and `not_within_days` false too: "has not bought this month" is
@@ -46,8 +51,7 @@ use super::aggregate::Contact;
 use super::fact::UNITS;
 use super::named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};
 use super::patch::FieldError;
-use super::rfm::Quintiles;
-use super::sheet::{self, Period, View};
+use super::sheet::{self, Period, SiteModels, View};
 use footprint_protocol::Timestamp;
 
 /// How deep `all`, `any` and `not` nest.
@@ -104,8 +108,8 @@ impl Segment {
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub view: View,
-    /// The site's RFM cut points, for `rfm.segment`.
-    pub quintiles: Option<&'a Quintiles>,
+    /// The site's RFM cut points and CLV models, for `rfm.segment` and the `clv.` fields.
+    pub models: &'a SiteModels,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +126,8 @@ pub enum Cond {
     Flag(FlagField, bool),
     Count(CountField, Cmp, u64),
     Money(Period, Cmp, String, super::fact::Units),
+    Predicted12Months(Cmp, String, super::fact::Units),
+    ProbabilityAlive(Cmp, f64),
     Time(TimeField, TimeTest),
     Text(TextField, TextTest),
     Viewed(ViewedField, String, Option<i64>),
@@ -238,7 +244,7 @@ impl ChoiceField {
         match self {
             ChoiceField::Valuation => Some(sheet::valuation(c.last_activity_at, now).as_str()),
             ChoiceField::RfmSegment => {
-                sheet::rfm_segment(c, cx.quintiles, now).map(RfmSegment::as_str)
+                sheet::rfm_segment(c, cx.models.quintiles.as_ref(), now).map(RfmSegment::as_str)
             }
             ChoiceField::EmailStatus => sheet::email_status(c).map(EmailStatus::as_str),
             ChoiceField::Newsletter => Some(sheet::newsletter(c).as_str()),
@@ -258,7 +264,7 @@ counts.page_views, counts.product_views, counts.cart_adds, ecommerce.total_spent
 ecommerce.totals.this_month, ecommerce.totals.this_year, ecommerce.totals.last_12_months, \
 ecommerce.totals.last_24_months, created_at, last_activity_at, ecommerce.last_purchase_at, \
 profile.email, profile.first_name, profile.last_name, profile.mobile_phone, custom.NAME, \
-viewed.category, viewed.product";
+viewed.category, viewed.product, clv.probability_alive, clv.predicted_12_months";
 
 enum Kind {
     Choice(ChoiceField),
@@ -268,6 +274,8 @@ enum Kind {
     Time(TimeField),
     Text(TextField),
     Viewed(ViewedField),
+    Predicted12Months,
+    ProbabilityAlive,
 }
 
 fn kind_of(field: &str) -> Option<Kind> {
@@ -306,6 +314,8 @@ fn kind_of(field: &str) -> Option<Kind> {
         "profile.mobile_phone" => Text(TextField::Phone),
         "viewed.category" => Viewed(ViewedField::Category),
         "viewed.product" => Viewed(ViewedField::Product),
+        "clv.predicted_12_months" => Predicted12Months,
+        "clv.probability_alive" => ProbabilityAlive,
         f => match f.strip_prefix("custom.") {
             Some(name) if !name.is_empty() => Text(TextField::Custom(name.to_owned())),
             _ => return None,
@@ -424,7 +434,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
             None => Ok(()),
         }
     };
-    if !matches!(kind, Kind::Money(_)) {
+    if !matches!(kind, Kind::Money(_) | Kind::Predicted12Months) {
         extra("currency", "money")?;
     }
     if !matches!(kind, Kind::Viewed(_)) {
@@ -508,7 +518,7 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
             })?;
             Cond::Count(f, c, n)
         }
-        Kind::Money(p) => {
+        Kind::Money(_) | Kind::Predicted12Months => {
             let c = cmp(&ALL_CMP, "eq, ne, gt, gte, lt or lte")?;
             let currency = text("currency")
                 .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()))
@@ -519,7 +529,19 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
                         "is required for money: a 3-letter code such as EUR",
                     )
                 })?;
-            Cond::Money(p, c, currency, amount(value, &vat)?)
+            let units = amount(value, &vat)?;
+            match kind {
+                Kind::Money(p) => Cond::Money(p, c, currency, units),
+                _ => Cond::Predicted12Months(c, currency, units),
+            }
+        }
+        Kind::ProbabilityAlive => {
+            let c = cmp(&ALL_CMP[2..], "gt, gte, lt or lte")?;
+            let p = value
+                .and_then(Value::as_f64)
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| FieldError::new(vat.as_str(), "must be a number from 0 to 1"))?;
+            Cond::ProbabilityAlive(c, p)
         }
         Kind::Time(f) => {
             let test = match op {
@@ -630,6 +652,18 @@ impl Cond {
                 // contact who never bought.
                 cmp.holds(spent.get(currency).copied().unwrap_or(0), *units)
             }
+            Cond::Predicted12Months(cmp, currency, units) => {
+                match sheet::prediction(c, cx.models, now) {
+                    Some(Ok(p)) if p.currency == *currency => {
+                        cmp.holds(p.predicted_12_months, *units)
+                    }
+                    _ => false,
+                }
+            }
+            Cond::ProbabilityAlive(cmp, want) => match sheet::prediction(c, cx.models, now) {
+                Some(Ok(p)) => cmp.holds(p.probability_alive, *want),
+                _ => false,
+            },
             Cond::Time(f, test) => {
                 let t = match f {
                     TimeField::Created => Some(c.created_at),

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use super::aggregate::{month_key, ByCurrency, Contact, ContactId};
 use super::fact::{Units, UNITS};
 use super::named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};
+use super::predict::{self, History, Prediction, SiteClv};
 use super::rfm::{self, days_between, Inputs, Quintiles, DAY_MS};
 
 /// How a sheet is read: the clock, and the settings that turn the aggregate into statuses.
@@ -207,6 +208,79 @@ pub struct Clv {
     pub historic_value: BTreeMap<String, Money>,
     pub orders: u64,
     pub average_order_value: BTreeMap<String, Money>,
+    pub predicted: Predicted,
+}
+
+/// The predicted value (`predict`): the numbers when the site's model for the contact's
+/// currency is fitted, otherwise `available: false` and the reason.
+#[derive(Debug, Serialize)]
+pub struct Predicted {
+    pub available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub values: Option<PredictedValues>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PredictedValues {
+    pub currency: String,
+    /// The probability that the contact still buys (has not dropped out), 0 to 1.
+    pub probability_alive: f64,
+    pub expected_purchases_90_days: f64,
+    pub expected_purchases_12_months: f64,
+    pub expected_value_per_purchase: Money,
+    /// Expected purchases in 12 months times the expected value of one; undiscounted.
+    pub predicted_12_months: Money,
+    pub model_fitted_at: Timestamp,
+}
+
+/// What a sheet and a rule read of the site besides the contact: the models the background
+/// jobs fit.
+#[derive(Debug, Clone, Default)]
+pub struct SiteModels {
+    /// RFM cut points, for `rfm`.
+    pub quintiles: Option<Quintiles>,
+    /// CLV models, for `clv.predicted`.
+    pub clv: Option<SiteClv>,
+}
+
+/// The contact's prediction, or why there is none; `None` without orders.
+pub fn prediction(
+    c: &Contact,
+    models: &SiteModels,
+    now: i64,
+) -> Option<Result<Prediction, String>> {
+    let h = History::of(c)?;
+    Some(predict::predict(models.clv.as_ref(), &h, now))
+}
+
+fn predicted(c: &Contact, models: &SiteModels, now: i64) -> Predicted {
+    match prediction(c, models, now) {
+        Some(Ok(p)) => Predicted {
+            available: true,
+            reason: None,
+            values: Some(PredictedValues {
+                currency: p.currency,
+                probability_alive: p.probability_alive,
+                expected_purchases_90_days: p.expected_purchases_90_days,
+                expected_purchases_12_months: p.expected_purchases_12_months,
+                expected_value_per_purchase: Money(p.expected_value_per_purchase),
+                predicted_12_months: Money(p.predicted_12_months),
+                model_fitted_at: ts(p.model_fitted_at),
+            }),
+        },
+        Some(Err(why)) => Predicted {
+            available: false,
+            reason: Some(why),
+            values: None,
+        },
+        None => Predicted {
+            available: false,
+            reason: Some("the contact has no orders".into()),
+            values: None,
+        },
+    }
 }
 
 /// One row of the contact list.
@@ -390,12 +464,8 @@ pub fn row(c: &Contact, now: i64) -> Row {
 }
 
 /// The sheet of `c`. `requested` is the id asked for when it was merged into `c`.
-pub fn render(
-    c: &Contact,
-    requested: Option<ContactId>,
-    quintiles: Option<&Quintiles>,
-    v: View,
-) -> Sheet {
+pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v: View) -> Sheet {
+    let quintiles = models.quintiles.as_ref();
     let now = v.now;
     // One row per tracker: its stretches of history here, combined.
     let mut trackers: BTreeMap<&str, TrackerRow> = BTreeMap::new();
@@ -490,6 +560,7 @@ pub fn render(
         historic_value: spent.clone(),
         orders: e.purchases(),
         average_order_value: average.clone(),
+        predicted: predicted(c, models, now),
     });
     let permission = c.push_permission.as_ref().map(|p| match p.value {
         footprint_protocol::PushPermissionState::Granted => "granted",

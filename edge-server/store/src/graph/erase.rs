@@ -164,6 +164,7 @@ impl Working<'_> {
         }
         if c.ecommerce.last_purchase_at.is_some() {
             self.rfm_gone.push(keys::rfm(&site, id.get()));
+            self.rfm_gone.push(keys::clv(&site, id.get()));
             self.rfm_dirty.remove(&id);
         }
         // Only the trackers that point here now are this shopper's; one that moved to another
