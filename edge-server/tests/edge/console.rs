@@ -9,7 +9,7 @@ use crate::lab::*;
 use crate::util::TOKEN;
 
 /// A signed-in browser: its session cookie and the session's CSRF token.
-struct Browser {
+pub(crate) struct Browser {
     cookie: String,
     csrf: String,
 }
@@ -36,7 +36,7 @@ fn form(fields: &[(&str, &str)]) -> Option<(&'static str, Vec<u8>)> {
     ))
 }
 
-async fn sign_in(lab: &Lab, token: &str) -> Browser {
+pub(crate) async fn sign_in(lab: &Lab, token: &str) -> Browser {
     let login = lab.browse("GET", "/admin/login", &[], None).await;
     let csrf = csrf_of(&login.body);
     let pre = format!("fp_login={}", cookie_value(&login, "fp_login").unwrap());
@@ -60,7 +60,7 @@ async fn sign_in(lab: &Lab, token: &str) -> Browser {
 }
 
 impl Browser {
-    async fn get(&self, lab: &Lab, path: &str) -> Page {
+    pub(crate) async fn get(&self, lab: &Lab, path: &str) -> Page {
         lab.browse("GET", path, &[("cookie", &self.cookie)], None)
             .await
     }

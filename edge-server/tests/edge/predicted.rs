@@ -5,6 +5,7 @@ use footprint_edge::contacts::clv::Summary;
 use footprint_edge::contacts::predict::Outcome;
 use serde_json::{json, Value};
 
+use crate::console::sign_in;
 use crate::lab::{identify, purchase, Lab, DAY, T0};
 use crate::util::{clv_rules, SITE, TOKEN};
 
@@ -111,8 +112,18 @@ async fn a_fitted_site_predicts_each_buyer_from_its_own_history_in_weeks() {
     close(&p["expected_value_per_purchase"], value, 0.005);
     close(&p["predicted_12_months"], year * value, 0.01);
     assert_eq!(p["model_fitted_at"], sheet_time(T0));
-    // Historic CLV is still there beside it.
+    // Historic CLV is still there beside it, and the console shows both.
     assert_eq!(sheet["clv"]["orders"], b.repeats + 1);
+    let page = sign_in(&lab, TOKEN)
+        .await
+        .get(&lab, &format!("/admin/contacts/{id}"))
+        .await;
+    let shown = format!(
+        "<dt>Predicted value, next 12 months</dt><dd>{} EUR</dd>",
+        p["predicted_12_months"].as_str().unwrap()
+    );
+    assert!(page.body.contains(&shown), "{}", page.body);
+    assert!(page.body.contains("<dt>Customer lifetime value</dt>"));
 
     // A recent frequent buyer is more likely alive than one who stopped long ago.
     let alive = |k: usize| {
@@ -227,6 +238,17 @@ async fn too_few_buyers_give_the_reason_instead_of_numbers() {
         "{why}"
     );
     assert!(p.get("probability_alive").is_none());
+    let page = sign_in(&lab, TOKEN)
+        .await
+        .get(&lab, &format!("/admin/contacts/{id}"))
+        .await;
+    assert!(
+        page.body.contains(
+            "<dt>Predicted value</dt><dd>none: the site has 30 purchasing contacts in EUR"
+        ),
+        "{}",
+        page.body
+    );
     // A contact without orders has no CLV block at all.
     lab.send(vec![identify(
         "browser",

@@ -353,6 +353,35 @@ fn profile_page(
             label: "Customer lifetime value",
             value: money(&c.historic_value),
         });
+        match &c.predicted.values {
+            Some(p) => {
+                value.push(Fact {
+                    label: "Predicted value, next 12 months",
+                    value: format!("{} {}", p.predicted_12_months, p.currency),
+                });
+                value.push(Fact {
+                    label: "Probability still buying",
+                    value: format!("{:.0} %", p.probability_alive * 100.0),
+                });
+                value.push(Fact {
+                    label: "Expected purchases",
+                    value: format!(
+                        "{:.2} in 90 days · {:.2} in 12 months · {} {} each",
+                        p.expected_purchases_90_days,
+                        p.expected_purchases_12_months,
+                        p.expected_value_per_purchase,
+                        p.currency
+                    ),
+                });
+            }
+            None => value.push(Fact {
+                label: "Predicted value",
+                value: format!(
+                    "none: {}",
+                    c.predicted.reason.as_deref().unwrap_or("no model")
+                ),
+            }),
+        }
     }
     let ecommerce = vec![
         Fact {
