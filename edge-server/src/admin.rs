@@ -266,6 +266,10 @@ fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
 pub struct ListQuery {
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Exactly this reference (the shop's CRM id), through its index.
+    pub reference: Option<String>,
+    /// Contacts with this tag (any case).
+    pub tag: Option<String>,
     pub q: Option<String>,
     /// `enabled` or `disabled`.
     pub push: Option<String>,
@@ -353,13 +357,15 @@ fn csv_error(e: csv::Error) -> ApiError {
 
 /// The export's columns: the import's (so an export imports back), then what only the edge
 /// knows.
-pub const EXPORT_COLUMNS: [&str; 13] = [
+pub const EXPORT_COLUMNS: [&str; 15] = [
     "email",
     "phone",
     "first_name",
     "last_name",
     "birth_date",
     "newsletter",
+    "tags",
+    "reference",
     "id",
     "email_status",
     "sms_status",
@@ -383,6 +389,8 @@ fn export_row(c: &Contact, now: i64) -> Vec<String> {
         stamped(&c.last_name),
         stamped(&c.birth_date),
         c.newsletter().as_str().to_owned(),
+        c.extras.tags.iter().cloned().collect::<Vec<_>>().join(", "),
+        s(&c.extras.reference),
         c.id.to_string(),
         name(c.channels.email_status.map(|v| v.as_str())),
         name(c.channels.sms_status.map(|v| v.as_str())),
@@ -446,6 +454,13 @@ fn select<R>(
         }
     };
     let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
+    let tag = q
+        .tag
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| crate::contacts::patch::tag("tag", t))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_filter", e.to_string()))?;
     let include_invalid = q.include_invalid.unwrap_or(false);
     let models = std::cell::RefCell::new(std::collections::HashMap::new());
     let in_segment = |c: &Contact| -> Result<bool, ApiError> {
@@ -479,13 +494,23 @@ fn select<R>(
             && q.has_email.is_none_or(|h| c.email.is_some() == h)
             && q.has_phone.is_none_or(|h| c.phone.is_some() == h)
             && valuation.is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
-            && push.is_none_or(|p| sheet::push_enabled(c) == p);
+            && push.is_none_or(|p| sheet::push_enabled(c) == p)
+            && tag.as_ref().is_none_or(|t| {
+                c.extras
+                    .tags
+                    .iter()
+                    .any(|have| have.eq_ignore_ascii_case(t))
+            });
         Ok(plain && in_segment(c)?)
     };
     let by_index = if let Some(e) = &q.email {
         let e = Email::normalize(e)
             .map_err(|why| ApiError::bad_request("invalid_email", format!("email {why}")))?;
         Some(store.by_email(e.as_str())?)
+    } else if let Some(r) = &q.reference {
+        let r = crate::contacts::patch::reference("reference", r)
+            .map_err(|e| ApiError::bad_request("invalid_reference", e.to_string()))?;
+        Some(store.by_reference(&r)?)
     } else if let Some(p) = &q.phone {
         let p = Phone::normalize(p, settings.region)
             .map_err(|why| ApiError::bad_request("invalid_phone", format!("phone {why}")))?;
@@ -802,6 +827,22 @@ pub fn patch_from(
 }
 
 /// `{"from": id}` of an explicit merge.
+/// `{"text": "..."}`: a note's text, checked.
+pub fn parse_note(body: &[u8]) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewNote {
+        text: String,
+    }
+    let n: NewNote = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("invalid_json", format!("send {{\"text\": \"...\"}}: {e}"))
+    })?;
+    crate::contacts::patch::note_text("text", &n.text).map_err(|e| ApiError::Unprocessable {
+        field: e.field,
+        message: e.message,
+    })
+}
+
 pub fn parse_merge(body: &[u8]) -> Result<ContactId, ApiError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -86,6 +86,29 @@ impl App {
         contact(self.run(who, AdminKind::Patch { id, patch }).await?)
     }
 
+    /// Adds a note (its text checked by `patch::note_text`); answers with the contact and the
+    /// note's id.
+    pub async fn add_note(
+        &self,
+        who: &AdminIdentity,
+        id: ContactId,
+        text: String,
+    ) -> Result<(ContactId, i64), ApiError> {
+        match self.run(who, AdminKind::AddNote { id, text }).await? {
+            Done::Note(contact, note) => Ok((contact, note)),
+            _ => Err(ApiError::Internal),
+        }
+    }
+
+    pub async fn delete_note(
+        &self,
+        who: &AdminIdentity,
+        id: ContactId,
+        note: i64,
+    ) -> Result<ContactId, ApiError> {
+        contact(self.run(who, AdminKind::DeleteNote { id, note }).await?)
+    }
+
     /// Merges `from` into `into`, as a login would; answers with the survivor.
     pub async fn merge(
         &self,

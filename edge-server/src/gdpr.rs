@@ -89,11 +89,12 @@ pub fn parse_bulk(body: &[u8]) -> Result<Bulk, ApiError> {
 fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError> {
     if let Some(k) = map
         .keys()
-        .find(|k| !["ids", "action", "segment"].contains(&k.as_str()))
+        .find(|k| !["ids", "action", "segment", "tag"].contains(&k.as_str()))
     {
         return Err(ApiError::Unprocessable {
             field: k.clone(),
-            message: "is not a bulk field; send ids, action and, for a segment action, segment"
+            message: "is not a bulk field; send ids, action and, for a segment action, \
+                      segment, for a tag action, tag"
                 .into(),
         });
     }
@@ -104,13 +105,19 @@ fn bulk_from(map: &serde_json::Map<String, Value>) -> Result<Bulk, ApiError> {
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    Bulk::new(action, ids, &segment)
+    let tag = map.get("tag").and_then(Value::as_str).unwrap_or("");
+    Bulk::new(action, ids, &segment, tag)
 }
 
 impl Bulk {
-    /// `action` on `ids`; `segment` is the static segment's id, for a segment action. The
-    /// API's JSON and the console's form both come here.
-    pub fn new(action: &str, ids: Vec<ContactId>, segment: &str) -> Result<Bulk, ApiError> {
+    /// `action` on `ids`; `segment` is the static segment's id, for a segment action, and
+    /// `tag` the tag, for a tag action. The API's JSON and the console's form both come here.
+    pub fn new(
+        action: &str,
+        ids: Vec<ContactId>,
+        segment: &str,
+        tag: &str,
+    ) -> Result<Bulk, ApiError> {
         let segment = || -> Result<u64, ApiError> {
             segment_id(segment).map_err(|_| ApiError::Unprocessable {
                 field: "segment".into(),
@@ -126,12 +133,26 @@ impl Bulk {
                 },
                 Role::Editor,
             ),
+            "add_tag" | "remove_tag" => (
+                AdminKind::Tag {
+                    tag: crate::contacts::patch::tag("tag", tag).map_err(|e| {
+                        ApiError::Unprocessable {
+                            field: "tag".into(),
+                            message: format!("{action} needs a tag: {}", e.message),
+                        }
+                    })?,
+                    contacts: ids,
+                    add: action == "add_tag",
+                },
+                Role::Editor,
+            ),
             "suspend" => (AdminKind::Suspend(ids), Role::Editor),
             "delete" => (AdminKind::Erase(ids), Role::Admin),
             _ => {
                 return Err(ApiError::Unprocessable {
                     field: "action".into(),
-                    message: "must be one of add_to_segment, remove_from_segment, suspend, delete"
+                    message: "must be one of add_to_segment, remove_from_segment, add_tag, \
+                              remove_tag, suspend, delete"
                         .into(),
                 })
             }

@@ -34,13 +34,16 @@ use crate::store::{
 };
 
 /// The columns besides `custom.*`.
-pub const COLUMNS: [&str; 6] = [
+pub const COLUMNS: [&str; 8] = [
     "email",
     "phone",
     "first_name",
     "last_name",
     "birth_date",
     "newsletter",
+    // Comma-separated; a non-empty cell replaces the contact's tags.
+    "tags",
+    "reference",
 ];
 
 /// Rows per writer operation: big enough to share a group commit's flush, small enough that
@@ -241,14 +244,15 @@ fn header(
             if unknown.len() == 1 { "it" } else { "them" }
         )));
     }
-    if !seen.contains("email") && !seen.contains("phone") {
+    if !seen.contains("email") && !seen.contains("phone") && !seen.contains("reference") {
         let hint = if cols.len() == 1 && names[0].contains(['|', ':']) {
             "; the file's separator may be one the edge does not read (it reads , ; and tab)"
         } else {
             ""
         };
         return Err(bad_header(format!(
-            "the header needs an email or a phone column: rows are matched by them{hint}"
+            "the header needs an email, phone or reference column: rows are matched by \
+             them{hint}"
         )));
     }
     Ok((cols, unknown))
@@ -272,6 +276,15 @@ fn row_patch(
             continue;
         }
         match col {
+            Column::Field("tags") => {
+                let tags = cell
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| Value::String(t.to_owned()))
+                    .collect();
+                body.insert("tags".into(), Value::Array(tags));
+            }
             Column::Field(f) => {
                 body.insert((*f).to_owned(), Value::String(cell.to_owned()));
             }
@@ -284,8 +297,11 @@ fn row_patch(
     if !custom.is_empty() {
         body.insert("custom".into(), Value::Object(custom));
     }
-    if !body.contains_key("email") && !body.contains_key("phone") {
-        return Err("has neither an email nor a phone; a row is matched by them".into());
+    if !["email", "phone", "reference"]
+        .iter()
+        .any(|k| body.contains_key(*k))
+    {
+        return Err("has no email, phone or reference; a row is matched by them".into());
     }
     Patch::parse_in(&body, region).map_err(|e| e.to_string())
 }

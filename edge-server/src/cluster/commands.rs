@@ -106,12 +106,12 @@ impl Commands {
         Ok(Ok(footprint_store::Done::Imported(outcomes)))
     }
 
-    /// Appends `command`; a PATCH sealed under its contact's key, since it holds the values
-    /// an erasure must take out of the log too.
+    /// Appends `command`; a PATCH or a note sealed under its contact's key, since it holds
+    /// values an erasure must take out of the log too.
     async fn append(&self, id: &str, command: &Command) -> Result<u64, super::LogError> {
         let sealed_under = match command {
             Command::Admin(AdminOp {
-                kind: AdminKind::Patch { id, .. },
+                kind: AdminKind::Patch { id, .. } | AdminKind::AddNote { id, .. },
                 ..
             }) => Some(keys::name_of_contact(id.get())),
             // One row (`import`): under the email or phone it names.
@@ -129,7 +129,12 @@ impl Commands {
                     .phone
                     .as_ref()
                     .and_then(|p| p.as_ref().map(|p| p.as_str()));
-                email.or(phone).map(|v| keys::name_of_value(site, v))
+                // A row found by reference alone is sealed under the reference.
+                let reference = r.patch.reference.as_ref().and_then(Option::as_deref);
+                email
+                    .or(phone)
+                    .or(reference)
+                    .map(|v| keys::name_of_value(site, v))
             }),
             _ => None,
         };

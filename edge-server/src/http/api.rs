@@ -75,6 +75,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(contact_erase)),
         )
         .route("/v1/contacts/{id}/merge", web::post().to(contact_merge))
+        .route("/v1/contacts/{id}/notes", web::post().to(note_add))
+        .route(
+            "/v1/contacts/{id}/notes/{note}",
+            web::delete().to(note_delete),
+        )
         .route("/v1/contacts/{id}/history", web::get().to(contact_history))
         .route("/v1/contacts/{id}/extract", web::get().to(contact_extract))
         .route(
@@ -573,6 +578,34 @@ async fn contact_patch(
     let patch = crate::admin::parse_patch(&e.body)?;
     let id = state.patch_contact(&e.who, e.id, patch).await?;
     Ok(HttpResponse::Ok().json(state.app.sheet(e.who, id).await?))
+}
+
+/// `POST /v1/contacts/{id}/notes {"text": "..."}` (editor): answers 201 with the note.
+async fn note_add(e: ContactEdit, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let text = crate::admin::parse_note(&e.body)?;
+    let (contact, note) = state.add_note(&e.who, e.id, text.clone()).await?;
+    let at = footprint_protocol::Timestamp::from_millis(note).map_err(|_| ApiError::Internal)?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "contact_id": contact.to_string(),
+        "id": note.to_string(),
+        "at": at,
+        "author": e.who.name,
+        "text": text,
+    })))
+}
+
+/// `DELETE /v1/contacts/{id}/notes/{note}` (editor): 204.
+async fn note_delete(
+    e: ContactEdit,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let raw = req.match_info().get("note").unwrap_or("");
+    let note = raw
+        .parse::<i64>()
+        .map_err(|_| ApiError::NotFound(format!("contact {} has no note {raw}", e.id)))?;
+    state.delete_note(&e.who, e.id, note).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /v1/contacts/{id}/merge {"from": OTHER}`: `OTHER` is merged into `id`.

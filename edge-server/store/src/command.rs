@@ -31,8 +31,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AdminOp, Done, Outcome, Refusal, WriteRequest};
 
-/// The encoding version this build writes and the newest it reads.
-pub const VERSION: u8 = 1;
+mod v1;
+
+/// The encoding version this build writes and the newest it reads. Version 1 is read too
+/// ([`v1`]).
+pub const VERSION: u8 = 2;
 
 /// A change to the store's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +108,7 @@ impl Command {
             Some((&VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| DecodeError::Damaged(e.to_string()))
             }
+            Some((1, rest)) => v1::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
             Some((&v, _)) => Err(DecodeError::Version(v)),
         }
     }
@@ -256,15 +260,31 @@ mod tests {
         }
     }
 
-    /// The bytes of version 1. When this fails, the encoding changed: a log written before
-    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 1 instead.
+    /// The bytes of version 2. When this fails, the encoding changed: a log written before
+    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 2 instead,
+    /// as [`v1`] is kept.
     #[test]
-    fn the_encoding_of_version_1_is_pinned() {
+    fn the_encoding_of_version_2_is_pinned() {
         let all: Vec<String> = samples().iter().map(|c| hex::encode(c.encode())).collect();
         assert_eq!(all.join("\n"), PINNED.trim());
     }
 
+    /// A version 1 log still reads: the commands it pinned decode to today's, with the new
+    /// fields empty.
+    #[test]
+    fn version_1_still_reads() {
+        let old: Vec<Command> = PINNED_V1
+            .trim()
+            .lines()
+            .map(|l| Command::decode(&hex::decode(l).unwrap()).unwrap())
+            .collect();
+        assert_eq!(old[..], samples()[..old.len()]);
+    }
+
     const PINNED: &str = "
+";
+
+    const PINNED_V1: &str = "
 01000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432
 010100070000000101045275697a01000000010a737562736372696265640000000000047665726101c0cebc86bf68
 0101010709047665726101c0cebc86bf68
@@ -282,7 +302,7 @@ mod tests {
     fn other_versions_and_damage_are_refused_with_a_reason() {
         let mut bytes = samples()[1].encode();
         assert_eq!(Command::decode(&[]), Err(DecodeError::Empty));
-        bytes[0] = 2;
+        bytes[0] = 3;
         assert!(Command::decode(&bytes)
             .unwrap_err()
             .to_string()

@@ -29,7 +29,8 @@ use super::vault::{Keyring, Vault};
 use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
 
 mod erase;
-mod import;
+pub(crate) mod import;
+mod labels;
 mod segments;
 
 pub use erase::Erasure;
@@ -277,6 +278,7 @@ impl<'t> Working<'t> {
         let hash = self.suppressor.blind(what, value);
         match what {
             Blind::Phone => keys::phone(&hash, site),
+            Blind::Reference => keys::reference(&hash, site),
             _ => keys::email(&hash, site),
         }
     }
@@ -435,6 +437,9 @@ impl<'t> Working<'t> {
                 contacts,
                 add,
             } => self.members(*segment, contacts, *add, op)?,
+            AdminKind::Tag { contacts, tag, add } => self.tag(contacts, tag, *add, op)?,
+            AdminKind::AddNote { id, text } => self.add_note(*id, text, op)?,
+            AdminKind::DeleteNote { id, note } => self.delete_note(*id, *note, op)?,
         })
     }
 
@@ -477,6 +482,7 @@ impl<'t> Working<'t> {
         };
         let site = c.site.clone();
         let (old_email, old_phone) = (c.email.clone(), c.phone.clone());
+        let old_reference = c.extras.reference.clone();
         // Every check first: a refusal must leave nothing half-applied.
         let new_email = patch
             .email
@@ -489,6 +495,7 @@ impl<'t> Working<'t> {
         for (what, new, blind) in [
             ("email", &new_email, Blind::Email),
             ("phone", &new_phone, Blind::Phone),
+            ("reference", &patch.reference, Blind::Reference),
         ] {
             if let Some(Some(v)) = new {
                 let key = self.index_key(blind, v, &site);
@@ -516,6 +523,13 @@ impl<'t> Working<'t> {
             ("phone", new_phone, old_phone, Blind::Phone, |c| {
                 &mut c.phone
             }),
+            (
+                "reference",
+                patch.reference.clone(),
+                old_reference,
+                Blind::Reference,
+                |c| &mut c.extras.reference,
+            ),
         ];
         for (field, new, old, blind, slot) in identity {
             let Some(new) = new else { continue };
@@ -755,6 +769,16 @@ impl<'t> Working<'t> {
             self.rfm_gone.push(keys::rfm(site, from.get()));
             self.rfm_gone.push(keys::clv(site, from.get()));
             self.rfm_dirty.insert(into);
+        }
+        // A reference is unique per site: the absorbed one moves over only when `into` has
+        // none (`Extras::absorb`); otherwise it is dropped, and so is its index entry.
+        if let Some(r) = &absorbed.extras.reference {
+            let key = self.index_key(Blind::Reference, r, site);
+            if self.peek(into)?.extras.reference.is_none() {
+                self.put_id(key, into);
+            } else {
+                self.put(key, None);
+            }
         }
         self.live(into)?.absorb(absorbed);
         Ok(moved)

@@ -15,6 +15,7 @@
 //! | `c` id:u64 | a contact: its aggregate, or the id it was merged into |
 //! | `x` hash:16 site | the contact with that normalised email: id:u64 |
 //! | `p` hash:16 site | the contact with that E.164 phone: id:u64 |
+//! | `R` hash:16 site | the contact with that reference: id:u64 |
 //! | `n` bucket:16 id:u64 term:8 | a search term (email or lower-cased name) sealed under the contact's key |
 //! | `o` len(site) site hash:16 | (empty): the site has reported this order |
 //! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
@@ -47,6 +48,7 @@ const TRACKER: u8 = b't';
 const CONTACT: u8 = b'c';
 const EMAIL: u8 = b'x';
 const PHONE: u8 = b'p';
+const REFERENCE: u8 = b'R';
 const NAME: u8 = b'n';
 const ORDER: u8 = b'o';
 const RFM: u8 = b'r';
@@ -133,6 +135,10 @@ pub fn email(hash: &[u8; 16], site: &str) -> Vec<u8> {
 
 pub fn phone(hash: &[u8; 16], site: &str) -> Vec<u8> {
     hashed(PHONE, hash, site)
+}
+
+pub fn reference(hash: &[u8; 16], site: &str) -> Vec<u8> {
+    hashed(REFERENCE, hash, site)
 }
 
 fn hashed(tag: u8, hash: &[u8; 16], site: &str) -> Vec<u8> {

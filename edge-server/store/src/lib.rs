@@ -164,13 +164,29 @@ pub enum AdminKind {
         rows: Vec<ImportRow>,
         create_only: bool,
     },
+    /// Adds `tag` to (or removes it from) each contact, each on its own (command v2).
+    Tag {
+        contacts: Vec<ContactId>,
+        tag: String,
+        add: bool,
+    },
+    /// Adds an admin's note to contact `id` (command v2).
+    AddNote {
+        id: ContactId,
+        text: String,
+    },
+    /// Deletes note `note` of contact `id` (command v2).
+    DeleteNote {
+        id: ContactId,
+        note: i64,
+    },
 }
 
 impl AdminKind {
     /// How many events' worth of work it is, for the size of a group commit.
     fn weight(&self) -> usize {
         match self {
-            AdminKind::Members { contacts, .. } => contacts.len(),
+            AdminKind::Members { contacts, .. } | AdminKind::Tag { contacts, .. } => contacts.len(),
             AdminKind::Suspend(ids) | AdminKind::Erase(ids) => ids.len(),
             AdminKind::Import { rows, .. } => rows.len(),
             _ => 1,
@@ -188,6 +204,8 @@ impl AdminKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Done {
     Contact(ContactId),
+    /// A note added: its contact and its id.
+    Note(ContactId, i64),
     Segment(u64),
     /// Per contact asked for: the contact changed (a merged id answers with its survivor), or
     /// why not.
@@ -867,6 +885,17 @@ impl Store {
         let hash = self.inner.suppressor.blind(suppress::Blind::Email, email);
         let found =
             self.ids_with_prefix(keys::email(&hash, ""), |_, v| keys::decode_u64(v), 1024)?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// Contacts with exactly this reference, on every site.
+    pub fn by_reference(&self, reference: &str) -> Result<Vec<ContactId>, StoreError> {
+        let hash = self
+            .inner
+            .suppressor
+            .blind(suppress::Blind::Reference, reference);
+        let found =
+            self.ids_with_prefix(keys::reference(&hash, ""), |_, v| keys::decode_u64(v), 1024)?;
         Ok(found.unwrap_or_default())
     }
 

@@ -34,6 +34,8 @@ pub enum Blind {
     Email,
     Phone,
     Order,
+    /// A contact's reference (the shop's CRM id).
+    Reference,
     /// The first characters of a search term: a bucket of the search index.
     Bucket,
     /// A whole search term, to tell a contact's terms in one bucket apart.
@@ -103,6 +105,7 @@ impl Suppressor {
             Blind::Email => b"email",
             Blind::Phone => b"phone",
             Blind::Order => b"order",
+            Blind::Reference => b"reference",
             Blind::Bucket => b"bucket",
             Blind::Term => b"term",
         };

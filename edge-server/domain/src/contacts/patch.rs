@@ -67,6 +67,98 @@ pub struct Patch {
     pub confidentiality: Option<Confidentiality>,
     /// Ms since the epoch; `Some(None)` revalidates.
     pub valid_until: Edit<i64>,
+    /// The whole list of tags, each checked by [`tag`]; `Some(empty)` removes them all.
+    pub tags: Option<Vec<String>>,
+    /// The shop's own id for the contact, unique per site: the store checks that (an index,
+    /// as for the email).
+    pub reference: Edit<String>,
+    /// Points added (or, negative, taken away) by hand. Reserved in the command encoding for
+    /// lead scoring; the parser does not accept it yet.
+    pub points_adjustment: Option<i64>,
+}
+
+/// Longest tag.
+pub const MAX_TAG_CHARS: usize = 40;
+/// Longest reference.
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
+/// A tag as stored: trimmed, 1 to [`MAX_TAG_CHARS`] characters, no control characters and no
+/// comma (a CSV's `tags` cell separates them by commas).
+pub fn tag(field: &str, s: &str) -> Result<String, FieldError> {
+    let t = s.trim();
+    if t.is_empty()
+        || t.chars().count() > MAX_TAG_CHARS
+        || t.chars().any(|c| c.is_control() || c == ',')
+    {
+        return Err(refuse(
+            field,
+            format!(
+                "`{}` is not a tag: use 1 to {MAX_TAG_CHARS} characters, without commas or \
+                 control characters",
+                t.chars().take(MAX_TAG_CHARS + 5).collect::<String>()
+            ),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// A whole tag list: each tag checked, repeats (in any case) dropped, at most
+/// [`MAX_TAGS`](super::aggregate::MAX_TAGS).
+pub fn tag_list<'a>(
+    field: &str,
+    items: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, FieldError> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let t = tag(&format!("{field}[{i}]"), item)?;
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&t)) {
+            out.push(t);
+        }
+    }
+    let max = super::aggregate::MAX_TAGS;
+    if out.len() > max {
+        return Err(refuse(
+            field,
+            format!("holds {} tags; a contact has at most {max}", out.len()),
+        ));
+    }
+    Ok(out)
+}
+
+/// Longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// A note's text as stored: trimmed, 1 to [`MAX_NOTE_CHARS`] characters; line breaks and tabs
+/// are kept, other control characters refused.
+pub fn note_text(field: &str, s: &str) -> Result<String, FieldError> {
+    let t = s.trim();
+    if t.is_empty()
+        || t.chars().count() > MAX_NOTE_CHARS
+        || t.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(refuse(
+            field,
+            format!("must be 1 to {MAX_NOTE_CHARS} characters of text"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// A reference as stored: trimmed, 1 to [`MAX_REFERENCE_CHARS`] characters, no control
+/// characters.
+pub fn reference(field: &str, s: &str) -> Result<String, FieldError> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > MAX_REFERENCE_CHARS || t.chars().any(char::is_control) {
+        return Err(refuse(
+            field,
+            format!(
+                "must be 1 to {MAX_REFERENCE_CHARS} characters without control characters, \
+                 or null"
+            ),
+        ));
+    }
+    Ok(t.to_owned())
 }
 
 /// One change to a contact, as its history records it: the old and new values as text.
@@ -100,7 +192,7 @@ impl Change {
     }
 }
 
-pub const FIELDS: [&str; 14] = [
+pub const FIELDS: [&str; 16] = [
     "email",
     "phone",
     "first_name",
@@ -114,6 +206,8 @@ pub const FIELDS: [&str; 14] = [
     "consent",
     "confidentiality",
     "valid_until",
+    "tags",
+    "reference",
     // Accepted as a synonym of `phone`, the sheet's name for it.
     "mobile_phone",
 ];
@@ -182,7 +276,7 @@ impl Patch {
         if body.is_empty() {
             return Err(refuse(
                 "body",
-                format!("changes nothing; send any of {}", FIELDS[..13].join(", ")),
+                format!("changes nothing; send any of {}", FIELDS[..15].join(", ")),
             ));
         }
         let mut p = Patch::default();
@@ -285,12 +379,29 @@ impl Patch {
                         })?)
                 }
                 "valid_until" => p.valid_until = Some(instant(k, v)?),
+                "tags" => {
+                    let Value::Array(items) = v else {
+                        return Err(refuse(k, "must be an array of tags (the whole list)"));
+                    };
+                    let texts = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            t.as_str()
+                                .ok_or_else(|| refuse(&format!("tags[{i}]"), "must be a string"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    p.tags = Some(tag_list(k, texts)?);
+                }
+                "reference" => {
+                    p.reference = Some(text(k, v)?.map(|s| reference(k, s)).transpose()?)
+                }
                 _ => {
                     return Err(refuse(
                         k,
                         format!(
                             "is not an editable field; use any of {}",
-                            FIELDS[..13].join(", ")
+                            FIELDS[..15].join(", ")
                         ),
                     ))
                 }
@@ -358,6 +469,9 @@ impl Patch {
                 Some(new.as_str().to_owned()),
             ));
             c.admin.confidentiality = new;
+        }
+        if let Some(new) = &self.tags {
+            changes.extend(c.set_tags(new.iter().cloned()));
         }
         if let Some(new) = self.valid_until {
             changes.extend(Change::new(

@@ -91,6 +91,21 @@ pub struct Sheet {
     pub valid: bool,
     /// The static segments it was added to, and the dynamic ones whose rule holds now.
     pub segments: Vec<super::membership::Membership>,
+    /// Free labels, in alphabetical order.
+    pub tags: Vec<String>,
+    /// The shop's own id for the contact (an external CRM's), unique per site.
+    pub reference: Option<String>,
+    /// Admins' notes, newest first. Free text: personal data.
+    pub notes: Vec<NoteView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoteView {
+    /// Pass to `DELETE /v1/contacts/{id}/notes/{note}`.
+    pub id: String,
+    pub at: Timestamp,
+    pub author: String,
+    pub text: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -293,6 +308,7 @@ pub struct Row {
     pub valuation: Valuation,
     pub created_at: Timestamp,
     pub last_activity_at: Option<Timestamp>,
+    pub tags: Vec<String>,
 }
 
 /// A span of calendar months (UTC) ending with the current one.
@@ -460,6 +476,7 @@ pub fn row(c: &Contact, now: i64) -> Row {
         valuation: valuation(c.last_activity_at, now),
         created_at: ts(c.created_at),
         last_activity_at: c.last_activity_at.map(ts),
+        tags: c.extras.tags.iter().cloned().collect(),
     }
 }
 
@@ -633,6 +650,20 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
         valid_until: c.admin.valid_until.map(ts),
         valid: !c.invalid_at(now),
         segments: Vec::new(),
+        tags: c.extras.tags.iter().cloned().collect(),
+        reference: c.extras.reference.clone(),
+        notes: c
+            .extras
+            .notes
+            .iter()
+            .rev()
+            .map(|n| NoteView {
+                id: n.id.to_string(),
+                at: ts(n.id),
+                author: n.author.clone(),
+                text: n.text.clone(),
+            })
+            .collect(),
     }
 }
 

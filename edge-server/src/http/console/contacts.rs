@@ -420,7 +420,12 @@ pub async fn bulk(req: HttpRequest, state: State, form: Form) -> Answer {
         return Ok(confirm_delete(&signed, &ids, back));
     }
     let ids = crate::segments::contact_ids(&ids, "ids")?;
-    let bulk = crate::gdpr::Bulk::new(action, ids, field(&form, "segment").unwrap_or(""))?;
+    let bulk = crate::gdpr::Bulk::new(
+        action,
+        ids,
+        field(&form, "segment").unwrap_or(""),
+        field(&form, "tag").unwrap_or(""),
+    )?;
     signed.who().require(bulk.needs)?;
     let report = state.bulk(signed.who(), bulk).await?;
     state

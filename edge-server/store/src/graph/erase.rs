@@ -139,6 +139,8 @@ impl Working<'_> {
             }
         }
         n.values = emails.iter().chain(phones.iter()).cloned().collect();
+        // Cluster mode seals an import row found by reference alone under the reference.
+        n.values.extend(c.extras.reference.clone());
         for (values, blind, kind) in [
             (&emails, Blind::Email, Kind::Email),
             (&phones, Blind::Phone, Kind::Phone),
@@ -154,6 +156,15 @@ impl Working<'_> {
                 let hash = self.suppressor.hash(&site, kind, v);
                 self.put(keys::suppressed_value(&hash).to_vec(), Some(stamp.clone()));
                 n.suppressed_values += 1;
+            }
+        }
+        // Its reference's index entry; the reference itself goes with the record. (Not
+        // suppressed: a reference is the shop's id, which a re-import may reuse on purpose.)
+        if let Some(r) = &c.extras.reference {
+            let k = self.index_key(Blind::Reference, r, &site);
+            if self.get_id(&k)?.is_some_and(|owner| ids.contains(&owner)) {
+                self.put(k, None);
+                n.index_entries += 1;
             }
         }
         // Its search entries go when its record becomes `Erased` (`Working::finish`).

@@ -79,7 +79,11 @@ impl Working<'_> {
             };
         let by_email = owner(&email, Blind::Email)?;
         let by_phone = owner(&phone, Blind::Phone)?;
-        let Some(id) = by_email.or(by_phone) else {
+        // A row without an email or phone that anyone holds finds its contact by the shop's
+        // own id; the patch then checks the reference as any edit does.
+        let reference = patch.reference.clone().flatten();
+        let by_reference = owner(&reference, Blind::Reference)?;
+        let Some(id) = by_email.or(by_phone).or(by_reference) else {
             let id = self.create(site, op.at);
             self.history(
                 id,
@@ -101,7 +105,11 @@ impl Working<'_> {
         // A contact the caller may not see holds the value as any other contact would: the
         // row is refused in the same words as every clash, naming no one. So is any holder,
         // for a row that may only create.
-        for (field, value, holder) in [("email", &email, by_email), ("phone", &phone, by_phone)] {
+        for (field, value, holder) in [
+            ("email", &email, by_email),
+            ("phone", &phone, by_phone),
+            ("reference", &reference, by_reference),
+        ] {
             if let (Some(v), Some(h)) = (value, holder) {
                 if create_only || !self.shows(h, op.clearance)? {
                     return Ok(RowOutcome::Taken {
