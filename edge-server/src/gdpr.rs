@@ -181,8 +181,9 @@ This archive holds everything this Footprint edge stores about one contact.
 
 profile.json     The contact sheet: identity (email, phone, names, birth date), custom
                  fields, channel statuses, consent, confidentiality, e-commerce totals,
-                 cart, products of interest, RFM scores, trackers and devices, and the
-                 segments the contact is in.
+                 cart, products of interest, RFM scores and predicted value, trackers
+                 and devices, the segments the contact is in, its tags and reference,
+                 and the notes the shop's staff wrote about it.
 activity.ndjson  Every event of every tracker (device) that belongs to the contact, one JSON
                  object per line, newest first. `client_timestamp` is the time the browser
                  said; `timestamp` is that time corrected for the browser's clock skew;

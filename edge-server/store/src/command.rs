@@ -248,7 +248,74 @@ mod tests {
                     monetary: [10_000, 20_000, 30_000, 1_000_000_000_000_000],
                 },
             },
+            // Version 2 from here on.
+            Command::ClvModels {
+                site: "shop".into(),
+                models: clv_sample(),
+            },
+            op(AdminKind::Patch {
+                id: ContactId::new(7).unwrap(),
+                patch: Box::new(Patch {
+                    tags: Some(vec!["vip".into(), "b2b".into()]),
+                    reference: Some(Some("CRM-42".into())),
+                    points_adjustment: Some(-5),
+                    ..Patch::default()
+                }),
+            }),
+            op(AdminKind::Tag {
+                contacts: vec![ContactId::new(7).unwrap()],
+                tag: "vip".into(),
+                add: true,
+            }),
+            op(AdminKind::AddNote {
+                id: ContactId::new(7).unwrap(),
+                text: "called back".into(),
+            }),
+            op(AdminKind::DeleteNote {
+                id: ContactId::new(7).unwrap(),
+                note: 1_795_168_900_000,
+            }),
         ]
+    }
+
+    fn clv_sample() -> footprint_domain::contacts::predict::SiteClv {
+        use footprint_domain::contacts::clv::{BgNbd, GammaGamma};
+        use footprint_domain::contacts::predict::{CurrencyModel, Outcome, SiteClv};
+        SiteClv {
+            fitted_at: 1_795_168_900_000,
+            currencies: [
+                (
+                    "EUR".to_owned(),
+                    CurrencyModel {
+                        customers: 2357,
+                        repeat_customers: 946,
+                        outcome: Outcome::Fitted {
+                            bg_nbd: BgNbd {
+                                r: 0.25,
+                                alpha: 4.5,
+                                a: 0.75,
+                                b: 2.5,
+                                log_likelihood: -9582.5,
+                            },
+                            gamma_gamma: GammaGamma {
+                                p: 6.25,
+                                q: 3.75,
+                                gamma: 15.5,
+                            },
+                        },
+                    },
+                ),
+                (
+                    "USD".to_owned(),
+                    CurrencyModel {
+                        customers: 3,
+                        repeat_customers: 1,
+                        outcome: Outcome::NotFitted("too few".into()),
+                    },
+                ),
+            ]
+            .into(),
+        }
     }
 
     #[test]
@@ -282,6 +349,22 @@ mod tests {
     }
 
     const PINNED: &str = "
+02000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432
+020100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
+0201010709047665726101c0cebc86bf68
+0201020003564950000002047665726102047665726101c0cebc86bf68
+020103030001016400047665726101c0cebc86bf68
+02010403047665726101c0cebc86bf68
+02010503010701047665726101c0cebc86bf68
+0201060107047665726101c0cebc86bf68
+0201070109047665726101c0cebc86bf68
+0201080473686f7001020000000101045275697a01000000010a73756273637269626564000000000000000000047665726101c0cebc86bf68
+02020473686f70c0cebc86bf68050204060801010203a09c01c0b802e0d4038080b4ccd4dfc603
+02030473686f70c0cebc86bf680203455552b512b20700000000000000d03f0000000000001240000000000000e83f00000000000004400000000040b7c2c000000000000019400000000000000e400000000000002f400355534403010107746f6f20666577
+02010007000000000000000000000000000102037669700362326201010643524d2d34320109047665726101c0cebc86bf68
+02010901070376697001047665726101c0cebc86bf68
+02010a070b63616c6c6564206261636b047665726101c0cebc86bf68
+02010b07c0cebc86bf68047665726101c0cebc86bf68
 ";
 
     const PINNED_V1: &str = "

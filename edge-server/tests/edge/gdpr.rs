@@ -456,7 +456,7 @@ async fn bulk_actions_report_each_contact() {
     assert_eq!(status, 403);
 }
 
-fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, String> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut out = std::collections::BTreeMap::new();
     for i in 0..zip.len() {

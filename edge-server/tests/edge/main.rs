@@ -32,6 +32,8 @@ mod import;
 // kill -9 under load, graceful shutdown, bad config, dev defaults.
 mod inproc;
 mod lifecycle;
+// Tags, the shop's reference and notes.
+mod profile;
 // Predicted CLV: the background fit, the sheet's numbers and reasons, the rule fields.
 mod predicted;
 // Every write a command: a recorded command sequence replays to byte-identical records.

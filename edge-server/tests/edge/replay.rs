@@ -58,7 +58,7 @@ async fn script(lab: &Lab) {
             "PATCH",
             &format!("/v1/contacts/{ana}"),
             TOKEN,
-            Some(json!({"last_name": "Ruiz", "newsletter": "subscribed"})),
+            Some(json!({"last_name": "Ruiz", "newsletter": "subscribed", "tags": ["vip"], "reference": "CRM-1"})),
         )
         .await);
     ok(lab
@@ -109,7 +109,9 @@ async fn script(lab: &Lab) {
             EDITOR,
             Some((
                 "text/csv",
-                b"email,first_name\ncy@example.com,Cy\nana@example.com,Ana Maria\n".to_vec(),
+                b"email,first_name,tags,reference\ncy@example.com,Cy,\"b2b, new\",CRM-2\n\
+                  ana@example.com,Ana Maria,,\n"
+                    .to_vec(),
             )),
         )
         .await;
@@ -122,6 +124,39 @@ async fn script(lab: &Lab) {
             Some(json!({"ids": [bo], "action": "suspend"})),
         )
         .await);
+    ok(lab
+        .call(
+            "POST",
+            "/v1/contacts/bulk",
+            EDITOR,
+            Some(json!({"ids": [bo, ana], "action": "add_tag", "tag": "Event 2026"})),
+        )
+        .await);
+    let note = ok(lab
+        .call(
+            "POST",
+            &format!("/v1/contacts/{ana}/notes"),
+            EDITOR,
+            Some(json!({"text": "Prefers phone calls"})),
+        )
+        .await);
+    ok(lab
+        .call(
+            "POST",
+            &format!("/v1/contacts/{ana}/notes"),
+            EDITOR,
+            Some(json!({"text": "Second note"})),
+        )
+        .await);
+    let (status, _) = lab
+        .call(
+            "DELETE",
+            &format!("/v1/contacts/{ana}/notes/{}", note["id"].as_str().unwrap()),
+            EDITOR,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
     assert!(lab.store.recompute_rfm(T0 + DAY).unwrap() > 0);
     assert!(lab.store.refit_clv(T0 + DAY, util::clv_rules(2)).unwrap() > 0);
     lab.set_now(T0 + 2 * DAY);
@@ -149,6 +184,9 @@ fn kind(c: &Command) -> &'static str {
             AdminKind::Suspend(_) => "suspend",
             AdminKind::Erase(_) => "erase",
             AdminKind::Import { .. } => "import",
+            AdminKind::Tag { .. } => "tag",
+            AdminKind::AddNote { .. } => "add note",
+            AdminKind::DeleteNote { .. } => "delete note",
         },
     }
 }
@@ -174,8 +212,10 @@ async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identica
     assert_eq!(
         kinds,
         [
+            "add note",
             "clv models",
             "create segment",
+            "delete note",
             "delete segment",
             "erase",
             "events",
@@ -185,6 +225,7 @@ async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identica
             "patch",
             "rfm cuts",
             "suspend",
+            "tag",
             "update segment"
         ]
     );
