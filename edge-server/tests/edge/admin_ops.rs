@@ -652,13 +652,14 @@ async fn the_export_streams_every_page_and_defuses_formulas() {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header, footprint_edge::admin::EXPORT_COLUMNS);
+    let id_col = header.iter().position(|h| h == "id").unwrap();
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), n + 3, "every contact once, across pages");
-    let mut ids: Vec<&str> = rows.iter().map(|r| &r[6]).collect();
+    let mut ids: Vec<&str> = rows.iter().map(|r| &r[id_col]).collect();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n + 3);
-    let by_id = |want: &str| rows.iter().find(|r| &r[6] == want).unwrap().clone();
+    let by_id = |want: &str| rows.iter().find(|r| &r[id_col] == want).unwrap().clone();
     let x = by_id(&id);
     assert_eq!(&x[0], "x@example.com");
     assert_eq!(&x[1], "'+34600111222");

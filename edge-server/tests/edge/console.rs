@@ -65,7 +65,7 @@ impl Browser {
             .await
     }
 
-    async fn post(&self, lab: &Lab, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, lab: &Lab, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         lab.browse("POST", path, &[("cookie", &self.cookie)], form(&all))

@@ -84,7 +84,7 @@ known@example.com,+34600999888,,,,,
     assert!(reason(6).starts_with("birth_date"), "{}", reason(6));
     assert!(reason(7).starts_with("newsletter"), "{}", reason(7));
     assert!(
-        reason(8).contains("neither an email nor a phone"),
+        reason(8).contains("no email, phone or reference"),
         "{}",
         reason(8)
     );
@@ -147,7 +147,10 @@ known@example.com,+34600999888,,,,,
     // Whole-file problems are one 400 that says what to fix; nothing is imported.
     for (csv, needle) in [
         ("", "empty"),
-        ("first_name,last_name\nA,B\n", "email or a phone column"),
+        (
+            "first_name,last_name\nA,B\n",
+            "email, phone or reference column",
+        ),
         ("email,shoe_size\na@b.co,42\n", "shoe_size"),
         ("email,EMAIL\na@b.co,a@b.co\n", "twice"),
     ] {

@@ -336,14 +336,17 @@ fn every_sheet(edge: &Edge) -> std::collections::BTreeMap<String, Value> {
     }
 }
 
-/// A sheet without its RFM scores: each edge computes the site's quintiles on its own timer
-/// (at start, then every 10 minutes), so two edges with the same data may be a run apart.
-/// The scores' inputs stay.
+/// A sheet without what the site's models add: each edge computes the RFM quintiles and
+/// fits the CLV models on its own timer (at start, then every 10 and 60 minutes), so two
+/// edges with the same data may be a run apart. The inputs stay.
 fn without_rfm_scores(mut sheet: Value) -> Value {
     if let Some(rfm) = sheet["rfm"].as_object_mut() {
         for k in ["r", "f", "m", "segment"] {
             rfm.remove(k);
         }
+    }
+    if let Some(clv) = sheet["clv"].as_object_mut() {
+        clv.remove("predicted");
     }
     sheet
 }

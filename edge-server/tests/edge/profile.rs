@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use crate::console::sign_in;
 use crate::gdpr::unzip;
 use crate::lab::{identify, Lab, EDITOR, MIN, T0, VIEWER};
 use crate::util::{SITE, TOKEN};
@@ -59,8 +60,8 @@ async fn tags_are_set_whole_filtered_by_any_case_and_bounded() {
     let (status, s) = patch(&lab, EDITOR, &ana, json!({"tags": [" VIP ", "b2b", "vip"]})).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["tags"], json!(["VIP", "b2b"]));
-    assert_eq!(ids(&lab, "tag=vip").await, [ana.clone()]);
-    assert_eq!(ids(&lab, "tag=B2B").await, [ana.clone()]);
+    assert_eq!(ids(&lab, "tag=vip").await, [ana.as_str()]);
+    assert_eq!(ids(&lab, "tag=B2B").await, [ana.as_str()]);
     assert!(ids(&lab, "tag=other").await.is_empty());
     let (_, list) = lab.get("/v1/contacts?tag=vip").await;
     assert_eq!(list["contacts"][0]["tags"], json!(["VIP", "b2b"]));
@@ -126,7 +127,7 @@ async fn tags_are_set_whole_filtered_by_any_case_and_bounded() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(ids(&lab, "tag=fair%202026").await, [cy.clone()]);
+    assert_eq!(ids(&lab, "tag=fair%202026").await, [cy.as_str()]);
     let (status, r) = bulk(json!({"ids": [ana], "action": "add_tag"}), EDITOR).await;
     assert_eq!((status, Some(field_of(&r))), (422, Some("tag")), "{r}");
     let (status, _) = bulk(
@@ -135,6 +136,50 @@ async fn tags_are_set_whole_filtered_by_any_case_and_bounded() {
     )
     .await;
     assert_eq!(status, 403);
+
+    // Rules: tags and the reference.
+    patch(&lab, EDITOR, &cy, json!({"reference": "CRM-3"})).await;
+    let members = |rule: Value| {
+        let lab = &lab;
+        async move {
+            let body = json!({"name": format!("r{}", rule.to_string().len()), "rule": rule});
+            let (status, r) = lab.call("POST", "/v1/segments", EDITOR, Some(body)).await;
+            assert_eq!(status, 201, "{r}");
+            ids(lab, &format!("segment={}", r["id"].as_str().unwrap())).await
+        }
+    };
+    assert_eq!(
+        members(json!({"field": "tags", "op": "contains", "value": "VIP"})).await,
+        [ana.as_str()]
+    );
+    assert_eq!(
+        members(
+            json!({"all": [{"field": "tags", "op": "not_contains", "value": "vip"},
+                                {"field": "has_email", "op": "eq", "value": true}]})
+        )
+        .await,
+        [cy.clone(), bo.clone()]
+    );
+    assert_eq!(
+        members(json!({"field": "reference", "op": "starts_with", "value": "crm-"})).await,
+        [cy.as_str()]
+    );
+    let (status, r) = lab
+        .call(
+            "POST",
+            "/v1/segments",
+            EDITOR,
+            Some(json!({"name": "bad", "rule": {"field": "tags", "op": "eq", "value": "vip"}})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("contains or not_contains"),
+        "{r}"
+    );
 }
 
 #[actix_web::test]
@@ -145,7 +190,7 @@ async fn a_reference_is_unique_per_site_found_by_lookup_and_freed_by_erasure() {
     let (status, s) = patch(&lab, EDITOR, &ana, json!({"reference": " CRM-001 "})).await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["reference"], "CRM-001");
-    assert_eq!(ids(&lab, "reference=CRM-001").await, [ana.clone()]);
+    assert_eq!(ids(&lab, "reference=CRM-001").await, [ana.as_str()]);
     assert!(ids(&lab, "reference=crm-001").await.is_empty(), "exact");
 
     let (status, r) = patch(&lab, EDITOR, &bo, json!({"reference": "CRM-001"})).await;
@@ -174,7 +219,7 @@ async fn a_reference_is_unique_per_site_found_by_lookup_and_freed_by_erasure() {
             .0,
         200
     );
-    assert_eq!(ids(&lab, "reference=CRM-001").await, [bo.clone()]);
+    assert_eq!(ids(&lab, "reference=CRM-001").await, [bo.as_str()]);
     assert!(history_fields(&lab, &ana).await.contains(&(
         "reference".into(),
         json!("CRM-001"),
@@ -375,4 +420,136 @@ async fn notes_are_authored_bounded_extracted_and_erased() {
         200
     );
     assert_eq!(lab.get(&format!("/v1/contacts/{ana}")).await.0, 410);
+}
+
+#[actix_web::test]
+async fn the_console_edits_tags_reference_and_notes_and_tags_in_bulk() {
+    let lab = Lab::new();
+    let ana = person(&lab, "ta", "ana@example.com").await;
+    let bo = person(&lab, "tb", "bo@example.com").await;
+    let editor = sign_in(&lab, EDITOR).await;
+    let sheet = format!("/admin/contacts/{ana}");
+    let page = editor.get(&lab, &sheet).await;
+    assert!(
+        page.body.contains("id=\"notes-warning\""),
+        "the warning is shown"
+    );
+    assert!(page
+        .body
+        .contains("Notes are free text about a person, so they are personal data"));
+
+    // Apply: tags as a comma-separated field, the reference as text.
+    let done = editor
+        .post(
+            &lab,
+            &sheet,
+            &[("tags", "vip, Fair 2026"), ("reference", "CRM-9")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let s = lab.sheet(&ana).await;
+    assert_eq!(
+        (s["tags"].clone(), s["reference"].clone()),
+        (json!(["Fair 2026", "vip"]), json!("CRM-9"))
+    );
+    // A bad tag is shown at the Tags field, and nothing is saved.
+    let refused = editor
+        .post(&lab, &sheet, &[("tags", &"x".repeat(41))])
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("is not a tag"), "{}", refused.body);
+    assert_eq!(lab.sheet(&ana).await["tags"], json!(["Fair 2026", "vip"]));
+
+    // Notes: added with line breaks kept and escaped, then deleted.
+    let done = editor
+        .post(
+            &lab,
+            &format!("{sheet}/notes"),
+            &[("text", "<b>Call</b> after 5pm\nnot before")],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let page = editor.get(&lab, &sheet).await;
+    assert!(
+        page.body
+            .contains("&#60;b&#62;Call&#60;/b&#62; after 5pm\nnot before"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("eddie ·"));
+    let note = lab.sheet(&ana).await["notes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = editor
+        .post(&lab, &format!("{sheet}/notes/{note}/delete"), &[])
+        .await;
+    assert_eq!(done.status, 303);
+    assert!(lab.sheet(&ana).await["notes"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // A viewer sees no note form and is refused anyway.
+    let viewer = sign_in(&lab, VIEWER).await;
+    assert!(!viewer
+        .get(&lab, &sheet)
+        .await
+        .body
+        .contains("id=\"note-form\""));
+    assert_eq!(
+        viewer
+            .post(&lab, &format!("{sheet}/notes"), &[("text", "x")])
+            .await
+            .status,
+        403
+    );
+
+    // The list: a Tags column, the tag filter, the reference search, and bulk tags.
+    let list = editor.get(&lab, "/admin/contacts?tag=VIP").await;
+    assert!(
+        list.body.contains("<span class=\"tag\">vip</span>"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains(&format!("Select contact {ana}")));
+    assert!(!list.body.contains(&format!("Select contact {bo}")));
+    let found = editor
+        .get(&lab, "/admin/contacts?by=reference&s=CRM-9")
+        .await;
+    assert!(
+        found.body.contains(&format!("Select contact {ana}"))
+            && !found.body.contains(&format!("Select contact {bo}"))
+    );
+    let done = editor
+        .post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[
+                ("id", &ana),
+                ("id", &bo),
+                ("action", "add_tag"),
+                ("tag", "newsletter-2026"),
+                ("back", "/admin/contacts"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        ids(&lab, "tag=newsletter-2026").await,
+        [bo.clone(), ana.clone()]
+    );
+    let done = editor
+        .post(
+            &lab,
+            "/admin/contacts/bulk",
+            &[
+                ("id", &bo),
+                ("action", "remove_tag"),
+                ("tag", "NEWSLETTER-2026"),
+                ("back", "/admin/contacts"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(ids(&lab, "tag=newsletter-2026").await, [ana.as_str()]);
 }

@@ -28,7 +28,8 @@
 //! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months`, `clv.predicted_12_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
 //! | probability | `clv.probability_alive` | `gt`, `gte`, `lt`, `lte` (a number from 0 to 1) |
 //! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
-//! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
+//! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `reference`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
+//! | tags | `tags` | `contains`, `not_contains` (a tag, any case) |
 //! | viewed | `viewed.category`, `viewed.product` (a product id) | `eq` (a string, any case for categories), with optional `"within_days": N` |
 //!
 //! The `clv.` fields read the sheet's `clv.predicted`: a contact without a prediction (no
@@ -131,6 +132,8 @@ pub enum Cond {
     Time(TimeField, TimeTest),
     Text(TextField, TextTest),
     Viewed(ViewedField, String, Option<i64>),
+    /// The contact has (or, `false`, has not) this tag, in any case.
+    Tag(String, bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +210,7 @@ pub enum TextField {
     FirstName,
     LastName,
     Phone,
+    Reference,
     Custom(String),
 }
 
@@ -264,7 +268,7 @@ counts.page_views, counts.product_views, counts.cart_adds, ecommerce.total_spent
 ecommerce.totals.this_month, ecommerce.totals.this_year, ecommerce.totals.last_12_months, \
 ecommerce.totals.last_24_months, created_at, last_activity_at, ecommerce.last_purchase_at, \
 profile.email, profile.first_name, profile.last_name, profile.mobile_phone, custom.NAME, \
-viewed.category, viewed.product, clv.probability_alive, clv.predicted_12_months";
+viewed.category, viewed.product, tags, reference, clv.probability_alive, clv.predicted_12_months";
 
 enum Kind {
     Choice(ChoiceField),
@@ -276,6 +280,7 @@ enum Kind {
     Viewed(ViewedField),
     Predicted12Months,
     ProbabilityAlive,
+    Tags,
 }
 
 fn kind_of(field: &str) -> Option<Kind> {
@@ -316,6 +321,8 @@ fn kind_of(field: &str) -> Option<Kind> {
         "viewed.product" => Viewed(ViewedField::Product),
         "clv.predicted_12_months" => Predicted12Months,
         "clv.probability_alive" => ProbabilityAlive,
+        "tags" => Tags,
+        "reference" => Text(TextField::Reference),
         f => match f.strip_prefix("custom.") {
             Some(name) if !name.is_empty() => Text(TextField::Custom(name.to_owned())),
             _ => return None,
@@ -535,6 +542,15 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
                 _ => Cond::Predicted12Months(c, currency, units),
             }
         }
+        Kind::Tags => {
+            let has = match op {
+                "contains" => true,
+                "not_contains" => false,
+                _ => return Err(bad_op("contains or not_contains")),
+            };
+            let tag = super::patch::tag(&vat, &string(value)?)?;
+            Cond::Tag(tag, has)
+        }
         Kind::ProbabilityAlive => {
             let c = cmp(&ALL_CMP[2..], "gt, gte, lt or lte")?;
             let p = value
@@ -660,6 +676,9 @@ impl Cond {
                     _ => false,
                 }
             }
+            Cond::Tag(tag, has) => {
+                c.extras.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) == *has
+            }
             Cond::ProbabilityAlive(cmp, want) => match sheet::prediction(c, cx.models, now) {
                 Some(Ok(p)) => cmp.holds(p.probability_alive, *want),
                 _ => false,
@@ -682,6 +701,7 @@ impl Cond {
                 let v: Option<String> = match f {
                     TextField::Email => c.email.clone(),
                     TextField::Phone => c.phone.clone(),
+                    TextField::Reference => c.extras.reference.clone(),
                     TextField::FirstName => c.first_name.as_ref().map(|s| s.value.clone()),
                     TextField::LastName => c.last_name.as_ref().map(|s| s.value.clone()),
                     // Custom values are stored as JSON; a string compares by its text.

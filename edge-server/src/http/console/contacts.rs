@@ -23,9 +23,10 @@ use crate::error::ApiError;
 /// The contact list's search and filters, as the page's form sends them.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct ListForm {
-    /// `email` (the default) or `phone`: what `s` is.
+    /// `email` (the default), `phone` or `reference`: what `s` is.
     by: Option<String>,
     s: Option<String>,
+    tag: Option<String>,
     /// `yes` or `no`.
     has_email: Option<String>,
     has_phone: Option<String>,
@@ -38,8 +39,11 @@ pub struct ListForm {
 }
 
 impl ListForm {
-    fn by_phone(&self) -> bool {
-        nonempty(&self.by) == Some("phone")
+    fn by(&self) -> &str {
+        match nonempty(&self.by) {
+            Some(b @ ("phone" | "reference")) => b,
+            _ => "email",
+        }
     }
 
     fn query(&self, limit: Option<usize>) -> ListQuery {
@@ -51,8 +55,10 @@ impl ListForm {
         let s = nonempty(&self.s).map(str::to_owned);
         ListQuery {
             // An email is searched by prefix, so a partly typed one finds its contacts too.
-            q: if self.by_phone() { None } else { s.clone() },
-            phone: if self.by_phone() { s } else { None },
+            q: s.clone().filter(|_| self.by() == "email"),
+            phone: s.clone().filter(|_| self.by() == "phone"),
+            reference: s.filter(|_| self.by() == "reference"),
+            tag: nonempty(&self.tag).map(str::to_owned),
             has_email: yes_no(&self.has_email),
             has_phone: yes_no(&self.has_phone),
             push: nonempty(&self.push).map(str::to_owned),
@@ -70,6 +76,7 @@ impl ListForm {
         let pairs: Vec<(&str, &str)> = [
             ("by", &self.by),
             ("s", &self.s),
+            ("tag", &self.tag),
             ("has_email", &self.has_email),
             ("has_phone", &self.has_phone),
             ("push", &self.push),
@@ -124,8 +131,9 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         chrome: chrome(&signed, "Contacts", "contacts"),
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
-        by_phone: form.by_phone(),
+        by: form.by().to_owned(),
         search: chosen(&form.s),
+        tag: chosen(&form.tag),
         has_email: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_email),
         has_phone: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_phone),
         push: any_of(

@@ -80,6 +80,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(sheet::apply)),
             )
             .route("/contacts/{id}/activity", web::get().to(sheet::activity))
+            .route("/contacts/{id}/notes", web::post().to(sheet::note_add))
+            .route(
+                "/contacts/{id}/notes/{note}/delete",
+                web::post().to(sheet::note_delete),
+            )
             .route(
                 "/contacts/{id}/activity/rows",
                 web::get().to(sheet::activity_rows),

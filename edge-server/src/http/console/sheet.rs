@@ -83,6 +83,8 @@ fn current_values(sheet: &Sheet) -> Vec<(String, String)> {
         ("first_name".into(), text(&p.first_name)),
         ("last_name".into(), text(&p.last_name)),
         ("birth_date".into(), text(&p.birth_date)),
+        ("reference".into(), text(&sheet.reference)),
+        ("tags".into(), sheet.tags.join(", ")),
         ("email_status".into(), name(s.email.map(|v| v.as_str()))),
         ("newsletter".into(), s.newsletter.as_str().to_owned()),
         ("sms_status".into(), name(s.sms.map(|v| v.as_str()))),
@@ -147,7 +149,7 @@ const fn or_blank(spec: Spec, blank: &'static str) -> Spec {
     Spec { blank, ..spec }
 }
 
-const PROFILE_FIELDS: [Spec; 5] = [
+const PROFILE_FIELDS: [Spec; 7] = [
     input("email", "Email", "email"),
     hinted(
         input("phone", "Mobile phone", "tel"),
@@ -156,6 +158,14 @@ const PROFILE_FIELDS: [Spec; 5] = [
     input("first_name", "First name", "text"),
     input("last_name", "Last name", "text"),
     input("birth_date", "Birth date", "date"),
+    hinted(
+        input("reference", "Reference", "text"),
+        "Your CRM's id for the contact; unique",
+    ),
+    hinted(
+        input("tags", "Tags", "text"),
+        "Comma-separated; empty removes them all",
+    ),
 ];
 
 const STATUS_FIELDS: [Spec; 7] = [
@@ -494,6 +504,16 @@ fn profile_page(
         new_custom_value,
         form_error,
         web_push,
+        notes: sheet
+            .notes
+            .iter()
+            .map(|n| NoteRow {
+                id: n.id.clone(),
+                at: when(&n.at),
+                author: n.author.clone(),
+                text: n.text.clone(),
+            })
+            .collect(),
         value,
         ecommerce,
         cart,
@@ -578,7 +598,17 @@ fn patch_of(form: &[(String, String)], sheet: &Sheet) -> Map<String, Value> {
             custom.insert(key.to_owned(), custom_value(now, was_text));
             continue;
         }
-        let value = if now.is_empty() {
+        let value = if name == "tags" {
+            let tags: Vec<&str> = now
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect();
+            if tags.join(", ") == *was {
+                continue;
+            }
+            Value::Array(tags.into_iter().map(|t| Value::String(t.into())).collect())
+        } else if now.is_empty() {
             Value::Null
         } else if name == "valid_until" && now.len() == 16 {
             // `datetime-local` gives minutes and no zone; the form says UTC.
@@ -643,7 +673,8 @@ pub async fn apply(req: HttpRequest, state: State, path: web::Path<String>, form
     Ok(html(status, &page))
 }
 
-/// An error about the API's `mobile_phone` is about the form's `phone`.
+/// An error about the API's `mobile_phone` is about the form's `phone`, and one about a
+/// tag (`tags[2]`) about the form's `tags`.
 fn form_field(e: ApiError) -> ApiError {
     match e {
         ApiError::Unprocessable { field, message } if field == "mobile_phone" => {
@@ -652,8 +683,56 @@ fn form_field(e: ApiError) -> ApiError {
                 message,
             }
         }
+        ApiError::Unprocessable { field, message } if field.starts_with("tags[") => {
+            ApiError::Unprocessable {
+                field: "tags".into(),
+                message,
+            }
+        }
         e => e,
     }
+}
+
+/// `POST /admin/contacts/{id}/notes` (editor): adds the form's note.
+pub async fn note_add(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    form: Form,
+) -> Answer {
+    let signed = signed_post(&req, &state, &form).await?;
+    signed.who().require(Role::Editor)?;
+    let id = contact_id(&path)?;
+    let text = field(&form, "text").unwrap_or("");
+    let flash = match crate::contacts::patch::note_text("text", text) {
+        Ok(text) => match state.add_note(signed.who(), id, text).await {
+            Ok(_) => "Note added.".to_owned(),
+            Err(ApiError::Conflict(why)) => format!("Not added: {why}"),
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => format!("Not added: the note {}", e.message),
+    };
+    state.console.flash(&signed.id, flash).await;
+    Ok(see_other(&format!("/admin/contacts/{id}#notes")))
+}
+
+/// `POST /admin/contacts/{id}/notes/{note}/delete` (editor).
+pub async fn note_delete(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<(String, String)>,
+    form: Form,
+) -> Answer {
+    let signed = signed_post(&req, &state, &form).await?;
+    signed.who().require(Role::Editor)?;
+    let id = contact_id(&path.0)?;
+    let note = path
+        .1
+        .parse::<i64>()
+        .map_err(|_| ApiError::NotFound(format!("contact {id} has no note {}", path.1)))?;
+    state.delete_note(signed.who(), id, note).await?;
+    state.console.flash(&signed.id, "Note deleted.").await;
+    Ok(see_other(&format!("/admin/contacts/{id}#notes")))
 }
 
 /// `POST /admin/contacts/{id}/segments` (editor): "+ Add to segment", or `remove`.

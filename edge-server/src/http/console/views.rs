@@ -119,6 +119,7 @@ pub struct RowView {
     pub valuation: Valuation,
     pub created: String,
     pub last_activity: String,
+    pub tags: Vec<String>,
 }
 
 impl RowView {
@@ -132,6 +133,7 @@ impl RowView {
             valuation: r.valuation,
             created: when(&r.created_at),
             last_activity: when_opt(&r.last_activity_at),
+            tags: r.tags.clone(),
         }
     }
 }
@@ -149,8 +151,10 @@ pub struct ContactsPage {
     pub chrome: Chrome,
     pub can_edit: bool,
     pub can_admin: bool,
-    pub by_phone: bool,
+    /// What the search box holds: `email`, `phone` or `reference`.
+    pub by: String,
     pub search: String,
+    pub tag: String,
     pub has_email: Vec<Choice>,
     pub has_phone: Vec<Choice>,
     pub push: Vec<Choice>,
@@ -250,6 +254,7 @@ pub struct ProfilePage {
     pub new_custom_value: FieldView,
     pub form_error: Option<String>,
     pub web_push: String,
+    pub notes: Vec<NoteRow>,
     pub value: Vec<Fact>,
     pub ecommerce: Vec<Fact>,
     pub cart: Option<CartBox>,
@@ -260,6 +265,14 @@ pub struct ProfilePage {
     pub history: Vec<HistoryView>,
     pub history_more: bool,
     pub counts: Vec<Fact>,
+}
+
+/// A note on the Profile tab.
+pub struct NoteRow {
+    pub id: String,
+    pub at: String,
+    pub author: String,
+    pub text: String,
 }
 
 /// One event of the Activity tab.
