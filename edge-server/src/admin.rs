@@ -270,6 +270,9 @@ pub struct ListQuery {
     pub reference: Option<String>,
     /// Contacts with this tag (any case).
     pub tag: Option<String>,
+    /// `newest` (the default: newest contact first) or `points` (most points first; only
+    /// contacts with points).
+    pub sort: Option<String>,
     pub q: Option<String>,
     /// `enabled` or `disabled`.
     pub push: Option<String>,
@@ -453,7 +456,21 @@ fn select<R>(
             ))
         }
     };
-    let cursor = q.cursor.as_deref().map(contact_id).transpose()?;
+    let by_points = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None | Some("newest") => false,
+        Some("points") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_sort",
+                format!("sort `{other}` is not an order; use newest or points"),
+            ))
+        }
+    };
+    let (cursor, points_cursor) = if by_points {
+        (None, q.cursor.as_deref().map(points_cursor).transpose()?)
+    } else {
+        (q.cursor.as_deref().map(contact_id).transpose()?, None)
+    };
     let tag = q
         .tag
         .as_deref()
@@ -571,6 +588,26 @@ fn select<R>(
                 last = Some(id);
             }
         }
+        None if by_points => {
+            let mut scanned = 0;
+            let mut last: Option<[u8; 18]> = None;
+            for item in store.contacts_by_points(points_cursor) {
+                let (c, key) = item?;
+                scanned += 1;
+                if keep(&c)? {
+                    if rows.len() == limit {
+                        next = last.map(hex::encode);
+                        break;
+                    }
+                    rows.push(row(&c, now));
+                }
+                last = Some(key);
+                if scanned == LIST_SCAN_BUDGET {
+                    next = last.map(hex::encode);
+                    break;
+                }
+            }
+        }
         None => {
             let mut scanned = 0;
             let mut last = None;
@@ -604,6 +641,19 @@ fn select<R>(
         }
     }
     Ok((rows, next))
+}
+
+/// A `sort=points` cursor: the hex of the last row's points-order key.
+fn points_cursor(c: &str) -> Result<[u8; 18], ApiError> {
+    hex::decode(c)
+        .ok()
+        .and_then(|b| <[u8; 18]>::try_from(b).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "cursor must be a `next` value from an earlier page of the same sort",
+            )
+        })
 }
 
 /// The segment a list's `segment=` names, with its rule when dynamic.

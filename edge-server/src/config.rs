@@ -10,6 +10,7 @@ use footprint_protocol::SiteKey;
 use serde::Deserialize;
 
 use crate::access::{Role, TokenDigest};
+use crate::contacts::points::PointRules;
 use crate::identity::Region;
 pub use footprint_store::StoreConfig;
 
@@ -48,6 +49,8 @@ pub struct SiteConfig {
     pub key: SiteKey,
     /// Exact browser origins (`scheme://host[:port]`) allowed to post for this site.
     pub origins: Vec<String>,
+    /// Lead-scoring rules (`[sites.points]`); `None`: no points.
+    pub points: Option<PointRules>,
 }
 
 #[derive(Debug, Clone)]
@@ -457,6 +460,94 @@ struct RawSite {
     key: String,
     #[serde(default)]
     origins: Vec<String>,
+    points: Option<RawPoints>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoints {
+    #[serde(default)]
+    events: std::collections::BTreeMap<String, f64>,
+    #[serde(default)]
+    pages: Vec<RawPageRule>,
+    #[serde(default)]
+    purchase_per_unit: f64,
+    half_life_days: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPageRule {
+    pattern: String,
+    points: f64,
+}
+
+/// Checks `[sites.points]` of site `i`; errors name the key.
+fn point_rules(i: usize, raw: RawPoints) -> Result<PointRules, ConfigError> {
+    use crate::contacts::points::{PageRule, MAX_PAGE_RULES, MAX_RULE_POINTS};
+    let at = |k: &str| format!("sites[{i}].points.{k}");
+    let points = |k: String, v: f64| {
+        if v.is_finite() && v.abs() <= MAX_RULE_POINTS {
+            Ok(v)
+        } else {
+            Err(invalid(
+                k,
+                format!("must be a number from -{MAX_RULE_POINTS} to {MAX_RULE_POINTS}"),
+            ))
+        }
+    };
+    for (name, v) in &raw.events {
+        let known = footprint_protocol::EventType::parse(name).is_some()
+            || name.strip_prefix("custom.").is_some_and(|n| !n.is_empty());
+        if !known {
+            let all: Vec<&str> = footprint_protocol::EventType::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            return Err(invalid(
+                at(&format!("events.{name}")),
+                format!(
+                    "is not an event type; use one of {}, or custom.NAME",
+                    all.join(", ")
+                ),
+            ));
+        }
+        points(at(&format!("events.{name}")), *v)?;
+    }
+    if raw.pages.len() > MAX_PAGE_RULES {
+        return Err(invalid(
+            at("pages"),
+            format!("has more than {MAX_PAGE_RULES} rules"),
+        ));
+    }
+    let mut pages = Vec::with_capacity(raw.pages.len());
+    for (j, p) in raw.pages.into_iter().enumerate() {
+        if !(p.pattern.starts_with('/') || p.pattern.starts_with('*')) || p.pattern.len() > 2048 {
+            return Err(invalid(
+                at(&format!("pages[{j}].pattern")),
+                "must be a path starting with / or *, e.g. /pricing*",
+            ));
+        }
+        pages.push(PageRule {
+            points: points(at(&format!("pages[{j}].points")), p.points)?,
+            pattern: p.pattern,
+        });
+    }
+    let purchase_per_unit = points(at("purchase_per_unit"), raw.purchase_per_unit)?;
+    if let Some(h) = raw.half_life_days {
+        if !(h.is_finite() && (0.01..=36_500.0).contains(&h)) {
+            return Err(invalid(
+                at("half_life_days"),
+                "must be from 0.01 to 36500 days",
+            ));
+        }
+    }
+    Ok(PointRules {
+        events: raw.events,
+        pages,
+        purchase_per_unit,
+        half_life_days: raw.half_life_days,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -550,6 +641,7 @@ impl Config {
             sites.push(SiteConfig {
                 key,
                 origins: s.origins,
+                points: s.points.map(|p| point_rules(i, p)).transpose()?,
             });
         }
 
@@ -715,6 +807,7 @@ fn dev_defaults() -> RawConfig {
                 "http://127.0.0.1:8080".into(),
                 "http://localhost:8080".into(),
             ],
+            points: None,
         }],
         admins: vec![RawAdmin {
             name: "dev".into(),

@@ -190,7 +190,8 @@ impl Ingest {
         let mut origins = Vec::with_capacity(batch.events.len());
         for (index, raw) in batch.events.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            match prepare_event(raw.get(), batch.sent_at, received_at, self.region) {
+            let rules = site.points.as_ref();
+            match prepare_event(raw.get(), batch.sent_at, received_at, self.region, rules) {
                 Ok((ev, refused)) => {
                     for r in refused {
                         warnings.push(Warning {
@@ -294,6 +295,7 @@ fn prepare_event(
     sent_at: Timestamp,
     received_at: Timestamp,
     region: Option<Region>,
+    rules: Option<&crate::contacts::points::PointRules>,
 ) -> Result<(NewEvent, Vec<RefusedValue>), String> {
     let ev = Event::from_json(raw).map_err(|e| e.to_string())?;
     let timestamp = correct_timestamp(ev.timestamp, sent_at, received_at).as_millis();
@@ -305,7 +307,7 @@ fn prepare_event(
         context_json: serde_json::to_string(&ev.context).unwrap_or_else(|_| "{}".into()),
         properties_json: ev.kind.properties_json(),
     };
-    let (fact, refused) = fact::of_event(&ev, timestamp, region);
+    let (fact, refused) = fact::of_event(&ev, timestamp, region, rules);
     Ok((
         NewEvent::new(ev.tracker_id, ev.message_id, &fields, fact),
         refused,

@@ -35,6 +35,7 @@ fn event(n: usize, tracker: &str, kind: FactKind, ty: EventType) -> NewEvent {
         at,
         user_agent: Some("test".into()),
         kind,
+        earned: None,
     };
     NewEvent::new(
         TrackerId::new(tracker).unwrap(),

@@ -174,7 +174,20 @@ mod tests {
                 custom: vec![("size".into(), "42".into())],
                 ..IdentifyFact::default()
             }),
+            earned: None,
         };
+        let scored = NewEvent::new(
+            TrackerId::new("t-1").unwrap(),
+            MessageId::new("m-2").unwrap(),
+            &fields,
+            Fact {
+                earned: Some(footprint_domain::contacts::points::Earned {
+                    points: 2.5,
+                    half_life_days: Some(30.0),
+                }),
+                ..fact.clone()
+            },
+        );
         let event = NewEvent::new(
             TrackerId::new("t-1").unwrap(),
             MessageId::new("m-1").unwrap(),
@@ -275,6 +288,12 @@ mod tests {
                 id: ContactId::new(7).unwrap(),
                 note: 1_795_168_900_000,
             }),
+            Command::Events(WriteRequest {
+                site: SiteKey::new("shop").unwrap(),
+                received_at: Timestamp::from_millis(1_795_168_800_500).unwrap(),
+                sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
+                events: vec![scored],
+            }),
         ]
     }
 
@@ -349,7 +368,7 @@ mod tests {
     }
 
     const PINNED: &str = "
-02000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432
+02000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a6502343200
 020100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
 0201010709047665726101c0cebc86bf68
 0201020003564950000002047665726102047665726101c0cebc86bf68
@@ -365,6 +384,7 @@ mod tests {
 02010901070376697001047665726101c0cebc86bf68
 02010a070b63616c6c6564206261636b047665726101c0cebc86bf68
 02010b07c0cebc86bf68047665726101c0cebc86bf68
+02000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3238036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432010000000000000440010000000000003e40
 ";
 
     const PINNED_V1: &str = "

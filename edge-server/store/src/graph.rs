@@ -47,6 +47,8 @@ pub(super) struct Working<'t> {
     ring: Keyring,
     /// Each contact's search terms as the group found it: what `finish` compares against.
     terms_before: HashMap<ContactId, Vec<String>>,
+    /// Each contact's points-order key as it was read, to replace it when its points move.
+    points_before: HashMap<ContactId, Option<[u8; 18]>>,
     /// Contacts erased in this group, whose keys are destroyed once it is on disk.
     shred: Vec<ContactId>,
     /// When the edge received the request being folded in, for the identity log.
@@ -84,6 +86,7 @@ impl<'t> Working<'t> {
             vault,
             ring: vault.keyring(),
             terms_before: HashMap::new(),
+            points_before: HashMap::new(),
             shred: Vec::new(),
             received_at: 0,
             kv: HashMap::new(),
@@ -151,6 +154,7 @@ impl<'t> Working<'t> {
             })?;
             if let ContactRecord::Live(c) = &rec {
                 self.terms_before.insert(id, search_terms(c));
+                self.points_before.insert(id, points_key(c));
             }
             self.contacts.insert(id, rec);
         }
@@ -840,6 +844,19 @@ impl<'t> Working<'t> {
         }
         for id in std::mem::take(&mut self.dirty_contacts) {
             self.search_entries(id, batch)?;
+            let before = self.points_before.remove(&id).flatten();
+            let after = match self.contacts.get(&id) {
+                Some(ContactRecord::Live(c)) => points_key(c),
+                _ => None,
+            };
+            if before != after {
+                if let Some(k) = before {
+                    batch.remove(&k[..]);
+                }
+                if let Some(k) = after {
+                    batch.insert(&k[..], &[][..]);
+                }
+            }
             if let Some(rec) = self.contacts.get(&id) {
                 let bytes = record::seal_contact(&mut self.ring, id, rec)?;
                 batch.insert(&keys::contact(id.get())[..], bytes);
@@ -954,6 +971,12 @@ pub const MIN_SEARCH_CHARS: usize = SEARCH_BUCKETS[0];
 const SEARCH_BUCKETS: [usize; 2] = [3, 6];
 
 /// The lower-cased texts a contact is found by: its email, "first last" and "last".
+/// `c`'s entry in points order; `None` without points.
+fn points_key(c: &Contact) -> Option<[u8; 18]> {
+    let (class, key) = c.extras.points.as_ref()?.order_key();
+    Some(keys::points(class, key, c.id.get()))
+}
+
 pub fn search_terms(c: &Contact) -> Vec<String> {
     let clean = |s: &str| -> String {
         s.chars()

@@ -16,6 +16,7 @@
 //! | `x` hash:16 site | the contact with that normalised email: id:u64 |
 //! | `p` hash:16 site | the contact with that E.164 phone: id:u64 |
 //! | `R` hash:16 site | the contact with that reference: id:u64 |
+//! | `P` class:1 key:8 id:u64 | (empty): a contact with points, in points order (`Points::order_key`) |
 //! | `n` bucket:16 id:u64 term:8 | a search term (email or lower-cased name) sealed under the contact's key |
 //! | `o` len(site) site hash:16 | (empty): the site has reported this order |
 //! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
@@ -49,6 +50,7 @@ const CONTACT: u8 = b'c';
 const EMAIL: u8 = b'x';
 const PHONE: u8 = b'p';
 const REFERENCE: u8 = b'R';
+const POINTS: u8 = b'P';
 const NAME: u8 = b'n';
 const ORDER: u8 = b'o';
 const RFM: u8 = b'r';
@@ -135,6 +137,31 @@ pub fn email(hash: &[u8; 16], site: &str) -> Vec<u8> {
 
 pub fn phone(hash: &[u8; 16], site: &str) -> Vec<u8> {
     hashed(PHONE, hash, site)
+}
+
+/// A contact's entry in points order: big-endian bytes that sort as `(class, key, id)`.
+pub fn points(class: u8, key: f64, id: u64) -> [u8; 18] {
+    // An f64's bits sort as the number when the sign bit is flipped for positives and every
+    // bit for negatives.
+    let bits = key.to_bits();
+    let ordered = if bits >> 63 == 0 {
+        bits | 1 << 63
+    } else {
+        !bits
+    };
+    let mut k = [0; 18];
+    k[0] = POINTS;
+    k[1] = class;
+    k[2..10].copy_from_slice(&ordered.to_be_bytes());
+    k[10..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub const POINTS_PREFIX: &[u8] = &[POINTS];
+
+/// The contact id at the end of a [`points`] key.
+pub fn points_id(key: &[u8]) -> Option<u64> {
+    decode_u64(key.get(10..18)?)
 }
 
 pub fn reference(hash: &[u8; 16], site: &str) -> Vec<u8> {

@@ -966,6 +966,37 @@ impl Store {
             })
     }
 
+    /// Live contacts with points, most points first, after the points-order key `after` (a
+    /// previous page's last), each with its key.
+    pub fn contacts_by_points(
+        &self,
+        after: Option<[u8; 18]>,
+    ) -> impl Iterator<Item = Result<(Contact, [u8; 18]), StoreError>> + '_ {
+        let end = after.map_or_else(|| vec![keys::POINTS_PREFIX[0] + 1], |a| a.to_vec());
+        let mut ring = self.inner.vault.keyring();
+        self.tree()
+            .range(keys::POINTS_PREFIX..&end[..])
+            .rev()
+            .filter_map(move |item| {
+                let (k, _) = match item {
+                    Ok(kv) => kv,
+                    Err(e) => return Some(Err(e.into())),
+                };
+                let key: [u8; 18] = k.as_ref().try_into().ok()?;
+                let id = keys::points_id(&key).and_then(ContactId::new)?;
+                let bytes = match self.tree().get(keys::contact(id.get())) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => return None,
+                    Err(e) => return Some(Err(e.into())),
+                };
+                match record::open_contact(&mut ring, id, &bytes) {
+                    Ok(Some(ContactRecord::Live(c))) => Some(Ok((*c, key))),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+    }
+
     /// Up to `limit` of a contact's events across all its trackers, newest (last received)
     /// first, before `before`, of the types in the `types` mask (`record::type_bit`). Returns
     /// the page and the position to continue from when more remain.

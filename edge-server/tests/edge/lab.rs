@@ -125,11 +125,29 @@ impl Lab {
 
     /// A lab over `dir`, which may hold a data directory's secrets already.
     pub fn in_dir(dir: tempfile::TempDir) -> Lab {
+        Lab::configured(dir, "")
+    }
+
+    /// A lab whose test site has `points` as its `[sites.points]` table (TOML).
+    pub fn with_points(points: &str) -> Lab {
+        Lab::configured(tempfile::tempdir().unwrap(), points)
+    }
+
+    fn configured(dir: tempfile::TempDir, points: &str) -> Lab {
         let roles = format!(
             "[[admins]]\nname = \"vera\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n\
              [[admins]]\nname = \"eddie\"\ntoken = \"{EDITOR}\"\nrole = \"editor\"\n{NO_LIMITS}"
         );
-        let cfg = Config::from_toml(&config(&roles), &Overrides::default()).unwrap();
+        let mut text = config(&roles);
+        if !points.is_empty() {
+            // The test site's table, right after its own keys.
+            let site = format!(
+                "key = \"{SITE}\"\norigins = [\"{}\"]\n",
+                crate::util::ORIGIN
+            );
+            text = text.replacen(&site, &format!("{site}{points}\n"), 1);
+        }
+        let cfg = Config::from_toml(&text, &Overrides::default()).unwrap();
         let store = Store::open(dir.path(), &cfg.store).unwrap();
         let clock = Arc::new(TestClock(AtomicI64::new(T0)));
         let state = http::state(AppState::new(

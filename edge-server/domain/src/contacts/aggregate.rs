@@ -378,7 +378,7 @@ pub const MAX_CATEGORIES: usize = 50;
 
 /// What record v3 added: stored after [`AdminFields`] (see `store::record`), so that contacts
 /// written before it still read, with these empty.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Extras {
     pub categories: Vec<CategorySeen>,
     /// The static segments an admin added this contact to.
@@ -397,6 +397,8 @@ pub struct Extras {
     pub reference: Option<String>,
     /// Record v6: admins' notes, oldest first, at most [`MAX_NOTES`].
     pub notes: Vec<Note>,
+    /// Record v6: lead-scoring points (`points`), with when they last changed.
+    pub points: Option<super::points::Points>,
 }
 
 /// Most tags a contact keeps.
@@ -466,6 +468,7 @@ impl Extras {
         if self.reference.is_none() {
             self.reference = other.reference;
         }
+        super::points::Points::absorb(&mut self.points, other.points);
         self.notes.extend(other.notes);
         self.notes.sort_by_key(|n| n.id);
         let excess = self.notes.len().saturating_sub(MAX_NOTES);
@@ -640,6 +643,11 @@ impl Contact {
             }
         }
         self.counts.events += 1;
+        // A repeated order id earns nothing again, as it counts nothing again.
+        let repeated_order = matches!(fact.kind, FactKind::Purchase { .. }) && !new_order;
+        if let (Some(e), false) = (fact.earned, repeated_order) {
+            super::points::Points::add(&mut self.extras.points, e.points, at, e.half_life_days);
+        }
         let seen = |product_id: &str, name: &str, views, cart_adds| Interest {
             product_id: product_id.to_owned(),
             name: stamp(at, pos, name.to_owned()),
@@ -928,6 +936,7 @@ mod tests {
             at,
             user_agent: Some(format!("ua{at}")),
             kind,
+            earned: None,
         }
     }
 

@@ -46,6 +46,8 @@ pub struct Fact {
     pub at: i64,
     pub user_agent: Option<String>,
     pub kind: FactKind,
+    /// The points the site's rules gave the event when it was accepted (`points`).
+    pub earned: Option<super::points::Earned>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,9 +189,17 @@ fn line(i: &CartItem, currency: &str) -> Line {
 
 /// The fact of a validated event, with `at` its corrected time. Refused identity values come
 /// back beside it: the event itself is still stored.
-pub fn of_event(ev: &Event, at: i64, region: Option<Region>) -> (Fact, Vec<RefusedValue>) {
+/// The fact of an accepted event; `rules` are its site's point rules, if it has any.
+pub fn of_event(
+    ev: &Event,
+    at: i64,
+    region: Option<Region>,
+    rules: Option<&super::points::PointRules>,
+) -> (Fact, Vec<RefusedValue>) {
     let (kind, refused) = of_kind(&ev.kind, region);
-    (fact(kind, &ev.context, at), refused)
+    let mut fact = fact(kind, &ev.context, at);
+    fact.earned = rules.and_then(|r| r.earned(ev));
+    (fact, refused)
 }
 
 fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
@@ -201,6 +211,7 @@ fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
             .map(|u| u.as_str().to_owned())
             .filter(|u| !u.is_empty()),
         kind,
+        earned: None,
     }
 }
 
@@ -290,7 +301,8 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
 }
 
 /// The fact of a stored event: its type, properties and context as the store keeps them.
-/// `None` when the record no longer parses, which the store's own writes rule out.
+/// `None` when the record no longer parses, which the store's own writes rule out. Points are
+/// not in it: they were given under the rules of the day the event came (`points`).
 pub fn of_stored(
     kind: &str,
     properties_json: &str,

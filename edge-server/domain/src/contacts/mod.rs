@@ -18,6 +18,7 @@ pub mod fact;
 pub mod membership;
 pub mod named;
 pub mod patch;
+pub mod points;
 pub mod predict;
 pub mod rfm;
 pub mod segment;

@@ -72,10 +72,12 @@ pub struct Patch {
     /// The shop's own id for the contact, unique per site: the store checks that (an index,
     /// as for the email).
     pub reference: Edit<String>,
-    /// Points added (or, negative, taken away) by hand. Reserved in the command encoding for
-    /// lead scoring; the parser does not accept it yet.
+    /// Points added (or, negative, taken away) by hand, at the edit's time.
     pub points_adjustment: Option<i64>,
 }
+
+/// Largest adjustment of points by hand, either way.
+pub const MAX_POINTS_ADJUSTMENT: i64 = 1_000_000;
 
 /// Longest tag.
 pub const MAX_TAG_CHARS: usize = 40;
@@ -192,7 +194,7 @@ impl Change {
     }
 }
 
-pub const FIELDS: [&str; 16] = [
+pub const FIELDS: [&str; 17] = [
     "email",
     "phone",
     "first_name",
@@ -208,6 +210,7 @@ pub const FIELDS: [&str; 16] = [
     "valid_until",
     "tags",
     "reference",
+    "points_adjustment",
     // Accepted as a synonym of `phone`, the sheet's name for it.
     "mobile_phone",
 ];
@@ -276,7 +279,7 @@ impl Patch {
         if body.is_empty() {
             return Err(refuse(
                 "body",
-                format!("changes nothing; send any of {}", FIELDS[..15].join(", ")),
+                format!("changes nothing; send any of {}", FIELDS[..16].join(", ")),
             ));
         }
         let mut p = Patch::default();
@@ -396,12 +399,28 @@ impl Patch {
                 "reference" => {
                     p.reference = Some(text(k, v)?.map(|s| reference(k, s)).transpose()?)
                 }
+                "points_adjustment" => {
+                    p.points_adjustment = Some(
+                        v.as_i64()
+                            .filter(|n| *n != 0 && n.abs() <= MAX_POINTS_ADJUSTMENT)
+                            .ok_or_else(|| {
+                                refuse(
+                                    k,
+                                    format!(
+                                        "must be a whole number of points from \
+                                         -{MAX_POINTS_ADJUSTMENT} to {MAX_POINTS_ADJUSTMENT}, \
+                                         not 0"
+                                    ),
+                                )
+                            })?,
+                    )
+                }
                 _ => {
                     return Err(refuse(
                         k,
                         format!(
                             "is not an editable field; use any of {}",
-                            FIELDS[..15].join(", ")
+                            FIELDS[..16].join(", ")
                         ),
                     ))
                 }
@@ -469,6 +488,14 @@ impl Patch {
                 Some(new.as_str().to_owned()),
             ));
             c.admin.confidentiality = new;
+        }
+        if let Some(n) = self.points_adjustment {
+            let show = |p: &Option<super::points::Points>| p.map(|p| format!("{}", p.value_at(at)));
+            let old = show(&c.extras.points);
+            // The contact's own half-life carries on; without points yet, none.
+            let h = c.extras.points.and_then(|p| p.half_life_days);
+            super::points::Points::add(&mut c.extras.points, n as f64, at, h);
+            changes.extend(Change::new("points", old, show(&c.extras.points)));
         }
         if let Some(new) = &self.tags {
             changes.extend(c.set_tags(new.iter().cloned()));

@@ -26,6 +26,7 @@
 //! | yes/no | `ecommerce.cart.abandoned`, `web_push.enabled`, `identified`, `has_email`, `has_phone` | `eq` (`true` or `false`) |
 //! | count | `ecommerce.purchases`, `counts.events`, `counts.page_views`, `counts.product_views`, `counts.cart_adds` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a whole number) |
 //! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months`, `clv.predicted_12_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
+//! | points | `points` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a number) |
 //! | probability | `clv.probability_alive` | `gt`, `gte`, `lt`, `lte` (a number from 0 to 1) |
 //! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
 //! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `reference`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
@@ -129,6 +130,7 @@ pub enum Cond {
     Money(Period, Cmp, String, super::fact::Units),
     Predicted12Months(Cmp, String, super::fact::Units),
     ProbabilityAlive(Cmp, f64),
+    Points(Cmp, f64),
     Time(TimeField, TimeTest),
     Text(TextField, TextTest),
     Viewed(ViewedField, String, Option<i64>),
@@ -268,7 +270,7 @@ counts.page_views, counts.product_views, counts.cart_adds, ecommerce.total_spent
 ecommerce.totals.this_month, ecommerce.totals.this_year, ecommerce.totals.last_12_months, \
 ecommerce.totals.last_24_months, created_at, last_activity_at, ecommerce.last_purchase_at, \
 profile.email, profile.first_name, profile.last_name, profile.mobile_phone, custom.NAME, \
-viewed.category, viewed.product, tags, reference, clv.probability_alive, clv.predicted_12_months";
+viewed.category, viewed.product, tags, reference, points, clv.probability_alive, clv.predicted_12_months";
 
 enum Kind {
     Choice(ChoiceField),
@@ -281,6 +283,7 @@ enum Kind {
     Predicted12Months,
     ProbabilityAlive,
     Tags,
+    Points,
 }
 
 fn kind_of(field: &str) -> Option<Kind> {
@@ -322,6 +325,7 @@ fn kind_of(field: &str) -> Option<Kind> {
         "clv.predicted_12_months" => Predicted12Months,
         "clv.probability_alive" => ProbabilityAlive,
         "tags" => Tags,
+        "points" => Points,
         "reference" => Text(TextField::Reference),
         f => match f.strip_prefix("custom.") {
             Some(name) if !name.is_empty() => Text(TextField::Custom(name.to_owned())),
@@ -542,6 +546,14 @@ fn parse_cond(obj: &Map<String, Value>, at: &str) -> Result<Cond, FieldError> {
                 _ => Cond::Predicted12Months(c, currency, units),
             }
         }
+        Kind::Points => {
+            let c = cmp(&ALL_CMP, "eq, ne, gt, gte, lt or lte")?;
+            let p = value
+                .and_then(Value::as_f64)
+                .filter(|p| p.is_finite())
+                .ok_or_else(|| FieldError::new(vat.as_str(), "must be a number"))?;
+            Cond::Points(c, p)
+        }
         Kind::Tags => {
             let has = match op {
                 "contains" => true,
@@ -676,6 +688,7 @@ impl Cond {
                     _ => false,
                 }
             }
+            Cond::Points(cmp, want) => cmp.holds(sheet::points_of(c, now), *want),
             Cond::Tag(tag, has) => {
                 c.extras.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) == *has
             }

@@ -91,6 +91,10 @@ pub struct Sheet {
     pub valid: bool,
     /// The static segments it was added to, and the dynamic ones whose rule holds now.
     pub segments: Vec<super::membership::Membership>,
+    /// Lead-scoring points now (decayed by the site's half-life), 2 decimals; 0 without any.
+    pub points: f64,
+    /// When points were last earned or adjusted.
+    pub points_updated_at: Option<Timestamp>,
     /// Free labels, in alphabetical order.
     pub tags: Vec<String>,
     /// The shop's own id for the contact (an external CRM's), unique per site.
@@ -260,6 +264,11 @@ pub struct SiteModels {
     pub clv: Option<SiteClv>,
 }
 
+/// The contact's points at `now`; 0 without any.
+pub fn points_of(c: &Contact, now: i64) -> f64 {
+    c.extras.points.map_or(0.0, |p| p.value_at(now))
+}
+
 /// The contact's prediction, or why there is none; `None` without orders.
 pub fn prediction(
     c: &Contact,
@@ -309,6 +318,7 @@ pub struct Row {
     pub created_at: Timestamp,
     pub last_activity_at: Option<Timestamp>,
     pub tags: Vec<String>,
+    pub points: f64,
 }
 
 /// A span of calendar months (UTC) ending with the current one.
@@ -477,6 +487,7 @@ pub fn row(c: &Contact, now: i64) -> Row {
         created_at: ts(c.created_at),
         last_activity_at: c.last_activity_at.map(ts),
         tags: c.extras.tags.iter().cloned().collect(),
+        points: points_of(c, now),
     }
 }
 
@@ -650,6 +661,8 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
         valid_until: c.admin.valid_until.map(ts),
         valid: !c.invalid_at(now),
         segments: Vec::new(),
+        points: points_of(c, now),
+        points_updated_at: c.extras.points.map(|p| ts(p.at)),
         tags: c.extras.tags.iter().cloned().collect(),
         reference: c.extras.reference.clone(),
         notes: c

@@ -27,6 +27,8 @@ pub struct ListForm {
     by: Option<String>,
     s: Option<String>,
     tag: Option<String>,
+    /// `newest` (the default) or `points`.
+    sort: Option<String>,
     /// `yes` or `no`.
     has_email: Option<String>,
     has_phone: Option<String>,
@@ -59,6 +61,7 @@ impl ListForm {
             phone: s.clone().filter(|_| self.by() == "phone"),
             reference: s.filter(|_| self.by() == "reference"),
             tag: nonempty(&self.tag).map(str::to_owned),
+            sort: nonempty(&self.sort).map(str::to_owned),
             has_email: yes_no(&self.has_email),
             has_phone: yes_no(&self.has_phone),
             push: nonempty(&self.push).map(str::to_owned),
@@ -77,6 +80,7 @@ impl ListForm {
             ("by", &self.by),
             ("s", &self.s),
             ("tag", &self.tag),
+            ("sort", &self.sort),
             ("has_email", &self.has_email),
             ("has_phone", &self.has_phone),
             ("push", &self.push),
@@ -134,6 +138,10 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         by: form.by().to_owned(),
         search: chosen(&form.s),
         tag: chosen(&form.tag),
+        sort: Choice::list(
+            &[("newest", "Newest first"), ("points", "Most points first")],
+            &chosen(&form.sort),
+        ),
         has_email: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_email),
         has_phone: any_of(&[("yes", "Yes"), ("no", "No")], &form.has_phone),
         push: any_of(

@@ -324,10 +324,19 @@ fn profile_page(
         hint: "",
     };
     let e = &sheet.ecommerce;
-    let mut value = vec![Fact {
-        label: "Valuation",
-        value: sheet.valuation.as_str().to_owned(),
-    }];
+    let mut value = vec![
+        Fact {
+            label: "Valuation",
+            value: sheet.valuation.as_str().to_owned(),
+        },
+        Fact {
+            label: "Points",
+            value: match &sheet.points_updated_at {
+                Some(at) => format!("{} · last changed {}", sheet.points, when(at)),
+                None => "none yet".into(),
+            },
+        },
+    ];
     match &sheet.rfm {
         Some(r) => {
             let score = match (r.r, r.f, r.m) {

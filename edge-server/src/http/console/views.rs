@@ -155,6 +155,7 @@ pub struct ContactsPage {
     pub by: String,
     pub search: String,
     pub tag: String,
+    pub sort: Vec<Choice>,
     pub has_email: Vec<Choice>,
     pub has_phone: Vec<Choice>,
     pub push: Vec<Choice>,

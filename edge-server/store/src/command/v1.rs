@@ -1,27 +1,81 @@
 //! Version 1 of the command encoding, read only: a log written before version 2 still
 //! replays. Version 2 added `tags`, `reference` and `points_adjustment` to the end of
-//! [`Patch`] and the admin kinds `Tag`, `AddNote` and `DeleteNote`; everything else is as
-//! it was. These shadows decode the old bytes and become today's commands, the new fields
+//! [`Patch`], `earned` to the end of a [`Fact`], and the admin kinds `Tag`, `AddNote` and
+//! `DeleteNote`; everything else is as it was. These shadows decode the old bytes and become today's commands, the new fields
 //! left empty.
 
+use footprint_domain::contacts::fact::{Fact, FactKind};
 use footprint_domain::contacts::patch::Patch;
 use footprint_domain::contacts::predict::SiteClv;
 use footprint_domain::contacts::rfm::Quintiles;
 use footprint_domain::contacts::segment::Segment;
 use footprint_domain::contacts::{Confidentiality, ContactId};
 use footprint_domain::identity::{Email, Phone};
+use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use serde::Deserialize;
 
 use super::Command;
 use crate::graph::import::ImportRow;
-use crate::{AdminKind, AdminOp, WriteRequest};
+use crate::{AdminKind, AdminOp, NewEvent, WriteRequest};
 
 #[derive(Deserialize)]
 enum CommandV1 {
-    Events(WriteRequest),
+    Events(WriteRequestV1),
     Admin(AdminOpV1),
     RfmCuts { site: String, cuts: Quintiles },
     ClvModels { site: String, models: SiteClv },
+}
+
+#[derive(Deserialize)]
+struct WriteRequestV1 {
+    site: SiteKey,
+    #[serde(with = "super::millis")]
+    received_at: Timestamp,
+    #[serde(with = "super::millis")]
+    sent_at: Timestamp,
+    events: Vec<NewEventV1>,
+}
+
+#[derive(Deserialize)]
+struct NewEventV1 {
+    tracker_id: TrackerId,
+    message_id: MessageId,
+    encoded: Vec<u8>,
+    type_bit: u32,
+    fact: FactV1,
+}
+
+#[derive(Deserialize)]
+struct FactV1 {
+    at: i64,
+    user_agent: Option<String>,
+    kind: FactKind,
+}
+
+impl From<WriteRequestV1> for WriteRequest {
+    fn from(r: WriteRequestV1) -> WriteRequest {
+        WriteRequest {
+            site: r.site,
+            received_at: r.received_at,
+            sent_at: r.sent_at,
+            events: r
+                .events
+                .into_iter()
+                .map(|e| NewEvent {
+                    tracker_id: e.tracker_id,
+                    message_id: e.message_id,
+                    encoded: e.encoded,
+                    type_bit: e.type_bit,
+                    fact: Fact {
+                        at: e.fact.at,
+                        user_agent: e.fact.user_agent,
+                        kind: e.fact.kind,
+                        earned: None,
+                    },
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,7 +218,7 @@ impl From<AdminKindV1> for AdminKind {
 /// A version 1 command's postcard bytes (after the version byte) as today's command.
 pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
     Ok(match postcard::from_bytes::<CommandV1>(bytes)? {
-        CommandV1::Events(req) => Command::Events(req),
+        CommandV1::Events(req) => Command::Events(req.into()),
         CommandV1::Admin(op) => Command::Admin(AdminOp {
             kind: op.kind.into(),
             who: op.who,
