@@ -432,9 +432,14 @@ pub struct Shop {
 
 impl Shop {
     pub fn start(files: HashMap<String, (String, Vec<u8>)>) -> Shop {
+        Shop::start_with(files, "")
+    }
+
+    /// As [`Shop::start`], with `extra` appended to the edge's config file.
+    pub fn start_with(files: HashMap<String, (String, Vec<u8>)>, extra: &str) -> Shop {
         let files: Files = Arc::new(Mutex::new(files));
         let site = Site::start_shared(files.clone());
-        let edge = Edge::start(&site.origin);
+        let edge = Edge::start_with(&site.origin, extra);
         Shop { site, edge, files }
     }
 

@@ -534,6 +534,8 @@ async fn the_console_edits_tags_reference_and_notes_and_tags_in_bulk() {
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
+    let list = editor.get(&lab, "/admin/contacts").await;
+    assert!(list.body.contains("Tagged: 2 done."), "{}", list.body);
     assert_eq!(
         ids(&lab, "tag=newsletter-2026").await,
         [bo.clone(), ana.clone()]

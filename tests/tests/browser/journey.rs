@@ -185,9 +185,61 @@ async fn search(c: &Chrome, email: &str) {
     at(c, "/admin/contacts").await;
 }
 
+async fn past_buyers(edge: &str) {
+    // 24 shoppers who bought over the last half year, a few of them more than once.
+    use footprint_e2e::workload::{iso, now_ms};
+    let now = now_ms();
+    let day = 86_400_000;
+    let mut events = Vec::new();
+    for k in 0..24i64 {
+        let tracker = format!("past-buyer-{k}");
+        for n in 0..=(k % 4) {
+            events.push(serde_json::json!({
+                "type": "purchase", "tracker_id": tracker, "message_id": format!("pb-{k}-{n}"),
+                "timestamp": iso(now - (150 - k * 3 - n * 20) * day),
+                "properties": {"order_id": format!("past-{k}-{n}"), "total": 20 + k, "currency": "EUR",
+                               "items": [{"product_id": "p", "name": "P", "price": 20 + k, "quantity": 1}]}
+            }));
+        }
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{edge}/v1/batch"))
+        .json(&serde_json::json!({"site_key": footprint_e2e::browser::SITE, "sent_at": iso(now), "events": events}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+/// Waits until the contact's sheet has a predicted value (the models are fitted every second).
+async fn predicted(edge: &str, id: &str) -> Value {
+    for _ in 0..100 {
+        let s: Value = reqwest::Client::new()
+            .get(format!("{edge}/v1/contacts/{id}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["clv"]["predicted"]["available"] == true {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("no prediction for contact {id}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shoppers_journey_reads_right_in_the_console() {
-    let shop = Shop::start(Default::default());
+    // CLV models fitted every second from 20 buyers, so that a sheet shows its prediction.
+    let shop = Shop::start_with(
+        Default::default(),
+        "\n[contacts]\nclv_every_seconds = 1\nclv_min_customers = 20\n\
+         clv_min_repeat_customers = 1\nclv_min_history_days = 7\n",
+    );
+    past_buyers(&shop.edge.url).await;
     for (path, file) in demo_shop_files(&shop.edge.url) {
         shop.add(&path, file);
     }
@@ -336,6 +388,33 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     a.wait_for("(document.getElementById('flash') || {}).textContent === 'Added to the segment.'")
         .await;
     assert_eq!(texts(&a, "#segments a").await, ["VIP"]);
+
+    // Her predicted value, beside the historic one, once the models are fitted.
+    let sheet = predicted(&edge, &id).await;
+    a.goto(&sheet_url).await;
+    let shown = text(&a, "#value-h + dl").await;
+    assert!(
+        shown.contains(&format!(
+            "Predicted value, next 12 months {} EUR",
+            sheet["clv"]["predicted"]["predicted_12_months"]
+                .as_str()
+                .unwrap()
+        )) && shown.contains("Probability still buying 100 %"),
+        "{shown}"
+    );
+
+    // Tags in bulk: select her on the list, tag her, and find her by the tag.
+    search(&a, ALICE).await;
+    click(&a, &format!("input[name=id][value=\"{id}\"]")).await;
+    choose(&a, "#bulk-action", "add_tag").await;
+    type_into(&a, "#bulk-tag", "Spring sale").await;
+    click(&a, "#bulk-apply").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Tagged: 1 done.'")
+        .await;
+    a.goto(&format!("{edge}/admin/contacts?tag=spring%20sale"))
+        .await;
+    assert_eq!(texts(&a, "#contacts td.email").await, [ALICE]);
+    assert_eq!(texts(&a, "#contacts .tag").await, ["Spring sale"]);
 
     let zip = a
         .eval(

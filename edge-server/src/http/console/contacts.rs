@@ -479,6 +479,8 @@ fn bulk_note(action: &str, report: &crate::segments::Report) -> String {
     let verb = match action {
         "add_to_segment" => "Added to the segment",
         "remove_from_segment" => "Removed from the segment",
+        "add_tag" => "Tagged",
+        "remove_tag" => "Tag removed",
         "suspend" => "Suspended",
         _ => "Deleted",
     };
