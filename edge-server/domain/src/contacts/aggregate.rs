@@ -957,6 +957,7 @@ mod tests {
             user_agent: Some(format!("ua{at}")),
             kind,
             earned: None,
+            order: None,
         }
     }
 
