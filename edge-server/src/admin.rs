@@ -251,6 +251,121 @@ pub fn contact_activity(
     })
 }
 
+/// `GET /v1/contacts/{id}/orders`: one page of the contact's orders, newest first.
+#[derive(Debug, Serialize)]
+pub struct OrdersPage {
+    pub contact_id: String,
+    pub orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub order_id: String,
+    pub at: Timestamp,
+    pub items: Vec<OrderLine>,
+    pub total: Money,
+    pub currency: String,
+    /// `browser` (the tracker's `/v1/batch`) or `server` (the shop's backend).
+    pub source: &'static str,
+    pub refunds: Vec<RefundView>,
+    pub refunded: Money,
+    /// The total less the refunds.
+    pub net: Money,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub name: String,
+    pub price: Money,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RefundView {
+    pub at: Timestamp,
+    pub amount: Money,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+fn millis(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms).unwrap_or(Timestamp::EPOCH)
+}
+
+pub fn contact_orders(
+    store: &Store,
+    id: &str,
+    who: &AdminIdentity,
+    q: &OrdersQuery,
+) -> Result<OrdersPage, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let before = q.cursor.as_deref().map(order_cursor).transpose()?;
+    let r = resolve(store, contact_id(id)?, who)?;
+    let (orders, next) = store.orders(&r.contact, before, limit)?;
+    Ok(OrdersPage {
+        contact_id: r.contact.id.to_string(),
+        orders: orders
+            .into_iter()
+            .map(|o| OrderView {
+                at: millis(o.at),
+                items: o
+                    .items
+                    .iter()
+                    .map(|l| OrderLine {
+                        product_id: l.product_id.clone(),
+                        name: l.name.clone(),
+                        price: Money(l.price),
+                        quantity: l.quantity,
+                    })
+                    .collect(),
+                total: Money(o.total),
+                source: o.source.as_str(),
+                refunds: o
+                    .refunds
+                    .iter()
+                    .map(|r| RefundView {
+                        at: millis(r.at),
+                        amount: Money(r.amount),
+                        reason: r.reason.clone(),
+                    })
+                    .collect(),
+                refunded: Money(o.refunded()),
+                net: Money(o.total - o.refunded()),
+                currency: o.currency,
+                order_id: o.order_id,
+            })
+            .collect(),
+        next: next.map(|(at, hash)| format!("{at}-{}", hex::encode(hash))),
+    })
+}
+
+/// An orders cursor: `at-hash` as a page's `next` gave it.
+fn order_cursor(c: &str) -> Result<(u64, [u8; 16]), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "cursor must be a `next` value from an earlier page of orders",
+        )
+    };
+    let (at, hash) = c.split_once('-').ok_or_else(bad)?;
+    let at = at.parse::<u64>().map_err(|_| bad())?;
+    let hash = hex::decode(hash)
+        .ok()
+        .and_then(|h| <[u8; 16]>::try_from(h).ok())
+        .ok_or_else(bad)?;
+    Ok((at, hash))
+}
+
 fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
     Cursor::parse(c).ok_or_else(|| {
         ApiError::bad_request(

@@ -89,6 +89,7 @@ pub enum EventKind {
     PushReceived(Notification),
     PushClick(Notification),
     Custom(CustomEvent),
+    Refund(Refund),
 }
 
 impl EventKind {
@@ -110,6 +111,7 @@ impl EventKind {
             EventKind::PushReceived(_) => EventType::PushReceived,
             EventKind::PushClick(_) => EventType::PushClick,
             EventKind::Custom(_) => EventType::Custom,
+            EventKind::Refund(_) => EventType::Refund,
         }
     }
 
@@ -129,6 +131,7 @@ impl EventKind {
             EventKind::PushUnsubscribe(p) => serde_json::to_string(p),
             EventKind::PushReceived(p) | EventKind::PushClick(p) => serde_json::to_string(p),
             EventKind::Custom(p) => serde_json::to_string(p),
+            EventKind::Refund(p) => serde_json::to_string(p),
         };
         // Serializing these plain structs into a String cannot fail.
         r.unwrap_or_else(|_| "{}".to_owned())
@@ -161,6 +164,7 @@ impl EventKind {
             EventType::PushReceived => EventKind::PushReceived(props(raw)?),
             EventType::PushClick => EventKind::PushClick(props(raw)?),
             EventType::Custom => EventKind::Custom(props(raw)?),
+            EventType::Refund => EventKind::Refund(props(raw)?),
         })
     }
 }
@@ -228,6 +232,19 @@ pub struct Purchase {
     pub items: Items,
     pub total: Amount,
     pub currency: Currency,
+}
+
+/// Money given back on an order: all of what is left of it without `amount`, else `amount`
+/// in `currency` (the order's when left out). Usually reported by the shop's backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    pub order_id: ShopId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text<0, 300>>,
 }
 
 /// Who the shopper is, once they say so. At least one of `email` or `phone` is present.

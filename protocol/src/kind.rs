@@ -24,10 +24,12 @@ pub enum EventType {
     PushReceived,
     PushClick,
     Custom,
+    // New types go last: a stored chunk's type bits and stored records index this order.
+    Refund,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::PageView,
         EventType::ProductView,
         EventType::CartAdd,
@@ -44,6 +46,7 @@ impl EventType {
         EventType::PushReceived,
         EventType::PushClick,
         EventType::Custom,
+        EventType::Refund,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl EventType {
             EventType::PushReceived => "push_received",
             EventType::PushClick => "push_click",
             EventType::Custom => "custom",
+            EventType::Refund => "refund",
         }
     }
 

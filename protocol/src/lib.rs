@@ -43,7 +43,7 @@ mod std_api {
         BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context,
         CustomEvent, Event, EventError, EventKind, Identify, Items, JsonObject, Name, NoProperties,
         Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
-        PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, ShopId, Url, Utm,
+        PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, Refund, ShopId, Url, Utm,
     };
     pub use crate::ids::{IdError, MessageId, SiteKey, TrackerId};
     pub use crate::money::{Amount, Currency, MoneyError};

@@ -36,6 +36,7 @@ fn event(n: usize, tracker: &str, kind: FactKind, ty: EventType) -> NewEvent {
         user_agent: Some("test".into()),
         kind,
         earned: None,
+        order: None,
     };
     NewEvent::new(
         TrackerId::new(tracker).unwrap(),

@@ -75,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(contact_erase)),
         )
         .route("/v1/contacts/{id}/merge", web::post().to(contact_merge))
+        .route("/v1/contacts/{id}/orders", web::get().to(contact_orders))
         .route("/v1/contacts/{id}/notes", web::post().to(note_add))
         .route(
             "/v1/contacts/{id}/notes/{note}",
@@ -578,6 +579,17 @@ async fn contact_patch(
     let patch = crate::admin::parse_patch(&e.body)?;
     let id = state.patch_contact(&e.who, e.id, patch).await?;
     Ok(HttpResponse::Ok().json(state.app.sheet(e.who, id).await?))
+}
+
+/// `GET /v1/contacts/{id}/orders?limit=&cursor=`: the contact's orders, newest first.
+async fn contact_orders(
+    Viewer(who): Viewer,
+    path: web::Path<String>,
+    query: web::Query<crate::admin::OrdersQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let read = move |a: &Application| crate::admin::contact_orders(&a.store, &path, &who, &query);
+    Ok(HttpResponse::Ok().json(state.app.read(read).await?))
 }
 
 /// `POST /v1/contacts/{id}/notes {"text": "..."}` (editor): answers 201 with the note.

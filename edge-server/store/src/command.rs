@@ -175,6 +175,7 @@ mod tests {
                 ..IdentifyFact::default()
             }),
             earned: None,
+            order: None,
         };
         let scored = NewEvent::new(
             TrackerId::new("t-1").unwrap(),

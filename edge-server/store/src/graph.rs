@@ -13,6 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use footprint_domain::contacts::aggregate::{NotKept, MAX_SPANS};
+use footprint_domain::contacts::fact::Units;
+use footprint_domain::contacts::orders::Order;
 use footprint_domain::contacts::patch::{Change, Patch};
 use footprint_domain::contacts::predict::History;
 use footprint_domain::contacts::rfm::Inputs;
@@ -255,11 +257,31 @@ impl<'t> Working<'t> {
             });
         }
         let new_order = match &fact.kind {
-            FactKind::Purchase { order_id, .. } => {
-                let okey = keys::order(site, &self.suppressor.blind(Blind::Order, order_id));
+            FactKind::Purchase {
+                order_id,
+                total,
+                currency,
+            } => {
+                let hash = self.suppressor.blind(Blind::Order, order_id);
+                let okey = keys::order(site, &hash);
                 let seen = self.get(&okey)?.is_some();
                 if !seen {
-                    self.put(okey, Some(Vec::new()));
+                    // The marker says where the order's record is, for its refunds.
+                    let mut at = id.get().to_be_bytes().to_vec();
+                    at.extend_from_slice(&fact.at.max(0).unsigned_abs().to_be_bytes());
+                    self.put(okey, Some(at));
+                    let detail = fact.order.clone();
+                    let order = Order {
+                        order_id: order_id.clone(),
+                        at: fact.at,
+                        items: detail.as_ref().map(|d| d.items.clone()).unwrap_or_default(),
+                        total: *total,
+                        currency: currency.clone(),
+                        source: detail.map(|d| d.source).unwrap_or_default(),
+                        refunds: Vec::new(),
+                    };
+                    let place = keys::order_record(id.get(), fact.at, &hash);
+                    self.put(place.to_vec(), Some(record::encode_value(&order)));
                     self.rfm_dirty.insert(id);
                 }
                 !seen
@@ -269,12 +291,74 @@ impl<'t> Working<'t> {
         let c = self.live(id)?;
         let mut not_kept = c.apply(tracker, pos, fact, new_order);
         not_kept.device = device_refused;
+        if let FactKind::Refund {
+            order_id,
+            amount,
+            currency,
+            reason,
+        } = &fact.kind
+        {
+            let asked = (*amount, currency.as_deref(), reason.clone());
+            not_kept.refund = self.refund(site, id, fact.at, order_id, asked)?.err();
+        }
         // What an identify changed goes into the contact's history, as the tracker's doing.
         if let Some(before) = profile_before {
             let changes = diff(before, profile(self.peek(id)?));
             self.history(id, fact.at, &format!("tracker:{tracker}"), changes);
         }
         Ok((not_kept, id))
+    }
+
+    /// A refund of `order_id` on `id`'s behalf: the order's record takes it (or says why not,
+    /// for the batch warning), and the contact's totals lose what it gave back.
+    fn refund(
+        &mut self,
+        site: &str,
+        id: ContactId,
+        at: i64,
+        order_id: &str,
+        (amount, currency, reason): (Option<Units>, Option<&str>, Option<String>),
+    ) -> Result<Result<(), String>, StoreError> {
+        let nothing = |why: &str| {
+            Ok(Err(format!(
+                "properties.order_id: order {order_id} {why}; nothing was refunded"
+            )))
+        };
+        let hash = self.suppressor.blind(Blind::Order, order_id);
+        let Some(marker) = self.get(&keys::order(site, &hash))? else {
+            return nothing("is not one this site has reported");
+        };
+        let (Some(owner), Some(placed)) = (
+            marker.get(..8).and_then(keys::decode_u64).and_then(ContactId::new),
+            marker.get(8..16).and_then(keys::decode_u64),
+        ) else {
+            return nothing("was reported before orders were kept one by one (version 6)");
+        };
+        if self.resolve(owner)? != Some(id) {
+            return nothing("is another contact's");
+        }
+        let place = keys::order_record(owner.get(), placed as i64, &hash).to_vec();
+        let clear = self.dirty_kv.contains(&place);
+        let Some(bytes) = self.get(&place)? else {
+            return nothing("has no record");
+        };
+        let order: Option<Order> = if clear {
+            Some(record::decode_value(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        } else {
+            record::open_value(&mut self.ring, owner, &place, &bytes)?
+        };
+        let Some(mut order) = order else {
+            return nothing("has no record");
+        };
+        let taken = match order.refund(at, amount, currency, reason) {
+            Ok(taken) => taken,
+            Err(why) => return Ok(Err(why)),
+        };
+        self.put(place, Some(record::encode_value(&order)));
+        let currency = order.currency.clone();
+        self.live(id)?.refund(at, &currency, taken);
+        self.rfm_dirty.insert(id);
+        Ok(Ok(()))
     }
 
     /// The index key of an email or phone on `site`: its keyed hash, never the value.
@@ -864,9 +948,13 @@ impl<'t> Working<'t> {
         }
         for key in std::mem::take(&mut self.dirty_kv) {
             let value = match self.kv.remove(&key).flatten() {
-                // History is made in the clear, for the group's later reads, and sealed here;
+                // History and orders are made in the clear, for the group's later reads, and
+                // sealed here;
                 // an erased contact's last entry (when, by whom, how much) stays readable.
-                Some(v) => match keys::history_key_owner(&key).and_then(ContactId::new) {
+                Some(v) => match keys::history_key_owner(&key)
+                    .or_else(|| keys::order_record_owner(&key))
+                    .and_then(ContactId::new)
+                {
                     Some(owner) if !self.shred.contains(&owner) => {
                         Some(record::seal_encoded(&mut self.ring, owner, &key, &v)?)
                     }

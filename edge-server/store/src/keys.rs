@@ -18,7 +18,8 @@
 //! | `R` hash:16 site | the contact with that reference: id:u64 |
 //! | `P` class:1 key:8 id:u64 | (empty): a contact with points, in points order (`Points::order_key`) |
 //! | `n` bucket:16 id:u64 term:8 | a search term (email or lower-cased name) sealed under the contact's key |
-//! | `o` len(site) site hash:16 | (empty): the site has reported this order |
+//! | `o` len(site) site hash:16 | the site has reported this order: owner:u64 at:u64, where its `O` record is (empty before v6) |
+//! | `O` owner:u64 at:u64 hash:16 | an order (`orders::Order`) sealed under its owner's key |
 //! | `r` len(site) site id:u64 | a purchasing contact's RFM inputs |
 //! | `v` len(site) site id:u64 | a purchasing contact's history for the CLV models |
 //! | `g` n:u64 | the n-th identity change (merge or move), for audit and undo |
@@ -53,6 +54,7 @@ const REFERENCE: u8 = b'R';
 const POINTS: u8 = b'P';
 const NAME: u8 = b'n';
 const ORDER: u8 = b'o';
+const ORDER_RECORD: u8 = b'O';
 const RFM: u8 = b'r';
 const CLV: u8 = b'v';
 const ID_LOG: u8 = b'g';
@@ -202,6 +204,40 @@ pub fn order(site: &str, hash: &[u8; 16]) -> Vec<u8> {
     let mut k = with_prefix(ORDER, site, 16);
     k.extend_from_slice(hash);
     k
+}
+
+/// Where a contact's order is: under the contact that placed it, by time.
+pub fn order_record(owner: u64, at: i64, hash: &[u8; 16]) -> [u8; 33] {
+    let mut k = [0; 33];
+    k[0] = ORDER_RECORD;
+    k[1..9].copy_from_slice(&owner.to_be_bytes());
+    // Times are after the epoch; a negative one (never stored) sorts first.
+    k[9..17].copy_from_slice(&u64::try_from(at).unwrap_or(0).to_be_bytes());
+    k[17..].copy_from_slice(hash);
+    k
+}
+
+/// Every order record of `owner`.
+pub fn order_records(owner: u64) -> [u8; 9] {
+    let mut k = [ORDER_RECORD; 9];
+    k[1..].copy_from_slice(&owner.to_be_bytes());
+    k
+}
+
+/// The owner of an [`order_record`] key.
+pub fn order_record_owner(key: &[u8]) -> Option<u64> {
+    match key {
+        [ORDER_RECORD, rest @ ..] if key.len() == 33 => decode_u64(&rest[..8]),
+        _ => None,
+    }
+}
+
+/// The time and hash of an [`order_record`] key, its place in the owner's orders.
+pub fn order_record_place(key: &[u8]) -> Option<(u64, [u8; 16])> {
+    if key.len() != 33 || key[0] != ORDER_RECORD {
+        return None;
+    }
+    Some((decode_u64(&key[9..17])?, key[17..].try_into().ok()?))
 }
 
 /// An erased contact whose key must still be destroyed (`vault.rs`).

@@ -59,6 +59,7 @@ pub use record::{
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
 use footprint_domain::contacts::patch::Patch;
+use footprint_domain::contacts::orders::Order;
 use footprint_domain::contacts::predict::{FitRules, History, SiteClv};
 use footprint_domain::contacts::rfm::{Inputs, Quintiles};
 use footprint_domain::contacts::segment::Segment;
@@ -964,6 +965,45 @@ impl Store {
                     Err(e) => Some(Err(e)),
                 }
             })
+    }
+
+    /// Up to `limit` of the orders placed by `contact` and the contacts merged into it, newest
+    /// first, before the place `before` (a previous page's last: its time and order hash).
+    /// Returns the page and the place to continue from when more remain.
+    pub fn orders(
+        &self,
+        contact: &Contact,
+        before: Option<(u64, [u8; 16])>,
+        limit: usize,
+    ) -> Result<(Vec<Order>, Option<(u64, [u8; 16])>), StoreError> {
+        let mut ring = self.inner.vault.keyring();
+        let mut found: Vec<((u64, [u8; 16]), Order)> = Vec::new();
+        let owners = std::iter::once(contact.id).chain(contact.merged_ids.iter().copied());
+        for owner in owners {
+            let prefix = keys::order_records(owner.get());
+            let end = match before {
+                Some((at, hash)) => keys::order_record(owner.get(), at as i64, &hash).to_vec(),
+                None => {
+                    let mut e = prefix.to_vec();
+                    e.push(0xff);
+                    e
+                }
+            };
+            // Each owner gives at most a page; the merge below keeps the newest of them all.
+            for item in self.tree().range(&prefix[..]..&end[..]).rev().take(limit + 1) {
+                let (k, v) = item?;
+                let Some(place) = keys::order_record_place(&k) else {
+                    continue;
+                };
+                if let Some(o) = record::open_value::<Order>(&mut ring, owner, &k, &v)? {
+                    found.push((place, o));
+                }
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        let next = (found.len() > limit).then(|| found[limit - 1].0);
+        found.truncate(limit);
+        Ok((found.into_iter().map(|(_, o)| o).collect(), next))
     }
 
     /// Live contacts with points, most points first, after the points-order key `after` (a

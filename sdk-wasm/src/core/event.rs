@@ -348,6 +348,12 @@ pub fn properties<'de, D: Deserializer<'de>>(ty: EventType, arg: D) -> Result<St
         }
         EventType::Logout => {}
         EventType::Custom => return Err(Invalid::new("", "is sent with track(name, props)")),
+        EventType::Refund => {
+            return Err(Invalid::new(
+                "",
+                "is reported by the shop's backend, not by a shopper's browser",
+            ))
+        }
         EventType::PageView => return Err(Invalid::new("", "is sent with page()")),
     }
     o.close();

@@ -155,11 +155,16 @@ pub struct NotKept {
     pub push_endpoint: bool,
     /// The identify would have joined the tracker to a contact at [`MAX_SPANS`].
     pub device: bool,
+    /// Why a refund took nothing off (`orders::Order::refund`).
+    pub refund: Option<String>,
 }
 
 impl NotKept {
     /// The batch response's warning, when something was not kept.
     pub fn warning(&self) -> Option<String> {
+        if let Some(why) = &self.refund {
+            return Some(format!("{why} (the event is stored)"));
+        }
         if !self.custom_keys.is_empty() {
             let shown: Vec<String> = self
                 .custom_keys
@@ -399,6 +404,8 @@ pub struct Extras {
     pub notes: Vec<Note>,
     /// Record v6: lead-scoring points (`points`), with when they last changed.
     pub points: Option<super::points::Points>,
+    /// Record v6: what refunds gave back, per currency (already taken off `spent`).
+    pub refunded: ByCurrency,
 }
 
 /// Most tags a contact keeps.
@@ -469,6 +476,9 @@ impl Extras {
             self.reference = other.reference;
         }
         super::points::Points::absorb(&mut self.points, other.points);
+        for (c, v) in other.refunded {
+            add(&mut self.refunded, &c, v);
+        }
         self.notes.extend(other.notes);
         self.notes.sort_by_key(|n| n.id);
         let excess = self.notes.len().saturating_sub(MAX_NOTES);
@@ -544,6 +554,15 @@ impl Contact {
             admin: AdminFields::default(),
             extras: Extras::default(),
         }
+    }
+
+    /// Takes a refund of `amount` in `currency`, given at `at`, off the spend: the total and
+    /// the month it was given in (so period totals net it there).
+    pub fn refund(&mut self, at: i64, currency: &str, amount: Units) {
+        let e = &mut self.ecommerce;
+        add(&mut e.spent, currency, -amount);
+        add(e.months.entry(month_key(at)).or_default(), currency, -amount);
+        add(&mut self.extras.refunded, currency, amount);
     }
 
     /// Replaces the tags with `new` (checked by `patch::tag_list`); the change for history,
@@ -749,7 +768,8 @@ impl Contact {
                     },
                 );
             }
-            FactKind::Other => {}
+            // The store works out what a refund takes off (`Contact::refund`).
+            FactKind::Other | FactKind::Refund { .. } => {}
         }
         not_kept
     }
@@ -937,6 +957,7 @@ mod tests {
             user_agent: Some(format!("ua{at}")),
             kind,
             earned: None,
+            order: None,
         }
     }
 

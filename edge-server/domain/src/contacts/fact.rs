@@ -48,6 +48,8 @@ pub struct Fact {
     pub kind: FactKind,
     /// The points the site's rules gave the event when it was accepted (`points`).
     pub earned: Option<super::points::Earned>,
+    /// A purchase's lines and source, for its order record.
+    pub order: Option<OrderDetail>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -88,6 +90,38 @@ pub enum FactKind {
     },
     /// Counted as activity only: logout, push_received, push_click, custom events.
     Other,
+    /// Money given back on an order (new variants go last: commands name variants by index).
+    /// The store knows the order, so it works out what the refund takes off.
+    Refund {
+        order_id: String,
+        amount: Option<Units>,
+        currency: Option<String>,
+        reason: Option<String>,
+    },
+}
+
+/// Where an event came from: a shopper's browser (`/v1/batch`) or the shop's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Source {
+    #[default]
+    Browser,
+    Server,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Browser => "browser",
+            Source::Server => "server",
+        }
+    }
+}
+
+/// What the Orders view keeps of a purchase besides its totals.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderDetail {
+    pub items: Vec<Line>,
+    pub source: Source,
 }
 
 /// A cart or order line.
@@ -187,9 +221,9 @@ fn line(i: &CartItem, currency: &str) -> Line {
     }
 }
 
-/// The fact of a validated event, with `at` its corrected time. Refused identity values come
-/// back beside it: the event itself is still stored.
-/// The fact of an accepted event; `rules` are its site's point rules, if it has any.
+/// The fact of a validated event, with `at` its corrected time and `rules` its site's point
+/// rules, if it has any. Refused identity values come back beside it: the event itself is
+/// still stored.
 pub fn of_event(
     ev: &Event,
     at: i64,
@@ -199,6 +233,17 @@ pub fn of_event(
     let (kind, refused) = of_kind(&ev.kind, region);
     let mut fact = fact(kind, &ev.context, at);
     fact.earned = rules.and_then(|r| r.earned(ev));
+    if let EventKind::Purchase(p) = &ev.kind {
+        fact.order = Some(OrderDetail {
+            items: p
+                .items
+                .as_slice()
+                .iter()
+                .map(|i| line(i, p.currency.as_str()))
+                .collect(),
+            source: Source::Browser,
+        });
+    }
     (fact, refused)
 }
 
@@ -212,6 +257,7 @@ fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
             .filter(|u| !u.is_empty()),
         kind,
         earned: None,
+        order: None,
     }
 }
 
@@ -239,6 +285,12 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
             order_id: p.order_id.as_str().to_owned(),
             total: units(p.total),
             currency: p.currency.as_str().to_owned(),
+        },
+        EventKind::Refund(r) => FactKind::Refund {
+            order_id: r.order_id.as_str().to_owned(),
+            amount: r.amount.map(units),
+            currency: r.currency.as_ref().map(|c| c.as_str().to_owned()),
+            reason: r.reason.as_ref().map(|t| t.as_str().to_owned()),
         },
         EventKind::Identify(i) => {
             let mut f = IdentifyFact::default();

@@ -17,6 +17,7 @@ pub mod clv;
 pub mod fact;
 pub mod membership;
 pub mod named;
+pub mod orders;
 pub mod patch;
 pub mod points;
 pub mod predict;

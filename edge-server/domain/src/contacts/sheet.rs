@@ -165,7 +165,10 @@ pub struct PushRow {
 #[derive(Debug, Serialize)]
 pub struct EcommerceView {
     pub purchases: u64,
+    /// What was paid, less what refunds gave back.
     pub total_spent: BTreeMap<String, Money>,
+    /// What refunds gave back, per currency.
+    pub refunded: BTreeMap<String, Money>,
     pub average_order_value: BTreeMap<String, Money>,
     pub last_purchase_at: Option<Timestamp>,
     pub totals: Totals,
@@ -642,6 +645,7 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
         ecommerce: EcommerceView {
             purchases: e.purchases(),
             total_spent: spent,
+            refunded: money(&c.extras.refunded),
             average_order_value: average,
             last_purchase_at: e.last_purchase_at.map(ts),
             totals: Totals {

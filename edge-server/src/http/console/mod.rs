@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(sheet::apply)),
             )
             .route("/contacts/{id}/activity", web::get().to(sheet::activity))
+            .route("/contacts/{id}/orders", web::get().to(sheet::orders))
             .route("/contacts/{id}/notes", web::post().to(sheet::note_add))
             .route(
                 "/contacts/{id}/notes/{note}/delete",

@@ -876,6 +876,75 @@ pub async fn activity(
     Ok(html(StatusCode::OK, &view))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct OrdersForm {
+    cursor: Option<String>,
+}
+
+/// Orders per page of the Orders tab.
+const ORDERS_PAGE: usize = 20;
+
+/// `GET /admin/contacts/{id}/orders`: the Orders tab.
+pub async fn orders(
+    req: HttpRequest,
+    state: State,
+    path: web::Path<String>,
+    q: web::Query<OrdersForm>,
+) -> Answer {
+    let signed = signed_in(&req, &state).await?;
+    let id = contact_id(&path)?;
+    let who = signed.who().clone();
+    let st = state.clone().into_inner();
+    let query = crate::admin::OrdersQuery {
+        limit: Some(ORDERS_PAGE),
+        cursor: nonempty(&q.cursor).map(str::to_owned),
+    };
+    let (sheet, page) = blocking(move || {
+        let now = st.now();
+        let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
+        let page = crate::admin::contact_orders(&st.store, &sheet.id, &who, &query)?;
+        Ok((sheet, page))
+    })
+    .await?;
+    let head = head(&sheet);
+    let money = |m: &crate::contacts::sheet::Money, c: &str| format!("{m} {c}");
+    let view = OrdersPage {
+        chrome: chrome(&signed, format!("{} · Orders", head.title), "contacts"),
+        orders: page
+            .orders
+            .iter()
+            .map(|o| OrderRow {
+                order_id: o.order_id.clone(),
+                at: when(&o.at),
+                lines: o
+                    .items
+                    .iter()
+                    .map(|l| format!("{} × {} ({})", l.name, l.quantity, money(&l.price, &o.currency)))
+                    .collect(),
+                total: money(&o.total, &o.currency),
+                source: o.source,
+                refunds: o
+                    .refunds
+                    .iter()
+                    .map(|r| {
+                        let why = r.reason.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
+                        format!("−{} on {}{why}", money(&r.amount, &o.currency), when(&r.at))
+                    })
+                    .collect(),
+                net: (!o.refunds.is_empty()).then(|| money(&o.net, &o.currency)),
+            })
+            .collect(),
+        more_url: page.next.map(|n| {
+            url(
+                &format!("/admin/contacts/{}/orders", sheet.id),
+                &serde_urlencoded::to_string([("cursor", n.as_str())]).unwrap_or_default(),
+            )
+        }),
+        head,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
 /// The activity filter's choices: every event type, after "All types".
 fn type_choices(kind: &str) -> Vec<Choice> {
     let mut types = vec![Choice {

@@ -377,6 +377,27 @@ pub struct ActivityPage {
     pub refresh_url: String,
 }
 
+/// The Orders tab.
+#[derive(Template)]
+#[template(path = "console/orders.html")]
+pub struct OrdersPage {
+    pub chrome: Chrome,
+    pub head: SheetHead,
+    pub orders: Vec<OrderRow>,
+    pub more_url: Option<String>,
+}
+
+pub struct OrderRow {
+    pub order_id: String,
+    pub at: String,
+    pub lines: Vec<String>,
+    pub total: String,
+    pub source: &'static str,
+    pub refunds: Vec<String>,
+    /// The net amount when refunds took something off.
+    pub net: Option<String>,
+}
+
 /// More rows of the Activity tab, for "load more" in place.
 #[derive(Template)]
 #[template(path = "console/activity_rows.html")]

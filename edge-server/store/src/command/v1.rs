@@ -1,6 +1,7 @@
 //! Version 1 of the command encoding, read only: a log written before version 2 still
 //! replays. Version 2 added `tags`, `reference` and `points_adjustment` to the end of
-//! [`Patch`], `earned` to the end of a [`Fact`], and the admin kinds `Tag`, `AddNote` and
+//! [`Patch`], `earned` and `order` to the end of a [`Fact`], the `Refund` fact kind, and
+//! the admin kinds `Tag`, `AddNote` and
 //! `DeleteNote`; everything else is as it was. These shadows decode the old bytes and become today's commands, the new fields
 //! left empty.
 
@@ -71,6 +72,7 @@ impl From<WriteRequestV1> for WriteRequest {
                         user_agent: e.fact.user_agent,
                         kind: e.fact.kind,
                         earned: None,
+                        order: None,
                     },
                 })
                 .collect(),

@@ -112,6 +112,12 @@ impl Working<'_> {
                 n.orders += 1;
             }
         }
+        // The order records, kept under the contact that placed each one.
+        for &i in &ids {
+            for k in self.keys_with_prefix(&keys::order_records(i.get()))? {
+                self.put(k, None);
+            }
+        }
 
         // The history tells every email and phone the contact (or one merged into it) was
         // ever known by; each index entry that still leads here goes.
