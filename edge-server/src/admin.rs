@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::contacts::patch::time_text;
 use crate::contacts::segment::Segment;
 pub use crate::contacts::sheet::Sheet;
-use crate::contacts::sheet::{self, View};
+use crate::contacts::sheet::{self, Money, View};
 use crate::contacts::{Confidentiality, Contact, ContactId, Pos};
 use crate::error::{contact_id, ApiError};
 use crate::identity::{Email, Phone, Region};

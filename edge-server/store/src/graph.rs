@@ -329,7 +329,10 @@ impl<'t> Working<'t> {
             return nothing("is not one this site has reported");
         };
         let (Some(owner), Some(placed)) = (
-            marker.get(..8).and_then(keys::decode_u64).and_then(ContactId::new),
+            marker
+                .get(..8)
+                .and_then(keys::decode_u64)
+                .and_then(ContactId::new),
             marker.get(8..16).and_then(keys::decode_u64),
         ) else {
             return nothing("was reported before orders were kept one by one (version 6)");

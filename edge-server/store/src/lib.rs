@@ -58,8 +58,8 @@ pub use record::{
 };
 pub use suppress::{Kind as SuppressKind, Suppressor};
 
-use footprint_domain::contacts::patch::Patch;
 use footprint_domain::contacts::orders::Order;
+use footprint_domain::contacts::patch::Patch;
 use footprint_domain::contacts::predict::{FitRules, History, SiteClv};
 use footprint_domain::contacts::rfm::{Inputs, Quintiles};
 use footprint_domain::contacts::segment::Segment;
@@ -216,6 +216,9 @@ pub enum Done {
     /// Per row, in order.
     Imported(Vec<RowOutcome>),
 }
+
+/// Where an order is among its owner's: its time (ms) and its order id's keyed hash.
+pub type OrderPlace = (u64, [u8; 16]);
 
 /// Why an admin operation was refused; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -973,11 +976,11 @@ impl Store {
     pub fn orders(
         &self,
         contact: &Contact,
-        before: Option<(u64, [u8; 16])>,
+        before: Option<OrderPlace>,
         limit: usize,
-    ) -> Result<(Vec<Order>, Option<(u64, [u8; 16])>), StoreError> {
+    ) -> Result<(Vec<Order>, Option<OrderPlace>), StoreError> {
         let mut ring = self.inner.vault.keyring();
-        let mut found: Vec<((u64, [u8; 16]), Order)> = Vec::new();
+        let mut found: Vec<(OrderPlace, Order)> = Vec::new();
         let owners = std::iter::once(contact.id).chain(contact.merged_ids.iter().copied());
         for owner in owners {
             let prefix = keys::order_records(owner.get());
@@ -990,7 +993,12 @@ impl Store {
                 }
             };
             // Each owner gives at most a page; the merge below keeps the newest of them all.
-            for item in self.tree().range(&prefix[..]..&end[..]).rev().take(limit + 1) {
+            for item in self
+                .tree()
+                .range(&prefix[..]..&end[..])
+                .rev()
+                .take(limit + 1)
+            {
                 let (k, v) = item?;
                 let Some(place) = keys::order_record_place(&k) else {
                     continue;
@@ -1000,7 +1008,7 @@ impl Store {
                 }
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
         let next = (found.len() > limit).then(|| found[limit - 1].0);
         found.truncate(limit);
         Ok((found.into_iter().map(|(_, o)| o).collect(), next))

@@ -34,6 +34,8 @@ mod inproc;
 mod lifecycle;
 // Tags, the shop's reference and notes.
 mod profile;
+// Orders and refunds.
+mod orders;
 // Lead scoring: rules, decay, adjustments, the points order.
 mod points;
 // Predicted CLV: the background fit, the sheet's numbers and reasons, the rule fields.

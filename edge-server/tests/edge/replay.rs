@@ -157,6 +157,13 @@ async fn script(lab: &Lab) {
         )
         .await;
     assert_eq!(status, 204);
+    lab.send(vec![crate::lab::ev(
+        "ta",
+        "refund",
+        T0 + DAY,
+        json!({"order_id": "o-1", "amount": 2.5, "reason": "scratched"}),
+    )])
+    .await;
     assert!(lab.store.recompute_rfm(T0 + DAY).unwrap() > 0);
     assert!(lab.store.refit_clv(T0 + DAY, util::clv_rules(2)).unwrap() > 0);
     lab.set_now(T0 + 2 * DAY);

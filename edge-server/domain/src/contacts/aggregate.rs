@@ -561,7 +561,11 @@ impl Contact {
     pub fn refund(&mut self, at: i64, currency: &str, amount: Units) {
         let e = &mut self.ecommerce;
         add(&mut e.spent, currency, -amount);
-        add(e.months.entry(month_key(at)).or_default(), currency, -amount);
+        add(
+            e.months.entry(month_key(at)).or_default(),
+            currency,
+            -amount,
+        );
         add(&mut self.extras.refunded, currency, amount);
     }
 

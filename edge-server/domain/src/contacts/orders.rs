@@ -105,10 +105,19 @@ mod tests {
     fn partial_then_full_refunds_never_exceed_the_total() {
         let mut o = order();
         assert_eq!(o.refund(1, Some(30_000), Some("EUR"), None), Ok(30_000));
-        assert!(o.refund(2, Some(80_000), None, None).unwrap_err().contains("7.00 EUR left"));
-        assert!(o.refund(2, None, Some("USD"), None).unwrap_err().contains("in EUR"));
+        assert!(o
+            .refund(2, Some(80_000), None, None)
+            .unwrap_err()
+            .contains("7.00 EUR left"));
+        assert!(o
+            .refund(2, None, Some("USD"), None)
+            .unwrap_err()
+            .contains("in EUR"));
         assert_eq!(o.refund(3, None, None, Some("damaged".into())), Ok(70_000));
         assert_eq!((o.refunded(), o.remaining()), (100_000, 0));
-        assert!(o.refund(4, None, None, None).unwrap_err().contains("in full"));
+        assert!(o
+            .refund(4, None, None, None)
+            .unwrap_err()
+            .contains("in full"));
     }
 }

@@ -919,7 +919,14 @@ pub async fn orders(
                 lines: o
                     .items
                     .iter()
-                    .map(|l| format!("{} × {} ({})", l.name, l.quantity, money(&l.price, &o.currency)))
+                    .map(|l| {
+                        format!(
+                            "{} × {} ({})",
+                            l.name,
+                            l.quantity,
+                            money(&l.price, &o.currency)
+                        )
+                    })
                     .collect(),
                 total: money(&o.total, &o.currency),
                 source: o.source,
@@ -927,7 +934,11 @@ pub async fn orders(
                     .refunds
                     .iter()
                     .map(|r| {
-                        let why = r.reason.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
+                        let why = r
+                            .reason
+                            .as_deref()
+                            .map(|w| format!(" · {w}"))
+                            .unwrap_or_default();
                         format!("−{} on {}{why}", money(&r.amount, &o.currency), when(&r.at))
                     })
                     .collect(),
