@@ -1244,44 +1244,45 @@ impl Store {
     /// write, so that a replica gets the same cut points rather than computing its own at
     /// another time.
     pub fn rfm_cuts(&self, now: i64) -> Result<(usize, Vec<Command>), StoreError> {
-        let mut by_site: std::collections::BTreeMap<String, Vec<Inputs>> = Default::default();
-        for item in self.tree().scan_prefix(keys::rfm_all_sites()) {
+        let by_site = self.by_site::<Inputs>(&keys::rfm_all_sites())?;
+        let n = by_site.values().map(Vec::len).sum();
+        let commands = by_site
+            .into_iter()
+            .filter_map(|(site, all)| {
+                Quintiles::compute(&all, now).map(|cuts| Command::RfmCuts { site, cuts })
+            })
+            .collect();
+        Ok((n, commands))
+    }
+
+    /// The records under `prefix` (the `r` or `v` index: len(site) site id), by site.
+    fn by_site<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<std::collections::BTreeMap<String, Vec<T>>, StoreError> {
+        let mut by_site: std::collections::BTreeMap<String, Vec<T>> = Default::default();
+        for item in self.tree().scan_prefix(prefix) {
             let (k, v) = item?;
             let site = keys::rfm_key_site(&k).unwrap_or_default().to_owned();
-            let inputs: Inputs =
-                record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            by_site.entry(site).or_default().push(inputs);
+            let value = record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            by_site.entry(site).or_default().push(value);
         }
-        let mut n = 0;
-        let mut commands = Vec::new();
-        for (site, all) in by_site {
-            n += all.len();
-            if let Some(cuts) = Quintiles::compute(&all, now) {
-                commands.push(Command::RfmCuts { site, cuts });
-            }
-        }
-        Ok((n, commands))
+        Ok(by_site)
     }
 
     /// The CLV models of every site with purchasers, fitted as of `now` by `rules`, as
     /// commands (one per site, for the reason given at [`Store::rfm_cuts`]), with the number
     /// of purchasers they cover. The fit is CPU work: call it off the executor.
     pub fn clv_fits(&self, now: i64, rules: FitRules) -> Result<(usize, Vec<Command>), StoreError> {
-        let mut by_site: std::collections::BTreeMap<String, Vec<History>> = Default::default();
-        for item in self.tree().scan_prefix(keys::clv_all_sites()) {
-            let (k, v) = item?;
-            let site = keys::rfm_key_site(&k).unwrap_or_default().to_owned();
-            let h: History =
-                record::decode_value(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            by_site.entry(site).or_default().push(h);
-        }
-        let mut n = 0;
-        let mut commands = Vec::new();
-        for (site, all) in by_site {
-            n += all.len();
-            let models = SiteClv::fit(&all, now, rules);
-            commands.push(Command::ClvModels { site, models });
-        }
+        let by_site = self.by_site::<History>(&keys::clv_all_sites())?;
+        let n = by_site.values().map(Vec::len).sum();
+        let commands = by_site
+            .into_iter()
+            .map(|(site, all)| Command::ClvModels {
+                models: SiteClv::fit(&all, now, rules),
+                site,
+            })
+            .collect();
         Ok((n, commands))
     }
 

@@ -416,6 +416,53 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
         .await;
     assert_eq!(texts(&a, "#contacts td.email").await, [ALICE]);
     assert_eq!(texts(&a, "#contacts .tag").await, ["Spring sale"]);
+
+    // The shop refunds part of her order; the Orders tab shows it, and her total is net.
+    let api = |path: String| {
+        reqwest::Client::new()
+            .get(format!("{edge}{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    let page: Value = api(format!("/v1/contacts/{id}/orders"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_id = page["orders"][0]["order_id"].as_str().unwrap().to_owned();
+    let tracker = sheet["trackers"][0]["id"].as_str().unwrap().to_owned();
+    let now = footprint_e2e::workload::now_ms();
+    let refund = serde_json::json!({
+        "site_key": footprint_e2e::browser::SITE,
+        "sent_at": footprint_e2e::workload::iso(now),
+        "events": [{"type": "refund", "tracker_id": tracker, "message_id": "journey-refund",
+                    "timestamp": footprint_e2e::workload::iso(now),
+                    "properties": {"order_id": order_id, "amount": 10, "reason": "Wrong size"}}]
+    });
+    let r = reqwest::Client::new()
+        .post(format!("{edge}/v1/batch"))
+        .json(&refund)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert!(
+        answer["accepted"] == 1 && answer.get("warnings").is_none(),
+        "{answer}"
+    );
+    a.goto(&format!("{sheet_url}/orders")).await;
+    labelled(&a, "orders").await;
+    assert_eq!(texts(&a, "#orders .order-id").await, [order_id.as_str()]);
+    let refunds = text(&a, "#orders .refunds").await;
+    assert!(
+        refunds.starts_with("−10.00 EUR on") && refunds.contains("Wrong size"),
+        "{refunds}"
+    );
+    let net = format!("net {:.2} EUR", P2_PRICE.parse::<f64>().unwrap() - 10.0);
+    assert!(text(&a, "#orders .total").await.contains(&net));
+    a.screenshot("orders").await;
     a.goto(&sheet_url).await;
 
     let zip = a

@@ -412,6 +412,10 @@ fn profile_page(
             value: money(&e.total_spent),
         },
         Fact {
+            label: "Refunded",
+            value: money(&e.refunded),
+        },
+        Fact {
             label: "Average order",
             value: money(&e.average_order_value),
         },
