@@ -569,52 +569,6 @@ impl Contact {
         add(&mut self.extras.refunded, currency, amount);
     }
 
-    /// Replaces the tags with `new` (checked by `patch::tag_list`); the change for history,
-    /// the lists written as `a, b`.
-    pub fn set_tags(
-        &mut self,
-        new: impl IntoIterator<Item = String>,
-    ) -> Option<super::patch::Change> {
-        let text = |t: &BTreeSet<String>| {
-            (!t.is_empty()).then(|| t.iter().cloned().collect::<Vec<_>>().join(", "))
-        };
-        let old = text(&self.extras.tags);
-        self.extras.tags = new.into_iter().take(MAX_TAGS).collect();
-        super::patch::Change::new("tags", old, text(&self.extras.tags))
-    }
-
-    /// Adds (or removes) one tag, matched without regard to case; the change for history.
-    /// Adding to a contact at [`MAX_TAGS`] tags is refused with the reason.
-    pub fn toggle_tag(
-        &mut self,
-        tag: &str,
-        add: bool,
-    ) -> Result<Option<super::patch::Change>, String> {
-        let has = self
-            .extras
-            .tags
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(tag))
-            .cloned();
-        let mut next = self.extras.tags.clone();
-        match (add, has) {
-            (true, Some(_)) | (false, None) => return Ok(None),
-            (true, None) => {
-                if next.len() >= MAX_TAGS {
-                    return Err(format!(
-                        "contact {} already has {MAX_TAGS} tags; remove one first",
-                        self.id
-                    ));
-                }
-                next.insert(tag.to_owned());
-            }
-            (false, Some(t)) => {
-                next.remove(&t);
-            }
-        }
-        Ok(self.set_tags(next))
-    }
-
     /// The newsletter status.
     pub fn newsletter(&self) -> Subscription {
         match &self.extras.newsletter {

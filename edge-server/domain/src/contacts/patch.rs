@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use footprint_protocol::{BirthDate, ConsentState};
 use serde_json::{Map, Value};
 
-use super::aggregate::{Confidentiality, Contact, Pos, Stamped};
+use super::aggregate::{Confidentiality, Contact, Pos, Stamped, MAX_TAGS};
 use super::named::{Consent, EmailStatus, SmsStatus, Subscription};
 use crate::identity::{Email, Phone, Region};
 
@@ -105,7 +105,7 @@ pub fn tag(field: &str, s: &str) -> Result<String, FieldError> {
 }
 
 /// A whole tag list: each tag checked, repeats (in any case) dropped, at most
-/// [`MAX_TAGS`](super::aggregate::MAX_TAGS).
+/// [`MAX_TAGS`].
 pub fn tag_list<'a>(
     field: &str,
     items: impl IntoIterator<Item = &'a str>,
@@ -117,7 +117,7 @@ pub fn tag_list<'a>(
             out.push(t);
         }
     }
-    let max = super::aggregate::MAX_TAGS;
+    let max = MAX_TAGS;
     if out.len() > max {
         return Err(refuse(
             field,
@@ -498,7 +498,7 @@ impl Patch {
             changes.extend(Change::new("points", old, show(&c.extras.points)));
         }
         if let Some(new) = &self.tags {
-            changes.extend(c.set_tags(new.iter().cloned()));
+            changes.extend(set_tags(c, new.iter().cloned()));
         }
         if let Some(new) = self.valid_until {
             changes.extend(Change::new(
@@ -510,6 +510,45 @@ impl Patch {
         }
         changes
     }
+}
+
+/// Replaces `c`'s tags with `new` (checked by [`tag_list`]); the change for history,
+/// the lists written as `a, b`.
+pub fn set_tags(c: &mut Contact, new: impl IntoIterator<Item = String>) -> Option<Change> {
+    let text = |t: &std::collections::BTreeSet<String>| {
+        (!t.is_empty()).then(|| t.iter().cloned().collect::<Vec<_>>().join(", "))
+    };
+    let old = text(&c.extras.tags);
+    c.extras.tags = new.into_iter().take(MAX_TAGS).collect();
+    Change::new("tags", old, text(&c.extras.tags))
+}
+
+/// Adds (or removes) one tag, matched without regard to case; the change for history.
+/// Adding to a contact at [`MAX_TAGS`] tags is refused with the reason.
+pub fn toggle_tag(c: &mut Contact, tag: &str, add: bool) -> Result<Option<Change>, String> {
+    let has = c
+        .extras
+        .tags
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(tag))
+        .cloned();
+    let mut next = c.extras.tags.clone();
+    match (add, has) {
+        (true, Some(_)) | (false, None) => return Ok(None),
+        (true, None) => {
+            if next.len() >= MAX_TAGS {
+                return Err(format!(
+                    "contact {} already has {MAX_TAGS} tags; remove one first",
+                    c.id
+                ));
+            }
+            next.insert(tag.to_owned());
+        }
+        (false, Some(t)) => {
+            next.remove(&t);
+        }
+    }
+    Ok(set_tags(c, next))
 }
 
 /// A time as history shows it: RFC 3339, UTC, milliseconds.

@@ -3,7 +3,7 @@
 use super::Working;
 use crate::{AdminOp, Done, Refusal, StoreError};
 use footprint_domain::contacts::aggregate::{Note, MAX_NOTES};
-use footprint_domain::contacts::patch::Change;
+use footprint_domain::contacts::patch::{toggle_tag, Change};
 use footprint_domain::contacts::ContactId;
 
 impl Working<'_> {
@@ -35,7 +35,7 @@ impl Working<'_> {
                 each.push((asked, Ok(id)));
                 continue;
             }
-            match self.live(id)?.toggle_tag(tag, add) {
+            match toggle_tag(self.live(id)?, tag, add) {
                 Ok(change) => {
                     self.history(id, op.at, &op.who, change.into_iter().collect());
                     each.push((asked, Ok(id)));
