@@ -10,13 +10,13 @@ fn the_valid_fixture_is_stored_and_read_back_newest_first() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"accepted": 16, "duplicates": 0, "rejected": []})
+        json!({"accepted": 17, "duplicates": 0, "rejected": []})
     );
 
     let sent: Value = serde_json::from_str(&body).unwrap();
     let tracker = sent["events"][0]["tracker_id"].as_str().unwrap();
     let stored = edge.all_events(tracker);
-    assert_eq!(stored.len(), 16);
+    assert_eq!(stored.len(), 17);
     // One request's events come back in reverse order of the batch.
     let ids: Vec<&str> = stored
         .iter()
