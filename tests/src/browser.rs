@@ -385,20 +385,24 @@ impl Edge {
         self.spawn(&addr);
     }
 
-    /// Every stored event of a tracker, newest first.
-    pub async fn events(&self, tracker: &str) -> Vec<Value> {
-        let r: Value = reqwest::Client::new()
-            .get(format!(
-                "{}/v1/trackers/{tracker}/events?limit=500",
-                self.url
-            ))
+    /// An admin API answer, as the admin token reads it.
+    pub async fn get(&self, path: &str) -> Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
             .bearer_auth(TOKEN)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Every stored event of a tracker, newest first.
+    pub async fn events(&self, tracker: &str) -> Vec<Value> {
+        let r = self
+            .get(&format!("/v1/trackers/{tracker}/events?limit=500"))
+            .await;
         r["events"].as_array().cloned().unwrap_or_default()
     }
 

@@ -212,17 +212,9 @@ async fn past_buyers(edge: &str) {
 }
 
 /// Waits until the contact's sheet has a predicted value (the models are fitted every second).
-async fn predicted(edge: &str, id: &str) -> Value {
+async fn predicted(edge: &footprint_e2e::browser::Edge, id: &str) -> Value {
     for _ in 0..100 {
-        let s: Value = reqwest::Client::new()
-            .get(format!("{edge}/v1/contacts/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s = edge.get(&format!("/v1/contacts/{id}")).await;
         if s["clv"]["predicted"]["available"] == true {
             return s;
         }
@@ -390,7 +382,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     assert_eq!(texts(&a, "#segments a").await, ["VIP"]);
 
     // Her predicted value, beside the historic one, once the models are fitted.
-    let sheet = predicted(&edge, &id).await;
+    let sheet = predicted(&shop.edge, &id).await;
     a.goto(&sheet_url).await;
     let shown = text(&a, "#value-h + dl").await;
     assert!(
@@ -418,18 +410,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     assert_eq!(texts(&a, "#contacts .tag").await, ["Spring sale"]);
 
     // The shop refunds part of her order; the Orders tab shows it, and her total is net.
-    let api = |path: String| {
-        reqwest::Client::new()
-            .get(format!("{edge}{path}"))
-            .bearer_auth(TOKEN)
-            .send()
-    };
-    let page: Value = api(format!("/v1/contacts/{id}/orders"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = shop.edge.get(&format!("/v1/contacts/{id}/orders")).await;
     let order_id = page["orders"][0]["order_id"].as_str().unwrap().to_owned();
     let tracker = sheet["trackers"][0]["id"].as_str().unwrap().to_owned();
     let now = footprint_e2e::workload::now_ms();
