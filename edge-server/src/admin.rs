@@ -1008,6 +1008,12 @@ pub fn parse_note(body: &[u8]) -> Result<String, ApiError> {
     })
 }
 
+/// A note's id from a path: one that is not a number is a note the contact does not have.
+pub fn note_id(contact: ContactId, raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("contact {contact} has no note {raw}")))
+}
+
 pub fn parse_merge(body: &[u8]) -> Result<ContactId, ApiError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -612,10 +612,7 @@ async fn note_delete(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let raw = req.match_info().get("note").unwrap_or("");
-    let note = raw
-        .parse::<i64>()
-        .map_err(|_| ApiError::NotFound(format!("contact {} has no note {raw}", e.id)))?;
+    let note = crate::admin::note_id(e.id, req.match_info().get("note").unwrap_or(""))?;
     state.delete_note(&e.who, e.id, note).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -739,10 +739,7 @@ pub async fn note_delete(
     let signed = signed_post(&req, &state, &form).await?;
     signed.who().require(Role::Editor)?;
     let id = contact_id(&path.0)?;
-    let note = path
-        .1
-        .parse::<i64>()
-        .map_err(|_| ApiError::NotFound(format!("contact {id} has no note {}", path.1)))?;
+    let note = crate::admin::note_id(id, &path.1)?;
     state.delete_note(signed.who(), id, note).await?;
     state.console.flash(&signed.id, "Note deleted.").await;
     Ok(see_other(&format!("/admin/contacts/{id}#notes")))
