@@ -51,6 +51,9 @@ pub struct SiteConfig {
     pub origins: Vec<String>,
     /// Lead-scoring rules (`[sites.points]`); `None`: no points.
     pub points: Option<PointRules>,
+    /// The secret the shop's servers send to `POST /v1/server/batch` (`server_key`, or its
+    /// `server_key_sha256`); `None`: the site takes no server events.
+    pub server_key: Option<TokenDigest>,
 }
 
 #[derive(Debug, Clone)]
@@ -461,6 +464,8 @@ struct RawSite {
     #[serde(default)]
     origins: Vec<String>,
     points: Option<RawPoints>,
+    server_key: Option<String>,
+    server_key_sha256: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -563,6 +568,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_DATA_DIR: &str = "footprint-data";
 pub const DEV_SITE: &str = "demo-shop";
 pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+/// The dev defaults' server key, for trying `POST /v1/server/batch` on a loopback.
+pub const DEV_SERVER_KEY: &str = "dev-server-key";
 /// Shortest admin token a config file may give (the dev defaults' token is shorter, and only
 /// ever used on a developer's loopback). A `token_sha256` cannot be checked: its token is the
 /// operator's to make long.
@@ -638,10 +645,24 @@ impl Config {
             for (j, o) in s.origins.iter().enumerate() {
                 check_origin(o).map_err(|m| invalid(format!("sites[{i}].origins[{j}]"), m))?;
             }
+            let server_key =
+                server_key(i, &key, s.server_key, s.server_key_sha256, is_dev_default)?;
+            if let Some(k) = &server_key {
+                if sites
+                    .iter()
+                    .any(|o: &SiteConfig| o.server_key.as_ref() == Some(k))
+                {
+                    return Err(invalid(
+                        format!("sites[{i}].server_key"),
+                        "is another site's too; give each site a key of its own",
+                    ));
+                }
+            }
             sites.push(SiteConfig {
                 key,
                 origins: s.origins,
                 points: s.points.map(|p| point_rules(i, p)).transpose()?,
+                server_key,
             });
         }
 
@@ -796,6 +817,41 @@ fn check_origin(o: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A site's server key, checked: long enough to resist guessing, and never its site key,
+/// which every page of the shop shows.
+fn server_key(
+    i: usize,
+    site: &SiteKey,
+    key: Option<String>,
+    sha256: Option<String>,
+    is_dev_default: bool,
+) -> Result<Option<TokenDigest>, ConfigError> {
+    let name = |f: &str| format!("sites[{i}].{f}");
+    match (key, sha256) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(invalid(
+            name("server_key"),
+            "give either server_key or server_key_sha256, not both",
+        )),
+        (Some(k), None) if k == site.as_str() => Err(invalid(
+            name("server_key"),
+            "must not be the site key, which browsers see; make one with `openssl rand -hex 24`",
+        )),
+        (Some(k), None) if k.chars().count() < MIN_TOKEN_CHARS && !is_dev_default => Err(invalid(
+            name("server_key"),
+            format!(
+                "is {} characters; use at least {MIN_TOKEN_CHARS} random ones, e.g. from \
+                 `openssl rand -hex 24`",
+                k.chars().count()
+            ),
+        )),
+        (Some(k), None) => Ok(Some(TokenDigest::of_token(&k))),
+        (None, Some(h)) => TokenDigest::from_hex(&h)
+            .map(Some)
+            .map_err(|m| invalid(name("server_key_sha256"), m)),
+    }
+}
+
 fn dev_defaults() -> RawConfig {
     RawConfig {
         listen: None,
@@ -808,6 +864,8 @@ fn dev_defaults() -> RawConfig {
                 "http://localhost:8080".into(),
             ],
             points: None,
+            server_key: Some(DEV_SERVER_KEY.into()),
+            server_key_sha256: None,
         }],
         admins: vec![RawAdmin {
             name: "dev".into(),

@@ -34,6 +34,9 @@ pub enum ApiError {
     Unavailable { reason: String, retry_after: u64 },
     #[error("a valid admin token is required: send `Authorization: Bearer <token>`")]
     Unauthorized,
+    /// `POST /v1/server/batch` without a server key that some site has.
+    #[error("{0}")]
+    ServerKey(String),
     #[error("this needs the {needs} role; the token `{name}` is a {has}")]
     Forbidden {
         needs: crate::access::Role,
@@ -73,7 +76,7 @@ impl ApiError {
             ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => "origin_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable { .. } => "unavailable",
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::ServerKey(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::Conflict(_) => "conflict",

@@ -7,18 +7,23 @@ use std::sync::Arc;
 
 use footprint_protocol::limits::MAX_BODY_BYTES;
 use footprint_protocol::{
-    parse_batch, BatchResponse, Event, Rejection, SiteKey, Timestamp, Warning,
+    parse_batch, BatchEnvelope, BatchResponse, Context, Event, EventKind, MessageId, Rejection,
+    ServerEvent, SiteKey, Timestamp, Warning,
 };
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
+use crate::access::TokenDigest;
 use crate::config::{Config, SiteConfig};
-use crate::contacts::fact::{self, RefusedValue};
+use crate::contacts::fact::{self, RefusedValue, Source};
+use crate::contacts::ContactId;
 use crate::error::ApiError;
-use crate::identity::Region;
+use crate::identity::{Email, Phone, Region};
 use crate::ratelimit::RateLimits;
 use crate::store::{
-    EventFields, NewEvent, Outcome, PendingWrite, Store, StoreError, SubmitError, WriteRequest,
+    Address, EventFields, NewEvent, Outcome, PendingWrite, Recipient, Store, StoreError,
+    SubmitError, WriteRequest,
 };
 
 /// Where the server's time comes from; tests use a fixed one.
@@ -74,6 +79,14 @@ pub fn correct_timestamp(ts: Timestamp, sent_at: Timestamp, received_at: Timesta
     } else {
         corrected
     }
+}
+
+/// One request to `POST /v1/server/batch`, as far as the domain cares.
+pub struct ServerBatchRequest<'a> {
+    /// The site whose server key the request carried (`Ingest::server_site`).
+    pub keyed: SiteKey,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
 }
 
 /// One request to `POST /v1/batch`, as far as the domain cares.
@@ -147,16 +160,128 @@ impl Ingest {
         self.limits.forget_idle();
     }
 
-    /// Validates a batch, stores its valid events durably, and says what became of each.
+    /// Validates a browser's batch, stores its valid events durably, and says what became of
+    /// each.
     pub async fn ingest(&self, req: BatchRequest<'_>) -> Result<BatchResponse, ApiError> {
         let received_at = self.clock.now();
-        check_content_type(req.content_type)?;
-        if req.body.len() > MAX_BODY_BYTES {
+        let (batch, site) = self.envelope(req.content_type, req.body)?;
+        if let Some(origin) = req.origin {
+            if !site.origins.iter().any(|o| o == origin) {
+                return Err(ApiError::OriginDenied {
+                    origin: origin.to_owned(),
+                    site: site.key.to_string(),
+                });
+            }
+        }
+        self.check_site(site)?;
+        let rules = site.points.as_ref();
+        let prepared = batch.events.iter().map(|raw| {
+            let ev = Event::from_json(raw.get()).map_err(|e| e.to_string())?;
+            let at = correct_timestamp(ev.timestamp, batch.sent_at, received_at);
+            let (fact, refused) = fact::of_event(
+                &ev.kind,
+                &ev.context,
+                Source::Browser,
+                at.as_millis(),
+                self.region,
+                rules,
+            );
+            let parts = Parts {
+                message_id: ev.message_id,
+                timestamp: ev.timestamp,
+                context: &ev.context,
+                kind: &ev.kind,
+            };
+            Ok((parts.stored(ev.tracker_id, at, fact), refused))
+        });
+        self.store(site, received_at, batch.sent_at, &batch.events, prepared)
+            .await
+    }
+
+    /// Validates a batch from a shop's server (`POST /v1/server/batch`): the browser's
+    /// contract, authorised by the site's server key, with events about a tracker or a
+    /// contact, delivery events among them.
+    pub async fn ingest_server(
+        &self,
+        req: ServerBatchRequest<'_>,
+    ) -> Result<BatchResponse, ApiError> {
+        let received_at = self.clock.now();
+        let (batch, site) = self.envelope(req.content_type, req.body)?;
+        if site.key != req.keyed {
+            return Err(ApiError::ServerKey(format!(
+                "this server key is not site `{}`'s: send the key configured as that site's \
+                 server_key",
+                site.key
+            )));
+        }
+        self.check_site(site)?;
+        let rules = site.points.as_ref();
+        let region = self.region;
+        let prepared = batch.events.iter().map(|raw| {
+            let ev = ServerEvent::from_json(raw.get()).map_err(|e| e.to_string())?;
+            let to = recipient(ev.to, region)?;
+            let at = correct_timestamp(ev.timestamp, batch.sent_at, received_at);
+            let (fact, refused) = fact::of_event(
+                &ev.kind,
+                &ev.context,
+                Source::Server,
+                at.as_millis(),
+                region,
+                rules,
+            );
+            let parts = Parts {
+                message_id: ev.message_id,
+                timestamp: ev.timestamp,
+                context: &ev.context,
+                kind: &ev.kind,
+            };
+            Ok((parts.stored(to, at, fact), refused))
+        });
+        self.store(site, received_at, batch.sent_at, &batch.events, prepared)
+            .await
+    }
+
+    /// The site whose server key `authorization` (the header) carries.
+    pub fn server_site(&self, authorization: Option<&str>) -> Result<SiteKey, ApiError> {
+        let token = authorization
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::ServerKey(
+                    "send `Authorization: Bearer <server key>`, the site's server_key (never \
+                     its site key)"
+                        .into(),
+                )
+            })?;
+        let digest = TokenDigest::of_token(token);
+        // Every site's is compared, in constant time: how long it takes names no site.
+        let mut found = None;
+        for s in self.sites.values() {
+            if s.server_key.as_ref().is_some_and(|k| k.matches(&digest)) {
+                found = Some(s.key.clone());
+            }
+        }
+        found.ok_or_else(|| {
+            ApiError::ServerKey(
+                "this server key is no site's; send the server_key of the site in site_key".into(),
+            )
+        })
+    }
+
+    /// A batch's envelope and its site: the checks both endpoints share.
+    fn envelope<'b>(
+        &self,
+        content_type: Option<&str>,
+        body: &'b [u8],
+    ) -> Result<(BatchEnvelope<'b>, &SiteConfig), ApiError> {
+        check_content_type(content_type)?;
+        if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge {
                 limit: MAX_BODY_BYTES,
             });
         }
-        let batch = parse_batch(req.body).map_err(|e| {
+        let batch = parse_batch(body).map_err(|e| {
             let code = match e {
                 footprint_protocol::BatchError::NotJson(_) => "invalid_json",
                 footprint_protocol::BatchError::NotABatch(_) => "invalid_batch",
@@ -168,30 +293,36 @@ impl Ingest {
             .sites
             .get(&batch.site_key)
             .ok_or_else(|| ApiError::UnknownSite(batch.site_key.to_string()))?;
-        if let Some(origin) = req.origin {
-            if !site.origins.iter().any(|o| o == origin) {
-                return Err(ApiError::OriginDenied {
-                    origin: origin.to_owned(),
-                    site: site.key.to_string(),
-                });
-            }
-        }
+        Ok((batch, site))
+    }
+
+    fn check_site(&self, site: &SiteConfig) -> Result<(), ApiError> {
         self.limits
             .check_site(&site.key)
             .map_err(|retry_after| ApiError::RateLimited {
                 scope: "site",
                 retry_after,
-            })?;
+            })
+    }
 
+    /// Stores the events `prepared` made of `raw` (each, or why it was rejected) durably, and
+    /// says what became of each.
+    async fn store(
+        &self,
+        site: &SiteConfig,
+        received_at: Timestamp,
+        sent_at: Timestamp,
+        raw: &[&RawValue],
+        prepared: impl Iterator<Item = Result<(NewEvent, Vec<RefusedValue>), String>>,
+    ) -> Result<BatchResponse, ApiError> {
         let mut rejected = Vec::new();
         let mut warnings = Vec::new();
-        let mut events = Vec::with_capacity(batch.events.len());
+        let mut events = Vec::with_capacity(raw.len());
         // Each stored event's place in the batch, for the writer's warnings.
-        let mut origins = Vec::with_capacity(batch.events.len());
-        for (index, raw) in batch.events.iter().enumerate() {
+        let mut origins = Vec::with_capacity(raw.len());
+        for (index, (raw, p)) in raw.iter().zip(prepared).enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            let rules = site.points.as_ref();
-            match prepare_event(raw.get(), batch.sent_at, received_at, self.region, rules) {
+            match p {
                 Ok((ev, refused)) => {
                     for r in refused {
                         warnings.push(Warning {
@@ -221,7 +352,7 @@ impl Ingest {
         let write = WriteRequest {
             site: site.key.clone(),
             received_at,
-            sent_at: batch.sent_at,
+            sent_at,
             events,
         };
         let pending = self.sink.submit(write).map_err(|e| ApiError::Unavailable {
@@ -261,11 +392,60 @@ impl Ingest {
                         warning,
                     });
                 }
+                Outcome::Refused(error) => resp.rejected.push(Rejection {
+                    index,
+                    message_id: Some(message_id),
+                    error,
+                }),
             }
         }
         resp.warnings.sort_by_key(|w| w.index);
+        resp.rejected.sort_by_key(|r| r.index);
         Ok(counted(resp))
     }
+}
+
+/// What both endpoints store of an event besides whom it is about.
+struct Parts<'e> {
+    message_id: MessageId,
+    timestamp: Timestamp,
+    context: &'e Context,
+    kind: &'e EventKind,
+}
+
+impl Parts<'_> {
+    /// The stored form of an event about `to`, which happened at `at` (corrected).
+    fn stored(self, to: impl Into<Recipient>, at: Timestamp, fact: fact::Fact) -> NewEvent {
+        let fields = EventFields {
+            message_id: self.message_id.as_str().to_owned(),
+            kind: crate::store::StoredKind::Event(self.kind.event_type()),
+            timestamp: at.as_millis(),
+            client_timestamp: self.timestamp.as_millis(),
+            context_json: serde_json::to_string(self.context).unwrap_or_else(|_| "{}".into()),
+            properties_json: self.kind.properties_json(),
+        };
+        NewEvent::new(to, self.message_id, &fields, fact)
+    }
+}
+
+/// Whom a server's event is about, its email or phone normalised as an identify's would be.
+fn recipient(
+    to: footprint_protocol::Recipient,
+    region: Option<Region>,
+) -> Result<Recipient, String> {
+    use footprint_protocol::{ContactAddress, Recipient as Wire};
+    Ok(match to {
+        Wire::Tracker(t) => Recipient::Tracker(t),
+        Wire::Contact(ContactAddress::Email(e)) => Recipient::Contact(Address::Email(
+            Email::normalize(e.as_str()).map_err(|why| format!("contact.email {why}"))?,
+        )),
+        Wire::Contact(ContactAddress::Phone(p)) => Recipient::Contact(Address::Phone(
+            Phone::normalize(p.as_str(), region).map_err(|why| format!("contact.phone {why}"))?,
+        )),
+        Wire::Contact(ContactAddress::Id(id)) => Recipient::Contact(Address::Id(
+            ContactId::new(id).ok_or_else(|| "contact.id: must be a contact id".to_owned())?,
+        )),
+    })
 }
 
 /// `resp`, once its events are counted by outcome for `/metrics`.
@@ -287,31 +467,6 @@ fn check_content_type(ct: Option<&str>) -> Result<(), ApiError> {
     } else {
         Err(ApiError::UnsupportedMediaType)
     }
-}
-
-/// Validates one event and builds its stored form.
-fn prepare_event(
-    raw: &str,
-    sent_at: Timestamp,
-    received_at: Timestamp,
-    region: Option<Region>,
-    rules: Option<&crate::contacts::points::PointRules>,
-) -> Result<(NewEvent, Vec<RefusedValue>), String> {
-    let ev = Event::from_json(raw).map_err(|e| e.to_string())?;
-    let timestamp = correct_timestamp(ev.timestamp, sent_at, received_at).as_millis();
-    let fields = EventFields {
-        message_id: ev.message_id.as_str().to_owned(),
-        kind: crate::store::StoredKind::Event(ev.kind.event_type()),
-        timestamp,
-        client_timestamp: ev.timestamp.as_millis(),
-        context_json: serde_json::to_string(&ev.context).unwrap_or_else(|_| "{}".into()),
-        properties_json: ev.kind.properties_json(),
-    };
-    let (fact, refused) = fact::of_event(&ev, timestamp, region, rules);
-    Ok((
-        NewEvent::new(ev.tracker_id, ev.message_id, &fields, fact),
-        refused,
-    ))
 }
 
 /// The `message_id` of an event that failed validation, if it has a readable one.

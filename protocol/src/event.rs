@@ -90,6 +90,20 @@ pub enum EventKind {
     PushClick(Notification),
     Custom(CustomEvent),
     Refund(Refund),
+    EmailSent(Delivery),
+    EmailDelivered(Delivery),
+    EmailOpened(Delivery),
+    EmailClicked(DeliveryClick),
+    EmailBounced(DeliveryBounce),
+    EmailComplained(Delivery),
+    EmailUnsubscribed(Delivery),
+    SmsSent(Delivery),
+    SmsDelivered(Delivery),
+    SmsOpened(Delivery),
+    SmsClicked(DeliveryClick),
+    SmsBounced(DeliveryBounce),
+    SmsComplained(Delivery),
+    SmsUnsubscribed(Delivery),
 }
 
 impl EventKind {
@@ -112,6 +126,20 @@ impl EventKind {
             EventKind::PushClick(_) => EventType::PushClick,
             EventKind::Custom(_) => EventType::Custom,
             EventKind::Refund(_) => EventType::Refund,
+            EventKind::EmailSent(_) => EventType::EmailSent,
+            EventKind::EmailDelivered(_) => EventType::EmailDelivered,
+            EventKind::EmailOpened(_) => EventType::EmailOpened,
+            EventKind::EmailClicked(_) => EventType::EmailClicked,
+            EventKind::EmailBounced(_) => EventType::EmailBounced,
+            EventKind::EmailComplained(_) => EventType::EmailComplained,
+            EventKind::EmailUnsubscribed(_) => EventType::EmailUnsubscribed,
+            EventKind::SmsSent(_) => EventType::SmsSent,
+            EventKind::SmsDelivered(_) => EventType::SmsDelivered,
+            EventKind::SmsOpened(_) => EventType::SmsOpened,
+            EventKind::SmsClicked(_) => EventType::SmsClicked,
+            EventKind::SmsBounced(_) => EventType::SmsBounced,
+            EventKind::SmsComplained(_) => EventType::SmsComplained,
+            EventKind::SmsUnsubscribed(_) => EventType::SmsUnsubscribed,
         }
     }
 
@@ -132,6 +160,18 @@ impl EventKind {
             EventKind::PushReceived(p) | EventKind::PushClick(p) => serde_json::to_string(p),
             EventKind::Custom(p) => serde_json::to_string(p),
             EventKind::Refund(p) => serde_json::to_string(p),
+            EventKind::EmailSent(p)
+            | EventKind::EmailDelivered(p)
+            | EventKind::EmailOpened(p)
+            | EventKind::EmailComplained(p)
+            | EventKind::EmailUnsubscribed(p)
+            | EventKind::SmsSent(p)
+            | EventKind::SmsDelivered(p)
+            | EventKind::SmsOpened(p)
+            | EventKind::SmsComplained(p)
+            | EventKind::SmsUnsubscribed(p) => serde_json::to_string(p),
+            EventKind::EmailClicked(p) | EventKind::SmsClicked(p) => serde_json::to_string(p),
+            EventKind::EmailBounced(p) | EventKind::SmsBounced(p) => serde_json::to_string(p),
         };
         // Serializing these plain structs into a String cannot fail.
         r.unwrap_or_else(|_| "{}".to_owned())
@@ -142,6 +182,13 @@ impl EventKind {
         fn props<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, EventError> {
             let raw = raw.ok_or_else(|| EventError::field("properties", "is required"))?;
             parse_at("properties", raw)
+        }
+        // Properties that are all optional may be left out, or sent as `null`.
+        fn optional<T: DeserializeOwned + Default>(raw: Option<&str>) -> Result<T, EventError> {
+            match raw.map(str::trim) {
+                None | Some("null") => Ok(T::default()),
+                raw => props(raw),
+            }
         }
         Ok(match ty {
             EventType::PageView => EventKind::PageView(props(raw)?),
@@ -165,6 +212,20 @@ impl EventKind {
             EventType::PushClick => EventKind::PushClick(props(raw)?),
             EventType::Custom => EventKind::Custom(props(raw)?),
             EventType::Refund => EventKind::Refund(props(raw)?),
+            EventType::EmailSent => EventKind::EmailSent(optional(raw)?),
+            EventType::EmailDelivered => EventKind::EmailDelivered(optional(raw)?),
+            EventType::EmailOpened => EventKind::EmailOpened(optional(raw)?),
+            EventType::EmailClicked => EventKind::EmailClicked(props(raw)?),
+            EventType::EmailBounced => EventKind::EmailBounced(props(raw)?),
+            EventType::EmailComplained => EventKind::EmailComplained(optional(raw)?),
+            EventType::EmailUnsubscribed => EventKind::EmailUnsubscribed(optional(raw)?),
+            EventType::SmsSent => EventKind::SmsSent(optional(raw)?),
+            EventType::SmsDelivered => EventKind::SmsDelivered(optional(raw)?),
+            EventType::SmsOpened => EventKind::SmsOpened(optional(raw)?),
+            EventType::SmsClicked => EventKind::SmsClicked(props(raw)?),
+            EventType::SmsBounced => EventKind::SmsBounced(props(raw)?),
+            EventType::SmsComplained => EventKind::SmsComplained(optional(raw)?),
+            EventType::SmsUnsubscribed => EventKind::SmsUnsubscribed(optional(raw)?),
         })
     }
 }
@@ -245,6 +306,48 @@ pub struct Refund {
     pub currency: Option<Currency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Text<0, 300>>,
+}
+
+/// What an email or SMS provider reports of one message: sent, delivered, opened, a
+/// complaint, an unsubscribe. Every field is optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The provider's id of the message, to tell one send from another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_id: Option<ShopId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Name>,
+}
+
+/// A link in an email or SMS followed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeliveryClick {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_id: Option<ShopId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+}
+
+/// A message that came back: `hard` (the address does not exist or refuses mail for good)
+/// or `soft` (a full mailbox, an out-of-office reply: worth trying again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryBounce {
+    pub bounce: BounceKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Text<0, 300>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_id: Option<ShopId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Name>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BounceKind {
+    Hard,
+    Soft,
 }
 
 /// Who the shopper is, once they say so. At least one of `email` or `phone` is present.
@@ -601,16 +704,188 @@ struct WireEvent<'a> {
 }
 
 impl Event {
-    /// Parses and validates one event from its JSON text.
+    /// Parses and validates one event a browser sent (`POST /v1/batch`).
     pub fn from_json(raw: &str) -> Result<Event, EventError> {
         if raw.len() > MAX_EVENT_BYTES {
             return Err(EventError::TooLarge { size: raw.len() });
         }
         let wire: WireEvent<'_> = parse_at("", raw)?;
+        check_tracker(&wire.tracker_id)?;
+        if wire.kind.server_only() {
+            return Err(EventError::field(
+                "type",
+                &format!(
+                    "{} is reported by the shop's servers to POST /v1/server/batch, not by a \
+                     browser",
+                    wire.kind.as_str()
+                ),
+            ));
+        }
         let kind = EventKind::from_properties(wire.kind, wire.properties.map(RawValue::get))?;
         Ok(Event {
             message_id: wire.message_id,
             tracker_id: wire.tracker_id,
+            timestamp: wire.timestamp,
+            context: wire.context.unwrap_or_default(),
+            kind,
+        })
+    }
+}
+
+/// The trackers the edge keeps for the shop's servers are named `server:<contact id>`: no
+/// browser's may be, or it could write into a contact it does not own.
+pub const SERVER_TRACKER_PREFIX: &str = "server:";
+
+fn check_tracker(t: &TrackerId) -> Result<(), EventError> {
+    if t.as_str().starts_with(SERVER_TRACKER_PREFIX) {
+        return Err(EventError::field(
+            "tracker_id",
+            "may not start with `server:`, which names the edge's own trackers",
+        ));
+    }
+    Ok(())
+}
+
+/// Whom a server's event is about: a browser's tracker, or a contact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recipient {
+    Tracker(TrackerId),
+    Contact(ContactAddress),
+}
+
+/// A contact as a shop's server names it: by email, phone or the edge's contact id. An email
+/// or phone no contact has yet makes a new contact with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactAddress {
+    Email(Text<1, 254>),
+    Phone(Text<1, 32>),
+    Id(u64),
+}
+
+impl<'de> Deserialize<'de> for ContactAddress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(
+            deny_unknown_fields,
+            expecting = "an object with one of email, phone or id"
+        )]
+        struct Wire {
+            #[serde(default)]
+            email: Option<Text<1, 254>>,
+            #[serde(default)]
+            phone: Option<Text<1, 32>>,
+            #[serde(default)]
+            id: Option<ContactNumber>,
+        }
+        let w = Wire::deserialize(d)?;
+        match (w.email, w.phone, w.id) {
+            (Some(e), None, None) => Ok(ContactAddress::Email(e)),
+            (None, Some(p), None) => Ok(ContactAddress::Phone(p)),
+            (None, None, Some(ContactNumber(id))) => Ok(ContactAddress::Id(id)),
+            _ => Err(serde::de::Error::custom(
+                "must name exactly one of email, phone or id",
+            )),
+        }
+    }
+}
+
+/// A contact id, as the admin API writes it (a number) or as text holding one.
+struct ContactNumber(u64);
+
+impl<'de> Deserialize<'de> for ContactNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bad = || serde::de::Error::custom("must be a contact id: a whole number from 1");
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(ContactNumber)
+                .ok_or_else(bad),
+            Value::String(s) => s
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(ContactNumber)
+                .ok_or_else(bad),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// One event a shop's server sent (`POST /v1/server/batch`): any browser event, or a
+/// delivery event, about a tracker or a contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerEvent {
+    pub message_id: MessageId,
+    pub to: Recipient,
+    /// When it happened, by the server's clock.
+    pub timestamp: Timestamp,
+    pub context: Context,
+    pub kind: EventKind,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "an event object")]
+struct WireServerEvent<'a> {
+    message_id: MessageId,
+    #[serde(default)]
+    tracker_id: Option<TrackerId>,
+    #[serde(default)]
+    contact: Option<ContactAddress>,
+    #[serde(rename = "type")]
+    kind: EventType,
+    timestamp: Timestamp,
+    #[serde(default)]
+    context: Option<Context>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+}
+
+impl ServerEvent {
+    /// Parses and validates one event a shop's server sent.
+    pub fn from_json(raw: &str) -> Result<ServerEvent, EventError> {
+        if raw.len() > MAX_EVENT_BYTES {
+            return Err(EventError::TooLarge { size: raw.len() });
+        }
+        let wire: WireServerEvent<'_> = parse_at("", raw)?;
+        let to = match (wire.tracker_id, wire.contact) {
+            (Some(t), None) => {
+                check_tracker(&t)?;
+                Recipient::Tracker(t)
+            }
+            (None, Some(c)) => Recipient::Contact(c),
+            (Some(_), Some(_)) => {
+                return Err(EventError::field(
+                    "contact",
+                    "an event names its tracker_id or its contact, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(EventError::field(
+                    "event",
+                    "needs tracker_id, or contact: {\"email\"} | {\"phone\"} | {\"id\"}",
+                ))
+            }
+        };
+        // An identify or logout is a browser's login or logout, which the identity rules
+        // follow from tracker to contact; a contact's profile is changed with PATCH.
+        if matches!(wire.kind, EventType::Identify | EventType::Logout)
+            && matches!(to, Recipient::Contact(_))
+        {
+            return Err(EventError::field(
+                "contact",
+                &format!(
+                    "an {} names the browser's tracker_id; change a contact's profile with \
+                     PATCH /v1/contacts/{{id}}",
+                    wire.kind.as_str()
+                ),
+            ));
+        }
+        let kind = EventKind::from_properties(wire.kind, wire.properties.map(RawValue::get))?;
+        Ok(ServerEvent {
+            message_id: wire.message_id,
+            to,
             timestamp: wire.timestamp,
             context: wire.context.unwrap_or_default(),
             kind,
@@ -688,6 +963,65 @@ mod tests {
             Event::from_json(&big),
             Err(EventError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn delivery_events_are_the_servers_alone() {
+        let e = err(&ev("email_opened", "{}"));
+        assert!(
+            e.starts_with("type: email_opened is reported by the shop's servers"),
+            "{e}"
+        );
+        let raw = r#"{"message_id":"m","contact":{"email":"a@b.c"},"type":"email_bounced",
+            "timestamp":"2026-11-23T09:59:58Z","properties":{"bounce":"hard","reason":"no user"}}"#;
+        let s = ServerEvent::from_json(raw).unwrap();
+        assert_eq!(
+            s.to,
+            Recipient::Contact(ContactAddress::Email(Text::new("a@b.c").unwrap()))
+        );
+        assert!(matches!(
+            s.kind,
+            EventKind::EmailBounced(DeliveryBounce {
+                bounce: BounceKind::Hard,
+                ..
+            })
+        ));
+        let raw = r#"{"message_id":"m","contact":{"id":"12"},"type":"sms_sent","timestamp":"2026-11-23T09:59:58Z"}"#;
+        assert_eq!(
+            ServerEvent::from_json(raw).unwrap().to,
+            Recipient::Contact(ContactAddress::Id(12))
+        );
+    }
+
+    #[test]
+    fn a_server_event_names_one_recipient() {
+        let base = r#""message_id":"m","type":"email_sent","timestamp":"2026-11-23T09:59:58Z""#;
+        let e = ServerEvent::from_json(&format!("{{{base}}}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("event: needs tracker_id, or contact"), "{e}");
+        let both = format!(r#"{{{base},"tracker_id":"t","contact":{{"id":1}}}}"#);
+        let e = ServerEvent::from_json(&both).unwrap_err().to_string();
+        assert!(
+            e.starts_with("contact: an event names its tracker_id or its contact"),
+            "{e}"
+        );
+        let two = format!(r#"{{{base},"contact":{{"id":1,"email":"a@b.c"}}}}"#);
+        let e = ServerEvent::from_json(&two).unwrap_err().to_string();
+        assert!(e.starts_with("contact: must name exactly one"), "{e}");
+        let login = r#"{"message_id":"m","contact":{"id":1},"type":"identify","timestamp":"2026-11-23T09:59:58Z","properties":{"email":"a@b.c"}}"#;
+        let e = ServerEvent::from_json(login).unwrap_err().to_string();
+        assert!(e.contains("names the browser's tracker_id"), "{e}");
+    }
+
+    #[test]
+    fn no_browser_tracker_is_named_like_a_server_one() {
+        let raw = r#"{"message_id":"m","tracker_id":"server:5","type":"logout","timestamp":"2026-11-23T09:59:58Z"}"#;
+        let e = err(raw);
+        assert!(
+            e.starts_with("tracker_id: may not start with `server:`"),
+            "{e}"
+        );
     }
 
     #[test]

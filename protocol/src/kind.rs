@@ -26,10 +26,31 @@ pub enum EventType {
     Custom,
     // New types go last: a stored chunk's type bits and stored records index this order.
     Refund,
+    // Delivery events: what the shop's email and SMS providers report, through its servers.
+    EmailSent,
+    EmailDelivered,
+    EmailOpened,
+    EmailClicked,
+    EmailBounced,
+    EmailComplained,
+    EmailUnsubscribed,
+    SmsSent,
+    SmsDelivered,
+    SmsOpened,
+    SmsClicked,
+    SmsBounced,
+    SmsComplained,
+    SmsUnsubscribed,
 }
 
+// A stored chunk keeps which types it holds as the bits of a u32.
+const _: () = assert!(
+    EventType::ALL.len() <= 32,
+    "an event type has no bit in a chunk's u32"
+);
+
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 31] = [
         EventType::PageView,
         EventType::ProductView,
         EventType::CartAdd,
@@ -47,6 +68,20 @@ impl EventType {
         EventType::PushClick,
         EventType::Custom,
         EventType::Refund,
+        EventType::EmailSent,
+        EventType::EmailDelivered,
+        EventType::EmailOpened,
+        EventType::EmailClicked,
+        EventType::EmailBounced,
+        EventType::EmailComplained,
+        EventType::EmailUnsubscribed,
+        EventType::SmsSent,
+        EventType::SmsDelivered,
+        EventType::SmsOpened,
+        EventType::SmsClicked,
+        EventType::SmsBounced,
+        EventType::SmsComplained,
+        EventType::SmsUnsubscribed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,7 +103,27 @@ impl EventType {
             EventType::PushClick => "push_click",
             EventType::Custom => "custom",
             EventType::Refund => "refund",
+            EventType::EmailSent => "email_sent",
+            EventType::EmailDelivered => "email_delivered",
+            EventType::EmailOpened => "email_opened",
+            EventType::EmailClicked => "email_clicked",
+            EventType::EmailBounced => "email_bounced",
+            EventType::EmailComplained => "email_complained",
+            EventType::EmailUnsubscribed => "email_unsubscribed",
+            EventType::SmsSent => "sms_sent",
+            EventType::SmsDelivered => "sms_delivered",
+            EventType::SmsOpened => "sms_opened",
+            EventType::SmsClicked => "sms_clicked",
+            EventType::SmsBounced => "sms_bounced",
+            EventType::SmsComplained => "sms_complained",
+            EventType::SmsUnsubscribed => "sms_unsubscribed",
         }
+    }
+
+    /// The delivery events (`email_*`, `sms_*`): only the shop's servers know them, so only
+    /// `POST /v1/server/batch` takes them.
+    pub fn server_only(self) -> bool {
+        self >= EventType::EmailSent
     }
 
     pub fn parse(s: &str) -> Option<EventType> {

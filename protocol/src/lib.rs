@@ -40,10 +40,12 @@ mod std_api {
         parse_batch, BatchEnvelope, BatchError, BatchResponse, ErrorBody, Rejection, Warning,
     };
     pub use crate::event::{
-        BirthDate, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState, Context,
-        CustomEvent, Event, EventError, EventKind, Identify, Items, JsonObject, Name, NoProperties,
-        Notification, PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
-        PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, Refund, ShopId, Url, Utm,
+        BirthDate, BounceKind, Cart, CartItem, CartLine, CartSnapshot, Consent, ConsentState,
+        ContactAddress, Context, CustomEvent, Delivery, DeliveryBounce, DeliveryClick, Event,
+        EventError, EventKind, Identify, Items, JsonObject, Name, NoProperties, Notification,
+        PageView, ProductView, Purchase, PushEndpoint, PushKeys, PushPermission,
+        PushPermissionState, PushSubscribe, PushUnsubscribe, Quantity, Recipient, Refund,
+        ServerEvent, ShopId, Url, Utm, SERVER_TRACKER_PREFIX,
     };
     pub use crate::ids::{IdError, MessageId, SiteKey, TrackerId};
     pub use crate::money::{Amount, Currency, MoneyError};

@@ -1,7 +1,7 @@
 //! The golden fixtures under `tests/fixtures/` are the contract's examples. The edge's tests post
 //! the same files and expect the same verdicts.
 
-use footprint_protocol::{parse_batch, Event, EventType};
+use footprint_protocol::{parse_batch, Event, EventType, ServerEvent};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -25,7 +25,35 @@ fn the_valid_batch_has_every_event_type_and_all_parse() {
         .collect();
     seen.sort();
     seen.dedup();
-    assert_eq!(seen, EventType::ALL.to_vec());
+    let browsers: Vec<EventType> = EventType::ALL
+        .into_iter()
+        .filter(|t| !t.server_only())
+        .collect();
+    assert_eq!(seen, browsers);
+}
+
+#[test]
+fn the_server_batch_has_every_delivery_type_and_all_parse() {
+    let body = fixture("server_batch_valid.json");
+    let batch = parse_batch(&body).unwrap();
+    let mut seen: Vec<EventType> = batch
+        .events
+        .iter()
+        .map(|raw| {
+            ServerEvent::from_json(raw.get())
+                .unwrap_or_else(|e| panic!("{e}: {}", raw.get()))
+                .kind
+                .event_type()
+        })
+        .filter(|t| t.server_only())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    let delivery: Vec<EventType> = EventType::ALL
+        .into_iter()
+        .filter(|t| t.server_only())
+        .collect();
+    assert_eq!(seen, delivery);
 }
 
 #[test]

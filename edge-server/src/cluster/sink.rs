@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use footprint_store::{Command, Outcome, PendingWrite, StoreError, SubmitError, WriteRequest};
+use footprint_store::{
+    Address, Command, Outcome, PendingWrite, Recipient, StoreError, SubmitError, WriteRequest,
+};
 use sha2::{Digest, Sha256};
 
 use super::keys::{self, Keys};
@@ -34,14 +36,13 @@ pub fn message_id(req: &WriteRequest) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// The write split by tracker, in order of first appearance, with each event's place in the
-/// write. A browser's batch has one tracker; a replayed export may have several.
+/// The write split by recipient (tracker or addressed contact), in order of first appearance,
+/// with each event's place in the write. A browser's batch has one tracker; a replayed export
+/// or a shop's server batch may have several.
 fn by_tracker(req: WriteRequest) -> Vec<(Vec<usize>, WriteRequest)> {
     let mut groups: Vec<(Vec<usize>, WriteRequest)> = Vec::new();
     for (i, e) in req.events.into_iter().enumerate() {
-        let at = groups
-            .iter()
-            .position(|(_, g)| g.events[0].tracker_id == e.tracker_id);
+        let at = groups.iter().position(|(_, g)| g.events[0].to == e.to);
         match at {
             Some(j) => {
                 groups[j].0.push(i);
@@ -61,6 +62,18 @@ fn by_tracker(req: WriteRequest) -> Vec<(Vec<usize>, WriteRequest)> {
     groups
 }
 
+/// The key a group's events are sealed under: its tracker's, or for a contact a shop's
+/// server named, the key an erasure of that contact destroys (of its email or phone, or of
+/// its id).
+fn key_name(site: &str, to: &Recipient) -> String {
+    match to {
+        Recipient::Tracker(t) => keys::name(site, t.as_str()),
+        Recipient::Contact(Address::Email(e)) => keys::name_of_value(site, e.as_str()),
+        Recipient::Contact(Address::Phone(p)) => keys::name_of_value(site, p.as_str()),
+        Recipient::Contact(Address::Id(id)) => keys::name_of_contact(id.get()),
+    }
+}
+
 impl EventSink for LogSink {
     fn submit(&self, req: WriteRequest) -> Result<PendingWrite, SubmitError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -71,7 +84,7 @@ impl EventSink for LogSink {
             let mut outcomes = vec![Outcome::Stored; n];
             for (places, group) in by_tracker(req) {
                 let id = message_id(&group);
-                let name = keys::name(group.site.as_str(), group.events[0].tracker_id.as_str());
+                let name = key_name(group.site.as_str(), &group.events[0].to);
                 let sealed = match keys.for_writing(&name).await {
                     Ok(key) => keys::seal(&key, &name, &Command::Events(group).encode()),
                     Err(e) => {

@@ -39,6 +39,8 @@ pub fn public(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(batch))
                 .route(web::method(actix_web::http::Method::OPTIONS).to(preflight)),
         )
+        // The shop's servers: no browser calls it, so it answers no CORS preflight.
+        .route("/v1/server/batch", web::post().to(server_batch))
         .service(
             // Compressed once at start (`sdk.rs`), not per request.
             web::scope("/sdk/v1")
@@ -123,7 +125,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::UnknownSite(_) | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::UnknownSite(_) | ApiError::Unauthorized | ApiError::ServerKey(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::OriginDenied { .. } | ApiError::PreflightDenied(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -143,7 +147,7 @@ impl ResponseError for ApiError {
             | ApiError::Unavailable { retry_after, .. } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::ServerKey(_) => {
                 resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             // The rest of the body may still be trickling in: the connection cannot be reused.
@@ -361,6 +365,25 @@ async fn ingest_batch(
         body: &body,
     };
     state.ingest.ingest(batch).await
+}
+
+/// `POST /v1/server/batch`: the server key, then the body with its cap (under the guard's
+/// deadline), then ingest.
+async fn server_batch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<Front>,
+) -> Result<HttpResponse, ApiError> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // Before the body is read: an unauthorised sender costs next to nothing.
+    let keyed = state.ingest.server_site(header(header::AUTHORIZATION))?;
+    let body = read_body(&req, payload, MAX_BODY_BYTES).await?;
+    let batch = crate::ingest::ServerBatchRequest {
+        keyed,
+        content_type: header(header::CONTENT_TYPE),
+        body: &body,
+    };
+    Ok(HttpResponse::Ok().json(state.ingest.ingest_server(batch).await?))
 }
 
 /// Reads the body, refusing it as soon as it passes the limit rather than after.

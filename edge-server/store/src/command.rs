@@ -32,10 +32,11 @@ use serde::{Deserialize, Serialize};
 use crate::{AdminOp, Done, Outcome, Refusal, WriteRequest};
 
 mod v1;
+mod v2;
 
-/// The encoding version this build writes and the newest it reads. Version 1 is read too
-/// ([`v1`]).
-pub const VERSION: u8 = 2;
+/// The encoding version this build writes and the newest it reads. Versions 1 and 2 are read
+/// too ([`v1`], [`v2`]).
+pub const VERSION: u8 = 3;
 
 /// A change to the store's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +110,7 @@ impl Command {
                 postcard::from_bytes(rest).map_err(|e| DecodeError::Damaged(e.to_string()))
             }
             Some((1, rest)) => v1::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
+            Some((2, rest)) => v2::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
             Some((&v, _)) => Err(DecodeError::Version(v)),
         }
     }
@@ -147,7 +149,7 @@ pub(crate) mod millis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AdminKind, EventFields, ImportRow, NewEvent, StoredKind};
+    use crate::{Address, AdminKind, EventFields, ImportRow, NewEvent, Recipient, StoredKind};
     use footprint_domain::contacts::patch::Patch;
     use footprint_domain::contacts::segment::Segment;
     use footprint_domain::contacts::{Confidentiality, ContactId, Fact, FactKind, IdentifyFact};
@@ -212,6 +214,35 @@ mod tests {
                 },
                 ..fact.clone()
             },
+        );
+        use footprint_domain::contacts::delivery::{Channel, Signal};
+        let delivery = |channel, signal| Fact {
+            kind: FactKind::Delivery { channel, signal },
+            ..fact.clone()
+        };
+        let bounce = Signal::Bounced {
+            hard: true,
+            reason: Some("no such user".into()),
+        };
+        let bounced = NewEvent::new(
+            Recipient::Contact(Address::Email(Email::normalize("ana@example.com").unwrap())),
+            MessageId::new("m-4").unwrap(),
+            &fields,
+            delivery(Channel::Email, bounce),
+        );
+        let by_phone = NewEvent::new(
+            Recipient::Contact(Address::Phone(
+                Phone::normalize("+34600123456", None).unwrap(),
+            )),
+            MessageId::new("m-5").unwrap(),
+            &fields,
+            delivery(Channel::Sms, Signal::Unsubscribed),
+        );
+        let by_id = NewEvent::new(
+            Recipient::Contact(Address::Id(ContactId::new(7).unwrap())),
+            MessageId::new("m-6").unwrap(),
+            &fields,
+            delivery(Channel::Email, Signal::Opened),
         );
         let event = NewEvent::new(
             TrackerId::new("t-1").unwrap(),
@@ -319,6 +350,13 @@ mod tests {
                 sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
                 events: vec![scored, refunded],
             }),
+            // Version 3 from here on.
+            Command::Events(WriteRequest {
+                site: SiteKey::new("shop").unwrap(),
+                received_at: Timestamp::from_millis(1_795_168_800_500).unwrap(),
+                sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
+                events: vec![bounced, by_phone, by_id],
+            }),
         ]
     }
 
@@ -371,13 +409,24 @@ mod tests {
         }
     }
 
-    /// The bytes of version 2. When this fails, the encoding changed: a log written before
-    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 2 instead,
-    /// as [`v1`] is kept.
+    /// The bytes of version 3. When this fails, the encoding changed: a log written before
+    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 3 instead,
+    /// as [`v1`] and [`v2`] are kept.
     #[test]
-    fn the_encoding_of_version_2_is_pinned() {
+    fn the_encoding_of_version_3_is_pinned() {
         let all: Vec<String> = samples().iter().map(|c| hex::encode(c.encode())).collect();
         assert_eq!(all.join("\n"), PINNED.trim());
+    }
+
+    /// A version 2 log still reads: its events are every one a tracker's.
+    #[test]
+    fn version_2_still_reads() {
+        let old: Vec<Command> = PINNED_V2
+            .trim()
+            .lines()
+            .map(|l| Command::decode(&hex::decode(l).unwrap()).unwrap())
+            .collect();
+        assert_eq!(old[..], samples()[..old.len()]);
     }
 
     /// A version 1 log still reads: the commands it pinned decode to today's, with the new
@@ -393,6 +442,27 @@ mod tests {
     }
 
     const PINNED: &str = "
+03000473686f70e8bbb086bf68a0bab086bf68010003742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a650234320000
+030100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
+0301010709047665726101c0cebc86bf68
+0301020003564950000002047665726102047665726101c0cebc86bf68
+030103030001016400047665726101c0cebc86bf68
+03010403047665726101c0cebc86bf68
+03010503010701047665726101c0cebc86bf68
+0301060107047665726101c0cebc86bf68
+0301070109047665726101c0cebc86bf68
+0301080473686f7001020000000101045275697a01000000010a73756273637269626564000000000000000000047665726101c0cebc86bf68
+03020473686f70c0cebc86bf68050204060801010203a09c01c0b802e0d4038080b4ccd4dfc603
+03030473686f70c0cebc86bf680203455552b512b20700000000000000d03f0000000000001240000000000000e83f00000000000004400000000040b7c2c000000000000019400000000000000e400000000000002f400355534403010107746f6f20666577
+03010007000000000000000000000000000102037669700362326201010643524d2d34320109047665726101c0cebc86bf68
+03010901070376697001047665726101c0cebc86bf68
+03010a070b63616c6c6564206261636b047665726101c0cebc86bf68
+03010b07c0cebc86bf68047665726101c0cebc86bf68
+03000473686f70e8bbb086bf68a0bab086bf68020003742d31036d2d3238036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432010000000000000440010000000000003e400101027031055368697274b8b3180203455552010003742d31036d2d3338036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780d036f2d3101a08d060103455552010764616d616765640000
+03000473686f70e8bbb086bf68a0bab086bf680301000f616e61406578616d706c652e636f6d036d2d3438036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e000401010c6e6f20737563682075736572000001010c2b3334363030313233343536036d2d3538036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e01060000010207036d2d3638036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e00020000
+";
+
+    const PINNED_V2: &str = "
 02000473686f70e8bbb086bf68a0bab086bf680103742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a650234320000
 020100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
 0201010709047665726101c0cebc86bf68
@@ -430,7 +500,7 @@ mod tests {
     fn other_versions_and_damage_are_refused_with_a_reason() {
         let mut bytes = samples()[1].encode();
         assert_eq!(Command::decode(&[]), Err(DecodeError::Empty));
-        bytes[0] = 3;
+        bytes[0] = VERSION + 1;
         assert!(Command::decode(&bytes)
             .unwrap_err()
             .to_string()

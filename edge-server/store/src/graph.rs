@@ -28,7 +28,8 @@ use super::keys;
 use super::record::{self, ContactRecord, HistoryEntry, IdChange};
 use super::suppress::{Blind, Suppressor};
 use super::vault::{Keyring, Vault};
-use super::{AdminKind, AdminOp, Done, Refusal, StoreError};
+use super::{Address, AdminKind, AdminOp, Done, Refusal, StoreError};
+use footprint_protocol::SERVER_TRACKER_PREFIX;
 
 mod erase;
 pub(crate) mod import;
@@ -288,8 +289,18 @@ impl<'t> Working<'t> {
             }
             _ => false,
         };
+        let statuses_before = match fact.kind {
+            FactKind::Delivery { .. } => Some(statuses(self.peek(id))?),
+            _ => None,
+        };
         let c = self.live(id)?;
         let mut not_kept = c.apply(tracker, pos, fact, new_order);
+        // What a provider's report changed (a bounce, a complaint, an unsubscribe) goes into
+        // the history, as the shop's servers' doing.
+        if let Some(before) = statuses_before {
+            let changes = diff(before, statuses(self.peek(id))?);
+            self.history(id, fact.at, "server", changes);
+        }
         not_kept.device = device_refused;
         if let FactKind::Refund {
             order_id,
@@ -307,6 +318,96 @@ impl<'t> Working<'t> {
             self.history(id, fact.at, &format!("tracker:{tracker}"), changes);
         }
         Ok((not_kept, id))
+    }
+
+    /// The contact a shop's server names, whose server tracker (`server:<id>`) its event is
+    /// filed under; or why there is none, as the event's rejection. An email or phone no
+    /// contact has yet makes a new contact with it. `first_seq` is the first seq the request
+    /// can number a chunk with: a server tracker made now starts its stretch there.
+    pub fn address(
+        &mut self,
+        site: &str,
+        to: &Address,
+        at: i64,
+        first_seq: u64,
+    ) -> Result<Result<u64, String>, StoreError> {
+        let pos = Pos {
+            seq: first_seq,
+            index: 0,
+        };
+        let id = match to {
+            Address::Id(asked) => {
+                let live = match self.record(*asked)? {
+                    Some(_) => self.resolve(*asked)?,
+                    None => None,
+                };
+                // Erased, absent and another site's contact are answered alike.
+                match live {
+                    Some(id) if self.peek(id)?.site == site => id,
+                    _ => return Ok(Err(format!("contact.id: no contact {asked} on this site"))),
+                }
+            }
+            Address::Email(e) => {
+                let key = self.index_key(Blind::Email, e.as_str(), site);
+                match self.owner(&key)? {
+                    Some(r) => r.id,
+                    None => self.create_addressed(site, at, pos, key, ("email", e.as_str()))?,
+                }
+            }
+            Address::Phone(p) => {
+                let key = self.index_key(Blind::Phone, p.as_str(), site);
+                match self.owner(&key)? {
+                    Some(r) => r.id,
+                    None => self.create_addressed(site, at, pos, key, ("phone", p.as_str()))?,
+                }
+            }
+        };
+        let tracker = format!("{SERVER_TRACKER_PREFIX}{id}");
+        let tkey = keys::tracker(&tracker, site);
+        let points_at = match self.get_id(&tkey)? {
+            Some(t) => self.resolve(t)?,
+            None => None,
+        };
+        match points_at {
+            Some(t) if t == id => {}
+            // A server tracker goes wherever its contact goes (merges move it along), so
+            // this is not expected; should it happen, the tracker follows the address.
+            Some(other) => self.move_tracker(site, &tracker, pos, other, id)?,
+            None => {
+                self.live(id)?
+                    .spans
+                    .push(footprint_domain::contacts::aggregate::Span::open(
+                        &tracker, pos,
+                    ));
+                self.put_id(tkey, id);
+            }
+        }
+        Ok(Ok(id.get()))
+    }
+
+    /// A new contact found by `value` (an email or phone nobody on `site` has), made for an
+    /// event a shop's server sent about it.
+    fn create_addressed(
+        &mut self,
+        site: &str,
+        at: i64,
+        pos: Pos,
+        index: Vec<u8>,
+        (field, value): (&str, &str),
+    ) -> Result<ContactId, StoreError> {
+        let id = self.create(site, at);
+        let c = self.live(id)?;
+        if field == "email" {
+            c.email = Some(value.to_owned());
+        } else {
+            c.phone = Some(value.to_owned());
+        }
+        self.put_id(index, id);
+        let set = Change::new(field, None, Some(value.to_owned()));
+        self.history(id, at, "server", set.into_iter().collect());
+        // An erased contact's email or phone comes back blocked, as with an identify.
+        self.apply_suppression(id, site, at, pos)?;
+        Ok(id)
     }
 
     /// A refund of `order_id` on `id`'s behalf: the order's record takes it (or says why not,
@@ -1038,6 +1139,27 @@ fn profile(c: &Contact) -> BTreeMap<String, String> {
         out.insert(format!("custom.{k}"), v.value.clone());
     }
     out
+}
+
+/// A contact's channel statuses by name, for the history of what delivery events changed.
+fn statuses(c: Result<&Contact, StoreError>) -> Result<BTreeMap<String, String>, StoreError> {
+    let c = c?;
+    let mut out = BTreeMap::new();
+    let named = [
+        ("email_status", c.channels.email_status.map(|s| s.as_str())),
+        ("sms_status", c.channels.sms_status.map(|s| s.as_str())),
+        ("newsletter", Some(c.newsletter().as_str())),
+        (
+            "sms_subscription",
+            c.channels.sms_subscription.map(|s| s.as_str()),
+        ),
+    ];
+    for (k, v) in named {
+        if let Some(v) = v {
+            out.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 fn diff(mut before: BTreeMap<String, String>, after: BTreeMap<String, String>) -> Vec<Change> {

@@ -237,28 +237,59 @@ pub type AdminResult = Result<Result<Done, Refusal>, StoreError>;
 /// contact already boiled down, so the writer thread parses nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
-    pub tracker_id: TrackerId,
+    pub to: Recipient,
     pub message_id: MessageId,
     encoded: Vec<u8>,
     type_bit: u32,
     fact: Fact,
 }
 
+/// Whom an event is about: the tracker that sent it, or a contact a shop's server named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Recipient {
+    Tracker(TrackerId),
+    Contact(Address),
+}
+
+impl From<TrackerId> for Recipient {
+    fn from(t: TrackerId) -> Recipient {
+        Recipient::Tracker(t)
+    }
+}
+
+/// A contact as a shop's server names it, normalised. The writer finds the contact (an
+/// email or phone nobody has yet makes a new one) and files the event under the contact's
+/// server tracker, `server:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Address {
+    Email(footprint_domain::identity::Email),
+    Phone(footprint_domain::identity::Phone),
+    Id(ContactId),
+}
+
 impl NewEvent {
     /// `fields.message_id` is `message_id`'s text; the typed id is passed alongside so that it
     /// is not validated a second time.
     pub fn new(
-        tracker_id: TrackerId,
+        to: impl Into<Recipient>,
         message_id: MessageId,
         fields: &EventFields,
         fact: Fact,
     ) -> NewEvent {
         NewEvent {
-            tracker_id,
+            to: to.into(),
             message_id,
             encoded: record::encode_event(fields),
             type_bit: fields.kind.type_bit(),
             fact,
+        }
+    }
+
+    /// The tracker it came from, unless it names a contact.
+    pub fn tracker(&self) -> Option<&TrackerId> {
+        match &self.to {
+            Recipient::Tracker(t) => Some(t),
+            Recipient::Contact(_) => None,
         }
     }
 }
@@ -284,6 +315,8 @@ pub enum Outcome {
     Duplicate,
     /// Stored, but its contact, at a cap, did not keep all of it: the warning says what.
     NotKept(String),
+    /// Not stored: the contact a shop's server named is not one (the error says which).
+    Refused(String),
 }
 
 /// The answer to a write, once it is durable.

@@ -40,6 +40,9 @@ const CONTACT_V3: u8 = 3;
 const CONTACT_V4: u8 = 4;
 /// As v4, with the first orders, tags, reference and notes after [`Extras::newsletter`](footprint_domain::contacts::aggregate::Extras).
 const CONTACT_V6: u8 = 6;
+/// As v6, with the contact's [`Deliveries`](footprint_domain::contacts::delivery::Deliveries)
+/// after its extras.
+const CONTACT_V7: u8 = 7;
 /// `[5] nonce sealed(contact record)`: a live contact, under its own key. (So the next
 /// record version after v4 is v6.)
 const CONTACT_SEALED: u8 = 5;
@@ -384,15 +387,17 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V6];
-            if let (Ok(a), Ok(b), Ok(x)) = (
+            let mut out = vec![CONTACT_V7];
+            if let (Ok(a), Ok(b), Ok(x), Ok(d)) = (
                 postcard::to_allocvec(rec),
                 postcard::to_allocvec(&c.admin),
                 postcard::to_allocvec(&c.extras),
+                postcard::to_allocvec(&c.deliveries),
             ) {
                 out.extend_from_slice(&a);
                 out.extend_from_slice(&b);
                 out.extend_from_slice(&x);
+                out.extend_from_slice(&d);
             }
             out
         }
@@ -402,7 +407,7 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
-        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6), rest)) => {
+        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6 | CONTACT_V7), rest)) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
             let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
             if let ContactRecord::Live(c) = &mut rec {
@@ -419,6 +424,10 @@ pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
                     c.extras.newsletter = old.newsletter;
                 } else if v == CONTACT_V6 {
                     c.extras = postcard::from_bytes(rest).map_err(bad)?;
+                } else if v == CONTACT_V7 {
+                    let (extras, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
+                    c.extras = extras;
+                    c.deliveries = postcard::from_bytes(rest).map_err(bad)?;
                 }
             }
             Ok(rec)
@@ -654,10 +663,24 @@ mod tests {
         c.extras.tags.insert("vip".into());
         c.extras.reference = Some("CRM-1".into());
         let rec = ContactRecord::Live(Box::new(c.clone()));
+        // v6 as it was written: the whole extras and nothing after; v7's deliveries read empty.
+        let mut v6 = vec![CONTACT_V6];
+        v6.extend(postcard::to_allocvec(&rec).unwrap());
+        v6.extend(postcard::to_allocvec(&c.admin).unwrap());
+        v6.extend(postcard::to_allocvec(&c.extras).unwrap());
+        let ContactRecord::Live(old) = decode_contact(&v6).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*old, c);
+
+        use footprint_domain::contacts::delivery::{Channel, Signal};
+        c.deliver(Channel::Email, &Signal::Sent, 7, Pos::default());
+        let rec = ContactRecord::Live(Box::new(c.clone()));
         let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
             panic!("a live contact");
         };
         assert_eq!(*new, c);
+        assert_eq!(new.deliveries.email.sent.count, 1);
     }
 
     #[test]

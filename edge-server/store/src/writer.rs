@@ -22,7 +22,7 @@ use super::command::{Command, Effect, Recorded};
 use super::graph::Working;
 use super::keys;
 use super::record::{self, ChunkHeader};
-use super::{Outcome, StoreError, WriteRequest};
+use super::{Outcome, Recipient, StoreError, WriteRequest};
 use footprint_domain::contacts::Pos;
 
 /// What the writer thread is asked to do: apply a command, or one of the host's own chores.
@@ -453,6 +453,34 @@ struct Staged<'w> {
     error: Option<StoreError>,
 }
 
+/// Where one event of a request goes.
+enum Route<'r> {
+    /// The tracker that sent it.
+    Tracker(&'r TrackerId),
+    /// The server tracker of the contact a shop's server addressed it to.
+    Server(TrackerId),
+    /// Nowhere: the contact it names is not one (the error to answer with).
+    Refused(String),
+}
+
+impl Route<'_> {
+    fn tracker(&self) -> Option<&TrackerId> {
+        match self {
+            Route::Tracker(t) => Some(t),
+            Route::Server(t) => Some(t),
+            Route::Refused(_) => None,
+        }
+    }
+}
+
+/// The tracker under which a contact's events from the shop's servers are filed. No browser
+/// may send one named so (`footprint_protocol::SERVER_TRACKER_PREFIX`).
+fn server_tracker(contact: u64) -> TrackerId {
+    let name = format!("{}{contact}", footprint_protocol::SERVER_TRACKER_PREFIX);
+    // A prefix of letters and a colon, then digits: always a valid tracker id.
+    TrackerId::new(name).unwrap_or_else(|_| unreachable!("a server tracker id is valid"))
+}
+
 /// The new events of one request, per tracker, in request order.
 type Chunks<'r> = BTreeMap<&'r TrackerId, Vec<NewRecord<'r>>>;
 
@@ -498,24 +526,33 @@ impl<'w> Staged<'w> {
         })
     }
 
-    /// Each event's outcome so far (suppressed, duplicate, or stored), and the stored ones
-    /// per tracker.
-    fn sort<'r>(
+    /// Each event's outcome so far (suppressed, duplicate, refused or stored), and the stored
+    /// ones per tracker: `routes` says each event's tracker, or why it has none.
+    fn sort<'r, 'a>(
         &mut self,
         req: &'r WriteRequest,
+        routes: &'a [Route<'r>],
         seen: &mut HashSet<(&'r SiteKey, &'r MessageId)>,
-    ) -> (Vec<Outcome>, Chunks<'r>) {
+    ) -> (Vec<Outcome>, Chunks<'a>) {
         let mut outcomes = Vec::with_capacity(req.events.len());
         let mut chunks = Chunks::new();
         // Trackers of erased contacts, looked up once per tracker in the request.
         let mut suppressed: HashMap<&TrackerId, bool> = HashMap::new();
-        for (i, ev) in req.events.iter().enumerate() {
-            let gone = match suppressed.get(&ev.tracker_id) {
+        for (i, (ev, route)) in req.events.iter().zip(routes).enumerate() {
+            let tracker = match route {
+                Route::Tracker(t) => *t,
+                Route::Server(t) => t,
+                Route::Refused(why) => {
+                    outcomes.push(Outcome::Refused(why.clone()));
+                    continue;
+                }
+            };
+            let gone = match suppressed.get(tracker) {
                 Some(g) => *g,
                 None => {
-                    let key = keys::suppressed_tracker(req.site.as_str(), ev.tracker_id.as_str());
+                    let key = keys::suppressed_tracker(req.site.as_str(), tracker.as_str());
                     let g = self.holds(&key);
-                    suppressed.insert(&ev.tracker_id, g);
+                    suppressed.insert(tracker, g);
                     g
                 }
             };
@@ -530,11 +567,54 @@ impl<'w> Staged<'w> {
             }
             outcomes.push(Outcome::Stored);
             chunks
-                .entry(&ev.tracker_id)
+                .entry(tracker)
                 .or_default()
                 .push((&ev.encoded, dkey, i));
         }
         (outcomes, chunks)
+    }
+
+    /// Each event's tracker: its own, or for one a shop's server addressed to a contact, that
+    /// contact's server tracker (found, or made with the contact, by `Working::address`). An
+    /// event already stored is not routed: a retry must not make a contact twice.
+    fn route<'r>(
+        &mut self,
+        req: &'r WriteRequest,
+        seen: &HashSet<(&'r SiteKey, &'r MessageId)>,
+    ) -> Vec<Route<'r>> {
+        let mut routes = Vec::with_capacity(req.events.len());
+        for ev in &req.events {
+            let address = match &ev.to {
+                Recipient::Tracker(t) => {
+                    routes.push(Route::Tracker(t));
+                    continue;
+                }
+                Recipient::Contact(a) => a,
+            };
+            let dkey = keys::dedupe(&req.site, &ev.message_id);
+            let repeat = seen.contains(&(&req.site, &ev.message_id)) || self.holds(&dkey);
+            let Some(g) = self.graph.as_mut() else {
+                routes.push(Route::Refused(String::new()));
+                continue;
+            };
+            // A repeat is answered as one by `sort`, whatever tracker it is given here.
+            let first_seq = *self.last_seq + 1;
+            let routed = if repeat {
+                Ok(Ok(server_tracker(0)))
+            } else {
+                g.address(req.site.as_str(), address, ev.fact.at, first_seq)
+                    .map(|r| r.map(server_tracker))
+            };
+            match routed {
+                Ok(Ok(t)) => routes.push(Route::Server(t)),
+                Ok(Err(why)) => routes.push(Route::Refused(why)),
+                Err(e) => {
+                    self.failed(e);
+                    routes.push(Route::Refused(String::new()));
+                }
+            }
+        }
+        routes
     }
 
     /// Numbers one chunk per tracker with the next seqs and writes the dedupe markers of its
@@ -578,6 +658,7 @@ impl<'w> Staged<'w> {
     fn fold(
         &mut self,
         req: &WriteRequest,
+        routes: &[Route<'_>],
         positions: &[Option<Pos>],
         outcomes: &mut [Outcome],
     ) -> Vec<u64> {
@@ -586,9 +667,11 @@ impl<'w> Staged<'w> {
             return owners;
         };
         g.received_at = req.received_at.as_millis();
-        for (i, (ev, pos)) in req.events.iter().zip(positions).enumerate() {
-            let Some(pos) = *pos else { continue };
-            match g.on_event(req.site.as_str(), ev.tracker_id.as_str(), pos, &ev.fact) {
+        for (i, ((ev, pos), route)) in req.events.iter().zip(positions).zip(routes).enumerate() {
+            let (Some(pos), Some(tracker)) = (*pos, route.tracker()) else {
+                continue;
+            };
+            match g.on_event(req.site.as_str(), tracker.as_str(), pos, &ev.fact) {
                 Ok((not_kept, owner)) => {
                     owners[i] = owner.get();
                     if let Some(w) = not_kept.warning() {
@@ -631,9 +714,10 @@ impl<'w> Staged<'w> {
     ) -> Effect {
         match command {
             Command::Events(req) => {
-                let (mut outcomes, chunks) = self.sort(req, seen);
+                let routes = self.route(req, seen);
+                let (mut outcomes, chunks) = self.sort(req, &routes, seen);
                 let (numbered, positions) = self.chunk(req, chunks);
-                let owners = self.fold(req, &positions, &mut outcomes);
+                let owners = self.fold(req, &routes, &positions, &mut outcomes);
                 self.seal(req, numbered, &owners);
                 Effect::Events(outcomes)
             }

@@ -189,6 +189,13 @@ impl Lab {
             .unwrap()
     }
 
+    /// Posts `events` as a shop's server would, to `POST /v1/server/batch` with `key`.
+    pub async fn server(&self, key: &str, events: Vec<Value>) -> (u16, Value) {
+        let now = self.clock.now();
+        let body = json!({"site_key": SITE, "sent_at": iso(now.as_millis()), "events": events});
+        self.call("POST", "/v1/server/batch", key, Some(body)).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, TOKEN, None).await
     }

@@ -36,6 +36,8 @@ mod lifecycle;
 mod profile;
 // Orders and refunds.
 mod orders;
+// The shop's servers as a source: the server key, addressed contacts, delivery events.
+mod server;
 // Lead scoring: rules, decay, adjustments, the points order.
 mod points;
 // Predicted CLV: the background fit, the sheet's numbers and reasons, the rule fields.

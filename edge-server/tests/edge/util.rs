@@ -9,14 +9,19 @@ use serde_json::Value;
 pub const SITE: &str = "test-shop";
 pub const ORIGIN: &str = "http://shop.test:8080";
 pub const TOKEN: &str = "test-admin-token-0123456789";
+/// The test site's key for `POST /v1/server/batch`.
+pub const SERVER_KEY: &str = "test-server-key-0123456789abcdef";
+pub const OTHER_SERVER_KEY: &str = "other-server-key-0123456789abcdef";
 
 pub fn config(extra: &str) -> String {
     format!(
         r#"
 [[sites]]
+server_key = "{SERVER_KEY}"
 key = "{SITE}"
 origins = ["{ORIGIN}"]
 [[sites]]
+server_key = "{OTHER_SERVER_KEY}"
 key = "other-shop"
 origins = ["http://other.test"]
 [[admins]]

@@ -348,10 +348,25 @@ pub fn properties<'de, D: Deserializer<'de>>(ty: EventType, arg: D) -> Result<St
         }
         EventType::Logout => {}
         EventType::Custom => return Err(Invalid::new("", "is sent with track(name, props)")),
-        EventType::Refund => {
+        // The shop's backend and its email and SMS providers know these, not a browser.
+        EventType::Refund
+        | EventType::EmailSent
+        | EventType::EmailDelivered
+        | EventType::EmailOpened
+        | EventType::EmailClicked
+        | EventType::EmailBounced
+        | EventType::EmailComplained
+        | EventType::EmailUnsubscribed
+        | EventType::SmsSent
+        | EventType::SmsDelivered
+        | EventType::SmsOpened
+        | EventType::SmsClicked
+        | EventType::SmsBounced
+        | EventType::SmsComplained
+        | EventType::SmsUnsubscribed => {
             return Err(Invalid::new(
                 "",
-                "is reported by the shop's backend, not by a shopper's browser",
+                "is reported by the shop's servers, not by a shopper's browser",
             ))
         }
         EventType::PageView => return Err(Invalid::new("", "is sent with page()")),

@@ -526,6 +526,9 @@ pub struct Contact {
     /// Encoded after `admin`.
     #[serde(skip)]
     pub extras: Extras,
+    /// Record v7: what the shop's email and SMS providers reported. Encoded after `extras`.
+    #[serde(skip)]
+    pub deliveries: super::delivery::Deliveries,
 }
 
 impl Contact {
@@ -553,6 +556,7 @@ impl Contact {
             counts: Counts::default(),
             admin: AdminFields::default(),
             extras: Extras::default(),
+            deliveries: Default::default(),
         }
     }
 
@@ -611,7 +615,9 @@ impl Contact {
             Stamped { at, pos, value }
         }
         self.created_at = self.created_at.min(at);
-        self.last_activity_at = latest_time(self.last_activity_at, Some(at));
+        if fact.kind.engages() {
+            self.last_activity_at = latest_time(self.last_activity_at, Some(at));
+        }
         if let Some(span) = self.spans.iter_mut().find(|s| s.holds(tracker, pos)) {
             span.first_seen = earliest(span.first_seen, Some(at));
             span.last_seen = latest_time(span.last_seen, Some(at));
@@ -634,6 +640,10 @@ impl Contact {
         };
         match &fact.kind {
             FactKind::PageView => self.counts.page_views += 1,
+            // Its status changes reach the history by the writer's before-and-after diff.
+            FactKind::Delivery { channel, signal } => {
+                self.deliver(*channel, signal, at, pos);
+            }
             FactKind::ProductView {
                 product_id,
                 name,
@@ -881,6 +891,7 @@ impl Contact {
         c.purchases += o.purchases;
         self.admin.absorb(other.admin);
         self.extras.absorb(other.extras);
+        self.deliveries.absorb(other.deliveries);
     }
 
     /// The same aggregate with every collection in one canonical order, for comparisons:

@@ -5,7 +5,7 @@
 //! when a sheet is recomputed from history (the property test does exactly that).
 
 use footprint_protocol::{
-    Cart, CartItem, ConsentState, Context, Event, EventKind, EventType, PushPermissionState,
+    Cart, CartItem, ConsentState, Context, EventKind, EventType, PushPermissionState,
 };
 
 use crate::identity::{Email, Phone, Refused, Region};
@@ -98,6 +98,22 @@ pub enum FactKind {
         currency: Option<String>,
         reason: Option<String>,
     },
+    /// What an email or SMS provider reported, through the shop's servers.
+    Delivery {
+        channel: super::delivery::Channel,
+        signal: super::delivery::Signal,
+    },
+}
+
+impl FactKind {
+    /// Whether it shows the contact doing something: every event a browser sends does, a
+    /// message the shop sent them does not until they open it.
+    pub fn engages(&self) -> bool {
+        match self {
+            FactKind::Delivery { signal, .. } => signal.engages(),
+            _ => true,
+        }
+    }
 }
 
 /// Where an event came from: a shopper's browser (`/v1/batch`) or the shop's servers.
@@ -222,18 +238,20 @@ fn line(i: &CartItem, currency: &str) -> Line {
 }
 
 /// The fact of a validated event, with `at` its corrected time and `rules` its site's point
-/// rules, if it has any. Refused identity values come back beside it: the event itself is
-/// still stored.
+/// rules, if it has any; `source` says which endpoint took it. Refused identity values come
+/// back beside it: the event itself is still stored.
 pub fn of_event(
-    ev: &Event,
+    kind: &EventKind,
+    context: &Context,
+    source: Source,
     at: i64,
     region: Option<Region>,
     rules: Option<&super::points::PointRules>,
 ) -> (Fact, Vec<RefusedValue>) {
-    let (kind, refused) = of_kind(&ev.kind, region);
-    let mut fact = fact(kind, &ev.context, at);
-    fact.earned = rules.and_then(|r| r.earned(ev));
-    if let EventKind::Purchase(p) = &ev.kind {
+    let (fact_kind, refused) = of_kind(kind, region);
+    let mut fact = fact(fact_kind, context, at);
+    fact.earned = rules.and_then(|r| r.earned(kind));
+    if let EventKind::Purchase(p) = kind {
         fact.order = Some(OrderDetail {
             items: p
                 .items
@@ -241,7 +259,7 @@ pub fn of_event(
                 .iter()
                 .map(|i| line(i, p.currency.as_str()))
                 .collect(),
-            source: Source::Browser,
+            source,
         });
     }
     (fact, refused)
@@ -344,12 +362,57 @@ fn of_kind(kind: &EventKind, region: Option<Region>) -> (FactKind, Vec<RefusedVa
         EventKind::Custom(c) if c.name.as_str() == NEWSLETTER_UNSUBSCRIBE => {
             FactKind::Newsletter(false)
         }
+        EventKind::EmailSent(_)
+        | EventKind::EmailDelivered(_)
+        | EventKind::EmailOpened(_)
+        | EventKind::EmailClicked(_)
+        | EventKind::EmailBounced(_)
+        | EventKind::EmailComplained(_)
+        | EventKind::EmailUnsubscribed(_)
+        | EventKind::SmsSent(_)
+        | EventKind::SmsDelivered(_)
+        | EventKind::SmsOpened(_)
+        | EventKind::SmsClicked(_)
+        | EventKind::SmsBounced(_)
+        | EventKind::SmsComplained(_)
+        | EventKind::SmsUnsubscribed(_) => delivery(kind),
         EventKind::Logout(_)
         | EventKind::PushReceived(_)
         | EventKind::PushClick(_)
         | EventKind::Custom(_) => FactKind::Other,
     };
     (kind, refused)
+}
+
+/// The fact of a delivery event.
+fn delivery(kind: &EventKind) -> FactKind {
+    use super::delivery::{Channel, Signal};
+    let bounced = |b: &footprint_protocol::DeliveryBounce| Signal::Bounced {
+        hard: b.bounce == footprint_protocol::BounceKind::Hard,
+        reason: b
+            .reason
+            .as_ref()
+            .map(|r| r.as_str().trim().to_owned())
+            .filter(|r| !r.is_empty()),
+    };
+    let (channel, signal) = match kind {
+        EventKind::EmailSent(_) => (Channel::Email, Signal::Sent),
+        EventKind::EmailDelivered(_) => (Channel::Email, Signal::Delivered),
+        EventKind::EmailOpened(_) => (Channel::Email, Signal::Opened),
+        EventKind::EmailClicked(_) => (Channel::Email, Signal::Clicked),
+        EventKind::EmailBounced(b) => (Channel::Email, bounced(b)),
+        EventKind::EmailComplained(_) => (Channel::Email, Signal::Complained),
+        EventKind::EmailUnsubscribed(_) => (Channel::Email, Signal::Unsubscribed),
+        EventKind::SmsSent(_) => (Channel::Sms, Signal::Sent),
+        EventKind::SmsDelivered(_) => (Channel::Sms, Signal::Delivered),
+        EventKind::SmsOpened(_) => (Channel::Sms, Signal::Opened),
+        EventKind::SmsClicked(_) => (Channel::Sms, Signal::Clicked),
+        EventKind::SmsBounced(b) => (Channel::Sms, bounced(b)),
+        EventKind::SmsComplained(_) => (Channel::Sms, Signal::Complained),
+        EventKind::SmsUnsubscribed(_) => (Channel::Sms, Signal::Unsubscribed),
+        _ => return FactKind::Other,
+    };
+    FactKind::Delivery { channel, signal }
 }
 
 /// The fact of a stored event: its type, properties and context as the store keeps them.

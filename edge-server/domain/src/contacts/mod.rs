@@ -4,6 +4,7 @@
 //! - [`aggregate`] is the per-contact summary the writer keeps current, and the merge of two.
 //! - [`sheet`] renders an aggregate as the admin API's contact sheet.
 //! - [`patch`] validates and applies an admin's edit.
+//! - [`delivery`] keeps what email and SMS providers report, and the statuses it sets.
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
 //! - [`clv`] fits the lifetime-value models; [`predict`], a site's fit and a contact's
 //!   prediction from it.
@@ -14,6 +15,7 @@
 
 pub mod aggregate;
 pub mod clv;
+pub mod delivery;
 pub mod fact;
 pub mod membership;
 pub mod named;

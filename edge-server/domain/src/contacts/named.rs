@@ -115,6 +115,8 @@ named! {
         Active = "active", "Active";
         Bounced = "bounced", "Bounced";
         Paused = "paused", "Paused";
+        /// Never sent an SMS again: after a complaint, or set by hand.
+        Blocked = "blocked", "Blocked";
     }
 }
 
@@ -177,9 +179,10 @@ mod tests {
         );
         let back: Subscription = serde_json::from_str("\"not_subscribed\"").unwrap();
         assert_eq!(back, Subscription::NotSubscribed);
-        let err = serde_json::from_str::<SmsStatus>("\"blocked\"").unwrap_err();
+        let err = serde_json::from_str::<SmsStatus>("\"frozen\"").unwrap_err();
         assert!(
-            err.to_string().contains("one of active, bounced, paused"),
+            err.to_string()
+                .contains("one of active, bounced, paused, blocked"),
             "{err}"
         );
         assert_eq!(RfmSegment::ALL.len(), RfmSegment::NAMES.len());

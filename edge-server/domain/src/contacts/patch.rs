@@ -578,7 +578,7 @@ mod tests {
             ),
             (serde_json::json!({"newsletter": "yes"}), "newsletter"),
             (serde_json::json!({"email_status": "gone"}), "email_status"),
-            (serde_json::json!({"sms_status": "blocked"}), "sms_status"),
+            (serde_json::json!({"sms_status": "frozen"}), "sms_status"),
             (serde_json::json!({"consent": true}), "consent"),
             (
                 serde_json::json!({"confidentiality": "secret"}),

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use footprint_protocol::{Event, EventKind};
+use footprint_protocol::EventKind;
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -153,10 +153,10 @@ pub fn glob(pattern: &str, path: &str) -> bool {
 
 impl PointRules {
     /// What `ev` earns; `None` when nothing.
-    pub fn earned(&self, ev: &Event) -> Option<Earned> {
-        let ty = ev.kind.event_type();
+    pub fn earned(&self, kind: &EventKind) -> Option<Earned> {
+        let ty = kind.event_type();
         let mut points = self.events.get(ty.as_str()).copied().unwrap_or(0.0);
-        match &ev.kind {
+        match kind {
             EventKind::PageView(p) => {
                 for rule in &self.pages {
                     if glob(&rule.pattern, p.path.as_str()) {

@@ -101,6 +101,69 @@ pub struct Sheet {
     pub reference: Option<String>,
     /// Admins' notes, newest first. Free text: personal data.
     pub notes: Vec<NoteView>,
+    /// What the shop's email and SMS providers reported (`POST /v1/server/batch`).
+    pub channels: ChannelsView,
+}
+
+/// Delivery per channel (emBlue).
+#[derive(Debug, Serialize)]
+pub struct ChannelsView {
+    pub email: ChannelView,
+    pub sms: ChannelView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelView {
+    pub sent: TallyView,
+    pub delivered: TallyView,
+    pub opened: TallyView,
+    pub clicked: TallyView,
+    /// Every bounce, hard and soft.
+    pub bounced: TallyView,
+    /// Temporary bounces, all told.
+    pub soft_bounces: u64,
+    /// Hard bounces since the last delivery, open or click; at 3 the status is `bounced`.
+    pub hard_bounces_in_a_row: u32,
+    pub last_bounce: Option<BounceView>,
+    pub complained: TallyView,
+    pub unsubscribed: TallyView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TallyView {
+    pub count: u64,
+    pub last_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BounceView {
+    pub at: Timestamp,
+    /// hard | soft
+    pub kind: &'static str,
+    pub reason: Option<String>,
+}
+
+fn channel_view(log: &super::delivery::ChannelLog) -> ChannelView {
+    let tally = |t: &super::delivery::Tally| TallyView {
+        count: t.count,
+        last_at: t.last.map(ts),
+    };
+    ChannelView {
+        sent: tally(&log.sent),
+        delivered: tally(&log.delivered),
+        opened: tally(&log.opened),
+        clicked: tally(&log.clicked),
+        bounced: tally(&log.bounced),
+        soft_bounces: log.soft_bounces,
+        hard_bounces_in_a_row: log.hard_in_a_row,
+        last_bounce: log.last_bounce.as_ref().map(|b| BounceView {
+            at: ts(b.at),
+            kind: if b.hard { "hard" } else { "soft" },
+            reason: b.reason.clone(),
+        }),
+        complained: tally(&log.complained),
+        unsubscribed: tally(&log.unsubscribed),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +184,8 @@ pub struct TrackerRow {
     /// The tracker points at this contact now; false for a stretch of history a tracker left
     /// behind when it moved to another contact.
     pub current: bool,
+    /// browser | server: `server:<id>` holds what the shop's servers sent about the contact.
+    pub source: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,7 +203,7 @@ pub struct Status {
     pub email: Option<EmailStatus>,
     /// subscribed | unsubscribed | not_subscribed
     pub newsletter: Subscription,
-    /// active | bounced | paused; null without a phone.
+    /// active | bounced | paused | blocked; null without a phone.
     pub sms: Option<SmsStatus>,
     /// subscribed | unsubscribed | not_subscribed
     pub sms_subscription: Subscription,
@@ -508,6 +573,14 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
             last_seen: None,
             user_agent: None,
             current: false,
+            source: if s
+                .tracker
+                .starts_with(footprint_protocol::SERVER_TRACKER_PREFIX)
+            {
+                "server"
+            } else {
+                "browser"
+            },
         });
         row.current |= s.to.is_none();
         if let Some(f) = s.first_seen.map(ts) {
@@ -681,6 +754,10 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
                 text: n.text.clone(),
             })
             .collect(),
+        channels: ChannelsView {
+            email: channel_view(&c.deliveries.email),
+            sms: channel_view(&c.deliveries.sms),
+        },
     }
 }
 

@@ -63,7 +63,7 @@ impl From<WriteRequestV1> for WriteRequest {
                 .events
                 .into_iter()
                 .map(|e| NewEvent {
-                    tracker_id: e.tracker_id,
+                    to: crate::Recipient::Tracker(e.tracker_id),
                     message_id: e.message_id,
                     encoded: e.encoded,
                     type_bit: e.type_bit,
