@@ -17,6 +17,8 @@ pub const SITE: &str = "test-shop";
 pub const TOKEN: &str = "browser-test-admin-token-0123";
 /// A viewer's token on the same edge: sees only contacts whose confidentiality is `free`.
 pub const VIEWER_TOKEN: &str = "browser-test-viewer-token-0123";
+/// The test site's key for `POST /v1/server/batch`: what the shop's backend sends.
+pub const SERVER_KEY: &str = "browser-test-server-key-0123456789";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -340,7 +342,8 @@ impl Edge {
         std::fs::write(
             dir.path().join("edge.toml"),
             format!(
-                "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\n\
+                "sdk_dir = \"{}\"\n\n[[sites]]\nkey = \"{SITE}\"\norigins = [\"{origin}\"]\n\
+                 server_key = \"{SERVER_KEY}\"\n\n\
                  [[admins]]\nname = \"tests\"\ntoken = \"{TOKEN}\"\nrole = \"admin\"\n\n\
                  [[admins]]\nname = \"vera\"\ntoken = \"{VIEWER_TOKEN}\"\nrole = \"viewer\"\n{extra}",
                 sdk_dir().display()

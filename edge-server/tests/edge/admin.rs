@@ -103,6 +103,7 @@ fn the_openapi_document_describes_every_route() {
     let paths = r.json["paths"].as_object().unwrap();
     for p in [
         "/v1/batch",
+        "/v1/server/batch",
         "/v1/trackers/{tracker_id}/events",
         "/v1/trackers/{tracker_id}/contact",
         "/v1/contacts",

@@ -274,7 +274,7 @@ async fn a_patch_is_validated_whole_and_never_half_applied() {
             "newsletter",
         ),
         (
-            json!({"first_name": "Dan", "sms_status": "blocked"}),
+            json!({"first_name": "Dan", "sms_status": "frozen"}),
             "sms_status",
         ),
         (json!({"first_name": "Dan", "consent": "sure"}), "consent"),

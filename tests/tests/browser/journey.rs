@@ -409,30 +409,61 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     assert_eq!(texts(&a, "#contacts td.email").await, [ALICE]);
     assert_eq!(texts(&a, "#contacts .tag").await, ["Spring sale"]);
 
-    // The shop refunds part of her order; the Orders tab shows it, and her total is net.
+    // The shop's backend refunds part of her order, and her email provider reports three
+    // hard bounces, addressed by her email (POST /v1/server/batch with the server key).
     let page = shop.edge.get(&format!("/v1/contacts/{id}/orders")).await;
     let order_id = page["orders"][0]["order_id"].as_str().unwrap().to_owned();
-    let tracker = sheet["trackers"][0]["id"].as_str().unwrap().to_owned();
     let now = footprint_e2e::workload::now_ms();
-    let refund = serde_json::json!({
+    let about = |n: i64, ty: &str, props: Value| {
+        serde_json::json!({"type": ty, "contact": {"email": ALICE},
+            "message_id": format!("journey-server-{n}"),
+            "timestamp": footprint_e2e::workload::iso(now - 60_000 + n * 1_000),
+            "properties": props})
+    };
+    let bounce = |n| {
+        about(
+            n,
+            "email_bounced",
+            serde_json::json!({"bounce": "hard", "reason": "550 mailbox unavailable"}),
+        )
+    };
+    let server = serde_json::json!({
         "site_key": footprint_e2e::browser::SITE,
         "sent_at": footprint_e2e::workload::iso(now),
-        "events": [{"type": "refund", "tracker_id": tracker, "message_id": "journey-refund",
-                    "timestamp": footprint_e2e::workload::iso(now),
-                    "properties": {"order_id": order_id, "amount": 10, "reason": "Wrong size"}}]
+        "events": [
+            about(0, "refund", serde_json::json!({"order_id": order_id, "amount": 10, "reason": "Wrong size"})),
+            about(1, "email_sent", serde_json::json!({"campaign": "Spring sale"})),
+            bounce(2), bounce(3), bounce(4),
+        ]
     });
     let r = reqwest::Client::new()
-        .post(format!("{edge}/v1/batch"))
-        .json(&refund)
+        .post(format!("{edge}/v1/server/batch"))
+        .bearer_auth(footprint_e2e::browser::SERVER_KEY)
+        .json(&server)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let answer: Value = r.json().await.unwrap();
     assert!(
-        answer["accepted"] == 1 && answer.get("warnings").is_none(),
+        answer["accepted"] == 5 && answer.get("warnings").is_none(),
         "{answer}"
     );
+    a.goto(&sheet_url).await;
+    assert_eq!(value(&a, "#f-email_status").await, "bounced");
+    let bounced = texts(&a, "#channel-table tbody tr").await;
+    assert!(
+        bounced
+            .iter()
+            .any(|r| r.starts_with("Bounced") && r.contains("3 · last")),
+        "{bounced:?}"
+    );
+    let note = text(&a, "#email-bounce").await;
+    assert!(
+        note.contains("550 mailbox unavailable") && note.contains("3 hard in a row"),
+        "{note}"
+    );
+    a.screenshot("channels").await;
     a.goto(&format!("{sheet_url}/orders")).await;
     labelled(&a, "orders").await;
     assert_eq!(texts(&a, "#orders .order-id").await, [order_id.as_str()]);

@@ -14,7 +14,7 @@ use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Refuse
 use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
-use crate::contacts::sheet::Sheet;
+use crate::contacts::sheet::{ChannelView, ChannelsView, Sheet, TallyView};
 
 use crate::contacts::{Consent, ContactId, EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
@@ -494,6 +494,7 @@ fn profile_page(
             value: when_opt(&sheet.last_activity_at),
         },
     ];
+    let (channels, bounces) = channels(&sheet.channels);
     let web_push = {
         let w = &sheet.status.web_push;
         let permission = w.permission.unwrap_or("not asked");
@@ -575,8 +576,55 @@ fn profile_page(
         history_more,
         history: changes,
         counts,
+        channels,
+        bounces,
         head,
     }
+}
+
+/// The Channels card: each kind of delivery event per channel, and each channel's last
+/// bounce (Connectif shows its reason and date, and the temporary bounces, beside the status).
+fn channels(c: &ChannelsView) -> (Vec<ChannelRow>, Vec<(&'static str, String)>) {
+    type Pick = fn(&ChannelView) -> &TallyView;
+    let kinds: [(&'static str, Pick); 7] = [
+        ("Sent", |v| &v.sent),
+        ("Delivered", |v| &v.delivered),
+        ("Opened", |v| &v.opened),
+        ("Clicked", |v| &v.clicked),
+        ("Bounced", |v| &v.bounced),
+        ("Complaints", |v| &v.complained),
+        ("Unsubscribes", |v| &v.unsubscribed),
+    ];
+    let cell = |t: &TallyView| match &t.last_at {
+        Some(at) if t.count > 0 => format!("{} · last {}", t.count, when(at)),
+        _ => "—".to_owned(),
+    };
+    let rows = kinds
+        .iter()
+        .map(|(label, pick)| ChannelRow {
+            label,
+            email: cell(pick(&c.email)),
+            sms: cell(pick(&c.sms)),
+        })
+        .collect();
+    let mut bounces = Vec::new();
+    for (id, v) in [("email-bounce", &c.email), ("sms-bounce", &c.sms)] {
+        if let Some(b) = &v.last_bounce {
+            let channel = if id == "email-bounce" { "Email" } else { "SMS" };
+            bounces.push((
+                id,
+                format!(
+                    "{channel}: last bounce {} ({}), {}; {} hard in a row, {} soft in all",
+                    when(&b.at),
+                    b.kind,
+                    b.reason.as_deref().unwrap_or("no reason given"),
+                    v.hard_bounces_in_a_row,
+                    v.soft_bounces
+                ),
+            ));
+        }
+    }
+    (rows, bounces)
 }
 
 fn contact_id(path: &str) -> Result<ContactId, Fail> {

@@ -266,6 +266,17 @@ pub struct ProfilePage {
     pub history: Vec<HistoryView>,
     pub history_more: bool,
     pub counts: Vec<Fact>,
+    /// The Channels card: one row per kind of delivery event, email and SMS side by side.
+    pub channels: Vec<ChannelRow>,
+    /// Each channel's last bounce, when it has had one: `(id, text)`.
+    pub bounces: Vec<(&'static str, String)>,
+}
+
+/// A row of the Channels card: how often, and when last.
+pub struct ChannelRow {
+    pub label: &'static str,
+    pub email: String,
+    pub sms: String,
 }
 
 /// A note on the Profile tab.
