@@ -463,6 +463,8 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
         note.contains("550 mailbox unavailable") && note.contains("3 hard in a row"),
         "{note}"
     );
+    a.eval("document.getElementById('channels').scrollIntoView(); return true;")
+        .await;
     a.screenshot("channels").await;
     a.goto(&format!("{sheet_url}/orders")).await;
     labelled(&a, "orders").await;
