@@ -478,13 +478,15 @@ fn demo() -> Result {
         );
     }
     let token = random_token()?;
+    let server_key = random_token()?;
     let config = dir.join("footprint.toml");
     let text = format!(
-        "# Written by `cargo xtask demo`; a new admin token every run.\n\
+        "# Written by `cargo xtask demo`; a new admin token and server key every run.\n\
          listen = \"127.0.0.1:8787\"\n\
          data_dir = \"{}\"\n\
          sdk_dir = \"{}\"\n\
          [[sites]]\nkey = \"demo-shop\"\norigins = [\"http://127.0.0.1:8080\", \"http://localhost:8080\"]\n\
+         server_key = \"{server_key}\"\n\
          [[admins]]\nname = \"demo\"\ntoken = \"{token}\"\nrole = \"admin\"\n",
         root().join("footprint-data").display(),
         sdk::pkg_dir().display()
@@ -504,6 +506,7 @@ fn demo() -> Result {
     println!("  shop          http://{shop_addr}/   (Atelier Nord, tracked by the script tag)");
     println!("  edge          {url}");
     println!("  ingest        POST {url}/v1/batch   (site key: demo-shop)");
+    println!("  server ingest POST {url}/v1/server/batch   (Authorization: Bearer {server_key})");
     println!("  API contract  {url}/v1/openapi.json");
     println!("  script tag    <script async src=\"{url}/sdk/v1/footprint.js\" data-site-key=\"demo-shop\"></script>");
     println!("  console       {url}/admin   (sign in with the admin token)");

@@ -14,9 +14,9 @@ use footprint_edge::cluster::projector;
 use footprint_edge::cluster::sink::LogSink;
 use footprint_edge::cluster::{Log, LogConfig};
 use footprint_edge::config::{Config, Overrides};
-use footprint_edge::ingest::{BatchRequest, Ingest};
+use footprint_edge::ingest::{BatchRequest, Ingest, ServerBatchRequest};
 use footprint_edge::store::{Store, StoreConfig};
-use footprint_protocol::TrackerId;
+use footprint_protocol::{SiteKey, TrackerId};
 use serde_json::json;
 
 use crate::lab::{identify, iso, page, TestClock, MIN, T0};
@@ -76,6 +76,26 @@ async fn send(ingest: &Ingest, site: &str, events: Vec<serde_json::Value>) -> u6
     panic!("a batch was not acknowledged within 30 s");
 }
 
+/// Posts one batch as a shop's server does: again after a 503, with the same message ids.
+async fn send_server(ingest: &Ingest, events: Vec<serde_json::Value>) -> u64 {
+    let body = json!({"site_key": SITE, "sent_at": iso(T0), "events": events}).to_string();
+    for _ in 0..300 {
+        let r = ingest
+            .ingest_server(ServerBatchRequest {
+                keyed: SiteKey::new(SITE).unwrap(),
+                content_type: Some("application/json"),
+                body: body.as_bytes(),
+            })
+            .await;
+        if let Ok(resp) = r {
+            assert!(resp.rejected.is_empty(), "{resp:?}");
+            return u64::from(resp.accepted + resp.duplicates);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("a server batch was not acknowledged within 30 s");
+}
+
 /// Waits until every store has applied the log's last command.
 async fn caught_up(log: &Log, stores: &[&Store]) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -131,6 +151,7 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
     let mut b = Some(project(&log, &keys, dir_b.path()));
 
     let mut acked = 0;
+    let mut server_sent = 0;
     for n in 0..60i64 {
         if n == 20 {
             let mut s = log.stream().await.unwrap();
@@ -163,7 +184,20 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
         }
         acked += send(&ingest, SITE, events).await;
         send(&ingest, "other-shop", vec![page(&format!("o{n}"), at)]).await;
+        if n % 6 == 5 {
+            // The shop's servers: a send to an email (new or known), and an open by tracker.
+            let email = format!("s{}@example.com", n % 5);
+            let to = |ty: &str, m: &str| json!({"message_id": format!("srv-{n}-{m}"), "type": ty, "timestamp": iso(at + 2)});
+            let mut sent = to("email_sent", "a");
+            sent["contact"] = json!({ "email": email });
+            let mut opened = to("email_opened", "b");
+            opened["tracker_id"] = json!(tracker);
+            server_sent += send_server(&ingest, vec![sent, opened]).await;
+            // The open is filed under the tracker, with the browser's events.
+            acked += 1;
+        }
     }
+    assert_eq!(server_sent, 20, "every server event acknowledged");
     assert!(acked >= 60, "{acked} events acknowledged");
     let b = b.unwrap();
     caught_up(&log, &[&a.store, &b.store]).await;
@@ -186,6 +220,27 @@ async fn batches_through_the_log_project_identically_through_a_leader_kill_and_a
     );
     assert!(ra.len() > 50, "{} records", ra.len());
     assert!(ra == rb, "the two projections differ");
+    // The server's sends reached the contacts their emails name, on both views.
+    let sent: u64 = (0..5)
+        .filter_map(|i| {
+            let id = *a
+                .store
+                .by_email(&format!("s{i}@example.com"))
+                .unwrap()
+                .first()?;
+            Some(
+                a.store
+                    .contact(id)
+                    .unwrap()?
+                    .contact
+                    .deliveries
+                    .email
+                    .sent
+                    .count,
+            )
+        })
+        .sum();
+    assert_eq!(sent, 10);
     a.stop().await;
     b.stop().await;
 }

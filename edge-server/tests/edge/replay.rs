@@ -5,7 +5,7 @@ use std::sync::mpsc;
 
 use footprint_e2e::secrets::Secrets;
 use footprint_edge::store::{AdminKind, Command, Effect, Recorded, Store, StoreConfig};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::lab::{cart, identify, page, product, purchase, Lab, DAY, EDITOR, MIN, T0};
 use crate::util::{self, SITE, TOKEN};
@@ -164,6 +164,59 @@ async fn script(lab: &Lab) {
         json!({"order_id": "o-1", "amount": 2.5, "reason": "scratched"}),
     )])
     .await;
+    // The shop's servers: by email (Ana's, and one nobody has, which makes a contact), by
+    // phone (Bo's), by id (Dee), by tracker, and an id that is nobody.
+    let about = |n: u32, to: Value, ty: &str, props: Value| {
+        let mut e = json!({"message_id": format!("server-{n}"), "type": ty,
+            "timestamp": crate::lab::iso(T0 + DAY), "properties": props});
+        match to.get("tracker_id") {
+            Some(t) => e["tracker_id"] = t.clone(),
+            None => e["contact"] = to,
+        }
+        e
+    };
+    let hard = json!({"bounce": "hard", "reason": "no such user"});
+    let (status, r) = lab
+        .server(
+            util::SERVER_KEY,
+            vec![
+                about(
+                    1,
+                    json!({"email": "ana@example.com"}),
+                    "email_sent",
+                    json!({}),
+                ),
+                about(
+                    2,
+                    json!({"email": "new@example.com"}),
+                    "email_bounced",
+                    hard.clone(),
+                ),
+                about(
+                    3,
+                    json!({"email": "new@example.com"}),
+                    "email_bounced",
+                    hard.clone(),
+                ),
+                about(
+                    4,
+                    json!({"email": "new@example.com"}),
+                    "email_bounced",
+                    hard,
+                ),
+                about(
+                    5,
+                    json!({"phone": "+34600123456"}),
+                    "sms_unsubscribed",
+                    json!({}),
+                ),
+                about(6, json!({"id": dee.clone()}), "email_complained", json!({})),
+                about(7, json!({"tracker_id": "ta"}), "email_opened", json!({})),
+                about(8, json!({"id": 999}), "email_sent", json!({})),
+            ],
+        )
+        .await;
+    assert_eq!((status, &r["accepted"]), (200, &json!(7)), "{r}");
     assert!(lab.store.recompute_rfm(T0 + DAY).unwrap() > 0);
     assert!(lab.store.refit_clv(T0 + DAY, util::clv_rules(2)).unwrap() > 0);
     lab.set_now(T0 + 2 * DAY);
@@ -178,6 +231,7 @@ async fn script(lab: &Lab) {
 /// What each recorded command is, so that the test knows it covered every kind.
 fn kind(c: &Command) -> &'static str {
     match c {
+        Command::Events(r) if r.events.iter().any(|e| e.tracker().is_none()) => "server events",
         Command::Events(_) => "events",
         Command::RfmCuts { .. } => "rfm cuts",
         Command::ClvModels { .. } => "clv models",
@@ -231,6 +285,7 @@ async fn replaying_the_recorded_commands_into_an_empty_store_gives_byte_identica
             "merge",
             "patch",
             "rfm cuts",
+            "server events",
             "suspend",
             "tag",
             "update segment"
