@@ -402,3 +402,64 @@ async fn an_erased_contact_is_absent_by_id_and_comes_back_blocked_by_email() {
     // The suppression list's rule: an erased email comes back blocked and unsubscribed.
     assert_eq!(lab.sheet(&again).await["status"]["email"], "blocked");
 }
+
+#[actix_web::test]
+async fn segments_select_by_what_the_providers_reported() {
+    let lab = Lab::new();
+    let (jo, kim) = (|| email("jo@example.com"), || email("kim@example.com"));
+    accepted(
+        &lab,
+        vec![
+            about(jo(), "email_sent", T0 - 40 * DAY, json!({})),
+            about(jo(), "email_opened", T0 - 40 * DAY, json!({})),
+            about(kim(), "email_sent", T0 - 2 * DAY, json!({})),
+            about(kim(), "email_opened", T0 - DAY, json!({})),
+            about(kim(), "email_clicked", T0 - DAY, json!({})),
+        ],
+    )
+    .await;
+    let kim_id = find(&lab, "email=kim%40example.com").await;
+    let rule = json!({"all": [
+        {"field": "channels.email.opened.last_at", "op": "within_days", "value": 30},
+        {"field": "channels.email.clicked.count", "op": "gte", "value": 1}
+    ]});
+    let (status, seg) = lab
+        .call(
+            "POST",
+            "/v1/segments",
+            TOKEN,
+            Some(json!({"name": "engaged", "rule": rule})),
+        )
+        .await;
+    assert_eq!(status, 201, "{seg}");
+    let (_, list) = lab
+        .get(&format!(
+            "/v1/contacts?segment={}",
+            seg["id"].as_str().unwrap()
+        ))
+        .await;
+    let ids: Vec<&str> = list["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kim_id.as_str()], "{list}");
+    let bad = json!({"field": "channels.fax.sent.count", "op": "gte", "value": 1});
+    let (status, r) = lab
+        .call(
+            "POST",
+            "/v1/segments",
+            TOKEN,
+            Some(json!({"name": "fax", "rule": bad})),
+        )
+        .await;
+    assert_eq!(status, 422, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("channels.sms.KIND.count"),
+        "{r}"
+    );
+}

@@ -28,11 +28,58 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    pub fn parse(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
         }
+    }
+}
+
+/// What a channel's log counts: one [`Tally`] each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    Sent,
+    Delivered,
+    Opened,
+    Clicked,
+    Bounced,
+    Complained,
+    Unsubscribed,
+}
+
+impl Counted {
+    pub const ALL: [Counted; 7] = [
+        Counted::Sent,
+        Counted::Delivered,
+        Counted::Opened,
+        Counted::Clicked,
+        Counted::Bounced,
+        Counted::Complained,
+        Counted::Unsubscribed,
+    ];
+
+    /// Its name on the sheet (`channels.email.<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Counted::Sent => "sent",
+            Counted::Delivered => "delivered",
+            Counted::Opened => "opened",
+            Counted::Clicked => "clicked",
+            Counted::Bounced => "bounced",
+            Counted::Complained => "complained",
+            Counted::Unsubscribed => "unsubscribed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Counted> {
+        Counted::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
@@ -107,6 +154,20 @@ pub struct ChannelLog {
     pub last_bounce: Option<Bounce>,
     pub complained: Tally,
     pub unsubscribed: Tally,
+}
+
+impl ChannelLog {
+    pub fn tally(&self, what: Counted) -> &Tally {
+        match what {
+            Counted::Sent => &self.sent,
+            Counted::Delivered => &self.delivered,
+            Counted::Opened => &self.opened,
+            Counted::Clicked => &self.clicked,
+            Counted::Bounced => &self.bounced,
+            Counted::Complained => &self.complained,
+            Counted::Unsubscribed => &self.unsubscribed,
+        }
+    }
 }
 
 /// A contact's delivery records (record v7), both channels.

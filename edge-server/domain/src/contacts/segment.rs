@@ -24,14 +24,17 @@
 //! |---|---|---|
 //! | choice | `valuation`, `rfm.segment`, `status.email`, `status.newsletter`, `status.sms`, `status.sms_subscription`, `status.consent`, `confidentiality` | `eq`, `ne` (a string); `in`, `not_in` (strings). Only the field's values are accepted. |
 //! | yes/no | `ecommerce.cart.abandoned`, `web_push.enabled`, `identified`, `has_email`, `has_phone` | `eq` (`true` or `false`) |
-//! | count | `ecommerce.purchases`, `counts.events`, `counts.page_views`, `counts.product_views`, `counts.cart_adds` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a whole number) |
+//! | count | `ecommerce.purchases`, `counts.events`, `counts.page_views`, `counts.product_views`, `counts.cart_adds`, `channels.email.KIND.count`, `channels.sms.KIND.count` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a whole number) |
 //! | money | `ecommerce.total_spent`, `ecommerce.totals.this_month`, `.this_year`, `.last_12_months`, `.last_24_months`, `clv.predicted_12_months` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (an amount, number or decimal string) with `"currency": "EUR"` |
 //! | points | `points` | `eq`, `ne`, `gt`, `gte`, `lt`, `lte` (a number) |
 //! | probability | `clv.probability_alive` | `gt`, `gte`, `lt`, `lte` (a number from 0 to 1) |
-//! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
+//! | time | `created_at`, `last_activity_at`, `ecommerce.last_purchase_at`, `channels.email.KIND.last_at`, `channels.sms.KIND.last_at` | `before`, `after` (RFC 3339); `within_days`, `not_within_days` (a whole number) |
 //! | text | `profile.email`, `profile.first_name`, `profile.last_name`, `profile.mobile_phone`, `reference`, `custom.NAME` | `eq`, `ne`, `contains`, `starts_with` (a string, any case); `exists` (`true` or `false`) |
 //! | tags | `tags` | `contains`, `not_contains` (a tag, any case) |
 //! | viewed | `viewed.category`, `viewed.product` (a product id) | `eq` (a string, any case for categories), with optional `"within_days": N` |
+//!
+//! `KIND` is one of `sent`, `delivered`, `opened`, `clicked`, `bounced`, `complained`,
+//! `unsubscribed`: the sheet's `channels` block, which the shop's servers feed.
 //!
 //! The `clv.` fields read the sheet's `clv.predicted`: a contact without a prediction (no
 //! order, no model fitted for its currency) or predicted in another currency than the rule's
@@ -43,13 +46,15 @@
 //!
 //! Examples: `{"field": "valuation", "op": "in", "value": ["dormant", "lapsed"]}`;
 //! `{"field": "ecommerce.total_spent", "op": "gte", "value": 100, "currency": "EUR"}`;
-//! `{"field": "viewed.category", "op": "eq", "value": "Shoes", "within_days": 30}`.
+//! `{"field": "viewed.category", "op": "eq", "value": "Shoes", "within_days": 30}`;
+//! `{"field": "channels.email.opened.last_at", "op": "within_days", "value": 30}`.
 
 pub use super::membership::{Membership, SegmentKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::aggregate::Contact;
+use super::delivery::{Channel, Counted};
 use super::fact::UNITS;
 use super::named::{Consent, EmailStatus, RfmSegment, SmsStatus, Subscription};
 use super::patch::FieldError;
@@ -189,6 +194,8 @@ pub enum CountField {
     PageViews,
     ProductViews,
     CartAdds,
+    /// `channels.<channel>.<counted>.count`
+    Delivery(Channel, Counted),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +203,8 @@ pub enum TimeField {
     Created,
     LastActivity,
     LastPurchase,
+    /// `channels.<channel>.<counted>.last_at`
+    Delivery(Channel, Counted),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,7 +279,10 @@ counts.page_views, counts.product_views, counts.cart_adds, ecommerce.total_spent
 ecommerce.totals.this_month, ecommerce.totals.this_year, ecommerce.totals.last_12_months, \
 ecommerce.totals.last_24_months, created_at, last_activity_at, ecommerce.last_purchase_at, \
 profile.email, profile.first_name, profile.last_name, profile.mobile_phone, custom.NAME, \
-viewed.category, viewed.product, tags, reference, points, clv.probability_alive, clv.predicted_12_months";
+viewed.category, viewed.product, tags, reference, points, clv.probability_alive, clv.predicted_12_months, \
+channels.email.KIND.count, channels.email.KIND.last_at, channels.sms.KIND.count, \
+channels.sms.KIND.last_at (KIND: sent, delivered, opened, clicked, bounced, complained, \
+unsubscribed)";
 
 enum Kind {
     Choice(ChoiceField),
@@ -327,10 +339,23 @@ fn kind_of(field: &str) -> Option<Kind> {
         "tags" => Tags,
         "points" => Points,
         "reference" => Text(TextField::Reference),
-        f => match f.strip_prefix("custom.") {
-            Some(name) if !name.is_empty() => Text(TextField::Custom(name.to_owned())),
-            _ => return None,
-        },
+        f => {
+            if let Some(name) = f.strip_prefix("custom.") {
+                return (!name.is_empty()).then(|| Text(TextField::Custom(name.to_owned())));
+            }
+            // `channels.email.opened.count`, `channels.sms.sent.last_at`: the sheet's paths.
+            let mut parts = f.strip_prefix("channels.")?.split('.');
+            let (ch, what, leaf) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            let (ch, what) = (Channel::parse(ch)?, Counted::parse(what)?);
+            match leaf {
+                "count" => Count(CountField::Delivery(ch, what)),
+                "last_at" => Time(TimeField::Delivery(ch, what)),
+                _ => return None,
+            }
+        }
     })
 }
 
@@ -671,6 +696,7 @@ impl Cond {
                     CountField::PageViews => k.page_views,
                     CountField::ProductViews => k.product_views,
                     CountField::CartAdds => k.cart_adds,
+                    CountField::Delivery(ch, what) => c.deliveries.channel(*ch).tally(*what).count,
                 };
                 cmp.holds(v, *n)
             }
@@ -701,6 +727,7 @@ impl Cond {
                     TimeField::Created => Some(c.created_at),
                     TimeField::LastActivity => c.last_activity_at,
                     TimeField::LastPurchase => c.ecommerce.last_purchase_at,
+                    TimeField::Delivery(ch, what) => c.deliveries.channel(*ch).tally(*what).last,
                 };
                 let Some(t) = t else { return false };
                 match *test {
