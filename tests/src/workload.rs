@@ -115,7 +115,41 @@ impl FastShopper {
         }
     }
 
-    /// A batch body of `n` events with unique message ids.
+    /// What a shop's servers send about shopper `n` (`POST /v1/server/batch`): delivery
+    /// events addressed by the shopper's email (and an SMS by phone), as an email provider's
+    /// webhook relays them.
+    pub fn server(rng: &mut impl Rng, n: u64) -> FastShopper {
+        let email = format!(r#""contact":{{"email":"shopper-{n}@bench.test"}}"#);
+        let phone = format!(r#""contact":{{"phone":"+34 6{:08}"}}"#, n % 100_000_000);
+        let send = format!(r#""send_id":"send-{n}","campaign":"Weekly news""#);
+        let tails = [
+            (&email, "email_sent", send.clone()),
+            (&email, "email_delivered", send.clone()),
+            (&email, "email_opened", send.clone()),
+            (
+                &email,
+                "email_clicked",
+                format!(r#"{send},"url":"https://shop.bench/sale""#),
+            ),
+            (&email, "email_sent", send.clone()),
+            (
+                &email,
+                "email_bounced",
+                format!(r#"{send},"bounce":"soft","reason":"mailbox full""#),
+            ),
+            (&phone, "sms_sent", send.clone()),
+            (&phone, "sms_delivered", send),
+        ]
+        .into_iter()
+        .map(|(to, ty, props)| format!(r#"{to},"type":"{ty}","properties":{{{props}}}}}"#))
+        .collect();
+        FastShopper {
+            node: rng.random(),
+            counter: 0,
+            tails,
+        }
+    }
+
     /// A batch body of `n` events with unique message ids. Ids are UUIDv7, as the SDK makes
     /// them: time-ordered, which is what the edge's dedupe index is laid out for.
     pub fn batch(&mut self, site_key: &str, n: usize, now: &str) -> String {

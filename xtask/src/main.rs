@@ -634,12 +634,12 @@ fn bench_cluster(rest: &[&str]) -> Result {
     )
     .map_err(|e| e.to_string())?;
     eprintln!("xtask: 1/3 single-node ingest, durable ({seconds} s, {connections} connections)");
-    let one = load_phase(&work, &single, "single", false, seconds, connections)?;
+    let one = load_phase(&work, &single, "single", None, seconds, connections)?;
 
     eprintln!("xtask: 2/3 cluster ingest through edge 1, acknowledged by the log's quorum");
     let token = random_token()?;
     let config = format!(
-        "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+        "[[sites]]\nkey = \"bench-shop\"\norigins = []\nserver_key = \"{BENCH_SERVER_KEY}\"\n\
          [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"viewer\"\n{limits}"
     );
     // `--no-fsync`: NATS's default sync interval instead of ours, to measure what fsyncs cost.
@@ -774,17 +774,28 @@ fn bench_ingest(rest: &[&str]) -> Result {
     let config = work.join("bench.toml");
     fs::write(
         &config,
-        "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
-         [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-         per_site_per_second = 100000000\nper_site_burst = 100000000\n",
+        format!(
+            "[[sites]]\nkey = \"bench-shop\"\norigins = []\nserver_key = \"{BENCH_SERVER_KEY}\"\n\
+             [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+        ),
     )
     .map_err(|e| e.to_string())?;
 
-    eprintln!("xtask: 1/3 ingest with durable acks ({seconds} s, {connections} connections, batches of 20)");
-    let ingest = load_phase(&work, &config, "durable", false, seconds, connections)?;
-    eprintln!("xtask: 2/3 HTTP ceiling: the same load against an edge that stores nothing");
-    let http = load_phase(&work, &config, "null", true, seconds.min(15), connections)?;
-    eprintln!("xtask: 3/3 sled ceiling: raw batched writes of the edge's own records");
+    eprintln!("xtask: 1/4 ingest with durable acks ({seconds} s, {connections} connections, batches of 20)");
+    let ingest = load_phase(&work, &config, "durable", None, seconds, connections)?;
+    eprintln!("xtask: 2/4 server ingest: delivery events addressed by email and phone, durable");
+    let server = load_phase(
+        &work,
+        &config,
+        "server",
+        Some(BENCH_SERVER_KEY),
+        seconds,
+        connections,
+    )?;
+    eprintln!("xtask: 3/4 HTTP ceiling: the same load against an edge that stores nothing");
+    let http = load_phase(&work, &config, "null", None, seconds.min(15), connections)?;
+    eprintln!("xtask: 4/4 sled ceiling: raw batched writes of the edge's own records");
     let sled = output(
         Command::new(root().join("target/release/footprint-edge"))
             .env("RUST_LOG", "warn")
@@ -802,6 +813,10 @@ fn bench_ingest(rest: &[&str]) -> Result {
     println!();
     println!("machine: {}", machine());
     println!("ingest (durable): {}", ingest.trim());
+    println!(
+        "server ingest (durable, by email and phone): {}",
+        server.trim()
+    );
     println!("HTTP ceiling (no storage): {}", http.trim());
     println!("{}", sled.trim());
     if lower > 0.0 {
@@ -941,7 +956,7 @@ fn bench_edge(work: &Path, token: &str, role: &str) -> Result<(Child, String)> {
     fs::write(
         &config,
         format!(
-            "[[sites]]\nkey = \"bench-shop\"\norigins = []\n\
+            "[[sites]]\nkey = \"bench-shop\"\norigins = []\nserver_key = \"{BENCH_SERVER_KEY}\"\n\
              [[sites]]\nkey = \"other-shop\"\norigins = []\n\
              [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"{role}\"\n\
              [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
@@ -1006,14 +1021,20 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
+/// The benchmark site's server key (the edge lives for one run, on loopback).
+const BENCH_SERVER_KEY: &str = "bench-server-key-0123456789abcdef";
+
+/// One load phase against a fresh edge: the null sink's (`name` "null"), or with
+/// `server_key`, the shop's servers' endpoint.
 fn load_phase(
     work: &Path,
     config: &Path,
     name: &str,
-    null: bool,
+    server_key: Option<&str>,
     seconds: u64,
     connections: u64,
 ) -> Result<String> {
+    let null = name == "null";
     let mut edge = Command::new(root().join("target/release/footprint-edge"));
     edge.arg("--config")
         .arg(config)
@@ -1030,16 +1051,19 @@ fn load_phase(
         .spawn()
         .map_err(|e| format!("cannot start the edge: {e}"))?;
     let url = read_listening_line(&mut child)?;
-    let result = output(
-        Command::new(root().join("target/release/footprint-loadgen"))
-            .args(["--url", &url, "--site-key", "bench-shop"])
-            .args([
-                "--seconds",
-                &seconds.to_string(),
-                "--connections",
-                &connections.to_string(),
-            ]),
-    );
+    let mut loadgen = Command::new(root().join("target/release/footprint-loadgen"));
+    loadgen
+        .args(["--url", &url, "--site-key", "bench-shop"])
+        .args([
+            "--seconds",
+            &seconds.to_string(),
+            "--connections",
+            &connections.to_string(),
+        ]);
+    if let Some(k) = server_key {
+        loadgen.args(["--server-key", k]);
+    }
+    let result = output(&mut loadgen);
     stop_edge(&mut child, Duration::from_secs(30));
     let disk = dir_size(&work.join(name));
     result

@@ -29,6 +29,10 @@ struct Args {
     /// Shoppers (trackers) each connection rotates through.
     #[arg(long, default_value_t = 50)]
     shoppers: u64,
+    /// Post delivery events about contacts, addressed by email and phone, to
+    /// `/v1/server/batch` with this server key, as a shop's servers do.
+    #[arg(long)]
+    server_key: Option<String>,
 }
 
 fn main() {
@@ -53,7 +57,12 @@ async fn run(args: Args) {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap_or_default();
-    let url = format!("{}/v1/batch", args.url.trim_end_matches('/'));
+    let path = match args.server_key {
+        Some(_) => "/v1/server/batch",
+        None => "/v1/batch",
+    };
+    let url = format!("{}{path}", args.url.trim_end_matches('/'));
+    let authorization = args.server_key.as_ref().map(|k| format!("Bearer {k}"));
     let stop = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -67,7 +76,13 @@ async fn run(args: Args) {
         .map(|c| {
             let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
             (0..args.shoppers)
-                .map(|i| FastShopper::new(&mut rng, c as u64 * 1_000_000 + i))
+                .map(|i| {
+                    let n = c as u64 * 1_000_000 + i;
+                    match args.server_key {
+                        Some(_) => FastShopper::server(&mut rng, n),
+                        None => FastShopper::new(&mut rng, n),
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -75,6 +90,7 @@ async fn run(args: Args) {
     let mut tasks = Vec::new();
     for (c, mut pool) in pools.into_iter().enumerate() {
         let (client, url, stop) = (client.clone(), url.clone(), stop.clone());
+        let authorization = authorization.clone();
         let (accepted, errors, hist) = (accepted.clone(), errors.clone(), hist.clone());
         let (site, batch) = (args.site_key.clone(), args.batch);
         tasks.push(tokio::spawn(async move {
@@ -87,12 +103,14 @@ async fn run(args: Args) {
                 let body = pool[i % n].batch(&site, batch, &now);
                 i += 1;
                 let t = Instant::now();
-                let res = client
+                let mut req = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
+                    .body(body);
+                if let Some(a) = &authorization {
+                    req = req.header("authorization", a);
+                }
+                let res = req.send().await;
                 let ok = match res {
                     Ok(r) if r.status().is_success() => {
                         let v: footprint_protocol::BatchResponse =
