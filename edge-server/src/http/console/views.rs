@@ -372,6 +372,23 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
             .join(" · "),
         "consent" | "push_permission" => s("state"),
         "custom" => s("name"),
+        "refund" => {
+            let amount = [n("amount"), s("currency")].join(" ");
+            let parts = [format!("order {}", s("order_id")), amount, s("reason")];
+            parts
+                .into_iter()
+                .filter(|v| !v.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
+        // Delivery events: the bounce's kind and reason, the campaign, the link followed.
+        k if k.starts_with("email_") || k.starts_with("sms_") => {
+            [s("bounce"), s("reason"), s("campaign"), s("url")]
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
         _ => String::new(),
     }
 }
