@@ -175,24 +175,17 @@ impl Ingest {
         }
         self.check_site(site)?;
         let rules = site.points.as_ref();
+        let times = (batch.sent_at, received_at);
         let prepared = batch.events.iter().map(|raw| {
             let ev = Event::from_json(raw.get()).map_err(|e| e.to_string())?;
-            let at = correct_timestamp(ev.timestamp, batch.sent_at, received_at);
-            let (fact, refused) = fact::of_event(
-                &ev.kind,
-                &ev.context,
-                Source::Browser,
-                at.as_millis(),
-                self.region,
-                rules,
-            );
             let parts = Parts {
                 message_id: ev.message_id,
                 timestamp: ev.timestamp,
                 context: &ev.context,
                 kind: &ev.kind,
             };
-            Ok((parts.stored(ev.tracker_id, at, fact), refused))
+            let to = Recipient::Tracker(ev.tracker_id);
+            Ok(parts.prepare(to, Source::Browser, times, self.region, rules))
         });
         self.store(site, received_at, batch.sent_at, &batch.events, prepared)
             .await
@@ -217,25 +210,17 @@ impl Ingest {
         self.check_site(site)?;
         let rules = site.points.as_ref();
         let region = self.region;
+        let times = (batch.sent_at, received_at);
         let prepared = batch.events.iter().map(|raw| {
             let ev = ServerEvent::from_json(raw.get()).map_err(|e| e.to_string())?;
             let to = recipient(ev.to, region)?;
-            let at = correct_timestamp(ev.timestamp, batch.sent_at, received_at);
-            let (fact, refused) = fact::of_event(
-                &ev.kind,
-                &ev.context,
-                Source::Server,
-                at.as_millis(),
-                region,
-                rules,
-            );
             let parts = Parts {
                 message_id: ev.message_id,
                 timestamp: ev.timestamp,
                 context: &ev.context,
                 kind: &ev.kind,
             };
-            Ok((parts.stored(to, at, fact), refused))
+            Ok(parts.prepare(to, Source::Server, times, region, rules))
         });
         self.store(site, received_at, batch.sent_at, &batch.events, prepared)
             .await
@@ -414,8 +399,30 @@ struct Parts<'e> {
 }
 
 impl Parts<'_> {
-    /// The stored form of an event about `to`, which happened at `at` (corrected).
-    fn stored(self, to: impl Into<Recipient>, at: Timestamp, fact: fact::Fact) -> NewEvent {
+    /// The stored form of an event about `to` from `source`, its time corrected by the
+    /// batch's `(sent_at, received_at)`, with what it earns under `rules`; and the identity
+    /// values it carried that were refused, for the batch's warnings.
+    fn prepare(
+        self,
+        to: Recipient,
+        source: Source,
+        (sent_at, received_at): (Timestamp, Timestamp),
+        region: Option<Region>,
+        rules: Option<&crate::contacts::points::PointRules>,
+    ) -> (NewEvent, Vec<RefusedValue>) {
+        let at = correct_timestamp(self.timestamp, sent_at, received_at);
+        let (fact, refused) = fact::of_event(
+            self.kind,
+            self.context,
+            source,
+            at.as_millis(),
+            region,
+            rules,
+        );
+        (self.stored(to, at, fact), refused)
+    }
+
+    fn stored(self, to: Recipient, at: Timestamp, fact: fact::Fact) -> NewEvent {
         let fields = EventFields {
             message_id: self.message_id.as_str().to_owned(),
             kind: crate::store::StoredKind::Event(self.kind.event_type()),

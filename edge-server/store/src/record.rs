@@ -674,7 +674,7 @@ mod tests {
         assert_eq!(*old, c);
 
         use footprint_domain::contacts::delivery::{Channel, Signal};
-        c.deliver(Channel::Email, &Signal::Sent, 7, Pos::default());
+        c.deliveries.record(Channel::Email, &Signal::Sent, 7);
         let rec = ContactRecord::Live(Box::new(c.clone()));
         let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
             panic!("a live contact");

@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use footprint_protocol::{ConsentState, PushPermissionState};
 use serde::{Deserialize, Serialize};
 
+use super::delivery::{Channel, Consequence};
 use super::fact::{CartState, Fact, FactKind, IdentifyFact, Units};
 use super::named::{EmailStatus, SmsStatus, Subscription};
 
@@ -596,6 +597,32 @@ impl Contact {
         old
     }
 
+    /// Sets the status a delivery report called for (Connectif's rules, `delivery.rs`): a
+    /// bounce never lowers `blocked`.
+    fn follow(&mut self, channel: Channel, c: Consequence, at: i64, pos: Pos) {
+        let ch = &mut self.channels;
+        match (channel, c) {
+            (Channel::Email, Consequence::Bounced) => {
+                if ch.email_status != Some(EmailStatus::Blocked) {
+                    ch.email_status = Some(EmailStatus::Bounced);
+                }
+            }
+            (Channel::Sms, Consequence::Bounced) => {
+                if ch.sms_status != Some(SmsStatus::Blocked) {
+                    ch.sms_status = Some(SmsStatus::Bounced);
+                }
+            }
+            (Channel::Email, Consequence::Blocked) => ch.email_status = Some(EmailStatus::Blocked),
+            (Channel::Sms, Consequence::Blocked) => ch.sms_status = Some(SmsStatus::Blocked),
+            (Channel::Email, Consequence::Unsubscribed) => {
+                self.set_newsletter(Subscription::Unsubscribed, at, pos);
+            }
+            (Channel::Sms, Consequence::Unsubscribed) => {
+                ch.sms_subscription = Some(Subscription::Unsubscribed);
+            }
+        }
+    }
+
     /// Invalidated (its `valid_until` has passed) at `now`.
     pub fn invalid_at(&self, now: i64) -> bool {
         self.admin.valid_until.is_some_and(|u| u <= now)
@@ -642,7 +669,9 @@ impl Contact {
             FactKind::PageView => self.counts.page_views += 1,
             // Its status changes reach the history by the writer's before-and-after diff.
             FactKind::Delivery { channel, signal } => {
-                self.deliver(*channel, signal, at, pos);
+                if let Some(c) = self.deliveries.record(*channel, signal, at) {
+                    self.follow(*channel, c, at, pos);
+                }
             }
             FactKind::ProductView {
                 product_id,
@@ -950,6 +979,58 @@ mod tests {
             total,
             currency: "EUR".into(),
         })
+    }
+
+    #[test]
+    fn delivery_reports_set_statuses_and_a_bounce_never_lowers_a_block() {
+        use crate::contacts::delivery::{Channel, Signal};
+        let report = |channel, signal| fact(10, FactKind::Delivery { channel, signal });
+        let hard = || Signal::Bounced {
+            hard: true,
+            reason: None,
+        };
+        let mut c = Contact::new(id(1), "s", 0);
+        c.apply(
+            "server:1",
+            pos(1),
+            &report(Channel::Email, Signal::Complained),
+            true,
+        );
+        for seq in 2..5 {
+            c.apply("server:1", pos(seq), &report(Channel::Email, hard()), true);
+        }
+        assert_eq!(c.channels.email_status, Some(EmailStatus::Blocked));
+        for seq in 5..8 {
+            c.apply("server:1", pos(seq), &report(Channel::Sms, hard()), true);
+        }
+        assert_eq!(c.channels.sms_status, Some(SmsStatus::Bounced));
+        c.apply(
+            "server:1",
+            pos(8),
+            &report(Channel::Email, Signal::Unsubscribed),
+            true,
+        );
+        c.apply(
+            "server:1",
+            pos(9),
+            &report(Channel::Sms, Signal::Unsubscribed),
+            true,
+        );
+        assert_eq!(c.newsletter(), Subscription::Unsubscribed);
+        assert_eq!(
+            c.channels.sms_subscription,
+            Some(Subscription::Unsubscribed)
+        );
+        // Being sent or bounced is not the contact's doing; unsubscribing is.
+        let mut quiet = Contact::new(id(2), "s", 0);
+        quiet.apply(
+            "server:2",
+            pos(1),
+            &report(Channel::Email, Signal::Sent),
+            true,
+        );
+        assert_eq!(quiet.last_activity_at, None);
+        assert_eq!(c.last_activity_at, Some(10));
     }
 
     fn contact_with(n: u64, tracker: &str, facts: &[(u64, Fact)]) -> Contact {

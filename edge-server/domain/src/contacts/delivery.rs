@@ -9,12 +9,11 @@
 //!
 //! A status an admin or an erasure's suppression set to `blocked` is never lowered by a
 //! bounce. An admin lifts any of them with PATCH.
+//!
+//! This module keeps the counts and says which status a report calls for
+//! ([`Deliveries::record`]); the contact's aggregate sets it (`Contact::apply`).
 
 use serde::{Deserialize, Serialize};
-
-use super::aggregate::{Contact, Pos};
-use super::named::{EmailStatus, SmsStatus, Subscription};
-use super::patch::Change;
 
 /// Hard bounces in a row that make a channel `bounced`.
 pub const HARD_BOUNCES_TO_BOUNCED: u32 = 3;
@@ -217,11 +216,21 @@ impl Deliveries {
     }
 }
 
-impl Contact {
-    /// Folds one delivery event in; returns the status changes it made, for the history.
-    pub fn deliver(&mut self, channel: Channel, signal: &Signal, at: i64, pos: Pos) -> Vec<Change> {
-        let log = self.deliveries.channel_mut(channel);
-        let mut bounced_now = false;
+/// The status a delivery report calls for on its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consequence {
+    /// The third hard bounce in a row: the channel is `bounced` (unless `blocked`).
+    Bounced,
+    /// A complaint: the channel is `blocked`.
+    Blocked,
+    /// The newsletter (email) or SMS subscription is `unsubscribed`.
+    Unsubscribed,
+}
+
+impl Deliveries {
+    /// Counts one report on `channel`, at `at`; the status it calls for, if any.
+    pub fn record(&mut self, channel: Channel, signal: &Signal, at: i64) -> Option<Consequence> {
+        let log = self.channel_mut(channel);
         match signal {
             Signal::Sent => log.sent.add(at),
             Signal::Delivered | Signal::Opened | Signal::Clicked => {
@@ -241,11 +250,12 @@ impl Contact {
             }
             Signal::Bounced { hard, reason } => {
                 log.bounced.add(at);
+                let mut bounced = false;
                 if !hard {
                     log.soft_bounces += 1;
                 } else if log.reached_at.is_none_or(|r| r < at) {
                     log.hard_in_a_row += 1;
-                    bounced_now = log.hard_in_a_row >= HARD_BOUNCES_TO_BOUNCED;
+                    bounced = log.hard_in_a_row >= HARD_BOUNCES_TO_BOUNCED;
                 }
                 if log.last_bounce.as_ref().is_none_or(|b| b.at <= at) {
                     log.last_bounce = Some(Bounce {
@@ -256,96 +266,45 @@ impl Contact {
                             .map(|r| r.chars().take(MAX_REASON_CHARS).collect()),
                     });
                 }
+                return bounced.then_some(Consequence::Bounced);
             }
-            Signal::Complained => log.complained.add(at),
-            Signal::Unsubscribed => log.unsubscribed.add(at),
+            Signal::Complained => {
+                log.complained.add(at);
+                return Some(Consequence::Blocked);
+            }
+            Signal::Unsubscribed => {
+                log.unsubscribed.add(at);
+                return Some(Consequence::Unsubscribed);
+            }
         }
-        let mut changes = Vec::new();
-        match (channel, signal) {
-            (Channel::Email, Signal::Bounced { .. }) if bounced_now => {
-                let old = self.channels.email_status;
-                if old != Some(EmailStatus::Blocked) {
-                    self.channels.email_status = Some(EmailStatus::Bounced);
-                    changes.extend(Change::named(
-                        "email_status",
-                        old,
-                        Some(EmailStatus::Bounced),
-                    ));
-                }
-            }
-            (Channel::Sms, Signal::Bounced { .. }) if bounced_now => {
-                let old = self.channels.sms_status;
-                if old != Some(SmsStatus::Blocked) {
-                    self.channels.sms_status = Some(SmsStatus::Bounced);
-                    changes.extend(Change::named("sms_status", old, Some(SmsStatus::Bounced)));
-                }
-            }
-            (Channel::Email, Signal::Complained) => {
-                let old = self.channels.email_status;
-                self.channels.email_status = Some(EmailStatus::Blocked);
-                changes.extend(Change::named(
-                    "email_status",
-                    old,
-                    Some(EmailStatus::Blocked),
-                ));
-            }
-            (Channel::Sms, Signal::Complained) => {
-                let old = self.channels.sms_status;
-                self.channels.sms_status = Some(SmsStatus::Blocked);
-                changes.extend(Change::named("sms_status", old, Some(SmsStatus::Blocked)));
-            }
-            (Channel::Email, Signal::Unsubscribed) => {
-                let to = Subscription::Unsubscribed;
-                let old = self.set_newsletter(to, at, pos);
-                changes.extend(Change::named("newsletter", old, Some(to)));
-            }
-            (Channel::Sms, Signal::Unsubscribed) => {
-                let to = Some(Subscription::Unsubscribed);
-                let old = std::mem::replace(&mut self.channels.sms_subscription, to);
-                changes.extend(Change::named("sms_subscription", old, to));
-            }
-            _ => {}
-        }
-        changes
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contacts::ContactId;
 
-    fn contact() -> Contact {
-        let mut c = Contact::new(ContactId::FIRST, "s", 0);
-        c.email = Some("a@b.c".into());
-        c
-    }
-
-    const P: Pos = Pos { seq: 1, index: 0 };
-
-    fn hard(c: &mut Contact, at: i64) -> Vec<Change> {
+    fn hard(d: &mut Deliveries, at: i64) -> Option<Consequence> {
         let s = Signal::Bounced {
             hard: true,
             reason: Some(format!("no such user ({at})")),
         };
-        c.deliver(Channel::Email, &s, at, P)
+        d.record(Channel::Email, &s, at)
     }
 
     #[test]
-    fn three_hard_bounces_in_a_row_bounce_the_email() {
-        let mut c = contact();
-        assert!(hard(&mut c, 10).is_empty());
-        assert!(hard(&mut c, 20).is_empty());
+    fn the_third_hard_bounce_in_a_row_calls_for_bounced() {
+        let mut d = Deliveries::default();
+        assert_eq!(hard(&mut d, 10), None);
+        assert_eq!(hard(&mut d, 20), None);
         let soft = Signal::Bounced {
             hard: false,
             reason: None,
         };
-        c.deliver(Channel::Email, &soft, 25, P);
-        let changes = hard(&mut c, 30);
-        assert_eq!(changes.len(), 1);
-        assert_eq!(changes[0].new.as_deref(), Some("bounced"));
-        assert_eq!(c.channels.email_status, Some(EmailStatus::Bounced));
-        let log = &c.deliveries.email;
+        assert_eq!(d.record(Channel::Email, &soft, 25), None);
+        assert_eq!(hard(&mut d, 30), Some(Consequence::Bounced));
+        let log = &d.email;
         assert_eq!((log.bounced.count, log.soft_bounces), (4, 1));
         let last = log.last_bounce.as_ref().unwrap();
         assert_eq!(
@@ -356,49 +315,41 @@ mod tests {
 
     #[test]
     fn a_delivery_between_bounces_starts_the_count_again() {
-        let mut c = contact();
-        hard(&mut c, 10);
-        hard(&mut c, 20);
-        c.deliver(Channel::Email, &Signal::Opened, 25, P);
-        assert!(hard(&mut c, 30).is_empty());
-        assert_eq!(c.channels.email_status, None);
+        let mut d = Deliveries::default();
+        hard(&mut d, 10);
+        hard(&mut d, 20);
+        d.record(Channel::Email, &Signal::Opened, 25);
+        assert_eq!(hard(&mut d, 30), None);
         // A bounce reported late, from before the open, does not count.
-        assert!(hard(&mut c, 22).is_empty());
-        assert_eq!(c.deliveries.email.hard_in_a_row, 1);
+        assert_eq!(hard(&mut d, 22), None);
+        assert_eq!(d.email.hard_in_a_row, 1);
+        assert_eq!(d.email.last_bounce.as_ref().map(|b| b.at), Some(30));
     }
 
     #[test]
-    fn a_complaint_blocks_and_a_bounce_never_lowers_a_block() {
-        let mut c = contact();
-        c.deliver(Channel::Email, &Signal::Complained, 5, P);
-        assert_eq!(c.channels.email_status, Some(EmailStatus::Blocked));
-        for at in [10, 20, 30] {
-            assert!(hard(&mut c, at).is_empty());
-        }
-        assert_eq!(c.channels.email_status, Some(EmailStatus::Blocked));
-    }
-
-    #[test]
-    fn unsubscribes_set_the_subscriptions() {
-        let mut c = contact();
-        c.deliver(Channel::Email, &Signal::Unsubscribed, 5, P);
-        assert_eq!(c.newsletter(), Subscription::Unsubscribed);
-        c.deliver(Channel::Sms, &Signal::Unsubscribed, 5, P);
+    fn complaints_and_unsubscribes_call_for_their_statuses() {
+        let mut d = Deliveries::default();
         assert_eq!(
-            c.channels.sms_subscription,
-            Some(Subscription::Unsubscribed)
+            d.record(Channel::Sms, &Signal::Complained, 5),
+            Some(Consequence::Blocked)
         );
+        assert_eq!(
+            d.record(Channel::Email, &Signal::Unsubscribed, 6),
+            Some(Consequence::Unsubscribed)
+        );
+        assert_eq!(d.sms.complained.count, 1);
+        assert_eq!(d.email.unsubscribed.last, Some(6));
     }
 
     #[test]
     fn a_merge_adds_counts_and_keeps_the_latest() {
-        let mut a = contact();
-        let mut b = contact();
-        a.deliver(Channel::Email, &Signal::Sent, 10, P);
-        b.deliver(Channel::Email, &Signal::Sent, 30, P);
+        let mut a = Deliveries::default();
+        let mut b = Deliveries::default();
+        a.record(Channel::Email, &Signal::Sent, 10);
+        b.record(Channel::Email, &Signal::Sent, 30);
         hard(&mut b, 31);
-        a.deliveries.absorb(b.deliveries);
-        let e = &a.deliveries.email;
+        a.absorb(b);
+        let e = &a.email;
         assert_eq!((e.sent.count, e.sent.last), (2, Some(30)));
         assert_eq!(e.last_bounce.as_ref().map(|b| b.at), Some(31));
     }
