@@ -186,6 +186,21 @@ impl App {
             .await
     }
 
+    /// How many contacts `who` sees (of `site`, or of every site), per valuation and email
+    /// status: the list's default view (valid contacts), counted from the store's counters.
+    pub async fn counts(
+        self: &Arc<Self>,
+        who: AdminIdentity,
+        site: Option<String>,
+    ) -> Result<crate::store::ContactCounts, ApiError> {
+        let now = self.now().as_millis();
+        self.read(move |app| {
+            let clearance = who.role.clearance();
+            Ok(app.store.contact_counts(site.as_deref(), clearance, now)?)
+        })
+        .await
+    }
+
     /// A segment and a page of its members (`q.segment` is set to it): a missing segment is
     /// a 404, not the list filter's 400.
     pub async fn segment_with_members(

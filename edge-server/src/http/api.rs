@@ -66,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/contacts", web::get().to(contacts_list))
         // Before `/v1/contacts/{id}`, which would otherwise take `export.csv` for an id.
         .route("/v1/contacts/export.csv", web::get().to(contacts_export))
+        .route("/v1/contacts/counts", web::get().to(contacts_counts))
         .route("/v1/contacts/bulk", web::post().to(contacts_bulk))
         .route("/v1/contacts/import", web::post().to(contacts_import))
         .route("/v1/admin/compact", web::post().to(store_compact))
@@ -528,6 +529,17 @@ async fn contacts_export(
 #[serde(deny_unknown_fields)]
 struct SiteQuery {
     site: Option<String>,
+}
+
+/// `GET /v1/contacts/counts?site=`: how many contacts the caller sees, per valuation and
+/// email status, from the store's counters (no contact is read).
+async fn contacts_counts(
+    Viewer(who): Viewer,
+    query: web::Query<SiteQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let site = query.into_inner().site.filter(|s| !s.is_empty());
+    Ok(HttpResponse::Ok().json(state.app.counts(who, site).await?))
 }
 
 async fn tracker_contact(

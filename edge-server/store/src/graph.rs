@@ -52,6 +52,8 @@ pub(super) struct Working<'t> {
     terms_before: HashMap<ContactId, Vec<String>>,
     /// Each contact's points-order key as it was read, to replace it when its points move.
     points_before: HashMap<ContactId, Option<[u8; 18]>>,
+    /// Where each live contact was counted when it was read (`counts.rs`).
+    tallied_before: HashMap<ContactId, crate::counts::Tally>,
     /// Contacts erased in this group, whose keys are destroyed once it is on disk.
     shred: Vec<ContactId>,
     /// When the edge received the request being folded in, for the identity log.
@@ -90,6 +92,7 @@ impl<'t> Working<'t> {
             ring: vault.keyring(),
             terms_before: HashMap::new(),
             points_before: HashMap::new(),
+            tallied_before: HashMap::new(),
             shred: Vec::new(),
             received_at: 0,
             kv: HashMap::new(),
@@ -158,6 +161,7 @@ impl<'t> Working<'t> {
             if let ContactRecord::Live(c) = &rec {
                 self.terms_before.insert(id, search_terms(c));
                 self.points_before.insert(id, points_key(c));
+                self.tallied_before.insert(id, crate::counts::tally(c));
             }
             self.contacts.insert(id, rec);
         }
@@ -1030,8 +1034,14 @@ impl<'t> Working<'t> {
         for key in std::mem::take(&mut self.rfm_gone) {
             batch.remove(key);
         }
+        let mut moves = crate::counts::Moves::default();
         for id in std::mem::take(&mut self.dirty_contacts) {
             self.search_entries(id, batch)?;
+            let counted = match self.contacts.get(&id) {
+                Some(ContactRecord::Live(c)) => Some(crate::counts::tally(c)),
+                _ => None,
+            };
+            moves.shift(self.tallied_before.remove(&id), counted);
             let before = self.points_before.remove(&id).flatten();
             let after = match self.contacts.get(&id) {
                 Some(ContactRecord::Live(c)) => points_key(c),
@@ -1071,6 +1081,7 @@ impl<'t> Working<'t> {
                 None => batch.remove(key),
             }
         }
+        moves.write(self.tree, batch)?;
         for id in &self.shred {
             batch.insert(&keys::shred(id.get())[..], &[][..]);
         }

@@ -64,6 +64,8 @@ const MEMBER: u8 = b's';
 const SUPPRESSED_TRACKER: u8 = b'q';
 const SUPPRESSED_VALUE: u8 = b'Q';
 const SHRED: u8 = b'k';
+const COUNT: u8 = b'N';
+const TIMED: u8 = b'V';
 pub const META_FORMAT: &[u8] = b"m:format";
 pub const META_ERASED: &[u8] = b"m:erased";
 pub const META_SEGMENT: &[u8] = b"m:seg";
@@ -73,6 +75,9 @@ pub const META_APPLIED: &[u8] = b"m:applied";
 pub const META_CONTACT: &[u8] = b"m:contact";
 pub const META_ID_LOG: &[u8] = b"m:idlog";
 pub const META_HISTORY: &[u8] = b"m:hist";
+/// Present once the contact counters (`N`, `V`) cover every contact (`Store::open` builds
+/// them for a store written before they existed).
+pub const META_COUNTS: &[u8] = b"m:counts";
 const META_RFM: &[u8] = b"m:rfm:";
 const META_CLV: &[u8] = b"m:clv:";
 
@@ -126,6 +131,11 @@ pub fn tracker_key_site(key: &[u8]) -> Option<&str> {
     std::str::from_utf8(key.get(2 + len..)?).ok()
 }
 
+/// The prefix of every contact record.
+pub fn contact_prefix() -> [u8; 1] {
+    [CONTACT]
+}
+
 pub fn contact(id: u64) -> [u8; 9] {
     let mut k = [CONTACT; 9];
     k[1..].copy_from_slice(&id.to_be_bytes());
@@ -160,6 +170,53 @@ pub fn points(class: u8, key: f64, id: u64) -> [u8; 18] {
 }
 
 pub const POINTS_PREFIX: &[u8] = &[POINTS];
+
+/// A counter of a site's live contacts with one confidentiality, email status class and day
+/// of last activity (`u32::MAX`: never active); its value is the count (u64 BE).
+pub fn count(site: &str, confidentiality: u8, status: u8, day: u32) -> Vec<u8> {
+    let mut k = with_prefix(COUNT, site, 6);
+    k.push(confidentiality);
+    k.push(status);
+    k.extend_from_slice(&day.to_be_bytes());
+    k
+}
+
+/// The prefix of every counter, or of one site's.
+pub fn count_prefix(site: Option<&str>) -> Vec<u8> {
+    match site {
+        Some(site) => with_prefix(COUNT, site, 0),
+        None => vec![COUNT],
+    }
+}
+
+/// A [`count`] key's parts: site, confidentiality, status class, day.
+pub fn parse_count(key: &[u8]) -> Option<(&str, u8, u8, u32)> {
+    let len = usize::from(*key.get(1)?);
+    let site = std::str::from_utf8(key.get(2..2 + len)?).ok()?;
+    let rest = key.get(2 + len..)?;
+    let day = u32::from_be_bytes(rest.get(2..6)?.try_into().ok()?);
+    Some((site, *rest.first()?, *rest.get(1)?, day))
+}
+
+/// A live contact with a `valid_until`, which the counters leave out: whether it counts
+/// depends on the time asked, so a count reads these few one by one.
+pub fn timed(site: &str, id: u64) -> Vec<u8> {
+    let mut k = with_prefix(TIMED, site, 8);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub fn timed_prefix(site: Option<&str>) -> Vec<u8> {
+    match site {
+        Some(site) => with_prefix(TIMED, site, 0),
+        None => vec![TIMED],
+    }
+}
+
+/// The contact id at the end of a [`timed`] key.
+pub fn timed_id(key: &[u8]) -> Option<u64> {
+    decode_u64(key.get(key.len().checked_sub(8)?..)?)
+}
 
 /// The contact id at the end of a [`points`] key.
 pub fn points_id(key: &[u8]) -> Option<u64> {

@@ -7,6 +7,7 @@
 pub mod backup;
 pub mod ceiling;
 mod command;
+mod counts;
 mod graph;
 mod keys;
 mod layout;
@@ -52,6 +53,7 @@ impl Default for StoreConfig {
 }
 
 pub use command::{Command, DecodeError, Effect, Recorded};
+pub use counts::ContactCounts;
 pub use graph::{Erasure, ImportRow, RowOutcome};
 pub use record::{
     type_bit, ContactRecord, EventFields, HistoryEntry, IdChange, Kind as StoredKind,
@@ -492,6 +494,16 @@ impl Store {
         let suppressor = Suppressor::load_or_create(dir)?;
         let live = open_db(&layout.current(), cfg.cache_mb)?;
         let vault = open_vault(dir, &live)?;
+        if live.tree.get(keys::META_COUNTS)?.is_none() {
+            let t = std::time::Instant::now();
+            let n = counts::rebuild(&live.tree, &mut vault.keyring())?;
+            live.db.flush()?;
+            tracing::info!(
+                contacts = n,
+                ms = t.elapsed().as_millis() as u64,
+                "contact counters built"
+            );
+        }
         let last_seq = match live.tree.get(keys::META_SEQ)? {
             Some(v) => {
                 keys::decode_u64(&v).ok_or_else(|| StoreError::Corrupt("bad seq record".into()))?
@@ -861,6 +873,24 @@ impl Store {
             Some(v) => record::open_contact(&mut self.inner.vault.keyring(), id, &v),
             None => Ok(None),
         }
+    }
+
+    /// How many live contacts of `site` (every site's with `None`) an admin cleared for
+    /// `clearance` sees, valid at `now`: in all, per valuation and per email status. Reads the
+    /// counters, not the contacts (`counts.rs`).
+    pub fn contact_counts(
+        &self,
+        site: Option<&str>,
+        clearance: Confidentiality,
+        now: i64,
+    ) -> Result<ContactCounts, StoreError> {
+        counts::count(
+            &self.tree(),
+            &mut self.inner.vault.keyring(),
+            site,
+            clearance,
+            now,
+        )
     }
 
     /// The live contact `id` is or was merged into.

@@ -21,6 +21,8 @@ mod cluster_faults;
 // Identity rules, contact sheets, activity, lookups; the maintained-equals-recomputed property.
 mod console;
 mod contacts;
+// The contact counters against the list.
+mod counts;
 mod errors;
 // Erasure and suppression, compaction, bulk actions, the personal-data extract.
 mod gdpr;

@@ -476,11 +476,23 @@ pub fn push_enabled(c: &Contact) -> bool {
 
 pub use super::named::Valuation;
 
-/// The emBlue valuation: by whole days since the last activity.
+/// The emBlue valuation: by calendar days (UTC) since the day of the last activity, so that a
+/// contact's valuation changes at midnight, the same for every contact active that day (which
+/// is what lets the store count them by day, `store::counts`).
 pub fn valuation(last_activity_at: Option<i64>, now: i64) -> Valuation {
-    match last_activity_at.map(|l| days_between(l, now)) {
+    valuation_of_days(last_activity_at.map(|l| day_of(now) - day_of(l)))
+}
+
+/// The UTC day a time falls on, counted from the epoch.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// The valuation of a contact last active `days` calendar days ago (`None`: never).
+pub fn valuation_of_days(days: Option<i64>) -> Valuation {
+    match days {
         None => Valuation::Inactive,
-        Some(0..=15) => Valuation::New,
+        Some(i64::MIN..=15) => Valuation::New,
         Some(16..=45) => Valuation::Frequent,
         Some(46..=120) => Valuation::Dormant,
         Some(_) => Valuation::Lapsed,

@@ -107,12 +107,15 @@ struct Extra {
 async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extra) -> Answer {
     let who = signed.who().clone();
     let q = form.query(Some(PAGE));
-    let (list, segments) = {
+    let (list, segments, counts) = {
         let state = state.clone().into_inner();
         blocking(move || {
             let now = state.now();
             let list = crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now);
-            Ok((list, crate::segments::list(&state.store)?))
+            let counts = state
+                .store
+                .contact_counts(None, who.role.clearance(), now.as_millis())?;
+            Ok((list, crate::segments::list(&state.store)?, counts))
         })
         .await?
     };
@@ -131,8 +134,11 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         Some((v, e)) => (v, Some(e)),
         None => (Vec::new(), None),
     };
+    let overview = overview(&counts, &chosen(&form.valuation));
     let page = ContactsPage {
         chrome: chrome(&signed, "Contacts", "contacts"),
+        total: counts.total,
+        overview,
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
         by: form.by().to_owned(),
@@ -163,6 +169,35 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         import_error: extra.import_error,
     };
     Ok(html(status, &page))
+}
+
+/// emBlue's main screen: a button per valuation with its count, which filters the list, then
+/// the suspended and blocked counts.
+fn overview(c: &crate::store::ContactCounts, current: &str) -> Vec<CountButton> {
+    let mut out: Vec<CountButton> = Valuation::ALL
+        .iter()
+        .map(|v| CountButton {
+            id: v.as_str(),
+            label: v.label(),
+            count: c.valuation.get(v.as_str()).copied().unwrap_or(0),
+            href: Some(url("/admin/contacts", &format!("valuation={}", v.as_str()))),
+            current: current == v.as_str(),
+        })
+        .collect();
+    for (id, label) in [
+        ("paused", "Suspended"),
+        ("blocked", "Blocked"),
+        ("bounced", "Bounced"),
+    ] {
+        out.push(CountButton {
+            id,
+            label,
+            count: c.email_status.get(id).copied().unwrap_or(0),
+            href: None,
+            current: false,
+        });
+    }
+    out
 }
 
 /// A filter's value as the form sent it, or empty.

@@ -149,6 +149,9 @@ pub struct SegmentOption {
 #[template(path = "console/contacts.html")]
 pub struct ContactsPage {
     pub chrome: Chrome,
+    /// The contacts the admin sees (valid ones, every site), from the store's counters.
+    pub total: u64,
+    pub overview: Vec<CountButton>,
     pub can_edit: bool,
     pub can_admin: bool,
     /// What the search box holds: `email`, `phone` or `reference`.
@@ -270,6 +273,15 @@ pub struct ProfilePage {
     pub channels: Vec<ChannelRow>,
     /// Each channel's last bounce, when it has had one: `(id, text)`.
     pub bounces: Vec<(&'static str, String)>,
+}
+
+/// One figure of the contacts overview; a valuation's filters the list.
+pub struct CountButton {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub count: u64,
+    pub href: Option<String>,
+    pub current: bool,
 }
 
 /// A row of the Channels card: how often, and when last.
