@@ -10,7 +10,7 @@ use crate::contacts::patch::time_text;
 use crate::contacts::segment::Segment;
 pub use crate::contacts::sheet::Sheet;
 use crate::contacts::sheet::{self, Money, View};
-use crate::contacts::{Confidentiality, Contact, ContactId, Pos};
+use crate::contacts::{Confidentiality, Contact, ContactId, EmailStatus, Pos};
 use crate::error::{contact_id, ApiError};
 use crate::identity::{Email, Phone, Region};
 use crate::store::{Cursor, HistoryEntry, Resolved, Store, StoreError, StoredEvent};
@@ -391,6 +391,8 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// `enabled` or `disabled`.
     pub push: Option<String>,
+    /// `active`, `bounced`, `blocked` or `paused`: the sheet's `status.email`.
+    pub email_status: Option<String>,
     pub valuation: Option<String>,
     pub has_email: Option<bool>,
     pub has_phone: Option<bool>,
@@ -571,6 +573,18 @@ fn select<R>(
             ))
         }
     };
+    let email_status = match q.email_status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(EmailStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_filter",
+                format!(
+                    "email_status must be one of {}",
+                    EmailStatus::NAMES.join(", ")
+                ),
+            )
+        })?),
+    };
     let by_points = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None | Some("newest") => false,
         Some("points") => true,
@@ -627,6 +641,7 @@ fn select<R>(
             && q.has_phone.is_none_or(|h| c.phone.is_some() == h)
             && valuation.is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
             && push.is_none_or(|p| sheet::push_enabled(c) == p)
+            && email_status.is_none_or(|s| sheet::email_status(c) == Some(s))
             && tag.as_ref().is_none_or(|t| {
                 c.extras
                     .tags

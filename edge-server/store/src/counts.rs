@@ -33,9 +33,10 @@ pub(crate) enum Tally {
     Timed(Vec<u8>),
 }
 
-/// The email status classes a counter tells apart: the ones an overview shows.
+/// The email status classes a counter tells apart: the ones an overview shows, as the sheet
+/// shows them (a contact without an email has none).
 fn status_class(c: &Contact) -> u8 {
-    match c.channels.email_status {
+    match sheet::email_status(c) {
         None | Some(EmailStatus::Active) => 0,
         Some(EmailStatus::Bounced) => 1,
         Some(EmailStatus::Blocked) => 2,

@@ -49,6 +49,10 @@ async fn agree(lab: &Lab, token: &str) -> Value {
     }
     assert_eq!(c["total"], sum as u64, "{c}");
     assert_eq!(c["total"], listed(lab, token, "").await as u64, "{c}");
+    for s in ["bounced", "blocked", "paused"] {
+        let n = listed(lab, token, &format!("email_status={s}&")).await;
+        assert_eq!(c["email_status"][s], n as u64, "{s}: {c}");
+    }
     c
 }
 
@@ -178,6 +182,14 @@ async fn the_consoles_overview_shows_the_counts_and_filters_by_them() {
     assert!(
         b.contains(r#"<span class="n">1</span> <span class="what">Dormant</span>"#),
         "{b}"
+    );
+    let suspended = viewer
+        .get(&lab, "/admin/contacts?email_status=paused")
+        .await;
+    assert!(
+        suspended.body.contains("No contacts match."),
+        "{}",
+        suspended.body
     );
     // A button filters the list, and says it is the current one.
     let dormant = viewer.get(&lab, "/admin/contacts?valuation=dormant").await;

@@ -462,6 +462,19 @@ async fn run(a: Args) -> Result<(), String> {
         list.record(t);
     }
 
+    // The overview's counts: read from counters, whatever the number of contacts.
+    let mut counts = Timer::new();
+    let mut total = 0;
+    for _ in 0..200 {
+        let t = Instant::now();
+        let c = get(&client, &format!("{base}/v1/contacts/counts"), &a.token).await?;
+        counts.record(t);
+        total = c["total"].as_u64().unwrap_or(0);
+    }
+    if total == 0 {
+        return Err("the counts say there are no contacts".into());
+    }
+
     // Merges: anonymous contacts of 10 and of 100,000 events log in as known shoppers.
     let mut merge_small = Timer::new();
     for m in 0..SMALL_MERGES {
@@ -514,6 +527,12 @@ async fn run(a: Args) -> Result<(), String> {
         search.line("search by the start of an email (q=user123@bench)")
     );
     println!("{}", list.line("list page of 50"));
+    println!(
+        "{}",
+        counts.line(&format!(
+            "contact counts ({total} contacts, by valuation and status)"
+        ))
+    );
     println!(
         "{}",
         merge_small.line("merge of a 10-event contact (identify POST)")

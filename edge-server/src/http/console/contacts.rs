@@ -18,6 +18,7 @@ use crate::auth::Role;
 use crate::contacts::patch::Patch;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
+use crate::contacts::EmailStatus;
 use crate::error::ApiError;
 
 /// The contact list's search and filters, as the page's form sends them.
@@ -36,6 +37,8 @@ pub struct ListForm {
     push: Option<String>,
     segment: Option<String>,
     valuation: Option<String>,
+    /// `active`, `bounced`, `blocked` or `paused`.
+    email_status: Option<String>,
     include_invalid: Option<String>,
     cursor: Option<String>,
 }
@@ -67,6 +70,7 @@ impl ListForm {
             push: nonempty(&self.push).map(str::to_owned),
             segment: nonempty(&self.segment).map(str::to_owned),
             valuation: nonempty(&self.valuation).map(str::to_owned),
+            email_status: nonempty(&self.email_status).map(str::to_owned),
             include_invalid: nonempty(&self.include_invalid).map(|_| true),
             cursor: nonempty(&self.cursor).map(str::to_owned),
             limit,
@@ -86,6 +90,7 @@ impl ListForm {
             ("push", &self.push),
             ("segment", &self.segment),
             ("valuation", &self.valuation),
+            ("email_status", &self.email_status),
             ("include_invalid", &self.include_invalid),
         ]
         .into_iter()
@@ -134,7 +139,11 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         Some((v, e)) => (v, Some(e)),
         None => (Vec::new(), None),
     };
-    let overview = overview(&counts, &chosen(&form.valuation));
+    let overview = overview(
+        &counts,
+        &chosen(&form.valuation),
+        &chosen(&form.email_status),
+    );
     let page = ContactsPage {
         chrome: chrome(&signed, "Contacts", "contacts"),
         total: counts.total,
@@ -155,6 +164,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
             &form.push,
         ),
         valuation: any_of(Valuation::OPTIONS, &form.valuation),
+        email_status: any_of(EmailStatus::OPTIONS, &form.email_status),
         segments: segment_options(&segments, &chosen(&form.segment)),
         include_invalid: nonempty(&form.include_invalid).is_some(),
         rows: rows.iter().map(RowView::of).collect(),
@@ -171,17 +181,17 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
     Ok(html(status, &page))
 }
 
-/// emBlue's main screen: a button per valuation with its count, which filters the list, then
-/// the suspended and blocked counts.
-fn overview(c: &crate::store::ContactCounts, current: &str) -> Vec<CountButton> {
+/// emBlue's main screen: a button per valuation with its count, then the suspended, blocked
+/// and bounced counts; each filters the list.
+fn overview(c: &crate::store::ContactCounts, valuation: &str, status: &str) -> Vec<CountButton> {
     let mut out: Vec<CountButton> = Valuation::ALL
         .iter()
         .map(|v| CountButton {
             id: v.as_str(),
             label: v.label(),
             count: c.valuation.get(v.as_str()).copied().unwrap_or(0),
-            href: Some(url("/admin/contacts", &format!("valuation={}", v.as_str()))),
-            current: current == v.as_str(),
+            href: url("/admin/contacts", &format!("valuation={}", v.as_str())),
+            current: valuation == v.as_str(),
         })
         .collect();
     for (id, label) in [
@@ -193,8 +203,8 @@ fn overview(c: &crate::store::ContactCounts, current: &str) -> Vec<CountButton> 
             id,
             label,
             count: c.email_status.get(id).copied().unwrap_or(0),
-            href: None,
-            current: false,
+            href: url("/admin/contacts", &format!("email_status={id}")),
+            current: status == id,
         });
     }
     out

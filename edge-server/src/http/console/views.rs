@@ -163,6 +163,7 @@ pub struct ContactsPage {
     pub has_phone: Vec<Choice>,
     pub push: Vec<Choice>,
     pub valuation: Vec<Choice>,
+    pub email_status: Vec<Choice>,
     pub segments: Vec<SegmentOption>,
     pub include_invalid: bool,
     pub rows: Vec<RowView>,
@@ -275,12 +276,12 @@ pub struct ProfilePage {
     pub bounces: Vec<(&'static str, String)>,
 }
 
-/// One figure of the contacts overview; a valuation's filters the list.
+/// One figure of the contacts overview: a link that filters the list by it.
 pub struct CountButton {
     pub id: &'static str,
     pub label: &'static str,
     pub count: u64,
-    pub href: Option<String>,
+    pub href: String,
     pub current: bool,
 }
 
