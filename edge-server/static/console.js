@@ -11,6 +11,21 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Bulk actions are armed only with a selection, and say how many they will touch. (Without
+  // script, the server answers an empty selection with what to do.)
+  const apply = document.getElementById("bulk-apply");
+  const list = document.getElementById("contacts");
+  if (apply && list) {
+    const arm = () => {
+      const n = list.querySelectorAll('input[name="id"]:checked').length;
+      apply.disabled = n === 0;
+      apply.textContent = n === 0 ? "Select contacts first" : `Apply to ${n} selected`;
+    };
+    list.addEventListener("change", arm);
+    if (all) all.addEventListener("change", arm);
+    arm();
+  }
+
   // The segment choice matters only for "Add to segment".
   const action = document.getElementById("bulk-action");
   const segment = document.getElementById("bulk-segment");

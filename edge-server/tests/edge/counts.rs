@@ -144,6 +144,20 @@ async fn the_counters_agree_with_the_list_through_every_kind_of_change() {
     let c = agree(&lab, TOKEN).await;
     assert_eq!(c["email_status"]["paused"], 1, "{c}");
     assert_eq!(c["email_status"]["bounced"], 1, "{c}");
+    // Each row shows its statuses as badges.
+    let (_, rows) = lab.get("/v1/contacts?include_invalid=true").await;
+    let badges = |id: &str| {
+        rows["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["badges"].clone())
+            .unwrap_or_else(|| panic!("{id} in {rows}"))
+    };
+    assert_eq!(badges(&ana), json!(["paused"]));
+    assert_eq!(badges(&old), json!(["invalid"]));
+    assert_eq!(badges(&dorm), json!(["confidential"]));
 
     // Time passes: valuations move with the calendar, and the timed contact lapses out.
     lab.set_now(T0 + 30 * DAY);

@@ -291,9 +291,19 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     b.goto(&page(&format!("product.html?id={}", P2.0))).await;
     delivered(&b).await;
 
-    // 4. An admin finds her and opens her sheet.
+    // 4. An admin finds her and opens her sheet. The overview's counts are the API's.
     sign_in(&a, &edge, TOKEN).await;
     labelled(&a, "contacts").await;
+    let counts = shop.edge.get("/v1/contacts/counts").await;
+    assert_eq!(
+        text(&a, "#contacts-total").await,
+        counts["total"].to_string()
+    );
+    for v in ["new", "frequent", "dormant", "lapsed", "inactive"] {
+        let shown = text(&a, &format!("#count-{v} .n")).await;
+        assert_eq!(shown, counts["valuation"][v].to_string(), "{v}: {counts}");
+    }
+    assert!(counts["valuation"]["new"].as_u64() > Some(0), "{counts}");
     // From the keyboard, the first stop is "Skip to content", and it lands on the content.
     press(&a, Key::Tab).await;
     assert_eq!(

@@ -382,11 +382,39 @@ pub struct Row {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Found by an email or a phone; an anonymous contact is a tracker's only.
+    pub identified: bool,
     pub valuation: Valuation,
     pub created_at: Timestamp,
     pub last_activity_at: Option<Timestamp>,
     pub tags: Vec<String>,
     pub points: f64,
+    /// What an admin should see at a glance, in this order: `bounced`, `blocked` or `paused`
+    /// (the email status), `unsubscribed` (the newsletter), `invalid` (past `valid_until`),
+    /// `restricted` or `confidential`.
+    pub badges: Vec<&'static str>,
+}
+
+/// The list row's badges of `c` at `now` (see [`Row::badges`]).
+fn badges(c: &Contact, now: i64) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    match email_status(c) {
+        Some(s @ (EmailStatus::Bounced | EmailStatus::Blocked | EmailStatus::Paused)) => {
+            out.push(s.as_str())
+        }
+        _ => {}
+    }
+    if newsletter(c) == Subscription::Unsubscribed {
+        out.push("unsubscribed");
+    }
+    if c.invalid_at(now) {
+        out.push("invalid");
+    }
+    match c.admin.confidentiality {
+        super::Confidentiality::Free => {}
+        other => out.push(other.as_str()),
+    }
+    out
 }
 
 /// A span of calendar months (UTC) ending with the current one.
@@ -563,11 +591,13 @@ pub fn row(c: &Contact, now: i64) -> Row {
         name: name_of(c),
         email: c.email.clone(),
         phone: c.phone.clone(),
+        identified: c.identified(),
         valuation: valuation(c.last_activity_at, now),
         created_at: ts(c.created_at),
         last_activity_at: c.last_activity_at.map(ts),
         tags: c.extras.tags.iter().cloned().collect(),
         points: points_of(c, now),
+        badges: badges(c, now),
     }
 }
 

@@ -148,6 +148,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         chrome: chrome(&signed, "Contacts", "contacts"),
         total: counts.total,
         overview,
+        filtered: !form.params(None).is_empty(),
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
         by: form.by().to_owned(),

@@ -114,6 +114,8 @@ pub struct LoginPage {
 pub struct RowView {
     pub id: String,
     pub name: String,
+    pub anonymous: bool,
+    pub badges: Vec<&'static str>,
     pub email: String,
     pub phone: String,
     pub valuation: Valuation,
@@ -128,6 +130,8 @@ impl RowView {
         RowView {
             id: r.id.clone(),
             name: text(&r.name),
+            anonymous: !r.identified,
+            badges: r.badges.clone(),
             email: text(&r.email),
             phone: text(&r.phone),
             valuation: r.valuation,
@@ -152,6 +156,8 @@ pub struct ContactsPage {
     /// The contacts the admin sees (valid ones, every site), from the store's counters.
     pub total: u64,
     pub overview: Vec<CountButton>,
+    /// Some filter or search is set: offer to clear them.
+    pub filtered: bool,
     pub can_edit: bool,
     pub can_admin: bool,
     /// What the search box holds: `email`, `phone` or `reference`.
