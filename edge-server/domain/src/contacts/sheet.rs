@@ -398,11 +398,10 @@ pub struct Row {
 /// The list row's badges of `c` at `now` (see [`Row::badges`]).
 fn badges(c: &Contact, now: i64) -> Vec<&'static str> {
     let mut out = Vec::new();
-    match email_status(c) {
-        Some(s @ (EmailStatus::Bounced | EmailStatus::Blocked | EmailStatus::Paused)) => {
-            out.push(s.as_str())
-        }
-        _ => {}
+    if let Some(s @ (EmailStatus::Bounced | EmailStatus::Blocked | EmailStatus::Paused)) =
+        email_status(c)
+    {
+        out.push(s.as_str());
     }
     if newsletter(c) == Subscription::Unsubscribed {
         out.push("unsubscribed");
