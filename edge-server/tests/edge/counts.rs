@@ -181,6 +181,17 @@ async fn the_counters_agree_with_the_list_through_every_kind_of_change() {
 async fn the_consoles_overview_shows_the_counts_and_filters_by_them() {
     let lab = Lab::new();
     lab.set_now(T0);
+    // A new site: the snippet to paste, rather than an empty table.
+    let admin = crate::console::sign_in(&lab, TOKEN).await;
+    let empty = admin.get(&lab, "/admin/contacts").await;
+    assert!(empty.body.contains(r#"id="empty-state""#), "{}", empty.body);
+    assert!(
+        empty
+            .body
+            .contains("/sdk/v1/footprint.js&#34; data-site-key=&#34;test-shop&#34;"),
+        "{}",
+        empty.body
+    );
     for (t, days) in [("o-1", 0), ("o-2", 1), ("o-3", 50)] {
         lab.send(vec![page(t, T0 - days * DAY)]).await;
     }

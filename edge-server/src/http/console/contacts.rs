@@ -104,6 +104,8 @@ impl ListForm {
 /// What the contacts page shows besides the list.
 #[derive(Default)]
 struct Extra {
+    /// The edge's own origin as the browser reached it, for a new site's snippet.
+    edge: Option<String>,
     create: Option<(Vec<(String, String)>, String)>,
     report: Option<crate::import::ImportReport>,
     import_error: Option<String>,
@@ -149,6 +151,20 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         total: counts.total,
         overview,
         filtered: !form.params(None).is_empty(),
+        // A new site: what to paste to start, rather than an empty table.
+        snippets: match &extra.edge {
+            Some(edge) if counts.total == 0 && form.params(None).is_empty() => state
+                .ingest
+                .site_keys()
+                .iter()
+                .map(|k| {
+                    format!(
+                        r#"<script async src="{edge}/sdk/v1/footprint.js" data-site-key="{k}"></script>"#
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         can_edit: signed.can(Role::Editor),
         can_admin: signed.can(Role::Admin),
         by: form.by().to_owned(),
@@ -257,7 +273,15 @@ fn create_fields(values: &[(String, String)]) -> Vec<FieldView> {
 
 pub async fn list(req: HttpRequest, state: State, form: web::Query<ListForm>) -> Answer {
     let signed = signed_in(&req, &state).await?;
-    contacts_page(state, signed, form.into_inner(), Extra::default()).await
+    let edge = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    let extra = Extra {
+        edge: Some(edge),
+        ..Extra::default()
+    };
+    contacts_page(state, signed, form.into_inner(), extra).await
 }
 
 /// `POST /admin/contacts/new` (editor): one contact, by hand. It goes through the import's

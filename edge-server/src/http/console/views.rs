@@ -158,6 +158,8 @@ pub struct ContactsPage {
     pub overview: Vec<CountButton>,
     /// Some filter or search is set: offer to clear them.
     pub filtered: bool,
+    /// With no contacts at all, each site's script tag to paste.
+    pub snippets: Vec<String>,
     pub can_edit: bool,
     pub can_admin: bool,
     /// What the search box holds: `email`, `phone` or `reference`.
