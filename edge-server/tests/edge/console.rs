@@ -568,7 +568,7 @@ async fn the_sheet_shows_the_latest_changes_newest_first() {
     }
     let b = sign_in(&lab, TOKEN).await;
     let page = b.get(&lab, &format!("/admin/contacts/{id}")).await;
-    let shown = page.body.matches("<td>last_name</td>").count();
+    let shown = page.body.matches("<td>Last name</td>").count();
     assert_eq!(shown, 100, "the latest 100 changes");
     // A change's row reads `field, old, new`.
     let row = |old: u32| format!("<td>Name{old}</td><td>Name{}</td>", old + 1);

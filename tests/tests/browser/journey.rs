@@ -376,7 +376,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     a.wait_for("(document.getElementById('flash') || {}).textContent === 'Saved.'")
         .await;
     let first_change = texts(&a, "#history tbody tr:first-child td").await;
-    assert_eq!(first_change[1..], ["tests", "last_name", "", "Liddell"]);
+    assert_eq!(first_change[1..], ["tests", "Last name", "—", "Liddell"]);
 
     a.goto(&format!("{edge}/admin/segments")).await;
     labelled(&a, "segments").await;

@@ -461,10 +461,10 @@ fn profile_page(
         .iter()
         .map(|h| HistoryView {
             at: when(&h.at),
-            who: h.who.clone(),
-            field: h.field.clone(),
-            old: h.old.clone().unwrap_or_default(),
-            new: h.new.clone().unwrap_or_default(),
+            who: who_in_words(&h.who),
+            field: field_in_words(&h.field),
+            old: value_in_words(&h.field, h.old.as_deref()),
+            new: value_in_words(&h.field, h.new.as_deref()),
         })
         .collect();
     let c = &sheet.counts;
@@ -580,6 +580,68 @@ fn profile_page(
         bounces,
         head,
     }
+}
+
+/// Who made a change, as an admin reads it: a tracker's identify, the shop's servers, or an
+/// admin by name.
+fn who_in_words(who: &str) -> String {
+    match who.strip_prefix("tracker:") {
+        Some(t) => format!("tracker {t}"),
+        None if who == "server" => "the shop's servers".to_owned(),
+        None => who.to_owned(),
+    }
+}
+
+/// A history field's label: the console's own word for it.
+fn field_in_words(field: &str) -> String {
+    if let Some(name) = field.strip_prefix("custom.") {
+        return format!("Custom field “{name}”");
+    }
+    let label = match field {
+        "email" => "Email",
+        "phone" => "Mobile phone",
+        "first_name" => "First name",
+        "last_name" => "Last name",
+        "birth_date" => "Birth date",
+        "newsletter" => "Newsletter",
+        "email_status" => "Email status",
+        "sms_status" => "SMS status",
+        "sms_subscription" => "SMS subscription",
+        "consent" => "Consent",
+        "confidentiality" => "Confidentiality",
+        "valid_until" => "Valid until",
+        "tags" => "Tags",
+        "reference" => "Reference",
+        "points" => "Points",
+        "merged_contact" => "Merged in contact",
+        "merged_into" => "Merged into contact",
+        other => other,
+    };
+    label.to_owned()
+}
+
+/// A history value as an admin reads it: a named status by its label, a custom field's JSON
+/// string without its quotes, a dash for none.
+fn value_in_words(field: &str, value: Option<&str>) -> String {
+    let Some(v) = value else {
+        return "—".to_owned();
+    };
+    let named = match field {
+        "newsletter" | "sms_subscription" => Subscription::parse(v).map(|s| s.label()),
+        "email_status" => EmailStatus::parse(v).map(|s| s.label()),
+        "sms_status" => SmsStatus::parse(v).map(|s| s.label()),
+        "consent" => Consent::parse(v).map(|s| s.label()),
+        _ => None,
+    };
+    if let Some(label) = named {
+        return label.to_owned();
+    }
+    if field.starts_with("custom.") {
+        if let Ok(text) = serde_json::from_str::<String>(v) {
+            return text;
+        }
+    }
+    v.to_owned()
 }
 
 /// The Channels card: each kind of delivery event per channel, and each channel's last
