@@ -229,4 +229,20 @@ async fn the_consoles_overview_shows_the_counts_and_filters_by_them() {
         "{}",
         dormant.body
     );
+
+    // A buyer's sheet draws its spend per month.
+    lab.send(vec![
+        crate::lab::purchase("o-1", T0 - 40 * DAY, "A-1", 30.0),
+        crate::lab::purchase("o-1", T0, "A-2", 12.5),
+    ])
+    .await;
+    let id = lab.contact_of("o-1").await;
+    let sheet = viewer.get(&lab, &format!("/admin/contacts/{id}")).await;
+    let b = &sheet.body;
+    assert!(b.contains(r#"id="spend-chart""#), "{b}");
+    assert!(
+        b.contains("42.50 EUR in 2 of the last 24 months; the most, 30.00 EUR, in 2026-10."),
+        "{b}"
+    );
+    assert_eq!(b.matches(r#"<rect class="bar""#).count(), 24, "{b}");
 }

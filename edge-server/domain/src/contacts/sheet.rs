@@ -244,6 +244,9 @@ pub struct EcommerceView {
 /// including this one.
 #[derive(Debug, Serialize)]
 pub struct Totals {
+    /// Each of the last 24 calendar months (UTC), oldest first, with what was spent in it
+    /// (less refunds); a month without any has an empty `spent`.
+    pub by_month: Vec<MonthSpend>,
     pub this_month: BTreeMap<String, Money>,
     pub this_year: BTreeMap<String, Money>,
     pub last_12_months: BTreeMap<String, Money>,
@@ -414,6 +417,24 @@ fn badges(c: &Contact, now: i64) -> Vec<&'static str> {
         other => out.push(other.as_str()),
     }
     out
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonthSpend {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub spent: BTreeMap<String, Money>,
+}
+
+/// The last 24 calendar months of `c`'s spend, oldest first.
+fn by_month(c: &Contact, now: i64) -> Vec<MonthSpend> {
+    let last = month_key(now);
+    (last - 23..=last)
+        .map(|m| MonthSpend {
+            month: format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1),
+            spent: c.ecommerce.months.get(&m).map(money).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// A span of calendar months (UTC) ending with the current one.
@@ -763,6 +784,7 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
             average_order_value: average,
             last_purchase_at: e.last_purchase_at.map(ts),
             totals: Totals {
+                by_month: by_month(c, now),
                 this_month: sum_months(Period::ThisMonth),
                 this_year: sum_months(Period::ThisYear),
                 last_12_months: sum_months(Period::Last12Months),

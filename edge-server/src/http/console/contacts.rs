@@ -149,6 +149,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
     let page = ContactsPage {
         chrome: chrome(&signed, "Contacts", "contacts"),
         total: counts.total,
+        mix: mix(&counts),
         overview,
         filtered: !form.params(None).is_empty(),
         // A new site: what to paste to start, rather than an empty table.
@@ -225,6 +226,41 @@ fn overview(c: &crate::store::ContactCounts, valuation: &str, status: &str) -> V
         });
     }
     out
+}
+
+/// The valuation mix as one stacked bar, each valuation's part as wide as its share.
+fn mix(c: &crate::store::ContactCounts) -> Option<BarChart> {
+    if c.total == 0 {
+        return None;
+    }
+    let width = 600u64;
+    let mut x = 0;
+    let mut bars = Vec::new();
+    let mut parts = Vec::new();
+    for v in Valuation::ALL {
+        let n = c.valuation.get(v.as_str()).copied().unwrap_or(0);
+        parts.push(format!("{n} {}", v.label().to_lowercase()));
+        if n == 0 {
+            continue;
+        }
+        let w = (n * width / c.total).max(2);
+        bars.push(Bar {
+            x: u32::try_from(x).unwrap_or(0),
+            y: 0,
+            w: u32::try_from(w).unwrap_or(0),
+            h: 24,
+            class: v.as_str(),
+            label: format!("{}: {n}", v.label()),
+        });
+        x += w;
+    }
+    Some(BarChart {
+        title: "Contacts by valuation".into(),
+        summary: format!("{} contacts: {}.", c.total, parts.join(", ")),
+        width: u32::try_from(x.max(width)).unwrap_or(600),
+        height: 24,
+        bars,
+    })
 }
 
 /// A filter's value as the form sent it, or empty.

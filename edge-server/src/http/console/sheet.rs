@@ -1,6 +1,8 @@
 //! The contact sheet: the Profile tab (edits, value, e-commerce, interest, segments, trackers,
 //! history, personal data) and the Activity tab.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest};
@@ -14,7 +16,7 @@ use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Refuse
 use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
-use crate::contacts::sheet::{ChannelView, ChannelsView, Sheet, TallyView};
+use crate::contacts::sheet::{ChannelView, ChannelsView, Money, MonthSpend, Sheet, TallyView};
 
 use crate::contacts::{Consent, ContactId, EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
@@ -495,6 +497,7 @@ fn profile_page(
         },
     ];
     let (channels, bounces) = channels(&sheet.channels);
+    let spend_chart = spend_chart(&sheet.ecommerce.totals.by_month);
     let web_push = {
         let w = &sheet.status.web_push;
         let permission = w.permission.unwrap_or("not asked");
@@ -578,8 +581,60 @@ fn profile_page(
         counts,
         channels,
         bounces,
+        spend_chart,
         head,
     }
+}
+
+/// The contact's spend per month over the last 24, in the currency it spent most in.
+fn spend_chart(months: &[MonthSpend]) -> Option<BarChart> {
+    let mut totals: BTreeMap<&str, i128> = BTreeMap::new();
+    for m in months {
+        for (cur, v) in &m.spent {
+            *totals.entry(cur.as_str()).or_default() += v.0;
+        }
+    }
+    let (currency, _) = totals
+        .into_iter()
+        .filter(|(_, t)| *t > 0)
+        .max_by_key(|(_, t)| *t)?;
+    let amount = |m: &MonthSpend| m.spent.get(currency).map_or(0, |v| v.0.max(0));
+    let top = months.iter().map(amount).max().unwrap_or(0).max(1);
+    let (bar, gap, height) = (14u32, 4u32, 80u32);
+    let bars = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let v = amount(m);
+            // Scaled to the best month; a month with any spend shows at least a sliver.
+            let h = u32::try_from(v * i128::from(height) / top)
+                .unwrap_or(height)
+                .max(u32::from(v > 0));
+            Bar {
+                x: u32::try_from(i).unwrap_or(0) * (bar + gap),
+                y: height - h,
+                w: bar,
+                h,
+                class: "bar",
+                label: format!("{}: {} {currency}", m.month, Money(v)),
+            }
+        })
+        .collect();
+    let best = months.iter().max_by_key(|m| amount(m))?;
+    let spent: i128 = months.iter().map(amount).sum();
+    let active = months.iter().filter(|m| amount(m) > 0).count();
+    Some(BarChart {
+        title: format!("Spend per month, last 24 months ({currency})"),
+        summary: format!(
+            "{} {currency} in {active} of the last 24 months; the most, {} {currency}, in {}.",
+            Money(spent),
+            Money(amount(best)),
+            best.month
+        ),
+        width: 24 * (bar + gap) - gap,
+        height,
+        bars,
+    })
 }
 
 /// Who made a change, as an admin reads it: a tracker's identify, the shop's servers, or an

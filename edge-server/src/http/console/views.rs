@@ -158,6 +158,8 @@ pub struct ContactsPage {
     pub overview: Vec<CountButton>,
     /// Some filter or search is set: offer to clear them.
     pub filtered: bool,
+    /// The valuation mix as one stacked bar; none without contacts.
+    pub mix: Option<BarChart>,
     /// With no contacts at all, each site's script tag to paste.
     pub snippets: Vec<String>,
     pub can_edit: bool,
@@ -280,6 +282,8 @@ pub struct ProfilePage {
     pub counts: Vec<Fact>,
     /// The Channels card: one row per kind of delivery event, email and SMS side by side.
     pub channels: Vec<ChannelRow>,
+    /// Spend per month over the last 24, in the contact's main currency; none without any.
+    pub spend_chart: Option<BarChart>,
     /// Each channel's last bounce, when it has had one: `(id, text)`.
     pub bounces: Vec<(&'static str, String)>,
 }
@@ -291,6 +295,27 @@ pub struct CountButton {
     pub count: u64,
     pub href: String,
     pub current: bool,
+}
+
+/// A bar chart drawn as SVG on the server (no script, no download): bars in a `width` ×
+/// `height` box, and a sentence that says what it shows for those who cannot see it.
+pub struct BarChart {
+    pub title: String,
+    pub summary: String,
+    pub width: u32,
+    pub height: u32,
+    pub bars: Vec<Bar>,
+}
+
+pub struct Bar {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    /// A class for its colour (`console.css`).
+    pub class: &'static str,
+    /// Its tooltip: what and how much.
+    pub label: String,
 }
 
 /// A row of the Channels card: how often, and when last.
