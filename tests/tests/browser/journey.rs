@@ -341,21 +341,22 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     click(&a, "#tab-activity").await;
     at(&a, &format!("/admin/contacts/{id}/activity")).await;
     labelled(&a, "activity").await;
+    // Types in words: "Login", "Product view".
     let kinds = texts(&a, "#activity-rows .type").await;
     let summaries = texts(&a, "#activity-rows .summary").await;
-    let oldest_login = kinds.iter().rposition(|k| k == "identify").unwrap();
+    let oldest_login = kinds.iter().rposition(|k| k == "Login").unwrap();
     for (pid, name) in [P1, P3] {
         let i = kinds
             .iter()
             .zip(&summaries)
-            .position(|(k, s)| k == "product_view" && s.contains(pid))
+            .position(|(k, s)| k == "Product view" && s.contains(pid))
             .unwrap_or_else(|| panic!("no view of {name}: {kinds:?}"));
         assert!(
             i > oldest_login,
             "the view of {name} is from before the login"
         );
     }
-    assert_eq!(kinds.iter().filter(|k| *k == "product_view").count(), 4);
+    assert_eq!(kinds.iter().filter(|k| *k == "Product view").count(), 4);
     a.screenshot("activity").await;
     choose(&a, "#type", "cart_add").await;
     click(&a, "#filter").await;
@@ -364,7 +365,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     at(&a, &format!("/admin/contacts/{id}/activity")).await;
     assert_eq!(
         texts(&a, "#activity-rows .type").await,
-        ["cart_add", "cart_add"]
+        ["Added to cart", "Added to cart"]
     );
 
     // 5. The admin corrects her last name, adds her to a static segment, and downloads her

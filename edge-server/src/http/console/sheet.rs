@@ -1131,7 +1131,7 @@ fn type_choices(kind: &str) -> Vec<Choice> {
     }];
     types.extend(footprint_protocol::EventType::ALL.iter().map(|t| Choice {
         value: t.as_str().into(),
-        label: t.as_str().into(),
+        label: event_words(*t).0.into(),
         selected: t.as_str() == kind,
     }));
     types

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
-use footprint_protocol::{EventRecord, Timestamp};
+use footprint_protocol::{EventRecord, EventType, Timestamp};
 use serde_json::Value;
 
 use crate::contacts::segment::SegmentKind;
@@ -337,6 +337,9 @@ pub struct NoteRow {
 pub struct EventView {
     pub at: String,
     pub kind: String,
+    /// The type in words, and its family (for the dot's colour).
+    pub label: &'static str,
+    pub family: &'static str,
     pub summary: String,
     pub tracker: String,
     pub properties: String,
@@ -348,14 +351,56 @@ impl EventView {
         let props: Value = serde_json::from_str(e.properties.get()).unwrap_or(Value::Null);
         let context: Value = serde_json::from_str(e.context.get()).unwrap_or(Value::Null);
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let (label, family) = EventType::parse(&e.kind).map_or(("Event", "other"), event_words);
         EventView {
             at: when(&e.timestamp),
             kind: e.kind.clone(),
+            label,
+            family,
             summary: summary(&e.kind, &props, &context),
             tracker: e.tracker_id.as_str().to_owned(),
             properties: pretty(&props),
             context: pretty(&context),
         }
+    }
+}
+
+/// An event type as an admin reads it, and its family: browsing, cart, order, identity,
+/// push, email or SMS.
+pub fn event_words(t: EventType) -> (&'static str, &'static str) {
+    use EventType as T;
+    match t {
+        T::PageView => ("Page view", "browse"),
+        T::ProductView => ("Product view", "browse"),
+        T::CartAdd => ("Added to cart", "cart"),
+        T::CartRemove => ("Removed from cart", "cart"),
+        T::CartUpdate => ("Cart updated", "cart"),
+        T::CheckoutStart => ("Checkout started", "cart"),
+        T::Purchase => ("Purchase", "order"),
+        T::Refund => ("Refund", "order"),
+        T::Identify => ("Login", "identity"),
+        T::Logout => ("Logout", "identity"),
+        T::Consent => ("Consent", "identity"),
+        T::PushPermission => ("Push permission", "push"),
+        T::PushSubscribe => ("Push subscribed", "push"),
+        T::PushUnsubscribe => ("Push unsubscribed", "push"),
+        T::PushReceived => ("Push received", "push"),
+        T::PushClick => ("Push clicked", "push"),
+        T::Custom => ("Custom event", "other"),
+        T::EmailSent => ("Email sent", "email"),
+        T::EmailDelivered => ("Email delivered", "email"),
+        T::EmailOpened => ("Email opened", "email"),
+        T::EmailClicked => ("Email clicked", "email"),
+        T::EmailBounced => ("Email bounced", "email"),
+        T::EmailComplained => ("Email complaint", "email"),
+        T::EmailUnsubscribed => ("Email unsubscribe", "email"),
+        T::SmsSent => ("SMS sent", "sms"),
+        T::SmsDelivered => ("SMS delivered", "sms"),
+        T::SmsOpened => ("SMS opened", "sms"),
+        T::SmsClicked => ("SMS clicked", "sms"),
+        T::SmsBounced => ("SMS bounced", "sms"),
+        T::SmsComplained => ("SMS complaint", "sms"),
+        T::SmsUnsubscribed => ("SMS unsubscribe", "sms"),
     }
 }
 
@@ -365,27 +410,25 @@ fn cart_line(cart: &Value) -> String {
         .get("items")
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
-    let total = match cart.get("total") {
-        Some(Value::String(t)) => t.clone(),
-        Some(t) => t.to_string(),
-        None => String::new(),
-    };
+    let total = cart.get("total").map(amount).unwrap_or_default();
     let currency = cart.get("currency").and_then(Value::as_str).unwrap_or("");
     let noun = if items == 1 { "item" } else { "items" };
     format!("{items} {noun} · {total} {currency}")
 }
 
+/// An amount as the rest of the console writes one: two decimals (`0.0` reads `0.00`).
+fn amount(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.as_f64().map(|f| format!("{f:.2}")).unwrap_or_default(),
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// One line that says what an event was, from its properties.
 fn summary(kind: &str, p: &Value, context: &Value) -> String {
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let n = |k: &str| {
-        p.get(k)
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                v => v.to_string(),
-            })
-            .unwrap_or_default()
-    };
+    let money = |k: &str| p.get(k).map(amount).unwrap_or_default();
     let product = |p: &Value| {
         let name = p.get("name").and_then(Value::as_str).unwrap_or("");
         let id = p.get("product_id").and_then(Value::as_str).unwrap_or("");
@@ -404,7 +447,9 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
                 url
             }
         }
-        "product_view" => format!("{} · {} {}", product(p), n("price"), s("currency")),
+        "product_view" => {
+            format!("{} · {} {}", product(p), money("price"), s("currency"))
+        }
         "cart_add" | "cart_remove" => {
             let q = p.get("quantity").and_then(Value::as_u64).unwrap_or(1);
             format!("{} × {q}", product(p))
@@ -417,9 +462,15 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
             .collect::<Vec<_>>()
             .join(" · "),
         "consent" | "push_permission" => s("state"),
+        // A push: its campaign, and which notification.
+        "push_received" | "push_click" => [s("campaign"), s("notification_id")]
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · "),
         "custom" => s("name"),
         "refund" => {
-            let amount = [n("amount"), s("currency")].join(" ");
+            let amount = [money("amount"), s("currency")].join(" ");
             let parts = [format!("order {}", s("order_id")), amount, s("reason")];
             parts
                 .into_iter()
