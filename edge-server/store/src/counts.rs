@@ -280,6 +280,10 @@ mod tests {
             c.admin.confidentiality = conf;
             c.admin.valid_until = until;
             c.channels.email_status = status;
+            // A status shows (and counts) only with an email to have it.
+            if status.is_some() {
+                c.email = Some(format!("c{n}@example.com"));
+            }
             let rec = ContactRecord::Live(Box::new(c));
             let bytes = record::seal_contact(&mut ring, id, &rec).unwrap();
             tree.insert(keys::contact(n), bytes).unwrap();

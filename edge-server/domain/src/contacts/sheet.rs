@@ -839,13 +839,20 @@ mod tests {
 
     #[test]
     fn valuation_boundaries() {
-        let now = 1_000 * DAY_MS;
+        // Noon of day 1,000.
+        let midnight = 1_000 * DAY_MS;
+        let now = midnight + DAY_MS / 2;
         let ago = |d: i64| Some(now - d * DAY_MS);
         assert_eq!(valuation(None, now).as_str(), "inactive");
         assert_eq!(valuation(ago(0), now).as_str(), "new");
         assert_eq!(valuation(ago(15), now).as_str(), "new");
-        // 15 days and 23 hours is still 15 whole days.
-        assert_eq!(valuation(Some(now - 16 * DAY_MS + 1), now).as_str(), "new");
+        // Calendar days: the first minute of the day 15 days back is new, 15.5 days ago; the
+        // last minute of the day before it is frequent, though under 16 × 24 hours ago.
+        assert_eq!(valuation(Some(midnight - 15 * DAY_MS), now).as_str(), "new");
+        assert_eq!(
+            valuation(Some(midnight - 15 * DAY_MS - 1), now).as_str(),
+            "frequent"
+        );
         assert_eq!(valuation(ago(16), now).as_str(), "frequent");
         assert_eq!(valuation(ago(45), now).as_str(), "frequent");
         assert_eq!(valuation(ago(46), now).as_str(), "dormant");
