@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use crate::auth::AdminIdentity;
 use crate::config::Config;
 use crate::contacts::patch::time_text;
-use crate::contacts::segment::Segment;
+use crate::contacts::segment::{Rule, Segment};
 pub use crate::contacts::sheet::Sheet;
 use crate::contacts::sheet::{self, Money, View};
 use crate::contacts::{Confidentiality, Contact, ContactId, EmailStatus, Pos};
@@ -376,7 +376,7 @@ fn parse_cursor(c: &str) -> Result<Cursor, ApiError> {
 }
 
 /// The filters of `GET /v1/contacts`.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub email: Option<String>,
@@ -428,7 +428,16 @@ pub fn list_contacts(
     now: Timestamp,
 ) -> Result<ContactList, ApiError> {
     let limit = page_limit(q.limit)?;
-    let (contacts, next) = select(store, q, who, settings, now, limit, sheet::row)?;
+    let (contacts, next) = select(
+        store,
+        q,
+        None,
+        who,
+        settings,
+        now,
+        (limit, LIST_SCAN_BUDGET),
+        sheet::row,
+    )?;
     Ok(ContactList { contacts, next })
 }
 
@@ -448,7 +457,8 @@ pub fn export_contacts(
     let mut q = q.clone();
     let mut header = true;
     loop {
-        let (rows, next) = select(store, &q, who, settings, now, EXPORT_PAGE, export_row)?;
+        let page = (EXPORT_PAGE, LIST_SCAN_BUDGET);
+        let (rows, next) = select(store, &q, None, who, settings, now, page, export_row)?;
         let mut w = csv::Writer::from_writer(Vec::new());
         if std::mem::take(&mut header) {
             w.write_record(EXPORT_COLUMNS).map_err(csv_error)?;
@@ -535,13 +545,17 @@ pub fn formula_safe(v: &str) -> std::borrow::Cow<'_, str> {
 
 /// The contacts a list query selects, newest first, mapped by `row`: at most `limit`, and the
 /// cursor of the next page when more may remain.
+/// The contacts `q` (and `rule`, when given) selects that `who` may see, newest first: up to
+/// `limit` rows, looking at no more than `budget` contacts when it has to walk them all.
+#[allow(clippy::too_many_arguments)]
 fn select<R>(
     store: &Store,
     q: &ListQuery,
+    rule: Option<&Rule>,
     who: &AdminIdentity,
     settings: ContactSettings,
     now: Timestamp,
-    limit: usize,
+    (limit, budget): (usize, usize),
     row: impl Fn(&Contact, i64) -> R,
 ) -> Result<(Vec<R>, Option<String>), ApiError> {
     let segment = q
@@ -608,30 +622,14 @@ fn select<R>(
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_filter", e.to_string()))?;
     let include_invalid = q.include_invalid.unwrap_or(false);
-    let models = std::cell::RefCell::new(std::collections::HashMap::new());
+    let models = SiteModelsCache::new(store, settings, now);
     let in_segment = |c: &Contact| -> Result<bool, ApiError> {
-        Ok(match &segment {
+        let in_list = match &segment {
             None => true,
             Some((s, None)) => c.extras.segments.contains(&s.id),
-            Some((_, Some(rule))) => {
-                let mut cache = models.borrow_mut();
-                if !cache.contains_key(&c.site) {
-                    let m = store.site_models(&c.site)?;
-                    cache.insert(c.site.clone(), m);
-                }
-                let Some(models) = cache.get(&c.site) else {
-                    return Ok(false);
-                };
-                let cx = crate::contacts::segment::Context {
-                    view: sheet::View {
-                        now,
-                        abandoned_after_ms: settings.abandoned_after_ms,
-                    },
-                    models,
-                };
-                rule.holds(c, &cx)
-            }
-        })
+            Some((_, Some(rule))) => models.holds(rule, c)?,
+        };
+        Ok(in_list && rule.map_or(Ok(true), |r| models.holds(r, c))?)
     };
     let keep = |c: &Contact| -> Result<bool, ApiError> {
         let plain = who.sees(c.admin.confidentiality)
@@ -732,7 +730,7 @@ fn select<R>(
                     rows.push(row(&c, now));
                 }
                 last = Some(key);
-                if scanned == LIST_SCAN_BUDGET {
+                if scanned == budget {
                     next = last.map(hex::encode);
                     break;
                 }
@@ -763,7 +761,7 @@ fn select<R>(
                     rows.push(row(&c, now));
                 }
                 last = Some(c.id);
-                if scanned == LIST_SCAN_BUDGET {
+                if scanned == budget {
                     next = last.map(|l| l.to_string());
                     break;
                 }
@@ -771,6 +769,125 @@ fn select<R>(
         }
     }
     Ok((rows, next))
+}
+
+/// Each site's models, read once per request, for testing rules against its contacts.
+struct SiteModelsCache<'a> {
+    store: &'a Store,
+    view: sheet::View,
+    by_site: std::cell::RefCell<std::collections::HashMap<String, sheet::SiteModels>>,
+}
+
+impl<'a> SiteModelsCache<'a> {
+    fn new(store: &'a Store, settings: ContactSettings, now: i64) -> Self {
+        SiteModelsCache {
+            store,
+            view: sheet::View {
+                now,
+                abandoned_after_ms: settings.abandoned_after_ms,
+            },
+            by_site: Default::default(),
+        }
+    }
+
+    fn holds(&self, rule: &Rule, c: &Contact) -> Result<bool, ApiError> {
+        let mut cache = self.by_site.borrow_mut();
+        if !cache.contains_key(&c.site) {
+            let m = self.store.site_models(&c.site)?;
+            cache.insert(c.site.clone(), m);
+        }
+        let Some(models) = cache.get(&c.site) else {
+            return Ok(false);
+        };
+        let cx = crate::contacts::segment::Context {
+            view: self.view,
+            models,
+        };
+        Ok(rule.holds(c, &cx))
+    }
+}
+
+/// How many contacts a count looks at before it answers "at least": what keeps a count's
+/// time bounded at any size of base (about a second on the bench machine).
+pub const COUNT_BUDGET: usize = 250_000;
+
+/// How many contacts match: exactly, or at least `count` when the base is larger than
+/// [`COUNT_BUDGET`] and the count stopped there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Matching {
+    pub count: u64,
+    pub exact: bool,
+}
+
+/// How many contacts `q` selects (its cursor, limit and sort aside) and `rule` holds for,
+/// of those `who` may see.
+pub fn count_contacts(
+    store: &Store,
+    q: &ListQuery,
+    rule: Option<&Rule>,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<Matching, ApiError> {
+    let q = ListQuery {
+        cursor: None,
+        limit: None,
+        sort: None,
+        ..q.clone()
+    };
+    let page = (usize::MAX, COUNT_BUDGET);
+    let (rows, next) = select(store, &q, rule, who, settings, now, page, |_, _| ())?;
+    Ok(Matching {
+        count: rows.len() as u64,
+        exact: next.is_none(),
+    })
+}
+
+/// Every segment's member count among the contacts `who` may see (valid ones, as the list
+/// shows them): one walk over the contacts for all segments, up to [`COUNT_BUDGET`].
+pub fn segment_sizes(
+    store: &Store,
+    who: &AdminIdentity,
+    settings: ContactSettings,
+    now: Timestamp,
+) -> Result<Vec<(u64, Matching)>, ApiError> {
+    let segments = store.segments()?;
+    let rules = segments
+        .iter()
+        .map(|s| {
+            s.parsed_rule().map_err(|e| {
+                tracing::error!(segment = s.id, error = ?e, "a stored rule does not parse");
+                ApiError::Internal
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = now.as_millis();
+    let models = SiteModelsCache::new(store, settings, now);
+    let mut counts = vec![0u64; segments.len()];
+    let (mut scanned, mut exact) = (0, true);
+    for c in store.contacts_before(None) {
+        if scanned == COUNT_BUDGET {
+            exact = false;
+            break;
+        }
+        scanned += 1;
+        let c = c?;
+        if !who.sees(c.admin.confidentiality) || c.invalid_at(now) {
+            continue;
+        }
+        for ((s, rule), n) in segments.iter().zip(&rules).zip(counts.iter_mut()) {
+            let member = match rule {
+                None => c.extras.segments.contains(&s.id),
+                Some(rule) => models.holds(rule, &c)?,
+            };
+            *n += u64::from(member);
+        }
+    }
+    Ok(segments
+        .iter()
+        .zip(counts)
+        .map(|(s, count)| (s.id, Matching { count, exact }))
+        .collect())
 }
 
 /// A `sort=points` cursor: the hex of the last row's points-order key.

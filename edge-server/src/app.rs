@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use footprint_protocol::Timestamp;
 
-use crate::admin::{ContactList, ContactSettings, ListQuery, Sheet};
+use crate::admin::{ContactList, ContactSettings, ListQuery, Matching, Sheet};
 use crate::auth::AdminIdentity;
 use crate::contacts::patch::Patch;
-use crate::contacts::segment::Segment;
+use crate::contacts::segment::{Rule, Segment};
 use crate::contacts::ContactId;
 use crate::error::ApiError;
 use crate::gdpr::{Bulk, Erased};
@@ -199,6 +199,31 @@ impl App {
             Ok(app.store.contact_counts(site.as_deref(), clearance, now)?)
         })
         .await
+    }
+
+    /// How many contacts `who` sees that the list's filters `q` select and `rule` (an unsaved
+    /// segment's) holds for; exact up to [`crate::admin::COUNT_BUDGET`] contacts.
+    pub async fn matching(
+        self: &Arc<Self>,
+        who: AdminIdentity,
+        q: ListQuery,
+        rule: Option<Rule>,
+    ) -> Result<Matching, ApiError> {
+        let now = self.now();
+        self.read(move |app| {
+            crate::admin::count_contacts(&app.store, &q, rule.as_ref(), &who, app.contacts, now)
+        })
+        .await
+    }
+
+    /// Every segment's member count among the contacts `who` sees, in one walk.
+    pub async fn segment_sizes(
+        self: &Arc<Self>,
+        who: AdminIdentity,
+    ) -> Result<Vec<(u64, Matching)>, ApiError> {
+        let now = self.now();
+        self.read(move |app| crate::admin::segment_sizes(&app.store, &who, app.contacts, now))
+            .await
     }
 
     /// A segment and a page of its members (`q.segment` is set to it): a missing segment is

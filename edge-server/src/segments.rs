@@ -207,6 +207,16 @@ pub fn create_from(m: &Map<String, Value>) -> Result<Segment, ApiError> {
     })
 }
 
+/// `POST /v1/segments/preview`: `{"rule": {...}}`, the rule to count.
+pub fn parse_preview(body: &[u8]) -> Result<Rule, ApiError> {
+    let m = object(body, r#"{"rule": {...}}"#)?;
+    only(&m, &["rule"])?;
+    let v = m
+        .get("rule")
+        .ok_or_else(|| unprocessable("rule", "is required: the rule to count"))?;
+    Rule::parse(v).map_err(|e| unprocessable(e.field, e.message))
+}
+
 /// What `PATCH /v1/segments/{id}` changes: name, description and rule, each optional.
 pub type SegmentChange = (Option<String>, Option<String>, Option<String>);
 

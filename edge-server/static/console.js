@@ -66,4 +66,62 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+
+  // The rule builder: a press or a change is sent in the background and the server's builder
+  // swapped in, so the count of matching contacts follows each edit without a page load. Typing
+  // in a value only refreshes the count and the JSON, so the caret stays where it is.
+  const builder = document.getElementById("builder");
+  if (builder) {
+    const form = builder.closest("form");
+    let sent = 0;
+    const send = async (act, whole) => {
+      const mine = ++sent;
+      const body = new URLSearchParams(new FormData(form));
+      body.set("act", act);
+      const resp = await fetch("/admin/segments/builder", {
+        method: "POST",
+        credentials: "same-origin",
+        body,
+      });
+      if (!resp.ok || mine !== sent) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await resp.text();
+      const fresh = holder.querySelector("#builder");
+      const now = document.getElementById("builder");
+      if (!fresh || !now) return;
+      if (whole) {
+        const focused = document.activeElement && document.activeElement.id;
+        const open = now.querySelector("#rule-json").open;
+        now.replaceWith(fresh);
+        fresh.querySelector("#rule-json").open = open || fresh.querySelector("#rule-json").open;
+        const again = focused && document.getElementById(focused);
+        if (again) again.focus();
+      } else {
+        now.querySelector("#preview").textContent = fresh.querySelector("#preview").textContent;
+        now.querySelector("#f-rule").value = fresh.querySelector("#f-rule").value;
+      }
+    };
+    form.addEventListener("click", (e) => {
+      const b = e.target.closest("button[name=act]");
+      if (!b || !b.closest("#builder") || b.value === "json") return;
+      e.preventDefault();
+      send(b.value, true);
+    });
+    form.addEventListener("change", (e) => {
+      if (e.target.closest("#builder") && e.target.id !== "f-rule") send("preview", true);
+    });
+    // A static segment has no rule.
+    const kind = document.getElementById("f-kind");
+    if (kind) {
+      const show = () => { document.getElementById("builder").hidden = kind.value === "static"; };
+      kind.addEventListener("change", show);
+      show();
+    }
+    let typing;
+    form.addEventListener("input", (e) => {
+      if (!e.target.closest("#builder") || e.target.tagName !== "INPUT") return;
+      clearTimeout(typing);
+      typing = setTimeout(() => send("preview", false), 300);
+    });
+  }
 });

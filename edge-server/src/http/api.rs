@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, ResponseError};
 use footprint_protocol::limits::MAX_BODY_BYTES;
 use footprint_protocol::ErrorBody;
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::admin::{ActivityQuery, HistoryQuery, ListQuery};
 
@@ -95,6 +95,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(segments_list))
                 .route(web::post().to(segment_create)),
         )
+        // Before `/v1/segments/{id}`.
+        .route("/v1/segments/sizes", web::get().to(segments_sizes))
+        .route("/v1/segments/preview", web::post().to(segments_preview))
         .service(
             web::resource("/v1/segments/{id}")
                 .route(web::get().to(segment_get))
@@ -531,15 +534,39 @@ struct SiteQuery {
     site: Option<String>,
 }
 
-/// `GET /v1/contacts/counts?site=`: how many contacts the caller sees, per valuation and
-/// email status, from the store's counters (no contact is read).
+/// What `GET /v1/contacts/counts` answers.
+#[derive(Serialize)]
+struct CountsAnswer {
+    #[serde(flatten)]
+    counts: crate::store::ContactCounts,
+    /// How many of them the list's other filters select, when any is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching: Option<crate::admin::Matching>,
+}
+
+/// `GET /v1/contacts/counts?site=&<list filters>`: how many contacts the caller sees, per
+/// valuation and email status, from the store's counters (no contact is read); with any of
+/// the list's other filters, also how many of them it selects (a walk, bounded).
 async fn contacts_counts(
     Viewer(who): Viewer,
-    query: web::Query<SiteQuery>,
+    query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = query.into_inner().site.filter(|s| !s.is_empty());
-    Ok(HttpResponse::Ok().json(state.app.counts(who, site).await?))
+    let q = query.into_inner();
+    let site = q.site.clone().filter(|s| !s.is_empty());
+    let filtered = ListQuery {
+        site: None,
+        cursor: None,
+        limit: None,
+        sort: None,
+        ..q.clone()
+    } != ListQuery::default();
+    let counts = state.app.counts(who.clone(), site).await?;
+    let matching = match filtered {
+        true => Some(state.app.matching(who, q, None).await?),
+        false => None,
+    };
+    Ok(HttpResponse::Ok().json(CountsAnswer { counts, matching }))
 }
 
 async fn tracker_contact(
@@ -794,6 +821,37 @@ async fn segments_list(_: Viewer, state: web::Data<AppState>) -> Result<HttpResp
         .read(move |app| crate::segments::list(&app.store))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "segments": list })))
+}
+
+/// `GET /v1/segments/sizes`: every segment's member count among the contacts the caller
+/// sees.
+async fn segments_sizes(
+    Viewer(who): Viewer,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let sizes: Vec<_> = state
+        .app
+        .segment_sizes(who)
+        .await?
+        .into_iter()
+        .map(|(id, m)| serde_json::json!({"id": id.to_string(), "members": m.count, "exact": m.exact}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "sizes": sizes })))
+}
+
+/// `POST /v1/segments/preview {"rule": ...}`: how many contacts the caller sees that a rule
+/// would select, before it is saved.
+async fn segments_preview(
+    Viewer(who): Viewer,
+    body: AdminBody,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let rule = crate::segments::parse_preview(&body.0)?;
+    let m = state
+        .app
+        .matching(who, ListQuery::default(), Some(rule))
+        .await?;
+    Ok(HttpResponse::Ok().json(m))
 }
 
 /// `POST /v1/segments` (editor): a static segment, or a dynamic one with a rule.

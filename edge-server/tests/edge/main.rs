@@ -12,6 +12,8 @@ mod admin;
 // Roles, confidentiality, edits, history, invalidation, explicit merges.
 mod admin_ops;
 mod cors;
+// Counting before saving: the preview, segment sizes, counts under filters, the rule builder.
+mod builder;
 // Cluster mode's write path: the log sink, a 3-node NATS cluster, two projectors.
 mod cluster;
 // `footprint-edge clv fit` against the published CDNOW parameters.

@@ -8,12 +8,14 @@
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
 //! - [`clv`] fits the lifetime-value models; [`predict`], a site's fit and a contact's
 //!   prediction from it.
-//! - [`segment`] is the segments' rule language; [`membership`], what a sheet shows of them.
+//! - [`segment`] is the segments' rule language; [`membership`], what a sheet shows of them;
+//!   [`catalogue`], its fields as a rule builder lists them.
 //!
 //! All of it is pure: the store decides which contact an event belongs to (the identity rules
 //! in [`crate::identity`]) and keeps the aggregates in sled.
 
 pub mod aggregate;
+pub mod catalogue;
 pub mod clv;
 pub mod delivery;
 pub mod fact;

@@ -272,7 +272,7 @@ impl ChoiceField {
 }
 
 /// Every field name, for the error that lists them.
-const FIELDS: &str = "valuation, rfm.segment, status.email, status.newsletter, status.sms, \
+pub(crate) const FIELDS: &str = "valuation, rfm.segment, status.email, status.newsletter, status.sms, \
 status.sms_subscription, status.consent, confidentiality, ecommerce.cart.abandoned, \
 web_push.enabled, identified, has_email, has_phone, ecommerce.purchases, counts.events, \
 counts.page_views, counts.product_views, counts.cart_adds, ecommerce.total_spent, \

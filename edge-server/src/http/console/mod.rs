@@ -8,6 +8,7 @@
 //! - Every response forbids inline script with its Content-Security-Policy. The one script,
 //!   `console.js`, only adds conveniences ("load more" in place); every page works without it.
 
+mod builder;
 mod contacts;
 pub mod fail;
 mod pages;
@@ -100,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(sheet::erase)),
             )
             .route("/contacts/{id}/extract", web::get().to(sheet::extract))
+            .route("/segments/builder", web::post().to(segments::builder))
             .service(
                 web::resource("/segments")
                     .route(web::get().to(segments::segments))

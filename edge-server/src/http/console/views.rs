@@ -52,6 +52,19 @@ pub fn when_opt(t: &Option<Timestamp>) -> String {
     t.as_ref().map(when).unwrap_or_else(|| "—".into())
 }
 
+/// A whole number with thousands separated, as the console's English reads it: `12,345`.
+pub fn number(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Amounts by currency: `119.00 EUR, 20.00 USD`; a dash for none.
 pub fn money(by: &BTreeMap<String, Money>) -> String {
     if by.is_empty() {
@@ -550,6 +563,26 @@ pub struct SegmentRow {
     pub description: String,
     pub kind: SegmentKind,
     pub created: String,
+    /// Its member count among the contacts the admin sees: `1,204`, or `≥ 250,000`.
+    pub members: String,
+}
+
+/// The rule builder with what it found: its rows, the JSON, and the preview count.
+pub struct BuilderSection {
+    pub view: super::builder::BuilderView,
+    pub json: String,
+    /// The rule is edited as JSON (the builder cannot show it).
+    pub json_mode: bool,
+    pub json_error: Option<String>,
+    /// "12 contacts match", or what to do to see it.
+    pub preview: String,
+}
+
+/// The builder alone, for `console.js` to swap in after a press.
+#[derive(Template)]
+#[template(path = "console/builder_fragment.html")]
+pub struct BuilderFragment {
+    pub b: BuilderSection,
 }
 
 #[derive(Template)]
@@ -558,8 +591,11 @@ pub struct SegmentsPage {
     pub chrome: Chrome,
     pub can_edit: bool,
     pub segments: Vec<SegmentRow>,
+    /// "Sizes counted at 10:42 UTC".
+    pub counted: String,
     pub form: Vec<FieldView>,
     pub form_error: Option<String>,
+    pub builder: Option<BuilderSection>,
 }
 
 #[derive(Template)]
@@ -573,6 +609,11 @@ pub struct SegmentPage {
     pub created: String,
     pub form: Vec<FieldView>,
     pub form_error: Option<String>,
+    pub builder: Option<BuilderSection>,
+    /// The rule as read-only JSON, for an admin who may not edit.
+    pub rule: String,
+    /// "12 members".
+    pub size: String,
     pub members: Vec<RowView>,
     pub next_url: Option<String>,
 }
