@@ -10,7 +10,9 @@ use crate::contacts::patch::time_text;
 use crate::contacts::segment::{Rule, Segment};
 pub use crate::contacts::sheet::Sheet;
 use crate::contacts::sheet::{self, Money, View};
-use crate::contacts::{Confidentiality, Contact, ContactId, EmailStatus, Pos};
+use crate::contacts::{
+    Confidentiality, Contact, ContactId, EmailStatus, Pos, SmsStatus, Subscription,
+};
 use crate::error::{contact_id, ApiError};
 use crate::identity::{Email, Phone, Region};
 use crate::store::{Cursor, HistoryEntry, Resolved, Store, StoreError, StoredEvent};
@@ -393,6 +395,10 @@ pub struct ListQuery {
     pub push: Option<String>,
     /// `active`, `bounced`, `blocked` or `paused`: the sheet's `status.email`.
     pub email_status: Option<String>,
+    /// `subscribed`, `unsubscribed` or `not_subscribed`: the sheet's `status.newsletter`.
+    pub newsletter: Option<String>,
+    /// The sheet's `status.sms`: `active`, `bounced`, `blocked` or `paused`.
+    pub sms_status: Option<String>,
     pub valuation: Option<String>,
     pub has_email: Option<bool>,
     pub has_phone: Option<bool>,
@@ -599,6 +605,18 @@ fn select<R>(
             )
         })?),
     };
+    let newsletter = named_filter(
+        "newsletter",
+        q.newsletter.as_deref(),
+        Subscription::parse,
+        Subscription::NAMES,
+    )?;
+    let sms_status = named_filter(
+        "sms_status",
+        q.sms_status.as_deref(),
+        SmsStatus::parse,
+        SmsStatus::NAMES,
+    )?;
     let by_points = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None | Some("newest") => false,
         Some("points") => true,
@@ -640,6 +658,8 @@ fn select<R>(
             && valuation.is_none_or(|v| sheet::valuation(c.last_activity_at, now) == v)
             && push.is_none_or(|p| sheet::push_enabled(c) == p)
             && email_status.is_none_or(|s| sheet::email_status(c) == Some(s))
+            && newsletter.is_none_or(|s| sheet::newsletter(c) == s)
+            && sms_status.is_none_or(|s| sheet::sms_status(c) == Some(s))
             && tag.as_ref().is_none_or(|t| {
                 c.extras
                     .tags
@@ -769,6 +789,24 @@ fn select<R>(
         }
     }
     Ok((rows, next))
+}
+
+/// A filter naming one of a closed set (`newsletter=subscribed`); empty is no filter.
+fn named_filter<T>(
+    name: &str,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+) -> Result<Option<T>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => parse(v).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_filter",
+                format!("{name} must be one of {}", names.join(", ")),
+            )
+        }),
+    }
 }
 
 /// Each site's models, read once per request, for testing rules against its contacts.

@@ -160,6 +160,9 @@ async fn counts_follow_the_lists_other_filters() {
         (TOKEN, "has_email=true", 5),
         (VIEWER, "has_email=true", 4),
         (TOKEN, "valuation=new&has_phone=true", 0),
+        (TOKEN, "newsletter=not_subscribed", 5),
+        (TOKEN, "newsletter=subscribed", 0),
+        (TOKEN, "sms_status=active", 0),
     ] {
         let (status, c) = lab
             .call("GET", &format!("/v1/contacts/counts?{query}"), token, None)
@@ -171,10 +174,21 @@ async fn counts_follow_the_lists_other_filters() {
             "{query}"
         );
     }
-    let (status, e) = lab
-        .call("GET", "/v1/contacts/counts?valuation=old", TOKEN, None)
-        .await;
-    assert_eq!(status, 400, "{e}");
+    for bad in ["valuation=old", "newsletter=maybe", "sms_status=loud"] {
+        let (status, e) = lab
+            .call("GET", &format!("/v1/contacts/counts?{bad}"), TOKEN, None)
+            .await;
+        assert_eq!(status, 400, "{e}");
+    }
+    // The console's list says the same under its filters.
+    let b = sign_in(&lab, VIEWER).await;
+    let page = b.get(&lab, "/admin/contacts?has_email=yes").await;
+    assert_eq!(
+        text_of(&page.body, "list-count"),
+        "4 contacts match these filters"
+    );
+    let page = b.get(&lab, "/admin/contacts").await;
+    assert!(!page.body.contains("id=\"list-count\""));
 }
 
 /// The text of the element with `id` in a page (its first text run).

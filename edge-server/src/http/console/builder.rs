@@ -509,14 +509,23 @@ impl RowView {
     }
 }
 
-/// "12 contacts match", in words.
-pub fn matching_words(m: crate::admin::Matching) -> String {
+/// "12 contacts match", in words, then `what` ("these filters").
+pub fn matching_words(m: crate::admin::Matching, what: &str) -> String {
     let n = super::views::number(m.count);
-    match (m.exact, m.count) {
+    let said = match (m.exact, m.count) {
         (true, 1) => "1 contact matches".to_owned(),
         (true, _) => format!("{n} contacts match"),
-        (false, _) => format!(
-            "At least {n} contacts match (counted over the newest {} contacts)",
+        (false, _) => format!("At least {n} contacts match"),
+    };
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}")
+    };
+    match m.exact {
+        true => format!("{said}{what}"),
+        false => format!(
+            "{said}{what} (counted over the newest {} contacts)",
             super::views::number(crate::admin::COUNT_BUDGET as u64)
         ),
     }

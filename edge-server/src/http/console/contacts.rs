@@ -18,7 +18,7 @@ use crate::auth::Role;
 use crate::contacts::patch::Patch;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
-use crate::contacts::EmailStatus;
+use crate::contacts::{EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
 
 /// The contact list's search and filters, as the page's form sends them.
@@ -39,6 +39,8 @@ pub struct ListForm {
     valuation: Option<String>,
     /// `active`, `bounced`, `blocked` or `paused`.
     email_status: Option<String>,
+    newsletter: Option<String>,
+    sms_status: Option<String>,
     include_invalid: Option<String>,
     cursor: Option<String>,
 }
@@ -71,6 +73,8 @@ impl ListForm {
             segment: nonempty(&self.segment).map(str::to_owned),
             valuation: nonempty(&self.valuation).map(str::to_owned),
             email_status: nonempty(&self.email_status).map(str::to_owned),
+            newsletter: nonempty(&self.newsletter).map(str::to_owned),
+            sms_status: nonempty(&self.sms_status).map(str::to_owned),
             include_invalid: nonempty(&self.include_invalid).map(|_| true),
             cursor: nonempty(&self.cursor).map(str::to_owned),
             limit,
@@ -91,6 +95,8 @@ impl ListForm {
             ("segment", &self.segment),
             ("valuation", &self.valuation),
             ("email_status", &self.email_status),
+            ("newsletter", &self.newsletter),
+            ("sms_status", &self.sms_status),
             ("include_invalid", &self.include_invalid),
         ]
         .into_iter()
@@ -114,7 +120,8 @@ struct Extra {
 async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extra) -> Answer {
     let who = signed.who().clone();
     let q = form.query(Some(PAGE));
-    let (list, segments, counts) = {
+    let filtered = !form.params(None).is_empty();
+    let (list, segments, counts, matching) = {
         let state = state.clone().into_inner();
         blocking(move || {
             let now = state.now();
@@ -122,7 +129,19 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
             let counts = state
                 .store
                 .contact_counts(None, who.role.clearance(), now.as_millis())?;
-            Ok((list, crate::segments::list(&state.store)?, counts))
+            // Under filters, how many they select: a walk, bounded like every count.
+            let matching = match (filtered, &list) {
+                (true, Ok(_)) => Some(crate::admin::count_contacts(
+                    &state.store,
+                    &q,
+                    None,
+                    &who,
+                    state.contacts,
+                    now,
+                )?),
+                _ => None,
+            };
+            Ok((list, crate::segments::list(&state.store)?, counts, matching))
         })
         .await?
     };
@@ -151,7 +170,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         total: counts.total,
         mix: mix(&counts),
         overview,
-        filtered: !form.params(None).is_empty(),
+        filtered,
         // A new site: what to paste to start, rather than an empty table.
         snippets: match &extra.edge {
             Some(edge) if counts.total == 0 && form.params(None).is_empty() => state
@@ -183,6 +202,9 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         ),
         valuation: any_of(Valuation::OPTIONS, &form.valuation),
         email_status: any_of(EmailStatus::OPTIONS, &form.email_status),
+        newsletter: any_of(Subscription::OPTIONS, &form.newsletter),
+        sms_status: any_of(SmsStatus::OPTIONS, &form.sms_status),
+        matching: matching.map(|m| super::builder::matching_words(m, "these filters")),
         segments: segment_options(&segments, &chosen(&form.segment)),
         include_invalid: nonempty(&form.include_invalid).is_some(),
         rows: rows.iter().map(RowView::of).collect(),

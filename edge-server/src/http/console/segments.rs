@@ -187,7 +187,7 @@ impl Draft {
                 Ok(rule) => {
                     let all = ListQuery::default();
                     match state.app.matching(who.clone(), all, Some(rule)).await {
-                        Ok(m) => matching_words(m),
+                        Ok(m) => matching_words(m, ""),
                         Err(e) => format!("Could not count: {e}"),
                     }
                 }

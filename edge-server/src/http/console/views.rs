@@ -187,6 +187,10 @@ pub struct ContactsPage {
     pub push: Vec<Choice>,
     pub valuation: Vec<Choice>,
     pub email_status: Vec<Choice>,
+    pub newsletter: Vec<Choice>,
+    pub sms_status: Vec<Choice>,
+    /// "12 contacts match", under filters.
+    pub matching: Option<String>,
     pub segments: Vec<SegmentOption>,
     pub include_invalid: bool,
     pub rows: Vec<RowView>,
