@@ -33,6 +33,8 @@ pub struct App {
     /// Where admins' changes go.
     pub writes: Writes,
     pub contacts: ContactSettings,
+    /// The RFM grids, from the last walk over the contacts.
+    pub census: Arc<crate::census::Census>,
 }
 
 /// Runs blocking store work (reads) off the async executor, on the runtime's blocking pool
@@ -224,6 +226,27 @@ impl App {
         let now = self.now();
         self.read(move |app| crate::admin::segment_sizes(&app.store, &who, app.contacts, now))
             .await
+    }
+
+    /// `site`'s RFM grid (every site's, summed, for `None`) as `who` may count it, and when
+    /// it was taken (ms).
+    pub async fn rfm_grid(
+        self: &Arc<Self>,
+        who: &AdminIdentity,
+        site: Option<String>,
+    ) -> Result<(i64, crate::census::Cells), ApiError> {
+        let app = Arc::clone(self);
+        let walk = move || crate::census::Taken::take(&app.store, app.now().as_millis());
+        let mut taken = self.census.current(walk.clone()).await?;
+        // A site scored since the last walk is walked for now rather than shown empty for a
+        // while: this happens once per site, when its first cut points arrive.
+        if let Some(s) = site.clone().filter(|s| !taken.has(s)) {
+            let scored = self.read(move |app| Ok(app.store.quintiles(&s)?.is_some()));
+            if scored.await? {
+                taken = self.census.retake(walk).await?;
+            }
+        }
+        Ok((taken.at, taken.cells(site.as_deref(), who.role.clearance())))
     }
 
     /// A segment and a page of its members (`q.segment` is set to it): a missing segment is

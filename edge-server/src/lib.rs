@@ -11,6 +11,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod backup;
+pub mod census;
 pub mod client;
 pub mod cluster;
 pub mod clv;

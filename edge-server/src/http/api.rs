@@ -67,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         // Before `/v1/contacts/{id}`, which would otherwise take `export.csv` for an id.
         .route("/v1/contacts/export.csv", web::get().to(contacts_export))
         .route("/v1/contacts/counts", web::get().to(contacts_counts))
+        .route("/v1/contacts/rfm_grid", web::get().to(contacts_rfm_grid))
         .route("/v1/contacts/bulk", web::post().to(contacts_bulk))
         .route("/v1/contacts/import", web::post().to(contacts_import))
         .route("/v1/admin/compact", web::post().to(store_compact))
@@ -567,6 +568,23 @@ async fn contacts_counts(
         false => None,
     };
     Ok(HttpResponse::Ok().json(CountsAnswer { counts, matching }))
+}
+
+/// `GET /v1/contacts/rfm_grid?site=`: how many purchasers have each recency (rows, R1 to R5)
+/// and frequency (columns, F1 to F5) score, of `site` or of every site, as the caller may
+/// count them, from the last walk over the contacts (`as_of`).
+async fn contacts_rfm_grid(
+    Viewer(who): Viewer,
+    query: web::Query<SiteQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let site = query.into_inner().site.filter(|s| !s.is_empty());
+    let (at, cells) = state.app.rfm_grid(&who, site.clone()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "site": site,
+        "as_of": crate::contacts::patch::time_text(at),
+        "recency_by_frequency": cells,
+    })))
 }
 
 async fn tracker_contact(

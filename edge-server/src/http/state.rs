@@ -122,6 +122,7 @@ impl AppState {
                 store,
                 writes,
                 contacts: ContactSettings::from_config(cfg),
+                census: Default::default(),
             }),
             front,
             admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),

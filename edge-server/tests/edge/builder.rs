@@ -331,3 +331,49 @@ async fn the_builder_works_by_form_posts_alone() {
     // Five have an active email; the editor is not cleared for the confidential one.
     assert_eq!(text_of(&fragment.body, "preview"), "4 contacts match");
 }
+
+#[actix_web::test]
+async fn the_rfm_grid_counts_purchasers_and_marks_the_contacts_cell() {
+    let lab = Lab::new();
+    shop(&lab).await;
+    lab.store.recompute_rfm(T0).unwrap();
+    let total = |g: &Value| -> u64 {
+        g["recency_by_frequency"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap())
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    // Four purchasers; the viewer is not cleared for the confidential one.
+    for (token, want) in [(TOKEN, 4), (VIEWER, 3)] {
+        let (status, g) = lab
+            .call("GET", "/v1/contacts/rfm_grid?site=test-shop", token, None)
+            .await;
+        assert_eq!(status, 200, "{g}");
+        assert_eq!(total(&g), want, "{g}");
+    }
+    let (_, other) = lab
+        .call("GET", "/v1/contacts/rfm_grid?site=nope", TOKEN, None)
+        .await;
+    assert_eq!(total(&other), 0);
+
+    // Her sheet marks her cell, the one her scores name.
+    let cy = lab.contact_of("t3").await;
+    let s = lab.sheet(&cy).await;
+    let (r, f) = (
+        s["rfm"]["r"].as_u64().unwrap(),
+        s["rfm"]["f"].as_u64().unwrap(),
+    );
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{cy}")).await;
+    let at = page.body.find("id=\"rfm-grid\"").expect("a grid");
+    let grid = &page.body[at..];
+    let mine = grid.find("you\"").expect("a marked cell");
+    let title = &grid[mine..];
+    let title = &title[title.find("<title>").unwrap() + 7..title.find("</title>").unwrap()];
+    assert!(title.starts_with(&format!("R{r} F{f}: ")), "{title}");
+    assert!(title.ends_with("this contact among them"), "{title}");
+    assert_eq!(grid.matches("you\"").count(), 1);
+}

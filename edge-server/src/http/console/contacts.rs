@@ -160,6 +160,14 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         Some((v, e)) => (v, Some(e)),
         None => (Vec::new(), None),
     };
+    let rfm_grid = match counts.total {
+        0 => None,
+        _ => {
+            let (at, cells) = state.app.rfm_grid(signed.who(), None).await?;
+            let any = cells.iter().flatten().any(|n| *n > 0);
+            any.then(|| GridChart::of(&cells, at, None))
+        }
+    };
     let overview = overview(
         &counts,
         &chosen(&form.valuation),
@@ -169,6 +177,7 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
         chrome: chrome(&signed, "Contacts", "contacts"),
         total: counts.total,
         mix: mix(&counts),
+        rfm_grid,
         overview,
         filtered,
         // A new site: what to paste to start, rather than an empty table.

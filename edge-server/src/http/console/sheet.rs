@@ -230,6 +230,8 @@ fn field_views(
 /// What the Profile tab needs besides the sheet.
 struct ProfileData {
     sheet: Sheet,
+    /// The site's RFM grid and when it was taken, for a scored purchaser.
+    grid: Option<(i64, crate::census::Cells)>,
     /// The latest changes, newest first, and whether older ones remain.
     history: (Vec<crate::admin::HistoryRow>, bool),
     segments: Vec<crate::segments::SegmentView>,
@@ -249,19 +251,32 @@ async fn load_sheet(state: &State, signed: &Signed, id: ContactId) -> Result<She
 async fn load_profile(state: &State, signed: &Signed, id: ContactId) -> Result<ProfileData, Fail> {
     let who = signed.who().clone();
     let st = state.clone().into_inner();
-    Ok(blocking(move || {
+    let loaded = blocking(move || {
         let now = st.now();
         let (sheet, contact) =
             crate::admin::sheet_and_contact(&st.store, id, &who, st.contacts, now)?;
         let history = crate::admin::latest_history(&st.store, &contact, HISTORY_SHOWN)?;
         let segments = crate::segments::list(&st.store)?;
-        Ok(ProfileData {
-            sheet,
-            history,
-            segments,
-        })
+        Ok((sheet, history, segments))
     })
-    .await?)
+    .await?;
+    let (sheet, history, segments) = loaded;
+    let scored = sheet.rfm.as_ref().is_some_and(|r| r.r.is_some());
+    let grid = match scored {
+        true => Some(
+            state
+                .app
+                .rfm_grid(signed.who(), Some(sheet.site.clone()))
+                .await?,
+        ),
+        false => None,
+    };
+    Ok(ProfileData {
+        sheet,
+        grid,
+        history,
+        segments,
+    })
 }
 
 /// The Profile tab: `values` are the form's (the sheet's own, or what was just sent back with
@@ -279,6 +294,7 @@ fn profile_page(
     } = refused;
     let ProfileData {
         sheet,
+        grid,
         history,
         segments,
     } = data;
@@ -498,6 +514,8 @@ fn profile_page(
     ];
     let (channels, bounces) = channels(&sheet.channels);
     let spend_chart = spend_chart(&sheet.ecommerce.totals.by_month);
+    let you = sheet.rfm.as_ref().and_then(|r| r.r.zip(r.f));
+    let rfm_grid = grid.map(|(at, cells)| GridChart::of(&cells, at, you));
     let web_push = {
         let w = &sheet.status.web_push;
         let permission = w.permission.unwrap_or("not asked");
@@ -582,6 +600,7 @@ fn profile_page(
         channels,
         bounces,
         spend_chart,
+        rfm_grid,
         head,
     }
 }

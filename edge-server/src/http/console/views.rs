@@ -170,6 +170,8 @@ pub struct ContactsPage {
     pub total: u64,
     pub overview: Vec<CountButton>,
     /// Some filter or search is set: offer to clear them.
+    /// Every site's purchasers on the RFM grid, once scored.
+    pub rfm_grid: Option<GridChart>,
     pub filtered: bool,
     /// The valuation mix as one stacked bar; none without contacts.
     pub mix: Option<BarChart>,
@@ -301,6 +303,7 @@ pub struct ProfilePage {
     pub channels: Vec<ChannelRow>,
     /// Spend per month over the last 24, in the contact's main currency; none without any.
     pub spend_chart: Option<BarChart>,
+    pub rfm_grid: Option<GridChart>,
     /// Each channel's last bounce, when it has had one: `(id, text)`.
     pub bounces: Vec<(&'static str, String)>,
 }
@@ -333,6 +336,108 @@ pub struct Bar {
     pub class: &'static str,
     /// Its tooltip: what and how much.
     pub label: String,
+}
+
+/// The RFM grid drawn as SVG: recency score up (R5 at the top), frequency score across, each
+/// cell shaded by its share of the busiest cell, the contact's own outlined.
+pub struct GridChart {
+    pub title: String,
+    pub summary: String,
+    pub cells: Vec<GridCell>,
+    /// Axis labels: (x, y, text).
+    pub labels: Vec<(u32, u32, String)>,
+}
+
+pub struct GridCell {
+    pub x: u32,
+    pub y: u32,
+    /// `shade-0` (none) to `shade-4` (the busiest), and ` you` on the contact's cell.
+    pub class: String,
+    pub label: String,
+    pub n: String,
+}
+
+/// Side of a cell, and the room left for the axis labels.
+const CELL: u32 = 44;
+const AXIS: u32 = 28;
+
+impl GridChart {
+    /// The grid of `cells` (`[r - 1][f - 1]`), taken at `at`, with `you` (r, f) marked.
+    pub fn of(cells: &crate::census::Cells, at: i64, you: Option<(u8, u8)>) -> GridChart {
+        let max = cells.iter().flatten().copied().max().unwrap_or(0);
+        let total: u64 = cells.iter().flatten().sum();
+        let mut out = Vec::new();
+        for r in (1..=5u8).rev() {
+            for f in 1..=5u8 {
+                let n = cells[usize::from(r - 1)][usize::from(f - 1)];
+                let shade = match max {
+                    0 => 0,
+                    _ => (n * 4).div_ceil(max),
+                };
+                let mine = you == Some((r, f));
+                out.push(GridCell {
+                    x: AXIS + u32::from(f - 1) * CELL,
+                    y: u32::from(5 - r) * CELL,
+                    class: format!("shade-{shade}{}", if mine { " you" } else { "" }),
+                    label: format!(
+                        "R{r} F{f}: {} {}{}",
+                        number(n),
+                        if n == 1 { "purchaser" } else { "purchasers" },
+                        if mine {
+                            ", this contact among them"
+                        } else {
+                            ""
+                        }
+                    ),
+                    n: number(n),
+                });
+            }
+        }
+        let mut labels = Vec::new();
+        for i in 1..=5u32 {
+            labels.push((AXIS / 2, (5 - i) * CELL + CELL / 2 + 4, format!("R{i}")));
+            labels.push((
+                AXIS + (i - 1) * CELL + CELL / 2,
+                5 * CELL + 16,
+                format!("F{i}"),
+            ));
+        }
+        let at = Timestamp::from_millis(at)
+            .map(|t| when(&t))
+            .unwrap_or_default();
+        let busiest = (1..=5u8)
+            .flat_map(|r| (1..=5u8).map(move |f| (r, f)))
+            .max_by_key(|(r, f)| cells[usize::from(r - 1)][usize::from(f - 1)])
+            .filter(|_| max > 0);
+        let mut summary = format!(
+            "{} purchasers by recency (R5 most recent) and frequency (F5 most orders), as of {at}.",
+            number(total)
+        );
+        if let Some((r, f)) = busiest {
+            summary.push_str(&format!(
+                " The busiest cell is R{r} F{f}, with {}.",
+                number(max)
+            ));
+        }
+        if let Some((r, f)) = you {
+            let n = cells[usize::from(r - 1)][usize::from(f - 1)];
+            summary.push_str(&match n {
+                // The grid is a walk's, a little older than the sheet.
+                0 => format!(" This contact is in R{r} F{f} since the grid was taken."),
+                1 => format!(" This contact is in R{r} F{f}, alone there."),
+                _ => format!(
+                    " This contact is in R{r} F{f}, with {} other purchasers.",
+                    number(n - 1)
+                ),
+            });
+        }
+        GridChart {
+            title: "RFM grid: recency by frequency".into(),
+            summary,
+            cells: out,
+            labels,
+        }
+    }
 }
 
 /// A row of the Channels card: how often, and when last.
