@@ -129,10 +129,10 @@ impl Builder {
                     g.rows.push(Row::default());
                 }
             }
-            (Some("group"), None, None) if rows < MAX_CONDITIONS => {
-                if self.groups.len() < MAX_GROUPS {
-                    self.groups.push(Group::new());
-                }
+            (Some("group"), None, None)
+                if rows < MAX_CONDITIONS && self.groups.len() < MAX_GROUPS =>
+            {
+                self.groups.push(Group::new());
             }
             (Some("del"), Some(g), Some(r)) => {
                 if let (Ok(g), Ok(r)) = (g.parse::<usize>(), r.parse::<usize>()) {

@@ -307,12 +307,15 @@ pub struct MembersForm {
     cursor: Option<String>,
 }
 
+/// A form sent back to its page: its fields, what was refused, and its rule as drafted.
+type Sent = (Vec<(String, String)>, Refused, Draft);
+
 async fn segment_page(
     state: State,
     signed: Signed,
     id: &str,
     cursor: Option<String>,
-    sent: Option<(Vec<(String, String)>, Refused, Draft)>,
+    sent: Option<Sent>,
 ) -> Answer {
     let id = crate::segments::segment_id(id)?;
     let q = ListQuery {
