@@ -43,6 +43,9 @@ const CONTACT_V6: u8 = 6;
 /// As v6, with the contact's [`Deliveries`](footprint_domain::contacts::delivery::Deliveries)
 /// after its extras.
 const CONTACT_V7: u8 = 7;
+/// As v7, with the contact's activity per week ([`Weeks`](footprint_domain::contacts::weeks::Weeks))
+/// after its deliveries.
+const CONTACT_V8: u8 = 8;
 /// `[5] nonce sealed(contact record)`: a live contact, under its own key. (So the next
 /// record version after v4 is v6.)
 const CONTACT_SEALED: u8 = 5;
@@ -387,17 +390,19 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V7];
-            if let (Ok(a), Ok(b), Ok(x), Ok(d)) = (
+            let mut out = vec![CONTACT_V8];
+            if let (Ok(a), Ok(b), Ok(x), Ok(d), Ok(w)) = (
                 postcard::to_allocvec(rec),
                 postcard::to_allocvec(&c.admin),
                 postcard::to_allocvec(&c.extras),
                 postcard::to_allocvec(&c.deliveries),
+                postcard::to_allocvec(&c.weeks),
             ) {
                 out.extend_from_slice(&a);
                 out.extend_from_slice(&b);
                 out.extend_from_slice(&x);
                 out.extend_from_slice(&d);
+                out.extend_from_slice(&w);
             }
             out
         }
@@ -407,7 +412,10 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
-        Some((&v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6 | CONTACT_V7), rest)) => {
+        Some((
+            &v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6 | CONTACT_V7 | CONTACT_V8),
+            rest,
+        )) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
             let (mut rec, rest) = postcard::take_from_bytes::<ContactRecord>(rest).map_err(bad)?;
             if let ContactRecord::Live(c) = &mut rec {
@@ -428,6 +436,12 @@ pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
                     let (extras, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
                     c.extras = extras;
                     c.deliveries = postcard::from_bytes(rest).map_err(bad)?;
+                } else if v == CONTACT_V8 {
+                    let (extras, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
+                    c.extras = extras;
+                    let (deliveries, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
+                    c.deliveries = deliveries;
+                    c.weeks = postcard::from_bytes(rest).map_err(bad)?;
                 }
             }
             Ok(rec)
@@ -676,11 +690,25 @@ mod tests {
         use footprint_domain::contacts::delivery::{Channel, Signal};
         c.deliveries.record(Channel::Email, &Signal::Sent, 7);
         let rec = ContactRecord::Live(Box::new(c.clone()));
+        // v7 as it was written: deliveries last; v8's weeks read empty.
+        let mut v7 = vec![CONTACT_V7];
+        v7.extend(postcard::to_allocvec(&rec).unwrap());
+        v7.extend(postcard::to_allocvec(&c.admin).unwrap());
+        v7.extend(postcard::to_allocvec(&c.extras).unwrap());
+        v7.extend(postcard::to_allocvec(&c.deliveries).unwrap());
+        let ContactRecord::Live(old) = decode_contact(&v7).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*old, c);
+        assert_eq!(old.deliveries.email.sent.count, 1);
+
+        c.weeks.add(1_795_392_000_000);
+        let rec = ContactRecord::Live(Box::new(c.clone()));
         let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
             panic!("a live contact");
         };
         assert_eq!(*new, c);
-        assert_eq!(new.deliveries.email.sent.count, 1);
+        assert_eq!(new.weeks.last(1_795_392_000_000, 1)[0].1, 1);
     }
 
     #[test]

@@ -530,6 +530,10 @@ pub struct Contact {
     /// Record v7: what the shop's email and SMS providers reported. Encoded after `extras`.
     #[serde(skip)]
     pub deliveries: super::delivery::Deliveries,
+    /// Record v8: activity per week. Encoded after `deliveries`; empty in records written
+    /// before it, so a chart of them starts at the upgrade.
+    #[serde(skip)]
+    pub weeks: super::weeks::Weeks,
 }
 
 impl Contact {
@@ -558,6 +562,7 @@ impl Contact {
             admin: AdminFields::default(),
             extras: Extras::default(),
             deliveries: Default::default(),
+            weeks: Default::default(),
         }
     }
 
@@ -644,6 +649,7 @@ impl Contact {
         self.created_at = self.created_at.min(at);
         if fact.kind.engages() {
             self.last_activity_at = latest_time(self.last_activity_at, Some(at));
+            self.weeks.add(at);
         }
         if let Some(span) = self.spans.iter_mut().find(|s| s.holds(tracker, pos)) {
             span.first_seen = earliest(span.first_seen, Some(at));
@@ -860,6 +866,7 @@ impl Contact {
     pub fn absorb(&mut self, other: Contact) {
         self.created_at = self.created_at.min(other.created_at);
         self.last_activity_at = latest_time(self.last_activity_at, other.last_activity_at);
+        self.weeks.absorb(&other.weeks);
         self.merged_ids.push(other.id);
         self.merged_ids.extend(other.merged_ids);
         self.spans.extend(other.spans);

@@ -4,6 +4,7 @@
 //! - [`aggregate`] is the per-contact summary the writer keeps current, and the merge of two.
 //! - [`sheet`] renders an aggregate as the admin API's contact sheet.
 //! - [`patch`] validates and applies an admin's edit.
+//! - [`weeks`] counts a contact's activity per week.
 //! - [`delivery`] keeps what email and SMS providers report, and the statuses it sets.
 //! - [`rfm`] scores purchasers by quintiles and names their segment.
 //! - [`clv`] fits the lifetime-value models; [`predict`], a site's fit and a contact's
@@ -28,6 +29,7 @@ pub mod predict;
 pub mod rfm;
 pub mod segment;
 pub mod sheet;
+pub mod weeks;
 
 pub use aggregate::{AdminFields, Confidentiality, Contact, ContactId, Pos};
 pub use fact::{Fact, FactKind, IdentifyFact};

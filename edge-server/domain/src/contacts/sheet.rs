@@ -83,6 +83,9 @@ pub struct Sheet {
     pub clv: Option<Clv>,
     pub valuation: Valuation,
     pub counts: super::aggregate::Counts,
+    /// Events that show the contact doing something, per week (Monday, UTC) over the last
+    /// 26 weeks, oldest first.
+    pub activity_by_week: Vec<WeekActivity>,
     /// free | restricted | confidential: who may see this contact.
     pub confidentiality: &'static str,
     /// When the contact stops (or stopped) being valid; null while it is valid for good.
@@ -424,6 +427,30 @@ pub struct MonthSpend {
     /// `YYYY-MM`.
     pub month: String,
     pub spent: BTreeMap<String, Money>,
+}
+
+/// One week of [`Sheet::activity_by_week`].
+#[derive(Debug, Serialize)]
+pub struct WeekActivity {
+    /// The week's Monday, `YYYY-MM-DD`.
+    pub week: String,
+    pub events: u32,
+}
+
+/// Weeks in [`Sheet::activity_by_week`].
+pub const WEEKS_SHOWN: u32 = 26;
+
+fn by_week(c: &Contact, now: i64) -> Vec<WeekActivity> {
+    c.weeks
+        .last(now, WEEKS_SHOWN)
+        .into_iter()
+        .map(|(start, events)| WeekActivity {
+            week: Timestamp::from_millis(start)
+                .map(|t| t.to_string().get(..10).unwrap_or("").to_owned())
+                .unwrap_or_default(),
+            events,
+        })
+        .collect()
 }
 
 /// The last 24 calendar months of `c`'s spend, oldest first.
@@ -797,6 +824,7 @@ pub fn render(c: &Contact, requested: Option<ContactId>, models: &SiteModels, v:
         clv,
         valuation: valuation(c.last_activity_at, now),
         counts: c.counts.clone(),
+        activity_by_week: by_week(c, now),
         confidentiality: c.admin.confidentiality.as_str(),
         valid_until: c.admin.valid_until.map(ts),
         valid: !c.invalid_at(now),

@@ -656,6 +656,48 @@ fn spend_chart(months: &[MonthSpend]) -> Option<BarChart> {
     })
 }
 
+/// The contact's activity per week over the last 26.
+fn weeks_chart(weeks: &[crate::contacts::sheet::WeekActivity]) -> Option<BarChart> {
+    let top = weeks.iter().map(|w| w.events).max().filter(|t| *t > 0)?;
+    let (bar, gap, height) = (16u32, 4u32, 60u32);
+    let bars = weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let h = (w.events * height / top).max(u32::from(w.events > 0));
+            Bar {
+                x: u32::try_from(i).unwrap_or(0) * (bar + gap),
+                y: height - h,
+                w: bar,
+                h,
+                class: "bar",
+                label: format!(
+                    "Week of {}: {} {}",
+                    w.week,
+                    w.events,
+                    if w.events == 1 { "event" } else { "events" }
+                ),
+            }
+        })
+        .collect();
+    let total: u32 = weeks.iter().map(|w| w.events).sum();
+    let active = weeks.iter().filter(|w| w.events > 0).count();
+    let busiest = weeks.iter().max_by_key(|w| w.events)?;
+    Some(BarChart {
+        title: format!("Activity per week, last {} weeks", weeks.len()),
+        summary: format!(
+            "{total} {} in {active} of the last {} weeks; the most, {}, in the week of {}.",
+            if total == 1 { "event" } else { "events" },
+            weeks.len(),
+            busiest.events,
+            busiest.week
+        ),
+        width: u32::try_from(weeks.len()).unwrap_or(0) * (bar + gap) - gap,
+        height,
+        bars,
+    })
+}
+
 /// Who made a change, as an admin reads it: a tracker's identify, the shop's servers, or an
 /// admin by name.
 fn who_in_words(who: &str) -> String {
@@ -1046,7 +1088,9 @@ pub async fn activity(
     let base = format!("/admin/contacts/{}/activity", sheet.id);
     let at = |path: &str, next: Option<&str>| url(path, &activity_params(&q.kind, next));
     let head = head(&sheet);
+    let weeks_chart = weeks_chart(&sheet.activity_by_week);
     let view = ActivityPage {
+        weeks_chart,
         chrome: chrome(&signed, format!("{} · Activity", head.title), "contacts"),
         types: type_choices(nonempty(&q.kind).unwrap_or("")),
         rows: page.events.iter().map(EventView::of).collect(),

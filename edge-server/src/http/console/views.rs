@@ -617,6 +617,7 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
 pub struct ActivityPage {
     pub chrome: Chrome,
     pub head: SheetHead,
+    pub weeks_chart: Option<BarChart>,
     pub types: Vec<Choice>,
     pub rows: Vec<EventView>,
     pub more_url: Option<String>,
