@@ -564,10 +564,18 @@ async fn the_sheet_shows_the_latest_changes_newest_first() {
     }
     let b = sign_in(&lab, TOKEN).await;
     let page = b.get(&lab, &format!("/admin/contacts/{id}")).await;
-    let shown = page.body.matches("<td>Last name</td>").count();
+    let shown = page
+        .body
+        .matches("<td class=\"title\">Last name</td>")
+        .count();
     assert_eq!(shown, 100, "the latest 100 changes");
     // A change's row reads `field, old, new`.
-    let row = |old: u32| format!("<td>Name{old}</td><td>Name{}</td>", old + 1);
+    let row = |old: u32| {
+        format!(
+            "<td data-label=\"From\">Name{old}</td><td data-label=\"To\">Name{}</td>",
+            old + 1
+        )
+    };
     let newest = page.body.find(&row(100)).expect("the newest change");
     let older = page.body.find(&row(99)).expect("the one before");
     assert!(newest < older, "newest first");
@@ -614,4 +622,32 @@ async fn five_thousand_purchases_at_the_largest_amount_neither_overflow_nor_go_n
         .bytes("GET", &format!("/v1/contacts/{id}/extract"), TOKEN, None)
         .await;
     assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn anonymous_rows_say_which_device_and_what_it_looked_at() {
+    let lab = Lab::new();
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                  Chrome/156.0.0.0 Safari/537.36";
+    let mut view = product("tz", T0 - MIN, "linen");
+    view["context"]["user_agent"] = json!(chrome);
+    view["properties"]["name"] = json!("Linen shirt");
+    lab.send(vec![view]).await;
+    let id = lab.contact_of("tz").await;
+    let (_, list) = lab.get("/v1/contacts").await;
+    let row = &list["contacts"][0];
+    assert_eq!(row["id"], id.as_str());
+    assert_eq!(
+        (&row["first_device"], &row["last_viewed"]),
+        (&json!(chrome), &json!("Linen shirt"))
+    );
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, "/admin/contacts").await;
+    assert!(
+        page.body.contains(
+            "<span class=\"anonymous\">Anonymous</span><br><span class=\"hint seen\">Chrome 156 on Linux · viewed Linen shirt</span>"
+        ),
+        "{}",
+        page.body
+    );
 }

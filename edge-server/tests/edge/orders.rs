@@ -219,7 +219,7 @@ async fn orders_page_across_merged_contacts_and_go_with_an_erasure() {
         .await;
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("<td class=\"order-id\">k-3</td>"),
+        page.body.contains("<td class=\"order-id title\">k-3</td>"),
         "{}",
         page.body
     );

@@ -399,6 +399,11 @@ pub struct Row {
     /// (the email status), `unsubscribed` (the newsletter), `invalid` (past `valid_until`),
     /// `restricted` or `confidential`.
     pub badges: Vec<&'static str>,
+    /// The user agent of the browser it was first seen on; none for a contact only the
+    /// shop's servers or an admin made.
+    pub first_device: Option<String>,
+    /// The product it viewed last, by name (or id when the shop sent no name).
+    pub last_viewed: Option<String>,
 }
 
 /// The list row's badges of `c` at `now` (see [`Row::badges`]).
@@ -645,6 +650,25 @@ pub fn row(c: &Contact, now: i64) -> Row {
         tags: c.extras.tags.iter().cloned().collect(),
         points: points_of(c, now),
         badges: badges(c, now),
+        first_device: c
+            .spans
+            .iter()
+            .filter(|s| s.user_agent.is_some())
+            .min_by_key(|s| s.first_seen.unwrap_or(i64::MAX))
+            .and_then(|s| s.user_agent.as_ref())
+            .map(|u| u.value.clone()),
+        last_viewed: c
+            .interest
+            .iter()
+            .filter(|p| p.views > 0)
+            .max_by_key(|p| p.last_seen)
+            .map(|p| {
+                if p.name.value.is_empty() {
+                    p.product_id.clone()
+                } else {
+                    p.name.value.clone()
+                }
+            }),
     }
 }
 

@@ -590,6 +590,11 @@ fn profile_page(
                 id: t.id.clone(),
                 first_seen: when_opt(&t.first_seen),
                 last_seen: when_opt(&t.last_seen),
+                device: t
+                    .user_agent
+                    .as_deref()
+                    .map(device_words)
+                    .unwrap_or_default(),
                 user_agent: t.user_agent.clone().unwrap_or_default(),
                 current: t.current,
             })

@@ -52,6 +52,31 @@ pub fn when_opt(t: &Option<Timestamp>) -> String {
     t.as_ref().map(when).unwrap_or_else(|| "—".into())
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_read_as_people_name_them() {
+        let linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                     Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(device_words(linux), "Chrome 156 on Linux");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_words(iphone), "Safari 17 on iPhone");
+        assert_eq!(device_words("curl/8.5.0"), "HTTP Library curl");
+        assert_eq!(device_words("NotABrowser"), "NotABrowser");
+    }
+
+    #[test]
+    fn numbers_have_thousands_separated() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1_000), "1,000");
+        assert_eq!(number(1_234_567), "1,234,567");
+    }
+}
+
 /// A whole number with thousands separated, as the console's English reads it: `12,345`.
 pub fn number(n: u64) -> String {
     let digits = n.to_string();
@@ -135,6 +160,8 @@ pub struct RowView {
     pub created: String,
     pub last_activity: String,
     pub tags: Vec<String>,
+    /// For an anonymous row: "Chrome 156 on Linux · viewed Linen shirt".
+    pub seen: String,
 }
 
 impl RowView {
@@ -145,6 +172,17 @@ impl RowView {
             name: text(&r.name),
             anonymous: !r.identified,
             badges: r.badges.clone(),
+            seen: match r.identified {
+                true => String::new(),
+                false => [
+                    r.first_device.as_deref().map(device_words),
+                    r.last_viewed.as_ref().map(|p| format!("viewed {p}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            },
             email: text(&r.email),
             phone: text(&r.phone),
             valuation: r.valuation,
@@ -218,8 +256,39 @@ pub struct TrackerView {
     pub id: String,
     pub first_seen: String,
     pub last_seen: String,
+    /// "Chrome 156 on Linux".
+    pub device: String,
+    /// The user agent as sent, for the tooltip.
     pub user_agent: String,
     pub current: bool,
+}
+
+/// A device as people name it, from its user agent: `Chrome 156 on Linux`, `Safari 17 on
+/// iPhone`; the agent itself when the parser knows neither browser nor system.
+pub fn device_words(user_agent: &str) -> String {
+    let Some(ua) = woothee::parser::Parser::new().parse(user_agent) else {
+        return user_agent.to_owned();
+    };
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    let major = ua
+        .version
+        .split('.')
+        .next()
+        .filter(|v| known(v))
+        .unwrap_or("");
+    let browser = match (known(ua.name), major) {
+        (true, "") => ua.name.to_owned(),
+        (true, v) => format!("{} {v}", ua.name),
+        (false, _) => String::new(),
+    };
+    // woothee names iOS devices by model ("iPhone") and others by system.
+    let os = ua.os;
+    match (browser.is_empty(), known(os)) {
+        (false, true) => format!("{browser} on {os}"),
+        (false, false) => browser,
+        (true, true) => os.to_owned(),
+        (true, false) => user_agent.to_owned(),
+    }
 }
 
 pub struct HistoryView {
