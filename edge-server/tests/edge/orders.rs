@@ -223,12 +223,12 @@ async fn orders_page_across_merged_contacts_and_go_with_an_erasure() {
         "{}",
         page.body
     );
-    assert!(page.body.contains("−0.50 EUR on"), "{}", page.body);
+    assert!(page.body.contains("−€0.50 on"), "{}", page.body);
     assert!(
         page.body.contains("&#60;b&#62;broken&#60;/b&#62;"),
         "escaped"
     );
-    assert!(page.body.contains("net 1.50 EUR"));
+    assert!(page.body.contains("net €1.50"));
 
     // Erased with the contact: the orders, and their dedupe markers.
     assert_eq!(

@@ -323,7 +323,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     assert_eq!(texts(&a, "#trackers li").await.len(), 2, "two devices");
     let facts = texts(&a, "#ecommerce dd").await;
     assert_eq!(facts[0], "1", "one purchase: {facts:?}");
-    assert_eq!(facts[1], format!("{P2_PRICE} EUR"), "its total: {facts:?}");
+    assert_eq!(facts[1], format!("€{P2_PRICE}"), "its total: {facts:?}");
     let cart = text(&a, "#cart-state").await;
     assert!(
         cart.starts_with("Empty"),
@@ -398,9 +398,11 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     let shown = text(&a, "#value-h + dl").await;
     assert!(
         shown.contains(&format!(
-            "Predicted value, next 12 months\n{} EUR",
+            "Predicted value, next 12 months\n€{:.2}",
             sheet["clv"]["predicted"]["predicted_12_months"]
                 .as_str()
+                .unwrap()
+                .parse::<f64>()
                 .unwrap()
         )) && shown.contains("Probability still buying\n100 %"),
         "{shown}"
@@ -482,10 +484,10 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     assert_eq!(texts(&a, "#orders .order-id").await, [order_id.as_str()]);
     let refunds = text(&a, "#orders .refunds").await;
     assert!(
-        refunds.starts_with("−10.00 EUR on") && refunds.contains("Wrong size"),
+        refunds.starts_with("−€10.00 on") && refunds.contains("Wrong size"),
         "{refunds}"
     );
-    let net = format!("net {:.2} EUR", P2_PRICE.parse::<f64>().unwrap() - 10.0);
+    let net = format!("net €{:.2}", P2_PRICE.parse::<f64>().unwrap() - 10.0);
     assert!(text(&a, "#orders .total").await.contains(&net));
     a.screenshot("orders").await;
     a.goto(&sheet_url).await;

@@ -16,7 +16,7 @@ use super::{field, see_other, signed_in, signed_post, Answer, Fail, Form, Refuse
 use crate::app::blocking;
 use crate::auth::Role;
 use crate::contacts::segment::SegmentKind;
-use crate::contacts::sheet::{ChannelView, ChannelsView, Money, MonthSpend, Sheet, TallyView};
+use crate::contacts::sheet::{ChannelView, ChannelsView, MonthSpend, Sheet, TallyView};
 
 use crate::contacts::{Consent, ContactId, EmailStatus, SmsStatus, Subscription};
 use crate::error::ApiError;
@@ -371,12 +371,11 @@ fn profile_page(
             value.push(Fact {
                 label: "Recency, frequency, monetary",
                 value: format!(
-                    "{} days · {} order{} · {} {}",
+                    "{} days · {} order{} · {}",
                     r.recency_days,
                     r.frequency,
                     if r.frequency == 1 { "" } else { "s" },
-                    r.monetary,
-                    r.currency
+                    amount_in(r.monetary.0, &r.currency),
                 ),
             });
         }
@@ -394,7 +393,7 @@ fn profile_page(
             Some(p) => {
                 value.push(Fact {
                     label: "Predicted value, next 12 months",
-                    value: format!("{} {}", p.predicted_12_months, p.currency),
+                    value: amount_in(p.predicted_12_months.0, &p.currency),
                 });
                 value.push(Fact {
                     label: "Probability still buying",
@@ -403,11 +402,10 @@ fn profile_page(
                 value.push(Fact {
                     label: "Expected purchases",
                     value: format!(
-                        "{:.2} in 90 days · {:.2} in 12 months · {} {} each",
+                        "{:.2} in 90 days · {:.2} in 12 months · {} each",
                         p.expected_purchases_90_days,
                         p.expected_purchases_12_months,
-                        p.expected_value_per_purchase,
-                        p.currency
+                        amount_in(p.expected_value_per_purchase.0, &p.currency),
                     ),
                 });
             }
@@ -466,10 +464,10 @@ fn profile_page(
                 name: i.name.clone(),
                 product_id: i.product_id.clone(),
                 quantity: i.quantity,
-                price: format!("{} {}", i.price, c.currency),
+                price: amount_in(i.price.0, &c.currency),
             })
             .collect(),
-        total: format!("{} {}", c.total, c.currency),
+        total: amount_in(c.total.0, &c.currency),
         updated: when(&c.updated_at),
         abandoned: c.abandoned,
     });
@@ -640,7 +638,7 @@ fn spend_chart(months: &[MonthSpend]) -> Option<BarChart> {
                 w: bar,
                 h,
                 class: "bar",
-                label: format!("{}: {} {currency}", m.month, Money(v)),
+                label: format!("{}: {}", m.month, amount_in(v, currency)),
             }
         })
         .collect();
@@ -650,9 +648,9 @@ fn spend_chart(months: &[MonthSpend]) -> Option<BarChart> {
     Some(BarChart {
         title: format!("Spend per month, last 24 months ({currency})"),
         summary: format!(
-            "{} {currency} in {active} of the last 24 months; the most, {} {currency}, in {}.",
-            Money(spent),
-            Money(amount(best)),
+            "{} in {active} of the last 24 months; the most, {}, in {}.",
+            amount_in(spent, currency),
+            amount_in(amount(best), currency),
             best.month
         ),
         width: 24 * (bar + gap) - gap,
@@ -1141,7 +1139,7 @@ pub async fn orders(
     })
     .await?;
     let head = head(&sheet);
-    let money = |m: &crate::contacts::sheet::Money, c: &str| format!("{m} {c}");
+    let money = |m: &crate::contacts::sheet::Money, c: &str| amount_in(m.0, c);
     let view = OrdersPage {
         chrome: chrome(&signed, format!("{} · Orders", head.title), "contacts"),
         orders: page

@@ -69,6 +69,22 @@ mod tests {
     }
 
     #[test]
+    fn money_has_its_currencys_decimals_and_symbol() {
+        assert_eq!(
+            amount_in(1_216_750, "EUR"),
+            "€121.68",
+            "half away from zero"
+        );
+        assert_eq!(amount_in(690_000, "EUR"), "€69.00");
+        assert_eq!(amount_in(12_345_000_000, "USD"), "$1,234,500.00");
+        assert_eq!(amount_in(-5_000, "EUR"), "−€0.50");
+        assert_eq!(amount_in(-40, "EUR"), "€0.00", "no minus on a zero");
+        assert_eq!(amount_in(12_345_000, "JPY"), "¥1,235");
+        assert_eq!(amount_in(12_345_678, "KWD"), "1,234.568 KWD");
+        assert_eq!(amount_in(1_000_000, "CHF"), "100.00 CHF");
+    }
+
+    #[test]
     fn numbers_have_thousands_separated() {
         assert_eq!(number(0), "0");
         assert_eq!(number(999), "999");
@@ -90,15 +106,43 @@ pub fn number(n: u64) -> String {
     out
 }
 
-/// Amounts by currency: `119.00 EUR, 20.00 USD`; a dash for none.
+/// Amounts by currency: `€119.00, $20.00`; a dash for none.
 pub fn money(by: &BTreeMap<String, Money>) -> String {
     if by.is_empty() {
         return "—".into();
     }
     by.iter()
-        .map(|(c, v)| format!("{v} {c}"))
+        .map(|(c, v)| amount_in(v.0, c))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Symbols the console's English (CLDR `en`) writes before an amount; every other currency is
+/// written by its code after the amount, which no reader mistakes.
+const SYMBOLS: [(&str, &str); 4] = [("EUR", "€"), ("GBP", "£"), ("JPY", "¥"), ("USD", "$")];
+
+/// An amount in ten-thousandths (the store's units) as the console writes money: rounded
+/// (half away from zero) to the currency's ISO 4217 decimals, thousands grouped:
+/// `€1,234.50`, `¥1,235`, `−€0.50`, `1,234.500 KWD`.
+pub fn amount_in(units: i128, currency: &str) -> String {
+    let decimals = iso_currency::Currency::from_code(currency)
+        .and_then(|c| c.exponent())
+        .map_or(2, u32::from)
+        .min(4);
+    let step = 10i128.pow(4 - decimals);
+    let v = units.unsigned_abs();
+    let rounded = (v + step.unsigned_abs() / 2) / step.unsigned_abs();
+    let scale = 10u128.pow(decimals);
+    let whole = number(u64::try_from(rounded / scale).unwrap_or(u64::MAX));
+    let text = match decimals {
+        0 => whole,
+        d => format!("{whole}.{:0width$}", rounded % scale, width = d as usize),
+    };
+    let sign = if units < 0 && rounded > 0 { "−" } else { "" };
+    match SYMBOLS.iter().find(|(code, _)| *code == currency) {
+        Some((_, symbol)) => format!("{sign}{symbol}{text}"),
+        None => format!("{sign}{text} {currency}"),
+    }
 }
 
 /// One option of a select.
@@ -601,25 +645,34 @@ fn cart_line(cart: &Value) -> String {
         .get("items")
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
-    let total = cart.get("total").map(amount).unwrap_or_default();
     let currency = cart.get("currency").and_then(Value::as_str).unwrap_or("");
+    let total = cart
+        .get("total")
+        .map(|t| amount(t, currency))
+        .unwrap_or_default();
     let noun = if items == 1 { "item" } else { "items" };
-    format!("{items} {noun} · {total} {currency}")
+    format!("{items} {noun} · {total}")
 }
 
-/// An amount as the rest of the console writes one: two decimals (`0.0` reads `0.00`).
-fn amount(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.as_f64().map(|f| format!("{f:.2}")).unwrap_or_default(),
-        Value::String(t) => t.clone(),
-        other => other.to_string(),
+/// An amount a browser sent (a number or decimal text), written as money in `currency`.
+fn amount(v: &Value, currency: &str) -> String {
+    let f = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(t) => t.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match f.filter(|f| f.is_finite() && f.abs() < 1e15) {
+        // Display only: the store keeps amounts exactly; this rounds to the currency anyway.
+        Some(f) => amount_in((f * 10_000.0).round() as i128, currency),
+        None => v.to_string(),
     }
 }
 
 /// One line that says what an event was, from its properties.
 fn summary(kind: &str, p: &Value, context: &Value) -> String {
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let money = |k: &str| p.get(k).map(amount).unwrap_or_default();
+    let currency = s("currency");
+    let money = |k: &str| p.get(k).map(|v| amount(v, &currency)).unwrap_or_default();
     let product = |p: &Value| {
         let name = p.get("name").and_then(Value::as_str).unwrap_or("");
         let id = p.get("product_id").and_then(Value::as_str).unwrap_or("");
@@ -639,7 +692,7 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
             }
         }
         "product_view" => {
-            format!("{} · {} {}", product(p), money("price"), s("currency"))
+            format!("{} · {}", product(p), money("price"))
         }
         "cart_add" | "cart_remove" => {
             let q = p.get("quantity").and_then(Value::as_u64).unwrap_or(1);
@@ -661,8 +714,11 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
             .join(" · "),
         "custom" => s("name"),
         "refund" => {
-            let amount = [money("amount"), s("currency")].join(" ");
-            let parts = [format!("order {}", s("order_id")), amount, s("reason")];
+            let parts = [
+                format!("order {}", s("order_id")),
+                money("amount"),
+                s("reason"),
+            ];
             parts
                 .into_iter()
                 .filter(|v| !v.trim().is_empty())
