@@ -777,7 +777,7 @@ fn bench_ingest(rest: &[&str]) -> Result {
         format!(
             "[[sites]]\nkey = \"bench-shop\"\norigins = []\nserver_key = \"{BENCH_SERVER_KEY}\"\n\
              [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n{extra}"
         ),
     )
     .map_err(|e| e.to_string())?;
@@ -839,7 +839,13 @@ fn bench_sheets(rest: &[&str]) -> Result {
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let token = random_token()?;
     let data = work.join("data");
-    let (mut child, url) = bench_edge(&work, &token, "viewer")?;
+    // RFM cut points every 20 s, so that the grid's walk scores real purchasers.
+    let (mut child, url) = bench_edge(
+        &work,
+        &token,
+        "viewer",
+        "[contacts]\nrfm_every_seconds = 20\n",
+    )?;
     eprintln!("xtask: loading {contacts} contacts and {events} events, then measuring");
     let result = output(
         Command::new(root().join("target/release/footprint-sheets-bench"))
@@ -925,7 +931,7 @@ fn bench_against_edge(
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let token = random_token()?;
-    let (mut child, url) = bench_edge(&work, &token, role)?;
+    let (mut child, url) = bench_edge(&work, &token, role, "")?;
     eprintln!("xtask: {doing}");
     let result = output(
         Command::new(root().join(format!("target/release/footprint-{name}-bench"))).args(args(
@@ -951,7 +957,7 @@ fn bench_against_edge(
 /// Starts the release edge for a benchmark in `work` (config, `data/`, `edge.log`), with two
 /// sites (`bench-shop`, and `other-shop` for what one site's load does to another), no rate
 /// limits and an admin token of `role`; returns it and its URL.
-fn bench_edge(work: &Path, token: &str, role: &str) -> Result<(Child, String)> {
+fn bench_edge(work: &Path, token: &str, role: &str, extra: &str) -> Result<(Child, String)> {
     let config = work.join("bench.toml");
     fs::write(
         &config,
@@ -960,7 +966,7 @@ fn bench_edge(work: &Path, token: &str, role: &str) -> Result<(Child, String)> {
              [[sites]]\nkey = \"other-shop\"\norigins = []\n\
              [[admins]]\nname = \"bench\"\ntoken = \"{token}\"\nrole = \"{role}\"\n\
              [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n{extra}"
         ),
     )
     .map_err(|e| e.to_string())?;

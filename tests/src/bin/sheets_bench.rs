@@ -475,6 +475,71 @@ async fn run(a: Args) -> Result<(), String> {
         return Err("the counts say there are no contacts".into());
     }
 
+    // Counts that walk the contacts: a rule's preview and the list's filters (each up to
+    // 250,000 contacts, the count budget).
+    let mut preview = Timer::new();
+    let mut previewed = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = client
+            .post(format!("{base}/v1/segments/preview"))
+            .bearer_auth(&a.token)
+            .json(&json!({"rule": {"field": "ecommerce.purchases", "op": "gte", "value": 2}}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let v: Value = r.json().await.map_err(|e| e.to_string())?;
+        preview.record(t);
+        previewed = v["count"].as_u64().ok_or(format!("preview answered {v}"))?;
+    }
+    let mut filtered_count = Timer::new();
+    let mut matched = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let c = get(
+            &client,
+            &format!("{base}/v1/contacts/counts?has_email=true&valuation=new"),
+            &a.token,
+        )
+        .await?;
+        filtered_count.record(t);
+        matched = c["matching"]["count"].as_u64().unwrap_or(0);
+    }
+    // The RFM grid: once the site's cut points exist (every 20 s here), the first answer
+    // walks every contact; later ones read the walk kept.
+    // The answer that first holds scored purchasers is the one that walked for them.
+    let grid_url = format!("{base}/v1/contacts/rfm_grid?site={}", a.site_key);
+    let mut grid_walk = Timer::new();
+    let mut scored = 0;
+    for _ in 0..240 {
+        let t = Instant::now();
+        let g = get(&client, &grid_url, &a.token).await?;
+        let elapsed = t;
+        scored = g["recency_by_frequency"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                    .filter_map(|n| n.as_u64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if scored > 0 {
+            grid_walk.record(elapsed);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    if scored == 0 {
+        return Err("the RFM grid stayed empty for a minute".into());
+    }
+    let mut grid_kept = Timer::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        get(&client, &grid_url, &a.token).await?;
+        grid_kept.record(t);
+    }
+
     // Merges: anonymous contacts of 10 and of 100,000 events log in as known shoppers.
     let mut merge_small = Timer::new();
     for m in 0..SMALL_MERGES {
@@ -533,6 +598,25 @@ async fn run(a: Args) -> Result<(), String> {
             "contact counts ({total} contacts, by valuation and status)"
         ))
     );
+    println!(
+        "{}",
+        preview.line(&format!(
+            "segment preview, a walk ({previewed} of {total} match)"
+        ))
+    );
+    println!(
+        "{}",
+        filtered_count.line(&format!(
+            "counts under list filters, a walk ({matched} match)"
+        ))
+    );
+    println!(
+        "{}",
+        grid_walk.line(&format!(
+            "RFM grid, first answer: the walk ({scored} purchasers scored)"
+        ))
+    );
+    println!("{}", grid_kept.line("RFM grid, the walk kept"));
     println!(
         "{}",
         merge_small.line("merge of a 10-event contact (identify POST)")

@@ -147,6 +147,19 @@ async fn fits(c: &Chrome, page: &str) {
             .await;
         panic!("{page} is {w}px wide in a {inner}px window: {wide}");
     }
+    // Nor does any part of it scroll sideways on its own.
+    let scrolling = c
+        .eval(
+            "return Array.from(document.querySelectorAll('.scroll, table, pre'))
+               .filter(e => e.scrollWidth > e.clientWidth + 1)
+               .map(e => e.tagName + '#' + e.id + ' ' + e.scrollWidth + '>' + e.clientWidth);",
+        )
+        .await;
+    assert_eq!(
+        scrolling,
+        Value::Array(vec![]),
+        "{page} scrolls sideways inside"
+    );
 }
 
 async fn no_dialog(c: &Chrome) {
@@ -225,10 +238,11 @@ async fn predicted(edge: &footprint_e2e::browser::Edge, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shoppers_journey_reads_right_in_the_console() {
-    // CLV models fitted every second from 20 buyers, so that a sheet shows its prediction.
+    // CLV models fitted and RFM cut points computed every second (the models from 20
+    // buyers), so that a sheet shows its prediction and its place on the RFM grid.
     let shop = Shop::start_with(
         Default::default(),
-        "\n[contacts]\nclv_every_seconds = 1\nclv_min_customers = 20\n\
+        "\n[contacts]\nclv_every_seconds = 1\nrfm_every_seconds = 1\nclv_min_customers = 20\n\
          clv_min_repeat_customers = 1\nclv_min_history_days = 7\n",
     );
     past_buyers(&shop.edge.url).await;
@@ -392,6 +406,63 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
         .await;
     assert_eq!(texts(&a, "#segments a").await, ["VIP"]);
 
+    // A dynamic segment from the rule builder: its live preview counts what it then holds.
+    a.goto(&format!("{edge}/admin/segments")).await;
+    type_into(&a, "#f-name", "Buyers").await;
+    choose(&a, "#f-kind", "dynamic").await;
+    choose(&a, "[id='g0.r0.field']", "ecommerce.purchases").await;
+    a.wait_for("document.querySelector('#row-0-0[data-field=\"ecommerce.purchases\"]')")
+        .await;
+    choose(&a, "[id='g0.r0.op']", "gte").await;
+    a.wait_for("document.querySelector('#row-0-0[data-op=\"gte\"]')")
+        .await;
+    type_into(&a, "[id='g0.r0.value']", "1").await;
+    a.wait_for("/^\\d+ contacts? match/.test(document.getElementById('preview').textContent)")
+        .await;
+    let preview = text(&a, "#preview").await;
+    let n: u64 = preview.split(' ').next().unwrap().parse().unwrap();
+    assert!(n > 20, "the past buyers and Alice: {preview}");
+    assert!(
+        value(&a, "#f-rule")
+            .await
+            .contains("\"ecommerce.purchases\""),
+        "the JSON follows the builder"
+    );
+    a.screenshot("segment-builder").await;
+    click(&a, "#create-segment").await;
+    a.wait_for("(document.getElementById('flash') || {}).textContent === 'Segment created.'")
+        .await;
+    assert_eq!(text(&a, "#segment-size").await, format!("{n} members"));
+    let seg_url = a.client.current_url().await.unwrap().to_string();
+    let seg_id = seg_url.rsplit('/').next().unwrap().to_owned();
+    a.goto(&format!("{edge}/admin/segments")).await;
+    assert_eq!(
+        text(&a, &format!("#segment-{seg_id} .members")).await,
+        n.to_string()
+    );
+
+    // Her place on the site's RFM grid, once the cut points are computed (every second).
+    let mut marked = Vec::new();
+    for _ in 0..50 {
+        a.goto(&sheet_url).await;
+        // SVG elements have no innerText.
+        let v = a
+            .eval("return Array.from(document.querySelectorAll('#rfm-grid .you title')).map(t => t.textContent);")
+            .await;
+        marked = serde_json::from_value::<Vec<String>>(v).unwrap();
+        if !marked.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let s = shop.edge.get(&format!("/v1/contacts/{id}")).await;
+    let cell = format!("R{} F{}: ", s["rfm"]["r"], s["rfm"]["f"]);
+    assert_eq!(marked.len(), 1, "one cell is hers: {marked:?}");
+    assert!(marked[0].starts_with(&cell), "{marked:?} is not {cell}");
+    a.eval("document.getElementById('rfm-grid').scrollIntoView();")
+        .await;
+    a.screenshot("rfm-grid").await;
+
     // Her predicted value, beside the historic one, once the models are fitted.
     let sheet = predicted(&shop.edge, &id).await;
     a.goto(&sheet_url).await;
@@ -550,15 +621,32 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     // At a phone's width every page still reads without sideways scrolling.
     a.set_size(390, 844).await;
     for p in [
+        "/admin/contacts".to_owned(),
         format!("/admin/contacts?s={ALICE}"),
         format!("/admin/contacts/{id}"),
         format!("/admin/contacts/{id}/activity"),
+        format!("/admin/contacts/{id}/orders"),
         "/admin/segments".to_owned(),
+        format!("/admin/segments/{seg_id}"),
     ] {
         a.goto(&format!("{edge}{p}")).await;
         a.wait_for("document.readyState === 'complete'").await;
         fits(&a, &p).await;
     }
+    // The list is cards: name (or "Anonymous"), email, valuation, last activity.
+    a.goto(&format!("{edge}/admin/contacts")).await;
+    let shown = a
+        .eval(
+            "const r = document.querySelector('#contacts tbody tr');
+             return ['td.title', 'td.email', 'td[data-label=Valuation]', 'td[data-label=\"Last activity\"]']
+               .map(s => getComputedStyle(r.querySelector(s)).display);",
+        )
+        .await;
+    assert_eq!(
+        shown,
+        serde_json::json!(["block", "block", "block", "block"])
+    );
+    a.screenshot("contacts-390").await;
     a.goto(&sheet_url).await;
     a.screenshot("profile-390").await;
     a.set_size(1280, 1000).await;

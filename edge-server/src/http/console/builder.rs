@@ -356,6 +356,9 @@ pub struct RowView {
     pub at: String,
     /// `row-<i>-<j>`, its element's id.
     pub dom: String,
+    /// The chosen field and operator, as the form holds them (`data-` attributes).
+    pub field: String,
+    pub op: String,
     pub fields: Vec<FieldGroup>,
     pub ops: Vec<Choice>,
     /// `select`, `multiple`, `number`, `date` or `text`.
@@ -493,6 +496,8 @@ impl RowView {
             name: format!("g{g}.r{r}"),
             at: format!("{g}:{r}"),
             dom: format!("row-{g}-{r}"),
+            field: row.field.clone(),
+            op: op.to_owned(),
             fields,
             ops: Choice::list(&ops, op),
             input,
