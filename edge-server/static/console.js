@@ -99,6 +99,16 @@ document.addEventListener("DOMContentLoaded", () => {
       } else {
         now.querySelector("#preview").textContent = fresh.querySelector("#preview").textContent;
         now.querySelector("#f-rule").value = fresh.querySelector("#f-rule").value;
+        // Each row's error as the server now finds it, without touching its inputs.
+        fresh.querySelectorAll(".rule-row").forEach((row) => {
+          const mine = document.getElementById(row.id);
+          if (!mine) return;
+          mine.classList.toggle("invalid", row.classList.contains("invalid"));
+          const was = mine.querySelector("p.error");
+          const is = row.querySelector("p.error");
+          if (was) was.remove();
+          if (is) mine.appendChild(is);
+        });
       }
     };
     form.addEventListener("click", (e) => {

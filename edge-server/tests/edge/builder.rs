@@ -230,6 +230,27 @@ async fn the_builder_works_by_form_posts_alone() {
     assert!(page.body.contains("name=\"g0.r1.field\""));
     assert_eq!(text_of(&page.body, "preview"), "2 contacts match");
 
+    // A value not typed yet is no mistake until saving.
+    let blank = [
+        ("name", "Blank"),
+        ("g0.r0.field", "counts.events"),
+        ("g0.r0.op", "gt"),
+        ("g0.r0.value", ""),
+    ];
+    let mut sent = blank.to_vec();
+    sent.push(("act", "preview"));
+    let page = b.post(&lab, "/admin/segments", &sent).await;
+    assert_eq!(
+        text_of(&page.body, "preview"),
+        "Fill in the value of each condition to see how many contacts match."
+    );
+    assert!(!page.body.contains("class=\"error\" role=\"alert\""));
+    let mut sent = blank.to_vec();
+    sent.push(("act", "save"));
+    let page = b.post(&lab, "/admin/segments", &sent).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Value must be a whole number"));
+
     // A row that makes no condition is refused beside it, and nothing is saved.
     let mut bad = first.to_vec();
     bad.extend([

@@ -459,7 +459,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
     let cell = format!("R{} F{}: ", s["rfm"]["r"], s["rfm"]["f"]);
     assert_eq!(marked.len(), 1, "one cell is hers: {marked:?}");
     assert!(marked[0].starts_with(&cell), "{marked:?} is not {cell}");
-    a.eval("document.getElementById('rfm-grid').scrollIntoView();")
+    a.eval("document.getElementById('value-h').scrollIntoView();")
         .await;
     a.screenshot("rfm-grid").await;
 

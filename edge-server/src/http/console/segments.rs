@@ -48,8 +48,8 @@ fn segment_form(
             label: "Type".into(),
             choices: Choice::list(
                 &[
-                    ("dynamic", "Dynamic: contacts the rule below selects"),
-                    ("static", "Static: contacts added by hand"),
+                    ("dynamic", "Dynamic (a rule)"),
+                    ("static", "Static (added by hand)"),
                 ],
                 &get("kind"),
             ),
@@ -91,6 +91,8 @@ struct Draft {
     json_mode: bool,
     json: String,
     json_error: Option<String>,
+    /// Sent to be saved: every mistake shows, an empty value too.
+    saving: bool,
 }
 
 impl Draft {
@@ -100,6 +102,7 @@ impl Draft {
             json_mode: false,
             json: String::new(),
             json_error: None,
+            saving: false,
         }
     }
 
@@ -129,6 +132,7 @@ impl Draft {
             json_mode: field(form, "source") == Some("json"),
             json: field(form, "rule").unwrap_or("").trim().to_owned(),
             json_error: None,
+            saving: act == "save",
         };
         if act == "json" {
             match serde_json::from_str::<Value>(&d.json) {
@@ -196,7 +200,26 @@ impl Draft {
                     "Fix the rule to see how many contacts match.".to_owned()
                 }
             },
-            Err(_) => "Fix the conditions marked to see how many contacts match.".to_owned(),
+            Err(_) if self.saving => {
+                "Fix the conditions marked to see how many contacts match.".to_owned()
+            }
+            Err(_) => {
+                // A value not typed yet is not a mistake until the form is saved.
+                let rows = self.builder.groups.iter_mut().flat_map(|g| &mut g.rows);
+                let mut only_empty = true;
+                for row in rows.filter(|r| r.error.is_some()) {
+                    if row.value.trim().is_empty() {
+                        row.error = None;
+                    } else {
+                        only_empty = false;
+                    }
+                }
+                match only_empty {
+                    true => "Fill in the value of each condition to see how many contacts match.",
+                    false => "Fix the conditions marked to see how many contacts match.",
+                }
+                .to_owned()
+            }
         };
         BuilderSection {
             view: BuilderView::of(&self.builder),
