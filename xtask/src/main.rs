@@ -777,7 +777,7 @@ fn bench_ingest(rest: &[&str]) -> Result {
         format!(
             "[[sites]]\nkey = \"bench-shop\"\norigins = []\nserver_key = \"{BENCH_SERVER_KEY}\"\n\
              [rate_limit]\nper_ip_per_second = 100000000\nper_ip_burst = 100000000\n\
-             per_site_per_second = 100000000\nper_site_burst = 100000000\n{extra}"
+             per_site_per_second = 100000000\nper_site_burst = 100000000\n"
         ),
     )
     .map_err(|e| e.to_string())?;
