@@ -570,18 +570,12 @@ fn select<R>(
         .map(|s| list_segment(store, s))
         .transpose()?;
     let now = now.as_millis();
-    let valuation = match q.valuation.as_deref() {
-        None => None,
-        Some(v) => Some(sheet::Valuation::parse(v).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_filter",
-                format!(
-                    "valuation must be one of {}",
-                    sheet::Valuation::NAMES.join(", ")
-                ),
-            )
-        })?),
-    };
+    let valuation = named_filter(
+        "valuation",
+        q.valuation.as_deref(),
+        sheet::Valuation::parse,
+        sheet::Valuation::NAMES,
+    )?;
     let push = match q.push.as_deref() {
         None => None,
         Some("enabled") => Some(true),
@@ -593,18 +587,12 @@ fn select<R>(
             ))
         }
     };
-    let email_status = match q.email_status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(EmailStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_filter",
-                format!(
-                    "email_status must be one of {}",
-                    EmailStatus::NAMES.join(", ")
-                ),
-            )
-        })?),
-    };
+    let email_status = named_filter(
+        "email_status",
+        q.email_status.as_deref(),
+        EmailStatus::parse,
+        EmailStatus::NAMES,
+    )?;
     let newsletter = named_filter(
         "newsletter",
         q.newsletter.as_deref(),
