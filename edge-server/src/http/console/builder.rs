@@ -11,7 +11,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::views::Choice;
+use super::parts::{number, Choice};
 use crate::contacts::catalogue::{self, Shape};
 use crate::contacts::segment::{Rule, MAX_CONDITIONS};
 
@@ -516,7 +516,7 @@ impl RowView {
 
 /// "12 contacts match", in words, then `what` ("these filters").
 pub fn matching_words(m: crate::admin::Matching, what: &str) -> String {
-    let n = super::views::number(m.count);
+    let n = number(m.count);
     let said = match (m.exact, m.count) {
         (true, 1) => "1 contact matches".to_owned(),
         (true, _) => format!("{n} contacts match"),
@@ -531,7 +531,7 @@ pub fn matching_words(m: crate::admin::Matching, what: &str) -> String {
         true => format!("{said}{what}"),
         false => format!(
             "{said}{what} (counted over the newest {} contacts)",
-            super::views::number(crate::admin::COUNT_BUDGET as u64)
+            number(crate::admin::COUNT_BUDGET as u64)
         ),
     }
 }

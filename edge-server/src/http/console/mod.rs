@@ -12,6 +12,7 @@ mod builder;
 mod contacts;
 pub mod fail;
 mod pages;
+mod parts;
 mod segments;
 pub mod session;
 mod sheet;

@@ -9,6 +9,7 @@ use askama::Template;
 use footprint_protocol::{EventRecord, EventType, Timestamp};
 use serde_json::Value;
 
+pub use super::parts::{number, Choice};
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
 
@@ -93,19 +94,6 @@ mod tests {
     }
 }
 
-/// A whole number with thousands separated, as the console's English reads it: `12,345`.
-pub fn number(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
 /// Amounts by currency: `€119.00, $20.00`; a dash for none.
 pub fn money(by: &BTreeMap<String, Money>) -> String {
     if by.is_empty() {
@@ -142,26 +130,6 @@ pub fn amount_in(units: i128, currency: &str) -> String {
     match SYMBOLS.iter().find(|(code, _)| *code == currency) {
         Some((_, symbol)) => format!("{sign}{symbol}{text}"),
         None => format!("{sign}{text} {currency}"),
-    }
-}
-
-/// One option of a select.
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-impl Choice {
-    pub fn list(options: &[(&str, &str)], current: &str) -> Vec<Choice> {
-        options
-            .iter()
-            .map(|(v, l)| Choice {
-                value: (*v).to_owned(),
-                label: (*l).to_owned(),
-                selected: *v == current,
-            })
-            .collect()
     }
 }
 
