@@ -253,6 +253,88 @@ pub fn contact_activity(
     })
 }
 
+/// A contact with up to this many events reads in event time on the console's timeline:
+/// each page reads them all (a few milliseconds). Above it, the timeline is newest received
+/// first, which costs one page's events whatever the history.
+pub const TIMELINE_BY_TIME_MAX: u64 = 5_000;
+
+/// The console's timeline: a page of events and where the next one starts.
+#[derive(Debug)]
+pub struct Timeline {
+    pub events: Vec<EventRecord>,
+    /// Pass as `before` for the next page; absent on the last one.
+    pub next: Option<String>,
+    /// Ordered by event time (corrected), newest first; false: newest received first.
+    pub by_time: bool,
+}
+
+/// One page of the contact's timeline, newest first by event time (ties by arrival) for a
+/// contact of at most [`TIMELINE_BY_TIME_MAX`] events, so a late batch of old events falls
+/// into its place; by arrival above it. `before` is a `next` of either kind.
+pub fn contact_timeline(
+    store: &Store,
+    id: &str,
+    who: &AdminIdentity,
+    q: &ActivityQuery,
+) -> Result<Timeline, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let mask = type_mask(q.types.as_deref())?;
+    let r = resolve(store, contact_id(id)?, who)?;
+    if r.contact.counts.events > TIMELINE_BY_TIME_MAX {
+        let before = q.before.as_deref().map(parse_cursor).transpose()?;
+        let (events, next) = store.activity(&r.contact, mask, before.map(Into::into), limit)?;
+        return Ok(Timeline {
+            events: events
+                .into_iter()
+                .map(to_record)
+                .collect::<Result<Vec<_>, _>>()?,
+            next: next.map(|p| Cursor::from(p).to_string()),
+            by_time: false,
+        });
+    }
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "before must be a `next` value from an earlier page",
+        )
+    };
+    // `t<ms>-<cursor>`: the last shown event's time and place.
+    let after = match q.before.as_deref() {
+        None => None,
+        Some(c) => {
+            let (at, pos) = c
+                .strip_prefix('t')
+                .and_then(|c| c.split_once('-'))
+                .ok_or_else(bad)?;
+            Some((at.parse::<i64>().map_err(|_| bad())?, parse_cursor(pos)?))
+        }
+    };
+    let max = TIMELINE_BY_TIME_MAX as usize;
+    let (mut all, _) = store.activity(&r.contact, mask, None, max)?;
+    all.sort_by(|a, b| (b.fields.timestamp, b.cursor).cmp(&(a.fields.timestamp, a.cursor)));
+    let mut page = all
+        .into_iter()
+        .filter(|e| after.is_none_or(|last| (e.fields.timestamp, e.cursor) < last))
+        .take(limit + 1)
+        .collect::<Vec<_>>();
+    let next = match page.len() > limit {
+        true => {
+            page.truncate(limit);
+            page.last()
+                .map(|e| format!("t{}-{}", e.fields.timestamp, e.cursor))
+        }
+        false => None,
+    };
+    Ok(Timeline {
+        events: page
+            .into_iter()
+            .map(to_record)
+            .collect::<Result<Vec<_>, _>>()?,
+        next,
+        by_time: true,
+    })
+}
+
 /// `GET /v1/contacts/{id}/orders`: one page of the contact's orders, newest first.
 #[derive(Debug, Serialize)]
 pub struct OrdersPage {

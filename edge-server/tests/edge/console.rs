@@ -651,3 +651,70 @@ async fn anonymous_rows_say_which_device_and_what_it_looked_at() {
         page.body
     );
 }
+
+#[actix_web::test]
+async fn the_timeline_is_in_event_time_grouped_by_day_even_after_a_late_batch() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    lab.send(vec![product("ta", T0 - DAY, "fresh")]).await;
+    // A batch that arrives last with events from two and three days ago (an offline queue).
+    lab.send(vec![
+        product("ta", T0 - 2 * DAY, "late-2"),
+        product("ta", T0 - 3 * DAY, "late-3"),
+    ])
+    .await;
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{id}/activity")).await;
+    assert!(page.body.contains("By when each event happened"));
+    let times: Vec<&str> = page
+        .body
+        .match_indices("<td class=\"nowrap when\">")
+        .map(|(at, m)| {
+            let rest = &page.body[at + m.len()..];
+            &rest[..rest.find('<').unwrap()]
+        })
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest event first, whatever arrived last");
+    assert_eq!(times.len(), 5);
+    // One heading per day: today (the login), yesterday, two and three days ago.
+    let days = page.body.matches("scope=\"colgroup\"").count();
+    assert_eq!(days, 4, "{}", page.body);
+    let day = |ms: i64| {
+        let t = footprint_protocol::Timestamp::from_millis(ms).unwrap();
+        let d = t.to_string();
+        d[..10].to_owned()
+    };
+    let last = page.body.rfind("late-3").expect("the oldest event");
+    let first = page.body.find("fresh").expect("yesterday's");
+    assert!(
+        first < last,
+        "{} before {}",
+        day(T0 - DAY),
+        day(T0 - 3 * DAY)
+    );
+}
+
+#[actix_web::test]
+async fn a_long_history_reads_newest_received_first() {
+    let lab = Lab::new();
+    let id = alice(&lab).await;
+    // Past the bound (5,000 with her 2): the timeline says why it is in arrival order.
+    for chunk in 0..11 {
+        let views: Vec<_> = (0..500)
+            .map(|i| product("ta", T0 - DAY + (chunk * 500 + i) * 1_000, "p"))
+            .collect();
+        lab.send(views).await;
+    }
+    let b = sign_in(&lab, TOKEN).await;
+    let page = b.get(&lab, &format!("/admin/contacts/{id}/activity")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("By when each event arrived: this contact has over 5,000 events"),
+        "{}",
+        &page.body[..2000]
+    );
+    assert_eq!(page.body.matches("<span class=\"type ").count(), 50);
+}

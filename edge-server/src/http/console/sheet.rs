@@ -1053,7 +1053,7 @@ async fn activity_of(
     signed: &Signed,
     id: &str,
     q: &ActivityForm,
-) -> Result<(Sheet, crate::admin::ActivityPage), Fail> {
+) -> Result<(Sheet, crate::admin::Timeline), Fail> {
     let id = contact_id(id)?;
     let who = signed.who().clone();
     let st = state.clone().into_inner();
@@ -1065,10 +1065,18 @@ async fn activity_of(
     Ok(blocking(move || {
         let now = st.now();
         let sheet = crate::admin::sheet_of(&st.store, id, &who, st.contacts, now)?;
-        let page = crate::admin::contact_activity(&st.store, &sheet.id, &who, &query)?;
+        let page = crate::admin::contact_timeline(&st.store, &sheet.id, &who, &query)?;
         Ok((sheet, page))
     })
     .await?)
+}
+
+/// The day of a timeline cursor's event (`t<ms>-…`), in words.
+fn cursor_day(before: &str) -> Option<String> {
+    let ms = before.strip_prefix('t')?.split_once('-')?.0.parse().ok()?;
+    footprint_protocol::Timestamp::from_millis(ms)
+        .ok()
+        .map(|t| day_words(&t))
 }
 
 fn activity_params(kind: &Option<String>, before: Option<&str>) -> String {
@@ -1096,7 +1104,9 @@ pub async fn activity(
         weeks_chart,
         chrome: chrome(&signed, format!("{} · Activity", head.title), "contacts"),
         types: type_choices(nonempty(&q.kind).unwrap_or("")),
-        rows: page.events.iter().map(EventView::of).collect(),
+        by_time: page.by_time,
+        time_max: number(crate::admin::TIMELINE_BY_TIME_MAX),
+        rows: EventView::by_day(&page.events, None),
         more_url: page.next.as_deref().map(|n| at(&base, Some(n))),
         rows_url: page
             .next
@@ -1216,7 +1226,8 @@ pub async fn activity_rows(
     let mut resp = html(
         StatusCode::OK,
         &ActivityRows {
-            rows: page.events.iter().map(EventView::of).collect(),
+            // A day that goes on from the page before gets no second heading.
+            rows: EventView::by_day(&page.events, q.before.as_deref().and_then(cursor_day)),
         },
     );
     if let Some(n) = page.next {

@@ -49,6 +49,43 @@ pub fn when(t: &Timestamp) -> String {
     }
 }
 
+/// A day as people read it: `Saturday 28 November 2026` (UTC).
+pub fn day_words(t: &Timestamp) -> String {
+    const DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let s = t.to_string();
+    let part = |r: std::ops::Range<usize>| s.get(r).and_then(|p| p.parse::<usize>().ok());
+    // 1970-01-01 was a Thursday (index 3 from Monday).
+    let weekday = (t.as_millis().div_euclid(86_400_000) + 3).rem_euclid(7) as usize;
+    match (part(0..4), part(5..7), part(8..10)) {
+        (Some(y), Some(m @ 1..=12), Some(d)) => {
+            format!("{} {d} {} {y}", DAYS[weekday], MONTHS[m - 1])
+        }
+        _ => s.get(..10).unwrap_or("").to_owned(),
+    }
+}
+
 pub fn when_opt(t: &Option<Timestamp>) -> String {
     t.as_ref().map(when).unwrap_or_else(|| "—".into())
 }
@@ -83,6 +120,14 @@ mod tests {
         assert_eq!(amount_in(12_345_000, "JPY"), "¥1,235");
         assert_eq!(amount_in(12_345_678, "KWD"), "1,234.568 KWD");
         assert_eq!(amount_in(1_000_000, "CHF"), "100.00 CHF");
+    }
+
+    #[test]
+    fn days_read_in_words() {
+        let t = Timestamp::parse("2026-11-28T23:59:59Z").unwrap();
+        assert_eq!(day_words(&t), "Saturday 28 November 2026");
+        let t = Timestamp::parse("2026-11-23T00:00:00Z").unwrap();
+        assert_eq!(day_words(&t), "Monday 23 November 2026");
     }
 
     #[test]
@@ -538,6 +583,8 @@ pub struct NoteRow {
 
 /// One event of the Activity tab.
 pub struct EventView {
+    /// The day's heading, on the first event of each day.
+    pub day: Option<String>,
     pub at: String,
     pub kind: String,
     /// The type in words, and its family (for the dot's colour).
@@ -550,12 +597,31 @@ pub struct EventView {
 }
 
 impl EventView {
+    /// The rows of `events`, with a heading on each day's first; `carried` is the day the
+    /// page before ended on.
+    pub fn by_day(events: &[EventRecord], carried: Option<String>) -> Vec<EventView> {
+        let mut last = carried;
+        events
+            .iter()
+            .map(|e| {
+                let mut v = EventView::of(e);
+                let day = day_words(&e.timestamp);
+                if last.as_ref() != Some(&day) {
+                    v.day = Some(day.clone());
+                    last = Some(day);
+                }
+                v
+            })
+            .collect()
+    }
+
     pub fn of(e: &EventRecord) -> EventView {
         let props: Value = serde_json::from_str(e.properties.get()).unwrap_or(Value::Null);
         let context: Value = serde_json::from_str(e.context.get()).unwrap_or(Value::Null);
         let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
         let (label, family) = EventType::parse(&e.kind).map_or(("Event", "other"), event_words);
         EventView {
+            day: None,
             at: when(&e.timestamp),
             kind: e.kind.clone(),
             label,
@@ -710,6 +776,10 @@ fn summary(kind: &str, p: &Value, context: &Value) -> String {
 pub struct ActivityPage {
     pub chrome: Chrome,
     pub head: SheetHead,
+    /// In event time; false: newest received first (a contact with a long history).
+    pub by_time: bool,
+    /// Events up to which a contact's timeline is in event time, in words.
+    pub time_max: String,
     pub weeks_chart: Option<BarChart>,
     pub types: Vec<Choice>,
     pub rows: Vec<EventView>,
