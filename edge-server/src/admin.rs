@@ -311,7 +311,7 @@ pub fn contact_timeline(
     };
     let max = TIMELINE_BY_TIME_MAX as usize;
     let (mut all, _) = store.activity(&r.contact, mask, None, max)?;
-    all.sort_by(|a, b| (b.fields.timestamp, b.cursor).cmp(&(a.fields.timestamp, a.cursor)));
+    all.sort_by_key(|e| std::cmp::Reverse((e.fields.timestamp, e.cursor)));
     let mut page = all
         .into_iter()
         .filter(|e| after.is_none_or(|last| (e.fields.timestamp, e.cursor) < last))
