@@ -241,7 +241,7 @@ async fn the_consoles_overview_shows_the_counts_and_filters_by_them() {
     let b = &sheet.body;
     assert!(b.contains(r#"id="spend-chart""#), "{b}");
     assert!(
-        b.contains("42.50 EUR in 2 of the last 24 months; the most, 30.00 EUR, in 2026-10."),
+        b.contains("€42.50 in 2 of the last 24 months; the most, €30.00, in 2026-10."),
         "{b}"
     );
     assert_eq!(b.matches(r#"<rect class="bar""#).count(), 24, "{b}");

@@ -118,9 +118,22 @@ async fn a_fitted_site_predicts_each_buyer_from_its_own_history_in_weeks() {
         .await
         .get(&lab, &format!("/admin/contacts/{id}"))
         .await;
+    // The console writes euros as `€1,234.50`: the API's decimal text, grouped.
+    let (whole, cents) = p["predicted_12_months"]
+        .as_str()
+        .unwrap()
+        .split_once('.')
+        .unwrap();
+    let mut grouped = String::new();
+    for (i, d) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(d);
+    }
     let shown = format!(
-        "<dt>Predicted value, next 12 months</dt><dd>{} EUR</dd>",
-        p["predicted_12_months"].as_str().unwrap()
+        "<dt>Predicted value, next 12 months</dt><dd>€{grouped}.{}</dd>",
+        &cents[..2]
     );
     assert!(page.body.contains(&shown), "{}", page.body);
     assert!(page.body.contains("<dt>Customer lifetime value</dt>"));
