@@ -668,10 +668,10 @@ async fn the_timeline_is_in_event_time_grouped_by_day_even_after_a_late_batch() 
     assert!(page.body.contains("By when each event happened"));
     let times: Vec<&str> = page
         .body
-        .match_indices("<td class=\"nowrap when\">")
+        .match_indices("<td class=\"nowrap when\"><time datetime=\"")
         .map(|(at, m)| {
             let rest = &page.body[at + m.len()..];
-            &rest[..rest.find('<').unwrap()]
+            &rest[..rest.find('"').unwrap()]
         })
         .collect();
     let mut sorted = times.clone();

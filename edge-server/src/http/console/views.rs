@@ -585,7 +585,12 @@ pub struct NoteRow {
 pub struct EventView {
     /// The day's heading, on the first event of each day.
     pub day: Option<String>,
+    /// `2026-11-24 10:31 UTC`, for the tooltip.
     pub at: String,
+    /// The time of day under its day's heading: `10:31:07`.
+    pub time: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub iso: String,
     pub kind: String,
     /// The type in words, and its family (for the dot's colour).
     pub label: &'static str,
@@ -623,6 +628,8 @@ impl EventView {
         EventView {
             day: None,
             at: when(&e.timestamp),
+            time: e.timestamp.to_string().get(11..19).unwrap_or("").to_owned(),
+            iso: e.timestamp.to_string(),
             kind: e.kind.clone(),
             label,
             family,
