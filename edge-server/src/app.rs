@@ -35,7 +35,14 @@ pub struct App {
     pub contacts: ContactSettings,
     /// The RFM grids, from the last walk over the contacts.
     pub census: Arc<crate::census::Census>,
+    /// Walks over every contact (a preview, a filtered count, segment sizes) run at most
+    /// [`WALKS_AT_ONCE`] at a time; more wait their turn, so that a viewer pressing Preview
+    /// again and again cannot take every blocking thread from the other reads.
+    pub walks: Arc<tokio::sync::Semaphore>,
 }
+
+/// Walks over the contacts that may run at once.
+pub const WALKS_AT_ONCE: usize = 2;
 
 /// Runs blocking store work (reads) off the async executor, on the runtime's blocking pool
 /// (tokio's, which actix runs on: this layer knows no web framework).
@@ -211,6 +218,7 @@ impl App {
         q: ListQuery,
         rule: Option<Rule>,
     ) -> Result<Matching, ApiError> {
+        let _turn = self.walks.acquire().await.map_err(|_| ApiError::Internal)?;
         let now = self.now();
         self.read(move |app| {
             crate::admin::count_contacts(&app.store, &q, rule.as_ref(), &who, app.contacts, now)
@@ -223,6 +231,7 @@ impl App {
         self: &Arc<Self>,
         who: AdminIdentity,
     ) -> Result<Vec<(u64, Matching)>, ApiError> {
+        let _turn = self.walks.acquire().await.map_err(|_| ApiError::Internal)?;
         let now = self.now();
         self.read(move |app| crate::admin::segment_sizes(&app.store, &who, app.contacts, now))
             .await

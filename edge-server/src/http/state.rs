@@ -123,6 +123,7 @@ impl AppState {
                 writes,
                 contacts: ContactSettings::from_config(cfg),
                 census: Default::default(),
+                walks: Arc::new(tokio::sync::Semaphore::new(crate::app::WALKS_AT_ONCE)),
             }),
             front,
             admins: Admins::new(cfg.admins.clone(), cfg.rate_limit.auth_failures_per_minute),

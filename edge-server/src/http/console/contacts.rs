@@ -121,29 +121,23 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
     let who = signed.who().clone();
     let q = form.query(Some(PAGE));
     let filtered = !form.params(None).is_empty();
-    let (list, segments, counts, matching) = {
+    let (list, segments, counts) = {
         let state = state.clone().into_inner();
+        let (who, q) = (who.clone(), q.clone());
         blocking(move || {
             let now = state.now();
             let list = crate::admin::list_contacts(&state.store, &q, &who, state.contacts, now);
             let counts = state
                 .store
                 .contact_counts(None, who.role.clearance(), now.as_millis())?;
-            // Under filters, how many they select: a walk, bounded like every count.
-            let matching = match (filtered, &list) {
-                (true, Ok(_)) => Some(crate::admin::count_contacts(
-                    &state.store,
-                    &q,
-                    None,
-                    &who,
-                    state.contacts,
-                    now,
-                )?),
-                _ => None,
-            };
-            Ok((list, crate::segments::list(&state.store)?, counts, matching))
+            Ok((list, crate::segments::list(&state.store)?, counts))
         })
         .await?
+    };
+    // Under filters, how many they select: a walk, bounded like every count.
+    let matching = match (filtered, &list) {
+        (true, Ok(_)) => Some(state.app.matching(who, q, None).await?),
+        _ => None,
     };
     let (rows, next, error) = match list {
         Ok(l) => (l.contacts, l.next, None),
