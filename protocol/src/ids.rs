@@ -109,6 +109,15 @@ mod typed {
         }
     );
 
+    impl TrackerId {
+        /// The tracker the edge files a contact's events from the shop's servers under:
+        /// `server:<contact id>` (`crate::SERVER_TRACKER_PREFIX`). Letters, a colon and at
+        /// most 20 digits: every such name passes [`TrackerId::new`]'s rules.
+        pub fn of_server(contact: u64) -> TrackerId {
+            TrackerId(format!("{}{contact}", crate::SERVER_TRACKER_PREFIX))
+        }
+    }
+
     id_type!(
         /// An event's idempotency key: 1 to 100 characters, none of them control characters.
         /// Unique per event within a site; a repeat is stored once.
@@ -146,6 +155,10 @@ mod tests {
         assert!(TrackerId::new("a\u{0}b").is_err());
         assert!(TrackerId::new("").is_err());
         assert!(TrackerId::new("x".repeat(65)).is_err());
+        for contact in [0, 1, u64::MAX] {
+            let t = TrackerId::of_server(contact);
+            assert_eq!(TrackerId::new(t.as_str()).as_ref(), Ok(&t));
+        }
     }
 
     #[test]

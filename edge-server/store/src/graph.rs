@@ -29,7 +29,6 @@ use super::record::{self, ContactRecord, HistoryEntry, IdChange};
 use super::suppress::{Blind, Suppressor};
 use super::vault::{Keyring, Vault};
 use super::{Address, AdminKind, AdminOp, Done, Refusal, StoreError};
-use footprint_protocol::SERVER_TRACKER_PREFIX;
 
 mod erase;
 pub(crate) mod import;
@@ -366,8 +365,9 @@ impl<'t> Working<'t> {
                 }
             }
         };
-        let tracker = format!("{SERVER_TRACKER_PREFIX}{id}");
-        let tkey = keys::tracker(&tracker, site);
+        let server = footprint_protocol::TrackerId::of_server(id.get());
+        let tracker = server.as_str();
+        let tkey = keys::tracker(tracker, site);
         let points_at = match self.get_id(&tkey)? {
             Some(t) => self.resolve(t)?,
             None => None,

@@ -461,6 +461,8 @@ enum Route<'r> {
     Server(TrackerId),
     /// Nowhere: the contact it names is not one (the error to answer with).
     Refused(String),
+    /// Nowhere: a retry of an event already stored, answered as a duplicate.
+    Duplicate,
 }
 
 impl Route<'_> {
@@ -468,17 +470,9 @@ impl Route<'_> {
         match self {
             Route::Tracker(t) => Some(t),
             Route::Server(t) => Some(t),
-            Route::Refused(_) => None,
+            Route::Refused(_) | Route::Duplicate => None,
         }
     }
-}
-
-/// The tracker under which a contact's events from the shop's servers are filed. No browser
-/// may send one named so (`footprint_protocol::SERVER_TRACKER_PREFIX`).
-fn server_tracker(contact: u64) -> TrackerId {
-    let name = format!("{}{contact}", footprint_protocol::SERVER_TRACKER_PREFIX);
-    // A prefix of letters and a colon, then digits: always a valid tracker id.
-    TrackerId::new(name).unwrap_or_else(|_| unreachable!("a server tracker id is valid"))
 }
 
 /// The new events of one request, per tracker, in request order.
@@ -546,6 +540,10 @@ impl<'w> Staged<'w> {
                     outcomes.push(Outcome::Refused(why.clone()));
                     continue;
                 }
+                Route::Duplicate => {
+                    outcomes.push(Outcome::Duplicate);
+                    continue;
+                }
             };
             let gone = match suppressed.get(tracker) {
                 Some(g) => *g,
@@ -592,19 +590,18 @@ impl<'w> Staged<'w> {
                 Recipient::Contact(a) => a,
             };
             let dkey = keys::dedupe(&req.site, &ev.message_id);
-            let repeat = seen.contains(&(&req.site, &ev.message_id)) || self.holds(&dkey);
+            if seen.contains(&(&req.site, &ev.message_id)) || self.holds(&dkey) {
+                routes.push(Route::Duplicate);
+                continue;
+            }
             let Some(g) = self.graph.as_mut() else {
                 routes.push(Route::Refused(String::new()));
                 continue;
             };
-            // A repeat is answered as one by `sort`, whatever tracker it is given here.
             let first_seq = *self.last_seq + 1;
-            let routed = if repeat {
-                Ok(Ok(server_tracker(0)))
-            } else {
-                g.address(req.site.as_str(), address, ev.fact.at, first_seq)
-                    .map(|r| r.map(server_tracker))
-            };
+            let routed = g
+                .address(req.site.as_str(), address, ev.fact.at, first_seq)
+                .map(|r| r.map(TrackerId::of_server));
             match routed {
                 Ok(Ok(t)) => routes.push(Route::Server(t)),
                 Ok(Err(why)) => routes.push(Route::Refused(why)),
