@@ -376,12 +376,12 @@ impl<'t> Working<'t> {
             Some(t) if t == id => {}
             // A server tracker goes wherever its contact goes (merges move it along), so
             // this is not expected; should it happen, the tracker follows the address.
-            Some(other) => self.move_tracker(site, &tracker, pos, other, id)?,
+            Some(other) => self.move_tracker(site, tracker, pos, other, id)?,
             None => {
                 self.live(id)?
                     .spans
                     .push(footprint_domain::contacts::aggregate::Span::open(
-                        &tracker, pos,
+                        tracker, pos,
                     ));
                 self.put_id(tkey, id);
             }
