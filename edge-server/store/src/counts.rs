@@ -35,13 +35,18 @@ pub(crate) enum Tally {
 
 /// The email status classes a counter tells apart: the ones an overview shows, as the sheet
 /// shows them (a contact without an email has none).
+/// The email statuses counted apart, by their class number (stored in counter keys, so the
+/// order is fixed); every other contact (active, or without an email) is class 0.
+const COUNTED: [(u8, EmailStatus); 3] = [
+    (1, EmailStatus::Bounced),
+    (2, EmailStatus::Blocked),
+    (3, EmailStatus::Paused),
+];
+
 fn status_class(c: &Contact) -> u8 {
-    match sheet::email_status(c) {
-        None | Some(EmailStatus::Active) => 0,
-        Some(EmailStatus::Bounced) => 1,
-        Some(EmailStatus::Blocked) => 2,
-        Some(EmailStatus::Paused) => 3,
-    }
+    sheet::email_status(c)
+        .and_then(|s| COUNTED.iter().find(|(_, x)| *x == s))
+        .map_or(0, |(class, _)| *class)
 }
 
 fn confidentiality_class(c: Confidentiality) -> u8 {
@@ -174,13 +179,9 @@ impl ContactCounts {
     fn add(&mut self, valuation: Valuation, status: u8, n: u64) {
         self.total += n;
         *self.valuation.entry(valuation.as_str()).or_default() += n;
-        let status = match status {
-            1 => EmailStatus::Bounced,
-            2 => EmailStatus::Blocked,
-            3 => EmailStatus::Paused,
-            _ => return,
-        };
-        *self.email_status.entry(status.as_str()).or_default() += n;
+        if let Some((_, s)) = COUNTED.iter().find(|(class, _)| *class == status) {
+            *self.email_status.entry(s.as_str()).or_default() += n;
+        }
     }
 }
 
