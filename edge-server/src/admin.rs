@@ -652,12 +652,7 @@ fn select<R>(
         .map(|s| list_segment(store, s))
         .transpose()?;
     let now = now.as_millis();
-    let valuation = named_filter(
-        "valuation",
-        q.valuation.as_deref(),
-        sheet::Valuation::parse,
-        sheet::Valuation::NAMES,
-    )?;
+    let valuation = named_filter::<sheet::Valuation>("valuation", q.valuation.as_deref())?;
     let push = match q.push.as_deref() {
         None => None,
         Some("enabled") => Some(true),
@@ -669,24 +664,9 @@ fn select<R>(
             ))
         }
     };
-    let email_status = named_filter(
-        "email_status",
-        q.email_status.as_deref(),
-        EmailStatus::parse,
-        EmailStatus::NAMES,
-    )?;
-    let newsletter = named_filter(
-        "newsletter",
-        q.newsletter.as_deref(),
-        Subscription::parse,
-        Subscription::NAMES,
-    )?;
-    let sms_status = named_filter(
-        "sms_status",
-        q.sms_status.as_deref(),
-        SmsStatus::parse,
-        SmsStatus::NAMES,
-    )?;
+    let email_status = named_filter::<EmailStatus>("email_status", q.email_status.as_deref())?;
+    let newsletter = named_filter::<Subscription>("newsletter", q.newsletter.as_deref())?;
+    let sms_status = named_filter::<SmsStatus>("sms_status", q.sms_status.as_deref())?;
     let by_points = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None | Some("newest") => false,
         Some("points") => true,
@@ -862,18 +842,16 @@ fn select<R>(
 }
 
 /// A filter naming one of a closed set (`newsletter=subscribed`); empty is no filter.
-fn named_filter<T>(
+fn named_filter<T: crate::contacts::named::Named>(
     name: &str,
     value: Option<&str>,
-    parse: fn(&str) -> Option<T>,
-    names: &[&str],
 ) -> Result<Option<T>, ApiError> {
     match value.filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => parse(v).map(Some).ok_or_else(|| {
+        Some(v) => T::parse(v).map(Some).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_filter",
-                format!("{name} must be one of {}", names.join(", ")),
+                format!("{name} must be one of {}", T::NAMES.join(", ")),
             )
         }),
     }

@@ -4,6 +4,12 @@
 //! Each is serialised as its name, so a stored record or a command holds the same bytes as
 //! when these were strings, and records written before the enums read unchanged.
 
+/// A closed set of named values, for code that takes any of them (a list filter).
+pub trait Named: Sized {
+    const NAMES: &'static [&'static str];
+    fn parse(name: &str) -> Option<Self>;
+}
+
 /// An enum whose values have names (`ALL`, `NAMES`, `as_str`, `parse`) and console labels
 /// (`label`, `OPTIONS`), serialised as the name.
 macro_rules! named {
@@ -44,6 +50,14 @@ macro_rules! named {
                     $($text => Some($name::$variant),)+
                     _ => None,
                 }
+            }
+        }
+
+        impl Named for $name {
+            const NAMES: &'static [&'static str] = $name::NAMES;
+
+            fn parse(name: &str) -> Option<$name> {
+                $name::parse(name)
             }
         }
 
