@@ -628,6 +628,9 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
         format!("/admin/contacts/{id}/orders"),
         "/admin/segments".to_owned(),
         format!("/admin/segments/{seg_id}"),
+        format!("/admin/contacts/{id}/delete"),
+        "/admin/contacts/999999999".to_owned(),
+        "/admin/login".to_owned(),
     ] {
         a.goto(&format!("{edge}{p}")).await;
         a.wait_for("document.readyState === 'complete'").await;
