@@ -240,17 +240,31 @@ pub fn contact_activity(
 ) -> Result<ActivityPage, ApiError> {
     let limit = page_limit(q.limit)?;
     let mask = type_mask(q.types.as_deref())?;
-    let before = q.before.as_deref().map(parse_cursor).transpose()?;
     let r = resolve(store, contact_id(id)?, who)?;
-    let (events, next) = store.activity(&r.contact, mask, before.map(Into::into), limit)?;
+    let (events, next) = by_arrival(store, &r.contact, mask, q.before.as_deref(), limit)?;
     Ok(ActivityPage {
         contact_id: r.contact.id.to_string(),
-        events: events
-            .into_iter()
-            .map(to_record)
-            .collect::<Result<Vec<_>, _>>()?,
-        next: next.map(|p| Cursor::from(p).to_string()),
+        events,
+        next,
     })
+}
+
+/// A page of `c`'s events, newest received first, from the cursor `before`, and the cursor
+/// of the next page.
+fn by_arrival(
+    store: &Store,
+    c: &Contact,
+    mask: u32,
+    before: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<EventRecord>, Option<String>), ApiError> {
+    let before = before.map(parse_cursor).transpose()?;
+    let (events, next) = store.activity(c, mask, before.map(Into::into), limit)?;
+    let events = events
+        .into_iter()
+        .map(to_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((events, next.map(|p| Cursor::from(p).to_string())))
 }
 
 /// A contact with up to this many events reads in event time on the console's timeline:
@@ -281,14 +295,10 @@ pub fn contact_timeline(
     let mask = type_mask(q.types.as_deref())?;
     let r = resolve(store, contact_id(id)?, who)?;
     if r.contact.counts.events > TIMELINE_BY_TIME_MAX {
-        let before = q.before.as_deref().map(parse_cursor).transpose()?;
-        let (events, next) = store.activity(&r.contact, mask, before.map(Into::into), limit)?;
+        let (events, next) = by_arrival(store, &r.contact, mask, q.before.as_deref(), limit)?;
         return Ok(Timeline {
-            events: events
-                .into_iter()
-                .map(to_record)
-                .collect::<Result<Vec<_>, _>>()?,
-            next: next.map(|p| Cursor::from(p).to_string()),
+            events,
+            next,
             by_time: false,
         });
     }
