@@ -252,7 +252,13 @@ async fn segments_page(
 ) -> Answer {
     let st = state.clone().into_inner();
     let list = blocking(move || crate::segments::list(&st.store)).await?;
-    let sizes = state.app.segment_sizes(signed.who().clone()).await?;
+    let sizes: std::collections::HashMap<String, _> = state
+        .app
+        .segment_sizes(signed.who().clone())
+        .await?
+        .into_iter()
+        .map(|(id, m)| (id.to_string(), m))
+        .collect();
     let counted = format!("Member counts as of {}.", when(&state.app.now()));
     let can_edit = signed.can(Role::Editor);
     let builder = match can_edit {
@@ -271,9 +277,8 @@ async fn segments_page(
                 kind: s.kind,
                 created: s.created_at.get(..10).unwrap_or("").to_owned(),
                 members: sizes
-                    .iter()
-                    .find(|(id, _)| id.to_string() == s.id)
-                    .map_or_else(|| "—".to_owned(), |(_, m)| size_words(*m)),
+                    .get(&s.id)
+                    .map_or_else(|| "—".to_owned(), |m| size_words(*m)),
             })
             .collect(),
         counted,

@@ -667,7 +667,11 @@ fn weeks_chart(weeks: &[crate::contacts::sheet::WeekActivity]) -> Option<BarChar
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let h = (w.events * height / top).max(u32::from(w.events > 0));
+            // In u64: a week's count may be as large as u32 holds.
+            let scaled = u64::from(w.events) * u64::from(height) / u64::from(top);
+            let h = u32::try_from(scaled)
+                .unwrap_or(height)
+                .max(u32::from(w.events > 0));
             Bar {
                 x: u32::try_from(i).unwrap_or(0) * (bar + gap),
                 y: height - h,
