@@ -37,6 +37,7 @@ fn event(n: usize, tracker: &str, kind: FactKind, ty: EventType) -> NewEvent {
         kind,
         earned: None,
         order: None,
+        page: None,
     };
     NewEvent::new(
         TrackerId::new(tracker).unwrap(),

@@ -33,10 +33,11 @@ use crate::{AdminOp, Done, Outcome, Refusal, WriteRequest};
 
 mod v1;
 mod v2;
+mod v3;
 
-/// The encoding version this build writes and the newest it reads. Versions 1 and 2 are read
-/// too ([`v1`], [`v2`]).
-pub const VERSION: u8 = 3;
+/// The encoding version this build writes and the newest it reads. Versions 1 to 3 are read
+/// too ([`v1`], [`v2`], [`v3`]).
+pub const VERSION: u8 = 4;
 
 /// A change to the store's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +112,7 @@ impl Command {
             }
             Some((1, rest)) => v1::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
             Some((2, rest)) => v2::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
+            Some((3, rest)) => v3::decode(rest).map_err(|e| DecodeError::Damaged(e.to_string())),
             Some((&v, _)) => Err(DecodeError::Version(v)),
         }
     }
@@ -178,6 +180,7 @@ mod tests {
             }),
             earned: None,
             order: None,
+            page: None,
         };
         let scored = NewEvent::new(
             TrackerId::new("t-1").unwrap(),
@@ -243,6 +246,19 @@ mod tests {
             MessageId::new("m-6").unwrap(),
             &fields,
             delivery(Channel::Email, Signal::Opened),
+        );
+        let viewed = NewEvent::new(
+            TrackerId::new("t-1").unwrap(),
+            MessageId::new("m-7").unwrap(),
+            &fields,
+            Fact {
+                kind: FactKind::PageView,
+                page: Some(footprint_domain::contacts::fact::PageSeen {
+                    path: "/shoes".into(),
+                    title: Some("Shoes".into()),
+                }),
+                ..fact.clone()
+            },
         );
         let event = NewEvent::new(
             TrackerId::new("t-1").unwrap(),
@@ -357,6 +373,13 @@ mod tests {
                 sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
                 events: vec![bounced, by_phone, by_id],
             }),
+            // Version 4 from here on.
+            Command::Events(WriteRequest {
+                site: SiteKey::new("shop").unwrap(),
+                received_at: Timestamp::from_millis(1_795_168_800_500).unwrap(),
+                sent_at: Timestamp::from_millis(1_795_168_800_400).unwrap(),
+                events: vec![viewed],
+            }),
         ]
     }
 
@@ -409,13 +432,24 @@ mod tests {
         }
     }
 
-    /// The bytes of version 3. When this fails, the encoding changed: a log written before
-    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 3 instead,
-    /// as [`v1`] and [`v2`] are kept.
+    /// The bytes of version 4. When this fails, the encoding changed: a log written before
+    /// the change no longer reads. Bump [`VERSION`] and keep a decoder for version 4 instead,
+    /// as [`v1`] to [`v3`] are kept.
     #[test]
-    fn the_encoding_of_version_3_is_pinned() {
+    fn the_encoding_of_version_4_is_pinned() {
         let all: Vec<String> = samples().iter().map(|c| hex::encode(c.encode())).collect();
         assert_eq!(all.join("\n"), PINNED.trim());
+    }
+
+    /// A version 3 log still reads: its facts have no page.
+    #[test]
+    fn version_3_still_reads() {
+        let old: Vec<Command> = PINNED_V3
+            .trim()
+            .lines()
+            .map(|l| Command::decode(&hex::decode(l).unwrap()).unwrap())
+            .collect();
+        assert_eq!(old[..], samples()[..old.len()]);
     }
 
     /// A version 2 log still reads: its events are every one a tracker's.
@@ -442,6 +476,28 @@ mod tests {
     }
 
     const PINNED: &str = "
+04000473686f70e8bbb086bf68a0bab086bf68010003742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432000000
+040100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
+0401010709047665726101c0cebc86bf68
+0401020003564950000002047665726102047665726101c0cebc86bf68
+040103030001016400047665726101c0cebc86bf68
+04010403047665726101c0cebc86bf68
+04010503010701047665726101c0cebc86bf68
+0401060107047665726101c0cebc86bf68
+0401070109047665726101c0cebc86bf68
+0401080473686f7001020000000101045275697a01000000010a73756273637269626564000000000000000000047665726101c0cebc86bf68
+04020473686f70c0cebc86bf68050204060801010203a09c01c0b802e0d4038080b4ccd4dfc603
+04030473686f70c0cebc86bf680203455552b512b20700000000000000d03f0000000000001240000000000000e83f00000000000004400000000040b7c2c000000000000019400000000000000e400000000000002f400355534403010107746f6f20666577
+04010007000000000000000000000000000102037669700362326201010643524d2d34320109047665726101c0cebc86bf68
+04010901070376697001047665726101c0cebc86bf68
+04010a070b63616c6c6564206261636b047665726101c0cebc86bf68
+04010b07c0cebc86bf68047665726101c0cebc86bf68
+04000473686f70e8bbb086bf68a0bab086bf68020003742d31036d2d3238036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a65023432010000000000000440010000000000003e400101027031055368697274b8b318020345555201000003742d31036d2d3338036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780d036f2d3101a08d060103455552010764616d61676564000000
+04000473686f70e8bbb086bf68a0bab086bf680301000f616e61406578616d706c652e636f6d036d2d3438036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e000401010c6e6f2073756368207573657200000001010c2b3334363030313233343536036d2d3538036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e0106000000010207036d2d3638036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f780e0002000000
+04000473686f70e8bbb086bf68a0bab086bf68010003742d31036d2d3738036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7800000001062f73686f6573010553686f6573
+";
+
+    const PINNED_V3: &str = "
 03000473686f70e8bbb086bf68a0bab086bf68010003742d31036d2d3138036d2d31086964656e7469667980b4b086bf68b0a4b086bf68027b7d1b7b22656d61696c223a22616e61406578616d706c652e636f6d227d800180b4b086bf68010746697265666f7806010f616e61406578616d706c652e636f6d010c2b33343630303132333435360103416e610000010473697a650234320000
 030100070000000101045275697a01000000010a737562736372696265640000000000000000047665726101c0cebc86bf68
 0301010709047665726101c0cebc86bf68

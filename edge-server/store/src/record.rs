@@ -46,6 +46,8 @@ const CONTACT_V7: u8 = 7;
 /// As v7, with the contact's activity per week ([`Weeks`](footprint_domain::contacts::weeks::Weeks))
 /// after its deliveries.
 const CONTACT_V8: u8 = 8;
+/// As v8, with the page it viewed last ([`Contact::last_page`]) after its weeks.
+const CONTACT_V9: u8 = 9;
 /// `[5] nonce sealed(contact record)`: a live contact, under its own key. (So the next
 /// record version after v4 is v6.)
 const CONTACT_SEALED: u8 = 5;
@@ -390,19 +392,21 @@ pub fn encode_value<T: Serialize>(v: &T) -> Vec<u8> {
 pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
     match rec {
         ContactRecord::Live(c) => {
-            let mut out = vec![CONTACT_V8];
-            if let (Ok(a), Ok(b), Ok(x), Ok(d), Ok(w)) = (
+            let mut out = vec![CONTACT_V9];
+            if let (Ok(a), Ok(b), Ok(x), Ok(d), Ok(w), Ok(p)) = (
                 postcard::to_allocvec(rec),
                 postcard::to_allocvec(&c.admin),
                 postcard::to_allocvec(&c.extras),
                 postcard::to_allocvec(&c.deliveries),
                 postcard::to_allocvec(&c.weeks),
+                postcard::to_allocvec(&c.last_page),
             ) {
                 out.extend_from_slice(&a);
                 out.extend_from_slice(&b);
                 out.extend_from_slice(&x);
                 out.extend_from_slice(&d);
                 out.extend_from_slice(&w);
+                out.extend_from_slice(&p);
             }
             out
         }
@@ -413,7 +417,8 @@ pub fn encode_contact(rec: &ContactRecord) -> Vec<u8> {
 pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
     match bytes.split_first() {
         Some((
-            &v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6 | CONTACT_V7 | CONTACT_V8),
+            &v @ (CONTACT_V2 | CONTACT_V3 | CONTACT_V4 | CONTACT_V6 | CONTACT_V7 | CONTACT_V8
+            | CONTACT_V9),
             rest,
         )) => {
             let bad = |e: postcard::Error| DecodeError(e.to_string());
@@ -436,12 +441,18 @@ pub fn decode_contact(bytes: &[u8]) -> Result<ContactRecord, DecodeError> {
                     let (extras, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
                     c.extras = extras;
                     c.deliveries = postcard::from_bytes(rest).map_err(bad)?;
-                } else if v == CONTACT_V8 {
+                } else if v == CONTACT_V8 || v == CONTACT_V9 {
                     let (extras, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
                     c.extras = extras;
                     let (deliveries, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
                     c.deliveries = deliveries;
-                    c.weeks = postcard::from_bytes(rest).map_err(bad)?;
+                    if v == CONTACT_V8 {
+                        c.weeks = postcard::from_bytes(rest).map_err(bad)?;
+                    } else {
+                        let (weeks, rest) = postcard::take_from_bytes(rest).map_err(bad)?;
+                        c.weeks = weeks;
+                        c.last_page = postcard::from_bytes(rest).map_err(bad)?;
+                    }
                 }
             }
             Ok(rec)
@@ -704,11 +715,33 @@ mod tests {
 
         c.weeks.add(1_795_392_000_000);
         let rec = ContactRecord::Live(Box::new(c.clone()));
+        // v8 as it was written: weeks last; v9's last page reads empty.
+        let mut v8 = vec![CONTACT_V8];
+        v8.extend(postcard::to_allocvec(&rec).unwrap());
+        v8.extend(postcard::to_allocvec(&c.admin).unwrap());
+        v8.extend(postcard::to_allocvec(&c.extras).unwrap());
+        v8.extend(postcard::to_allocvec(&c.deliveries).unwrap());
+        v8.extend(postcard::to_allocvec(&c.weeks).unwrap());
+        let ContactRecord::Live(old) = decode_contact(&v8).unwrap() else {
+            panic!("a live contact");
+        };
+        assert_eq!(*old, c);
+        assert_eq!(old.weeks.last(1_795_392_000_000, 1)[0].1, 1);
+
+        c.last_page = Some(Stamped {
+            at: 9,
+            pos: Pos { seq: 3, index: 0 },
+            value: footprint_domain::contacts::fact::PageSeen {
+                path: "/shoes".into(),
+                title: Some("Shoes".into()),
+            },
+        });
+        let rec = ContactRecord::Live(Box::new(c.clone()));
         let ContactRecord::Live(new) = decode_contact(&encode_contact(&rec)).unwrap() else {
             panic!("a live contact");
         };
         assert_eq!(*new, c);
-        assert_eq!(new.weeks.last(1_795_392_000_000, 1)[0].1, 1);
+        assert_eq!(new.last_page.unwrap().value.words(), "Shoes");
     }
 
     #[test]

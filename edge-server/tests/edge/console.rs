@@ -632,20 +632,32 @@ async fn anonymous_rows_say_which_device_and_what_it_looked_at() {
     let mut view = product("tz", T0 - MIN, "linen");
     view["context"]["user_agent"] = json!(chrome);
     view["properties"]["name"] = json!("Linen shirt");
-    lab.send(vec![view]).await;
+    // The page seen last, by event time; its title is the shopper's text, so it is escaped.
+    let mut sale = page("tz", T0 - 2 * MIN);
+    sale["properties"]["path"] = json!("/sale");
+    sale["properties"]["title"] = json!("Sale <b>50%</b>");
+    lab.send(vec![view, sale]).await;
+    // Sent after, happened before (an offline queue): not the last page.
+    let mut home = page("tz", T0 - 3 * MIN);
+    home["properties"]["path"] = json!("/home");
+    lab.send(vec![home]).await;
     let id = lab.contact_of("tz").await;
     let (_, list) = lab.get("/v1/contacts").await;
     let row = &list["contacts"][0];
     assert_eq!(row["id"], id.as_str());
     assert_eq!(
-        (&row["first_device"], &row["last_viewed"]),
-        (&json!(chrome), &json!("Linen shirt"))
+        (&row["first_device"], &row["last_viewed"], &row["last_page"]),
+        (
+            &json!(chrome),
+            &json!("Linen shirt"),
+            &json!("Sale <b>50%</b>")
+        )
     );
     let b = sign_in(&lab, TOKEN).await;
     let page = b.get(&lab, "/admin/contacts").await;
     assert!(
         page.body.contains(
-            "<span class=\"anonymous\">Anonymous</span><br><span class=\"hint seen\">Chrome 156 on Linux · viewed Linen shirt</span>"
+            "<span class=\"anonymous\">Anonymous</span><br><span class=\"hint seen\">Chrome 156 on Linux · last page: Sale &#60;b&#62;50%&#60;/b&#62; · viewed Linen shirt</span>"
         ),
         "{}",
         page.body

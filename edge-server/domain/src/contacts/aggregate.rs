@@ -534,6 +534,10 @@ pub struct Contact {
     /// before it, so a chart of them starts at the upgrade.
     #[serde(skip)]
     pub weeks: super::weeks::Weeks,
+    /// Record v9: the page it viewed last (by event time). Encoded after `weeks`; none in
+    /// records written before it, until the contact's next page view.
+    #[serde(skip)]
+    pub last_page: Option<Stamped<super::fact::PageSeen>>,
 }
 
 impl Contact {
@@ -563,6 +567,7 @@ impl Contact {
             extras: Extras::default(),
             deliveries: Default::default(),
             weeks: Default::default(),
+            last_page: None,
         }
     }
 
@@ -657,6 +662,9 @@ impl Contact {
             if let Some(ua) = &fact.user_agent {
                 latest(&mut span.user_agent, stamp(at, pos, ua.clone()));
             }
+        }
+        if let Some(page) = &fact.page {
+            latest(&mut self.last_page, stamp(at, pos, page.clone()));
         }
         self.counts.events += 1;
         // A repeated order id earns nothing again, as it counts nothing again.
@@ -867,6 +875,9 @@ impl Contact {
         self.created_at = self.created_at.min(other.created_at);
         self.last_activity_at = latest_time(self.last_activity_at, other.last_activity_at);
         self.weeks.absorb(&other.weeks);
+        if let Some(page) = other.last_page {
+            latest(&mut self.last_page, page);
+        }
         self.merged_ids.push(other.id);
         self.merged_ids.extend(other.merged_ids);
         self.spans.extend(other.spans);
@@ -963,6 +974,17 @@ mod tests {
             kind,
             earned: None,
             order: None,
+            page: None,
+        }
+    }
+
+    fn page_view(at: i64, path: &str) -> Fact {
+        Fact {
+            page: Some(super::super::fact::PageSeen {
+                path: path.into(),
+                title: None,
+            }),
+            ..fact(at, FactKind::PageView)
         }
     }
 
@@ -1079,6 +1101,7 @@ mod tests {
             (1, fact(100, cart(500))),
             (3, fact(300, FactKind::Consent(ConsentState::Yes))),
             (5, fact(500, purchase(700))),
+            (7, page_view(450, "/a")),
         ];
         let b_facts = [
             (2, fact(200, cart(900))),
@@ -1094,6 +1117,7 @@ mod tests {
                 ),
             ),
             (6, fact(50, FactKind::Consent(ConsentState::No))),
+            (8, page_view(420, "/b")),
         ];
         let mut merged = contact_with(1, "ta", &a_facts);
         merged.absorb(contact_with(2, "tb", &b_facts));
@@ -1128,6 +1152,20 @@ mod tests {
         );
         assert_eq!(c.cart.unwrap().value.total, 300);
         assert_eq!(c.consent.unwrap().value, ConsentState::No);
+    }
+
+    #[test]
+    fn the_last_page_is_the_latest_viewed_not_the_latest_received() {
+        let c = contact_with(
+            1,
+            "t",
+            &[
+                (1, page_view(300, "/shoes")),
+                (2, page_view(100, "/home")),
+                (3, fact(400, FactKind::Other)),
+            ],
+        );
+        assert_eq!(c.last_page.unwrap().value.words(), "/shoes");
     }
 
     #[test]

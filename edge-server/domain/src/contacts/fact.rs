@@ -50,6 +50,27 @@ pub struct Fact {
     pub earned: Option<super::points::Earned>,
     /// A purchase's lines and source, for its order record.
     pub order: Option<OrderDetail>,
+    /// A page view's page, so a list row can say where an anonymous visitor was last
+    /// (command version 4).
+    pub page: Option<PageSeen>,
+}
+
+/// The page of a page view: its path and, when the browser sent one, its title. Both are
+/// bounded by the protocol (2,048 and 500 bytes), and a contact keeps only its latest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PageSeen {
+    pub path: String,
+    pub title: Option<String>,
+}
+
+impl PageSeen {
+    /// How a person names the page: its title, or its path when it has none.
+    pub fn words(&self) -> &str {
+        self.title
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(&self.path)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -262,6 +283,12 @@ pub fn of_event(
             source,
         });
     }
+    if let EventKind::PageView(p) = kind {
+        fact.page = Some(PageSeen {
+            path: p.path.as_str().to_owned(),
+            title: p.title.as_ref().map(|t| t.as_str().to_owned()),
+        });
+    }
     (fact, refused)
 }
 
@@ -276,6 +303,7 @@ fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
         kind,
         earned: None,
         order: None,
+        page: None,
     }
 }
 

@@ -404,6 +404,8 @@ pub struct Row {
     pub first_device: Option<String>,
     /// The product it viewed last, by name (or id when the shop sent no name).
     pub last_viewed: Option<String>,
+    /// The page it viewed last, by event time: its title, or its path when it had none.
+    pub last_page: Option<String>,
 }
 
 /// The list row's badges of `c` at `now` (see [`Row::badges`]).
@@ -657,6 +659,7 @@ pub fn row(c: &Contact, now: i64) -> Row {
             .min_by_key(|s| s.first_seen.unwrap_or(i64::MAX))
             .and_then(|s| s.user_agent.as_ref())
             .map(|u| u.value.clone()),
+        last_page: c.last_page.as_ref().map(|p| p.value.words().to_owned()),
         last_viewed: c
             .interest
             .iter()

@@ -217,7 +217,8 @@ pub struct RowView {
     pub created: String,
     pub last_activity: String,
     pub tags: Vec<String>,
-    /// For an anonymous row: "Chrome 156 on Linux · viewed Linen shirt".
+    /// For an anonymous row: "Chrome 156 on Linux · last page: Summer sale · viewed Linen
+    /// shirt".
     pub seen: String,
 }
 
@@ -233,6 +234,9 @@ impl RowView {
                 true => String::new(),
                 false => [
                     r.first_device.as_deref().map(device_words),
+                    r.last_page
+                        .as_deref()
+                        .map(|p| format!("last page: {}", clipped(p, 60))),
                     r.last_viewed.as_ref().map(|p| format!("viewed {p}")),
                 ]
                 .into_iter()
@@ -318,6 +322,15 @@ pub struct TrackerView {
     /// The user agent as sent, for the tooltip.
     pub user_agent: String,
     pub current: bool,
+}
+
+/// `text` cut to `max` characters with an ellipsis, so one long page title (up to 500
+/// characters, a shopper's browser chooses it) cannot make a list row a paragraph.
+fn clipped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", text[..end].trim_end()),
+    }
 }
 
 /// A device as people name it, from its user agent: `Chrome 156 on Linux`, `Safari 17 on

@@ -73,6 +73,7 @@ impl From<WriteRequestV1> for WriteRequest {
                         kind: e.fact.kind,
                         earned: None,
                         order: None,
+                        page: None,
                     },
                 })
                 .collect(),

@@ -1,13 +1,14 @@
 //! Version 2 of the command encoding, read only. Version 3 made an event's tracker id a
 //! [`Recipient`](crate::Recipient) (a tracker, or a contact a shop's server names); in
-//! version 2 every event had a tracker. Everything else is as it was.
+//! version 2 every event had a tracker. Everything else is as it was, and its facts read
+//! as version 3's ([`FactV3`]).
 
 use footprint_domain::contacts::predict::SiteClv;
 use footprint_domain::contacts::rfm::Quintiles;
-use footprint_domain::contacts::Fact;
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use serde::Deserialize;
 
+use super::v3::FactV3;
 use super::Command;
 use crate::{AdminOp, NewEvent, Recipient, WriteRequest};
 
@@ -35,7 +36,7 @@ struct NewEventV2 {
     message_id: MessageId,
     encoded: Vec<u8>,
     type_bit: u32,
-    fact: Fact,
+    fact: FactV3,
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
@@ -52,7 +53,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
                     message_id: e.message_id,
                     encoded: e.encoded,
                     type_bit: e.type_bit,
-                    fact: e.fact,
+                    fact: e.fact.into(),
                 })
                 .collect(),
         }),
