@@ -730,3 +730,36 @@ async fn a_long_history_reads_newest_received_first() {
     );
     assert_eq!(page.body.matches("<span class=\"type ").count(), 50);
 }
+
+#[actix_web::test]
+async fn figures_follow_the_admins_locale_and_the_words_stay_english() {
+    let lab = Lab::new();
+    lab.send(vec![purchase("tl", T0 - MIN, "o-1", 1234.5)])
+        .await;
+    let id = lab.contact_of("tl").await;
+    let b = sign_in(&lab, TOKEN).await;
+    let sheet = |lang: &'static str| {
+        let cookie = b.cookie.clone();
+        let lab = &lab;
+        let path = format!("/admin/contacts/{id}");
+        async move {
+            let headers = [("cookie", cookie.as_str()), ("accept-language", lang)];
+            lab.browse("GET", &path, &headers, None).await.body
+        }
+    };
+    let de = sheet("de-DE,de;q=0.9,en;q=0.5").await;
+    assert!(de.contains("1.234,50\u{a0}€"), "{de}");
+    assert!(!de.contains("€1,234.50"));
+    assert!(
+        de.contains("Total spent"),
+        "the words are the console's English"
+    );
+    let fr = sheet("fr-FR").await;
+    assert!(fr.contains("1\u{202f}234,50\u{a0}€"), "{fr}");
+    for lang in ["en-US", "*", "!!"] {
+        let en = sheet(lang).await;
+        assert!(en.contains("€1,234.50"), "{lang}: {en}");
+    }
+    let plain = b.get(&lab, &format!("/admin/contacts/{id}")).await.body;
+    assert!(plain.contains("€1,234.50"), "no header: en");
+}

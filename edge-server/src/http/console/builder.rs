@@ -11,7 +11,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::parts::{number, Choice};
+use super::locale::number;
+use super::parts::Choice;
 use crate::contacts::catalogue::{self, Shape};
 use crate::contacts::segment::{Rule, MAX_CONDITIONS};
 

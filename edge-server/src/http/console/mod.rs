@@ -11,6 +11,7 @@
 mod builder;
 mod contacts;
 pub mod fail;
+mod locale;
 mod pages;
 mod parts;
 mod segments;
@@ -43,6 +44,7 @@ const MAX_FORM: usize = 256 * 1024;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap(from_fn(locale::scoped))
             .wrap(from_fn(security_headers))
             .app_data(
                 web::FormConfig::default()

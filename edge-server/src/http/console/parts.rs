@@ -1,5 +1,5 @@
-//! The smallest pieces every console page shares: a select's option and a number as the
-//! console writes it. Below `views` and `builder`, which both use them.
+//! The smallest pieces every console page shares: a select's option. Below `views` and
+//! `builder`, which both use it.
 
 /// One option of a select.
 pub struct Choice {
@@ -19,17 +19,4 @@ impl Choice {
             })
             .collect()
     }
-}
-
-/// A whole number with thousands separated, as the console's English reads it: `12,345`.
-pub fn number(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
 }

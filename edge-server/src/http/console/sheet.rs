@@ -350,7 +350,7 @@ fn profile_page(
         Fact {
             label: "Points",
             value: match &sheet.points_updated_at {
-                Some(at) => format!("{} · last changed {}", sheet.points, when(at)),
+                Some(at) => format!("{} · last changed {}", up_to(sheet.points, 2), when(at)),
                 None => "none yet".into(),
             },
         },
@@ -397,14 +397,14 @@ fn profile_page(
                 });
                 value.push(Fact {
                     label: "Probability still buying",
-                    value: format!("{:.0} %", p.probability_alive * 100.0),
+                    value: format!("{}%", decimal(p.probability_alive * 100.0, 0)),
                 });
                 value.push(Fact {
                     label: "Expected purchases",
                     value: format!(
-                        "{:.2} in 90 days · {:.2} in 12 months · {} each",
-                        p.expected_purchases_90_days,
-                        p.expected_purchases_12_months,
+                        "{} in 90 days · {} in 12 months · {} each",
+                        decimal(p.expected_purchases_90_days, 2),
+                        decimal(p.expected_purchases_12_months, 2),
                         amount_in(p.expected_value_per_purchase.0, &p.currency),
                     ),
                 });
@@ -558,7 +558,7 @@ fn profile_page(
                 product_id: p.product_id.clone(),
                 views: p.views,
                 cart_adds: p.cart_adds,
-                score: format!("{:.2}", p.score),
+                score: decimal(p.score, 2),
                 last_seen: when(&p.last_seen),
             })
             .collect(),

@@ -9,7 +9,8 @@ use askama::Template;
 use footprint_protocol::{EventRecord, EventType, Timestamp};
 use serde_json::Value;
 
-pub use super::parts::{number, Choice};
+pub use super::locale::{amount_in, decimal, number, up_to};
+pub use super::parts::Choice;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
 
@@ -107,35 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn money_has_its_currencys_decimals_and_symbol() {
-        assert_eq!(
-            amount_in(1_216_750, "EUR"),
-            "€121.68",
-            "half away from zero"
-        );
-        assert_eq!(amount_in(690_000, "EUR"), "€69.00");
-        assert_eq!(amount_in(12_345_000_000, "USD"), "$1,234,500.00");
-        assert_eq!(amount_in(-5_000, "EUR"), "−€0.50");
-        assert_eq!(amount_in(-40, "EUR"), "€0.00", "no minus on a zero");
-        assert_eq!(amount_in(12_345_000, "JPY"), "¥1,235");
-        assert_eq!(amount_in(12_345_678, "KWD"), "1,234.568 KWD");
-        assert_eq!(amount_in(1_000_000, "CHF"), "100.00 CHF");
-    }
-
-    #[test]
     fn days_read_in_words() {
         let t = Timestamp::parse("2026-11-28T23:59:59Z").unwrap();
         assert_eq!(day_words(&t), "Saturday 28 November 2026");
         let t = Timestamp::parse("2026-11-23T00:00:00Z").unwrap();
         assert_eq!(day_words(&t), "Monday 23 November 2026");
-    }
-
-    #[test]
-    fn numbers_have_thousands_separated() {
-        assert_eq!(number(0), "0");
-        assert_eq!(number(999), "999");
-        assert_eq!(number(1_000), "1,000");
-        assert_eq!(number(1_234_567), "1,234,567");
     }
 }
 
@@ -148,34 +125,6 @@ pub fn money(by: &BTreeMap<String, Money>) -> String {
         .map(|(c, v)| amount_in(v.0, c))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Symbols the console's English (CLDR `en`) writes before an amount; every other currency is
-/// written by its code after the amount, which no reader mistakes.
-const SYMBOLS: [(&str, &str); 4] = [("EUR", "€"), ("GBP", "£"), ("JPY", "¥"), ("USD", "$")];
-
-/// An amount in ten-thousandths (the store's units) as the console writes money: rounded
-/// (half away from zero) to the currency's ISO 4217 decimals, thousands grouped:
-/// `€1,234.50`, `¥1,235`, `−€0.50`, `1,234.500 KWD`.
-pub fn amount_in(units: i128, currency: &str) -> String {
-    let decimals = iso_currency::Currency::from_code(currency)
-        .and_then(|c| c.exponent())
-        .map_or(2, u32::from)
-        .min(4);
-    let step = 10i128.pow(4 - decimals);
-    let v = units.unsigned_abs();
-    let rounded = (v + step.unsigned_abs() / 2) / step.unsigned_abs();
-    let scale = 10u128.pow(decimals);
-    let whole = number(u64::try_from(rounded / scale).unwrap_or(u64::MAX));
-    let text = match decimals {
-        0 => whole,
-        d => format!("{whole}.{:0width$}", rounded % scale, width = d as usize),
-    };
-    let sign = if units < 0 && rounded > 0 { "−" } else { "" };
-    match SYMBOLS.iter().find(|(code, _)| *code == currency) {
-        Some((_, symbol)) => format!("{sign}{symbol}{text}"),
-        None => format!("{sign}{text} {currency}"),
-    }
 }
 
 /// One input of a form, with the error the server found in it.
