@@ -283,13 +283,18 @@ pub fn of_event(
             source,
         });
     }
-    if let EventKind::PageView(p) = kind {
-        fact.page = Some(PageSeen {
+    fact.page = page_of(kind);
+    (fact, refused)
+}
+
+fn page_of(kind: &EventKind) -> Option<PageSeen> {
+    match kind {
+        EventKind::PageView(p) => Some(PageSeen {
             path: p.path.as_str().to_owned(),
             title: p.title.as_ref().map(|t| t.as_str().to_owned()),
-        });
+        }),
+        _ => None,
     }
-    (fact, refused)
 }
 
 fn fact(kind: FactKind, context: &Context, at: i64) -> Fact {
@@ -456,7 +461,10 @@ pub fn of_stored(
     let ty = EventType::parse(kind)?;
     let kind = EventKind::from_properties(ty, Some(properties_json)).ok()?;
     let context: Context = serde_json::from_str(context_json).ok()?;
-    Some(fact(of_kind(&kind, region).0, &context, at))
+    Some(Fact {
+        page: page_of(&kind),
+        ..fact(of_kind(&kind, region).0, &context, at)
+    })
 }
 
 #[cfg(test)]
