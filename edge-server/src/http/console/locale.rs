@@ -79,9 +79,7 @@ impl Formats {
 
 /// The current request's formatters.
 fn with<R>(f: impl FnOnce(&Formats) -> R) -> R {
-    let locale = LOCALE
-        .try_with(Locale::clone)
-        .unwrap_or_else(|_| locale!("en"));
+    let locale = LOCALE.try_with(Locale::clone).unwrap_or(locale!("en"));
     let formats = FORMATS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(found) = cache.iter().find(|f| f.locale == locale) {
