@@ -1,7 +1,6 @@
 //! Version 3 of the command encoding, read only. Version 4 added `page` to the end of a
 //! [`Fact`] (a page view's path and title, for the list's "last page"); everything else is
-//! as it was. Version 2 reads its facts through [`FactV3`] too: they did not change between
-//! 2 and 3.
+//! as it was. Version 2 reads through it ([`upgrade`]): its facts are version 3's.
 
 use footprint_domain::contacts::fact::{FactKind, OrderDetail};
 use footprint_domain::contacts::points::Earned;
@@ -15,7 +14,7 @@ use super::Command;
 use crate::{AdminOp, NewEvent, Recipient, WriteRequest};
 
 #[derive(Deserialize)]
-enum CommandV3 {
+pub(super) enum CommandV3 {
     Events(WriteRequestV3),
     Admin(AdminOp),
     RfmCuts { site: String, cuts: Quintiles },
@@ -23,22 +22,22 @@ enum CommandV3 {
 }
 
 #[derive(Deserialize)]
-struct WriteRequestV3 {
-    site: SiteKey,
+pub(super) struct WriteRequestV3 {
+    pub site: SiteKey,
     #[serde(with = "super::millis")]
-    received_at: Timestamp,
+    pub received_at: Timestamp,
     #[serde(with = "super::millis")]
-    sent_at: Timestamp,
-    events: Vec<NewEventV3>,
+    pub sent_at: Timestamp,
+    pub events: Vec<NewEventV3>,
 }
 
 #[derive(Deserialize)]
-struct NewEventV3 {
-    to: Recipient,
-    message_id: MessageId,
-    encoded: Vec<u8>,
-    type_bit: u32,
-    fact: FactV3,
+pub(super) struct NewEventV3 {
+    pub to: Recipient,
+    pub message_id: MessageId,
+    pub encoded: Vec<u8>,
+    pub type_bit: u32,
+    pub fact: FactV3,
 }
 
 /// A [`Fact`] as versions 2 and 3 wrote it: without its page.
@@ -65,7 +64,12 @@ impl From<FactV3> for Fact {
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
-    Ok(match postcard::from_bytes::<CommandV3>(bytes)? {
+    Ok(upgrade(postcard::from_bytes::<CommandV3>(bytes)?))
+}
+
+/// A version 3 command as today's: its facts without a page.
+pub(super) fn upgrade(c: CommandV3) -> Command {
+    match c {
         CommandV3::Events(r) => Command::Events(WriteRequest {
             site: r.site,
             received_at: r.received_at,
@@ -85,5 +89,5 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
         CommandV3::Admin(op) => Command::Admin(op),
         CommandV3::RfmCuts { site, cuts } => Command::RfmCuts { site, cuts },
         CommandV3::ClvModels { site, models } => Command::ClvModels { site, models },
-    })
+    }
 }
