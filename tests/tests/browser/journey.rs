@@ -475,7 +475,7 @@ async fn a_shoppers_journey_reads_right_in_the_console() {
                 .unwrap()
                 .parse::<f64>()
                 .unwrap()
-        )) && shown.contains("Probability still buying\n100 %"),
+        )) && shown.contains("Probability still buying\n100%"),
         "{shown}"
     );
 

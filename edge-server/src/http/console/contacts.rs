@@ -169,7 +169,8 @@ async fn contacts_page(state: State, signed: Signed, form: ListForm, extra: Extr
     );
     let page = ContactsPage {
         chrome: chrome(&signed, "Contacts", "contacts"),
-        total: counts.total,
+        total: number(counts.total),
+        total_is_one: counts.total == 1,
         mix: mix(&counts),
         rfm_grid,
         overview,

@@ -21,6 +21,7 @@ use fixed_decimal::Decimal;
 use icu_decimal::DecimalFormatter;
 use icu_experimental::dimension::currency::formatter::CurrencyFormatter;
 use icu_experimental::dimension::currency::CurrencyCode;
+use icu_experimental::dimension::percent::formatter::PercentFormatter;
 use icu_locale_core::{locale, Locale};
 use writeable::Writeable;
 
@@ -36,6 +37,7 @@ struct Formats {
     locale: Locale,
     decimal: DecimalFormatter,
     currency: CurrencyFormatter,
+    percent: PercentFormatter<DecimalFormatter>,
 }
 
 thread_local! {
@@ -72,6 +74,7 @@ impl Formats {
         Some(Formats {
             decimal: DecimalFormatter::try_new((&locale).into(), Default::default()).ok()?,
             currency: CurrencyFormatter::try_new((&locale).into(), Default::default()).ok()?,
+            percent: PercentFormatter::try_new((&locale).into(), Default::default()).ok()?,
             locale,
         })
     }
@@ -125,6 +128,12 @@ pub fn up_to(x: f64, places: i16) -> String {
     let mut d = rounded(x, places);
     d.trim_end();
     with(|f| f.decimal.format(&d).write_to_string().into_owned())
+}
+
+/// A share (0.42 is 42 %) rounded to a whole percent: `42%` (en), `42 %` (de).
+pub fn percent(share: f64) -> String {
+    let d = rounded(share * 100.0, 0);
+    with(|f| f.percent.format(&d).write_to_string().into_owned())
 }
 
 fn rounded(x: f64, places: i16) -> Decimal {
@@ -209,6 +218,8 @@ mod tests {
         assert_eq!(decimal(0.5, 0), "1");
         assert_eq!(decimal(f64::NAN, 2), "0.00");
         assert_eq!(under("de", || decimal(1.226, 2)), "1,23");
+        assert_eq!(percent(0.999), "100%");
+        assert_eq!(under("de", || percent(0.42)), "42\u{a0}%");
         assert_eq!(up_to(12.5, 2), "12.5");
         assert_eq!(up_to(1200.0, 2), "1,200");
         assert_eq!(up_to(-0.004, 2), "0", "no minus on a zero");

@@ -397,7 +397,7 @@ fn profile_page(
                 });
                 value.push(Fact {
                     label: "Probability still buying",
-                    value: format!("{}%", decimal(p.probability_alive * 100.0, 0)),
+                    value: percent(p.probability_alive),
                 });
                 value.push(Fact {
                     label: "Expected purchases",

@@ -9,7 +9,7 @@ use askama::Template;
 use footprint_protocol::{EventRecord, EventType, Timestamp};
 use serde_json::Value;
 
-pub use super::locale::{amount_in, decimal, number, up_to};
+pub use super::locale::{amount_in, decimal, number, percent, up_to};
 pub use super::parts::Choice;
 use crate::contacts::segment::SegmentKind;
 use crate::contacts::sheet::Valuation;
@@ -215,7 +215,8 @@ pub struct SegmentOption {
 pub struct ContactsPage {
     pub chrome: Chrome,
     /// The contacts the admin sees (valid ones, every site), from the store's counters.
-    pub total: u64,
+    pub total: String,
+    pub total_is_one: bool,
     pub overview: Vec<CountButton>,
     /// Some filter or search is set: offer to clear them.
     /// Every site's purchasers on the RFM grid, once scored.
