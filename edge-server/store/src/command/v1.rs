@@ -2,10 +2,11 @@
 //! replays. Version 2 added `tags`, `reference` and `points_adjustment` to the end of
 //! [`Patch`], `earned` and `order` to the end of a [`Fact`], the `Refund` fact kind, and
 //! the admin kinds `Tag`, `AddNote` and
-//! `DeleteNote`; everything else is as it was. These shadows decode the old bytes and become today's commands, the new fields
-//! left empty.
+//! `DeleteNote`; everything else is as it was. These shadows decode the old bytes into the
+//! version 2 command they would have been, the new fields left empty, and
+//! [`v2::upgrade`](super::v2::upgrade) takes it from there.
 
-use footprint_domain::contacts::fact::{Fact, FactKind};
+use footprint_domain::contacts::fact::FactKind;
 use footprint_domain::contacts::patch::Patch;
 use footprint_domain::contacts::predict::SiteClv;
 use footprint_domain::contacts::rfm::Quintiles;
@@ -15,9 +16,11 @@ use footprint_domain::identity::{Email, Phone};
 use footprint_protocol::{MessageId, SiteKey, Timestamp, TrackerId};
 use serde::Deserialize;
 
+use super::v2::{self, CommandV2, NewEventV2, WriteRequestV2};
+use super::v3::FactV3;
 use super::Command;
 use crate::graph::import::ImportRow;
-use crate::{AdminKind, AdminOp, NewEvent, WriteRequest};
+use crate::{AdminKind, AdminOp};
 
 #[derive(Deserialize)]
 enum CommandV1 {
@@ -53,27 +56,26 @@ struct FactV1 {
     kind: FactKind,
 }
 
-impl From<WriteRequestV1> for WriteRequest {
-    fn from(r: WriteRequestV1) -> WriteRequest {
-        WriteRequest {
+impl From<WriteRequestV1> for WriteRequestV2 {
+    fn from(r: WriteRequestV1) -> WriteRequestV2 {
+        WriteRequestV2 {
             site: r.site,
             received_at: r.received_at,
             sent_at: r.sent_at,
             events: r
                 .events
                 .into_iter()
-                .map(|e| NewEvent {
-                    to: crate::Recipient::Tracker(e.tracker_id),
+                .map(|e| NewEventV2 {
+                    tracker_id: e.tracker_id,
                     message_id: e.message_id,
                     encoded: e.encoded,
                     type_bit: e.type_bit,
-                    fact: Fact {
+                    fact: FactV3 {
                         at: e.fact.at,
                         user_agent: e.fact.user_agent,
                         kind: e.fact.kind,
                         earned: None,
                         order: None,
-                        page: None,
                     },
                 })
                 .collect(),
@@ -220,15 +222,16 @@ impl From<AdminKindV1> for AdminKind {
 
 /// A version 1 command's postcard bytes (after the version byte) as today's command.
 pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
-    Ok(match postcard::from_bytes::<CommandV1>(bytes)? {
-        CommandV1::Events(req) => Command::Events(req.into()),
-        CommandV1::Admin(op) => Command::Admin(AdminOp {
+    let v2 = match postcard::from_bytes::<CommandV1>(bytes)? {
+        CommandV1::Events(req) => CommandV2::Events(req.into()),
+        CommandV1::Admin(op) => CommandV2::Admin(AdminOp {
             kind: op.kind.into(),
             who: op.who,
             clearance: op.clearance,
             at: op.at,
         }),
-        CommandV1::RfmCuts { site, cuts } => Command::RfmCuts { site, cuts },
-        CommandV1::ClvModels { site, models } => Command::ClvModels { site, models },
-    })
+        CommandV1::RfmCuts { site, cuts } => CommandV2::RfmCuts { site, cuts },
+        CommandV1::ClvModels { site, models } => CommandV2::ClvModels { site, models },
+    };
+    Ok(v2::upgrade(v2))
 }

@@ -2,7 +2,7 @@
 //! [`Recipient`](crate::Recipient) (a tracker, or a contact a shop's server names); in
 //! version 2 every event had a tracker. Everything else is as it was, so a version 2
 //! command reads as the version 3 command it would have been, and [`v3`](super::v3) takes
-//! it from there.
+//! it from there. Version 1 comes through here too ([`upgrade`]).
 
 use footprint_domain::contacts::predict::SiteClv;
 use footprint_domain::contacts::rfm::Quintiles;
@@ -14,7 +14,7 @@ use super::Command;
 use crate::{AdminOp, Recipient};
 
 #[derive(Deserialize)]
-enum CommandV2 {
+pub(super) enum CommandV2 {
     Events(WriteRequestV2),
     Admin(AdminOp),
     RfmCuts { site: String, cuts: Quintiles },
@@ -22,26 +22,31 @@ enum CommandV2 {
 }
 
 #[derive(Deserialize)]
-struct WriteRequestV2 {
-    site: SiteKey,
+pub(super) struct WriteRequestV2 {
+    pub site: SiteKey,
     #[serde(with = "super::millis")]
-    received_at: Timestamp,
+    pub received_at: Timestamp,
     #[serde(with = "super::millis")]
-    sent_at: Timestamp,
-    events: Vec<NewEventV2>,
+    pub sent_at: Timestamp,
+    pub events: Vec<NewEventV2>,
 }
 
 #[derive(Deserialize)]
-struct NewEventV2 {
-    tracker_id: TrackerId,
-    message_id: MessageId,
-    encoded: Vec<u8>,
-    type_bit: u32,
-    fact: FactV3,
+pub(super) struct NewEventV2 {
+    pub tracker_id: TrackerId,
+    pub message_id: MessageId,
+    pub encoded: Vec<u8>,
+    pub type_bit: u32,
+    pub fact: FactV3,
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
-    let v3 = match postcard::from_bytes::<CommandV2>(bytes)? {
+    Ok(upgrade(postcard::from_bytes::<CommandV2>(bytes)?))
+}
+
+/// A version 2 command as today's, through the version 3 command it would have been.
+pub(super) fn upgrade(c: CommandV2) -> Command {
+    let v3 = match c {
         CommandV2::Events(r) => CommandV3::Events(WriteRequestV3 {
             site: r.site,
             received_at: r.received_at,
@@ -62,5 +67,5 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Command, postcard::Error> {
         CommandV2::RfmCuts { site, cuts } => CommandV3::RfmCuts { site, cuts },
         CommandV2::ClvModels { site, models } => CommandV3::ClvModels { site, models },
     };
-    Ok(v3::upgrade(v3))
+    v3::upgrade(v3)
 }

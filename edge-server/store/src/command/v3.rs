@@ -43,11 +43,11 @@ pub(super) struct NewEventV3 {
 /// A [`Fact`] as versions 2 and 3 wrote it: without its page.
 #[derive(Deserialize)]
 pub(super) struct FactV3 {
-    at: i64,
-    user_agent: Option<String>,
-    kind: FactKind,
-    earned: Option<Earned>,
-    order: Option<OrderDetail>,
+    pub at: i64,
+    pub user_agent: Option<String>,
+    pub kind: FactKind,
+    pub earned: Option<Earned>,
+    pub order: Option<OrderDetail>,
 }
 
 impl From<FactV3> for Fact {
